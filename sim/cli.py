@@ -1,0 +1,208 @@
+"""Command line: `python -m sim COMMAND ...` (also installed as `smb-sim`)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sim import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input found before anything ran: printed as one line, exit code 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim",
+        description="Simulate a small business as a complex adaptive system: departments "
+        "optimise their own efficiency, an alignment coupling ties them to the firm's strategy, "
+        "and market shifts show whether the firm adapts or sails efficiently in circles.",
+    )
+    parser.add_argument("--version", action="version", version=f"smb-sim {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run a scenario: every strategy x seed, summary table, Parquet tables and figures",
+        description="Run every strategy of a scenario on each seed with common random numbers "
+        "(strategies on seed k face the same landscapes and market), print a summary table with "
+        "95%% confidence intervals, and write OUT/runs.parquet (one row per run), "
+        "OUT/periods.parquet (one row per run per period), OUT/manifest.json and figures.",
+    )
+    run.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a scenario file, or the name of one in scenarios/ (e.g. bakery_gluten_free)",
+    )
+    run.add_argument(
+        "--seeds",
+        type=_positive_int,
+        metavar="N",
+        help="number of seeds, 0..N-1 (default: the scenario's `seeds`)",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: results/<scenario>/<timestamp>/)",
+    )
+    run.add_argument(
+        "--strategy",
+        action="append",
+        metavar="NAME",
+        help="run only this strategy (repeatable; default: the scenario's strategies)",
+    )
+    run.add_argument(
+        "--no-figures", action="store_true", help="skip the figures (tables and manifest only)"
+    )
+    run.add_argument(
+        "--no-periods",
+        action="store_true",
+        help="skip periods.parquet (per-run summaries only; figures need periods)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
+    run.set_defaults(handler=command_run)
+    return parser
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.experiment import run_experiment
+    from sim.results import default_output_dir, write_experiment
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    strategies = tuple(args.strategy) if args.strategy else scenario.compared_strategies
+    for name in strategies:
+        if name not in scenario.all_strategies:
+            raise UsageError(
+                f"--strategy: unknown strategy {name!r}; allowed: "
+                f"{', '.join(scenario.all_strategies)}"
+            )
+    seeds = args.seeds or scenario.seeds
+    out = args.out or default_output_dir(scenario.name)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a folder")
+
+    started = time.perf_counter()
+    total = len(strategies) * seeds
+    with tqdm(total=total, unit="run", disable=True if args.quiet else None) as bar:
+        result = run_experiment(
+            scenario,
+            strategies=strategies,
+            seeds=seeds,
+            periods=not args.no_periods,
+            progress=bar.update,
+        )
+    figures: list[Path] = []
+    write_experiment(
+        result,
+        out,
+        command=["python -m sim", *sys.argv[1:]],
+        elapsed_seconds=round(time.perf_counter() - started, 3),
+    )
+    if result.periods is not None and not args.no_figures:
+        from sim.plots import save_figures
+
+        figures = save_figures(
+            result.periods, out, money_unit=scenario.money_unit, title=scenario.title
+        )
+    if not args.quiet:
+        print(
+            format_summary(result.runs, scenario.name, seeds, scenario.split, scenario.money_unit)
+        )
+        print(
+            f"\nwrote {out}/: runs.parquet"
+            + (", periods.parquet" if result.periods is not None else "")
+            + ", manifest.json"
+            + "".join(f", {p.name}" for p in figures)
+        )
+    return 0
+
+
+def _fmt(mean: float, low: float, high: float, *, percent: bool = False) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    if percent:
+        return f"{100 * mean:.0f}% [{100 * low:.0f}, {100 * high:.0f}]"
+    digits = 1 if abs(mean) >= 10 else 2 if abs(mean) >= 1 else 3
+    if math.isnan(low):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def format_summary(runs: pd.DataFrame, name: str, seeds: int, split: int, money_unit: str) -> str:
+    """The summary table: metrics as rows, strategies as columns, mean [95% CI]."""
+    from sim.experiment import mean_ci, summary_table
+
+    table = summary_table(runs)
+    strategies = list(dict.fromkeys(table["strategy"]))
+    header = (
+        f"{name}: {len(strategies)} strategies x {seeds} seeds; before = the window before "
+        f"period {split}, after = from period {split} on; profit in {money_unit}; "
+        "mean [95% CI]"
+    )
+    rows = [["", *strategies]]
+    for metric, group in table.groupby("metric", sort=False):
+        label = group["label"].iloc[0]
+        cells = []
+        for strategy in strategies:
+            r = group[group["strategy"] == strategy].iloc[0]
+            text = _fmt(
+                r["mean"], r["ci_low"], r["ci_high"], percent=metric in ("survived", "cycled")
+            )
+            if metric == "recovery_time":
+                total = int((runs["strategy"] == strategy).sum())
+                text += f" ({r['n']}/{total} recovered)"
+            cells.append(text)
+        rows.append([label, *cells])
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = [header, ""]
+    for row in rows:
+        lines.append("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    if {"efficiency_only", "aligned"} <= set(strategies):
+        a = runs[runs["strategy"] == "aligned"].set_index("seed")["profit_post_shift"]
+        e = runs[runs["strategy"] == "efficiency_only"].set_index("seed")["profit_post_shift"]
+        diff = (a - e).dropna()
+        lines.append(
+            f"\nProfit after the shift, aligned minus efficiency only (paired by seed): "
+            f"{_fmt(*mean_ci(diff.to_numpy()))} {money_unit}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for bad input, with a one-line message)."""
+    from sim.scenario import ScenarioError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (ScenarioError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""NK landscapes over an interaction structure (plain numpy and networkx, no Mesa).
+
+A configuration of N binary decisions is coded as an integer: decision ``i`` is bit ``i``.
+Every function here works on all 2**N configurations at once, so global optima, peaks and
+distances are exact and a simulation period costs array look-ups only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+
+Structure = Literal["modular", "nearly_decomposable", "value_chain", "random", "next_k"]
+STRUCTURES: tuple[str, ...] = ("modular", "nearly_decomposable", "value_chain", "random", "next_k")
+MAX_DECISIONS = 20
+
+
+@cache
+def configurations(n: int) -> np.ndarray:
+    """All 2**n configurations as integers (read-only)."""
+    if not 0 < n <= MAX_DECISIONS:
+        raise ValueError(f"n must be in 1..{MAX_DECISIONS}, got {n}")
+    configs = np.arange(2**n, dtype=np.int64)
+    configs.flags.writeable = False
+    return configs
+
+
+def bit(configs: np.ndarray | int, i: int) -> np.ndarray | int:
+    """Value (0/1) of decision ``i`` in each configuration."""
+    return (configs >> i) & 1
+
+
+def hamming(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray | int:
+    """Number of decisions in which configurations differ."""
+    return np.bitwise_count(np.bitwise_xor(a, b))
+
+
+def mask_of(decisions: Iterable[int]) -> int:
+    """Integer mask with the bits of ``decisions`` set."""
+    m = 0
+    for i in decisions:
+        m |= 1 << int(i)
+    return m
+
+
+def interaction_graph(
+    structure: Structure,
+    departments: Sequence[Sequence[int]],
+    *,
+    k_within: int = 0,
+    cross: int = 0,
+    k: int = 0,
+    rng: np.random.Generator,
+) -> nx.DiGraph:
+    """Draw an interaction structure; an edge ``j -> i``: decision i's contribution depends on j.
+
+    - ``modular``: each decision depends on ``k_within`` others of its own department;
+    - ``nearly_decomposable``: modular plus ``cross`` dependencies on other departments' decisions;
+    - ``value_chain``: modular plus ``cross`` dependencies on the preceding department's decisions;
+    - ``random``: each decision depends on ``k`` decisions drawn from all others;
+    - ``next_k``: decision i depends on the ``k`` decisions that follow it (cyclically), Kauffman's
+      adjacent neighbourhood.
+    """
+    n = sum(len(d) for d in departments)
+    graph = nx.DiGraph()
+    for d, decisions in enumerate(departments):
+        for i in decisions:
+            graph.add_node(int(i), department=d)
+    if sorted(graph.nodes) != list(range(n)):
+        raise ValueError("departments must partition the decisions 0..N-1")
+
+    def pick(candidates: list[int], count: int) -> list[int]:
+        count = min(count, len(candidates))
+        if count <= 0:
+            return []
+        return [int(c) for c in rng.choice(candidates, size=count, replace=False)]
+
+    for d, decisions in enumerate(departments):
+        for i in decisions:
+            if structure == "next_k":
+                sources = [(i + j) % n for j in range(1, k + 1)]
+            elif structure == "random":
+                sources = pick([j for j in range(n) if j != i], k)
+            else:
+                sources = pick([j for j in decisions if j != i], k_within)
+                if structure == "nearly_decomposable":
+                    others = [j for e, dec in enumerate(departments) if e != d for j in dec]
+                    sources += pick(others, cross)
+                elif structure == "value_chain" and d > 0:
+                    sources += pick(list(departments[d - 1]), cross)
+                elif structure not in ("modular", "value_chain", "nearly_decomposable"):
+                    raise ValueError(f"unknown structure {structure!r}; allowed: {STRUCTURES}")
+            graph.add_edges_from((int(j), int(i)) for j in sources)
+    return graph
+
+
+def dependencies(graph: nx.DiGraph) -> tuple[tuple[int, ...], ...]:
+    """D(i) for every decision i: the decisions its contribution depends on, sorted."""
+    return tuple(tuple(sorted(graph.predecessors(i))) for i in range(graph.number_of_nodes()))
+
+
+def department_interdependence(graph: nx.DiGraph) -> nx.Graph:
+    """Departments as nodes, edge weights = number of cross-department dependencies."""
+    result = nx.Graph()
+    result.add_nodes_from(sorted({d for _, d in graph.nodes(data="department")}))
+    for j, i in graph.edges:
+        a, b = graph.nodes[j]["department"], graph.nodes[i]["department"]
+        if a != b:
+            w = result.get_edge_data(a, b, {"weight": 0})["weight"]
+            result.add_edge(a, b, weight=w + 1)
+    return result
+
+
+@dataclass(frozen=True)
+class NKTables:
+    """Kauffman contribution tables: ``tables[i]`` maps (s_i, s_D(i)) to a U(0,1) draw."""
+
+    deps: tuple[tuple[int, ...], ...]
+    tables: tuple[np.ndarray, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.deps)
+
+    @classmethod
+    def draw(cls, deps: Sequence[Sequence[int]], rng: np.random.Generator) -> NKTables:
+        """Draw a fresh table for every decision."""
+        deps = tuple(tuple(int(j) for j in d) for d in deps)
+        return cls(deps, tuple(rng.random(2 ** (1 + len(d))) for d in deps))
+
+    def redraw(self, decisions: Iterable[int], rng: np.random.Generator) -> NKTables:
+        """A copy with the tables of ``decisions`` drawn anew (Levinthal's changed attribute)."""
+        tables = list(self.tables)
+        for i in sorted(set(int(i) for i in decisions)):
+            tables[i] = rng.random(tables[i].size)
+        return NKTables(self.deps, tuple(tables))
+
+    def contributions(self) -> np.ndarray:
+        """Contribution of every decision in every configuration, shape (2**N, N)."""
+        configs = configurations(self.n)
+        out = np.empty((configs.size, self.n))
+        for i, (d, table) in enumerate(zip(self.deps, self.tables, strict=True)):
+            idx = (configs >> i) & 1
+            for pos, j in enumerate(d, start=1):
+                idx |= ((configs >> j) & 1) << pos
+            out[:, i] = table[idx]
+        return out
+
+    def fitness(self) -> np.ndarray:
+        """Mean contribution of every configuration, shape (2**N,)."""
+        return self.contributions().mean(axis=1)
+
+
+def neighbours(configs: np.ndarray, decisions: Iterable[int]) -> np.ndarray:
+    """One-bit flips of ``decisions`` for each configuration, one row per configuration."""
+    flips = np.array([1 << int(i) for i in decisions], dtype=np.int64)
+    return np.bitwise_xor(np.asarray(configs)[:, None], flips[None, :])
+
+
+def local_peaks(fitness: np.ndarray) -> np.ndarray:
+    """Configurations no one-bit flip improves upon (strictly higher than every neighbour)."""
+    n = int(np.log2(fitness.size))
+    configs = configurations(n)
+    return np.all(fitness[:, None] > fitness[neighbours(configs, range(n))], axis=1)

@@ -1,0 +1,135 @@
+"""Customers' preferences and market shifts (plain numpy, no Mesa).
+
+Market value of every configuration: V = (1 - rho) * V_pref + rho * V_nk, where V_pref is the
+weighted share of a regime's wanted decision values that a configuration meets (a blend of two
+regimes during a gradual shift) and V_nk is a rugged NK part of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.landscape import NKTables, configurations
+
+
+@dataclass(frozen=True)
+class Preference:
+    """Customers in a regime want ``decision`` set to ``value``, with importance ``weight``."""
+
+    decision: int
+    value: int
+    weight: float = 1.0
+
+
+def preference_fit(preferences: Sequence[Preference], n: int) -> np.ndarray:
+    """V_pref of every configuration: weighted share of wanted values met, in [0, 1]."""
+    configs = configurations(n)
+    total = sum(p.weight for p in preferences)
+    if total <= 0:
+        return np.full(configs.size, 0.5)
+    fit = np.zeros(configs.size)
+    for p in preferences:
+        fit += p.weight * (((configs >> p.decision) & 1) == p.value)
+    return fit / total
+
+
+@dataclass(frozen=True)
+class ShiftEvent:
+    """One concrete market shift at period ``time``.
+
+    kind ``regime``: customers move to regime ``to`` (abrupt when ``duration`` is 0, otherwise a
+    logistic blend over ``duration`` periods); kind ``redraw``: the rugged tables of ``decisions``
+    are drawn anew.
+    """
+
+    time: int
+    kind: str
+    to: str = ""
+    duration: int = 0
+    decisions: tuple[int, ...] = ()
+    label: str = ""
+
+
+def logistic_weight(elapsed: float, duration: int) -> float:
+    """Share of the new regime ``elapsed`` periods into a gradual shift of ``duration`` periods."""
+    if duration <= 0 or elapsed >= duration:
+        return 1.0
+    if elapsed <= 0:
+        return 0.0
+    # steepness chosen so that the blend goes from ~2% to ~98% over the window
+    return 1.0 / (1.0 + math.exp(-8.0 * (elapsed / duration - 0.5)))
+
+
+@dataclass
+class MarketEnvironment:
+    """The market's state over time: regimes, rugged tables, and the shifts applied so far.
+
+    ``value`` holds V for all configurations and ``version`` increases whenever it changes, so
+    consumers can cache what they derive from it.
+    """
+
+    n: int
+    rho: float
+    regimes: Mapping[str, np.ndarray]
+    rugged: NKTables
+    regime: str
+    schedule: Sequence[ShiftEvent]
+    rng: np.random.Generator
+    version: int = 0
+    value: np.ndarray = field(init=False)
+    _rugged_value: np.ndarray = field(init=False)
+    _blend: tuple[str, str, int, int] | None = field(default=None, init=False)
+    _blend_weight: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self._rugged_value = self.rugged.fitness()
+        self.value = self._compose(self.regimes[self.regime])
+
+    @property
+    def regime_weights(self) -> dict[str, float]:
+        """Current weight of each regime in customers' preferences (two during a gradual shift)."""
+        if self._blend is None:
+            return {self.regime: 1.0}
+        old, new, _, _ = self._blend
+        return {old: 1.0 - self._blend_weight, new: self._blend_weight}
+
+    def _compose(self, pref: np.ndarray) -> np.ndarray:
+        return (1.0 - self.rho) * pref + self.rho * self._rugged_value
+
+    def advance(self, t: int) -> list[ShiftEvent]:
+        """Apply the shifts due at period ``t``; return them."""
+        happened = [e for e in self.schedule if e.time == t]
+        changed = False
+        for event in happened:
+            if event.kind == "redraw":
+                self.rugged = self.rugged.redraw(event.decisions, self.rng)
+                self._rugged_value = self.rugged.fitness()
+            elif event.duration > 0:
+                start_from = self.regime if self._blend is None else self._blend[1]
+                self._blend = (start_from, event.to, t, event.duration)
+                self.regime = event.to
+            else:
+                self._blend = None
+                self.regime = event.to
+            changed = True
+        if self._blend is not None:
+            old, new, start, duration = self._blend
+            w = logistic_weight(t - start + 1, duration)
+            self._blend_weight = w
+            if w >= 1.0:
+                self._blend = None
+            changed = True
+        if changed:
+            if self._blend is None:
+                pref = self.regimes[self.regime]
+            else:
+                old, new, _, _ = self._blend
+                pref = (1.0 - self._blend_weight) * self.regimes[old]
+                pref = pref + self._blend_weight * self.regimes[new]
+            self.value = self._compose(pref)
+            self.version += 1
+        return happened

@@ -1,0 +1,26 @@
+"""Scenarios: the schema (what can be set) and the one loader (TOML file -> Scenario)."""
+
+from sim.scenario.load import (
+    SCENARIO_DIR,
+    ScenarioError,
+    apply_overrides,
+    load_scenario,
+    resolve_scenario_path,
+    scenario_to_dict,
+    validate_scenario,
+)
+from sim.scenario.schema import BUILTIN_STRATEGIES, COORDINATION_MODES, Scenario, StrategySpec
+
+__all__ = [
+    "BUILTIN_STRATEGIES",
+    "COORDINATION_MODES",
+    "SCENARIO_DIR",
+    "Scenario",
+    "ScenarioError",
+    "StrategySpec",
+    "apply_overrides",
+    "load_scenario",
+    "resolve_scenario_path",
+    "scenario_to_dict",
+    "validate_scenario",
+]

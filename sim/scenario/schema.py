@@ -1,0 +1,442 @@
+"""The scenario schema: every parameter, its default, its allowed values and what it means.
+
+This module does no I/O; `sim.scenario.load` reads TOML files into these models. Field
+descriptions are the reference documentation (docs/scenarios.md and docs/ODD.md list them).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.landscape import MAX_DECISIONS
+
+CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]
+COORDINATION_MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
+SearchRule = Literal["best", "first"]
+
+
+class FieldError(Exception):
+    """A cross-field check failed: ``field`` is the dotted path, ``message`` what is allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Spec(BaseModel):
+    """Base for all scenario sections: unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DepartmentSpec(Spec):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the department.")
+    label: str = Field("", description="Name shown to people (defaults to the identifier).")
+    decisions: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(
+        min_length=1, description="Identifiers of the binary decisions this department owns."
+    )
+
+
+class EfficiencySpec(Spec):
+    structure: Literal["modular", "nearly_decomposable", "value_chain", "random", "next_k"] = Field(
+        "nearly_decomposable",
+        description="Pattern of the interaction structure behind the efficiency landscape.",
+    )
+    k_within: int = Field(
+        2,
+        ge=0,
+        description="Dependencies of each decision on others of its own department (capped at "
+        "the department's size - 1).",
+    )
+    cross: int = Field(
+        1,
+        ge=0,
+        description="Interdependence C: dependencies of each decision on other departments' "
+        "decisions (nearly_decomposable: any other department; value_chain: the preceding one; "
+        "capped at the number of such decisions).",
+    )
+    k: int = Field(2, ge=0, description="Dependencies per decision for `random` and `next_k`.")
+
+
+class PreferenceSpec(Spec):
+    decision: str = Field(description="A decision customers care about in this regime.")
+    value: Literal[0, 1] = Field(description="The value customers want (1 = do it, 0 = don't).")
+    weight: float = Field(1.0, gt=0, description="Importance relative to other preferences.")
+
+
+class RegimeSpec(Spec):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the regime.")
+    description: str = Field("", description="What customers want, in plain words.")
+    preferences: list[PreferenceSpec] = Field(
+        min_length=1, description="Wanted decision values and their weights."
+    )
+
+
+class AbruptShift(Spec):
+    kind: Literal["abrupt"] = "abrupt"
+    at: int = Field(ge=1, description="Period at which customers switch to regime `to`.")
+    to: str = Field(description="Regime customers move to.")
+
+
+class GradualShift(Spec):
+    kind: Literal["gradual"] = "gradual"
+    at: int = Field(ge=1, description="First period of the shift.")
+    to: str = Field(description="Regime customers move to.")
+    duration: int = Field(
+        20, ge=1, description="Periods over which preferences blend (logistic) into `to`."
+    )
+
+
+class RedrawShift(Spec):
+    kind: Literal["redraw"] = "redraw"
+    at: int = Field(ge=1, description="Period at which the rugged market tables are redrawn.")
+    decisions: list[str] = Field(
+        default_factory=list, description="Decisions whose tables are redrawn (names)."
+    )
+    count: int = Field(
+        1, ge=0, description="If `decisions` is empty: how many decisions, drawn at random."
+    )
+
+
+class TurbulenceShift(Spec):
+    kind: Literal["turbulence"] = "turbulence"
+    probability: float = Field(
+        ge=0, le=1, description="Chance per period that a shift happens (recurring turbulence)."
+    )
+    start: int = Field(1, ge=1, description="First period turbulence can strike.")
+    end: int | None = Field(None, ge=1, description="Last period (default: the horizon).")
+    change: Literal["regime", "redraw"] = Field(
+        "regime",
+        description="What a shift does: move customers to another regime at random, or redraw "
+        "`count` rugged tables.",
+    )
+    count: int = Field(1, ge=1, description="Tables redrawn per shift when change = 'redraw'.")
+
+
+Shift = Annotated[
+    AbruptShift | GradualShift | RedrawShift | TurbulenceShift, Field(discriminator="kind")
+]
+
+
+class MarketSpec(Spec):
+    rho: float = Field(
+        0.2, ge=0, le=1, description="Ruggedness weight: share of market value from NK tables."
+    )
+    k: int = Field(2, ge=0, description="K of the rugged market tables.")
+    structure: Literal["random", "next_k"] = Field(
+        "random", description="Interaction structure of the rugged market tables."
+    )
+    initial_regime: str = Field("", description="Regime at period 0 (default: the first).")
+    regimes: list[RegimeSpec] = Field(min_length=1, description="Customers' preference regimes.")
+    shifts: list[Shift] = Field(default_factory=list, description="The market shift schedule.")
+
+
+class LearningSpec(Spec):
+    gain: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Learning by doing: largest efficiency gain from experience, as a share of "
+        "the gap to 1 (0 switches learning off).",
+    )
+    tau: float = Field(10.0, gt=0, description="Periods of experience to reach 63% of the gain.")
+    reset: float = Field(
+        0.5, ge=0, le=1, description="Share of experience a department loses when it changes."
+    )
+    initial_experience: float = Field(
+        0.0, ge=0, description="Periods of experience each department has at period 0."
+    )
+
+
+class FirmSpec(Spec):
+    beta: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="Weight of market value in performance: P = beta*V + (1-beta)*E.",
+    )
+    money_scale: float = Field(
+        100.0, gt=0, description="Money earned per period per unit of performance above break-even."
+    )
+    break_even: float = Field(
+        0.5, ge=0, le=1, description="Performance at which the firm's operating profit is zero."
+    )
+    initial_cash: float = Field(100.0, ge=0, description="Cash at period 0 (money units).")
+    initial_decisions: dict[str, Literal[0, 1]] = Field(
+        default_factory=dict,
+        description="Decisions fixed at period 0; the others are drawn at random (the same draw "
+        "for every strategy on a seed).",
+    )
+    start: Literal["random", "efficient", "fitted"] = Field(
+        "random",
+        description="How the decisions not fixed by initial_decisions are set at period 0: "
+        "random; efficient = the most efficient such configuration; fitted = the best for "
+        "performance in the initial market. Either way the same for every strategy on a seed.",
+    )
+    learning: LearningSpec = Field(default_factory=LearningSpec)
+
+
+class CostSpec(Spec):
+    coordination: dict[CoordinationMode, float] = Field(
+        default_factory=lambda: {"decentralized": 0.0, "sequential": 1.0, "hierarchical": 2.0},
+        description="Cost per period of each coordination mode (meetings, reports).",
+    )
+    alignment: float = Field(
+        4.0, ge=0, description="Cost per period at alignment coupling 1 (scales with mean alpha)."
+    )
+    sensing: float = Field(
+        2.0, ge=0, description="Cost per period of market intelligence at sensing rate 1."
+    )
+
+    @model_validator(mode="after")
+    def _non_negative(self) -> CostSpec:
+        for mode, cost in self.coordination.items():
+            if cost < 0:
+                raise ValueError(f"the cost of {mode} must be >= 0, got {cost}")
+        return self
+
+
+class StrategySpec(Spec):
+    description: str = Field("", description="What the strategy stands for, in plain words.")
+    alpha: float | dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        0.0,
+        description="Alignment coupling in [0, 1]: 0 = silo optimising own efficiency, 1 = works "
+        "only for the firm's perceived performance. A number, or a table per department.",
+    )
+    coordination: CoordinationMode = Field(
+        "decentralized", description="How departments' proposals become the configuration."
+    )
+    sensing: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Sensing rate sigma: share of the gap between belief and true market value "
+        "closed per period (0 = never notices a shift).",
+    )
+    p_jump: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance per period of a long jump (random own reconfiguration).",
+    )
+    proposals: int = Field(
+        1, ge=1, le=8, description="Proposals per department sent to the head office."
+    )
+    search: SearchRule = Field(
+        "best", description="best = best one-bit improvement; first = first in a fixed order."
+    )
+
+    @model_validator(mode="after")
+    def _alpha_range(self) -> StrategySpec:
+        if isinstance(self.alpha, float) and not 0 <= self.alpha <= 1:
+            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+        return self
+
+
+BUILTIN_STRATEGIES: dict[str, StrategySpec] = {
+    "efficiency_only": StrategySpec(
+        description="Silos: each department optimises its own efficiency, no market sensing.",
+        alpha=0.0,
+        coordination="decentralized",
+        sensing=0.0,
+    ),
+    "aligned": StrategySpec(
+        description="Departments weigh the firm's strategy; a head office picks among proposals.",
+        alpha=0.7,
+        coordination="hierarchical",
+        sensing=0.3,
+        p_jump=0.02,
+        proposals=2,
+    ),
+}
+
+
+class MetricsSpec(Spec):
+    window: int = Field(30, ge=1, description="Periods before the split averaged as 'pre-shift'.")
+    split: int | None = Field(
+        None,
+        ge=1,
+        description="Period splitting pre- from post-shift (default: the first shift, or half "
+        "the horizon in a stable market).",
+    )
+    heading_window: int = Field(10, ge=1, description="Periods over which the heading index runs.")
+    cycle_window: int = Field(
+        20,
+        ge=1,
+        description="A run 'cycled' if the firm revisits a configuration in its last "
+        "cycle_window periods.",
+    )
+    recovery_threshold: float = Field(
+        0.95,
+        gt=0,
+        le=1.5,
+        description="Recovered when normalised performance is back to this share of its "
+        "pre-shift mean.",
+    )
+
+
+class Scenario(Spec):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the scenario.")
+    title: str = Field("", description="One-line title.")
+    story: str = Field("", description="The business story in a few plain sentences.")
+    things_to_notice: list[str] = Field(default_factory=list, description="For a class.")
+    things_to_try: list[str] = Field(default_factory=list, description="For a class.")
+    money_unit: str = Field("k€ per month", description="Unit of profit and cash.")
+    horizon: int = Field(160, ge=2, le=100_000, description="Periods simulated.")
+    seeds: int = Field(30, ge=1, le=1_000_000, description="Seeds run by default.")
+    departments: list[DepartmentSpec] = Field(min_length=1)
+    efficiency: EfficiencySpec = Field(default_factory=EfficiencySpec)
+    market: MarketSpec
+    firm: FirmSpec = Field(default_factory=FirmSpec)
+    costs: CostSpec = Field(default_factory=CostSpec)
+    strategies: dict[str, StrategySpec] = Field(
+        default_factory=dict,
+        description="Strategies compared; efficiency_only and aligned are built in and can be "
+        "redefined here.",
+    )
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+
+    # ---- derived views (not fields) ----
+    @cached_property
+    def decisions(self) -> tuple[str, ...]:
+        """Decision names in bit order (departments in order, decisions in order)."""
+        return tuple(d for dep in self.departments for d in dep.decisions)
+
+    @cached_property
+    def decision_index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.decisions)}
+
+    @cached_property
+    def department_decisions(self) -> tuple[tuple[int, ...], ...]:
+        """Decision indices per department."""
+        idx = self.decision_index
+        return tuple(tuple(idx[d] for d in dep.decisions) for dep in self.departments)
+
+    @cached_property
+    def all_strategies(self) -> dict[str, StrategySpec]:
+        """Built-in strategies, with the scenario's own added or replacing them by name."""
+        return {**BUILTIN_STRATEGIES, **self.strategies}
+
+    @cached_property
+    def compared_strategies(self) -> tuple[str, ...]:
+        """Strategies a run compares: the scenario's own if it names any, else the built-ins."""
+        return tuple(self.strategies) if self.strategies else tuple(BUILTIN_STRATEGIES)
+
+    @cached_property
+    def shift_times(self) -> tuple[int, ...]:
+        """Periods of the scheduled (non-random) shifts."""
+        return tuple(sorted(s.at for s in self.market.shifts if not isinstance(s, TurbulenceShift)))
+
+    @cached_property
+    def split(self) -> int:
+        """Period separating the pre-shift from the post-shift window."""
+        if self.metrics.split is not None:
+            return self.metrics.split
+        if self.shift_times:
+            return self.shift_times[0]
+        starts = [s.start for s in self.market.shifts if isinstance(s, TurbulenceShift)]
+        return min(starts) if starts else self.horizon // 2
+
+    @cached_property
+    def initial_regime(self) -> str:
+        return self.market.initial_regime or self.market.regimes[0].name
+
+    def alpha_of(self, strategy: StrategySpec) -> tuple[float, ...]:
+        """Alignment coupling per department for ``strategy``."""
+        if isinstance(strategy.alpha, dict):
+            return tuple(float(strategy.alpha[d.name]) for d in self.departments)
+        return tuple(float(strategy.alpha) for _ in self.departments)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        _check_scenario(self)
+        return self
+
+
+def _check_scenario(sc: Scenario) -> None:
+    names = [d.name for d in sc.departments]
+    _unique(names, "departments", "department names")
+    decisions = [d for dep in sc.departments for d in dep.decisions]
+    _unique(decisions, "departments", "decision names")
+    n = len(decisions)
+    if n > MAX_DECISIONS:
+        raise FieldError("departments", f"{n} decisions in all; at most {MAX_DECISIONS} allowed")
+    known = set(decisions)
+    allowed = f"allowed: {', '.join(decisions)}"
+
+    eff = sc.efficiency
+    if eff.k > n - 1:
+        raise FieldError("efficiency.k", f"{eff.k} is too large; at most N-1 = {n - 1}")
+    if sc.market.k > n - 1:
+        raise FieldError("market.k", f"{sc.market.k} is too large; at most N-1 = {n - 1}")
+
+    regimes = [r.name for r in sc.market.regimes]
+    _unique(regimes, "market.regimes", "regime names")
+    for r_i, regime in enumerate(sc.market.regimes):
+        for p_i, pref in enumerate(regime.preferences):
+            if pref.decision not in known:
+                raise FieldError(
+                    f"market.regimes[{r_i}].preferences[{p_i}].decision",
+                    f"unknown decision {pref.decision!r}; {allowed}",
+                )
+    if sc.market.initial_regime and sc.market.initial_regime not in regimes:
+        raise FieldError(
+            "market.initial_regime",
+            f"unknown regime {sc.market.initial_regime!r}; allowed: {', '.join(regimes)}",
+        )
+    for s_i, shift in enumerate(sc.market.shifts):
+        where = f"market.shifts[{s_i}]"
+        to = getattr(shift, "to", None)
+        if to is not None and to not in regimes:
+            raise FieldError(f"{where}.to", f"unknown regime {to!r}; allowed: {', '.join(regimes)}")
+        at = getattr(shift, "at", None)
+        if at is not None and at > sc.horizon:
+            raise FieldError(f"{where}.at", f"{at} is after the horizon ({sc.horizon})")
+        for d in getattr(shift, "decisions", []):
+            if d not in known:
+                raise FieldError(f"{where}.decisions", f"unknown decision {d!r}; {allowed}")
+        if isinstance(shift, RedrawShift) and shift.count > n:
+            raise FieldError(f"{where}.count", f"{shift.count} is more than the {n} decisions")
+        if isinstance(shift, TurbulenceShift):
+            if shift.change == "regime" and len(regimes) < 2:
+                raise FieldError(f"{where}.change", "'regime' needs at least two regimes")
+            if shift.count > n:
+                raise FieldError(f"{where}.count", f"{shift.count} is more than the {n} decisions")
+    for d in sc.firm.initial_decisions:
+        if d not in known:
+            raise FieldError("firm.initial_decisions", f"unknown decision {d!r}; {allowed}")
+    for s_name, strategy in sc.strategies.items():
+        if not _identifier(s_name):
+            raise FieldError(
+                f"strategies.{s_name}", "strategy names are lower-case letters, digits and _"
+            )
+        if isinstance(strategy.alpha, dict):
+            given, wanted = set(strategy.alpha), set(names)
+            if given != wanted:
+                raise FieldError(
+                    f"strategies.{s_name}.alpha",
+                    f"a table of alpha needs exactly the departments {', '.join(names)}",
+                )
+    if sc.metrics.split is not None and sc.metrics.split > sc.horizon:
+        raise FieldError("metrics.split", f"{sc.metrics.split} is after the horizon ({sc.horizon})")
+
+
+def _identifier(name: str) -> bool:
+    return name.isidentifier() and name == name.lower()
+
+
+def _unique(items: list[str], field: str, what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            raise FieldError(field, f"{what} must be unique; {item!r} appears twice")
+        seen.add(item)
+
+
+def scenario_from_dict(data: dict[str, Any]) -> Scenario:
+    """Validate a plain dict (as read from TOML) into a Scenario."""
+    return Scenario.model_validate(data)

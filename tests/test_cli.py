@@ -1,0 +1,147 @@
+"""The command line: a full run, and bad input (one-line error, exit code 2, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.scenario import SCENARIO_DIR
+
+REQUIRED_RUN_COLUMNS = {
+    "strategy",
+    "seed",
+    "efficiency_pre_shift",
+    "efficiency_post_shift",
+    "market_value_pre_shift",
+    "market_value_post_shift",
+    "profit_pre_shift",
+    "profit_post_shift",
+    "survived",
+    "cycled",
+    "recovery_time",
+}
+
+
+def test_run_writes_tables_manifest_and_figures(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["run", "bakery_gluten_free", "--seeds", "3", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "efficiency_only" in printed and "aligned" in printed and "[" in printed
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert set(runs.columns) >= REQUIRED_RUN_COLUMNS
+    assert len(runs) == 6 and sorted(runs["seed"].unique()) == [0, 1, 2]
+    periods = pd.read_parquet(out / "periods.parquet")
+    assert len(periods) == 6 * 161
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == [0, 1, 2]
+    assert manifest["scenario"]["name"] == "bakery_gluten_free"
+    assert manifest["scenario"]["horizon"] == 160
+    assert "mesa" in {k.lower() for k in manifest["environment"]["packages"]}
+    assert manifest["environment"]["python"].startswith("3.")
+    assert "commit" in manifest["git"]
+    for figure in ("kpi.png", "sailing_in_circles.png"):
+        assert (out / figure).stat().st_size > 10_000
+
+
+def test_strategy_option_restricts_the_run(tmp_path):
+    out = tmp_path / "one"
+    assert (
+        main(
+            [
+                "run",
+                "bakery_gluten_free",
+                "--seeds",
+                "2",
+                "--strategy",
+                "aligned",
+                "--out",
+                str(out),
+                "--no-figures",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert set(runs["strategy"]) == {"aligned"}
+
+
+def _bad(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _bakery_text() -> str:
+    return (SCENARIO_DIR / "bakery_gluten_free.toml").read_text(encoding="utf-8")
+
+
+BAD_INPUTS = {
+    "malformed": ("name = 'x\n", "malformed TOML"),
+    "unknown field": (
+        _bakery_text().replace("[firm]\n", "[firm]\nsize = 3\n"),
+        "firm.size: unknown field 'size'; allowed: beta",
+    ),
+    "out of range": (
+        _bakery_text().replace("rho = 0.2 ", "rho = 1.5 "),
+        "market.rho: Input should be less than or equal to 1",
+    ),
+    "unknown decision": (
+        _bakery_text().replace(
+            '{ decision = "large_batches", value = 1, weight = 2 }',
+            '{ decision = "croissants", value = 1, weight = 2 }',
+        ),
+        "market.regimes[0].preferences[0].decision: unknown decision 'croissants'; allowed:",
+    ),
+    "unknown regime": (
+        _bakery_text().replace('to = "health_conscious"', 'to = "vegan"'),
+        "market.shifts[0].to: unknown regime 'vegan'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_scenario_gives_one_line_exit_2_and_writes_nothing(tmp_path, capsys, case):
+    text, expected = BAD_INPUTS[case]
+    path = _bad(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--seeds", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith(f"error: {path}")
+    assert expected in err
+    assert not out.exists()
+
+
+def test_missing_file_and_unknown_strategy(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "nope.toml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "nope.toml" in err and "bakery_gluten_free" in err
+    assert main(["run", "bakery_gluten_free", "--strategy", "luck", "--out", str(out)]) == 2
+    assert "allowed: efficiency_only, aligned" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_module_entry_point_help_for_every_command():
+    for args in ([], ["run"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "sim", *args, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "usage:" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "bakery_gluten_free", "--seeds", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "--seeds" in bad.stderr

@@ -1,0 +1,126 @@
+"""NK landscapes: Kauffman's statistics, interaction structures, exact fitness tables."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from sim.landscape import (
+    NKTables,
+    configurations,
+    department_interdependence,
+    dependencies,
+    hamming,
+    interaction_graph,
+    local_peaks,
+)
+
+N = 10
+LANDSCAPES = 200
+
+
+def _next_k_fitness(k: int, rng: np.random.Generator) -> np.ndarray:
+    graph = interaction_graph("next_k", [list(range(N))], k=k, rng=rng)
+    return NKTables.draw(dependencies(graph), rng).fitness()
+
+
+def test_k0_has_a_single_peak_of_mean_fitness_two_thirds():
+    rng = np.random.default_rng(1)
+    peaks, best = [], []
+    for _ in range(LANDSCAPES):
+        f = _next_k_fitness(0, rng)
+        peaks.append(local_peaks(f).sum())
+        best.append(f.max())
+    assert set(peaks) == {1}
+    # each contribution's best value is the max of two U(0,1): mean 2/3; sd of the mean ~0.003
+    assert np.mean(best) == pytest.approx(2 / 3, abs=0.01)
+
+
+def test_k_n_minus_1_has_about_2_to_n_over_n_plus_1_peaks():
+    rng = np.random.default_rng(2)
+    peaks = [local_peaks(_next_k_fitness(N - 1, rng)).sum() for _ in range(LANDSCAPES)]
+    expected = 2**N / (N + 1)  # 93.1 for a fully random landscape
+    sem = np.std(peaks, ddof=1) / np.sqrt(len(peaks))
+    assert abs(np.mean(peaks) - expected) < 4 * sem + 1.0
+
+
+def test_peaks_grow_with_k():
+    rng = np.random.default_rng(3)
+    means = [
+        np.mean([local_peaks(_next_k_fitness(k, rng)).sum() for _ in range(60)]) for k in (1, 3, 5)
+    ]
+    assert means[0] < means[1] < means[2]
+
+
+def test_fitness_matches_a_direct_evaluation():
+    rng = np.random.default_rng(4)
+    graph = interaction_graph("random", [list(range(6))], k=2, rng=rng)
+    tables = NKTables.draw(dependencies(graph), rng)
+    fitness = tables.fitness()
+    for config in (0, 5, 17, 63):
+        bits = [(config >> i) & 1 for i in range(6)]
+        total = 0.0
+        for i, deps in enumerate(tables.deps):
+            index = bits[i] + sum(bits[j] << (p + 1) for p, j in enumerate(deps))
+            total += tables.tables[i][index]
+        assert fitness[config] == pytest.approx(total / 6)
+
+
+def test_redraw_changes_only_the_chosen_tables():
+    rng = np.random.default_rng(5)
+    graph = interaction_graph("next_k", [list(range(8))], k=2, rng=rng)
+    tables = NKTables.draw(dependencies(graph), rng)
+    redrawn = tables.redraw([3], rng)
+    for i in range(8):
+        same = np.array_equal(tables.tables[i], redrawn.tables[i])
+        assert same == (i != 3)
+
+
+DEPARTMENTS = [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9, 10], [11, 12, 13]]
+
+
+def _department_of(i: int) -> int:
+    return next(d for d, dec in enumerate(DEPARTMENTS) if i in dec)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_structures_follow_their_pattern(seed):
+    rng = np.random.default_rng(seed)
+    modular = interaction_graph("modular", DEPARTMENTS, k_within=2, rng=rng)
+    assert all(_department_of(j) == _department_of(i) for j, i in modular.edges)
+    assert all(modular.in_degree(i) == 2 for i in modular)
+
+    nearly = interaction_graph("nearly_decomposable", DEPARTMENTS, k_within=1, cross=2, rng=rng)
+    for i in nearly:
+        sources = list(nearly.predecessors(i))
+        cross = [j for j in sources if _department_of(j) != _department_of(i)]
+        assert len(cross) == 2 and len(sources) == 3
+
+    chain = interaction_graph("value_chain", DEPARTMENTS, k_within=1, cross=1, rng=rng)
+    for j, i in chain.edges:
+        assert _department_of(j) in (_department_of(i), _department_of(i) - 1)
+
+    nk = interaction_graph("next_k", DEPARTMENTS, k=3, rng=rng)
+    assert sorted(nk.predecessors(13)) == [0, 1, 2]
+
+    rand = interaction_graph("random", DEPARTMENTS, k=4, rng=rng)
+    assert all(rand.in_degree(i) == 4 for i in rand) and nx.number_of_selfloops(rand) == 0
+
+
+def test_department_interdependence_counts_cross_edges():
+    rng = np.random.default_rng(0)
+    g = interaction_graph("nearly_decomposable", DEPARTMENTS, k_within=1, cross=1, rng=rng)
+    depts = department_interdependence(g)
+    assert sum(w for _, _, w in depts.edges(data="weight")) == 14  # one cross edge per decision
+    modular = department_interdependence(interaction_graph("modular", DEPARTMENTS, rng=rng))
+    assert modular.number_of_edges() == 0
+
+
+def test_hamming_and_configurations():
+    configs = configurations(4)
+    assert configs.size == 16
+    for a, b in itertools.product(range(16), repeat=2):
+        assert hamming(a, b) == bin(a ^ b).count("1")

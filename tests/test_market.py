@@ -1,0 +1,96 @@
+"""Market value, preference regimes and the shift schedule."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sim.landscape import NKTables, configurations, dependencies, interaction_graph
+from sim.market import MarketEnvironment, Preference, ShiftEvent, logistic_weight, preference_fit
+from sim.model import Market, build_schedule
+from sim.scenario import load_scenario
+
+
+def test_preference_fit_is_the_weighted_share_met():
+    prefs = [Preference(0, 1, 2.0), Preference(2, 0, 1.0)]
+    fit = preference_fit(prefs, 3)
+    for config in configurations(3):
+        met = 2.0 * ((config >> 0) & 1 == 1) + 1.0 * ((config >> 2) & 1 == 0)
+        assert fit[config] == pytest.approx(met / 3.0)
+
+
+def _environment(schedule, rho=0.3):
+    rng = np.random.default_rng(0)
+    graph = interaction_graph("random", [list(range(4))], k=1, rng=rng)
+    regimes = {
+        "old": preference_fit([Preference(0, 1, 1.0)], 4),
+        "new": preference_fit([Preference(0, 0, 1.0), Preference(1, 1, 1.0)], 4),
+    }
+    return MarketEnvironment(
+        n=4,
+        rho=rho,
+        regimes=regimes,
+        rugged=NKTables.draw(dependencies(graph), rng),
+        regime="old",
+        schedule=schedule,
+        rng=rng,
+    )
+
+
+def test_abrupt_shift_changes_value_at_its_period_only():
+    env = _environment([ShiftEvent(3, "regime", to="new")])
+    before = env.value.copy()
+    for t in (1, 2):
+        assert env.advance(t) == []
+    np.testing.assert_array_equal(env.value, before)
+    assert len(env.advance(3)) == 1
+    assert env.regime == "new" and env.version == 1
+    assert not np.allclose(env.value, before)
+    assert env.value[0b0010] > env.value[0b0001]  # new customers want decision 1, not 0
+
+
+def test_gradual_shift_blends_monotonically_into_the_new_regime():
+    env = _environment([ShiftEvent(2, "regime", to="new", duration=10)], rho=0.0)
+    old, new = env.regimes["old"], env.regimes["new"]
+    weights = []
+    for t in range(1, 16):
+        env.advance(t)
+        w = env.regime_weights.get("new", 0.0)
+        weights.append(w)
+        np.testing.assert_allclose(env.value, (1 - w) * old + w * new)
+    assert weights[0] == 0.0 and weights[-1] == 1.0
+    assert all(a <= b for a, b in itertools.pairwise(weights))
+    assert logistic_weight(5, 10) == pytest.approx(0.5)
+
+
+def test_redraw_changes_the_rugged_part_only():
+    env = _environment([ShiftEvent(1, "redraw", decisions=(2,))])
+    before = env.value.copy()
+    env.advance(1)
+    assert env.version == 1 and not np.allclose(before, env.value)
+
+
+def test_turbulence_is_drawn_from_the_seed_and_at_about_its_rate():
+    sc = load_scenario(
+        "bakery_gluten_free",
+        {
+            "market.shifts": [{"kind": "turbulence", "probability": 0.1, "change": "regime"}],
+            "horizon": 2000,
+        },
+    )
+    events = build_schedule(sc, np.random.default_rng(7))
+    again = build_schedule(sc, np.random.default_rng(7))
+    assert events == again
+    assert 150 < len(events) < 250  # Binomial(2000, 0.1): mean 200, sd 13
+    regimes = [e.to for e in events]
+    assert all(a != b for a, b in itertools.pairwise(regimes))  # always a real move
+
+
+def test_every_shift_is_an_event_in_the_data():
+    sc = load_scenario("bakery_gluten_free", {"horizon": 80})
+    model = Market(scenario=sc, strategies=["efficiency_only"], rng=0).run()
+    marked = [t for t, label in enumerate(model.shift_labels) if label]
+    assert marked == [60]
+    assert "health_conscious" in model.shift_labels[60]
