@@ -75,8 +75,9 @@ class FirmLog:
                 self.floats["heading"][t] = net / path
 
     def record_exit(self, t: int, cash: float) -> None:
-        """A firm that has exited: no configuration moves, no profit, cash frozen."""
+        """A firm that has exited: configuration, distance to port and cash frozen, no profit."""
         self.ints["config"][t] = self.ints["config"][t - 1]
+        self.ints["distance_to_port"][t] = self.ints["distance_to_port"][t - 1]
         self.floats["profit"][t] = 0.0
         self.floats["cash"][t] = cash
 

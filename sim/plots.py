@@ -1,0 +1,416 @@
+"""Figures from the per-period table: KPIs over time and the "sailing in circles" pictures.
+
+Only `matplotlib.figure.Figure` with an Agg canvas is used (never pyplot), so the functions
+are thread-safe, need no display and leave matplotlib's global state alone.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, NullLocator
+from scipy import stats
+
+#: Fixed colours: the efficiency-only firm warm, the aligned firm cool (Okabe-Ito palette).
+STRATEGY_COLOURS: dict[str, str] = {"efficiency_only": "#D55E00", "aligned": "#0072B2"}
+#: Qualitative palette (colour-blind safe) for any other strategy, in order of appearance.
+_PALETTE = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#7F3C8D", "#6B6B6B", "#000000")
+
+# Font sizes in points: readable on a projector (nothing below 10).
+_TICK, _LABEL, _TITLE, _SUPTITLE, _LEGEND, _NOTE = 11, 12, 13, 15, 11, 11
+_DPI = 120
+_MAX_SEEDS = 8
+_LINEAR_MILES = 5.0  # asinh scale of miles sailed: linear up to about this
+_KPI_PANELS = (
+    ("efficiency", "Efficiency"),
+    ("market_value", "Market value"),
+    ("profit", "Profit"),
+    ("cash", "Cash"),
+)
+
+
+def _plain(name: str) -> str:
+    """`efficiency_only` -> `efficiency only`."""
+    return str(name).replace("_", " ")
+
+
+def _stock_unit(money_unit: str) -> str:
+    """Unit of a stock such as cash: the flow unit without "per ..." ("k€ per month" -> "k€")."""
+    head, sep, _ = money_unit.partition(" per ")
+    return head.strip() if sep and head.strip() else money_unit
+
+
+def _strategies(periods: pd.DataFrame) -> list[str]:
+    """Strategies present: in category order for a categorical column, else as they appear."""
+    column = periods["strategy"]
+    present = pd.unique(column.astype(str))
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = set(present)
+        return [str(c) for c in column.cat.categories if str(c) in wanted]
+    return [str(s) for s in present]
+
+
+def _colours(strategies: list[str]) -> dict[str, str]:
+    """One colour per strategy, the same in every figure for the same strategy names."""
+    spare = [c for c in _PALETTE if c not in STRATEGY_COLOURS.values()]
+    colours: dict[str, str] = {}
+    for name in strategies:
+        if name in STRATEGY_COLOURS:
+            colours[name] = STRATEGY_COLOURS[name]
+        else:
+            colours[name] = spare[len(colours) % len(spare)]
+    return colours
+
+
+def _shifts(periods: pd.DataFrame) -> list[tuple[int, str]]:
+    """(period, label) of every market shift, in any run; labels of one period joined."""
+    if "shift" not in periods:
+        return []
+    labels = periods["shift"].astype("string").fillna("").str.strip()
+    hits = periods.loc[labels != "", ["period"]].assign(label=labels[labels != ""])
+    if hits.empty:
+        return []
+    grouped = hits.drop_duplicates().groupby("period", sort=True)["label"]
+    return [(int(p), "; ".join(dict.fromkeys(s))) for p, s in grouped]
+
+
+def _short(label: str, width: int = 20) -> str:
+    """A shift label short enough to sit beside a line: at most two lines of ``width``."""
+    text = textwrap.shorten(_plain(label), width=2 * width, placeholder="…")
+    return textwrap.fill(text, width=width)
+
+
+def _prepare(periods: pd.DataFrame, needed: tuple[str, ...]) -> pd.DataFrame:
+    """A copy with `strategy` as plain strings, after checking the columns a figure needs."""
+    missing = {"strategy", "seed", "period", *needed} - set(periods.columns)
+    if missing:
+        raise ValueError(f"periods table lacks columns {sorted(missing)}")
+    if periods.empty:
+        raise ValueError("periods table is empty")
+    return periods.assign(strategy=periods["strategy"].astype(str))
+
+
+def _mean_ci(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per (strategy, period): mean over seeds and a 95% Student-t interval, NaNs ignored.
+
+    Columns are a MultiIndex (column, "mean" | "lo" | "hi"); the band is NaN with fewer than
+    two non-missing seeds.
+    """
+    grouped = frame.groupby(["strategy", "period"], sort=True)[columns]
+    mean, std, n = grouped.mean(), grouped.std(ddof=1), grouped.count()
+    dof = (n - 1).where(n >= 2)
+    half = std * stats.t.ppf(0.975, dof) / np.sqrt(n.where(n >= 2))
+    return pd.concat({"mean": mean, "lo": mean - half, "hi": mean + half}, axis=1).swaplevel(
+        0, 1, axis=1
+    )
+
+
+def _style(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "") -> None:
+    if title:
+        ax.set_title(title, fontsize=_TITLE, loc="left")
+    if xlabel:
+        ax.set_xlabel(xlabel, fontsize=_LABEL)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=_LABEL)
+    ax.tick_params(labelsize=_TICK)
+    ax.grid(True, color="0.9", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def kpi_figure(
+    periods: pd.DataFrame, *, money_unit: str = "k€ per month", title: str = ""
+) -> Figure:
+    """2x2 grid of efficiency, market value, profit and cash over periods.
+
+    Per strategy the mean over seeds (line) with a 95% Student-t band; market shifts dashed.
+    """
+    columns = [c for c, _ in _KPI_PANELS]
+    frame = _prepare(periods, tuple(columns))
+    strategies = _strategies(periods)
+    colours = _colours(strategies)
+    summary = _mean_ci(frame, columns)
+    shifts = _shifts(frame)
+
+    fig = _new_figure(12.0, 8.0)
+    # shared x by hand: sharex=True makes every redraw walk the sibling sets (slow)
+    axes = fig.subplots(2, 2).ravel()
+    first, last = float(frame["period"].min()), float(frame["period"].max())
+    pad = 0.02 * max(last - first, 1.0)
+    ylabels = {
+        "efficiency": "efficiency",
+        "market_value": "market value",
+        "profit": f"profit ({money_unit})",
+        "cash": f"cash ({_stock_unit(money_unit)})",
+    }
+    for ax, (column, panel_title) in zip(axes, _KPI_PANELS, strict=True):
+        for name in strategies:
+            part = summary.loc[name, column]
+            x = part.index.to_numpy()
+            ax.fill_between(
+                x,
+                part["lo"].to_numpy(),
+                part["hi"].to_numpy(),
+                color=colours[name],
+                alpha=0.2,
+                linewidth=0,
+            )
+            ax.plot(
+                x,
+                part["mean"].to_numpy(),
+                color=colours[name],
+                linewidth=2.2,
+                label=_plain(name),
+                gid=f"mean:{name}",
+            )
+        # zero profit always matters; zero cash (bankruptcy) only if the data come near it
+        if column == "profit" or (column == "cash" and ax.get_ylim()[0] <= 0):
+            ax.axhline(0.0, color="0.4", linewidth=0.9, zorder=1.5)
+        for period, _ in shifts:
+            ax.axvline(period, color="0.25", linestyle="--", linewidth=1.2, gid="shift")
+        _style(ax, title=panel_title, ylabel=ylabels[column])
+    for ax in axes:
+        ax.set_xlim(first - pad, last + pad)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    for ax in axes[:2]:
+        ax.tick_params(labelbottom=False)
+    for ax in axes[2:]:
+        _style(ax, xlabel="period")
+    _label_shifts(axes[0], shifts)
+
+    handles = [Line2D([], [], color=colours[n], linewidth=2.2, label=_plain(n)) for n in strategies]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color=colours[strategies[0]],
+            alpha=0.2,
+            linewidth=8,
+            label="95% interval over seeds",
+        )
+    )
+    if shifts:
+        handles.append(Line2D([], [], color="0.25", linestyle="--", label="market shift"))
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        fontsize=_LEGEND,
+        frameon=False,
+    )
+    if title:
+        fig.suptitle(title, fontsize=_SUPTITLE)
+    return fig
+
+
+def _label_shifts(ax: Axes, shifts: list[tuple[int, str]]) -> None:
+    """A short label beside each shift line, near the top of ``ax``."""
+    if not shifts:
+        return
+    lo, hi = ax.get_xlim()
+    transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    for i, (period, label) in enumerate(shifts):
+        right_half = (period - lo) > 0.6 * (hi - lo)
+        ax.text(
+            period + (-1 if right_half else 1) * 0.01 * (hi - lo),
+            0.04 + 0.14 * (i % 2),
+            _short(label),
+            transform=transform,
+            ha="right" if right_half else "left",
+            va="bottom",
+            fontsize=_NOTE,
+            color="0.2",
+            zorder=5,
+            bbox={
+                "boxstyle": "round,pad=0.25",
+                "facecolor": "white",
+                "edgecolor": "none",
+                "alpha": 0.85,
+            },
+        )
+
+
+def _seed_matrix(frame: pd.DataFrame, name: str, column: str, seeds: list) -> np.ndarray:
+    """periods x seeds matrix of ``column`` for strategy ``name`` (NaN where missing)."""
+    part = frame[frame["strategy"] == name]
+    wide = part.pivot_table(index="period", columns="seed", values=column, dropna=False)
+    return wide.reindex(columns=seeds).to_numpy(dtype=float)
+
+
+def _marked_path(
+    ax: Axes,
+    x: np.ndarray,
+    y: np.ndarray,
+    periods: np.ndarray,
+    colour: str,
+    first_shift: int | None,
+    name: str,
+) -> None:
+    """Mean path as a line: circle at the start, star at the first shift, square at the end."""
+    ax.plot(x, y, color=colour, linewidth=2.2, zorder=4, label=_plain(name), gid=f"mean:{name}")
+    finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if finite.size == 0:
+        return
+    marks = [(finite[0], "o", 9), (finite[-1], "s", 9)]
+    if first_shift is not None:
+        at = np.flatnonzero((periods == first_shift) & np.isfinite(x) & np.isfinite(y))
+        if at.size:
+            marks.append((at[0], "*", 17))
+    for i, marker, size in marks:
+        ax.plot(
+            x[i],
+            y[i],
+            marker=marker,
+            markersize=size,
+            color=colour,
+            markeredgecolor="black",
+            markeredgewidth=1.0,
+            linestyle="none",
+            zorder=5,
+        )
+
+
+def _compress_miles(ax: Axes) -> None:
+    """An asinh x scale (linear below a few miles, logarithmic beyond) with plain-number ticks.
+
+    A firm that cycles for the whole horizon sails tens of times further than one that settles;
+    on a linear axis it would squash every other path against the left edge.
+    """
+    ax.set_xscale("asinh", linear_width=_LINEAR_MILES)
+    hi = max(ax.get_xlim()[1], 1.0)
+    decades = 10.0 ** np.arange(0, int(np.ceil(np.log10(hi))) + 1)
+    ticks = [0.0, *sorted({t for d in decades for t in (d, 2 * d, 5 * d) if 2 <= t <= hi})]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
+    """The "sailing in circles" pictures.
+
+    (a) efficiency vs market value: mean path per strategy and a few single seeds;
+    (b) distance to port vs cumulative miles sailed, per strategy. Means over firms still alive.
+    """
+    frame = _prepare(periods, ("efficiency", "market_value", "miles", "distance_to_port"))
+    strategies = _strategies(periods)
+    colours = _colours(strategies)
+    shifts = _shifts(frame)
+    first_shift = shifts[0][0] if shifts else None
+
+    frame = frame.sort_values(["strategy", "seed", "period"], kind="stable")
+    alive = frame["alive"].astype(bool) if "alive" in frame else pd.Series(True, frame.index)
+    frame = frame.assign(
+        sailed=frame.groupby(["strategy", "seed"], sort=False)["miles"].cumsum().astype(float),
+        # after an exit the log keeps distance 0 ("in port"): that is not a position
+        distance=frame["distance_to_port"].astype(float).where(alive),
+    )
+    frame["sailed"] = frame["sailed"].where(alive)
+    means = frame.groupby(["strategy", "period"], sort=True)[
+        ["efficiency", "market_value", "sailed", "distance"]
+    ].mean()
+
+    fig = _new_figure(13.0, 6.2)
+    ax_map, ax_sail = fig.subplots(1, 2)
+    for name in strategies:
+        colour = colours[name]
+        seeds = sorted(frame.loc[frame["strategy"] == name, "seed"].unique())[:_MAX_SEEDS]
+        for ax, xcol, ycol in (
+            (ax_map, "efficiency", "market_value"),
+            (ax_sail, "sailed", "distance"),
+        ):
+            xs = _seed_matrix(frame, name, xcol, seeds)
+            ys = _seed_matrix(frame, name, ycol, seeds)
+            ax.plot(xs, ys, color=colour, alpha=0.2, linewidth=0.8, zorder=2)
+            mean = means.loc[name]
+            _marked_path(
+                ax,
+                mean[xcol].to_numpy(),
+                mean[ycol].to_numpy(),
+                mean.index.to_numpy(),
+                colour,
+                first_shift,
+                name,
+            )
+
+    _style(ax_map, title="(a) Where the firm stands", xlabel="efficiency", ylabel="market value")
+    _style(
+        ax_sail,
+        title="(b) Miles sailed vs distance to port",
+        xlabel="miles sailed (cumulative configuration changes; log-like scale)",
+        ylabel="distance to port (changes to the best configuration)",
+    )
+    _compress_miles(ax_sail)
+    ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_sail.text(
+        0.98,
+        0.97,
+        "a firm sailing in circles\nmoves right without going down",
+        transform=ax_sail.transAxes,
+        ha="right",
+        va="top",
+        fontsize=_NOTE,
+        color="0.25",
+        style="italic",
+        bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.8"},
+    )
+
+    handles = [
+        Line2D([], [], color=colours[n], linewidth=2.2, label=f"{_plain(n)} (mean)")
+        for n in strategies
+    ]
+    handles.append(Line2D([], [], color="0.4", alpha=0.4, linewidth=0.9, label="single seeds"))
+    marker_style = {"color": "0.6", "markeredgecolor": "black", "linestyle": "none"}
+    handles.append(Line2D([], [], marker="o", markersize=9, label="start", **marker_style))
+    if first_shift is not None:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                markersize=14,
+                label=f"shift (period {first_shift})",
+                **marker_style,
+            )
+        )
+    handles.append(Line2D([], [], marker="s", markersize=9, label="end", **marker_style))
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        fontsize=_LEGEND,
+        frameon=False,
+    )
+    if title:
+        fig.suptitle(title, fontsize=_SUPTITLE)
+    return fig
+
+
+def save_figures(
+    periods: pd.DataFrame, out_dir: Path, *, money_unit: str = "k€ per month", title: str = ""
+) -> list[Path]:
+    """Write `kpi.png` and `sailing_in_circles.png` into ``out_dir``; return their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "kpi.png": kpi_figure(periods, money_unit=money_unit, title=title),
+        "sailing_in_circles.png": sailing_figure(periods, title=title),
+    }
+    paths = []
+    for filename, fig in figures.items():
+        path = out_dir / filename
+        fig.savefig(path, dpi=_DPI, facecolor="white")
+        paths.append(path)
+    return paths
