@@ -160,7 +160,7 @@ class Firm(mesa.Agent):
 
     # ---- the period ----
     def step(self) -> None:
-        t = self.market.steps
+        t = self.market.period
         if not self.alive:
             self._record(t, moved=0)
             return

@@ -116,6 +116,11 @@ class Market(mesa.Model):
         return int(configs[allowed][np.argmax(score[allowed])])
 
     @property
+    def period(self) -> int:
+        """The current period: Mesa's model time (one period per time unit)."""
+        return int(self.time)
+
+    @property
     def market_value(self) -> np.ndarray:
         """True market value V of every configuration now."""
         return self.environment.value
@@ -131,7 +136,7 @@ class Market(mesa.Model):
 
     def step(self) -> None:
         """One period: the market moves (shifts), then every firm acts."""
-        t = self.steps
+        t = self.period
         events = self.environment.advance(t)
         if events:
             self.shift_labels[t] = "; ".join(e.label for e in events)
@@ -144,7 +149,7 @@ class Market(mesa.Model):
 
     def run(self) -> Market:
         """Run to the scenario's horizon."""
-        remaining = self.spec.horizon - self.steps
+        remaining = self.spec.horizon - self.period
         if remaining > 0:
             self.run_for(remaining)
         return self
