@@ -107,7 +107,7 @@ class Firm(mesa.Agent):
         self._refresh_bonus()
         costs = spec.costs
         self.coordination_cost = (
-            costs.coordination.get(strategy.coordination, 0.0)
+            costs.coordination[strategy.coordination]
             + costs.alignment * float(np.mean(alphas))
             + costs.sensing * strategy.sensing
         )

@@ -169,11 +169,13 @@ def format_summary(runs: pd.DataFrame, name: str, seeds: int, split: int, money_
         for strategy in strategies:
             r = group[group["strategy"] == strategy].iloc[0]
             text = _fmt(
-                r["mean"], r["ci_low"], r["ci_high"], percent=metric in ("survived", "cycled")
+                r["mean"],
+                r["ci_low"],
+                r["ci_high"],
+                percent=metric in ("survived", "cycled", "recovered"),
             )
             if metric == "recovery_time":
-                total = int((runs["strategy"] == strategy).sum())
-                text += f" ({r['n']}/{total} recovered)"
+                text += f" (over the {r['n']} recovered)"
             cells.append(text)
         rows.append([label, *cells])
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
@@ -202,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ SUMMARY_METRICS: dict[str, str] = {
     "profit_post_shift": "profit after",
     "survived": "survival",
     "cycled": "cycling",
-    "recovery_time": "recovery time",
+    "recovered": "recovered",
+    "recovery_time": "recovery time (periods)",
 }
 
 

@@ -109,32 +109,38 @@ def summarize_run(
 
     Pre-shift = the ``window`` periods before ``split``; post-shift = ``split`` to the horizon.
     Means of E, V and P are over periods alive; profit counts 0 after exit (no business).
+    A firm survives if its cash never went negative; it exits in the period it does.
     """
     pre = slice(max(1, split - window), split)
     post = slice(split, log.horizon + 1)
     out: dict[str, Any] = {}
-    for name, column in (
-        ("efficiency", "efficiency"),
-        ("market_value", "market_value"),
-        ("performance", "performance_norm"),
-        ("profit", "profit"),
-    ):
+    for column in ("efficiency", "market_value", "performance_norm", "profit"):
         values = log.floats[column]
-        out[f"{name}_pre_shift"] = _mean(values[pre])
-        out[f"{name}_post_shift"] = _mean(values[post])
-    alive = log.bools["alive"]
-    out["survived"] = bool(alive[-1])
-    exit_periods = np.flatnonzero(~alive)
-    out["exit_period"] = int(exit_periods[0]) if exit_periods.size else -1
+        out[f"{column}_pre_shift"] = _mean(values[pre])
+        out[f"{column}_post_shift"] = _mean(values[post])
+    bust = np.flatnonzero(log.floats["cash"] < 0)
+    out["survived"] = not bust.size
+    out["exit_period"] = int(bust[0]) if bust.size else -1
     in_cycle = log.bools["in_cycle"]
     out["cycled"] = bool(in_cycle[-cycle_window:].any())
     out["periods_cycling"] = int(in_cycle.sum())
     out["miles_sailed"] = int(log.ints["miles"].sum())
     out["final_distance_to_port"] = int(log.ints["distance_to_port"][-1])
     out["final_cash"] = float(log.floats["cash"][-1])
-    baseline = out["performance_pre_shift"]
-    recovered = np.flatnonzero(
-        log.floats["performance_norm"][post] >= recovery_threshold * baseline
+    out["recovery_time"] = recovery_time(
+        log.floats["performance_norm"][post], recovery_threshold * out["performance_norm_pre_shift"]
     )
-    out["recovery_time"] = float(recovered[0]) if recovered.size else float("nan")
+    out["recovered"] = not np.isnan(out["recovery_time"])
     return out
+
+
+def recovery_time(after: np.ndarray, level: float) -> float:
+    """Periods from the shift until performance is back at ``level`` after first falling below it.
+
+    0 if it never fell below ``level``; NaN if it fell and never came back (or the firm exited).
+    """
+    below = np.flatnonzero(~(after >= level))  # NaN (exited) counts as below
+    if not below.size:
+        return 0.0
+    back = np.flatnonzero(after[below[0] :] >= level)
+    return float(below[0] + back[0]) if back.size else float("nan")

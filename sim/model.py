@@ -184,24 +184,22 @@ def build_schedule(scenario: Scenario, rng: np.random.Generator) -> list[ShiftEv
                 ShiftEvent(s.at, "redraw", decisions=chosen, label=_redraw_label(scenario, chosen))
             )
     events = sorted(fixed, key=lambda e: e.time)
-    for s in scenario.market.shifts:
-        if not isinstance(s, TurbulenceShift):
-            continue
-        end = scenario.horizon if s.end is None else min(s.end, scenario.horizon)
-        for t in range(s.start, end + 1):
-            if rng.random() >= s.probability:
+    turbulence = [s for s in scenario.market.shifts if isinstance(s, TurbulenceShift)]
+    for t in range(1, scenario.horizon + 1):  # one chronological pass over every source
+        for s in turbulence:
+            end = scenario.horizon if s.end is None else s.end
+            if not s.start <= t <= end or rng.random() >= s.probability:
                 continue
             if s.change == "redraw":
                 chosen = tuple(int(i) for i in rng.choice(n, size=s.count, replace=False))
-                events.append(
-                    ShiftEvent(t, "redraw", decisions=chosen, label=_redraw_label(scenario, chosen))
+                event = ShiftEvent(
+                    t, "redraw", decisions=chosen, label=_redraw_label(scenario, chosen)
                 )
             else:
                 current = _regime_at(scenario.initial_regime, events, t)
                 to = str(rng.choice([r for r in regimes if r != current]))
-                events.append(
-                    ShiftEvent(t, "regime", to=to, label=f"turbulence: customers move to {to}")
-                )
+                event = ShiftEvent(t, "regime", to=to, label=f"turbulence: customers move to {to}")
+            events.append(event)
             events.sort(key=lambda e: e.time)
     return events
 

@@ -98,7 +98,7 @@ class RedrawShift(Spec):
         default_factory=list, description="Decisions whose tables are redrawn (names)."
     )
     count: int = Field(
-        1, ge=0, description="If `decisions` is empty: how many decisions, drawn at random."
+        1, ge=1, description="If `decisions` is empty: how many decisions, drawn at random."
     )
 
 
@@ -168,8 +168,8 @@ class FirmSpec(Spec):
     initial_cash: float = Field(100.0, ge=0, description="Cash at period 0 (money units).")
     initial_decisions: dict[str, Literal[0, 1]] = Field(
         default_factory=dict,
-        description="Decisions fixed at period 0; the others are drawn at random (the same draw "
-        "for every strategy on a seed).",
+        description="Decisions fixed at period 0; the others are set by `start` (the same for "
+        "every strategy on a seed).",
     )
     start: Literal["random", "efficient", "fitted"] = Field(
         "random",
@@ -180,10 +180,14 @@ class FirmSpec(Spec):
     learning: LearningSpec = Field(default_factory=LearningSpec)
 
 
+DEFAULT_COORDINATION_COSTS = {"decentralized": 0.0, "sequential": 1.0, "hierarchical": 2.0}
+
+
 class CostSpec(Spec):
     coordination: dict[CoordinationMode, float] = Field(
-        default_factory=lambda: {"decentralized": 0.0, "sequential": 1.0, "hierarchical": 2.0},
-        description="Cost per period of each coordination mode (meetings, reports).",
+        default_factory=lambda: dict(DEFAULT_COORDINATION_COSTS),
+        description="Cost per period of each coordination mode (meetings, reports); modes left "
+        "out keep their defaults (decentralized 0, sequential 1, hierarchical 2).",
     )
     alignment: float = Field(
         4.0, ge=0, description="Cost per period at alignment coupling 1 (scales with mean alpha)."
@@ -193,10 +197,15 @@ class CostSpec(Spec):
     )
 
     @model_validator(mode="after")
-    def _non_negative(self) -> CostSpec:
+    def _complete(self) -> CostSpec:
         for mode, cost in self.coordination.items():
             if cost < 0:
                 raise ValueError(f"the cost of {mode} must be >= 0, got {cost}")
+        missing = {
+            m: c for m, c in DEFAULT_COORDINATION_COSTS.items() if m not in self.coordination
+        }
+        if missing:
+            object.__setattr__(self, "coordination", {**missing, **self.coordination})
         return self
 
 
@@ -221,7 +230,8 @@ class StrategySpec(Spec):
         0.0,
         ge=0,
         le=1,
-        description="Chance per period of a long jump (random own reconfiguration).",
+        description="Chance per department per period of also considering a long jump (a random "
+        "reconfiguration of its own decisions), adopted only if it scores best.",
     )
     proposals: int = Field(
         1, ge=1, le=8, description="Proposals per department sent to the head office."
@@ -402,6 +412,10 @@ def _check_scenario(sc: Scenario) -> None:
         if isinstance(shift, RedrawShift) and shift.count > n:
             raise FieldError(f"{where}.count", f"{shift.count} is more than the {n} decisions")
         if isinstance(shift, TurbulenceShift):
+            if shift.start > sc.horizon:
+                raise FieldError(f"{where}.start", f"{shift.start} is after the horizon")
+            if shift.end is not None and shift.end < shift.start:
+                raise FieldError(f"{where}.end", f"{shift.end} is before start ({shift.start})")
             if shift.change == "regime" and len(regimes) < 2:
                 raise FieldError(f"{where}.change", "'regime' needs at least two regimes")
             if shift.count > n:
