@@ -137,6 +137,8 @@ class Market(mesa.Model):
     def step(self) -> None:
         """One period: the market moves (shifts), then every firm acts."""
         t = self.period
+        if t > self.spec.horizon:
+            raise RuntimeError(f"period {t} is past the scenario's horizon ({self.spec.horizon})")
         events = self.environment.advance(t)
         if events:
             self.shift_labels[t] = "; ".join(e.label for e in events)

@@ -81,3 +81,11 @@ def test_a_firm_with_negative_cash_exits_and_stops():
     assert np.isnan(log.floats["efficiency"][exit_at:]).all()
     assert (log.floats["profit"][exit_at:] == 0).all()
     assert (log.ints["miles"][exit_at:] == 0).all()
+
+
+def test_stepping_past_the_horizon_is_an_error():
+    import pytest
+
+    model = Market(scenario=_bakery(horizon=65), rng=0).run()
+    with pytest.raises(RuntimeError, match="past the scenario's horizon"):
+        model.step()

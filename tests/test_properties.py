@@ -117,6 +117,7 @@ def test_values_stay_in_range(sc, seed):
 @given(sc=scenarios(), seed=st.integers(0, 2**32 - 1), periods=st.integers(0, 4))
 def test_a_department_only_changes_decisions_it_owns(sc, seed, periods):
     model = Market(scenario=sc, strategies=["tested"], rng=seed)
+    periods = min(periods, sc.horizon)
     if periods:
         model.run_for(periods)
     firm = model.firms[0]
@@ -130,6 +131,7 @@ def test_a_department_only_changes_decisions_it_owns(sc, seed, periods):
 @given(sc=scenarios(alpha=0.0), seed=st.integers(0, 2**32 - 1), periods=st.integers(0, 4))
 def test_at_alpha_zero_a_departments_choice_ignores_the_market(sc, seed, periods):
     model = Market(scenario=sc, strategies=["tested"], rng=seed)
+    periods = min(periods, sc.horizon)
     if periods:
         model.run_for(periods)
     firm = model.firms[0]
@@ -150,6 +152,7 @@ def test_at_alpha_zero_a_departments_choice_ignores_the_market(sc, seed, periods
 )
 def test_hierarchical_adoption_never_lowers_perceived_performance(sc, seed, periods):
     model = Market(scenario=sc, strategies=["tested"], rng=seed)
+    periods = min(periods, sc.horizon)
     if periods:
         model.run_for(periods)
     firm = model.firms[0]
