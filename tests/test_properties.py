@@ -102,7 +102,7 @@ def test_values_stay_in_range(sc, seed):
         values = log.floats[column][alive]
         assert np.all((values >= 0) & (values <= 1)), column
     norm = log.floats["performance_norm"][alive]
-    assert np.all((norm > 0) & (norm <= 1 + 1e-12))
+    assert np.all((norm >= 0) & (norm <= 1 + 1e-12))
     assert np.all(log.department_efficiency[alive] <= 1)
     heading = log.floats["heading"]
     heading = heading[~np.isnan(heading)]
