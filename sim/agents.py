@@ -13,7 +13,7 @@ from sim.metrics import FirmLog
 
 if TYPE_CHECKING:
     from sim.model import Market
-    from sim.scenario.schema import StrategySpec
+    from sim.scenario.schema import CostSpec, StrategySpec
 
 
 class Department(mesa.Agent):
@@ -94,9 +94,8 @@ class Firm(mesa.Agent):
         self.alive = True
         self.cash = float(spec.firm.initial_cash)
         self.belief = model.market_value.copy()  # what the firm believes customers value
-        alphas = spec.alpha_of(strategy)
         self.departments = [
-            Department(model, firm=self, index=d, name=dep.name, decisions=dec, alpha=alphas[d])
+            Department(model, firm=self, index=d, name=dep.name, decisions=dec, alpha=0.0)
             for d, (dep, dec) in enumerate(
                 zip(spec.departments, spec.department_decisions, strict=True)
             )
@@ -105,18 +104,26 @@ class Firm(mesa.Agent):
         self._gain, self._tau, self._keep = learning.gain, learning.tau, 1.0 - learning.reset
         self.experience = np.full(len(self.departments), float(learning.initial_experience))
         self._refresh_bonus()
-        costs = spec.costs
-        self.coordination_cost = (
-            costs.coordination[strategy.coordination]
-            + costs.alignment * float(np.mean(alphas))
-            + costs.sensing * strategy.sensing
-        )
+        self.set_strategy(strategy, costs=spec.costs)
         self.log = FirmLog(
             horizon=spec.horizon,
             departments=len(self.departments),
             heading_window=spec.metrics.heading_window,
         )
         self._record(0, moved=0)
+
+    def set_strategy(self, strategy: StrategySpec, *, costs: CostSpec | None = None) -> None:
+        """Adopt ``strategy`` (and ``costs``) from the next period on, without a reset."""
+        self.strategy = strategy
+        alphas = self.market.spec.alpha_of(strategy)
+        for dept, alpha in zip(self.departments, alphas, strict=True):
+            dept.alpha = alpha
+        self.costs = costs if costs is not None else self.costs
+        self.coordination_cost = (
+            self.costs.coordination[strategy.coordination]
+            + self.costs.alignment * float(np.mean(alphas))
+            + self.costs.sensing * strategy.sensing
+        )
 
     # ---- perception and evaluation ----
     def _bonus(self, experience: np.ndarray) -> np.ndarray:

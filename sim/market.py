@@ -77,7 +77,7 @@ class MarketEnvironment:
     regimes: Mapping[str, np.ndarray]
     rugged: NKTables
     regime: str
-    schedule: Sequence[ShiftEvent]
+    schedule: list[ShiftEvent]
     rng: np.random.Generator
     version: int = 0
     value: np.ndarray = field(init=False)
@@ -99,6 +99,10 @@ class MarketEnvironment:
 
     def _compose(self, pref: np.ndarray) -> np.ndarray:
         return (1.0 - self.rho) * pref + self.rho * self._rugged_value
+
+    def add_shift(self, event: ShiftEvent) -> None:
+        """Add a shift to the schedule (e.g. a teacher's "shift the market now")."""
+        self.schedule.append(event)
 
     def advance(self, t: int) -> list[ShiftEvent]:
         """Apply the shifts due at period ``t``; return them."""

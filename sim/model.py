@@ -125,6 +125,22 @@ class Market(mesa.Model):
         """True market value V of every configuration now."""
         return self.environment.value
 
+    def shift_now(self, to: str | None = None) -> ShiftEvent:
+        """Customers move abruptly at the next period: to regime ``to``, or to the next regime."""
+        regimes = [r.name for r in self.spec.market.regimes]
+        if to is None:
+            current = self.environment.regime
+            to = (
+                regimes[(regimes.index(current) + 1) % len(regimes)]
+                if current in regimes
+                else regimes[0]
+            )
+        elif to not in regimes:
+            raise ValueError(f"unknown regime {to!r}; allowed: {', '.join(regimes)}")
+        event = ShiftEvent(self.period + 1, "regime", to=to, label=f"customers move to {to} (now)")
+        self.environment.add_shift(event)
+        return event
+
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port")."""
         self.landscape_performance = (

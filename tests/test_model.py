@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.agents import Department, Firm
 from sim.experiment import run_one
@@ -89,3 +90,23 @@ def test_stepping_past_the_horizon_is_an_error():
     model = Market(scenario=_bakery(horizon=65), rng=0).run()
     with pytest.raises(RuntimeError, match="past the scenario's horizon"):
         model.step()
+
+
+def test_live_changes_take_effect_at_the_next_period_without_a_reset():
+    sc = _bakery()
+    live = Market(scenario=sc, strategies=["efficiency_only", "aligned"], rng=2)
+    live.run_for(10)
+    event = live.shift_now()
+    assert event.time == 11 and event.to == "health_conscious"
+    eff = live.firms[0]
+    eff.set_strategy(
+        sc.all_strategies["aligned"], costs=sc.costs.model_copy(update={"alignment": 9.0})
+    )
+    assert [d.alpha for d in eff.departments] == [0.7] * 4
+    assert eff.coordination_cost == pytest.approx(1.0 + 9.0 * 0.7 + 1.0 * 0.3)
+    live.run_for(5)
+    assert live.shift_labels[11].startswith("customers move to health_conscious")
+    assert live.environment.regime == "health_conscious"
+    assert eff.log.floats["profit"][10] != 0 and live.period == 15  # history kept
+    with pytest.raises(ValueError, match="unknown regime 'vegan'"):
+        live.shift_now("vegan")
