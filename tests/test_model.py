@@ -85,8 +85,6 @@ def test_a_firm_with_negative_cash_exits_and_stops():
 
 
 def test_stepping_past_the_horizon_is_an_error():
-    import pytest
-
     model = Market(scenario=_bakery(horizon=65), rng=0).run()
     with pytest.raises(RuntimeError, match="past the scenario's horizon"):
         model.step()
