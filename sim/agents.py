@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import coordination
+from sim import coordination, search
 from sim.landscape import hamming
 from sim.metrics import FirmLog
 
@@ -44,11 +44,11 @@ class Department(mesa.Agent):
 
     def alternatives(self, current: int) -> np.ndarray:
         """The status quo, every one-bit flip of own decisions, and maybe one long jump."""
-        cands = np.concatenate(([current], current ^ self._flips))
-        if self.firm.strategy.p_jump > 0 and self.firm.own_rng.random() < self.firm.strategy.p_jump:
-            bits = self.firm.own_rng.integers(0, 2, size=len(self.decisions))
-            jump = (current & ~self.mask) | int(np.dot(bits, self._flips))
-            cands = np.append(cands, jump)
+        row = np.array([current], dtype=np.int64)
+        cands = search.alternatives(row, self._flips)[0]
+        strategy, rng = self.firm.strategy, self.firm.own_rng
+        if strategy.p_jump > 0 and rng.random() < strategy.p_jump:
+            cands = np.append(cands, search.long_jumps(row, self._flips, self.mask, rng))
         return cands
 
     def utility(self, configs: np.ndarray) -> np.ndarray:
@@ -62,14 +62,13 @@ class Department(mesa.Agent):
     def propose(self, current: int) -> np.ndarray:
         """Up to `proposals` configurations, best first; the status quo when nothing improves."""
         cands = self.alternatives(current)
-        u = self.utility(cands)
-        wanted = self.firm.strategy.proposals
-        if self.firm.strategy.search == "first":
-            improving = np.flatnonzero(u[1:] > u[0]) + 1
-            chosen = list(improving[:wanted]) or [0]
-            return cands[chosen]
-        order = np.argsort(-u, kind="stable")  # ties keep the status quo (index 0) first
-        return cands[order[:wanted]]
+        chosen = search.choose(
+            self.utility(cands)[None, :],
+            rule=self.firm.strategy.search,
+            n_local=len(self.decisions),
+            proposals=self.firm.strategy.proposals,
+        )
+        return cands[chosen[0]]
 
 
 class Firm(mesa.Agent):

@@ -81,6 +81,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
     run.set_defaults(handler=command_run)
+
+    validate = commands.add_parser(
+        "validate",
+        help="reproduce the published NK results on organisations and compare",
+        description="Run the published experiments (Kauffman 1993 landscape statistics; "
+        "Levinthal 1997 Figs. 1, 6 and 8; Rivkin & Siggelkow 2003; cycling after Ethiraj & "
+        "Levinthal 2004) as scenarios of this model, print 'experiment | measure | published | "
+        "model | within tolerance', write OUT/validation.csv, OUT/manifest.json and figures "
+        "overlaying the published points on the model's curves. Exit code 1 if a measure is "
+        "out of tolerance. See docs/validation.md.",
+    )
+    validate.add_argument(
+        "--quick",
+        action="store_true",
+        help="small versions of every experiment (well under a minute; wider tolerances)",
+    )
+    validate.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: results/validation/<timestamp>/)",
+    )
+    validate.add_argument(
+        "--experiment",
+        action="append",
+        metavar="NAME",
+        help="run only this experiment (repeatable; default: all)",
+    )
+    validate.set_defaults(handler=command_validate)
     return parser
 
 
@@ -138,6 +167,51 @@ def command_run(args: argparse.Namespace) -> int:
             + "".join(f", {p.name}" for p in figures)
         )
     return 0
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    from sim.results import default_output_dir, environment, git_state, write_csv, write_json
+    from sim.validation import EXPERIMENTS, run_validation, save_figures
+
+    names = args.experiment or list(EXPERIMENTS)
+    for name in names:
+        if name not in EXPERIMENTS:
+            raise UsageError(
+                f"--experiment: unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}"
+            )
+    out = args.out or default_output_dir("validation")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a folder")
+    started = time.perf_counter()
+    report = run_validation(
+        quick=args.quick,
+        only=names,
+        progress=lambda name: print(f"running {name} ...", file=sys.stderr, flush=True),
+    )
+    table = report.table()
+    out.mkdir(parents=True, exist_ok=True)
+
+    write_csv(table, out / "validation.csv")
+    figures = save_figures(report, out)
+    write_json(
+        {
+            "command": ["python -m sim", *sys.argv[1:]],
+            "quick": args.quick,
+            "experiments": names,
+            "all_within_tolerance": report.ok,
+            "elapsed_seconds": round(time.perf_counter() - started, 3),
+            "environment": environment(),
+            "git": git_state(),
+        },
+        out / "manifest.json",
+    )
+    shown = table.assign(within_tolerance=table["within_tolerance"].map({True: "yes", False: "NO"}))
+    print(shown.drop(columns="tolerance").to_string(index=False))
+    failed = int((~table["within_tolerance"]).sum())
+    verdict = "all within tolerance" if not failed else f"{failed} OUT OF TOLERANCE"
+    print(f"\n{len(table)} measures, {verdict}; wrote {out}/: validation.csv, manifest.json"
+          + "".join(f", {p.name}" for p in figures))
+    return 0 if report.ok else 1
 
 
 def _fmt(mean: float, low: float, high: float, *, percent: bool = False) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 from sim.agents import Firm
 from sim.landscape import NKTables, dependencies, interaction_graph
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
+from sim.population import Population
 from sim.scenario.schema import (
     AbruptShift,
     GradualShift,
@@ -90,15 +91,28 @@ class Market(mesa.Model):
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
         self.start_config = start
 
+        population = scenario.population
+        if population.firms > 1 and population.starts == "random":
+            drawn = env_rng.integers(0, 2**n, size=population.firms)
+            starts = np.array([self._starting_configuration(int(c)) for c in drawn])
+        else:
+            starts = np.full(population.firms, start, dtype=np.int64)
+
         self.firms: list[Firm] = []
+        self.populations: list[Population] = []
         for entry in strategies:
             name, spec = (
                 (entry, scenario.all_strategies[entry]) if isinstance(entry, str) else entry
             )
-            (firm_rng,) = self.rng.spawn(1)
-            self.firms.append(
-                Firm(self, strategy_name=name, strategy=spec, config=start, rng=firm_rng)
-            )
+            (own_rng,) = self.rng.spawn(1)
+            if population.firms > 1:
+                self.populations.append(
+                    Population(self, strategy_name=name, strategy=spec, configs=starts, rng=own_rng)
+                )
+            else:
+                self.firms.append(
+                    Firm(self, strategy_name=name, strategy=spec, config=start, rng=own_rng)
+                )
 
     def _starting_configuration(self, drawn: int) -> int:
         """Apply ``firm.initial_decisions`` and ``firm.start`` to a random draw."""
@@ -162,6 +176,8 @@ class Market(mesa.Model):
             self._refresh_port()
         for firm in self.firms:
             firm.step()
+        for population in self.populations:
+            population.step()
         if t >= self.spec.horizon:
             self.running = False
 

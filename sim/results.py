@@ -102,6 +102,11 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as CSV, atomically."""
+    _atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write JSON atomically."""
 

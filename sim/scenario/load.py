@@ -42,17 +42,26 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
 
 def load_scenario(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario file; ``overrides`` maps dotted paths to new values."""
+    path, data = read_scenario_data(name_or_path)
+    if overrides:
+        data = apply_overrides(data, overrides)
+    return validate_scenario(data, source=str(path))
+
+
+def read_scenario_data(name_or_path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The file a scenario name or path resolves to, and its TOML as read (not yet validated).
+
+    For callers that apply many sets of overrides to one file (sweeps); most want
+    `load_scenario`.
+    """
     path = resolve_scenario_path(name_or_path)
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return path, tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), "", f"malformed TOML: {exc}") from None
     except OSError as exc:
         raise ScenarioError(str(path), "", f"cannot read: {exc.strerror}") from None
-    if overrides:
-        data = apply_overrides(data, overrides)
-    return validate_scenario(data, source=str(path))
 
 
 def validate_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:

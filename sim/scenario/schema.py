@@ -289,6 +289,27 @@ class MetricsSpec(Spec):
     )
 
 
+class PopulationSpec(Spec):
+    firms: int = Field(
+        1,
+        ge=1,
+        le=100_000,
+        description="Firms per strategy in the market. More than 1 makes a population: firms "
+        "stepped together (vectorised), without learning by doing, cash or exit.",
+    )
+    starts: Literal["common", "random"] = Field(
+        "common",
+        description="common: every firm starts from the starting configuration (`firm.start`); "
+        "random: each firm from its own random configuration (the same set for every strategy).",
+    )
+    selection: Literal["none", "levinthal"] = Field(
+        "none",
+        description="levinthal: each period a firm survives with probability V/V_max; a vacancy "
+        "goes to a random newcomer with probability 1 - mean(V)/V_max, otherwise to a copy of a "
+        "survivor chosen with probability proportional to V (Levinthal 1997).",
+    )
+
+
 class Scenario(Spec):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the scenario.")
     title: str = Field("", description="One-line title.")
@@ -309,6 +330,7 @@ class Scenario(Spec):
         "redefined here.",
     )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
 
     # ---- derived views (not fields) ----
     @cached_property
@@ -435,6 +457,14 @@ def _check_scenario(sc: Scenario) -> None:
                     f"strategies.{s_name}.alpha",
                     f"a table of alpha needs exactly the departments {', '.join(names)}",
                 )
+    population = sc.population
+    if population.firms > 1 and sc.firm.learning.gain > 0:
+        raise FieldError(
+            "population.firms",
+            "a population (firms > 1) runs without learning by doing; set firm.learning.gain = 0",
+        )
+    if population.selection != "none" and population.firms < 2:
+        raise FieldError("population.selection", "selection needs a population: firms >= 2")
     if sc.metrics.split is not None and sc.metrics.split > sc.horizon:
         raise FieldError("metrics.split", f"{sc.metrics.split} is after the horizon ({sc.horizon})")
 

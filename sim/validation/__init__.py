@@ -1,0 +1,63 @@
+"""Validation: the published NK results on organisations as special cases of the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.validation.experiments import EXPERIMENTS, Measure, Outcome, Size
+
+
+@dataclass
+class ValidationReport:
+    """Every measure of every experiment run, and their outcomes (for figures)."""
+
+    quick: bool
+    outcomes: dict[str, Outcome]
+
+    @property
+    def measures(self) -> list[Measure]:
+        return [m for outcome in self.outcomes.values() for m in outcome.measures]
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.measures)
+
+    def table(self) -> pd.DataFrame:
+        """experiment | measure | published | model | tolerance | within tolerance."""
+        frame = pd.DataFrame([asdict(m) for m in self.measures])
+        return frame.rename(columns={"ok": "within_tolerance"})
+
+
+def run_validation(
+    *,
+    quick: bool = False,
+    only: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ValidationReport:
+    """Run the experiments (all, or ``only`` those named) at full or quick size."""
+    size = Size.of(quick)
+    names = list(only) if only else list(EXPERIMENTS)
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        raise KeyError(f"unknown experiment {unknown[0]!r}; allowed: {', '.join(EXPERIMENTS)}")
+    outcomes = {}
+    for name in names:
+        if progress is not None:
+            progress(name)
+        outcomes[name] = EXPERIMENTS[name](size)
+    return ValidationReport(quick, outcomes)
+
+
+def save_figures(report: ValidationReport, out: Path) -> list[Path]:
+    """One PNG per experiment that has a figure."""
+    from sim.validation.figures import save
+
+    paths = [save(name, outcome, out) for name, outcome in report.outcomes.items()]
+    return [p for p in paths if p is not None]
+
+
+__all__ = ["EXPERIMENTS", "Measure", "ValidationReport", "run_validation", "save_figures"]

@@ -1,0 +1,124 @@
+"""Figures overlaying the published points on the model's curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from sim.validation.experiments import Outcome
+
+K_COLOURS = {0: "#009E73", 1: "#0072B2", 5: "#D55E00"}
+
+
+def _figure(title: str, width: float = 7.5) -> tuple[Figure, object]:
+    fig = Figure(figsize=(width, 4.8), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title(title, fontsize=12, loc="left")
+    ax.grid(alpha=0.3)
+    return fig, ax
+
+
+def _published_legend(ax) -> None:
+    ax.plot([], [], "ko", mfc="white", label="published")
+    ax.legend(fontsize=10, frameon=False)
+
+
+def levinthal_fig1(outcome: Outcome) -> Figure:
+    fig, ax = _figure("Levinthal 1997 Fig. 1: distinct forms, local search only")
+    for k, curve in outcome.curves["model"].items():
+        colour = K_COLOURS[k]
+        ax.plot(range(len(curve)), curve, color=colour, lw=2, label=f"model, K={k}")
+        points = outcome.curves["published"][k]
+        ax.plot(list(points), list(points.values()), "o", color=colour, mfc="white", ms=8, mew=2)
+    ax.set(xlabel="period", ylabel="distinct forms (of 100 firms)", xlim=(0, 25))
+    _published_legend(ax)
+    return fig
+
+
+def levinthal_fig6(outcome: Outcome) -> Figure:
+    fig, ax = _figure("Levinthal 1997 Fig. 6: incumbents surviving a change at t=25")
+    periods = outcome.curves["periods"]
+    for k, curve in outcome.curves["model"].items():
+        colour = K_COLOURS[k]
+        ax.plot(periods, curve, color=colour, lw=2, label=f"model, K={k}")
+        points = outcome.curves["published"][k]
+        ax.plot(list(points), list(points.values()), "o", color=colour, mfc="white", ms=8, mew=2)
+    ax.axvline(25, color="0.3", ls="--", lw=1)
+    ax.set(xlabel="period", ylabel="% of incumbents (t=23, 24) alive")
+    _published_legend(ax)
+    return fig
+
+
+def landscape_peaks(outcome: Outcome) -> Figure:
+    fig, ax = _figure("Levinthal 1997 Fig. 8: local peaks by K (N=10)")
+    model, published = outcome.curves["model"], outcome.curves["published"]
+    ax.plot(list(model), list(model.values()), color="#0072B2", lw=2, marker="s", label="model")
+    ax.plot(list(published), list(published.values()), "ko", mfc="white", ms=8, mew=2)
+    ax.set(xlabel="K", ylabel="mean number of local peaks")
+    _published_legend(ax)
+    return fig
+
+
+def rivkin_siggelkow(outcome: Outcome) -> Figure:
+    fig, ax = _figure("Rivkin & Siggelkow 2003: long-run performance by design")
+    table, ks = outcome.curves["table"], outcome.curves["ks"]
+    colours = {
+        "rubber-stamp": "#D55E00",
+        "active CEO, P=1": "#56B4E9",
+        "active CEO, P=2": "#0072B2",
+    }
+    for incent in outcome.curves["incents"]:
+        for design, colour in colours.items():
+            values = [table[k, incent, design]["normalised"] for k in ks]
+            ax.plot(
+                ks,
+                values,
+                color=colour,
+                lw=2,
+                ls="-" if incent == 0 else "--",
+                marker="o",
+                label=f"{design}, Incent={incent:g}",
+            )
+    ax.set(xlabel="K (random interactions, N=6)", ylabel="performance / global maximum")
+    ax.legend(fontsize=9, frameon=False)
+    return fig
+
+
+def ethiraj_levinthal(outcome: Outcome) -> Figure:
+    fig, ax = _figure("Cycling under decentralisation (after Ethiraj & Levinthal 2004)")
+    cross = outcome.curves["cross"]
+    for design, shares in outcome.curves["share"].items():
+        sequential = design.startswith("sequential")
+        ax.plot(
+            cross,
+            [100 * shares[c] for c in cross],
+            lw=2,
+            marker="o",
+            ls="--" if sequential else "-",
+            label=design,
+        )
+    ax.set(xlabel="cross-department interdependence C", ylabel="% of runs ending in a cycle")
+    ax.legend(fontsize=9, frameon=False, ncol=2)
+    return fig
+
+
+FIGURES = {
+    "levinthal_1997_fig1": levinthal_fig1,
+    "levinthal_1997_fig6": levinthal_fig6,
+    "levinthal_1997_fig8": landscape_peaks,
+    "rivkin_siggelkow_2003": rivkin_siggelkow,
+    "ethiraj_levinthal_2004": ethiraj_levinthal,
+}
+
+
+def save(name: str, outcome: Outcome, out: Path) -> Path | None:
+    """Write the experiment's figure as ``OUT/<name>.png`` (if it has one)."""
+    draw = FIGURES.get(name)
+    if draw is None:
+        return None
+    path = out / f"{name}.png"
+    draw(outcome).savefig(path)
+    return path
