@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a scenario: every strategy x seed, summary table, Parquet tables and figures",
         description="Run every strategy of a scenario on each seed with common random numbers "
         "(strategies on seed k face the same landscapes and market), print a summary table with "
-        "95%% confidence intervals, and write OUT/runs.parquet (one row per run), "
+        "95% confidence intervals, and write OUT/runs.parquet (one row per run), "
         "OUT/periods.parquet (one row per run per period), OUT/manifest.json and figures.",
     )
     run.add_argument(
@@ -150,7 +150,7 @@ def command_run(args: argparse.Namespace) -> int:
         command=["python -m sim", *sys.argv[1:]],
         elapsed_seconds=round(time.perf_counter() - started, 3),
     )
-    if result.periods is not None and not args.no_figures:
+    if result.periods is not None and not args.no_figures and scenario.population.firms == 1:
         from sim.plots import save_figures
 
         figures = save_figures(
@@ -193,6 +193,10 @@ def command_validate(args: argparse.Namespace) -> int:
 
     write_csv(table, out / "validation.csv")
     figures = save_figures(report, out)
+    for outcome in report.outcomes.values():
+        for table_name, frame in outcome.tables.items():
+            write_csv(frame, out / f"{table_name}.csv")
+            figures.append(out / f"{table_name}.csv")
     write_json(
         {
             "command": ["python -m sim", *sys.argv[1:]],
@@ -209,8 +213,10 @@ def command_validate(args: argparse.Namespace) -> int:
     print(shown.drop(columns="tolerance").to_string(index=False))
     failed = int((~table["within_tolerance"]).sum())
     verdict = "all within tolerance" if not failed else f"{failed} OUT OF TOLERANCE"
-    print(f"\n{len(table)} measures, {verdict}; wrote {out}/: validation.csv, manifest.json"
-          + "".join(f", {p.name}" for p in figures))
+    print(
+        f"\n{len(table)} measures, {verdict}; wrote {out}/: validation.csv, manifest.json"
+        + "".join(f", {p.name}" for p in figures)
+    )
     return 0 if report.ok else 1
 
 
@@ -256,7 +262,7 @@ def format_summary(runs: pd.DataFrame, name: str, seeds: int, split: int, money_
     lines = [header, ""]
     for row in rows:
         lines.append("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    if {"efficiency_only", "aligned"} <= set(strategies):
+    if {"efficiency_only", "aligned"} <= set(strategies) and "profit_post_shift" in runs:
         a = runs[runs["strategy"] == "aligned"].set_index("seed")["profit_post_shift"]
         e = runs[runs["strategy"] == "efficiency_only"].set_index("seed")["profit_post_shift"]
         diff = (a - e).dropna()

@@ -23,6 +23,8 @@ SUMMARY_METRICS: dict[str, str] = {
     "efficiency_post_shift": "efficiency after",
     "market_value_pre_shift": "market value before",
     "market_value_post_shift": "market value after",
+    "performance_norm_pre_shift": "performance before (share of best)",
+    "performance_norm_post_shift": "performance after (share of best)",
     "profit_pre_shift": "profit before",
     "profit_post_shift": "profit after",
     "survived": "survival",
@@ -57,19 +59,49 @@ def run_one(
 ) -> tuple[dict, pd.DataFrame | None]:
     """One run: a market with one firm following ``strategy``, to the horizon."""
     model = Market(scenario=scenario, strategies=[strategy], rng=seed).run()
+    if model.populations:
+        return _collect_population(model, model.populations[0], seed, periods=periods)
     return _collect(model, model.firms[0], seed, periods=periods)
+
+
+def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:
+    return {
+        "strategy": name,
+        "alpha": float(np.mean(scenario.alpha_of(strategy))),
+        "coordination": strategy.coordination,
+        "sensing": strategy.sensing,
+    }
+
+
+def _collect_population(
+    model: Market, population, seed: int, *, periods: bool
+) -> tuple[dict, pd.DataFrame | None]:
+    """Per-run outcomes of a population: performance before/after the split, forms, entrants."""
+    scenario = model.spec
+    table = population.period_table()
+    split, window = scenario.split, scenario.metrics.window
+    norm = table["performance_norm"]
+    row = {
+        **_strategy_columns(scenario, population.strategy_name, population.strategy),
+        "seed": seed,
+        "performance_norm_pre_shift": float(norm[max(1, split - window) : split].mean()),
+        "performance_norm_post_shift": float(norm[split:].mean()),
+        "final_distinct_forms": int(table["distinct_forms"][-1]),
+        "entrants": int(table["entrants"].sum()),
+    }
+    if not periods:
+        return row, None
+    frame = pd.DataFrame({"strategy": population.strategy_name, "seed": seed, **table})
+    frame["shift"] = model.shift_labels
+    return row, frame
 
 
 def _collect(model: Market, firm, seed: int, *, periods: bool) -> tuple[dict, pd.DataFrame | None]:
     scenario = model.spec
     metrics = scenario.metrics
-    strategy = firm.strategy
     row = {
-        "strategy": firm.strategy_name,
+        **_strategy_columns(scenario, firm.strategy_name, firm.strategy),
         "seed": seed,
-        "alpha": float(np.mean(scenario.alpha_of(strategy))),
-        "coordination": strategy.coordination,
-        "sensing": strategy.sensing,
         **summarize_run(
             firm.log,
             split=scenario.split,
@@ -150,10 +182,14 @@ def summary_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     records = []
     for strategy, group in runs.groupby("strategy", observed=True, sort=False):
         for column, label in SUMMARY_METRICS.items():
+            if column not in group:
+                continue
             if group[column].dtype == bool:
                 mean, low, high = share_ci(group[column], level)
             else:
                 mean, low, high = mean_ci(group[column].astype(float), level)
+                if column == "recovery_time":  # a duration: the interval stops at 0
+                    low = max(low, 0.0)
             records.append(
                 {
                     "strategy": strategy,

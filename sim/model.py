@@ -51,7 +51,7 @@ class Market(mesa.Model):
             scenario.department_decisions,
             k_within=eff.k_within,
             cross=eff.cross,
-            k=eff.k,
+            k=min(eff.k, n - 1),
             rng=env_rng,
         )
         contributions = NKTables.draw(dependencies(self.interactions), env_rng).contributions()
@@ -68,7 +68,7 @@ class Market(mesa.Model):
 
         market = scenario.market
         rugged_graph = interaction_graph(
-            market.structure, [list(range(n))], k=market.k, rng=env_rng
+            market.structure, [list(range(n))], k=min(market.k, n - 1), rng=env_rng
         )
         index = scenario.decision_index
         regimes = {

@@ -118,6 +118,11 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     _atomic_write(path, write)
 
 
+def write_text(text: str, path: Path) -> None:
+    """Write a text file (UTF-8) atomically."""
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def write_experiment(result: ExperimentResult, out: Path, **manifest_extra: Any) -> Path:
     """Write runs.parquet, periods.parquet (if recorded) and manifest.json into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -128,12 +133,69 @@ def write_experiment(result: ExperimentResult, out: Path, **manifest_extra: Any)
     return out
 
 
-def load(directory: str | Path) -> dict[str, Any]:
-    """Read a results folder: runs and periods DataFrames (periods may be None), manifest."""
+def load(directory: str | Path, *, periods: bool = True) -> dict[str, Any]:
+    """Read a results folder: runs and periods DataFrames (periods may be None), manifest.
+
+    A sweep folder (`python -m sim sweep`) also gives ``failures`` (runs that raised and never
+    succeeded since: error and traceback) and ``design`` (the design points); its runs are
+    sorted by design point, strategy and seed. ``periods=False`` skips the per-period table.
+    """
     directory = Path(directory)
+    if (directory / "runs").is_dir():
+        return _load_sweep(directory, periods=periods)
     periods_path = directory / "periods.parquet"
     return {
         "runs": pd.read_parquet(directory / "runs.parquet"),
-        "periods": pd.read_parquet(periods_path) if periods_path.exists() else None,
+        "periods": pd.read_parquet(periods_path) if periods and periods_path.exists() else None,
         "manifest": json.loads((directory / "manifest.json").read_text(encoding="utf-8")),
+    }
+
+
+def _read_parts(folder: Path) -> pd.DataFrame | None:
+    """Every finished part of a sweep folder's table, as one DataFrame (None if none)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    if not parts:
+        return None
+    tables = [pq.read_table(p) for p in parts]
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
+def _load_sweep(directory: Path, *, periods: bool) -> dict[str, Any]:
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    design_info = manifest["design"]
+    design = pd.DataFrame(design_info["table"])
+    strategies = list(manifest["strategies"])
+    runs = _read_parts(directory / "runs")
+    if runs is None:
+        runs = pd.DataFrame(
+            columns=["run_id", "point", "seed_index", *design_info["parameters"], "strategy"]
+        )
+    runs = runs.drop_duplicates("run_id", keep="first")
+    runs["strategy"] = pd.Categorical(runs["strategy"], categories=strategies)
+    runs = runs.sort_values(["point", "strategy", "seed_index"], kind="stable")
+    runs = runs.reset_index(drop=True)
+    period_table = _read_parts(directory / "periods") if periods else None
+    if period_table is not None:
+        period_table = period_table[period_table["run_id"].isin(runs["run_id"])]
+        period_table = period_table.drop_duplicates(["run_id", "period"], keep="first")
+        period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=strategies)
+        period_table = period_table.sort_values(
+            ["point", "strategy", "seed_index", "period"], kind="stable"
+        ).reset_index(drop=True)
+    failures = _read_parts(directory / "failures")
+    if failures is None:
+        columns = ["run_id", "point", "strategy", "seed", "error", "traceback"]
+        failures = pd.DataFrame(columns=columns)
+    else:
+        failures = failures.drop_duplicates("run_id", keep="last")
+        failures = failures[~failures["run_id"].isin(runs["run_id"])].reset_index(drop=True)
+    return {
+        "runs": runs,
+        "periods": period_table,
+        "failures": failures,
+        "design": design,
+        "manifest": manifest,
     }

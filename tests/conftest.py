@@ -7,7 +7,7 @@ import pytest
 from sim.experiment import ExperimentResult, run_experiment
 from sim.scenario import load_scenario
 
-FLAGSHIPS = ("bakery_gluten_free",)
+FLAGSHIPS = ("bakery_gluten_free", "boutique_online")
 SEEDS = 30
 
 

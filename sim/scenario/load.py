@@ -25,6 +25,9 @@ class ScenarioError(Exception):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):  # picklable, so errors cross process boundaries (sweeps)
+        return (type(self), (self.source, self.field, self.message))
+
 
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
     """A path as given, or the name of a scenario in `scenarios/` (with or without .toml)."""
@@ -34,7 +37,8 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
     for candidate in (SCENARIO_DIR / path, SCENARIO_DIR / f"{path}.toml"):
         if candidate.is_file():
             return candidate
-    available = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+    found = [*SCENARIO_DIR.glob("*.toml"), *SCENARIO_DIR.glob("validation/*.toml")]
+    available = ", ".join(sorted(str(p.relative_to(SCENARIO_DIR).with_suffix("")) for p in found))
     raise ScenarioError(
         str(name_or_path), "", f"no such file or scenario; scenarios available: {available}"
     )
@@ -100,6 +104,8 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
+        elif item == "[key]":  # pydantic's marker for a bad dictionary key
+            continue
         elif (
             item in ("abrupt", "gradual", "redraw", "turbulence") and parts and parts[-1][0] == "["
         ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.landscape import MAX_DECISIONS
 
@@ -59,7 +59,12 @@ class EfficiencySpec(Spec):
         "decisions (nearly_decomposable: any other department; value_chain: the preceding one; "
         "capped at the number of such decisions).",
     )
-    k: int = Field(2, ge=0, description="Dependencies per decision for `random` and `next_k`.")
+    k: int = Field(
+        2,
+        ge=0,
+        description="Dependencies per decision for `random` and `next_k` (at most N-1; the "
+        "default is capped at N-1).",
+    )
 
 
 class PreferenceSpec(Spec):
@@ -126,13 +131,29 @@ class MarketSpec(Spec):
     rho: float = Field(
         0.2, ge=0, le=1, description="Ruggedness weight: share of market value from NK tables."
     )
-    k: int = Field(2, ge=0, description="K of the rugged market tables.")
+    k: int = Field(
+        2, ge=0, description="K of the rugged market tables (at most N-1; the default is capped)."
+    )
     structure: Literal["random", "next_k"] = Field(
         "random", description="Interaction structure of the rugged market tables."
     )
     initial_regime: str = Field("", description="Regime at period 0 (default: the first).")
     regimes: list[RegimeSpec] = Field(min_length=1, description="Customers' preference regimes.")
     shifts: list[Shift] = Field(default_factory=list, description="The market shift schedule.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _abrupt_by_default(cls, data: Any) -> Any:
+        """A shift without `kind` is abrupt (the documented default)."""
+        if isinstance(data, dict) and isinstance(data.get("shifts"), list):
+            data = {
+                **data,
+                "shifts": [
+                    {"kind": "abrupt", **s} if isinstance(s, dict) and "kind" not in s else s
+                    for s in data["shifts"]
+                ],
+            }
+        return data
 
 
 class LearningSpec(Spec):
@@ -196,11 +217,16 @@ class CostSpec(Spec):
         2.0, ge=0, description="Cost per period of market intelligence at sensing rate 1."
     )
 
-    @model_validator(mode="after")
-    def _complete(self) -> CostSpec:
-        for mode, cost in self.coordination.items():
+    @field_validator("coordination")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        for mode, cost in value.items():
             if cost < 0:
                 raise ValueError(f"the cost of {mode} must be >= 0, got {cost}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> CostSpec:
         missing = {
             m: c for m, c in DEFAULT_COORDINATION_COSTS.items() if m not in self.coordination
         }
@@ -240,11 +266,12 @@ class StrategySpec(Spec):
         "best", description="best = best one-bit improvement; first = first in a fixed order."
     )
 
-    @model_validator(mode="after")
-    def _alpha_range(self) -> StrategySpec:
-        if isinstance(self.alpha, float) and not 0 <= self.alpha <= 1:
-            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
-        return self
+    @field_validator("alpha")
+    @classmethod
+    def _alpha_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        if isinstance(value, float) and not 0 <= value <= 1:
+            raise ValueError(f"must be in [0, 1], got {value}")
+        return value
 
 
 BUILTIN_STRATEGIES: dict[str, StrategySpec] = {
@@ -326,11 +353,25 @@ class Scenario(Spec):
     costs: CostSpec = Field(default_factory=CostSpec)
     strategies: dict[str, StrategySpec] = Field(
         default_factory=dict,
-        description="Strategies compared; efficiency_only and aligned are built in and can be "
-        "redefined here.",
+        description="Strategies compared (if any are given, only these). efficiency_only and "
+        "aligned are built in; a strategy given under one of their names starts from the "
+        "built-in values and changes only the fields it sets.",
     )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builtin_strategies_as_base(cls, data: Any) -> Any:
+        """A strategy named like a built-in one starts from the built-in's values."""
+        if isinstance(data, dict) and isinstance(data.get("strategies"), dict):
+            strategies = {}
+            for name, given in data["strategies"].items():
+                if name in BUILTIN_STRATEGIES and isinstance(given, dict):
+                    given = {**BUILTIN_STRATEGIES[name].model_dump(), **given}
+                strategies[name] = given
+            data = {**data, "strategies": strategies}
+        return data
 
     # ---- derived views (not fields) ----
     @cached_property
@@ -401,9 +442,10 @@ def _check_scenario(sc: Scenario) -> None:
     allowed = f"allowed: {', '.join(decisions)}"
 
     eff = sc.efficiency
-    if eff.k > n - 1:
+    # a K given explicitly must fit; a default K is capped at N-1 (see the model)
+    if "k" in eff.model_fields_set and eff.structure in ("random", "next_k") and eff.k > n - 1:
         raise FieldError("efficiency.k", f"{eff.k} is too large; at most N-1 = {n - 1}")
-    if sc.market.k > n - 1:
+    if "k" in sc.market.model_fields_set and sc.market.k > n - 1:
         raise FieldError("market.k", f"{sc.market.k} is too large; at most N-1 = {n - 1}")
 
     regimes = [r.name for r in sc.market.regimes]

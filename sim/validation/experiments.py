@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from sim.experiment import run_experiment
@@ -61,6 +62,7 @@ class Outcome:
     name: str
     measures: list[Measure] = field(default_factory=list)
     curves: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,18 @@ def rivkin_siggelkow_2003(size: Size) -> Outcome:
                     )
                 )
     out.curves = {"table": table, "ks": size.rs_ks, "incents": size.rs_incents}
+    out.tables["rivkin_siggelkow_2003"] = pd.DataFrame(
+        [
+            {
+                "K": k,
+                "Incent": incent,
+                "design": design,
+                "performance_normalised": values["normalised"],
+                "performance_raw": values["raw"],
+            }
+            for (k, incent, design), values in table.items()
+        ]
+    )
     return out
 
 
@@ -383,6 +397,13 @@ def ethiraj_levinthal_2004(size: Size) -> Outcome:
         )
     )
     out.curves = {"share": share, "cross": EL_CROSS}
+    out.tables["ethiraj_levinthal_2004"] = pd.DataFrame(
+        [
+            {"C": c, "design": design, "share_cycling": values[c]}
+            for design, values in share.items()
+            for c in EL_CROSS
+        ]
+    )
     return out
 
 

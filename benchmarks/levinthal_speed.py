@@ -1,0 +1,149 @@
+"""Levinthal (1997) Fig. 6 protocol: this model vs `nkscape` 0.1.0 (issue 3's speed target).
+
+Protocol: K in {0, 1, 5} x 100 landscapes x 100 firms x 50 periods; first-improvement local
+search plus one long jump per period, Levinthal's selection, and one attribute's contribution
+table redrawn at t = 25. Both implementations run the same protocol in one process, one after
+the other, several times; the table reports medians and the ratio. Then this model again with
+all cores (a process pool over landscapes).
+
+Run: `pip install -e '.[bench]'` (installs nkscape), then `python benchmarks/levinthal_speed.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from sim.model import Market
+from sim.scenario import load_scenario
+from sim.validation.experiments import VALIDATION_DIR
+
+KS = (0, 1, 5)
+FIRMS, PERIODS, CHANGE_AT = 100, 50, 25
+
+
+# ---- this model ----
+def ours_landscape(k: int, seed: int) -> float:
+    sc = load_scenario(VALIDATION_DIR / "levinthal_1997.toml", {"market.k": k})
+    model = Market(scenario=sc, strategies=["levinthal"], rng=seed).run()
+    return float(model.populations[0].log.incumbent_survival((23, 24), [49])[0])
+
+
+def ours(landscapes: int, workers: int = 1) -> list[float]:
+    jobs = [(k, seed) for k in KS for seed in range(landscapes)]
+    if workers == 1:
+        return [ours_landscape(k, s) for k, s in jobs]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(ours_landscape, *zip(*jobs, strict=True), chunksize=25))
+
+
+# ---- nkscape 0.1.0 ----
+def nkscape_protocol(landscapes: int) -> list[float]:
+    import nkscape as nk
+    from nkscape.contribution_tables import ContributionTables
+
+    class LevinthalSelection(nk.PopulationRule):
+        """Survive with probability V / V_max; vacancies: random with prob. L, else imitators."""
+
+        def __init__(self) -> None:
+            self.ids: list[int] = []
+
+        def decide(self, population, proposals, landscape, rng):
+            configs = np.array([p[0] for p in proposals])
+            alive = np.flatnonzero(population.alive)
+            fitness = np.array([landscape.fitness(configs[a]) for a in alive])
+            best = fitness.max()
+            survive = rng.random(alive.size) < fitness / best
+            dies = alive[~survive]
+            random_share = 1 - fitness.mean() / best
+            survivors = alive[survive]
+            weights = fitness[survive] / fitness[survive].sum()
+            born = []
+            for _ in dies:
+                if rng.random() < random_share:
+                    start = landscape.random_configuration(rng)
+                else:
+                    start = configs[rng.choice(survivors, p=weights)]
+                born.append((nk.agents.HillClimber("first", long_jumps=True), start))
+            return nk.PopulationDecision(configs, dies=dies.tolist(), born=born)
+
+    results = []
+    for k in KS:
+        for seed in range(landscapes):
+            rng = np.random.default_rng(seed)
+            before = nk.Landscape.next_k(10, k, rng=rng)
+            agents = [nk.agents.HillClimber("first", long_jumps=True) for _ in range(FIRMS)]
+            first = nk.run(before, agents, CHANGE_AT - 1, rng=rng, rules=[LevinthalSelection()])
+            # one attribute's contribution table is redrawn at t = 25
+            tables = list(before.tables.tables)
+            changed = int(rng.integers(10))
+            tables[changed] = rng.random(tables[changed].shape)
+            after = nk.Landscape(before.matrix, ContributionTables(before.matrix, tables))
+            alive = np.flatnonzero(first.alive[:, -1])
+            living = [first.agents[a] for a in alive]
+            second = nk.run(
+                after,
+                living,
+                PERIODS - CHANGE_AT + 1,
+                rng=rng,
+                starts=first.configs[alive, -1],
+                rules=[LevinthalSelection()],
+            )
+            incumbents = np.flatnonzero(first.alive[alive, -2])
+            results.append(float(second.alive[incumbents, 49 - (CHANGE_AT - 1)].mean()))
+    return results
+
+
+def timed(fn, *args) -> tuple[float, list[float]]:
+    start = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - start, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--landscapes", type=int, default=100, help="landscapes per K")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats (medians are reported)")
+    args = parser.parse_args()
+    try:
+        import nkscape  # noqa: F401
+    except ImportError:
+        raise SystemExit("nkscape is not installed: pip install -e '.[bench]'") from None
+
+    ours_times, theirs_times = [], []
+    for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
+        t, ours_result = timed(ours, args.landscapes)
+        ours_times.append(t)
+        t, theirs_result = timed(nkscape_protocol, args.landscapes)
+        theirs_times.append(t)
+    workers = os.cpu_count() or 1
+    parallel_times = [timed(ours, args.landscapes, workers)[0] for _ in range(args.repeats)]
+
+    ours_s, theirs_s = statistics.median(ours_times), statistics.median(theirs_times)
+    parallel_s = statistics.median(parallel_times)
+    rows = [
+        ("nkscape 0.1.0, one process", theirs_s, ""),
+        ("smb-sim, one process", ours_s, f"{theirs_s / ours_s:.1f}x faster (target >= 5x)"),
+        (f"smb-sim, {workers} processes", parallel_s, f"{ours_s / parallel_s:.2f}x vs one process"),
+    ]
+    runs = len(KS) * args.landscapes
+    print(
+        f"Levinthal 1997 Fig. 6 protocol: {runs} landscapes x {FIRMS} firms x {PERIODS} periods,"
+        f" median of {args.repeats}"
+    )
+    print(f"{'implementation':32} {'seconds':>8}  ratio")
+    for label, seconds, ratio in rows:
+        print(f"{label:32} {seconds:8.2f}  {ratio}")
+    print(
+        f"\nincumbents alive at t=49 (mean over landscapes): smb-sim {np.mean(ours_result):.3f}, "
+        f"nkscape {np.mean(theirs_result):.3f} (different random streams; same protocol)"
+    )
+
+
+if __name__ == "__main__":
+    main()
