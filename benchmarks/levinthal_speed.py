@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 
 import numpy as np
 
@@ -28,8 +29,13 @@ FIRMS, PERIODS, CHANGE_AT = 100, 50, 25
 
 
 # ---- this model ----
+@cache
+def levinthal_scenario(k: int):
+    return load_scenario(VALIDATION_DIR / "levinthal_1997.toml", {"market.k": k})
+
+
 def ours_landscape(k: int, seed: int) -> float:
-    sc = load_scenario(VALIDATION_DIR / "levinthal_1997.toml", {"market.k": k})
+    sc = levinthal_scenario(k)
     model = Market(scenario=sc, strategies=["levinthal"], rng=seed).run()
     return float(model.populations[0].log.incumbent_survival((23, 24), [49])[0])
 
