@@ -86,3 +86,11 @@ def test_cli_validate_rejects_an_unknown_experiment(tmp_path, capsys):
     assert main(["validate", "--experiment", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "allowed: kauffman_1993" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_full_validation_is_within_tolerance():
+    """The published protocols at full size (minutes): `pytest -m slow`."""
+    report = run_validation(quick=False)
+    failing = report.table()[lambda t: ~t["within_tolerance"]]
+    assert failing.empty, failing.to_string()
