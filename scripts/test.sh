@@ -4,5 +4,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="$("$root/scripts/setup.sh")"
 cd "$root"
-"$python" -m ruff check sim tests benchmarks
+"$python" -m ruff check sim tests benchmarks notebooks
 "$python" -m pytest "$@"

@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this experiment (repeatable; default: all)",
     )
     validate.set_defaults(handler=command_validate)
+
+    from sim.app.commands import add_commands  # `app` and `figure`: the classroom
+
+    add_commands(commands)
+    add_sweep_commands(commands)  # `sweep` and `analyze`: research-scale sweeps
     return parser
 
 
@@ -271,6 +276,159 @@ def format_summary(runs: pd.DataFrame, name: str, seeds: int, split: int, money_
             f"{_fmt(*mean_ci(diff.to_numpy()))} {money_unit}"
         )
     return "\n".join(lines)
+
+
+_SWEEP_EXAMPLES = """\
+examples:
+  python -m sim sweep alignment_pays        # all cores; into results/sweeps/alignment_pays/
+  python -m sim sweep my_sweep.toml --workers 2 --out sweeps/mine
+  python -m sim sweep my_sweep.toml --cluster local --workers 4   # a Dask LocalCluster
+  python -m sim sweep my_sweep.toml --scheduler tcp://10.0.0.5:8786  # an existing Dask cluster
+  python -m sim analyze results/sweeps/alignment_pays
+
+Run the same command again to resume: runs already in OUT are skipped. See docs/sweeps.md.
+"""
+
+
+def _wrap(text: str) -> str:
+    import textwrap
+
+    return textwrap.fill(text, 88)
+
+
+def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
+    """The `sweep` and `analyze` subcommands."""
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a parameter sweep: design points x strategies x seeds, parallel, resumable",
+        description=_wrap(
+            "Run a sweep file: every design point (full factorial, Latin hypercube, "
+            "Sobol' or Morris) x strategy x seed, each run through the same model code as `run`, "
+            "seeds from one root seed with common random numbers across design points. Runs go in "
+            "batches to a local process pool (default) or a Dask cluster; OUT/runs/ (and "
+            "OUT/periods/ if the sweep keeps them) get a Parquet part per finished batch, "
+            "OUT/manifest.json the sweep as loaded, root seed, design, versions and git state. A "
+            "run that raises is recorded in OUT/failures/ and the sweep goes on (exit code 1 at "
+            "the end). Bad input: one line naming the file and field, exit code 2."
+        ),
+        epilog=_SWEEP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="a sweep file, or the name of one in scenarios/sweeps/ (e.g. alignment_pays)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes (default: all cores; 1 runs in this process); with --cluster "
+        "local, the Dask workers",
+    )
+    engine = sweep.add_mutually_exclusive_group()
+    engine.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster: the scheduler's address, e.g. "
+        "tcp://10.0.0.5:8786 (`dask scheduler` and `dask worker`, or dask-jobqueue)",
+    )
+    engine.add_argument(
+        "--cluster",
+        choices=["local"],
+        help="start a Dask LocalCluster on this machine (--workers workers)",
+    )
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: results/sweeps/<name>/); the same folder resumes",
+    )
+    sweep.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help="runs per task (default: about ten tasks per worker, at most 100 runs each)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    sweep.set_defaults(handler=command_sweep)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="analyse a sweep folder: means with 95%% CIs, heatmaps, lines, Sobol'/Morris, report",
+        description="Analyse a sweep folder (finished or not): per design point the mean of each "
+        "outcome with a 95%% confidence interval; the difference contrast - baseline "
+        "(aligned - efficiency_only by default) paired by seed, per point and per level of each "
+        "parameter; heatmaps of that difference over every two parameters, lines with bands "
+        "over each one, Sobol' or Morris indices with confidence intervals when the design is "
+        "SALib's; a short report. Writes DIR/analysis/ (Parquet tables, PNG figures, "
+        "report.md) and prints the report.",
+    )
+    analyze.add_argument("directory", type=Path, metavar="DIR", help="a sweep's output folder")
+    analyze.add_argument(
+        "--metric",
+        metavar="NAME",
+        help="outcome compared, a column of the runs table (default: the sweep file's "
+        "analysis.metric, profit_post_shift unless set)",
+    )
+    analyze.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("CONTRAST", "BASELINE"),
+        help="strategies compared: CONTRAST minus BASELINE (default: aligned efficiency_only)",
+    )
+    analyze.add_argument("--no-figures", action="store_true", help="tables and report only")
+    analyze.add_argument("--quiet", action="store_true", help="do not print the report")
+    analyze.set_defaults(handler=command_analyze)
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    from sim.sweep import EngineError, load_sweep, run_sweep
+
+    sweep = load_sweep(args.spec)
+    if args.workers is not None and args.scheduler is not None:
+        raise UsageError("--workers: not used with --scheduler (the cluster's workers run it)")
+    try:
+        report = run_sweep(
+            sweep,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            cluster=args.cluster,
+            out=args.out,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+        )
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: the runs finished so far are kept; run the same command again to "
+            "resume",
+            file=sys.stderr,
+        )
+        return 130
+    if not args.quiet:
+        print(report)
+        print(f"analyse it: python -m sim analyze {report.out}")
+    return 1 if report.failed else 0
+
+
+def command_analyze(args: argparse.Namespace) -> int:
+    from sim.sweep.analyze import analyze_sweep
+
+    if not args.directory.is_dir():
+        raise UsageError(f"{args.directory}: no such folder")
+    analysis = analyze_sweep(
+        args.directory,
+        metric=args.metric,
+        compare=tuple(args.compare) if args.compare else None,
+        figures=not args.no_figures,
+    )
+    if not args.quiet:
+        print(analysis.report)
+        print(f"\nwrote {args.directory / 'analysis'}/: tables, report.md and figures")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.metrics import summarize_run
 from sim.model import Market
@@ -161,6 +160,8 @@ def mean_ci(values: pd.Series | np.ndarray, level: float = 0.95) -> tuple[float,
     mean = float(x.mean())
     if x.size < 2:
         return mean, float("nan"), float("nan")
+    from scipy import stats  # imported here: scipy.stats is slow to import
+
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
     return mean, mean - half, mean + half
 
@@ -170,6 +171,8 @@ def share_ci(flags: pd.Series | np.ndarray, level: float = 0.95) -> tuple[float,
     x = np.asarray(flags, dtype=bool)
     if x.size == 0:
         return (float("nan"),) * 3
+    from scipy import stats
+
     ci = stats.binomtest(int(x.sum()), int(x.size)).proportion_ci(level, method="wilson")
     return float(x.mean()), float(ci.low), float(ci.high)
 

@@ -16,7 +16,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator
-from scipy import stats
 
 #: Fixed colours: the efficiency-only firm warm, the aligned firm cool (Okabe-Ito palette).
 STRATEGY_COLOURS: dict[str, str] = {"efficiency_only": "#D55E00", "aligned": "#0072B2"}
@@ -106,6 +105,8 @@ def _mean_ci(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     grouped = frame.groupby(["strategy", "period"], sort=True)[columns]
     mean, std, n = grouped.mean(), grouped.std(ddof=1), grouped.count()
     dof = (n - 1).where(n >= 2)
+    from scipy import stats  # imported here: scipy.stats is slow to import
+
     half = std * stats.t.ppf(0.975, dof) / np.sqrt(n.where(n >= 2))
     return pd.concat({"mean": mean, "lo": mean - half, "hi": mean + half}, axis=1).swaplevel(
         0, 1, axis=1

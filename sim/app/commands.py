@@ -1,0 +1,143 @@
+"""The classroom's commands: `python -m sim app` and `python -m sim figure`.
+
+Importing this module is cheap (argparse only); Solara, matplotlib and the model load when a
+command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+FIGURES = ("sailing-in-circles",)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `app` and `figure` to the command line's subcommands."""
+    from sim.app.server import DEFAULT_HOST, DEFAULT_PORT
+
+    app = commands.add_parser(
+        "app",
+        help="the classroom app: twin firms live in the browser",
+        description="Start the classroom app (Solara) and print its address. A teacher picks "
+        "a scenario, presses play, and the class watches two firms in the same market: one "
+        "whose departments chase their own efficiency, one aligned to a strategy. Controls "
+        "change alignment, coordination, sensing and costs live; a button shifts the market; "
+        "after a run, a debrief replays the same setting in 30 markets. Binds to localhost "
+        "unless --host says otherwise. Stop it with Ctrl+C.",
+    )
+    app.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        metavar="PORT",
+        help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free port)",
+    )
+    app.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        metavar="HOST",
+        help=f"address to bind (default {DEFAULT_HOST}, this computer only; 0.0.0.0 lets "
+        "other computers on the network in)",
+    )
+    app.set_defaults(handler=command_app)
+
+    figure = commands.add_parser(
+        "figure",
+        help="figures for slides: the twin firms sailing in circles (PNG and animated GIF)",
+        description="Run the twin firms (efficiency only and aligned, by default) in one market "
+        "of SCENARIO and write figures for slides, readable on a projector: FIGURE.png (the "
+        "whole run) and FIGURE.gif (the trajectories growing period by period).",
+    )
+    figure.add_argument("figure", choices=FIGURES, metavar="FIGURE", help="sailing-in-circles")
+    figure.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a scenario file, or the name of one in scenarios/ (e.g. bakery_gluten_free)",
+    )
+    figure.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results") / "figures",
+        metavar="DIR",
+        help="output folder (default: results/figures/)",
+    )
+    figure.add_argument(
+        "--seed", type=_seed, default=0, metavar="N", help="the market (seed); default 0"
+    )
+    figure.add_argument(
+        "--strategy",
+        action="append",
+        metavar="NAME",
+        help="the twin firms' strategies, twice (default: efficiency_only and aligned)",
+    )
+    figure.add_argument(
+        "--no-gif", action="store_true", help="write the PNG only (the GIF takes a few seconds)"
+    )
+    figure.set_defaults(handler=command_figure)
+
+
+def command_app(args: argparse.Namespace) -> int:
+    """Serve the classroom page until interrupted."""
+    from sim.app.server import serve
+
+    try:
+        serve(args.host, args.port)
+    except OSError as exc:
+        from sim.cli import UsageError
+
+        raise UsageError(
+            f"--host/--port: cannot listen on {args.host}:{args.port}: {exc}"
+        ) from None
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def command_figure(args: argparse.Namespace) -> int:
+    """Write the sailing-in-circles figures of a scenario's twin firms."""
+    from sim.app.state import DEFAULT_TWINS, ControlError, TwinFirms
+    from sim.app.views import sailing_slides
+    from sim.cli import UsageError
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    strategies = tuple(args.strategy) if args.strategy else DEFAULT_TWINS
+    if len(strategies) != 2:
+        raise UsageError(f"--strategy: give it twice (two firms), got {len(strategies)}")
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a folder")
+    try:
+        twins = TwinFirms(scenario, strategies=strategies, seed=args.seed)
+    except ControlError as exc:
+        raise UsageError(f"--strategy: {exc}") from None
+    twins.replay([])
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{scenario.name}_sailing_in_circles"
+    written = sailing_slides(
+        twins, out / f"{stem}.png", None if args.no_gif else out / f"{stem}.gif"
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return 0

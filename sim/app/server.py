@@ -1,0 +1,74 @@
+"""Serving the classroom page: Solara's Starlette app under uvicorn, on localhost by default."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import warnings
+from collections.abc import Callable
+
+APP_MODULE = "sim.app.app"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: a free port chosen by the system)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def address(sock: socket.socket) -> str:
+    """The page's address for a bound socket."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the classroom page until interrupted; ``announce`` gets the address first.
+
+    The model, matplotlib and the page's components are loaded before the address is
+    announced (loading them in the background while the browser fetches Solara's scripts was
+    slower: both compete for the same cores and the interpreter lock); the first page's
+    figures are drawn meanwhile, so it opens without waiting for them. Solara's assets come
+    from the `solara-assets` package (no CDN: the page works offline), its telemetry is off
+    and it runs in production mode (no file watching).
+    """
+    os.environ["SOLARA_APP"] = APP_MODULE
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    sock = bind(host, port)
+    import uvicorn
+    from solara.server import settings
+
+    settings.main.mode = "production"
+    settings.telemetry.mixpanel_enable = False
+    settings.theme.title = "smb-sim classroom"
+    os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(sock.getsockname()[1])
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+
+    from solara.server.starlette import app
+
+    from sim.app.page import prepare_spare_soon  # the model, matplotlib, the page's components
+
+    prepare_spare_soon()  # the first page's figures, drawn while the browser loads the scripts
+    (announce or _print)(address(sock))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _print(url: str) -> None:
+    print(f"smb-sim classroom: open {url} in a browser (Ctrl+C stops it)", flush=True)
+    sys.stdout.flush()

@@ -1,0 +1,561 @@
+"""The classroom's twin firms: two strategies in one market, stepping together, changed live.
+
+Plain Python (no Solara, no plotting), so everything the page does can be tested without a
+browser. A `TwinFirms` session owns one `Market` with two firms on the same seed (common random
+numbers), applies the teacher's live changes from the next period on, keeps a record of them so
+a debrief can replay the same setting on many seeds, and exports the run's data.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from sim.landscape import department_interdependence
+from sim.model import Market
+from sim.scenario import SCENARIO_DIR, Scenario, ScenarioError, StrategySpec, load_scenario
+from sim.scenario.schema import COORDINATION_MODES, CostSpec
+
+if TYPE_CHECKING:
+    from sim.agents import Firm
+
+#: The twin firms a class sees first: one whose departments chase their own efficiency, one
+#: whose departments also weigh the firm's strategy.
+DEFAULT_TWINS: tuple[str, str] = ("efficiency_only", "aligned")
+#: Seeds of the debrief: enough to see that a difference is not luck.
+DEBRIEF_SEEDS = 30
+#: Largest factor on the scenario's coordination costs a control accepts.
+MAX_COST_FACTOR = 20.0
+#: Columns of a firm's log shown over time (and compared in the debrief).
+KPI_COLUMNS: tuple[str, ...] = ("efficiency", "market_value", "profit", "cash")
+
+
+class ControlError(ValueError):
+    """A value typed into a control that cannot be used; the message says what is allowed."""
+
+
+# ---- scenarios for a class ----
+
+
+def classroom_scenarios(
+    folder: str | Path | None = None,
+) -> tuple[dict[str, Scenario], dict[str, str]]:
+    """The scenarios a class can pick: every ``*.toml`` in ``scenarios/`` but validation ones.
+
+    Validation scenarios (a name starting with ``validation`` or a sub-folder such as
+    ``scenarios/validation/``) reproduce published results and are not stories for a class.
+    Returns the scenarios by name, the bakery first, and the files that failed to load with
+    their one-line error (shown on the page instead of crashing it).
+    """
+    root = Path(folder) if folder is not None else SCENARIO_DIR
+    loaded: dict[str, Scenario] = {}
+    failed: dict[str, str] = {}
+    for path in sorted(root.glob("*.toml")):
+        if path.stem.startswith("validation"):
+            continue
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            failed[path.name] = str(exc)
+            continue
+        loaded[scenario.name] = scenario
+    first = [n for n in loaded if n.startswith("bakery")]
+    order = first + [n for n in loaded if n not in first]
+    return {n: loaded[n] for n in order}, failed
+
+
+# ---- parsing what is typed into the controls ----
+
+
+def parse_number(text: str | float | None, *, what: str, low: float, high: float) -> float:
+    """A number typed into a control, within [low, high]; a `ControlError` saying so otherwise."""
+    if isinstance(text, bool):
+        raise ControlError(f"{what}: expected a number from {low:g} to {high:g}, got {text!r}")
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        raw = "" if text is None else str(text).strip().replace(",", ".")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ControlError(
+                f"{what}: expected a number from {low:g} to {high:g}, got {raw!r}"
+            ) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ControlError(f"{what}: must be from {low:g} to {high:g}, got {value:g}")
+    return value
+
+
+def parse_seed(text: str | int | None) -> int:
+    """A seed typed into a control: a whole number from 0 to 2**32 - 1."""
+    raw = "" if text is None else str(text).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ControlError(f"seed: expected a whole number from 0, got {raw!r}") from None
+    if not 0 <= value < 2**32:
+        raise ControlError(f"seed: must be from 0 to {2**32 - 1}, got {value}")
+    return value
+
+
+def scaled_costs(costs: CostSpec, factor: float) -> CostSpec:
+    """The scenario's costs of meetings, alignment and market research times ``factor``."""
+    return CostSpec(
+        coordination={mode: cost * factor for mode, cost in costs.coordination.items()},
+        alignment=costs.alignment * factor,
+        sensing=costs.sensing * factor,
+    )
+
+
+def plain(name: str) -> str:
+    """An identifier in plain words: `gluten_free_line` -> `gluten free line`."""
+    return str(name).replace("_", " ")
+
+
+# ---- the record of what the teacher did ----
+
+InterventionKind = Literal["strategy", "costs", "shift"]
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A live change made after period ``period``; it takes effect at period ``period + 1``."""
+
+    period: int
+    kind: InterventionKind
+    label: str
+    firm: int = -1
+    strategy: StrategySpec | None = None
+    cost_factor: float = 1.0
+    regime: str = ""
+
+
+@dataclass
+class FirmView:
+    """What the page shows of one firm this period."""
+
+    index: int
+    label: str
+    strategy_name: str
+    alive: bool
+    efficiency: float
+    market_value: float
+    profit: float
+    cash: float
+    miles: int
+    distance_to_port: int
+    cost: float
+
+
+# ---- the session ----
+
+
+class TwinFirms:
+    """Two firms in one market, on one seed, stepping together; live changes and their record.
+
+    ``strategies`` name the firms' starting strategies (from the scenario's, built-ins
+    included); ``settings`` may replace their specs (the controls' values at a reset).
+    Changes made now take effect at the next period, through `Firm.set_strategy`.
+    All public methods are thread-safe (the page's play loop and its buttons share a session).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        strategies: Sequence[str] = DEFAULT_TWINS,
+        seed: int = 0,
+        cost_factor: float = 1.0,
+        settings: Sequence[StrategySpec] | None = None,
+    ) -> None:
+        if len(strategies) != 2:
+            raise ControlError(f"twin firms need exactly two strategies, got {len(strategies)}")
+        for name in strategies:
+            if name not in scenario.all_strategies:
+                raise ControlError(
+                    f"unknown strategy {name!r}; allowed: {', '.join(scenario.all_strategies)}"
+                )
+        self.lock = threading.RLock()
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.strategy_names: tuple[str, str] = (strategies[0], strategies[1])
+        specs = (
+            tuple(settings)
+            if settings is not None
+            else tuple(scenario.all_strategies[n] for n in strategies)
+        )
+        self.initial_settings: tuple[StrategySpec, ...] = specs
+        self.initial_cost_factor = float(cost_factor)
+        self.cost_factor = float(cost_factor)
+        self.market = Market(
+            scenario=scenario, strategies=list(zip(strategies, specs, strict=True)), rng=self.seed
+        )
+        self.costs = scaled_costs(scenario.costs, self.cost_factor)
+        for firm, spec in zip(self.market.firms, specs, strict=True):
+            firm.set_strategy(spec, costs=self.costs)
+        self.interventions: list[Intervention] = []
+        self.labels = firm_labels(self.strategy_names)
+        self.department_links = department_interdependence(self.market.interactions)
+        size = scenario.horizon + 1
+        self._settings_log = {
+            key: np.full((2, size), np.nan) for key in ("alpha", "sensing", "coordination_cost")
+        }
+        self._mode_log = np.full((2, size), "", dtype=object)
+        self._log_settings(0)
+
+    # ---- reading ----
+    @property
+    def period(self) -> int:
+        """The current period (0 before the first step)."""
+        return self.market.period
+
+    @property
+    def horizon(self) -> int:
+        """The last period of the scenario."""
+        return self.scenario.horizon
+
+    @property
+    def finished(self) -> bool:
+        """True once the horizon is reached (a reset starts over)."""
+        return self.period >= self.horizon
+
+    @property
+    def firms(self) -> list[Firm]:
+        """The two firms, in the order of ``strategy_names``."""
+        return self.market.firms
+
+    def settings(self, index: int) -> StrategySpec:
+        """The strategy settings firm ``index`` follows now (live changes included)."""
+        return self.firms[index].strategy
+
+    def firm_view(self, index: int) -> FirmView:
+        """Firm ``index``'s numbers this period."""
+        with self.lock:
+            firm = self.firms[index]
+            t = self.period
+            log = firm.log
+            return FirmView(
+                index=index,
+                label=self.labels[index],
+                strategy_name=self.strategy_names[index],
+                alive=firm.alive,
+                efficiency=float(log.floats["efficiency"][t]),
+                market_value=float(log.floats["market_value"][t]),
+                profit=float(log.floats["profit"][t]),
+                cash=float(log.floats["cash"][t]),
+                miles=int(log.ints["miles"][: t + 1].sum()),
+                distance_to_port=int(log.ints["distance_to_port"][t]),
+                cost=float(firm.coordination_cost),
+            )
+
+    def shifts(self) -> list[tuple[int, str]]:
+        """(period, label) of every market shift so far."""
+        labels = self.market.shift_labels[: self.period + 1]
+        return [(t, label) for t, label in enumerate(labels) if label]
+
+    def scheduled_shifts(self) -> list[tuple[int, str]]:
+        """(period, label) of the shifts still to come (the scenario's and the teacher's)."""
+        return sorted(
+            (e.time, e.label)
+            for e in self.market.environment.schedule
+            if e.time > self.period and e.time <= self.horizon
+        )
+
+    def changed_decisions(self, index: int, t: int | None = None) -> set[int]:
+        """Decisions firm ``index`` changed in period ``t`` (default: now), as bit positions."""
+        t = self.period if t is None else t
+        if t <= 0:
+            return set()
+        configs = self.firms[index].log.ints["config"]
+        diff = int(configs[t]) ^ int(configs[t - 1])
+        return {i for i in range(self.market.n_decisions) if diff >> i & 1}
+
+    def decision_values(self, index: int) -> list[int]:
+        """Firm ``index``'s current value (0/1) of every decision, in bit order."""
+        config = self.firms[index].config
+        return [config >> i & 1 for i in range(self.market.n_decisions)]
+
+    def wanted_values(self) -> dict[int, int]:
+        """What customers want now: decision -> wanted value, by the heaviest current regime."""
+        weights = self.market.environment.regime_weights
+        regime = max(weights, key=weights.get)
+        spec = next(r for r in self.scenario.market.regimes if r.name == regime)
+        index = self.scenario.decision_index
+        return {index[p.decision]: p.value for p in spec.preferences}
+
+    # ---- changing ----
+    def step(self) -> bool:
+        """One period for both firms; False (and nothing happens) once the horizon is reached."""
+        with self.lock:
+            if self.finished:
+                return False
+            self.market.step()
+            self._log_settings(self.period)
+            return True
+
+    def change_firm(
+        self,
+        index: int,
+        *,
+        alpha: float | str | None = None,
+        coordination: str | None = None,
+        sensing: float | str | None = None,
+    ) -> StrategySpec:
+        """Change firm ``index``'s alignment, coordination mode or sensing from the next period.
+
+        Raises `ControlError` for a value out of range (nothing changes then).
+        """
+        if index not in (0, 1):
+            raise ControlError(f"firm must be 0 or 1, got {index!r}")
+        changes: dict[str, object] = {}
+        words = []
+        if alpha is not None:
+            changes["alpha"] = parse_number(alpha, what="alignment coupling", low=0.0, high=1.0)
+            words.append(f"alignment {changes['alpha']:g}")
+        if coordination is not None:
+            if coordination not in COORDINATION_MODES:
+                raise ControlError(
+                    f"coordination mode: expected one of {', '.join(COORDINATION_MODES)}, "
+                    f"got {coordination!r}"
+                )
+            changes["coordination"] = coordination
+            words.append(f"coordination {coordination}")
+        if sensing is not None:
+            changes["sensing"] = parse_number(sensing, what="sensing", low=0.0, high=1.0)
+            words.append(f"sensing {changes['sensing']:g}")
+        with self.lock:
+            firm = self.firms[index]
+            try:
+                spec = StrategySpec.model_validate({**firm.strategy.model_dump(), **changes})
+            except ValidationError as exc:  # pragma: no cover - ranges are checked above
+                raise ControlError(exc.errors()[0]["msg"]) from None
+            if not changes:
+                return spec
+            firm.set_strategy(spec, costs=self.costs)
+            self._record(
+                Intervention(
+                    self.period,
+                    "strategy",
+                    f"{self.labels[index]}: {', '.join(words)}",
+                    firm=index,
+                    strategy=spec,
+                )
+            )
+            return spec
+
+    def change_cost_factor(self, factor: float | str) -> CostSpec:
+        """Scale the scenario's coordination costs (meetings, alignment, market research)."""
+        value = parse_number(factor, what="coordination cost", low=0.0, high=MAX_COST_FACTOR)
+        with self.lock:
+            self.cost_factor = value
+            self.costs = scaled_costs(self.scenario.costs, value)
+            for firm in self.firms:
+                firm.set_strategy(firm.strategy, costs=self.costs)
+            self._record(
+                Intervention(
+                    self.period,
+                    "costs",
+                    f"coordination costs x{value:g}",
+                    cost_factor=value,
+                )
+            )
+            return self.costs
+
+    def shift_now(self) -> str:
+        """Customers move to the next regime at the next period; returns what will happen."""
+        with self.lock:
+            if self.finished:
+                raise ControlError("the run is over: reset to start again")
+            event = self.market.shift_now()
+            self._record(Intervention(self.period, "shift", event.label, regime=event.to))
+            return event.label
+
+    def restart(
+        self,
+        *,
+        seed: int | None = None,
+        strategies: Sequence[str] | None = None,
+        settings: Sequence[StrategySpec] | None = None,
+    ) -> TwinFirms:
+        """A new session starting over at period 0: same scenario, current settings by default."""
+        with self.lock:
+            names = tuple(strategies) if strategies is not None else self.strategy_names
+            if settings is None:
+                settings = (
+                    [self.settings(i) for i in range(2)]
+                    if tuple(names) == self.strategy_names
+                    else [self.scenario.all_strategies[n] for n in names]
+                )
+            return TwinFirms(
+                self.scenario,
+                strategies=names,
+                seed=self.seed if seed is None else seed,
+                cost_factor=self.cost_factor,
+                settings=settings,
+            )
+
+    def _record(self, intervention: Intervention) -> None:
+        self.interventions.append(intervention)
+
+    def _log_settings(self, t: int) -> None:
+        """The settings each firm followed in period ``t`` (for the exported data)."""
+        for i, firm in enumerate(self.firms):
+            self._settings_log["alpha"][i, t] = float(np.mean([d.alpha for d in firm.departments]))
+            self._settings_log["sensing"][i, t] = firm.strategy.sensing
+            self._settings_log["coordination_cost"][i, t] = firm.coordination_cost
+            self._mode_log[i, t] = firm.strategy.coordination
+
+    # ---- exporting ----
+    def periods_table(self) -> pd.DataFrame:
+        """One row per firm per period so far: the firm's log, its settings, market shifts."""
+        with self.lock:
+            t = self.period
+            names = [d.name for d in self.scenario.departments]
+            frames = []
+            for i, firm in enumerate(self.firms):
+                cols = {k: v[: t + 1] for k, v in firm.log.columns(names).items()}
+                frame = pd.DataFrame(
+                    {
+                        "scenario": self.scenario.name,
+                        "seed": self.seed,
+                        "firm": self.labels[i],
+                        "strategy": self.strategy_names[i],
+                        **cols,
+                        "alpha": self._settings_log["alpha"][i, : t + 1],
+                        "coordination": self._mode_log[i, : t + 1],
+                        "sensing": self._settings_log["sensing"][i, : t + 1],
+                        "coordination_cost": self._settings_log["coordination_cost"][i, : t + 1],
+                        "shift": self.market.shift_labels[: t + 1],
+                    }
+                )
+                frames.append(frame)
+            return pd.concat(frames, ignore_index=True)
+
+    def to_csv(self) -> bytes:
+        """The run's data so far as CSV (UTF-8)."""
+        buffer = io.StringIO()
+        self.periods_table().to_csv(buffer, index=False, float_format="%.6g")
+        return buffer.getvalue().encode("utf-8")
+
+    # ---- the debrief ----
+    def debrief(
+        self,
+        seeds: int | Iterable[int] = DEBRIEF_SEEDS,
+        progress: Callable[[int], None] | None = None,
+    ) -> Debrief:
+        """The same setting on many seeds: the run's start, and every live change at its period.
+
+        Each seed is a new market with the twin firms starting as this run started; the
+        teacher's changes and shifts are replayed after the same periods, to the horizon.
+        """
+        with self.lock:
+            plan = list(self.interventions)
+            names = self.strategy_names
+            settings = self.initial_settings
+            factor = self.initial_cost_factor
+        seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+        size = self.horizon + 1
+        data = {c: np.full((2, len(seed_list), size), np.nan) for c in KPI_COLUMNS}
+        shift_periods: set[int] = set()
+        for k, seed in enumerate(seed_list):
+            twin = TwinFirms(
+                self.scenario, strategies=names, seed=seed, cost_factor=factor, settings=settings
+            )
+            twin.replay(plan)
+            for i, firm in enumerate(twin.firms):
+                for c in KPI_COLUMNS:
+                    data[c][i, k] = firm.log.floats[c]
+            shift_periods.update(t for t, _ in twin.shifts())
+            if progress is not None:
+                progress(k + 1)
+        return Debrief(
+            scenario=self.scenario,
+            labels=self.labels,
+            strategy_names=names,
+            seeds=tuple(seed_list),
+            data=data,
+            shift_periods=tuple(sorted(shift_periods)),
+            split=self._split(plan),
+            interventions=tuple(plan),
+        )
+
+    def replay(self, plan: Sequence[Intervention]) -> TwinFirms:
+        """Run to the horizon, making each change of ``plan`` after its period."""
+        pending = sorted(plan, key=lambda p: p.period)
+        position = 0
+        while True:
+            while position < len(pending) and pending[position].period <= self.period:
+                self._apply(pending[position])
+                position += 1
+            if not self.step():
+                return self
+
+    def _apply(self, change: Intervention) -> None:
+        if change.kind == "shift":
+            event = self.market.shift_now(change.regime)
+            self._record(Intervention(self.period, "shift", event.label, regime=change.regime))
+        elif change.kind == "costs":
+            self.change_cost_factor(change.cost_factor)
+        elif change.strategy is not None:
+            self.firms[change.firm].set_strategy(change.strategy, costs=self.costs)
+            self._record(change)
+
+    def _split(self, plan: Sequence[Intervention]) -> int:
+        """The period from which "after the shift" counts: the first shift of this run."""
+        happened = [t for t, _ in self.shifts()]
+        taught = [p.period + 1 for p in plan if p.kind == "shift"]
+        scheduled = list(self.scenario.shift_times)
+        candidates = happened + taught + scheduled
+        return min(candidates) if candidates else self.scenario.split
+
+
+def firm_labels(strategies: Sequence[str]) -> tuple[str, str]:
+    """Names of the twin firms for people: the strategies in plain words, told apart if equal."""
+    a, b = (plain(s) for s in strategies)
+    if a == b:
+        return f"{a} (1)", f"{b} (2)"
+    return a, b
+
+
+@dataclass
+class Debrief:
+    """The same setting on many seeds: per firm, per seed, per period KPIs."""
+
+    scenario: Scenario
+    labels: tuple[str, str]
+    strategy_names: tuple[str, str]
+    seeds: tuple[int, ...]
+    data: dict[str, np.ndarray]  # column -> (firm, seed, period)
+    shift_periods: tuple[int, ...]
+    split: int
+    interventions: tuple[Intervention, ...] = field(default=())
+
+    def profit_after(self) -> np.ndarray:
+        """Mean profit per firm per seed from the split on, shape (2, seeds)."""
+        return np.nanmean(self.data["profit"][:, :, self.split :], axis=2)
+
+    def survived(self) -> np.ndarray:
+        """Whether each firm's cash stayed non-negative, shape (2, seeds)."""
+        cash = self.data["cash"]
+        return ~np.any(cash < 0, axis=2)
+
+    def verdict(self) -> str:
+        """One sentence for the class: in how many markets the second firm earned more."""
+        after = self.profit_after()
+        wins = int(np.sum(after[1] > after[0]))
+        n = after.shape[1]
+        survived = self.survived().sum(axis=1)
+        return (
+            f"After period {self.split}, the {self.labels[1]} firm earned more than the "
+            f"{self.labels[0]} firm in {wins} of {n} markets. Still in business at the end: "
+            f"{self.labels[0]} {survived[0]} of {n}, {self.labels[1]} {survived[1]} of {n}."
+        )

@@ -1,0 +1,800 @@
+"""The classroom's views: figures redrawn in place every period, and the debrief figure.
+
+Each live view owns one matplotlib `Figure` (Agg canvas, never pyplot) whose artists are
+updated, not rebuilt, so a period's redraw costs a draw and a fast PNG encoding. Colours and
+style are those of `sim.plots`: the efficiency-only firm warm, the aligned firm cool.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
+
+from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, TwinFirms, plain
+from sim.plots import _PALETTE, STRATEGY_COLOURS, _style
+
+#: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
+#: figure is 9 inches wide); exports for slides use `EXPORT_DPI`, the GIF `SLIDE_DPI`.
+SCREEN_DPI = 130
+EXPORT_DPI = 200
+SLIDE_DPI = 110
+_TEXT, _SMALL, _TITLE = 12, 11, 13
+_LOCAL_EFFICIENCY = colormaps["viridis"].with_extremes(bad="0.82")
+_LINKS = colormaps["Greys"]
+_PANEL_TITLES = {
+    "efficiency": "Efficiency",
+    "market_value": "Market value",
+    "profit": "Profit",
+    "cash": "Cash",
+}
+
+
+def firm_colours(strategy_names: tuple[str, str]) -> tuple[str, str]:
+    """The twin firms' colours: those of `sim.plots` by strategy, distinct if both are equal."""
+    spare = [c for c in _PALETTE if c not in STRATEGY_COLOURS.values()]
+    first = STRATEGY_COLOURS.get(strategy_names[0], spare[0])
+    second = STRATEGY_COLOURS.get(strategy_names[1], spare[1])
+    if second == first:
+        second = spare[2] if first != spare[2] else spare[3]
+    return first, second
+
+
+def _money_stock(unit: str) -> str:
+    head, sep, _ = unit.partition(" per ")
+    return head.strip() if sep and head.strip() else unit
+
+
+def _grow(
+    limits: tuple[float, float], values: np.ndarray, *, pad: float, min_span: float
+) -> tuple[float, float]:
+    """Limits containing ``values`` with room to spare, never shrinking, on round numbers.
+
+    They change only when a value leaves them, so a view's static background is redrawn
+    rarely; each change leaves ``pad`` times the span as headroom.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return limits
+    lo, hi = limits
+    vmin, vmax = float(finite.min()), float(finite.max())
+    if lo <= vmin and vmax <= hi:
+        return limits
+    span = max(vmax - vmin, hi - lo if np.isfinite(hi - lo) else 0.0, min_span)
+    step = float(10 ** np.floor(np.log10(span * pad)))
+    new_lo = min(lo, float(np.floor((vmin - span * pad) / step) * step))
+    new_hi = max(hi, float(np.ceil((vmax + span * pad) / step) * step))
+    return new_lo, new_hi
+
+
+class LiveView:
+    """A figure of a fixed pixel size whose artists are updated by `update` each period.
+
+    Redraws blit: the static part (axes, ticks, labels, legend) is rendered once and kept as
+    a background; a period restores it and draws only the artists in ``self.dynamic``. A view
+    that changes its static part (limits, shift marks) calls `invalidate`.
+    """
+
+    name = "view"
+
+    def __init__(self, width: int, height: int, dpi: int = SCREEN_DPI) -> None:
+        self.figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.dynamic: list[Artist] = []
+        self.period = -1
+        self._background = None
+
+    def animate(self, *artists: Artist) -> None:
+        """Mark ``artists`` as redrawn every period (left out of the static background)."""
+        for artist in artists:
+            artist.set_animated(True)
+            self.dynamic.append(artist)
+
+    def freeze(self) -> None:
+        """Draw every artist in every draw (for saving and animations, not for blitting)."""
+        for artist in self.dynamic:
+            artist.set_animated(False)
+        self.dynamic = []
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """The static part changed: render it anew at the next `png`."""
+        self._background = None
+
+    def update(self, twins: TwinFirms, t: int | None = None) -> None:  # pragma: no cover
+        """Show ``twins`` as at period ``t`` (default: now)."""
+        raise NotImplementedError
+
+    def render(self) -> None:
+        """Draw the figure into the canvas: the static background if needed, then the rest."""
+        if self._background is None:
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            self.canvas.restore_region(self._background)
+        renderer = self.canvas.get_renderer()
+        for artist in self.dynamic:
+            if artist.get_visible():
+                artist.draw(renderer)
+
+    def png(self) -> bytes:
+        """The figure as it stands, as PNG (screen resolution, 64 colours, fast encoding)."""
+        self.render()
+        width, height = self.canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba())
+        # 64 colours: a third of the bytes of true colour, as fast to encode, and line art
+        # and text look the same
+        small = image.convert("RGB").quantize(64, method=Image.Quantize.FASTOCTREE)
+        out = io.BytesIO()
+        small.save(out, format="PNG", compress_level=1)
+        return out.getvalue()
+
+    def export_png(self, dpi: int = EXPORT_DPI) -> bytes:
+        """The figure as PNG for slides: higher resolution, white background, all artists."""
+        for artist in self.dynamic:
+            artist.set_animated(False)
+        try:
+            out = io.BytesIO()
+            self.figure.savefig(out, format="png", dpi=dpi, facecolor="white")
+        finally:
+            for artist in self.dynamic:
+                artist.set_animated(True)
+            self.invalidate()  # savefig at another dpi leaves the screen canvas stale
+        return out.getvalue()
+
+
+class OverTimeView(LiveView):
+    """Efficiency, market value, profit and cash over time for both firms; shifts marked."""
+
+    name = "over_time"
+
+    def __init__(self, twins: TwinFirms, width: int = 1180, height: int = 620) -> None:
+        super().__init__(width, height)
+        sc = twins.scenario
+        self.colours = firm_colours(twins.strategy_names)
+        fig = self.figure
+        fig.subplots_adjust(left=0.075, right=0.985, bottom=0.1, top=0.86, wspace=0.2, hspace=0.4)
+        axes = fig.subplots(2, 2).ravel()
+        self.axes = dict(zip(KPI_COLUMNS, axes, strict=True))
+        ylabels = {
+            "efficiency": "",
+            "market_value": "",
+            "profit": sc.money_unit,
+            "cash": _money_stock(sc.money_unit),
+        }
+        self.lines: dict[str, list[Line2D]] = {}
+        self.heads: dict[str, list[Line2D]] = {}
+        self.limits: dict[str, tuple[float, float]] = {}
+        for column, ax in self.axes.items():
+            _style(ax, title=_PANEL_TITLES[column], ylabel=ylabels[column])
+            ax.title.set_fontsize(_TITLE)
+            ax.set_xlim(0, sc.horizon)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+            self.lines[column] = [
+                ax.plot([], [], color=c, linewidth=2.4, zorder=3)[0] for c in self.colours
+            ]
+            self.heads[column] = [
+                ax.plot([], [], "o", color=c, markersize=7, markeredgecolor="black", zorder=4)[0]
+                for c in self.colours
+            ]
+            if column in ("efficiency", "market_value"):
+                self.limits[column] = (0.0, 1.0)
+            else:
+                self.limits[column] = (-1.0, 1.0)
+                ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
+            ax.set_ylim(*self.limits[column])
+        for column in KPI_COLUMNS:
+            self.animate(*self.lines[column], *self.heads[column])
+        for ax in axes[2:]:
+            ax.set_xlabel("period (month)", fontsize=_SMALL)
+        self._scheduled = [
+            ax.axvline(t, color="0.6", linestyle=":", linewidth=1.2, zorder=1)
+            for t in sc.shift_times
+            for ax in axes
+        ]
+        self._shift_artists: list = []
+        self._shifts_drawn: tuple = ()
+        handles = [
+            Line2D([], [], color=c, linewidth=3, label=label)
+            for c, label in zip(self.colours, twins.labels, strict=True)
+        ]
+        handles += [
+            Line2D([], [], color="0.15", linestyle="--", linewidth=1.4, label="market shift"),
+            Line2D([], [], color="0.6", linestyle=":", linewidth=1.4, label="shift to come"),
+        ]
+        fig.legend(
+            handles=handles,
+            loc="upper center",
+            ncols=len(handles),
+            fontsize=_TEXT,
+            frameon=False,
+            bbox_to_anchor=(0.5, 1.0),
+        )
+
+    def update(self, twins: TwinFirms, t: int | None = None) -> None:
+        """Lines up to period ``t``; limits grow as needed; shifts that happened marked."""
+        t = twins.period if t is None else t
+        x = np.arange(t + 1)
+        for column, ax in self.axes.items():
+            values = []
+            for i, firm in enumerate(twins.firms):
+                y = firm.log.floats[column][: t + 1]
+                values.append(y)
+                self.lines[column][i].set_data(x, y)
+                alive = np.flatnonzero(np.isfinite(y))
+                last = alive[-1] if alive.size else 0
+                self.heads[column][i].set_data([last], [y[last]] if alive.size else [np.nan])
+            if column in ("profit", "cash"):
+                grown = _grow(self.limits[column], np.concatenate(values), pad=0.25, min_span=2.0)
+                if grown != self.limits[column]:
+                    self.limits[column] = grown
+                    ax.set_ylim(*grown)
+                    self.invalidate()
+        shifts = tuple((p, label) for p, label in twins.shifts() if p <= t)
+        if shifts != self._shifts_drawn:
+            self._draw_shifts(shifts, twins.horizon)
+            self.invalidate()
+        upcoming = {p for p, _ in twins.scheduled_shifts()} | {
+            p for p, _ in twins.shifts() if p > t
+        }
+        for line in self._scheduled:
+            visible = float(line.get_xdata()[0]) in upcoming
+            if visible != line.get_visible():
+                line.set_visible(visible)
+                self.invalidate()
+        self.period = t
+
+    def _draw_shifts(self, shifts: tuple[tuple[int, str], ...], horizon: int) -> None:
+        for artist in self._shift_artists:
+            artist.remove()
+        self._shift_artists = []
+        for k, (period, label) in enumerate(shifts):
+            for ax in self.axes.values():
+                self._shift_artists.append(
+                    ax.axvline(period, color="0.15", linestyle="--", linewidth=1.4, zorder=2)
+                )
+            ax = self.axes["efficiency"]
+            right = period > 0.6 * horizon
+            self._shift_artists.append(
+                ax.text(
+                    period + (-1.5 if right else 1.5),
+                    0.04 + 0.3 * (k % 2),
+                    textwrap.fill(f"{period}: {plain(label)}", 30),
+                    transform=ax.get_xaxis_transform(),
+                    ha="right" if right else "left",
+                    va="bottom",
+                    fontsize=_SMALL,
+                    color="0.1",
+                    zorder=5,
+                    bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "alpha": 0.85},
+                    gid="shift-label",
+                )
+            )
+        self._shifts_drawn = shifts
+
+
+class SailingView(LiveView):
+    """Sailing in circles: the firms' paths in efficiency x market value, and distance to port
+    against miles sailed."""
+
+    name = "sailing"
+
+    def __init__(
+        self, twins: TwinFirms, width: int = 1180, height: int = 560, dpi: int = SCREEN_DPI
+    ) -> None:
+        super().__init__(width, height, dpi)
+        self.colours = firm_colours(twins.strategy_names)
+        fig = self.figure
+        fig.subplots_adjust(left=0.065, right=0.985, bottom=0.14, top=0.84, wspace=0.2)
+        self.ax_map, self.ax_sail = fig.subplots(1, 2)
+        _style(
+            self.ax_map,
+            title="(a) Where the firm stands",
+            xlabel="efficiency",
+            ylabel="market value",
+        )
+        _style(
+            self.ax_sail,
+            title="(b) Miles sailed vs distance to port",
+            xlabel="miles sailed (decisions changed, in all)",
+            ylabel="distance to port",
+        )
+        self.ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
+        self.ax_sail.xaxis.set_major_locator(MaxNLocator(integer=True))
+        self.ax_sail.text(
+            0.98,
+            0.96,
+            "sailing in circles: moving right\nwithout coming down",
+            transform=self.ax_sail.transAxes,
+            ha="right",
+            va="top",
+            fontsize=_SMALL,
+            style="italic",
+            color="0.25",
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.8"},
+        )
+        self.paths, self.sails, self.now_map, self.now_sail, self.starts = [], [], [], [], []
+        for c in self.colours:
+            self.paths.append(self.ax_map.plot([], [], color=c, linewidth=1.8, alpha=0.85)[0])
+            self.sails.append(self.ax_sail.plot([], [], color=c, linewidth=2.2)[0])
+            marker = {"marker": "o", "markersize": 11, "markeredgecolor": "black", "zorder": 5}
+            self.now_map.append(self.ax_map.plot([], [], color=c, **marker)[0])
+            self.now_sail.append(self.ax_sail.plot([], [], color=c, **marker)[0])
+            self.starts.append(
+                self.ax_map.plot(
+                    [], [], marker="s", markersize=8, color="white", markeredgecolor=c, zorder=4
+                )[0]
+            )
+        self.stars = [
+            self.ax_map.plot(
+                [], [], "*", markersize=16, color=c, markeredgecolor="black", zorder=6
+            )[0]
+            for c in self.colours
+        ]
+        self.animate(
+            *self.paths, *self.sails, *self.starts, *self.stars, *self.now_map, *self.now_sail
+        )
+        self.map_limits = ((np.inf, -np.inf), (np.inf, -np.inf))
+        self.sail_limits = ((0.0, 10.0), (0.0, float(twins.market.n_decisions) / 2))
+        self.ax_sail.set_xlim(*self.sail_limits[0])
+        self.ax_sail.set_ylim(*self.sail_limits[1])
+        handles = [
+            Line2D([], [], color=c, linewidth=3, label=label)
+            for c, label in zip(self.colours, twins.labels, strict=True)
+        ]
+        style = {"color": "0.7", "markeredgecolor": "black", "linestyle": "none"}
+        handles += [
+            Line2D([], [], marker="s", markersize=8, label="start", **style),
+            Line2D([], [], marker="o", markersize=10, label="now", **style),
+            Line2D([], [], marker="*", markersize=15, label="at a shift", **style),
+        ]
+        self.legend = fig.legend(
+            handles=handles,
+            loc="upper center",
+            ncols=len(handles),
+            fontsize=_TEXT,
+            frameon=False,
+            bbox_to_anchor=(0.5, 1.0),
+        )
+
+    def update(self, twins: TwinFirms, t: int | None = None) -> None:
+        """Paths up to period ``t``, a star where each shift found the firm."""
+        t = twins.period if t is None else t
+        shift_periods = [p for p, _ in twins.shifts()]
+        xs, ys, miles_all, dist_all = [], [], [], []
+        for i, firm in enumerate(twins.firms):
+            log = firm.log
+            e = log.floats["efficiency"][: t + 1]
+            v = log.floats["market_value"][: t + 1]
+            alive = log.bools["alive"][: t + 1]
+            miles = np.cumsum(log.ints["miles"][: t + 1]).astype(float)
+            dist = log.ints["distance_to_port"][: t + 1].astype(float)
+            miles[~alive], dist[~alive] = np.nan, np.nan
+            self.paths[i].set_data(e, v)
+            self.sails[i].set_data(miles, dist)
+            ok = np.flatnonzero(alive)
+            last = ok[-1] if ok.size else 0
+            self.now_map[i].set_data([e[last]], [v[last]])
+            self.now_sail[i].set_data([miles[last]], [dist[last]])
+            self.starts[i].set_data([e[0]], [v[0]])
+            at = [p for p in shift_periods if p <= t and alive[p]]
+            self.stars[i].set_data(e[at], v[at])
+            xs.append(e)
+            ys.append(v)
+            miles_all.append(miles)
+            dist_all.append(dist)
+        new = (
+            _grow(self.map_limits[0], np.concatenate(xs), pad=0.3, min_span=0.1),
+            _grow(self.map_limits[1], np.concatenate(ys), pad=0.3, min_span=0.1),
+        )
+        if new != self.map_limits:
+            self.map_limits = new
+            self.ax_map.set_xlim(*new[0])
+            self.ax_map.set_ylim(*new[1])
+            self.invalidate()
+        sx, sy = self.sail_limits
+        gx = _grow(sx, np.concatenate(miles_all), pad=0.5, min_span=10.0)
+        gy = (0.0, max(sy[1], float(np.nanmax(np.concatenate(dist_all), initial=0.0)) + 0.5))
+        if (gx, gy) != self.sail_limits:
+            self.sail_limits = (gx, gy)
+            self.ax_sail.set_xlim(0.0, gx[1])
+            self.ax_sail.set_ylim(*gy)
+            self.invalidate()
+        self.period = t
+
+
+class DepartmentsView(LiveView):
+    """The departments as a network, one panel per firm: nodes coloured by local efficiency,
+    edges by interdependence (decisions of one department that another's depend on)."""
+
+    name = "departments"
+
+    def __init__(self, twins: TwinFirms, width: int = 1180, height: int = 520) -> None:
+        super().__init__(width, height)
+        sc = twins.scenario
+        self.colours = firm_colours(twins.strategy_names)
+        graph = twins.department_links
+        self.graph = graph
+        layout = (
+            nx.circular_layout if len(graph) > 2 else functools.partial(nx.spring_layout, seed=1)
+        )
+        positions = layout(graph, scale=0.8)  # room around for the departments' names
+        nodes = sorted(graph.nodes)
+        self.xy = np.array([positions[n] for n in nodes])
+        edges = list(graph.edges(data="weight"))
+        weights = np.array([w for _, _, w in edges], dtype=float)
+        top = float(weights.max()) if weights.size else 1.0
+        self.norm = Normalize(0.4, 1.0)
+        fig = self.figure
+        fig.subplots_adjust(left=0.01, right=0.9, bottom=0.02, top=0.82, wspace=0.08)
+        self.axes = fig.subplots(1, 2)
+        self.dots, self.values, self.rings = [], [], []
+        for i, ax in enumerate(self.axes):
+            ax.set_title(twins.labels[i], fontsize=_TITLE, color=self.colours[i], loc="left")
+            ax.set_axis_off()
+            ax.set_xlim(-2.2, 2.2)
+            ax.set_ylim(-1.6, 1.6)
+            ax.set_aspect("equal", adjustable="box")
+            segments = [[positions[a], positions[b]] for a, b, _ in edges]
+            if segments:
+                ax.add_collection(
+                    LineCollection(
+                        segments,
+                        linewidths=1.5 + 6.0 * weights / top,
+                        colors=[_LINKS(0.35 + 0.6 * w / top) for w in weights],
+                        zorder=1,
+                    )
+                )
+                for (_, _, w), seg in zip(edges, segments, strict=True):
+                    # off the middle, so that the labels of crossing lines do not collide
+                    mid = 0.62 * np.asarray(seg[0]) + 0.38 * np.asarray(seg[1])
+                    ax.text(
+                        mid[0],
+                        mid[1],
+                        str(w),
+                        fontsize=_SMALL,
+                        ha="center",
+                        va="center",
+                        color="0.2",
+                        zorder=2,
+                        bbox={"boxstyle": "circle,pad=0.2", "fc": "white", "ec": "0.7"},
+                    )
+            self.rings.append(
+                ax.scatter(
+                    self.xy[:, 0],
+                    self.xy[:, 1],
+                    s=2300,
+                    facecolors="none",
+                    edgecolors="#E69F00",
+                    linewidths=5,
+                    zorder=3,
+                )
+            )
+            self.dots.append(
+                ax.scatter(
+                    self.xy[:, 0],
+                    self.xy[:, 1],
+                    s=1500,
+                    c=np.full(len(nodes), 0.7),
+                    cmap=_LOCAL_EFFICIENCY,
+                    norm=self.norm,
+                    edgecolors="black",
+                    linewidths=1.2,
+                    zorder=4,
+                )
+            )
+            self.values.append(
+                [
+                    ax.text(x, y, "", ha="center", va="center", fontsize=_TEXT, zorder=5)
+                    for x, y in self.xy
+                ]
+            )
+            for d, (x, y) in zip(nodes, self.xy, strict=True):
+                label = sc.departments[d].label or plain(sc.departments[d].name)
+                radius = float(np.hypot(x, y)) or 1.0
+                ax.text(
+                    x + 0.45 * x / radius,
+                    y + 0.45 * y / radius,
+                    textwrap.fill(label, 14),
+                    ha="center" if abs(x) < 0.3 else ("left" if x > 0 else "right"),
+                    va="center" if abs(y) < 0.3 else ("bottom" if y > 0 else "top"),
+                    fontsize=_TEXT,
+                    zorder=5,
+                )
+        for i in range(2):
+            self.animate(self.rings[i], self.dots[i], *self.values[i])
+        bar = fig.colorbar(self.dots[-1], ax=list(self.axes), fraction=0.03, pad=0.02, shrink=0.85)
+        bar.set_label("local efficiency", fontsize=_SMALL)
+        bar.ax.tick_params(labelsize=_SMALL)
+        fig.text(
+            0.01,
+            0.98,
+            "Numbers on the lines: how many decisions of one department the other's depend on.\n"
+            "Orange ring: the department changed a decision this period.",
+            fontsize=_SMALL,
+            va="top",
+            color="0.25",
+        )
+
+    def update(self, twins: TwinFirms, t: int | None = None) -> None:
+        """Node colours from local efficiencies; rings on departments that moved this period."""
+        t = twins.period if t is None else t
+        sc = twins.scenario
+        for i, firm in enumerate(twins.firms):
+            local = firm.log.department_efficiency[t]
+            self.dots[i].set_array(np.ma.masked_invalid(local))
+            changed = twins.changed_decisions(i, t)
+            moved = [bool(changed & set(decisions)) for decisions in sc.department_decisions]
+            self.rings[i].set_visible(any(moved))
+            self.rings[i].set_edgecolors(["#E69F00" if m else "none" for m in moved])
+            for text, value in zip(self.values[i], local, strict=True):
+                text.set_text("closed" if not np.isfinite(value) else f"{value:.2f}")
+                text.set_color("white" if np.isfinite(value) and value < 0.75 else "black")
+        self.period = t
+
+
+def live_views(twins: TwinFirms) -> dict[str, LiveView]:
+    """The page's figures for a session, drawn at its current period."""
+    views: dict[str, LiveView] = {
+        "over_time": OverTimeView(twins),
+        "sailing": SailingView(twins),
+        "departments": DepartmentsView(twins),
+    }
+    for view in views.values():
+        view.update(twins)
+    return views
+
+
+def decisions_table(twins: TwinFirms) -> str:
+    """The decisions with their business names, both firms' choices, what customers want,
+    and those changed this period marked (HTML)."""
+    sc = twins.scenario
+    values = [twins.decision_values(i) for i in range(2)]
+    changed = [twins.changed_decisions(i) for i in range(2)]
+    wanted = twins.wanted_values()
+    colours = firm_colours(twins.strategy_names)
+    head = "".join(
+        f'<th style="color:{c}">{html.escape(label)}</th>'
+        for c, label in zip(colours, twins.labels, strict=True)
+    )
+    rows = []
+    for dep, decisions in zip(sc.departments, sc.department_decisions, strict=True):
+        dep_label = html.escape(dep.label or plain(dep.name))
+        rows.append(f'<tr class="dept"><td colspan="4">{dep_label}</td></tr>')
+        for i in decisions:
+            cells = []
+            for f in range(2):
+                word = "yes" if values[f][i] else "no"
+                if i in changed[f]:
+                    cells.append(f'<td class="changed">{word} <span>changed</span></td>')
+                else:
+                    cells.append(f'<td class="{word}">{word}</td>')
+            want = wanted.get(i)
+            if want is None:
+                want_cell = '<td class="indifferent">—</td>'
+            else:
+                match = sum(values[f][i] == want for f in range(2))
+                want_cell = (
+                    f'<td class="want" title="{match} of 2 firms match">'
+                    + ("yes" if want else "no")
+                    + "</td>"
+                )
+            rows.append(
+                f"<tr><td>{html.escape(plain(sc.decisions[i]))}</td>{''.join(cells)}{want_cell}</tr>"
+            )
+    return (
+        '<table class="decisions"><thead><tr><th>decision</th>'
+        f"{head}<th>customers want</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def debrief_figure(
+    debrief: Debrief, *, width: int = 1180, height: int = 680, verdict: bool = True
+) -> Figure:
+    """The same setting on many seeds: every seed a thin line, the mean bold, per firm.
+
+    With ``verdict``, the sentence for the class is written above the panels (for slides; the
+    page shows it as text).
+    """
+    sc = debrief.scenario
+    colours = firm_colours(debrief.strategy_names)
+    fig = Figure(figsize=(width / SCREEN_DPI, height / SCREEN_DPI), dpi=SCREEN_DPI)
+    FigureCanvasAgg(fig)
+    top = 0.74 if verdict else 0.84
+    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.09, top=top, wspace=0.22, hspace=0.42)
+    axes = fig.subplots(2, 2).ravel()
+    x = np.arange(sc.horizon + 1)
+    ylabels = {"profit": sc.money_unit, "cash": _money_stock(sc.money_unit)}
+    for ax, column in zip(axes, KPI_COLUMNS, strict=True):
+        _style(ax, title=_PANEL_TITLES[column], ylabel=ylabels.get(column, ""))
+        for i in range(2):
+            runs = debrief.data[column][i]
+            ax.plot(x, runs.T, color=colours[i], alpha=0.16, linewidth=0.8, zorder=2)
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(np.where(np.isfinite(runs), runs, np.nan), axis=0)
+            ax.plot(x, mean, color=colours[i], linewidth=2.8, zorder=4)
+        for period in debrief.shift_periods:
+            ax.axvline(period, color="0.15", linestyle="--", linewidth=1.3, zorder=3)
+        if column in ("profit", "cash"):
+            ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
+        ax.set_xlim(0, sc.horizon)
+    for ax in axes[2:]:
+        ax.set_xlabel("period (month)", fontsize=_SMALL)
+    _axes_ylim_same(axes[:2])
+    n = len(debrief.seeds)
+    handles = [
+        Line2D([], [], color=c, linewidth=3, label=f"{label} (mean of {n})")
+        for c, label in zip(colours, debrief.labels, strict=True)
+    ]
+    handles.append(Line2D([], [], color="0.5", alpha=0.5, linewidth=1, label="one market (seed)"))
+    if debrief.shift_periods:
+        handles.append(Line2D([], [], color="0.15", linestyle="--", label="market shift"))
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        ncols=2,
+        fontsize=_TEXT,
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+    )
+    if verdict:
+        fig.text(
+            0.5, 0.885, textwrap.fill(debrief.verdict(), 95), ha="center", va="top", fontsize=_TEXT
+        )
+    return fig
+
+
+def _axes_ylim_same(axes: list[Axes] | np.ndarray) -> None:
+    lo = min(ax.get_ylim()[0] for ax in axes)
+    hi = max(ax.get_ylim()[1] for ax in axes)
+    for ax in axes:
+        ax.set_ylim(lo, hi)
+
+
+def figure_png(fig: Figure, dpi: int = EXPORT_DPI) -> bytes:
+    """Any figure as PNG for slides."""
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=dpi, facecolor="white")
+    return out.getvalue()
+
+
+class Screen:
+    """What one class sees: a twin-firm session and its live views, redrawn on demand.
+
+    Thread-safe: the page's play loop and its buttons draw through the session's lock.
+    """
+
+    def __init__(self, twins: TwinFirms) -> None:
+        self.twins = twins
+        self.views = live_views(twins)
+        self.debrief: Debrief | None = None
+        self._debrief_png: bytes | None = None
+        self._frames: dict[str, tuple[int, bytes]] = {}
+
+    def run_debrief(
+        self, seeds: int = DEBRIEF_SEEDS, progress: Callable[[int], None] | None = None
+    ) -> Debrief:
+        """The same setting on ``seeds`` markets (see `TwinFirms.debrief`), kept for the page."""
+        debrief = self.twins.debrief(seeds, progress=progress)
+        png = figure_png(debrief_figure(debrief, verdict=False), dpi=SCREEN_DPI)
+        self.debrief, self._debrief_png = debrief, png
+        return debrief
+
+    def debrief_png(self) -> bytes:
+        """The debrief figure at screen resolution (after `run_debrief`)."""
+        if self._debrief_png is None:
+            raise ValueError("no debrief yet: finish the run and run the debrief first")
+        return self._debrief_png
+
+    def frame(self, name: str, version: int) -> bytes:
+        """The PNG of view ``name`` as of ``version`` (the page's change counter)."""
+        with self.twins.lock:
+            cached = self._frames.get(name)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            view = self.views[name]
+            view.update(self.twins)
+            png = view.png()
+            self._frames[name] = (version, png)
+            return png
+
+    def export(self, name: str) -> bytes:
+        """View ``name`` (or ``debrief``) as a PNG for slides."""
+        with self.twins.lock:
+            if name == "debrief":
+                if self.debrief is None:
+                    raise ValueError("no debrief yet: finish the run and run the debrief first")
+                return figure_png(debrief_figure(self.debrief))
+            view = self.views[name]
+            view.update(self.twins)
+            return view.export_png()
+
+
+def sailing_slides(
+    twins: TwinFirms, png: Path, gif: Path | None = None, *, fps: int = 10
+) -> list[Path]:
+    """Slides of a finished run: the sailing-in-circles picture as PNG, and as an animated GIF
+    of the trajectories growing period by period (matplotlib animation). 16:9, large type."""
+    view = SailingView(twins, width=1280, height=720, dpi=SLIDE_DPI)
+    view.update(twins, twins.horizon)  # limits of the whole run: the axes never jump
+    view.freeze()
+    fig = view.figure
+    fig.subplots_adjust(top=0.8, bottom=0.14)
+    sc = twins.scenario
+    fig.suptitle(textwrap.fill(sc.title or plain(sc.name), 90), fontsize=16, y=0.985, va="top")
+    view.legend.set_bbox_to_anchor((0.5, 0.93))
+    clock = fig.text(0.985, 0.985, "", ha="right", va="top", fontsize=_TEXT, color="0.25")
+    shifts = "; ".join(f"period {p}: {plain(label)}" for p, label in twins.shifts())
+    fig.text(
+        0.015,
+        0.015,
+        textwrap.shorten(
+            f"Two firms in the same market (seed {twins.seed}). {shifts or 'No market shift.'}",
+            150,
+        ),
+        ha="left",
+        va="bottom",
+        fontsize=_SMALL,
+        color="0.25",
+    )
+    written = []
+    clock.set_text(f"period {twins.horizon} of {twins.horizon}")
+    fig.savefig(png, dpi=SLIDE_DPI, facecolor="white")
+    written.append(Path(png))
+    if gif is not None:
+        every = max(1, round(twins.horizon / 60))
+        frames = [*range(0, twins.horizon, every), twins.horizon]
+
+        def draw(t: int) -> list:
+            view.update(twins, t)
+            clock.set_text(f"period {t} of {twins.horizon}")
+            return []
+
+        palette = Image.open(png).convert("RGB").quantize(colors=96)
+        animation = FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
+        animation.save(gif, writer=_GifWriter(palette, fps=fps), dpi=SLIDE_DPI)
+        written.append(Path(gif))
+    return written
+
+
+class _GifWriter(PillowWriter):
+    """Matplotlib's Pillow writer, taking each frame as the animation just drew it (no second
+    draw) and mapping it to one palette (fast, and no flicker between frames)."""
+
+    def __init__(self, palette: Image.Image, fps: int) -> None:
+        super().__init__(fps=fps)
+        self.palette = palette
+
+    def grab_frame(self, **savefig_kwargs) -> None:
+        canvas = self.fig.canvas
+        size = canvas.get_width_height()
+        frame = Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert("RGB")
+        self._frames.append(frame.quantize(palette=self.palette, dither=Image.Dither.NONE))
+
+    def finish(self) -> None:
+        step = int(1000 / self.fps)
+        durations = [step] * (len(self._frames) - 1) + [3000]  # linger on the end
+        self._frames[0].save(
+            self.outfile,
+            save_all=True,
+            append_images=self._frames[1:],
+            duration=durations,
+            loop=0,
+        )

@@ -1,0 +1,558 @@
+"""Running a sweep: runs batched into tasks, on a process pool or a Dask cluster, resumable.
+
+Each run goes through `sim.experiment.run_one`, the same model code as `python -m sim run`.
+The driver plans runs lazily, keeps a bounded number of tasks in flight, writes each finished
+batch as Parquet parts and forgets it, so its memory does not grow with the sweep. The numbers
+depend only on the root seed, never on the engine or the number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from sim import experiment
+from sim.results import RESULTS_DIR
+from sim.scenario import Scenario, apply_overrides, validate_scenario
+from sim.sweep.design import Design, build_design, draw_root_seed, run_seeds
+from sim.sweep.spec import Sweep, SweepError, load_sweep, sweep_from_dict
+from sim.sweep.store import SweepStore, concat, point_key, run_id
+
+#: Most runs in one task: enough to make per-task overhead small, few enough to lose little
+#: when a sweep is killed (at most the runs in flight).
+MAX_BATCH = 100
+#: Tasks per worker kept in flight (one running, one queued).
+IN_FLIGHT_PER_WORKER = 2
+#: How long to try to reach a Dask scheduler given by address.
+CONNECT_TIMEOUT = "15s"
+#: Dask setting that gives workers `MALLOC_TRIM_THRESHOLD_` (unset for the LocalCluster).
+NANNY_MALLOC_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+
+
+class EngineError(RuntimeError):
+    """The engine could not run (no cluster at the address, a worker process died)."""
+
+
+class RunSpec(NamedTuple):
+    """One run: which design point, strategy and seed, and its id."""
+
+    run_id: str
+    point: int
+    strategy: str
+    seed_index: int
+    seed: int
+
+
+@dataclass
+class Batch:
+    """A task: some runs, with what a worker needs to build their scenarios."""
+
+    index: int
+    scenario_source: str
+    scenario_data: dict[str, Any]
+    points: dict[int, dict[str, Any]]  # point -> parameter name -> value
+    overrides: dict[int, dict[str, Any]]  # point -> dotted path -> value
+    keys: dict[int, str]  # point -> hash of its scenario (base file and overrides)
+    runs: list[RunSpec]
+    periods: bool
+
+
+@dataclass
+class BatchResult:
+    """What a task sends back: tables of its finished and failed runs."""
+
+    index: int
+    runs: pd.DataFrame | None
+    periods: pd.DataFrame | None
+    failures: pd.DataFrame | None
+    ok: int
+    failed: int
+
+
+@dataclass
+class SweepReport:
+    """What a call of `run_sweep` did."""
+
+    out: Path
+    planned: int
+    completed_before: int
+    ran: int
+    failed: int
+    seconds: float
+    engine: str
+    workers: int
+    root_seed: int
+    root_seed_drawn: bool = False
+    failed_ids: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def complete(self) -> bool:
+        """Every planned run is in the results (none failed, none missing)."""
+        return self.completed_before + self.ran - self.failed == self.planned
+
+    def __str__(self) -> str:
+        ok = self.ran - self.failed
+        text = (
+            f"{self.planned} runs planned: {self.completed_before} done before, {ok} ran now, "
+            f"{self.failed} failed; {self.seconds:.1f} s on {self.engine} ({self.workers} "
+            f"worker{'s' if self.workers != 1 else ''}); results in {self.out}/"
+        )
+        if self.root_seed_drawn:
+            text += (
+                f"\nroot seed {self.root_seed} was drawn (kept in the manifest); put "
+                f"`root_seed = {self.root_seed}` in the sweep file to pin it"
+            )
+        if self.failed:
+            text += f"\n{self.failed} runs failed: errors and tracebacks in {self.out}/failures/"
+        return text
+
+
+def default_sweep_dir(name: str) -> Path:
+    """`results/sweeps/<name>/`: fixed, so running the same command again resumes."""
+    return RESULTS_DIR / "sweeps" / name
+
+
+def run_sweep(
+    spec_or_path: Sweep | str | Path | Mapping[str, Any],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    out: str | Path | None = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> SweepReport:
+    """Run (or resume) a sweep and write its folder; the Python twin of `python -m sim sweep`.
+
+    ``workers``: processes of the local pool (default: all cores; 1 runs in this process).
+    ``scheduler``: address of a running Dask scheduler (``tcp://host:port``), or ``cluster =
+    "local"`` to start a Dask LocalCluster with ``workers`` workers. ``out``: the folder
+    (default `results/sweeps/<name>/`); runs already there are skipped.
+    """
+    sweep = _as_sweep(spec_or_path)
+    if scheduler is not None and cluster is not None:
+        raise SweepError("--scheduler", "", "give either a scheduler address or --cluster local")
+    if cluster is not None and cluster != "local":
+        raise SweepError("--cluster", "", f"unknown cluster {cluster!r}; allowed: local")
+    if workers is not None and workers < 1:
+        raise SweepError("--workers", "", f"expected a whole number >= 1, got {workers}")
+    if workers is not None and scheduler is not None:
+        raise SweepError(
+            "--workers", "", "not used with --scheduler: the cluster's own workers run the sweep"
+        )
+    if batch_size is not None and batch_size < 1:
+        raise SweepError("--batch-size", "", f"expected a whole number >= 1, got {batch_size}")
+    store = SweepStore(out if out is not None else default_sweep_dir(sweep.spec.name))
+
+    previous = store.read_manifest()
+    drawn = False
+    if sweep.spec.root_seed is not None:
+        root_seed = sweep.spec.root_seed
+    elif previous is not None and "root_seed" in previous:
+        root_seed, drawn = int(previous["root_seed"]), bool(previous.get("root_seed_drawn"))
+    else:
+        root_seed, drawn = draw_root_seed(), True
+    design = build_design(sweep, root_seed=root_seed)
+    seeds = run_seeds(root_seed, sweep.spec.seeds)
+    planned = len(design) * len(sweep.strategies) * len(seeds)
+
+    manifest = store.prepare(sweep, design, root_seed=root_seed, root_seed_drawn=drawn, seeds=seeds)
+    done = store.completed()
+    pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
+    if pending == 0:  # nothing to run: no pool or cluster to start
+        workers, scheduler, cluster = 1, None, None
+    with _engine(workers, scheduler, cluster) as engine:
+        store.open(
+            manifest,
+            periods=sweep.spec.outputs.periods,
+            engine={"engine": engine.name, "workers": engine.workers},
+        )
+        size = batch_size or auto_batch_size(pending, engine.workers)
+        batches = make_batches(sweep, design, seeds, done, size)
+        completed_before = planned - pending
+        started = time.perf_counter()
+        counts = {"ran": 0, "failed": 0}
+        failed_ids: list[str] = []
+        bar = _progress(planned, completed_before, enabled=progress)
+
+        def on_result(result: BatchResult) -> None:
+            store.write_batch(
+                result.index, runs=result.runs, periods=result.periods, failures=result.failures
+            )
+            counts["ran"] += result.ok + result.failed
+            counts["failed"] += result.failed
+            if result.failures is not None and len(failed_ids) < 1000:
+                failed_ids.extend(result.failures["run_id"].tolist())
+            if bar is not None:
+                bar.update(result.ok + result.failed)
+                if counts["failed"]:
+                    bar.set_postfix(failed=counts["failed"], refresh=False)
+
+        status = "interrupted"
+        try:
+            engine.run(batches, on_result)
+            status = "finished"
+        except BrokenProcessPool as exc:
+            status = "worker died"
+            raise EngineError(
+                f"a worker process died ({exc}); the runs finished so far are kept in "
+                f"{store.out}/: run the same command again to resume"
+            ) from None
+        finally:
+            if bar is not None:
+                bar.close()
+            store.finish(status, completed_before=completed_before, **counts)
+    return SweepReport(
+        out=store.out,
+        planned=planned,
+        completed_before=completed_before,
+        ran=counts["ran"],
+        failed=counts["failed"],
+        seconds=time.perf_counter() - started,
+        engine=engine.name,
+        workers=engine.workers,
+        root_seed=root_seed,
+        root_seed_drawn=drawn,
+        failed_ids=failed_ids,
+    )
+
+
+def _as_sweep(spec_or_path: Sweep | str | Path | Mapping[str, Any]) -> Sweep:
+    if isinstance(spec_or_path, Sweep):
+        return spec_or_path
+    if isinstance(spec_or_path, Mapping):
+        return sweep_from_dict(spec_or_path)
+    return load_sweep(spec_or_path)
+
+
+def plan_runs(sweep: Sweep, design: Design, seeds: list[int]) -> Iterator[RunSpec]:
+    """Every run of the sweep, point by point, strategy by strategy, seed by seed (lazily).
+
+    A design point that repeats an earlier one (Morris trajectories can) is run again under
+    its own ids: SALib's analysis needs a result for every row of its sample.
+    """
+    digest = sweep.scenario_digest
+    seen: dict[str, int] = {}
+    for values in design.points.to_dict("records"):
+        point = int(values.pop("point"))
+        key = point_key(digest, sweep.point_overrides(values))
+        repeat = seen.get(key, 0)
+        seen[key] = repeat + 1
+        if repeat:
+            key = f"{key}#{repeat}"
+        for strategy in sweep.strategies:
+            for k, seed in enumerate(seeds):
+                yield RunSpec(run_id(key, strategy, seed), point, strategy, k, seed)
+
+
+def make_batches(
+    sweep: Sweep, design: Design, seeds: list[int], done: set[str], size: int
+) -> Iterator[Batch]:
+    """The runs not done yet, ``size`` at a time, each batch with the points it needs."""
+    records = design.points.set_index("point").to_dict("index")
+    index = 0
+    runs: list[RunSpec] = []
+
+    def batch() -> Batch:
+        points = {r.point: records[r.point] for r in runs}
+        overrides = {p: sweep.point_overrides(v) for p, v in points.items()}
+        return Batch(
+            index=index,
+            scenario_source=str(sweep.scenario_path),
+            scenario_data=sweep.scenario_data,
+            points=points,
+            overrides=overrides,
+            keys={p: point_key(sweep.scenario_digest, o) for p, o in overrides.items()},
+            runs=list(runs),
+            periods=sweep.spec.outputs.periods,
+        )
+
+    for spec in plan_runs(sweep, design, seeds):
+        if spec.run_id in done:
+            continue
+        runs.append(spec)
+        if len(runs) == size:
+            yield batch()
+            index += 1
+            runs = []
+    if runs:
+        yield batch()
+
+
+def auto_batch_size(pending: int, workers: int) -> int:
+    """Runs per task: about ten tasks per worker, at most `MAX_BATCH` runs each."""
+    return max(1, min(MAX_BATCH, math.ceil(pending / max(1, workers * 10))))
+
+
+# ---------------------------------------------------------------------------- the worker side
+
+_SCENARIOS: OrderedDict[str, Scenario] = OrderedDict()
+_SCENARIO_CACHE = 32
+
+
+def _scenario(batch: Batch, point: int) -> Scenario:
+    """The validated scenario of a design point (a few kept per worker process, by the hash of
+    the base scenario and the point's overrides)."""
+    key = batch.keys[point]
+    scenario = _SCENARIOS.get(key)
+    if scenario is None:
+        data = apply_overrides(batch.scenario_data, batch.overrides[point])
+        scenario = validate_scenario(data, source=f"{batch.scenario_source} (design point {point})")
+        _SCENARIOS[key] = scenario
+        while len(_SCENARIOS) > _SCENARIO_CACHE:
+            _SCENARIOS.popitem(last=False)
+    else:
+        _SCENARIOS.move_to_end(key)
+    return scenario
+
+
+def run_batch(batch: Batch) -> BatchResult:
+    """Run a task's runs through `sim.experiment.run_one`; a run that raises is recorded with
+    its error and traceback, and the others go on."""
+    rows, frames, failures = [], [], []
+    for spec in batch.runs:
+        ident = {
+            "run_id": spec.run_id,
+            "point": spec.point,
+            "seed_index": spec.seed_index,
+            **batch.points[spec.point],
+        }
+        try:
+            scenario = _scenario(batch, spec.point)
+            row, frame = experiment.run_one(
+                scenario, spec.strategy, spec.seed, periods=batch.periods
+            )
+            clash = set(row) & (set(ident) - {"strategy", "seed"})
+            if clash:
+                raise RuntimeError(
+                    f"swept parameter(s) {sorted(clash)} have the name of an output column"
+                )
+        except Exception as exc:
+            failures.append(
+                {
+                    **ident,
+                    "strategy": spec.strategy,
+                    "seed": spec.seed,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(),
+                }
+            )
+            continue
+        rows.append({**ident, **row})
+        if frame is not None:
+            frame.insert(0, "run_id", spec.run_id)
+            frame.insert(1, "point", spec.point)
+            frame.insert(2, "seed_index", spec.seed_index)
+            frames.append(frame)
+    return BatchResult(
+        index=batch.index,
+        runs=pd.DataFrame(rows) if rows else None,
+        periods=concat(frames),
+        failures=pd.DataFrame(failures) if failures else None,
+        ok=len(rows),
+        failed=len(failures),
+    )
+
+
+# ------------------------------------------------------------------------------ the engines
+
+
+class _Engine:
+    name = "serial"
+    workers = 1
+
+    def __enter__(self) -> _Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def run(self, batches: Iterator[Batch], on_result: Callable[[BatchResult], None]) -> None:
+        for batch in batches:
+            on_result(run_batch(batch))
+
+
+class _Pool(_Engine):
+    """A local process pool. On Linux a single-threaded driver forks its workers (they start at
+    once, with the model loaded); otherwise workers come from a fork server that has imported
+    the model (or are spawned, where there is no fork)."""
+
+    name = "process pool"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+        with warnings.catch_warnings():
+            # Python warns about fork() whenever the process has native threads (Arrow's,
+            # BLAS's); we fork only when no other Python thread runs (`_mp_context`), and
+            # those libraries re-initialise their thread pools in the child.
+            warnings.filterwarnings(
+                "ignore", "This process .* is multi-threaded", DeprecationWarning
+            )
+            self.executor.submit(int).result()  # start the workers now, before any thread starts
+
+    def __exit__(self, *exc: object) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, batches: Iterator[Batch], on_result: Callable[[BatchResult], None]) -> None:
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+        running: dict[Future, Batch] = {}
+
+        def collect() -> None:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                batch = running.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise
+                except Exception as exc:  # the task itself failed (e.g. could not be pickled)
+                    result = _failed_batch(batch, exc)
+                on_result(result)
+
+        for batch in batches:
+            running[self.executor.submit(run_batch, batch)] = batch
+            while len(running) >= limit:
+                collect()
+        while running:
+            collect()
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")  # no other Python thread: safe to fork
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["sim.sweep.execute"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class _Dask(_Engine):
+    """A Dask distributed cluster: an existing one by address, or a LocalCluster."""
+
+    def __init__(self, scheduler: str | None, workers: int | None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise EngineError(f"Dask is not installed: {exc}") from None
+        self.cluster = None
+        if scheduler is None:
+            import dask
+
+            self.name = "dask local cluster"
+            # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_ set, which turns off
+            # glibc's adaptive mmap threshold: every array of 128 KiB or more (a landscape) is
+            # then mapped and unmapped anew, and the model runs about 3x slower.
+            with dask.config.set({NANNY_MALLOC_TRIM: None}):
+                self.cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=40,
+                )
+            self.client = Client(self.cluster)
+        else:
+            self.name = f"dask cluster at {scheduler}"
+            try:
+                self.client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SweepError(
+                    "--scheduler",
+                    "",
+                    f"cannot reach a Dask scheduler at {scheduler!r} ({exc}); expected the "
+                    "address `dask scheduler` prints, e.g. tcp://192.0.2.1:8786",
+                ) from None
+        self.workers = max(1, sum(self.client.nthreads().values()))
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def run(self, batches: Iterator[Batch], on_result: Callable[[BatchResult], None]) -> None:
+        from distributed import as_completed
+
+        limit = max(1, self.workers * IN_FLIGHT_PER_WORKER)
+        futures = as_completed()
+        sizes: dict[str, Batch] = {}
+
+        def submit(batch: Batch) -> None:
+            future = self.client.submit(run_batch, batch, pure=False)
+            sizes[future.key] = batch
+            futures.add(future)
+
+        source = iter(batches)
+        for batch in source:
+            submit(batch)
+            if futures.count() >= limit:
+                break
+        for future in futures:
+            batch = sizes.pop(future.key)
+            try:
+                result = future.result()
+            except Exception as exc:  # the task itself failed (a worker died, ...)
+                result = _failed_batch(batch, exc)
+            future.release()
+            on_result(result)
+            nxt = next(source, None)
+            if nxt is not None:
+                submit(nxt)
+
+
+def _failed_batch(batch: Batch, exc: BaseException) -> BatchResult:
+    """Every run of a task that could not run, as failed (a resume tries them again)."""
+    text = "".join(traceback.format_exception(exc))
+    failures = [
+        {
+            "run_id": r.run_id,
+            "point": r.point,
+            "seed_index": r.seed_index,
+            **batch.points[r.point],
+            "strategy": r.strategy,
+            "seed": r.seed,
+            "error": f"task failed: {type(exc).__name__}: {exc}",
+            "traceback": text,
+        }
+        for r in batch.runs
+    ]
+    return BatchResult(batch.index, None, None, pd.DataFrame(failures), 0, len(failures))
+
+
+def _engine(workers: int | None, scheduler: str | None, cluster: str | None) -> _Engine:
+    if scheduler is not None or cluster is not None:
+        return _Dask(scheduler, workers)
+    count = workers or os.cpu_count() or 1
+    return _Engine() if count == 1 else _Pool(count)
+
+
+def _progress(total: int, initial: int, *, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="run",
+        smoothing=0.1,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )

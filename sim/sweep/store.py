@@ -1,0 +1,219 @@
+"""A sweep's folder: manifest, Parquet parts written as batches finish, resume and failures.
+
+    OUT/manifest.json       the sweep as loaded, root seed, seeds, design, versions, git, sessions
+    OUT/runs/part-*.parquet one row per finished run (the parts commit the runs they hold)
+    OUT/periods/part-*.parquet  one row per run per period (when the sweep keeps them)
+    OUT/failures/part-*.parquet runs that raised: their error and traceback
+
+Every part is written atomically with `sim.results.write_table`, so a crash never leaves a
+broken file. A batch's failures and periods are written before its runs part, and a periods part
+without its runs part (a crash in between) is removed when the sweep resumes. A run is
+identified by a hash of its scenario (base file and overrides), strategy, seed and the model
+version; a run whose id is in a runs part is never run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim import __version__
+from sim.results import environment, git_state, write_json, write_table
+from sim.sweep.design import Design
+from sim.sweep.spec import Sweep, SweepError, spec_to_dict
+
+RUNS, PERIODS, FAILURES = "runs", "periods", "failures"
+MANIFEST = "manifest.json"
+#: Fields of the sweep file that may change between sessions of one folder (more seeds).
+MAY_CHANGE = ("seeds", "root_seed")  # (the root seed in use is compared on its own)
+
+
+def point_key(scenario_digest: str, overrides: dict[str, Any]) -> str:
+    """Hash of one design point's scenario: the base file as read plus every override."""
+    text = json.dumps({"scenario": scenario_digest, "overrides": overrides}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_id(point: str, strategy: str, seed: int, model_version: str = __version__) -> str:
+    """The id of one run: hash of its point's scenario, strategy, seed and the model version."""
+    text = f"{point}|{strategy}|{seed}|{model_version}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class SweepStore:
+    """The output folder of one sweep (possibly over several sessions)."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self.session = 0
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.out / MANIFEST
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None if the folder holds no sweep yet."""
+        if not self.manifest_path.is_file():
+            return None
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def prepare(
+        self,
+        sweep: Sweep,
+        design: Design,
+        *,
+        root_seed: int,
+        root_seed_drawn: bool,
+        seeds: list[int],
+    ) -> dict[str, Any]:
+        """The manifest of a new session, after checking that the folder holds no other sweep
+        (a `SweepError` if it does). Nothing is written yet."""
+        if self.out.exists() and not self.out.is_dir():
+            raise SweepError(str(self.out), "", "exists and is not a folder")
+        previous = self.read_manifest()
+        if previous is None and (self.out / RUNS).exists():
+            raise SweepError(str(self.out), "", "holds sweep parts but no manifest.json")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        manifest: dict[str, Any] = {
+            "kind": "sweep",
+            "sweep": spec_to_dict(sweep),
+            "source": sweep.source,
+            "root_seed": root_seed,
+            "root_seed_drawn": root_seed_drawn,
+            "seeds": seeds,
+            "strategies": {
+                name: sweep.base.all_strategies[name].model_dump(mode="json")
+                for name in sweep.strategies
+            },
+            "scenario_digest": sweep.scenario_digest,
+            "model_version": __version__,
+            "design": design.to_dict(),
+            "runs_planned": len(design) * len(sweep.strategies) * len(seeds),
+            "created": now,
+            "environment": environment(),
+            "git": git_state(),
+            "sessions": [],
+        }
+        if previous is not None:
+            _check_same_sweep(self.manifest_path, previous, manifest)
+            manifest["created"] = previous.get("created", now)
+            manifest["sessions"] = list(previous.get("sessions", []))
+        return manifest
+
+    def open(self, manifest: dict[str, Any], *, periods: bool, engine: dict[str, Any]) -> None:
+        """Start the session: clean what a crash left and write the manifest with a new
+        session entry (``engine``: its name and workers)."""
+        self.session = len(manifest["sessions"])
+        manifest["sessions"].append(
+            {
+                "started": datetime.now(UTC).isoformat(timespec="seconds"),
+                "finished": None,
+                "status": "running",
+                "host": platform.node(),
+                "pid": os.getpid(),
+                "git": manifest["git"],
+                **engine,
+            }
+        )
+        for sub in (RUNS, FAILURES) + ((PERIODS,) if periods else ()):
+            (self.out / sub).mkdir(parents=True, exist_ok=True)
+        self._clean()
+        write_json(manifest, self.manifest_path)
+
+    def finish(self, status: str, **counts: Any) -> None:
+        """Close the session in the manifest: end time, status and counts."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            return
+        session = manifest["sessions"][self.session]
+        session.update(
+            finished=datetime.now(UTC).isoformat(timespec="seconds"), status=status, **counts
+        )
+        write_json(manifest, self.manifest_path)
+
+    def completed(self) -> set[str]:
+        """Ids of the runs already in runs parts (read one column at a time)."""
+        done: set[str] = set()
+        for path in self.parts(RUNS):
+            done.update(pq.read_table(path, columns=["run_id"]).column(0).to_pylist())
+        return done
+
+    def parts(self, kind: str) -> list[Path]:
+        """The finished parts of one kind, in the order they were written."""
+        folder = self.out / kind
+        return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+    def write_batch(
+        self,
+        batch: int,
+        *,
+        runs: pd.DataFrame | None,
+        periods: pd.DataFrame | None,
+        failures: pd.DataFrame | None,
+    ) -> None:
+        """Write one finished batch: failures and periods first, then the runs part, which
+        commits them (a run counts as done only once its runs part exists)."""
+        name = f"part-{self.session:03d}-{batch:06d}.parquet"
+        if failures is not None and len(failures):
+            write_table(failures, self.out / FAILURES / name)
+        if periods is not None and len(periods):
+            write_table(periods, self.out / PERIODS / name)
+        if runs is not None and len(runs):
+            write_table(runs, self.out / RUNS / name)
+
+    def _clean(self) -> None:
+        """Remove temporary files of interrupted writes and periods parts whose runs part was
+        never written (the sweep was killed between the two)."""
+        committed = {p.name for p in self.parts(RUNS)}
+        for kind in (RUNS, PERIODS, FAILURES):
+            folder = self.out / kind
+            if not folder.is_dir():
+                continue
+            for tmp in folder.glob(".part-*.tmp"):
+                tmp.unlink(missing_ok=True)
+        for part in self.parts(PERIODS):
+            if part.name not in committed:
+                part.unlink(missing_ok=True)
+
+
+def _check_same_sweep(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """A folder holds one sweep: the same spec (but for the seeds), base scenario, model
+    version, root seed and design, or resuming would mix two sweeps."""
+    hint = "; give another --out, or delete the folder to start again"
+    if old.get("kind") != "sweep":
+        raise SweepError(str(path), "kind", f"the folder holds no sweep{hint}")
+    old_spec = {k: v for k, v in old["sweep"].items() if k not in MAY_CHANGE}
+    new_spec = {k: v for k, v in new["sweep"].items() if k not in MAY_CHANGE}
+    for key in sorted(set(old_spec) | set(new_spec)):
+        if key == "scenario_file":
+            continue
+        if old_spec.get(key) == new_spec.get(key):
+            continue
+        if key == "scenario_as_loaded":
+            raise SweepError(str(path), "scenario", f"the base scenario changed{hint}")
+        message = f"this folder holds another sweep ({key!r} is not the same){hint}"
+        raise SweepError(str(path), key, message)
+    for key, what in (
+        ("scenario_digest", "the base scenario file changed"),
+        ("model_version", "the model version changed"),
+        ("root_seed", "the root seed differs"),
+    ):
+        if old.get(key) != new.get(key):
+            raise SweepError(str(path), key, f"{what} since this sweep started{hint}")
+    if old["design"]["table"] != new["design"]["table"]:
+        raise SweepError(str(path), "design", f"the design points differ{hint}")
+
+
+def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame | None:
+    """Concatenate frames, or None if there are none."""
+    frames = [f for f in frames if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None

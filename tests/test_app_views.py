@@ -1,0 +1,167 @@
+"""The classroom's figures: redrawn in place, blitted like a full draw, changes marked."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sim.app.state import TwinFirms
+from sim.app.views import (
+    DepartmentsView,
+    OverTimeView,
+    SailingView,
+    Screen,
+    _grow,
+    debrief_figure,
+    decisions_table,
+    firm_colours,
+    live_views,
+)
+from sim.plots import STRATEGY_COLOURS
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def bakery():
+    return load_scenario("bakery_gluten_free")
+
+
+def _played(scenario, periods: int, *, shift_at: int | None = None, seed: int = 1) -> TwinFirms:
+    twins = TwinFirms(scenario, seed=seed)
+    for _ in range(periods):
+        if twins.period == shift_at:
+            twins.shift_now()
+        twins.step()
+    return twins
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_the_twin_firms_keep_the_colours_of_the_reference_figures():
+    assert firm_colours(("efficiency_only", "aligned")) == (
+        STRATEGY_COLOURS["efficiency_only"],
+        STRATEGY_COLOURS["aligned"],
+    )
+    same = firm_colours(("aligned", "aligned"))
+    assert same[0] == STRATEGY_COLOURS["aligned"] and same[1] != same[0]
+
+
+@pytest.mark.parametrize("view_class", [OverTimeView, SailingView, DepartmentsView])
+def test_a_blitted_redraw_looks_like_a_full_draw(bakery, view_class):
+    twins = _played(bakery, 40, shift_at=20)
+    view = view_class(twins)
+    for t in range(0, 41, 5):  # limits grow and shrink never; backgrounds are reused
+        view.update(twins, t)
+        view.png()
+    blitted = np.asarray(view.canvas.buffer_rgba()).copy()
+    view.freeze()
+    view.canvas.draw()
+    full = np.asarray(view.canvas.buffer_rgba())
+    assert blitted.shape == full.shape
+    differing = np.any(blitted != full, axis=2).mean()
+    assert differing < 0.003  # only where a line crosses a label drawn over it
+
+
+def test_a_new_period_changes_the_pictures(bakery):
+    twins = TwinFirms(bakery, seed=3)
+    views = live_views(twins)
+    first = {name: view.png() for name, view in views.items()}
+    for _ in range(3):
+        twins.step()
+    for name, view in views.items():
+        view.update(twins)
+        png = view.png()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = view.canvas.get_width_height()
+        assert _pixels(png).shape == (height, width, 3)
+        assert png != first[name], name
+
+
+def _shift_labels(view: OverTimeView) -> list:
+    return [t for t in view.figure.findobj() if getattr(t, "get_gid", str)() == "shift-label"]
+
+
+def test_shifts_are_marked_when_they_happen(bakery):
+    twins = _played(bakery, 30)
+    view = OverTimeView(twins)
+    view.update(twins)
+    labels = _shift_labels(view)
+    assert labels == []
+    upcoming = [line for line in view._scheduled if line.get_visible()]
+    assert {float(line.get_xdata()[0]) for line in upcoming} == {60.0}  # the scenario's, to come
+    twins.shift_now()
+    twins.step()
+    view.update(twins)
+    labels = _shift_labels(view)
+    assert len(labels) == 1
+    assert " ".join(labels[0].get_text().split()).startswith("31: customers move to health")
+    dashed = [
+        line for line in view.axes["profit"].get_lines() if tuple(line.get_xdata()) == (31, 31)
+    ]
+    assert dashed
+
+
+def test_the_departments_view_rings_the_departments_that_moved(bakery):
+    twins = TwinFirms(bakery, seed=1)
+    view = DepartmentsView(twins)
+    for _ in range(40):
+        twins.step()
+        view.update(twins)
+        for i in range(2):
+            changed = twins.changed_decisions(i)
+            moved = [bool(changed & set(d)) for d in bakery.department_decisions]
+            edges = view.rings[i].get_edgecolors()
+            ringed = [e[3] > 0 for e in edges]  # transparent edge = no ring
+            assert ringed == moved
+            shown = [text.get_text() for text in view.values[i]]
+            local = twins.firms[i].log.department_efficiency[twins.period]
+            assert shown == [f"{x:.2f}" if np.isfinite(x) else "closed" for x in local]
+
+
+def test_the_decisions_table_marks_exactly_the_changes(bakery):
+    twins = TwinFirms(bakery, seed=1)
+    for _ in range(60):
+        twins.step()
+        table = decisions_table(twins)
+        changed = sum(len(twins.changed_decisions(i)) for i in range(2))
+        assert table.count('class="changed"') == changed
+    assert table.count("<tr>") == 1 + len(bakery.decisions)  # a header and a row each
+    for name in ("gluten free line", "Shop floor", "customers want"):
+        assert name in table
+
+
+def test_limits_grow_with_room_to_spare_and_never_shrink():
+    assert _grow((0.0, 1.0), np.array([0.2, 0.8]), pad=0.25, min_span=2.0) == (0.0, 1.0)
+    lo, hi = _grow((-1.0, 1.0), np.array([0.0, 17.3]), pad=0.25, min_span=2.0)
+    assert lo <= -1.0 and hi >= 17.3 + 0.25 * 17.3 - 1e-9
+    assert _grow((lo, hi), np.array([3.0]), pad=0.25, min_span=2.0) == (lo, hi)
+    assert _grow((0.0, 1.0), np.array([np.nan]), pad=0.25, min_span=2.0) == (0.0, 1.0)
+
+
+def test_exports_for_slides_are_sharper_than_the_screen(bakery):
+    twins = _played(bakery, 10)
+    screen = Screen(twins)
+    on_screen = _pixels(screen.frame("over_time", 1))
+    slide = _pixels(screen.export("over_time"))
+    assert slide.shape[1] > 1.4 * on_screen.shape[1]
+    assert screen.frame("over_time", 1) == screen.frame("over_time", 1)  # cached per version
+    with pytest.raises(ValueError, match="no debrief yet"):
+        screen.export("debrief")
+
+
+def test_the_debrief_figure_overlays_every_seed(bakery):
+    twins = _played(bakery, bakery.horizon)
+    screen = Screen(twins)
+    debrief = screen.run_debrief(seeds=4)
+    fig = debrief_figure(debrief)
+    ax = fig.axes[2]  # profit
+    assert len(ax.get_lines()) >= 2 * 4 + 2  # a thin line per seed and firm, two means
+    texts = " ".join(t.get_text() for t in fig.texts)
+    assert re.search(r"in \d of 4 markets", texts)
+    assert _pixels(screen.debrief_png()).shape[1] == 1180

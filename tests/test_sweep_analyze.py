@@ -1,0 +1,180 @@
+"""Analysing a small finished sweep: tables, figures, Sobol' and Morris indices, the report."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.experiment import mean_ci, share_ci
+from sim.results import load
+from sim.sweep import SweepError, run_sweep, sweep_from_dict
+from sim.sweep.analyze import analyze_sweep, t_interval, wilson_interval
+
+BASE = {
+    "scenario": "bakery_gluten_free",
+    "seeds": 3,
+    "root_seed": 5,
+    "overrides": {"horizon": 70},
+}
+ALIGNMENT = {
+    "name": "alignment",
+    "label": "alignment coupling",
+    "path": "strategies.aligned.alpha",
+    "values": [0.2, 0.8],
+}
+COST = {"name": "coordination_cost", "path": "costs.coordination.hierarchical"}
+
+
+@pytest.fixture(scope="module")
+def factorial(tmp_path_factory):
+    out = tmp_path_factory.mktemp("factorial")
+    spec = {
+        **BASE,
+        "name": "factorial",
+        "parameters": [ALIGNMENT, {**COST, "values": [0.5, 6.0, 12.0]}],
+    }
+    run_sweep(sweep_from_dict(spec), workers=1, out=out, progress=False)
+    return out
+
+
+def test_factorial_analysis_tables(factorial):
+    analysis = analyze_sweep(factorial)
+    runs = load(factorial)["runs"]
+    assert analysis.metric == "profit_post_shift"
+    assert (analysis.contrast, analysis.baseline) == ("aligned", "efficiency_only")
+
+    means = analysis.point_means
+    assert set(means["metric"]) >= {"profit_post_shift", "survived", "final_cash"}
+    profit = means[means["metric"] == "profit_post_shift"]
+    assert len(profit) == 6 * 2
+    direct = runs.groupby(["point", "strategy"], observed=True)["profit_post_shift"].mean()
+    merged = profit.set_index(["point", "strategy"])["mean"]
+    assert np.allclose(merged.sort_index().to_numpy(), direct.sort_index().to_numpy())
+    assert (profit["ci_low"] <= profit["mean"]).all() and (
+        profit["mean"] <= profit["ci_high"]
+    ).all()
+    assert set(profit["n"]) == {3}
+
+    diff = analysis.differences
+    assert len(diff) == 6 and {"alignment", "coordination_cost", "verdict"} <= set(diff.columns)
+    wide = runs.pivot_table(
+        index=["point", "seed_index"], columns="strategy", values="profit_post_shift", observed=True
+    )
+    by_hand = (wide["aligned"] - wide["efficiency_only"]).groupby("point").mean()
+    assert np.allclose(diff["mean"].to_numpy(), by_hand.to_numpy())
+    assert set(diff["verdict"]) <= {"contrast", "baseline", "unclear"}
+
+    marginals = analysis.marginals
+    assert set(marginals["parameter"]) == {"alignment", "coordination_cost"}
+    cost = marginals[marginals["parameter"] == "coordination_cost"]
+    assert cost["level"].tolist() == ["0.5", "6.0", "12.0"]
+    assert set(cost["n"]) == {2 * 3}
+    # the hierarchy's cost only touches the aligned bakery: the difference falls with it
+    assert cost["mean"].is_monotonic_decreasing
+    assert analysis.sensitivity is None
+
+
+def test_factorial_analysis_writes_figures_and_a_report(factorial):
+    analysis = analyze_sweep(factorial)
+    folder = factorial / "analysis"
+    names = {p.name for p in analysis.figures}
+    assert names == {
+        "heatmap_profit_post_shift_coordination_cost_by_alignment.png",
+        "line_profit_post_shift_alignment.png",
+        "line_profit_post_shift_coordination_cost.png",
+    }
+    for path in analysis.figures:
+        assert path.parent == folder and path.stat().st_size > 10_000
+    for table in ("point_means", "differences", "marginals"):
+        assert len(pd.read_parquet(folder / f"{table}.parquet")) > 0
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# Sweep factorial")
+    assert "36 runs planned (6 factorial design points x 2 strategies x 3 seeds" in report
+    assert "aligned minus efficiency_only, paired by seed" in report
+    assert "Overall: " in report and "Per parameter" in report
+    assert "alignment coupling (alignment): 0.2: " in report
+    assert not list(folder.glob(".*tmp"))
+
+
+def test_another_outcome_and_comparison(factorial):
+    analysis = analyze_sweep(
+        factorial, metric="final_cash", compare=("efficiency_only", "aligned"), figures=False
+    )
+    assert analysis.contrast == "efficiency_only" and not analysis.figures
+    assert "efficiency_only minus aligned" in analysis.report
+
+
+def test_vectorised_intervals_agree_with_the_experiment_s():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=12)
+    low, high = t_interval(np.array([x.mean()]), np.array([x.std(ddof=1)]), np.array([12]))
+    assert np.allclose([low[0], high[0]], mean_ci(x)[1:])
+    flags = rng.random(20) < 0.3
+    low, high = wilson_interval(np.array([flags.sum()]), np.array([20]))
+    assert np.allclose([low[0], high[0]], share_ci(flags)[1:])
+
+
+@pytest.mark.parametrize(
+    ("design", "points", "indices"),
+    [
+        ({"kind": "sobol", "samples": 4}, 4 * (2 + 2), {"S1", "ST"}),
+        ({"kind": "morris", "samples": 3, "levels": 4}, 3 * (2 + 1), {"mu_star", "mu", "sigma"}),
+    ],
+)
+def test_salib_designs_get_sensitivity_indices(tmp_path, design, points, indices):
+    spec = {
+        **BASE,
+        "seeds": 2,
+        "name": design["kind"],
+        "design": design,
+        "parameters": [
+            {**ALIGNMENT, "values": None, "range": [0.0, 1.0]},
+            {**COST, "range": [0.0, 10.0]},
+        ],
+    }
+    spec["parameters"][0].pop("values")
+    report = run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path, progress=False)
+    assert report.planned == points * 2 * 2
+    analysis = analyze_sweep(tmp_path)
+    table = analysis.sensitivity
+    assert table is not None
+    assert set(table["output"]) == {"aligned - efficiency_only", "efficiency_only", "aligned"}
+    assert set(table["index"]) == indices
+    assert set(table["parameter"]) == {"alignment", "coordination_cost"}
+    assert (tmp_path / "analysis" / "sensitivity_profit_post_shift.png").stat().st_size > 10_000
+    assert "Sensitivity of the difference" in analysis.report
+    # the efficiency-only bakery does not depend on the aligned bakery's parameters
+    own = table[(table["output"] == "efficiency_only") & table["index"].isin(["ST", "mu_star"])]
+    assert np.allclose(own["value"], 0.0)
+
+    # with a design point missing there are no indices, and the report says why
+    shutil.rmtree(tmp_path / "analysis")
+    (tmp_path / "runs" / "part-000-000000.parquet").unlink()
+    partial = analyze_sweep(tmp_path, figures=False)
+    assert partial.sensitivity is None
+    assert "no sensitivity indices" in partial.report and "resume the sweep" in partial.report
+
+
+def test_the_command_line(factorial, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(factorial, copy)
+    shutil.rmtree(copy / "analysis", ignore_errors=True)
+    assert main(["analyze", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "# Sweep factorial" in out and f"wrote {copy / 'analysis'}/" in out
+    assert (copy / "analysis" / "report.md").exists()
+
+    assert main(["analyze", str(copy), "--metric", "luck"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {copy}: metric: unknown outcome 'luck'; allowed: ")
+    assert "\n" not in err
+    assert main(["analyze", str(copy), "--compare", "aligned", "gambler"]) == 2
+    assert "strategy 'gambler' is not in this sweep" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path)]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+    with pytest.raises(SweepError):
+        analyze_sweep(tmp_path / "nowhere")

@@ -1,0 +1,286 @@
+"""Running sweeps: the same numbers, run by run and bit for bit, with 1 worker, 2 workers and a
+real Dask cluster (scheduler and workers started here as separate processes on 127.0.0.1);
+each run is `run_one`'s; a run that raises is recorded and the sweep goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim.experiment
+from sim.cli import main
+from sim.experiment import run_one
+from sim.results import load
+from sim.sweep import SweepError, run_sweep, sweep_from_dict
+from sim.sweep import execute as execute_module
+from sim.sweep.design import run_seeds
+
+SMALL = {
+    "name": "small",
+    "scenario": "bakery_gluten_free",
+    "seeds": 3,
+    "root_seed": 11,
+    "overrides": {"horizon": 70},
+    "parameters": [
+        {"name": "alignment", "path": "strategies.aligned.alpha", "values": [0.3, 0.9]},
+        {
+            "name": "coordination_cost",
+            "path": "costs.coordination.hierarchical",
+            "range": [0.5, 4.0],
+            "num": 2,
+        },
+    ],
+    "outputs": {"periods": True},
+}
+RUNS = 4 * 2 * 3
+WORKER_CONFIG = """\
+distributed:
+  nanny:
+    pre-spawn-environ:
+      MALLOC_TRIM_THRESHOLD_: null
+"""
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory) -> Path:
+    """The small sweep, run in this process (1 worker)."""
+    out = tmp_path_factory.mktemp("serial")
+    report = run_sweep(sweep_from_dict(SMALL), workers=1, out=out, progress=False)
+    assert report.complete and report.ran == RUNS and report.engine == "serial"
+    return out
+
+
+def same_results(a: Path, b: Path) -> None:
+    left, right = load(a), load(b)
+    assert len(left["runs"]) == RUNS
+    pd.testing.assert_frame_equal(left["runs"], right["runs"], check_exact=True)
+    pd.testing.assert_frame_equal(left["periods"], right["periods"], check_exact=True)
+
+
+def test_the_tables_one_row_per_run_and_per_period(serial):
+    data = load(serial)
+    runs, periods = data["runs"], data["periods"]
+    assert runs["run_id"].is_unique
+    assert runs.groupby(["point", "strategy"], observed=True).size().eq(3).all()
+    assert list(runs.columns[:6]) == [
+        "run_id",
+        "point",
+        "seed_index",
+        "alignment",
+        "coordination_cost",
+        "strategy",
+    ]
+    assert {"profit_post_shift", "survived", "final_cash"} <= set(runs.columns)
+    assert len(periods) == RUNS * 71
+    assert set(periods["run_id"]) == set(runs["run_id"])
+    assert data["failures"].empty
+    assert data["design"]["point"].tolist() == [0, 1, 2, 3]
+    # common random numbers: seed k is the same at every design point and for every strategy
+    seeds = runs.groupby("seed_index")["seed"].unique()
+    assert all(len(s) == 1 for s in seeds)
+    assert [s[0] for s in seeds] == run_seeds(11, 3)
+
+
+def test_each_run_is_run_one_at_its_design_point(serial):
+    runs = load(serial)["runs"]
+    row = runs[(runs["point"] == 3) & (runs["strategy"] == "aligned")].iloc[1]
+    sweep = sweep_from_dict(SMALL)
+    scenario = sweep.scenario_at({"alignment": 0.9, "coordination_cost": 4.0})
+    direct, _ = run_one(scenario, "aligned", int(row["seed"]), periods=False)
+    for key, value in direct.items():
+        assert row[key] == value or (pd.isna(row[key]) and pd.isna(value)), key
+
+
+def test_two_workers_give_the_same_numbers_bit_for_bit(serial, tmp_path):
+    report = run_sweep(sweep_from_dict(SMALL), workers=2, out=tmp_path, batch_size=5)
+    assert report.engine == "process pool" and report.workers == 2 and report.complete
+    same_results(serial, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler(tmp_path_factory):
+    """A real Dask cluster: `dask scheduler` and `dask worker` (2 processes) on 127.0.0.1,
+    started here as separate processes, and stopped at the end."""
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.exists():
+        pytest.skip("the dask command is not installed next to this Python")
+    folder = tmp_path_factory.mktemp("dask")
+    info = folder / "scheduler.json"
+    # as docs/sweeps.md advises: workers without Dask's MALLOC_TRIM_THRESHOLD_ (3x faster)
+    (folder / "config").mkdir()
+    (folder / "config" / "sweep.yaml").write_text(WORKER_CONFIG, encoding="utf-8")
+    env = {**os.environ, "DASK_CONFIG": str(folder / "config")}
+    log = (folder / "dask.log").open("w")
+    scheduler = subprocess.Popen(
+        [
+            *(str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"),
+            *("--scheduler-file", str(info)),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    workers = None
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        workers = subprocess.Popen(
+            [
+                *(str(dask), "worker", "--scheduler-file", str(info), "--nworkers", "2"),
+                *("--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"),
+                *("--local-directory", str(folder)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=90)
+            trims = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+            assert set(trims.values()) == {None}
+        yield address
+    finally:
+        for proc in (workers, scheduler):
+            if proc is None:
+                continue
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+
+def test_a_real_dask_cluster_gives_the_same_numbers_bit_for_bit(serial, tmp_path, dask_scheduler):
+    report = run_sweep(
+        sweep_from_dict(SMALL), scheduler=dask_scheduler, out=tmp_path, progress=False
+    )
+    assert report.engine == f"dask cluster at {dask_scheduler}"
+    assert report.workers == 2 and report.complete
+    same_results(serial, tmp_path)
+    manifest = load(tmp_path)["manifest"]
+    assert manifest["sessions"][0]["engine"].startswith("dask cluster")
+
+
+def test_the_command_line_on_a_dask_cluster_resumes_what_the_pool_started(
+    serial, tmp_path, dask_scheduler, capsys
+):
+    spec = tmp_path / "small.json"
+    out = tmp_path / "out"
+    # half the seeds on the local pool ...
+    run_sweep(sweep_from_dict({**SMALL, "seeds": 2}), workers=2, out=out, progress=False)
+    # ... the rest from the command line on the cluster (a TOML file written from the dict)
+    spec = tmp_path / "small.toml"
+    spec.write_text(_toml(SMALL), encoding="utf-8")
+    code = main(["sweep", str(spec), "--scheduler", dask_scheduler, "--out", str(out), "--quiet"])
+    assert code == 0
+    same_results(serial, out)
+    sessions = load(out)["manifest"]["sessions"]
+    assert [s["completed_before"] for s in sessions] == [0, 16]
+    assert [s["ran"] for s in sessions] == [16, 8]
+
+
+def _toml(data: dict) -> str:
+    """Just enough TOML for the test sweeps."""
+
+    def value(v):
+        return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
+
+    lines = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, dict | list)]
+    for key in ("overrides", "outputs"):
+        lines.append(f"[{key}]")
+        lines += [f'"{k}" = {value(v)}' for k, v in data.get(key, {}).items()]
+    for parameter in data["parameters"]:
+        lines.append("[[parameters]]")
+        lines += [f"{k} = {value(v)}" for k, v in parameter.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_local_dask_cluster_gives_the_same_numbers(serial, tmp_path):
+    report = run_sweep(
+        sweep_from_dict(SMALL), cluster="local", workers=2, out=tmp_path, progress=False
+    )
+    assert report.engine == "dask local cluster" and report.complete
+    same_results(serial, tmp_path)
+
+
+def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(serial, tmp_path, monkeypatch):
+    unlucky = run_seeds(11, 3)[1]
+    real = sim.experiment.run_one
+
+    def flaky(scenario, strategy, seed, **kwargs):
+        if strategy == "aligned" and seed == unlucky:
+            raise ValueError("the oven caught fire")
+        return real(scenario, strategy, seed, **kwargs)
+
+    monkeypatch.setattr(sim.experiment, "run_one", flaky)
+    report = run_sweep(sweep_from_dict(SMALL), workers=1, out=tmp_path, progress=False)
+    assert report.ran == RUNS and report.failed == 4 and not report.complete
+    assert "4 runs failed" in str(report)
+    data = load(tmp_path)
+    assert len(data["runs"]) == RUNS - 4
+    failures = data["failures"]
+    assert len(failures) == 4
+    assert set(failures["error"]) == {"ValueError: the oven caught fire"}
+    assert all("the oven caught fire" in tb and "Traceback" in tb for tb in failures["traceback"])
+    assert set(failures["seed_index"]) == {1} and set(failures["strategy"]) == {"aligned"}
+    assert set(failures["point"]) == {0, 1, 2, 3}
+
+    # the command line says so with exit code 1 ...
+    spec = _spec_file(tmp_path)
+    assert (
+        main(["sweep", str(spec), "--workers", "1", "--out", str(tmp_path / "cli"), "--quiet"]) == 1
+    )
+    # ... and once the cause is gone, running again completes the failed runs only
+    monkeypatch.setattr(sim.experiment, "run_one", real)
+    again = run_sweep(sweep_from_dict(SMALL), workers=1, out=tmp_path, progress=False)
+    assert again.completed_before == RUNS - 4 and again.ran == 4 and again.complete
+    same_results(serial, tmp_path)
+    assert load(tmp_path)["failures"].empty
+
+
+def _spec_file(tmp_path: Path) -> Path:
+    """A sweep file writing to ``tmp_path/cli`` (for the command-line checks)."""
+    path = tmp_path / "small.toml"
+    path.write_text(_toml(SMALL), encoding="utf-8")
+    shutil.rmtree(tmp_path / "cli", ignore_errors=True)
+    return path
+
+
+def test_engine_options_are_checked(tmp_path, monkeypatch):
+    sweep = sweep_from_dict(SMALL)
+    with pytest.raises(SweepError, match="either a scheduler address or --cluster local"):
+        run_sweep(sweep, scheduler="tcp://127.0.0.1:1", cluster="local", out=tmp_path)
+    with pytest.raises(SweepError, match="--cluster: unknown cluster 'slurm'; allowed: local"):
+        run_sweep(sweep, cluster="slurm", out=tmp_path)
+    with pytest.raises(SweepError, match="--workers: not used with --scheduler"):
+        run_sweep(sweep, scheduler="tcp://127.0.0.1:1", workers=2, out=tmp_path)
+    monkeypatch.setattr(execute_module, "CONNECT_TIMEOUT", "1s")
+    with pytest.raises(
+        SweepError, match=r"cannot reach a Dask scheduler at 'tcp://127\.0\.0\.1:9'"
+    ):
+        run_sweep(sweep, scheduler="tcp://127.0.0.1:9", out=tmp_path, progress=False)
+
+
+def test_sweeps_on_the_same_base_in_one_process_do_not_mix(tmp_path):
+    other = {**SMALL, "outputs": {}}
+    other["parameters"] = [{**SMALL["parameters"][0], "values": [0.1, 0.5]}]
+    for values, out in (([0.1, 0.5], tmp_path / "a"), ([0.3, 0.9], tmp_path / "b")):
+        spec = {**other, "parameters": [{**other["parameters"][0], "values": values}]}
+        run_sweep(sweep_from_dict(spec), workers=1, out=out, progress=False)
+        runs = load(out)["runs"]
+        aligned = runs[runs["strategy"] == "aligned"]
+        assert (aligned["alpha"] == aligned["alignment"]).all()

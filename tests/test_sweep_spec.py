@@ -1,0 +1,261 @@
+"""The sweep file: the flagship loads; malformed and inconsistent files get one clear error."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.sweep import SweepError, load_sweep, sweep_from_dict
+from sim.sweep.spec import SWEEP_DIR
+
+GOOD = """
+name = "tiny"
+scenario = "bakery_gluten_free"
+seeds = 2
+root_seed = 1
+
+[overrides]
+horizon = 70
+
+[[parameters]]
+name = "alignment"
+path = "strategies.aligned.alpha"
+values = [0.3, 0.9]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> SweepError:
+    with pytest.raises(SweepError) as info:
+        load_sweep(write(tmp_path, text))
+    return info.value
+
+
+def test_the_flagship_sweep_loads():
+    sweep = load_sweep("alignment_pays")
+    assert sweep.strategies == ("efficiency_only", "aligned")
+    assert [p.name for p in sweep.parameters] == [
+        "alignment",
+        "turbulence",
+        "interdependence",
+        "coordination_cost",
+    ]
+    assert sweep.base.metrics.split == 40
+    assert sweep.base.market.shifts[0].kind == "turbulence"
+    point = sweep.scenario_at(
+        {"alignment": 0.9, "turbulence": 0.1, "interdependence": 4, "coordination_cost": 9.0}
+    )
+    assert point.all_strategies["aligned"].alpha == 0.9
+    assert point.market.shifts[0].probability == 0.1
+    assert point.efficiency.cross == 4
+    assert point.costs.coordination["hierarchical"] == 9.0
+    # the other strategy is untouched by the swept path
+    assert point.all_strategies["efficiency_only"].alpha == 0.0
+
+
+def test_every_sweep_file_shipped_loads():
+    files = sorted(SWEEP_DIR.glob("*.toml"))
+    assert files
+    for path in files:
+        load_sweep(path)
+
+
+def test_a_good_file_and_its_defaults(tmp_path):
+    sweep = load_sweep(write(tmp_path, GOOD))
+    assert sweep.spec.design.kind == "factorial"
+    assert sweep.spec.outputs.periods is False
+    assert sweep.spec.analysis.metric == "profit_post_shift"
+    assert sweep.base.horizon == 70
+    assert sweep.strategies == ("efficiency_only", "aligned")
+
+
+def test_a_scenario_path_relative_to_the_sweep_file(tmp_path):
+    scenario = (Path(__file__).parents[1] / "scenarios" / "bakery_gluten_free.toml").read_text()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "shop.toml").write_text(scenario, encoding="utf-8")
+    text = GOOD.replace('scenario = "bakery_gluten_free"', 'scenario = "mine/shop.toml"')
+    sweep = load_sweep(write(tmp_path, text))
+    assert sweep.scenario_path == tmp_path / "mine" / "shop.toml"
+
+
+MINIMAL_SCENARIO = """
+name = "plain"
+horizon = 40
+[[departments]]
+name = "make"
+decisions = ["a", "b", "c"]
+[[departments]]
+name = "sell"
+decisions = ["d", "e"]
+[market]
+[[market.regimes]]
+name = "first"
+preferences = [{ decision = "a", value = 1 }]
+"""
+
+
+def test_a_builtin_strategy_parameter_keeps_the_rest_of_the_strategy(tmp_path):
+    write(tmp_path, MINIMAL_SCENARIO, "plain.toml")
+    sweep = sweep_from_dict(
+        {
+            "name": "builtin",
+            "scenario": "plain.toml",
+            "parameters": [{"name": "a", "path": "strategies.aligned.alpha", "values": [0.2]}],
+        },
+        base_dir=tmp_path,
+    )
+    aligned = sweep.scenario_at({"a": 0.2}).all_strategies["aligned"]
+    assert aligned.alpha == 0.2
+    assert aligned.coordination == "hierarchical" and aligned.sensing == 0.3
+    assert sweep.strategies == ("efficiency_only", "aligned")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        ("name = 'x'\nscenario = [", "", "malformed TOML"),
+        ("colour = 'red'\n" + GOOD, "colour", "unknown field 'colour'; allowed: name"),
+        (GOOD + "colour = 'red'\n", "parameters[0].colour", "allowed: name, path, label"),
+        (GOOD.replace('name = "tiny"', 'name = "Tiny Sweep"'), "name", "should match"),
+        (GOOD.replace("seeds = 2", "seeds = 0"), "seeds", "greater than or equal to 1"),
+        (GOOD.replace("bakery_gluten_free", "no_such_shop"), "scenario", "no such file"),
+        (
+            GOOD.replace("strategies.aligned.alpha", "strategies.aligned.alpa"),
+            "parameters[0]",
+            "strategies.aligned.alpa: unknown field 'alpa'",
+        ),
+        (
+            GOOD.replace("strategies.aligned.alpha", "market.shifts.3.probability"),
+            "parameters[0].path",
+            "leads nowhere",
+        ),
+        (
+            GOOD.replace("[0.3, 0.9]", "[0.3, 1.5]"),
+            "parameters[0]",
+            "value 1.5 gives an invalid scenario: strategies.aligned",
+        ),
+        (GOOD.replace("[0.3, 0.9]", "[0.3, 'high']"), "parameters[0]", "values mix types"),
+        (GOOD.replace("[0.3, 0.9]", "[0.3, 0.3]"), "parameters[0]", "distinct"),
+        (GOOD.replace("[0.3, 0.9]", "[[1], [2]]"), "parameters[0].values[0]", ""),
+        (
+            GOOD.replace("values = [0.3, 0.9]", "range = [0.2, 0.9]"),
+            "parameters[0].num",
+            "needs `num`",
+        ),
+        (
+            GOOD.replace("values = [0.3, 0.9]", "range = [0.9, 0.2]\nnum = 3"),
+            "parameters[0]",
+            "low < high",
+        ),
+        (
+            GOOD.replace("values = [0.3, 0.9]", "values = [0.3]\nrange = [0.0, 1.0]"),
+            "parameters[0]",
+            "either `values` or `range`",
+        ),
+        (
+            GOOD.replace('name = "alignment"', 'name = "alpha"'),
+            "parameters[0].name",
+            "name of an output column",
+        ),
+        (
+            GOOD + '[[parameters]]\nname = "alignment"\npath = "costs.alignment"\nvalues = [1.0]\n',
+            "parameters[1].name",
+            "unique",
+        ),
+        (
+            GOOD + '[[parameters]]\nname = "again"\npath = "strategies.aligned.alpha"\n'
+            "values = [0.5]\n",
+            "parameters[1].path",
+            "already swept",
+        ),
+        (GOOD + "[design]\nkind = 'sobol'\n", "design", "needs `samples`"),
+        (
+            GOOD.replace("values = [0.3, 0.9]", "range = [0.0, 1.0]")
+            + "[design]\nkind = 'sobol'\nsamples = 6\n",
+            "design",
+            "power of 2",
+        ),
+        (GOOD + "[design]\nkind = 'grid'\n", "design.kind", "factorial"),
+        (GOOD + "[design]\nsamples = 8\n", "design", "not used by the factorial"),
+        (
+            GOOD.replace("values = [0.3, 0.9]", "range = [0.0, 1.0]\nnum = 3")
+            + "[design]\nkind = 'latin_hypercube'\nsamples = 8\n",
+            "parameters[0].num",
+            "only used by the factorial",
+        ),
+        (
+            GOOD.replace("seeds = 2", "seeds = 2\nstrategies = ['aligned', 'gambler']"),
+            "strategies[1]",
+            "unknown strategy 'gambler'; allowed: efficiency_only, aligned",
+        ),
+        (
+            GOOD + "[analysis]\ncompare = ['aligned', 'gambler']\n",
+            "analysis.compare[1]",
+            "not swept",
+        ),
+        (
+            GOOD + "[analysis]\nheatmaps = [['alignment', 'cost']]\n",
+            "analysis.heatmaps[0]",
+            "unknown parameter 'cost'",
+        ),
+        (GOOD + "[outputs]\nperiod = true\n", "outputs.period", "allowed: periods"),
+        (
+            GOOD.replace("horizon = 70", "horizon = 50"),
+            "overrides",
+            "market.shifts[0].at: 60 is after the horizon (50)",
+        ),
+        (
+            GOOD + '[[parameters]]\nname = "horizon"\npath = "horizon"\nvalues = [70, 50]\n',
+            "parameters[1]",
+            "value 50 gives an invalid scenario",
+        ),
+    ],
+)
+def test_bad_sweep_files_get_one_clear_error(tmp_path, text, field, message):
+    err = error_of(tmp_path, text)
+    assert err.source.endswith("sweep.toml")
+    assert err.field == field
+    assert message in err.message
+    assert "\n" not in str(err)
+
+
+def test_the_command_line_says_it_in_one_line_with_exit_code_2(tmp_path, capsys):
+    path = write(tmp_path, GOOD.replace("[0.3, 0.9]", "[0.3, 1.5]"))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith(f"error: {path}: parameters[0]: value 1.5")
+    assert not out.exists()  # nothing written
+
+
+def test_a_missing_sweep_file_is_named(capsys):
+    assert main(["sweep", "no_such_sweep", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_sweep: no such file or sweep; sweeps available: alignment_pays" in err
+
+
+def test_a_problem_is_named_by_the_parameter_that_has_it(tmp_path):
+    text = (
+        GOOD + '[[parameters]]\nname = "t"\npath = "market.shifts.3.probability"\nvalues = [0.1]\n'
+    )
+    err = error_of(tmp_path, text)
+    assert err.field == "parameters[1].path" and "leads nowhere" in err.message
+    text = (
+        GOOD
+        + '[[parameters]]\nname = "split"\npath = "metrics.split"\nvalues = [65]\n'
+        + '[[parameters]]\nname = "length"\npath = "horizon"\nvalues = [70, 62]\n'
+    )
+    err = error_of(tmp_path, text)  # each alone is fine with the base; together they clash
+    assert err.field == "design point 1"
+    assert err.message.startswith(
+        "alignment = 0.3, split = 65, length = 62 gives an invalid scenario: metrics.split: "
+    )

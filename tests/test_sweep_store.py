@@ -1,0 +1,233 @@
+"""A sweep's folder: manifest, Parquet parts, resume (also after the sweep process is killed),
+no run missing and none twice; a folder holds one sweep; other tools read the parts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.results import load
+from sim.sweep import SweepError, run_sweep, sweep_from_dict
+from sim.sweep.design import build_design, run_seeds
+from sim.sweep.execute import plan_runs
+from sim.sweep.store import SweepStore, run_id
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = {
+    "name": "store",
+    "scenario": "bakery_gluten_free",
+    "seeds": 2,
+    "root_seed": 3,
+    "overrides": {"horizon": 70},
+    "parameters": [
+        {"name": "alignment", "path": "strategies.aligned.alpha", "values": [0.2, 0.8]},
+        {"name": "sensing_rate", "path": "strategies.aligned.sensing", "values": [0.1, 0.5]},
+    ],
+}
+RUNS = 4 * 2 * 2
+
+
+def planned_ids(spec: dict) -> list[str]:
+    sweep = sweep_from_dict(spec)
+    design = build_design(sweep, root_seed=spec["root_seed"])
+    return [r.run_id for r in plan_runs(sweep, design, run_seeds(spec["root_seed"], spec["seeds"]))]
+
+
+def test_the_manifest_records_what_reproduces_the_sweep(tmp_path):
+    report = run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["kind"] == "sweep"
+    assert manifest["sweep"]["name"] == "store"
+    assert manifest["sweep"]["scenario_as_loaded"]["horizon"] == 70
+    assert manifest["root_seed"] == 3 and manifest["root_seed_drawn"] is False
+    assert manifest["seeds"] == run_seeds(3, 2)
+    assert manifest["design"]["kind"] == "factorial"
+    assert manifest["design"]["table"]["alignment"] == [0.2, 0.2, 0.8, 0.8]
+    assert manifest["runs_planned"] == RUNS
+    assert manifest["strategies"]["aligned"]["coordination"] == "hierarchical"
+    packages = {k.lower() for k in manifest["environment"]["packages"]}
+    assert {"mesa", "salib", "dask", "distributed", "pandas"} <= packages
+    assert manifest["environment"]["python"].startswith("3.")
+    assert manifest["environment"]["host"]
+    assert {"commit", "dirty"} <= set(manifest["git"])
+    (session,) = manifest["sessions"]
+    assert session["status"] == "finished" and session["started"] and session["finished"]
+    assert session["engine"] == "serial" and session["ran"] == RUNS
+    assert report.complete
+    # run ids: a hash of the point's scenario, strategy, seed and the model version
+    runs = load(tmp_path)["runs"]
+    assert sorted(runs["run_id"]) == sorted(planned_ids(SPEC))
+    assert run_id("p", "aligned", 1) != run_id("p", "aligned", 1, model_version="0.0.0")
+
+
+def test_running_again_skips_what_is_done_and_more_seeds_add_only_the_new(tmp_path):
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    again = run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    assert again.completed_before == RUNS and again.ran == 0
+    more = run_sweep(sweep_from_dict({**SPEC, "seeds": 3}), workers=1, out=tmp_path, progress=False)
+    assert more.completed_before == RUNS and more.ran == RUNS // 2
+    runs = load(tmp_path)["runs"]
+    assert runs["run_id"].is_unique and len(runs) == RUNS * 3 // 2
+    assert sorted(runs["run_id"]) == sorted(planned_ids({**SPEC, "seeds": 3}))
+    sessions = load(tmp_path)["manifest"]["sessions"]
+    assert [s["ran"] for s in sessions] == [RUNS, 0, RUNS // 2]
+
+
+def test_a_folder_holds_one_sweep(tmp_path):
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    other = {**SPEC, "parameters": [{**SPEC["parameters"][0], "values": [0.2, 0.9]}]}
+    with pytest.raises(SweepError) as info:
+        run_sweep(sweep_from_dict(other), workers=1, out=tmp_path, progress=False)
+    assert info.value.source.endswith("manifest.json")
+    assert "this folder holds another sweep ('parameters' is not the same)" in info.value.message
+    with pytest.raises(SweepError, match="root seed differs"):
+        run_sweep(sweep_from_dict({**SPEC, "root_seed": 4}), workers=1, out=tmp_path)
+    with pytest.raises(SweepError, match="'overrides' is not the same"):
+        run_sweep(sweep_from_dict({**SPEC, "overrides": {"horizon": 80}}), workers=1, out=tmp_path)
+    assert len(load(tmp_path)["runs"]) == RUNS  # nothing lost, nothing added
+
+
+def test_a_changed_base_scenario_is_not_mixed_in(tmp_path):
+    shop = tmp_path / "shop.toml"
+    text = (ROOT / "scenarios" / "bakery_gluten_free.toml").read_text(encoding="utf-8")
+    shop.write_text(text, encoding="utf-8")
+    spec = {**SPEC, "scenario": str(shop)}
+    run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path / "out", progress=False)
+    shop.write_text(text.replace("money_scale = 60.0", "money_scale = 70.0"), encoding="utf-8")
+    with pytest.raises(SweepError, match="the base scenario changed; give another --out"):
+        run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path / "out", progress=False)
+
+
+def test_a_drawn_root_seed_is_recorded_and_reused(tmp_path):
+    spec = {k: v for k, v in SPEC.items() if k != "root_seed"}
+    first = run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path, progress=False)
+    assert first.root_seed_drawn and f"root_seed = {first.root_seed}" in str(first)
+    again = run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path, progress=False)
+    assert again.root_seed == first.root_seed and again.ran == 0
+
+
+def test_what_a_crash_leaves_is_cleaned_when_the_sweep_resumes(tmp_path):
+    run_sweep(sweep_from_dict({**SPEC, "outputs": {"periods": True}}), workers=1, out=tmp_path)
+    store = SweepStore(tmp_path)
+    runs_parts = store.parts("runs")
+    # a crash between a batch's periods part and its runs part, and one in the middle of a write
+    runs_parts[-1].unlink()
+    (tmp_path / "runs" / ".part-000-000009.parquet.x1.tmp").write_bytes(b"half a file")
+    data = load(tmp_path)
+    assert set(data["periods"]["run_id"]) == set(data["runs"]["run_id"])  # orphans not read
+    report = run_sweep(
+        sweep_from_dict({**SPEC, "outputs": {"periods": True}}), workers=1, out=tmp_path
+    )
+    assert report.ran > 0 and report.complete
+    assert not list((tmp_path / "runs").glob(".*tmp"))
+    data = load(tmp_path)
+    assert data["runs"]["run_id"].is_unique and len(data["runs"]) == RUNS
+    periods = data["periods"]
+    assert not periods.duplicated(["run_id", "period"]).any()
+    assert len(periods) == RUNS * 71
+    on_disk = pd.concat(pd.read_parquet(p) for p in store.parts("periods"))
+    assert len(on_disk) == RUNS * 71  # the orphaned part was removed, not just skipped
+
+
+def test_resume_after_the_sweep_process_is_killed(tmp_path):
+    spec = {**SPEC, "seeds": 20}
+    total = 4 * 2 * 20
+    path = tmp_path / "kill.toml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            name = "kill"
+            scenario = "bakery_gluten_free"
+            seeds = 20
+            root_seed = 3
+            [overrides]
+            horizon = 70
+            [[parameters]]
+            name = "alignment"
+            path = "strategies.aligned.alpha"
+            values = [0.2, 0.8]
+            [[parameters]]
+            name = "sensing_rate"
+            path = "strategies.aligned.sensing"
+            values = [0.1, 0.5]
+            """
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sim", "sweep", str(path), "--workers", "2"]
+    command += ["--out", str(out), "--batch-size", "4", "--quiet"]
+    proc = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list((out / "runs").glob("part-*.parquet"))) >= 3:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the sweep finished before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, as a crash would
+    finally:
+        proc.wait(timeout=30)
+    done = len(load(out)["runs"])
+    assert 0 < done < total
+    manifest = load(out)["manifest"]
+    assert manifest["sessions"][0]["status"] == "running"  # it never got to say it finished
+
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    runs = load(out)["runs"]
+    assert runs["run_id"].is_unique
+    assert sorted(runs["run_id"]) == sorted(planned_ids(spec))  # no run missing, none twice
+    sessions = load(out)["manifest"]["sessions"]
+    assert sessions[1]["completed_before"] == done and sessions[1]["ran"] == total - done
+
+    reference = tmp_path / "reference"
+    run_sweep(sweep_from_dict(spec), workers=1, out=reference, progress=False)
+    pd.testing.assert_frame_equal(runs, load(reference)["runs"], check_exact=True)
+
+
+def test_the_parts_read_directly_in_polars_and_duckdb(tmp_path):
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False, batch_size=3)
+    assert len(list((tmp_path / "runs").glob("part-*.parquet"))) == 6
+    pl = pytest.importorskip("polars")
+    frame = pl.read_parquet(str(tmp_path / "runs" / "*.parquet"))
+    assert frame.height == RUNS and frame["run_id"].n_unique() == RUNS
+    duckdb = pytest.importorskip("duckdb")
+    query = f"select strategy, count(*) from read_parquet('{tmp_path}/runs/*.parquet') group by 1"
+    counts = dict(duckdb.sql(query).fetchall())
+    assert counts == {"efficiency_only": RUNS // 2, "aligned": RUNS // 2}
+
+
+def test_a_folder_with_parts_but_no_manifest_is_refused(tmp_path):
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(SweepError, match=r"holds sweep parts but no manifest\.json"):
+        run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+
+
+def test_a_repeated_design_point_gets_runs_of_its_own(tmp_path):
+    spec = {
+        **SPEC,
+        "design": {"kind": "morris", "samples": 3, "levels": 4},
+        "parameters": [
+            {"name": "alignment", "path": "strategies.aligned.alpha", "range": [0.0, 1.0]},
+            {"name": "sensing_rate", "path": "strategies.aligned.sensing", "range": [0.0, 1.0]},
+        ],
+    }
+    sweep = sweep_from_dict(spec)
+    design = build_design(sweep, root_seed=3).points.drop(columns="point")
+    assert design.duplicated().any()  # Morris trajectories share points here
+    report = run_sweep(sweep, workers=1, out=tmp_path, progress=False)
+    runs = load(tmp_path)["runs"]
+    assert report.complete and len(runs) == report.planned == 9 * 2 * 2
+    assert runs["run_id"].is_unique
+    assert runs.groupby("point").size().eq(4).all()
