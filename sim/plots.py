@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 #: Fixed colours: the efficiency-only firm warm, the aligned firm cool (Okabe-Ito palette).
 STRATEGY_COLOURS: dict[str, str] = {"efficiency_only": "#D55E00", "aligned": "#0072B2"}
 #: Qualitative palette (colour-blind safe) for any other strategy, in order of appearance.
-_PALETTE = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#7F3C8D", "#6B6B6B", "#000000")
+PALETTE = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#7F3C8D", "#6B6B6B", "#000000")
 
 # Font sizes in points: readable on a projector (nothing below 10).
 _TICK, _LABEL, _TITLE, _SUPTITLE, _LEGEND, _NOTE = 11, 12, 13, 15, 11, 11
@@ -58,7 +58,7 @@ def _strategies(periods: pd.DataFrame) -> list[str]:
 
 def _colours(strategies: list[str]) -> dict[str, str]:
     """One colour per strategy, the same in every figure for the same strategy names."""
-    spare = [c for c in _PALETTE if c not in STRATEGY_COLOURS.values()]
+    spare = [c for c in PALETTE if c not in STRATEGY_COLOURS.values()]
     colours: dict[str, str] = {}
     for name in strategies:
         if name in STRATEGY_COLOURS:
@@ -113,7 +113,7 @@ def _mean_ci(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     )
 
 
-def _style(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "") -> None:
+def style_axes(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "") -> None:
     if title:
         ax.set_title(title, fontsize=_TITLE, loc="left")
     if xlabel:
@@ -183,14 +183,14 @@ def kpi_figure(
             ax.axhline(0.0, color="0.4", linewidth=0.9, zorder=1.5)
         for period, _ in shifts:
             ax.axvline(period, color="0.25", linestyle="--", linewidth=1.2, gid="shift")
-        _style(ax, title=panel_title, ylabel=ylabels[column])
+        style_axes(ax, title=panel_title, ylabel=ylabels[column])
     for ax in axes:
         ax.set_xlim(first - pad, last + pad)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     for ax in axes[:2]:
         ax.tick_params(labelbottom=False)
     for ax in axes[2:]:
-        _style(ax, xlabel="period")
+        style_axes(ax, xlabel="period")
     _label_shifts(axes[0], shifts)
 
     handles = [Line2D([], [], color=colours[n], linewidth=2.2, label=_plain(n)) for n in strategies]
@@ -346,8 +346,10 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
                 name,
             )
 
-    _style(ax_map, title="(a) Where the firm stands", xlabel="efficiency", ylabel="market value")
-    _style(
+    style_axes(
+        ax_map, title="(a) Where the firm stands", xlabel="efficiency", ylabel="market value"
+    )
+    style_axes(
         ax_sail,
         title="(b) Miles sailed vs distance to port",
         xlabel="miles sailed (cumulative configuration changes; log-like scale)",

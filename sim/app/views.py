@@ -29,7 +29,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, TwinFirms, plain
-from sim.plots import _PALETTE, STRATEGY_COLOURS, _style
+from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
 #: figure is 9 inches wide); exports for slides use `EXPORT_DPI`, the GIF `SLIDE_DPI`.
@@ -49,7 +49,7 @@ _PANEL_TITLES = {
 
 def firm_colours(strategy_names: tuple[str, str]) -> tuple[str, str]:
     """The twin firms' colours: those of `sim.plots` by strategy, distinct if both are equal."""
-    spare = [c for c in _PALETTE if c not in STRATEGY_COLOURS.values()]
+    spare = [c for c in PALETTE if c not in STRATEGY_COLOURS.values()]
     first = STRATEGY_COLOURS.get(strategy_names[0], spare[0])
     second = STRATEGY_COLOURS.get(strategy_names[1], spare[1])
     if second == first:
@@ -183,7 +183,7 @@ class OverTimeView(LiveView):
         self.heads: dict[str, list[Line2D]] = {}
         self.limits: dict[str, tuple[float, float]] = {}
         for column, ax in self.axes.items():
-            _style(ax, title=_PANEL_TITLES[column], ylabel=ylabels[column])
+            style_axes(ax, title=_PANEL_TITLES[column], ylabel=ylabels[column])
             ax.title.set_fontsize(_TITLE)
             ax.set_xlim(0, sc.horizon)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
@@ -304,13 +304,13 @@ class SailingView(LiveView):
         fig = self.figure
         fig.subplots_adjust(left=0.065, right=0.985, bottom=0.14, top=0.84, wspace=0.2)
         self.ax_map, self.ax_sail = fig.subplots(1, 2)
-        _style(
+        style_axes(
             self.ax_map,
             title="(a) Where the firm stands",
             xlabel="efficiency",
             ylabel="market value",
         )
-        _style(
+        style_axes(
             self.ax_sail,
             title="(b) Miles sailed vs distance to port",
             xlabel="miles sailed (decisions changed, in all)",
@@ -623,7 +623,7 @@ def debrief_figure(
     x = np.arange(sc.horizon + 1)
     ylabels = {"profit": sc.money_unit, "cash": _money_stock(sc.money_unit)}
     for ax, column in zip(axes, KPI_COLUMNS, strict=True):
-        _style(ax, title=_PANEL_TITLES[column], ylabel=ylabels.get(column, ""))
+        style_axes(ax, title=_PANEL_TITLES[column], ylabel=ylabels.get(column, ""))
         for i in range(2):
             runs = debrief.data[column][i]
             ax.plot(x, runs.T, color=colours[i], alpha=0.16, linewidth=0.8, zorder=2)

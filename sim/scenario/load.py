@@ -76,7 +76,7 @@ def validate_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") ->
         raise ScenarioError(source, exc.field, exc.message) from None
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ScenarioError(source, _dotted(err["loc"]), _explain(err)) from None
+        raise ScenarioError(source, dotted_path(err["loc"]), explain_error(err)) from None
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     return scenario.model_dump(mode="json")
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
+def dotted_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -115,7 +115,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _explain(err: Mapping[str, Any]) -> str:
+def explain_error(err: Mapping[str, Any]) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         allowed = _allowed_fields(err["loc"][:-1])

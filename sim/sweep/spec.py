@@ -31,7 +31,7 @@ from sim.scenario import (
     scenario_to_dict,
     validate_scenario,
 )
-from sim.scenario.load import _dotted, _explain
+from sim.scenario.load import dotted_path, explain_error
 
 SWEEP_DIR = SCENARIO_DIR / "sweeps"
 
@@ -391,10 +391,10 @@ def _validate_spec(data: Mapping[str, Any], source: str) -> SweepSpec:
         if err["type"] == "extra_forbidden":
             allowed = _allowed(loc[:-1])
             tail = f"; allowed: {', '.join(allowed)}" if allowed else ""
-            raise SweepError(source, _dotted(loc), f"unknown field {loc[-1]!r}{tail}") from None
+            raise SweepError(source, dotted_path(loc), f"unknown field {loc[-1]!r}{tail}") from None
         # a union of scalar types reports one error per member; the field is what matters
         loc = tuple(x for x in loc if x not in ("bool", "int", "float", "str", "list[str]"))
-        raise SweepError(source, _dotted(loc), _explain(err)) from None
+        raise SweepError(source, dotted_path(loc), explain_error(err)) from None
 
 
 def _allowed(loc: tuple[Any, ...]) -> list[str]:
