@@ -12,22 +12,13 @@ from pathlib import Path
 import pandas as pd
 
 from sim import __version__
+from sim.arguments import positive_int
 
 EXIT_BAD_INPUT = 2
 
 
 class UsageError(Exception):
     """Bad input found before anything ran: printed as one line, exit code 2."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--seeds",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="number of seeds, 0..N-1 (default: the scenario's `seeds`)",
     )
@@ -321,7 +312,7 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="worker processes (default: all cores; 1 runs in this process); with --cluster "
         "local, the Dask workers",
@@ -346,7 +337,7 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="runs per task (default: about ten tasks per worker, at most 100 runs each)",
     )

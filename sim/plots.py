@@ -113,6 +113,20 @@ def _mean_ci(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     )
 
 
+def _finish(fig: Figure, handles: list, title: str) -> Figure:
+    """One legend row below the panels, and the title above them."""
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        fontsize=_LEGEND,
+        frameon=False,
+    )
+    if title:
+        fig.suptitle(title, fontsize=_SUPTITLE)
+    return fig
+
+
 def style_axes(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "") -> None:
     if title:
         ax.set_title(title, fontsize=_TITLE, loc="left")
@@ -206,16 +220,7 @@ def kpi_figure(
     )
     if shifts:
         handles.append(Line2D([], [], color="0.25", linestyle="--", label="market shift"))
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncols=len(handles),
-        fontsize=_LEGEND,
-        frameon=False,
-    )
-    if title:
-        fig.suptitle(title, fontsize=_SUPTITLE)
-    return fig
+    return _finish(fig, handles, title)
 
 
 def _label_shifts(ax: Axes, shifts: list[tuple[int, str]]) -> None:
@@ -389,16 +394,7 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
             )
         )
     handles.append(Line2D([], [], marker="s", markersize=9, label="end", **marker_style))
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncols=len(handles),
-        fontsize=_LEGEND,
-        frameon=False,
-    )
-    if title:
-        fig.suptitle(title, fontsize=_SUPTITLE)
-    return fig
+    return _finish(fig, handles, title)
 
 
 def save_figures(

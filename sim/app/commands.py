@@ -9,27 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.arguments import port_number, seed_number
+
 FIGURES = ("sailing-in-circles",)
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -48,7 +30,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     app.add_argument(
         "--port",
-        type=_port,
+        type=port_number,
         default=DEFAULT_PORT,
         metavar="PORT",
         help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free port)",
@@ -83,7 +65,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="output folder (default: results/figures/)",
     )
     figure.add_argument(
-        "--seed", type=_seed, default=0, metavar="N", help="the market (seed); default 0"
+        "--seed", type=seed_number, default=0, metavar="N", help="the market (seed); default 0"
     )
     figure.add_argument(
         "--strategy",
