@@ -25,6 +25,8 @@ TIME_LIMIT = 60.0  # seconds per notebook, kernel start-up included
 SMALL_PARAMETERS: dict[str, dict] = {
     "01_quickstart.ipynb": {"seeds": 3},
     "02_explore_alignment.ipynb": {"seeds": 3},
+    "03_sweeps.ipynb": {"pilot_seeds": 2, "seeds": 3},
+    "04_sensitivity.ipynb": {"morris_trajectories": 2, "sobol_samples": 8, "seeds": 2},
     "05_validation.ipynb": {"quick": True},
     "06_your_own_business.ipynb": {"seeds": 3},
 }
