@@ -26,29 +26,28 @@ def _published_legend(ax) -> None:
     ax.legend(fontsize=10, frameon=False)
 
 
-def levinthal_fig1(outcome: Outcome) -> Figure:
-    fig, ax = _figure("Levinthal 1997 Fig. 1: distinct forms, local search only")
+def _curves_by_k(ax, outcome: Outcome, x: list[int] | None = None) -> None:
+    """The model's curve per K (against ``x``, default the periods) and the published points."""
     for k, curve in outcome.curves["model"].items():
         colour = K_COLOURS[k]
-        ax.plot(range(len(curve)), curve, color=colour, lw=2, label=f"model, K={k}")
+        ax.plot(x or range(len(curve)), curve, color=colour, lw=2, label=f"model, K={k}")
         points = outcome.curves["published"][k]
         ax.plot(list(points), list(points.values()), "o", color=colour, mfc="white", ms=8, mew=2)
-    ax.set(xlabel="period", ylabel="distinct forms (of 100 firms)", xlim=(0, 25))
     _published_legend(ax)
+
+
+def levinthal_fig1(outcome: Outcome) -> Figure:
+    fig, ax = _figure("Levinthal 1997 Fig. 1: distinct forms, local search only")
+    _curves_by_k(ax, outcome)
+    ax.set(xlabel="period", ylabel="distinct forms (of 100 firms)", xlim=(0, 25))
     return fig
 
 
 def levinthal_fig6(outcome: Outcome) -> Figure:
     fig, ax = _figure("Levinthal 1997 Fig. 6: incumbents surviving a change at t=25")
-    periods = outcome.curves["periods"]
-    for k, curve in outcome.curves["model"].items():
-        colour = K_COLOURS[k]
-        ax.plot(periods, curve, color=colour, lw=2, label=f"model, K={k}")
-        points = outcome.curves["published"][k]
-        ax.plot(list(points), list(points.values()), "o", color=colour, mfc="white", ms=8, mew=2)
+    _curves_by_k(ax, outcome, outcome.curves["periods"])
     ax.axvline(25, color="0.3", ls="--", lw=1)
     ax.set(xlabel="period", ylabel="% of incumbents (t=23, 24) alive")
-    _published_legend(ax)
     return fig
 
 
