@@ -47,6 +47,18 @@ _PANEL_TITLES = {
 }
 
 
+def _legend_on_top(fig: Figure, handles: list):
+    """One legend row across the top of a view."""
+    return fig.legend(
+        handles=handles,
+        loc="upper center",
+        ncols=len(handles),
+        fontsize=_TEXT,
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+    )
+
+
 def firm_colours(strategy_names: tuple[str, str]) -> tuple[str, str]:
     """The twin firms' colours: those of `sim.plots` by strategy, distinct if both are equal."""
     spare = [c for c in PALETTE if c not in STRATEGY_COLOURS.values()]
@@ -219,14 +231,7 @@ class OverTimeView(LiveView):
             Line2D([], [], color="0.15", linestyle="--", linewidth=1.4, label="market shift"),
             Line2D([], [], color="0.6", linestyle=":", linewidth=1.4, label="shift to come"),
         ]
-        fig.legend(
-            handles=handles,
-            loc="upper center",
-            ncols=len(handles),
-            fontsize=_TEXT,
-            frameon=False,
-            bbox_to_anchor=(0.5, 1.0),
-        )
+        _legend_on_top(fig, handles)
 
     def update(self, twins: TwinFirms, t: int | None = None) -> None:
         """Lines up to period ``t``; limits grow as needed; shifts that happened marked."""
@@ -365,14 +370,7 @@ class SailingView(LiveView):
             Line2D([], [], marker="o", markersize=10, label="now", **style),
             Line2D([], [], marker="*", markersize=15, label="at a shift", **style),
         ]
-        self.legend = fig.legend(
-            handles=handles,
-            loc="upper center",
-            ncols=len(handles),
-            fontsize=_TEXT,
-            frameon=False,
-            bbox_to_anchor=(0.5, 1.0),
-        )
+        self.legend = _legend_on_top(fig, handles)
 
     def update(self, twins: TwinFirms, t: int | None = None) -> None:
         """Paths up to period ``t``, a star where each shift found the firm."""
