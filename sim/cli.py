@@ -8,11 +8,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sim import __version__
 from sim.arguments import positive_int
+
+if TYPE_CHECKING:  # pandas loads with the commands that use it (the app starts faster)
+    import pandas as pd
 
 EXIT_BAD_INPUT = 2
 
@@ -422,15 +424,23 @@ def command_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bad_input(exc: Exception) -> bool:
+    """A usage or scenario error (reported in one line), not a bug."""
+    # A ScenarioError can only come from an imported sim.scenario; not importing it up front
+    # keeps pydantic off the app's start.
+    load = sys.modules.get("sim.scenario.load")
+    return isinstance(exc, UsageError) or (load is not None and isinstance(exc, load.ScenarioError))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, with a one-line message)."""
-    from sim.scenario import ScenarioError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (ScenarioError, UsageError) as exc:
+    except Exception as exc:
+        if not _bad_input(exc):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into `head` and the like

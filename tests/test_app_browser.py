@@ -10,29 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, start_app, stop
+
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "app"
-VIEWS = ("over_time", "sailing", "departments")
 #: Budget for one period plus the redraw of every view, in the browser (the issue's 150 ms);
 #: the test fails at twice that, so that a loaded machine does not fail it, a regression does.
 BUDGET_MS = 150.0
@@ -64,27 +51,14 @@ STEP_AND_WAIT = """async (views) => {
     if (performance.now() - started > 15000) return -1;
   }
 }"""
-VIEWS_LOADED = """(views) => views.every((name) => {
-  const img = document.querySelector('img.view-' + name);
-  return img && img.complete && img.naturalWidth > 0;
-})"""
 
 
 @pytest.fixture(scope="module")
 def server():
     """The app as a server process on a free port: (address, seconds from start to answer)."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sim", "app", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
+    process, url = start_app()
     try:
-        line = process.stdout.readline()
-        assert "http://127.0.0.1:" in line, f"no address printed: {line!r}"
-        url = line.split("open ", 1)[1].split()[0]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -97,12 +71,7 @@ def server():
                 time.sleep(0.05)
         yield url, time.perf_counter() - started
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")

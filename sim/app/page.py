@@ -24,6 +24,7 @@ import reacton.core
 import reacton.ipyvuetify as rv
 import solara
 
+from sim.app import spare
 from sim.app.state import (
     DEBRIEF_SEEDS,
     MAX_COST_FACTOR,
@@ -161,62 +162,6 @@ def in_this_session(target: Callable[[], None]) -> Callable[[], None]:
             target()
 
     return run
-
-
-# ---- the first screen of a new page, prepared ahead ----
-
-_spare: dict[str, Screen] = {}
-_spare_lock = threading.Lock()
-_spare_ready = threading.Event()  # no preparation under way
-_spare_ready.set()
-_keep_spare = False
-
-
-def prepare_spare(scenario: Scenario | None = None) -> None:
-    """Build, ahead of time, the screen a new page opens with (its figures drawn once).
-
-    The server calls this while the browser loads Solara's scripts, and again after each page
-    takes the spare, so a page opens without waiting for the first draw of its figures (and
-    matplotlib's fonts).
-    """
-    global _keep_spare
-    _keep_spare = True
-    _spare_ready.clear()
-    try:
-        if scenario is None:
-            scenarios, _ = classroom_scenarios()
-            if not scenarios:
-                return
-            scenario = next(iter(scenarios.values()))
-        screen = Screen(TwinFirms(scenario))
-        for name in screen.views:
-            screen.frame(name, 0)
-        with _spare_lock:
-            _spare[scenario.name] = screen
-    finally:
-        _spare_ready.set()
-
-
-def prepare_spare_soon(scenario: Scenario | None = None) -> threading.Thread:
-    """`prepare_spare` in a background thread; a page opening meanwhile waits for it."""
-    _spare_ready.clear()
-    thread = threading.Thread(target=prepare_spare, args=(scenario,), daemon=True)
-    thread.start()
-    return thread
-
-
-def first_screen(scenario: Scenario) -> Screen:
-    """The screen a new page opens with: the spare (waiting for one being drawn), or a new one."""
-    _spare_ready.wait(timeout=10)
-    with _spare_lock:
-        screen = _spare.pop(scenario.name, None)
-    if _keep_spare:  # later, not to slow down the page that is opening now
-        refill = threading.Timer(5.0, prepare_spare, args=(scenario,))
-        refill.daemon = True
-        refill.start()
-    if screen is not None and screen.twins.scenario == scenario:
-        return screen
-    return Screen(TwinFirms(scenario))
 
 
 # ---- pieces that change every period ----
@@ -594,7 +539,7 @@ def Classroom() -> None:
     names = list(scenarios)
     chosen = solara.use_reactive(names[0] if names else "")
     seed = solara.use_reactive(0)
-    first = solara.use_memo(lambda: first_screen(scenarios[names[0]]) if names else None, [])
+    first = solara.use_memo(lambda: spare.take(scenarios[names[0]]) if names else None, [])
     screen = solara.use_reactive(first)
     version = solara.use_reactive(0)
     playing = solara.use_reactive(False)

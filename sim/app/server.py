@@ -39,12 +39,12 @@ def serve(
 ) -> None:
     """Serve the classroom page until interrupted; ``announce`` gets the address first.
 
-    The model, matplotlib and the page's components are loaded before the address is
-    announced (loading them in the background while the browser fetches Solara's scripts was
-    slower: both compete for the same cores and the interpreter lock); the first page's
-    figures are drawn meanwhile, so it opens without waiting for them. Solara's assets come
-    from the `solara-assets` package (no CDN: the page works offline), its telemetry is off
-    and it runs in production mode (no file watching).
+    The address is announced as soon as Solara's server is loaded. The model, matplotlib, the
+    page's components and the first page's figures load meanwhile in a background thread
+    (`sim.app.spare`), while the browser fetches and runs Solara's scripts; a page opening
+    before they are ready waits for them. Solara's assets come from the `solara-assets`
+    package (no CDN: the page works offline), its telemetry is off and it runs in production
+    mode (no file watching).
     """
     os.environ["SOLARA_APP"] = APP_MODULE
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
@@ -59,13 +59,21 @@ def serve(
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(sock.getsockname()[1])
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
+    from solara.server import server as solara_server
     from solara.server.starlette import app
 
-    from sim.app.page import prepare_spare_soon  # the model, matplotlib, the page's components
+    from sim.app import spare
 
-    prepare_spare_soon()  # the first page's figures, drawn while the browser loads the scripts
-    (announce or _print)(address(sock))
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    # Everything the server itself imports is imported now, so that no import runs in two
+    # threads at once once the warm-up thread starts (a circular import across threads fails).
+    config.load()
+    # The page's script list, hashed once and cached. Done here, not in the background: it
+    # reads a hundred files, and each read hands the interpreter lock to the busy warm-up
+    # thread and waits to get it back, which made the first page's HTML take 0.4 s.
+    solara_server.get_nbextensions()
+    spare.prepare_soon()  # the model, matplotlib, the page and the first page's figures
+    (announce or _print)(address(sock))
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -1,0 +1,77 @@
+"""The first screen of a new page, prepared ahead, so a page opens without waiting for it.
+
+Cheap to import (threading only): the server starts `prepare_soon` before it announces its
+address, and the model, matplotlib and the first figures load in that thread while the
+browser fetches Solara's scripts. A page takes the spare with `take`, waiting for one being
+prepared; another is prepared a little later for the next page.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.app.views import Screen
+    from sim.scenario import Scenario
+
+#: Seconds after a page took the spare before the next one is prepared (not to slow that page).
+REFILL_AFTER_S = 5.0
+
+_spares: dict[str, Screen] = {}
+_lock = threading.Lock()
+_ready = threading.Event()  # set: no preparation under way
+_ready.set()
+_refill = False
+
+
+def prepare(scenario: Scenario | None = None) -> None:
+    """Build the screen a new page opens with (its figures drawn once), for ``scenario``.
+
+    Without one, the first classroom scenario. Later pages get a spare too (`take` refills).
+    """
+    global _refill
+    _refill = True
+    _ready.clear()
+    try:
+        from sim.app import page  # noqa: F401 - loaded here, not by the first page
+        from sim.app.state import TwinFirms, classroom_scenarios
+        from sim.app.views import Screen
+
+        if scenario is None:
+            scenarios, _ = classroom_scenarios()
+            if not scenarios:
+                return
+            scenario = next(iter(scenarios.values()))
+        screen = Screen(TwinFirms(scenario))
+        for name in screen.views:
+            screen.frame(name, 0)
+        with _lock:
+            _spares[scenario.name] = screen
+    finally:
+        _ready.set()
+
+
+def prepare_soon(scenario: Scenario | None = None) -> threading.Thread:
+    """`prepare` in a background thread; a page opening meanwhile waits for it (`take`)."""
+    _ready.clear()
+    thread = threading.Thread(target=prepare, args=(scenario,), name="spare-screen", daemon=True)
+    thread.start()
+    return thread
+
+
+def take(scenario: Scenario) -> Screen:
+    """The screen a new page opens with: the spare (waiting for one being drawn), or a new one."""
+    from sim.app.state import TwinFirms
+    from sim.app.views import Screen
+
+    _ready.wait(timeout=10)
+    with _lock:
+        screen = _spares.pop(scenario.name, None)
+    if _refill:
+        refill = threading.Timer(REFILL_AFTER_S, prepare, args=(scenario,))
+        refill.daemon = True
+        refill.start()
+    if screen is not None and screen.twins.scenario == scenario:
+        return screen
+    return Screen(TwinFirms(scenario))

@@ -1,0 +1,55 @@
+"""The classroom app in Debian's Chromium: shared by the browser test and the start benchmark."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: The live views, by the CSS class of their image (`img.view-NAME`).
+VIEWS = ("over_time", "sailing", "departments")
+#: True in the page once every view's image is loaded and decoded.
+VIEWS_LOADED = """(views) => views.every((name) => {
+  const img = document.querySelector('img.view-' + name);
+  return img && img.complete && img.naturalWidth > 0;
+})"""
+
+
+def start_app() -> tuple[subprocess.Popen, str]:
+    """`python -m sim app --port 0` as a process, and the address it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "app", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    line = process.stdout.readline()
+    if "http://127.0.0.1:" not in line:
+        stop(process)
+        raise RuntimeError(f"the app printed no address: {line + process.stdout.read()!r}")
+    return process, line.split("open ", 1)[1].split()[0]
+
+
+def stop(process: subprocess.Popen) -> str:
+    """Stop the app; returns what it printed after its address."""
+    process.terminate()
+    try:
+        out, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return out or ""

@@ -1,0 +1,57 @@
+"""The first screen, prepared ahead: a page opening takes it, waiting for one being drawn."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sim.app import spare
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(autouse=True)
+def _no_refill(monkeypatch):
+    """No background refills left running after a test."""
+    monkeypatch.setattr(spare, "REFILL_AFTER_S", 3600.0)
+    yield
+    for timer in threading.enumerate():
+        if isinstance(timer, threading.Timer):
+            timer.cancel()
+    spare._spares.clear()
+
+
+def test_a_page_takes_the_screen_prepared_for_it_with_its_figures_drawn():
+    bakery = load_scenario("bakery_gluten_free")
+    spare.prepare(bakery)
+    prepared = spare._spares["bakery_gluten_free"]
+    taken = spare.take(bakery)
+    assert taken is prepared
+    assert taken.twins.period == 0
+    assert set(taken._frames) == set(taken.views)  # every view drawn once, ahead
+    assert "bakery_gluten_free" not in spare._spares  # each spare serves one page
+
+
+def test_a_page_opening_while_the_spare_is_drawn_waits_for_it():
+    bakery = load_scenario("bakery_gluten_free")
+    thread = spare.prepare_soon(bakery)
+    taken = spare.take(bakery)  # no sleep: take waits for the thread
+    thread.join()
+    assert taken.twins.scenario == bakery
+    assert set(taken._frames) == set(taken.views)
+
+
+def test_another_scenario_gets_a_new_screen_not_the_spare():
+    spare.prepare(load_scenario("bakery_gluten_free"))
+    boutique = load_scenario("boutique_online")
+    taken = spare.take(boutique)
+    assert taken.twins.scenario == boutique
+    assert "bakery_gluten_free" in spare._spares  # still there for a bakery page
+
+
+def test_without_a_scenario_the_first_classroom_scenario_is_prepared():
+    from sim.app.state import classroom_scenarios
+
+    spare.prepare()
+    first = next(iter(classroom_scenarios()[0]))
+    assert list(spare._spares) == [first]
