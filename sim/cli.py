@@ -279,7 +279,8 @@ examples:
   python -m sim sweep my_sweep.toml --scheduler tcp://10.0.0.5:8786  # an existing Dask cluster
   python -m sim analyze results/sweeps/alignment_pays
 
-Run the same command again to resume: runs already in OUT are skipped. See docs/sweeps.md.
+Run the same command again to resume: runs already in OUT are skipped. One session writes to
+a folder at a time (a second one stops with an error naming the first). See docs/sweeps.md.
 """
 
 

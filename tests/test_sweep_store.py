@@ -231,3 +231,38 @@ def test_a_repeated_design_point_gets_runs_of_its_own(tmp_path):
     assert report.complete and len(runs) == report.planned == 9 * 2 * 2
     assert runs["run_id"].is_unique
     assert runs.groupby("point").size().eq(4).all()
+
+
+HOLD_THE_FOLDER = """
+import sys, time
+from sim.sweep.store import SweepStore
+with SweepStore(sys.argv[1]).lock():
+    print("holding", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_one_session_writes_to_a_folder_at_a_time(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_FOLDER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(SweepError, match=f"another sweep session .*pid {holder.pid} on"):
+            run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+        assert not (tmp_path / "manifest.json").exists()  # the refused session wrote nothing
+    finally:
+        holder.kill()  # however a session ends, the system releases its lock
+        holder.wait()
+    report = run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    assert report.ran == RUNS
+
+
+def test_a_session_that_writes_nothing_leaves_no_folder(tmp_path):
+    out = tmp_path / "new"
+    with SweepStore(out).lock():
+        assert (out / ".lock").is_file()
+    assert not out.exists()

@@ -159,77 +159,80 @@ def run_sweep(
         raise SweepError("--batch-size", "", f"expected a whole number >= 1, got {batch_size}")
     store = SweepStore(out if out is not None else default_sweep_dir(sweep.spec.name))
 
-    previous = store.read_manifest()
-    drawn = False
-    if sweep.spec.root_seed is not None:
-        root_seed = sweep.spec.root_seed
-    elif previous is not None and "root_seed" in previous:
-        root_seed, drawn = int(previous["root_seed"]), bool(previous.get("root_seed_drawn"))
-    else:
-        root_seed, drawn = draw_root_seed(), True
-    design = build_design(sweep, root_seed=root_seed)
-    seeds = run_seeds(root_seed, sweep.spec.seeds)
-    planned = len(design) * len(sweep.strategies) * len(seeds)
+    with store.lock():  # one session writes to a folder at a time
+        previous = store.read_manifest()
+        drawn = False
+        if sweep.spec.root_seed is not None:
+            root_seed = sweep.spec.root_seed
+        elif previous is not None and "root_seed" in previous:
+            root_seed, drawn = int(previous["root_seed"]), bool(previous.get("root_seed_drawn"))
+        else:
+            root_seed, drawn = draw_root_seed(), True
+        design = build_design(sweep, root_seed=root_seed)
+        seeds = run_seeds(root_seed, sweep.spec.seeds)
+        planned = len(design) * len(sweep.strategies) * len(seeds)
 
-    manifest = store.prepare(sweep, design, root_seed=root_seed, root_seed_drawn=drawn, seeds=seeds)
-    done = store.completed()
-    pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
-    if pending == 0:  # nothing to run: no pool or cluster to start
-        workers, scheduler, cluster = 1, None, None
-    with _engine(workers, scheduler, cluster) as engine:
-        store.open(
-            manifest,
-            periods=sweep.spec.outputs.periods,
-            engine={"engine": engine.name, "workers": engine.workers},
+        manifest = store.prepare(
+            sweep, design, root_seed=root_seed, root_seed_drawn=drawn, seeds=seeds
         )
-        size = batch_size or auto_batch_size(pending, engine.workers)
-        batches = make_batches(sweep, design, seeds, done, size)
-        completed_before = planned - pending
-        started = time.perf_counter()
-        counts = {"ran": 0, "failed": 0}
-        failed_ids: list[str] = []
-        bar = _progress(planned, completed_before, enabled=progress)
-
-        def on_result(result: BatchResult) -> None:
-            store.write_batch(
-                result.index, runs=result.runs, periods=result.periods, failures=result.failures
+        done = store.completed()
+        pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
+        if pending == 0:  # nothing to run: no pool or cluster to start
+            workers, scheduler, cluster = 1, None, None
+        with _engine(workers, scheduler, cluster) as engine:
+            store.open(
+                manifest,
+                periods=sweep.spec.outputs.periods,
+                engine={"engine": engine.name, "workers": engine.workers},
             )
-            counts["ran"] += result.ok + result.failed
-            counts["failed"] += result.failed
-            if result.failures is not None and len(failed_ids) < 1000:
-                failed_ids.extend(result.failures["run_id"].tolist())
-            if bar is not None:
-                bar.update(result.ok + result.failed)
-                if counts["failed"]:
-                    bar.set_postfix(failed=counts["failed"], refresh=False)
+            size = batch_size or auto_batch_size(pending, engine.workers)
+            batches = make_batches(sweep, design, seeds, done, size)
+            completed_before = planned - pending
+            started = time.perf_counter()
+            counts = {"ran": 0, "failed": 0}
+            failed_ids: list[str] = []
+            bar = _progress(planned, completed_before, enabled=progress)
 
-        status = "interrupted"
-        try:
-            engine.run(batches, on_result)
-            status = "finished"
-        except BrokenProcessPool as exc:
-            status = "worker died"
-            raise EngineError(
-                f"a worker process died ({exc}); the runs finished so far are kept in "
-                f"{store.out}/: run the same command again to resume"
-            ) from None
-        finally:
-            if bar is not None:
-                bar.close()
-            store.finish(status, completed_before=completed_before, **counts)
-    return SweepReport(
-        out=store.out,
-        planned=planned,
-        completed_before=completed_before,
-        ran=counts["ran"],
-        failed=counts["failed"],
-        seconds=time.perf_counter() - started,
-        engine=engine.name,
-        workers=engine.workers,
-        root_seed=root_seed,
-        root_seed_drawn=drawn,
-        failed_ids=failed_ids,
-    )
+            def on_result(result: BatchResult) -> None:
+                store.write_batch(
+                    result.index, runs=result.runs, periods=result.periods, failures=result.failures
+                )
+                counts["ran"] += result.ok + result.failed
+                counts["failed"] += result.failed
+                if result.failures is not None and len(failed_ids) < 1000:
+                    failed_ids.extend(result.failures["run_id"].tolist())
+                if bar is not None:
+                    bar.update(result.ok + result.failed)
+                    if counts["failed"]:
+                        bar.set_postfix(failed=counts["failed"], refresh=False)
+
+            status = "interrupted"
+            try:
+                engine.run(batches, on_result)
+                status = "finished"
+            except BrokenProcessPool as exc:
+                status = "worker died"
+                raise EngineError(
+                    f"a worker process died ({exc}); the runs finished so far are kept in "
+                    f"{store.out}/: run the same command again to resume"
+                ) from None
+            finally:
+                if bar is not None:
+                    bar.close()
+                store.finish(status, completed_before=completed_before, **counts)
+        return SweepReport(
+            out=store.out,
+            planned=planned,
+            completed_before=completed_before,
+            ran=counts["ran"],
+            failed=counts["failed"],
+            seconds=time.perf_counter() - started,
+            engine=engine.name,
+            workers=engine.workers,
+            root_seed=root_seed,
+            root_seed_drawn=drawn,
+            failed_ids=failed_ids,
+        )
 
 
 def _as_sweep(spec_or_path: Sweep | str | Path | Mapping[str, Any]) -> Sweep:

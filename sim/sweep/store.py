@@ -4,21 +4,24 @@
     OUT/runs/part-*.parquet one row per finished run (the parts commit the runs they hold)
     OUT/periods/part-*.parquet  one row per run per period (when the sweep keeps them)
     OUT/failures/part-*.parquet runs that raised: their error and traceback
+    OUT/.lock               held by the session writing to the folder (one at a time)
 
 Every part is written atomically with `sim.results.write_table`, so a crash never leaves a
 broken file. A batch's failures and periods are written before its runs part, and a periods part
 without its runs part (a crash in between) is removed when the sweep resumes. A run is
 identified by a hash of its scenario (base file and overrides), strategy, seed and the model
-version; a run whose id is in a runs part is never run again.
+version; a run whose id is in a runs part is never run again. One session writes to a folder
+at a time (`SweepStore.lock`): a second one stops with an error naming the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from sim.sweep.spec import Sweep, SweepError, spec_to_dict
 
 RUNS, PERIODS, FAILURES = "runs", "periods", "failures"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 #: Fields of the sweep file that may change between sessions of one folder (more seeds).
 MAY_CHANGE = ("seeds", "root_seed")  # (the root seed in use is compared on its own)
 
@@ -108,6 +112,49 @@ class SweepStore:
             manifest["created"] = previous.get("created", now)
             manifest["sessions"] = list(previous.get("sessions", []))
         return manifest
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for this session; a `SweepError` naming the holder if another
+        session (another process, here or on another computer) is writing to it.
+
+        An advisory lock on `OUT/.lock` (``flock``): the system releases it when its process
+        ends, however it ends, so a killed sweep never leaves the folder locked. A folder
+        made here and left with nothing in it is removed again.
+        """
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; one session per folder is up to the user
+            yield
+            return
+        if self.out.exists() and not self.out.is_dir():
+            raise SweepError(str(self.out), "", "exists and is not a folder")
+        created = not self.out.exists()
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / LOCK
+        try:
+            with open(path, "a+", encoding="utf-8") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise SweepError(
+                        str(self.out),
+                        "",
+                        f"another sweep session is writing to this folder ({holder}); wait "
+                        "for it to finish, then run again to resume, or give another --out",
+                    ) from None
+                handle.seek(0)
+                handle.truncate()
+                started = datetime.now(UTC).isoformat(timespec="seconds")
+                handle.write(f"pid {os.getpid()} on {platform.node()} since {started}\n")
+                handle.flush()
+                yield  # the lock goes with the file's closing
+        finally:
+            if created and [p.name for p in self.out.iterdir()] == [LOCK]:
+                path.unlink(missing_ok=True)
+                self.out.rmdir()
 
     def open(self, manifest: dict[str, Any], *, periods: bool, engine: dict[str, Any]) -> None:
         """Start the session: clean what a crash left and write the manifest with a new
