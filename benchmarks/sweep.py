@@ -8,7 +8,11 @@ resident size of the driver process (`ru_maxrss`), and of the largest worker.
 
   2 workers vs 1            the same 400-run sweep on a 2-process pool and in one process
   overhead per run          the 400-run sweep in one process vs a plain loop over `run_one`
-                            (a scenario loaded per design point, the same seeds)
+                            (a scenario loaded per design point, the same seeds); its points
+                            differ in parameters every firm reads, so no run is shared
+  same runs computed once   a 400-run sweep of the aligned strategy's alpha x the hierarchy's
+                            cost: efficiency-only runs differ only with the cost, are computed
+                            once per cost and seed; in one process vs the plain loop
   peak memory               a 20,000-run and a 2,000-run sweep (summaries only, 2 workers)
   Dask vs process pool      the 400-run sweep on a Dask LocalCluster (2 workers) vs the pool
 """
@@ -31,6 +35,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def spec(alignments: int, costs: int, seeds: int, horizon: int) -> dict:
     """The bakery swept over alignment coupling x hierarchy cost, every strategy, ``seeds``."""
+    return _bakery(
+        {"name": "alignment", "path": "strategies.aligned.alpha", "range": [0.1, 0.9]},
+        alignments,
+        costs,
+        seeds,
+        horizon,
+    )
+
+
+def spec_shared_by_none(crosses: int, costs: int, seeds: int, horizon: int) -> dict:
+    """The bakery swept over interdependence C x hierarchy cost: every point's runs differ."""
+    return _bakery(
+        {"name": "interdependence", "path": "efficiency.cross", "values": list(range(crosses))},
+        None,
+        costs,
+        seeds,
+        horizon,
+    )
+
+
+def _bakery(first: dict, num: int | None, costs: int, seeds: int, horizon: int) -> dict:
     return {
         "name": "bench",
         "scenario": "bakery_gluten_free",
@@ -38,12 +63,7 @@ def spec(alignments: int, costs: int, seeds: int, horizon: int) -> dict:
         "root_seed": 1,
         "overrides": {"horizon": horizon},
         "parameters": [
-            {
-                "name": "alignment",
-                "path": "strategies.aligned.alpha",
-                "range": [0.1, 0.9],
-                "num": alignments,
-            },
+            {**first, **({"num": num} if num else {})},
             {
                 "name": "coordination_cost",
                 "path": "costs.coordination.hierarchical",
@@ -54,8 +74,10 @@ def spec(alignments: int, costs: int, seeds: int, horizon: int) -> dict:
     }
 
 
-#: 5 x 4 points x 2 strategies x 10 seeds = 400 runs of 160 periods.
-SWEEP_400 = spec(5, 4, 10, 160)
+#: 5 x 4 points x 2 strategies x 10 seeds = 400 runs of 160 periods, no run shared.
+SWEEP_400 = spec_shared_by_none(5, 4, 10, 160)
+#: The same size over alpha x cost: 240 computations for 400 runs.
+SHARED_400 = spec(5, 4, 10, 160)
 #: 10 x 10 (or 100) points x 2 strategies x 10 seeds, 70 periods (shift at 60).
 SWEEP_2K = spec(10, 10, 10, 70)
 SWEEP_20K = spec(10, 100, 10, 70)
@@ -76,6 +98,7 @@ def child_sweep(data: dict, engine: dict) -> dict:
     return {
         "seconds": seconds,
         "runs": report.planned,
+        "computed": report.computed,
         "driver_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "worker_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     }
@@ -138,12 +161,15 @@ def main() -> None:
 
     rows: list[tuple[str, str, str, str]] = []
     load_before = os.getloadavg()[0]
-    one, two, loop, dask = [], [], [], []
+    one, two, loop, dask, shared, shared_loop = [], [], [], [], [], []
     for _ in range(args.repeats):  # interleaved, so that a busy moment hits every variant
         one.append(measure("sweep", SWEEP_400, {"workers": 1})["seconds"])
         two.append(measure("sweep", SWEEP_400, {"workers": 2})["seconds"])
         loop.append(measure("loop", SWEEP_400)["seconds"])
         dask.append(measure("sweep", SWEEP_400, {"cluster": "local", "workers": 2})["seconds"])
+        sharing = measure("sweep", SHARED_400, {"workers": 1})
+        shared.append(sharing["seconds"])
+        shared_loop.append(measure("loop", SHARED_400)["seconds"])
     t1, t2, tl, td = (statistics.median(x) for x in (one, two, loop, dask))
     rows.append(("400-run sweep, 1 worker (s, median)", f"{t1:.2f}", "", ""))
     rows.append(("400-run sweep, 2 workers, process pool (s, median)", f"{t2:.2f}", "", ""))
@@ -161,6 +187,16 @@ def main() -> None:
         )
     )
     rows.append(("Dask LocalCluster / process pool time (2 workers)", f"{td / t2:.2f}", "", ""))
+    gain = statistics.median(lp / sh for sh, lp in zip(shared, shared_loop, strict=True))
+    rows.append(
+        (
+            f"alpha x cost sweep, 1 worker: {sharing['computed']} computations for "
+            f"{sharing['runs']} runs; speed-up vs the loop",
+            f"{gain:.2f}x",
+            "",
+            "",
+        )
+    )
     if not args.no_memory:
         small = measure("sweep", SWEEP_2K, {"workers": 2})
         large = measure("sweep", SWEEP_20K, {"workers": 2})

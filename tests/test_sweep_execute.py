@@ -284,3 +284,84 @@ def test_sweeps_on_the_same_base_in_one_process_do_not_mix(tmp_path):
         runs = load(out)["runs"]
         aligned = runs[runs["strategy"] == "aligned"]
         assert (aligned["alpha"] == aligned["alignment"]).all()
+
+
+# ---- runs that are the same run, computed once
+
+
+@pytest.mark.parametrize(
+    ("changed", "unchanged", "changes"),
+    [
+        (
+            "aligned",
+            "efficiency_only",
+            {"alpha": 0.15, "sensing": 0.9, "coordination": "sequential", "p_jump": 0.2},
+        ),
+        ("efficiency_only", "aligned", {"alpha": 0.4, "sensing": 0.5, "p_jump": 0.2}),
+    ],
+)
+def test_a_firm_reads_its_own_strategy_and_nothing_of_the_others(changed, unchanged, changes):
+    """What computing the same runs once relies on (`shared_points`)."""
+    from sim.scenario import load_scenario
+
+    base = load_scenario("bakery_gluten_free", {"horizon": 70})
+    other = load_scenario(
+        "bakery_gluten_free",
+        {"horizon": 70, **{f"strategies.{changed}.{k}": v for k, v in changes.items()}},
+    )
+    same, same_periods = run_one(base, unchanged, 5)
+    again, again_periods = run_one(other, unchanged, 5)
+    pd.testing.assert_series_equal(pd.Series(same), pd.Series(again), check_exact=True)
+    pd.testing.assert_frame_equal(same_periods, again_periods, check_exact=True)
+    first, second = run_one(base, changed, 5)[1], run_one(other, changed, 5)[1]
+    assert not first.equals(second)  # a control: the changes do reach their own firm
+
+
+def test_runs_that_are_the_same_are_computed_once_and_stored_at_every_point(serial):
+    # SMALL sweeps the aligned strategy's alpha (2 values) and the hierarchy's cost (2 values):
+    # efficiency-only runs differ only with the cost, so 2 x 3 of them are computed, not 4 x 3
+    from sim.sweep.design import build_design
+    from sim.sweep.execute import plan_groups, shared_points
+
+    sweep = sweep_from_dict(SMALL)
+    design = build_design(sweep, root_seed=11)
+    shared = shared_points(sweep, design)
+    assert shared["aligned"] == {p: (p,) for p in range(4)}
+    assert shared["efficiency_only"] == {0: (0, 2), 1: (1, 3), 2: (0, 2), 3: (1, 3)}
+    groups = list(plan_groups(sweep, design, run_seeds(11, 3)))
+    assert len(groups) == 4 * 3 + 2 * 3
+    assert sum(len(g.members) for g in groups) == RUNS
+
+    manifest = json.loads((serial / "manifest.json").read_text())
+    assert manifest["sessions"][0]["computed"] == 18 and manifest["sessions"][0]["ran"] == RUNS
+    # a run stored from another point's computation is that point's own run, number for number
+    runs = load(serial)["runs"]
+    row = runs[(runs["point"] == 2) & (runs["strategy"] == "efficiency_only")].iloc[2]
+    scenario = sweep.scenario_at({"alignment": 0.9, "coordination_cost": 0.5})
+    direct, _ = run_one(scenario, "efficiency_only", int(row["seed"]), periods=False)
+    for key, value in direct.items():
+        assert row[key] == value or (pd.isna(row[key]) and pd.isna(value)), key
+    assert row["alignment"] == 0.9  # and it carries its own point's values
+    periods = load(serial)["periods"]
+    assert (periods["run_id"] == row["run_id"]).sum() == 71
+
+
+def test_a_shared_run_is_stored_only_where_its_point_is_valid(tmp_path, monkeypatch):
+    real = execute_module._scenario
+
+    def point_1_is_invalid(batch, point):
+        if point == 1:
+            raise ValueError("the scenario of point 1 is invalid")
+        return real(batch, point)
+
+    monkeypatch.setattr(execute_module, "_scenario", point_1_is_invalid)
+    spec = {**SMALL, "name": "invalid_point", "outputs": {"periods": False}}
+    report = run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path, progress=False)
+    failures = load(tmp_path)["failures"]
+    # point 1's efficiency-only runs are computed at point 3 (the same runs), yet fail: their
+    # own point is invalid
+    assert set(failures["point"]) == {1} and len(failures) == 2 * 3
+    assert set(failures["strategy"]) == {"aligned", "efficiency_only"}
+    assert report.ran == RUNS and report.failed == 6
+    runs = load(tmp_path)["runs"]
+    assert len(runs) == RUNS - 6 and 3 in set(runs["point"])

@@ -58,6 +58,15 @@ class RunSpec(NamedTuple):
     seed: int
 
 
+class RunGroup(NamedTuple):
+    """Runs that are the same run: one strategy and seed at design points that differ only in
+    other strategies' parameters. ``compute`` is run once; every run in ``members`` (those
+    not done yet) gets its result under its own id."""
+
+    compute: RunSpec
+    members: tuple[RunSpec, ...]
+
+
 @dataclass
 class Batch:
     """A task: some runs, with what a worker needs to build their scenarios."""
@@ -68,7 +77,7 @@ class Batch:
     points: dict[int, dict[str, Any]]  # point -> parameter name -> value
     overrides: dict[int, dict[str, Any]]  # point -> dotted path -> value
     keys: dict[int, str]  # point -> hash of its scenario (base file and overrides)
-    runs: list[RunSpec]
+    runs: list[RunGroup]
     periods: bool
 
 
@@ -82,6 +91,7 @@ class BatchResult:
     failures: pd.DataFrame | None
     ok: int
     failed: int
+    computed: int = 0  # runs computed (a group of the same runs counts once)
 
 
 @dataclass
@@ -99,6 +109,7 @@ class SweepReport:
     root_seed: int
     root_seed_drawn: bool = False
     failed_ids: list[str] = field(default_factory=list, repr=False)
+    computed: int = 0  # runs computed; the others were the same runs at other design points
 
     @property
     def complete(self) -> bool:
@@ -112,6 +123,12 @@ class SweepReport:
             f"{self.failed} failed; {self.seconds:.1f} s on {self.engine} ({self.workers} "
             f"worker{'s' if self.workers != 1 else ''}); results in {self.out}/"
         )
+        if 0 < self.computed < self.ran:
+            text += (
+                f"\n{self.ran - self.computed} of the runs were the same runs at other design "
+                f"points (the points differ only in another strategy's parameters): computed "
+                f"once, {self.computed} computations in all"
+            )
         if self.root_seed_drawn:
             text += (
                 f"\nroot seed {self.root_seed} was drawn (kept in the manifest); put "
@@ -189,7 +206,7 @@ def run_sweep(
             batches = make_batches(sweep, design, seeds, done, size)
             completed_before = planned - pending
             started = time.perf_counter()
-            counts = {"ran": 0, "failed": 0}
+            counts = {"ran": 0, "failed": 0, "computed": 0}
             failed_ids: list[str] = []
             bar = _progress(planned, completed_before, enabled=progress)
 
@@ -199,6 +216,7 @@ def run_sweep(
                 )
                 counts["ran"] += result.ok + result.failed
                 counts["failed"] += result.failed
+                counts["computed"] += result.computed
                 if result.failures is not None and len(failed_ids) < 1000:
                     failed_ids.extend(result.failures["run_id"].tolist())
                 if bar is not None:
@@ -226,6 +244,7 @@ def run_sweep(
             completed_before=completed_before,
             ran=counts["ran"],
             failed=counts["failed"],
+            computed=counts["computed"],
             seconds=time.perf_counter() - started,
             engine=engine.name,
             workers=engine.workers,
@@ -246,33 +265,86 @@ def _as_sweep(spec_or_path: Sweep | str | Path | Mapping[str, Any]) -> Sweep:
 def plan_runs(sweep: Sweep, design: Design, seeds: list[int]) -> Iterator[RunSpec]:
     """Every run of the sweep, point by point, strategy by strategy, seed by seed (lazily).
 
-    A design point that repeats an earlier one (Morris trajectories can) is run again under
-    its own ids: SALib's analysis needs a result for every row of its sample.
+    A design point that repeats an earlier one (Morris trajectories can) gets runs under its
+    own ids: SALib's analysis needs a result for every row of its sample.
     """
-    digest = sweep.scenario_digest
-    seen: dict[str, int] = {}
-    for values in design.points.to_dict("records"):
-        point = int(values.pop("point"))
-        key = point_key(digest, sweep.point_overrides(values))
-        repeat = seen.get(key, 0)
-        seen[key] = repeat + 1
-        if repeat:
-            key = f"{key}#{repeat}"
+    for point, key in _point_keys(sweep, design).items():
         for strategy in sweep.strategies:
             for k, seed in enumerate(seeds):
                 yield RunSpec(run_id(key, strategy, seed), point, strategy, k, seed)
 
 
+def plan_groups(sweep: Sweep, design: Design, seeds: list[int]) -> Iterator[RunGroup]:
+    """The sweep's runs grouped into the runs that are the same (see `shared_points`), in
+    the order of `plan_runs`' first run of each group."""
+    keys = _point_keys(sweep, design)
+    shared = shared_points(sweep, design)
+    for point in keys:
+        for strategy in sweep.strategies:
+            same = shared[strategy][point]
+            if same[0] != point:
+                continue  # computed with the group's first point
+            for k, seed in enumerate(seeds):
+                members = tuple(
+                    RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed) for p in same
+                )
+                yield RunGroup(members[0], members)
+
+
+def shared_points(sweep: Sweep, design: Design) -> dict[str, dict[int, tuple[int, ...]]]:
+    """Per strategy: each design point -> the points (in order) whose runs of that strategy
+    are the same runs, because the points differ only in other strategies' parameters.
+
+    A firm's run reads its own strategy and nothing of the others' (`Market` builds a firm
+    from ``scenario.all_strategies[name]`` alone; `tests/test_sweep_execute.py` checks it), so
+    a swept `strategies.aligned.alpha` leaves the efficiency-only runs unchanged: they are
+    computed once per seed and stored under each point's run id.
+    """
+    result: dict[str, dict[int, tuple[int, ...]]] = {}
+    points = design.points.to_dict("records")
+    for strategy in sweep.strategies:
+        groups: dict[str, list[int]] = {}
+        for values in points:
+            point = int(values["point"])
+            overrides = sweep.point_overrides({k: v for k, v in values.items() if k != "point"})
+            own = {path: v for path, v in overrides.items() if _reads(strategy, path)}
+            groups.setdefault(point_key(sweep.scenario_digest, own), []).append(point)
+        result[strategy] = {p: tuple(g) for g in groups.values() for p in g}
+    return result
+
+
+def _reads(strategy: str, path: str) -> bool:
+    """Whether a run of ``strategy`` reads the scenario value at dotted ``path``."""
+    parts = path.split(".")
+    return not (parts[0] == "strategies" and len(parts) > 1 and parts[1] != strategy)
+
+
+def _point_keys(sweep: Sweep, design: Design) -> dict[int, str]:
+    """Each design point's scenario hash; a point repeating an earlier one gets ``#n``."""
+    digest = sweep.scenario_digest
+    seen: dict[str, int] = {}
+    keys: dict[int, str] = {}
+    for values in design.points.to_dict("records"):
+        point = int(values.pop("point"))
+        key = point_key(digest, sweep.point_overrides(values))
+        repeat = seen.get(key, 0)
+        seen[key] = repeat + 1
+        keys[point] = f"{key}#{repeat}" if repeat else key
+    return keys
+
+
 def make_batches(
     sweep: Sweep, design: Design, seeds: list[int], done: set[str], size: int
 ) -> Iterator[Batch]:
-    """The runs not done yet, ``size`` at a time, each batch with the points it needs."""
+    """The runs not done yet, ``size`` computations at a time, each batch with the points it
+    needs; runs that are the same run (`plan_groups`) are computed once, in one batch."""
     records = design.points.set_index("point").to_dict("index")
     index = 0
-    runs: list[RunSpec] = []
+    groups: list[RunGroup] = []
 
     def batch() -> Batch:
-        points = {r.point: records[r.point] for r in runs}
+        needed = {m.point for g in groups for m in (g.compute, *g.members)}
+        points = {p: records[p] for p in sorted(needed)}
         overrides = {p: sweep.point_overrides(v) for p, v in points.items()}
         return Batch(
             index=index,
@@ -281,19 +353,20 @@ def make_batches(
             points=points,
             overrides=overrides,
             keys={p: point_key(sweep.scenario_digest, o) for p, o in overrides.items()},
-            runs=list(runs),
+            runs=list(groups),
             periods=sweep.spec.outputs.periods,
         )
 
-    for spec in plan_runs(sweep, design, seeds):
-        if spec.run_id in done:
+    for group in plan_groups(sweep, design, seeds):
+        pending = tuple(m for m in group.members if m.run_id not in done)
+        if not pending:
             continue
-        runs.append(spec)
-        if len(runs) == size:
+        groups.append(group._replace(members=pending))
+        if len(groups) == size:
             yield batch()
             index += 1
-            runs = []
-    if runs:
+            groups = []
+    if groups:
         yield batch()
 
 
@@ -325,43 +398,59 @@ def _scenario(batch: Batch, point: int) -> Scenario:
 
 
 def run_batch(batch: Batch) -> BatchResult:
-    """Run a task's runs through `sim.experiment.run_one`; a run that raises is recorded with
-    its error and traceback, and the others go on."""
+    """Run a task's runs through `sim.experiment.run_one`, each group of the same runs once;
+    a run that raises is recorded with its error and traceback, and the others go on."""
     rows, frames, failures = [], [], []
-    for spec in batch.runs:
-        ident = {
-            "run_id": spec.run_id,
-            "point": spec.point,
-            "seed_index": spec.seed_index,
-            **batch.points[spec.point],
-        }
+
+    def fail(spec: RunSpec, exc: BaseException) -> None:
+        failures.append(
+            {
+                **_ident(batch, spec),
+                "strategy": spec.strategy,
+                "seed": spec.seed,
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": "".join(traceback.format_exception(exc)),
+            }
+        )
+
+    for group in batch.runs:
+        scenarios: dict[int, Scenario | Exception] = {}
+        for member in (group.compute, *group.members):  # each point's own scenario
+            if member.point not in scenarios:
+                try:
+                    scenarios[member.point] = _scenario(batch, member.point)
+                except Exception as exc:
+                    scenarios[member.point] = exc
+        spec = group.compute
         try:
-            scenario = _scenario(batch, spec.point)
+            # the same run at every member's point: computed at the first valid one
+            scenario = next((v for v in scenarios.values() if isinstance(v, Scenario)), None)
+            if scenario is None:
+                raise next(iter(scenarios.values()))
             row, frame = experiment.run_one(
                 scenario, spec.strategy, spec.seed, periods=batch.periods
             )
-            clash = set(row) & (set(ident) - {"strategy", "seed"})
+            clash = set(row) & (set(_ident(batch, spec)) - {"strategy", "seed"})
             if clash:
                 raise RuntimeError(
                     f"swept parameter(s) {sorted(clash)} have the name of an output column"
                 )
         except Exception as exc:
-            failures.append(
-                {
-                    **ident,
-                    "strategy": spec.strategy,
-                    "seed": spec.seed,
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "traceback": traceback.format_exc(),
-                }
-            )
+            for member in group.members:
+                fail(member, exc)
             continue
-        rows.append({**ident, **row})
-        if frame is not None:
-            frame.insert(0, "run_id", spec.run_id)
-            frame.insert(1, "point", spec.point)
-            frame.insert(2, "seed_index", spec.seed_index)
-            frames.append(frame)
+        for member in group.members:
+            own_scenario = scenarios[member.point]
+            if isinstance(own_scenario, Exception):
+                fail(member, own_scenario)
+                continue
+            rows.append({**_ident(batch, member), **row})
+            if frame is not None:
+                own = frame.copy() if len(group.members) > 1 else frame
+                own.insert(0, "run_id", member.run_id)
+                own.insert(1, "point", member.point)
+                own.insert(2, "seed_index", member.seed_index)
+                frames.append(own)
     return BatchResult(
         index=batch.index,
         runs=pd.DataFrame(rows) if rows else None,
@@ -369,7 +458,18 @@ def run_batch(batch: Batch) -> BatchResult:
         failures=pd.DataFrame(failures) if failures else None,
         ok=len(rows),
         failed=len(failures),
+        computed=len(batch.runs),
     )
+
+
+def _ident(batch: Batch, spec: RunSpec) -> dict[str, Any]:
+    """The columns that say which run a row is: id, design point, replicate, swept values."""
+    return {
+        "run_id": spec.run_id,
+        "point": spec.point,
+        "seed_index": spec.seed_index,
+        **batch.points[spec.point],
+    }
 
 
 # ------------------------------------------------------------------------------ the engines
@@ -525,16 +625,14 @@ def _failed_batch(batch: Batch, exc: BaseException) -> BatchResult:
     text = "".join(traceback.format_exception(exc))
     failures = [
         {
-            "run_id": r.run_id,
-            "point": r.point,
-            "seed_index": r.seed_index,
-            **batch.points[r.point],
+            **_ident(batch, r),
             "strategy": r.strategy,
             "seed": r.seed,
             "error": f"task failed: {type(exc).__name__}: {exc}",
             "traceback": text,
         }
-        for r in batch.runs
+        for group in batch.runs
+        for r in group.members
     ]
     return BatchResult(batch.index, None, None, pd.DataFrame(failures), 0, len(failures))
 
