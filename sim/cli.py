@@ -351,12 +351,12 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
         "analyze",
         help="analyse a sweep folder: means with 95%% CIs, heatmaps, lines, Sobol'/Morris, report",
         description="Analyse a sweep folder (finished or not): per design point the mean of each "
-        "outcome with a 95%% confidence interval; the difference contrast - baseline "
+        "outcome with a 95% confidence interval; the difference contrast - baseline "
         "(aligned - efficiency_only by default) paired by seed, per point and per level of each "
         "parameter; heatmaps of that difference over every two parameters, lines with bands "
         "over each one, Sobol' or Morris indices with confidence intervals when the design is "
-        "SALib's; a short report. Writes DIR/analysis/ (Parquet tables, PNG figures, "
-        "report.md) and prints the report.",
+        "SALib's (for Sobol', also how they converge as samples grow); a short report. "
+        "Writes DIR/analysis/ (Parquet tables, PNG figures, report.md) and prints the report.",
     )
     analyze.add_argument("directory", type=Path, metavar="DIR", help="a sweep's output folder")
     analyze.add_argument(

@@ -178,3 +178,62 @@ def test_the_command_line(factorial, tmp_path, capsys):
     assert "not a sweep folder" in capsys.readouterr().err
     with pytest.raises(SweepError):
         analyze_sweep(tmp_path / "nowhere")
+
+
+def _sobol_spec(samples: int) -> dict:
+    return {
+        **BASE,
+        "seeds": 1,
+        "name": f"sobol_{samples}",
+        "design": {"kind": "sobol", "samples": samples},
+        "parameters": [
+            {k: v for k, v in ALIGNMENT.items() if k != "values"} | {"range": [0.0, 1.0]},
+            {**COST, "range": [0.0, 10.0]},
+        ],
+    }
+
+
+def test_sobol_convergence_gives_what_smaller_sweeps_give(tmp_path):
+    run_sweep(sweep_from_dict(_sobol_spec(32)), workers=1, out=tmp_path / "n32", progress=False)
+    analysis = analyze_sweep(tmp_path / "n32")
+    convergence = analysis.convergence
+    assert sorted(set(convergence["N"])) == [8, 16, 32]
+    assert set(convergence["index"]) == {"S1", "ST"}
+    assert set(convergence["parameter"]) == {"alignment", "coordination_cost"}
+
+    def indices(table: pd.DataFrame) -> pd.Series:
+        return table.set_index(["parameter", "index"])["value"].sort_index()
+
+    # at N = 32 the sweep's own indices, and at N = 16 those of a sweep of 16 samples
+    full = analysis.sensitivity[analysis.sensitivity["output"] == "aligned - efficiency_only"]
+    pd.testing.assert_series_equal(
+        indices(convergence[convergence["N"] == 32]), indices(full), check_names=False
+    )
+    run_sweep(sweep_from_dict(_sobol_spec(16)), workers=1, out=tmp_path / "n16", progress=False)
+    small = analyze_sweep(tmp_path / "n16", figures=False, write=False).sensitivity
+    small = small[small["output"] == "aligned - efficiency_only"]
+    pd.testing.assert_series_equal(
+        indices(convergence[convergence["N"] == 16]), indices(small), check_names=False
+    )
+    assert (tmp_path / "n32" / "analysis" / "sobol_convergence.parquet").is_file()
+    figure = tmp_path / "n32" / "analysis" / "sobol_convergence_profit_post_shift.png"
+    assert figure.stat().st_size > 10_000
+    assert "Convergence (the same indices on the first N base samples" in analysis.report
+
+
+def test_settled_from_is_where_the_ranking_stops_changing():
+    from sim.sweep.analyze import settled_from
+
+    def table(values: dict[int, tuple[float, float]]) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                (n, name, "ST", v)
+                for n, pair in values.items()
+                for name, v in zip(("a", "b"), pair, strict=True)
+            ],
+            columns=["N", "parameter", "index", "value"],
+        )
+
+    assert settled_from(table({8: (0.1, 0.5), 16: (0.6, 0.2), 32: (0.7, 0.1)})) == 16
+    assert settled_from(table({8: (0.6, 0.5), 16: (0.6, 0.2), 32: (0.7, 0.1)})) == 8
+    assert settled_from(table({8: (0.6, 0.5), 16: (0.6, 0.2), 32: (0.1, 0.7)})) is None

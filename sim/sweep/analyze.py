@@ -55,6 +55,8 @@ class SweepAnalysis:
     sensitivity: pd.DataFrame | None
     report: str
     figures: list[Path] = field(default_factory=list)
+    #: Sobol' designs: S1 and ST of the difference on the first N base samples, N = 8, 16, ...
+    convergence: pd.DataFrame | None = None
 
 
 def analyze_sweep(
@@ -104,6 +106,7 @@ def analyze_sweep(
         sensitivity, sensitivity_note = sensitivity_indices(
             manifest, runs, differences, metric, contrast, baseline
         )
+    convergence = sobol_convergence(manifest, differences) if sensitivity is not None else None
     scenario = spec.get("scenario_as_loaded", {})
     money = scenario.get("money_unit", "")
     analysis = SweepAnalysis(
@@ -117,6 +120,7 @@ def analyze_sweep(
         marginals=marginals,
         sensitivity=sensitivity,
         report="",
+        convergence=convergence,
     )
     labels = {p["name"]: p.get("label") or p["name"] for p in spec["parameters"]}
     out = directory / "analysis"
@@ -127,6 +131,8 @@ def analyze_sweep(
         write_table(marginals, out / "marginals.parquet")
         if sensitivity is not None:
             write_table(sensitivity, out / "sensitivity.parquet")
+        if convergence is not None:
+            write_table(convergence, out / "sobol_convergence.parquet")
     if write and figures:
         analysis.figures = _save_figures(
             analysis, runs, paired.merge(design, on="point"), labels, money, out, spec
@@ -340,6 +346,64 @@ def sensitivity_indices(
     return table, ""
 
 
+def sobol_convergence(
+    manifest: dict[str, Any], differences: pd.DataFrame, *, smallest: int = 8
+) -> pd.DataFrame | None:
+    """Sobol' S1 and ST of the paired difference computed on the first n base samples, for
+    n = ``smallest``, 2 x ``smallest``, ... up to the sweep's N: have the indices settled?
+
+    SALib's Sobol' design with n base samples is exactly the first n x (D + 2) design points
+    (2D + 2 with second order) of the design with N (same root seed; the tests check it), so
+    each n gives what a sweep of that size would have given, runs and seeds included. None
+    for other designs or while design points lack results. Columns: N, parameter, index
+    (S1, ST), value, conf (95% half-width).
+    """
+    info = manifest["design"]
+    if info["kind"] != "sobol":
+        return None
+    from SALib.analyze import sobol
+
+    problem = info["problem"]
+    spec = manifest["sweep"]["design"]
+    second = bool(spec["second_order"])
+    block = (2 if second else 1) * problem["num_vars"] + 2
+    total = int(spec["samples"])
+    y = differences.set_index("point")["mean"].reindex(range(info["points"])).to_numpy(float)
+    if np.isnan(y).any():
+        return None
+    sizes = [n for n in (smallest * 2**k for k in range(40)) if n < total] + [total]
+    seed = int(manifest["root_seed"]) % (2**32)
+    rows = []
+    for n in sizes:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sobol.analyze(
+                problem, y[: n * block], calc_second_order=second, conf_level=LEVEL, seed=seed
+            )
+        for i, name in enumerate(problem["names"]):
+            for index in ("S1", "ST"):
+                rows.append((n, name, index, res[index][i], res[f"{index}_conf"][i]))
+    table = pd.DataFrame(rows, columns=["N", "parameter", "index", "value", "conf"])
+    table[["value", "conf"]] = table[["value", "conf"]].astype(float)
+    return table
+
+
+def settled_from(convergence: pd.DataFrame, index: str = "ST") -> int | None:
+    """The smallest N from which the ranking of the parameters by ``index`` no longer
+    changes (None if it changes at the largest N)."""
+    order = {
+        n: tuple(part.sort_values("value", ascending=False)["parameter"])
+        for n, part in convergence[convergence["index"] == index].groupby("N")
+    }
+    sizes = sorted(order)
+    settled = None
+    for n in reversed(sizes):
+        if order[n] != order[sizes[-1]]:
+            break
+        settled = n
+    return settled if settled is not None and (settled < sizes[-1] or len(sizes) == 1) else None
+
+
 # ----------------------------------------------------------------------------------- figures
 
 
@@ -485,6 +549,41 @@ def line_figure(
     return fig
 
 
+def convergence_figure(convergence: pd.DataFrame, *, metric_label: str) -> Figure:
+    """S1 and ST against the number of base samples N, with 95% intervals (`sobol_convergence`)."""
+    names = list(dict.fromkeys(convergence["parameter"]))
+    sizes = sorted(set(convergence["N"]))
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2, sharey=True)
+    colours = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#6B6B6B")
+    for ax, index in zip(axes, ("S1", "ST"), strict=True):
+        part = convergence[convergence["index"] == index]
+        for j, name in enumerate(names):
+            line = part[part["parameter"] == name].sort_values("N")
+            spread = 1.04 ** (j - (len(names) - 1) / 2)  # the bars side by side, not on top
+            ax.errorbar(
+                line["N"] * spread,
+                line["value"],
+                yerr=line["conf"].fillna(0.0),
+                marker="o",
+                capsize=3,
+                color=colours[j % len(colours)],
+                label=_plain(name),
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.minorticks_off()
+        ax.axhline(0, color="#444444", linewidth=0.8)
+        ax.set_xlabel("base samples N")
+        ax.set_title(f"{index} with 95% intervals", fontsize=11)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("share of the variance")
+    axes[1].legend(frameon=False, fontsize=9)
+    fig.suptitle(f"Convergence of the Sobol' indices: {metric_label}", fontsize=11)
+    return fig
+
+
 def sensitivity_figure(table: pd.DataFrame, output: str, *, metric_label: str) -> Figure:
     """Sobol' S1 and ST, or Morris mu* and sigma, per parameter, with 95% intervals."""
     data = table[(table["output"] == output) & (table["index"] != "S2")]
@@ -548,6 +647,10 @@ def _save_figures(
         output = f"{analysis.contrast} - {analysis.baseline}"
         fig = sensitivity_figure(analysis.sensitivity, output, metric_label=metric_label)
         written.append(_save(fig, out / f"sensitivity_{metric}.png"))
+    if analysis.convergence is not None:
+        label = f"{metric_label}, {analysis.contrast} - {analysis.baseline}"
+        fig = convergence_figure(analysis.convergence, metric_label=label)
+        written.append(_save(fig, out / f"sobol_convergence_{metric}.png"))
     return written
 
 
@@ -646,11 +749,35 @@ def text_report(
             f"  {r.parameter}: {r.value:.3g} [+/- {r.conf:.2g}]"
             for r in ranked.itertuples(index=False)
         ]
+        if analysis.convergence is not None:
+            lines += ["", *convergence_lines(analysis.convergence)]
     elif sensitivity_note:
         lines += ["", sensitivity_note]
     if analysis.figures:
         lines += ["", "Figures: " + ", ".join(p.name for p in analysis.figures)]
     return "\n".join(lines)
+
+
+def convergence_lines(convergence: pd.DataFrame) -> list[str]:
+    """Plain-words lines on whether the Sobol' indices have settled (for the report)."""
+    sizes = sorted(set(convergence["N"]))
+    if len(sizes) < 2:
+        return [f"Convergence: only N = {sizes[0]}; run more samples to see it."]
+    top, before = sizes[-1], sizes[-2]
+    total = convergence[convergence["index"] == "ST"].pivot(
+        index="parameter", columns="N", values="value"
+    )
+    change = float((total[top] - total[before]).abs().max())
+    settled = settled_from(convergence)
+    ranking = (
+        f"the ranking by ST is the same from N = {settled} on"
+        if settled is not None
+        else f"the ranking by ST still changes between N = {before} and {top}"
+    )
+    return [
+        f"Convergence (the same indices on the first N base samples; sobol_convergence): "
+        f"{ranking}; ST changed by at most {change:.2g} from N = {before} to {top}."
+    ]
 
 
 def _tick_str(level: str) -> str:
