@@ -65,7 +65,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="output folder (default: results/figures/)",
     )
     figure.add_argument(
-        "--seed", type=seed_number, default=0, metavar="N", help="the market (seed); default 0"
+        "--seed",
+        type=seed_number,
+        default=None,
+        metavar="N",
+        help="the market (seed); default: the scenario's classroom_seed (its typical market)",
     )
     figure.add_argument(
         "--strategy",

@@ -538,7 +538,7 @@ def Classroom() -> None:
     scenarios, broken = solara.use_memo(classroom_scenarios, [])
     names = list(scenarios)
     chosen = solara.use_reactive(names[0] if names else "")
-    seed = solara.use_reactive(0)
+    seed = solara.use_reactive(scenarios[names[0]].classroom_seed if names else 0)
     first = solara.use_memo(lambda: spare.take(scenarios[names[0]]) if names else None, [])
     screen = solara.use_reactive(first)
     version = solara.use_reactive(0)
@@ -567,10 +567,13 @@ def Classroom() -> None:
 
     @guard
     def choose(name: str) -> None:
+        scenario = scenarios[name]  # opens at its typical market
         start_over(
-            TwinFirms(scenarios[name], seed=seed.value),
-            f"{scenarios[name].title or plain(name)}: period 0, press play.",
+            TwinFirms(scenario),
+            f"{scenario.title or plain(name)}: market {scenario.classroom_seed}, period 0, "
+            "press play.",
         )
+        seed.set(scenario.classroom_seed)
         chosen.set(name)
 
     @guard

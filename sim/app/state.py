@@ -73,6 +73,26 @@ def classroom_scenarios(
     return {n: loaded[n] for n in order}, failed
 
 
+def typical_market(
+    scenario: Scenario,
+    *,
+    strategies: Sequence[str] = DEFAULT_TWINS,
+    markets: int = DEBRIEF_SEEDS,
+) -> int:
+    """The typical market of the debrief's: of seeds 0 .. ``markets`` - 1, the one where the
+    second firm's profit after the split minus the first's is closest to the median over all
+    of them (the lower seed on a tie). What a scenario's ``classroom_seed`` should be, so that
+    the first run a class sees is neither a lucky nor an unlucky one.
+    """
+    from sim.experiment import run_experiment
+
+    runs = run_experiment(scenario, strategies=list(strategies), seeds=markets, periods=False).runs
+    profit = runs.pivot(index="seed", columns="strategy", values="profit_post_shift")
+    difference = profit[strategies[1]] - profit[strategies[0]]
+    distance = (difference - difference.median()).abs()
+    return int(distance.sort_index().idxmin())
+
+
 # ---- parsing what is typed into the controls ----
 
 
@@ -162,6 +182,7 @@ class FirmView:
 class TwinFirms:
     """Two firms in one market, on one seed, stepping together; live changes and their record.
 
+    The seed defaults to the scenario's ``classroom_seed`` (its typical market).
     ``strategies`` name the firms' starting strategies (from the scenario's, built-ins
     included); ``settings`` may replace their specs (the controls' values at a reset).
     Changes made now take effect at the next period, through `Firm.set_strategy`.
@@ -173,7 +194,7 @@ class TwinFirms:
         scenario: Scenario,
         *,
         strategies: Sequence[str] = DEFAULT_TWINS,
-        seed: int = 0,
+        seed: int | None = None,
         cost_factor: float = 1.0,
         settings: Sequence[StrategySpec] | None = None,
     ) -> None:
@@ -186,7 +207,7 @@ class TwinFirms:
                 )
         self.lock = threading.RLock()
         self.scenario = scenario
-        self.seed = int(seed)
+        self.seed = int(scenario.classroom_seed if seed is None else seed)
         self.strategy_names: tuple[str, str] = (strategies[0], strategies[1])
         specs = (
             tuple(settings)

@@ -343,6 +343,13 @@ class Scenario(Spec):
     story: str = Field("", description="The business story in a few plain sentences.")
     things_to_notice: list[str] = Field(default_factory=list, description="For a class.")
     things_to_try: list[str] = Field(default_factory=list, description="For a class.")
+    classroom_seed: int = Field(
+        0,
+        ge=0,
+        le=2**32 - 1,
+        description="For a class: the market (seed) the classroom app and the slide figures "
+        "start with; the scenarios in scenarios/ give their typical market of 30.",
+    )
     money_unit: str = Field("k€ per month", description="Unit of profit and cash.")
     horizon: int = Field(160, ge=2, le=100_000, description="Periods simulated.")
     seeds: int = Field(30, ge=1, le=1_000_000, description="Seeds run by default.")
