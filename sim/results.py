@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import platform
@@ -21,6 +23,21 @@ from sim.scenario import scenario_to_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "results"
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The modules whose code decides a run's numbers (relative to the package).
+MODEL_SOURCES: tuple[str, ...] = (
+    "landscape.py",
+    "market.py",
+    "search.py",
+    "agents.py",
+    "coordination.py",
+    "population.py",
+    "metrics.py",
+    "model.py",
+    "experiment.py",
+    "scenario/schema.py",
+    "scenario/load.py",
+)
 
 
 def default_output_dir(scenario_name: str) -> Path:
@@ -50,6 +67,21 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
+@functools.cache
+def model_fingerprint(package: Path = PACKAGE_DIR) -> str:
+    """A short hash of the model's source code (`MODEL_SOURCES`): any change to the code that
+    decides a run's numbers changes it, whether or not the version number was raised."""
+    digest = hashlib.sha256()
+    for name in MODEL_SOURCES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_version() -> str:
+    """The package version and the model's fingerprint, e.g. ``0.1.0+3f2a9c0d41b7e865``."""
+    return f"{__version__}+{model_fingerprint()}"
+
+
 def environment() -> dict[str, Any]:
     """Versions of Python and of every installed distribution, plus the host."""
     packages = {
@@ -63,6 +95,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "host": platform.node(),
         "smb_sim": __version__,
+        "model": model_version(),
         "packages": dict(sorted(packages.items(), key=lambda kv: kv[0].lower())),
     }
 

@@ -18,3 +18,20 @@ def test_round_trip(tmp_path):
     pd.testing.assert_frame_equal(back["periods"], result.periods)
     assert back["manifest"]["scenario"]["horizon"] == 70
     assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
+
+
+def test_the_model_fingerprint_changes_with_the_model_code_only(tmp_path):
+    import shutil
+
+    from sim.results import MODEL_SOURCES, PACKAGE_DIR, environment, model_fingerprint
+
+    for name in MODEL_SOURCES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PACKAGE_DIR / name, tmp_path / name)
+    assert model_fingerprint(tmp_path) == model_fingerprint(PACKAGE_DIR)
+    (tmp_path / "cli.py").write_text("# not model code\n")
+    assert model_fingerprint.__wrapped__(tmp_path) == model_fingerprint(PACKAGE_DIR)
+    market = tmp_path / "market.py"
+    market.write_text(market.read_text() + "\nRHO_DEFAULT = 0.5\n")
+    assert model_fingerprint.__wrapped__(tmp_path) != model_fingerprint(PACKAGE_DIR)
+    assert environment()["model"].endswith("+" + model_fingerprint())

@@ -67,7 +67,7 @@ def test_the_manifest_records_what_reproduces_the_sweep(tmp_path):
     # run ids: a hash of the point's scenario, strategy, seed and the model version
     runs = load(tmp_path)["runs"]
     assert sorted(runs["run_id"]) == sorted(planned_ids(SPEC))
-    assert run_id("p", "aligned", 1) != run_id("p", "aligned", 1, model_version="0.0.0")
+    assert run_id("p", "aligned", 1) != run_id("p", "aligned", 1, model="0.0.0")
 
 
 def test_running_again_skips_what_is_done_and_more_seeds_add_only_the_new(tmp_path):
@@ -95,6 +95,17 @@ def test_a_folder_holds_one_sweep(tmp_path):
     with pytest.raises(SweepError, match="'overrides' is not the same"):
         run_sweep(sweep_from_dict({**SPEC, "overrides": {"horizon": 80}}), workers=1, out=tmp_path)
     assert len(load(tmp_path)["runs"]) == RUNS  # nothing lost, nothing added
+
+
+def test_results_of_a_changed_model_are_not_mixed_in(tmp_path, monkeypatch):
+    import sim.sweep.store as store
+
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    # the same version number, other model code (its fingerprint differs)
+    monkeypatch.setattr(store, "model_version", lambda: "0.1.0+0123456789abcdef")
+    with pytest.raises(SweepError, match="the model changed"):
+        run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    assert len(load(tmp_path)["runs"]) == RUNS
 
 
 def test_a_changed_base_scenario_is_not_mixed_in(tmp_path):

@@ -10,8 +10,9 @@ Every part is written atomically with `sim.results.write_table`, so a crash neve
 broken file. A batch's failures and periods are written before its runs part, and a periods part
 without its runs part (a crash in between) is removed when the sweep resumes. A run is
 identified by a hash of its scenario (base file and overrides), strategy, seed and the model
-version; a run whose id is in a runs part is never run again. One session writes to a folder
-at a time (`SweepStore.lock`): a second one stops with an error naming the first.
+(version and code fingerprint); a run whose id is in a runs part is never run again. One session
+writes to a folder at a time (`SweepStore.lock`): a second one stops with an error naming the
+first.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim import __version__
-from sim.results import environment, git_state, write_json, write_table
+from sim.results import environment, git_state, model_version, write_json, write_table
 from sim.sweep.design import Design
 from sim.sweep.spec import Sweep, SweepError, spec_to_dict
 
@@ -47,9 +47,10 @@ def point_key(scenario_digest: str, overrides: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_id(point: str, strategy: str, seed: int, model_version: str = __version__) -> str:
-    """The id of one run: hash of its point's scenario, strategy, seed and the model version."""
-    text = f"{point}|{strategy}|{seed}|{model_version}"
+def run_id(point: str, strategy: str, seed: int, model: str | None = None) -> str:
+    """The id of one run: hash of its point's scenario, strategy, seed and the model version
+    (`sim.results.model_version`: the package version and the model code's fingerprint)."""
+    text = f"{point}|{strategy}|{seed}|{model or model_version()}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -99,7 +100,7 @@ class SweepStore:
                 for name in sweep.strategies
             },
             "scenario_digest": sweep.scenario_digest,
-            "model_version": __version__,
+            "model_version": model_version(),
             "design": design.to_dict(),
             "runs_planned": len(design) * len(sweep.strategies) * len(seeds),
             "created": now,
@@ -251,7 +252,7 @@ def _check_same_sweep(path: Path, old: dict[str, Any], new: dict[str, Any]) -> N
         raise SweepError(str(path), key, message)
     for key, what in (
         ("scenario_digest", "the base scenario file changed"),
-        ("model_version", "the model version changed"),
+        ("model_version", "the model changed (its version or its code)"),
         ("root_seed", "the root seed differs"),
     ):
         if old.get(key) != new.get(key):
