@@ -47,6 +47,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   }
   pip_quiet --upgrade pip
   pip_quiet -e "$root[test]"
+  # matplotlib's font list is built on its first import (seconds on a machine with many
+  # fonts): built now, not when a class is waiting for the app's first page
+  "$venv/bin/python" -c "import matplotlib.font_manager" >/dev/null 2>&1 || true
   echo "$want" > "$stamp"
 fi
 # Compiled once here: where PYTHONDONTWRITEBYTECODE is set, every command would otherwise
