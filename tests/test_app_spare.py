@@ -12,8 +12,9 @@ from sim.scenario import load_scenario
 
 @pytest.fixture(autouse=True)
 def _no_refill(monkeypatch):
-    """No background refills left running after a test."""
+    """No background refills left running after a test (nor in later tests' pages)."""
     monkeypatch.setattr(spare, "REFILL_AFTER_S", 3600.0)
+    monkeypatch.setattr(spare, "_refill", False)  # restored after the test: prepare sets it
     yield
     for timer in threading.enumerate():
         if isinstance(timer, threading.Timer):
