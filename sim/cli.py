@@ -265,7 +265,8 @@ def format_summary(runs: pd.DataFrame, name: str, seeds: int, split: int, money_
         e = runs[runs["strategy"] == "efficiency_only"].set_index("seed")["profit_post_shift"]
         diff = (a - e).dropna()
         lines.append(
-            f"\nProfit after the shift, aligned minus efficiency only (paired by seed): "
+            f"\nProfit after, from period {split} on, aligned minus efficiency only (paired by "
+            "seed): "
             f"{_fmt(*mean_ci(diff.to_numpy()))} {money_unit}"
         )
     return "\n".join(lines)

@@ -219,7 +219,7 @@ def test_the_debrief_replays_the_run_on_each_seed(bakery):
     assert f"in {wins} of 3" in verdict
 
 
-@pytest.mark.parametrize("name", ["bakery_gluten_free", "boutique_online"])
+@pytest.mark.parametrize("name", list(classroom_scenarios()[0]))
 def test_each_classroom_scenario_opens_at_its_typical_market(name):
     # classroom_seed is the debrief's median market; if the model changes, this says the new one
     scenario = load_scenario(name)

@@ -86,3 +86,24 @@ def test_the_same_costly_alignment_pays_when_customers_move():
     result = run_experiment(sc, seeds=SEEDS, periods=False)
     aligned, eff = paired(result, "profit_post_shift", "aligned", "efficiency_only")
     assert stats.wilcoxon(aligned, eff, alternative="greater").pvalue < 0.05
+
+
+def test_the_canteen_where_tastes_count_little_and_stay_put_is_won_by_efficiency():
+    # the classroom's counter-example: a steady market where customers' tastes count little
+    # (beta 0.2); the aligned canteen's meetings and surveys are never paid back
+    result = run_experiment(load_scenario("canteen_stable"), seeds=SEEDS, periods=False)
+    aligned, eff = paired(result, "profit_post_shift", "aligned", "efficiency_only")
+    assert stats.wilcoxon(eff, aligned, alternative="greater").pvalue < ALPHA
+    assert np.mean(aligned > eff) < 0.5  # aligned ahead in a minority of markets
+    # ... and the same canteen with cheap coordination: alignment is no longer a loss
+    cheap = load_scenario(
+        "canteen_stable",
+        {
+            "costs.coordination.hierarchical": 0.3,
+            "costs.alignment": 0.4,
+            "costs.sensing": 0.2,
+        },
+    )
+    result = run_experiment(cheap, seeds=SEEDS, periods=False)
+    aligned, eff = paired(result, "profit_post_shift", "aligned", "efficiency_only")
+    assert stats.wilcoxon(eff, aligned, alternative="greater").pvalue > 0.05
