@@ -162,29 +162,11 @@ def run_sweep(
     (default `results/sweeps/<name>/`); runs already there are skipped.
     """
     sweep = _as_sweep(spec_or_path)
-    if scheduler is not None and cluster is not None:
-        raise SweepError("--scheduler", "", "give either a scheduler address or --cluster local")
-    if cluster is not None and cluster != "local":
-        raise SweepError("--cluster", "", f"unknown cluster {cluster!r}; allowed: local")
-    if workers is not None and workers < 1:
-        raise SweepError("--workers", "", f"expected a whole number >= 1, got {workers}")
-    if workers is not None and scheduler is not None:
-        raise SweepError(
-            "--workers", "", "not used with --scheduler: the cluster's own workers run the sweep"
-        )
-    if batch_size is not None and batch_size < 1:
-        raise SweepError("--batch-size", "", f"expected a whole number >= 1, got {batch_size}")
+    _check_engine_options(workers, scheduler, cluster, batch_size)
     store = SweepStore(out if out is not None else default_sweep_dir(sweep.spec.name))
 
     with store.lock():  # one session writes to a folder at a time
-        previous = store.read_manifest()
-        drawn = False
-        if sweep.spec.root_seed is not None:
-            root_seed = sweep.spec.root_seed
-        elif previous is not None and "root_seed" in previous:
-            root_seed, drawn = int(previous["root_seed"]), bool(previous.get("root_seed_drawn"))
-        else:
-            root_seed, drawn = draw_root_seed(), True
+        root_seed, drawn = _root_seed(sweep, store.read_manifest())
         design = build_design(sweep, root_seed=root_seed)
         seeds = run_seeds(root_seed, sweep.spec.seeds)
         planned = len(design) * len(sweep.strategies) * len(seeds)
@@ -254,6 +236,33 @@ def run_sweep(
         )
 
 
+def _check_engine_options(
+    workers: int | None, scheduler: str | None, cluster: str | None, batch_size: int | None
+) -> None:
+    if scheduler is not None and cluster is not None:
+        raise SweepError("--scheduler", "", "give either a scheduler address or --cluster local")
+    if cluster is not None and cluster != "local":
+        raise SweepError("--cluster", "", f"unknown cluster {cluster!r}; allowed: local")
+    if workers is not None and workers < 1:
+        raise SweepError("--workers", "", f"expected a whole number >= 1, got {workers}")
+    if workers is not None and scheduler is not None:
+        raise SweepError(
+            "--workers", "", "not used with --scheduler: the cluster's own workers run the sweep"
+        )
+    if batch_size is not None and batch_size < 1:
+        raise SweepError("--batch-size", "", f"expected a whole number >= 1, got {batch_size}")
+
+
+def _root_seed(sweep: Sweep, previous: dict[str, Any] | None) -> tuple[int, bool]:
+    """The sweep file's root seed, else the one a previous session drew, else a new one;
+    and whether it was drawn."""
+    if sweep.spec.root_seed is not None:
+        return sweep.spec.root_seed, False
+    if previous is not None and "root_seed" in previous:
+        return int(previous["root_seed"]), bool(previous.get("root_seed_drawn"))
+    return draw_root_seed(), True
+
+
 def _as_sweep(spec_or_path: Sweep | str | Path | Mapping[str, Any]) -> Sweep:
     if isinstance(spec_or_path, Sweep):
         return spec_or_path
@@ -300,14 +309,15 @@ def shared_points(sweep: Sweep, design: Design) -> dict[str, dict[int, tuple[int
     a swept `strategies.aligned.alpha` leaves the efficiency-only runs unchanged: they are
     computed once per seed and stored under each point's run id.
     """
+    overrides = {
+        int(values.pop("point")): sweep.point_overrides(values)
+        for values in design.points.to_dict("records")
+    }
     result: dict[str, dict[int, tuple[int, ...]]] = {}
-    points = design.points.to_dict("records")
     for strategy in sweep.strategies:
         groups: dict[str, list[int]] = {}
-        for values in points:
-            point = int(values["point"])
-            overrides = sweep.point_overrides({k: v for k, v in values.items() if k != "point"})
-            own = {path: v for path, v in overrides.items() if _reads(strategy, path)}
+        for point, paths in overrides.items():
+            own = {path: v for path, v in paths.items() if _reads(strategy, path)}
             groups.setdefault(point_key(sweep.scenario_digest, own), []).append(point)
         result[strategy] = {p: tuple(g) for g in groups.values() for p in g}
     return result
