@@ -141,6 +141,22 @@ def style_axes(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "")
         ax.spines[side].set_visible(False)
 
 
+def note_sailing_in_circles(ax: Axes, *, fontsize: float) -> None:
+    """How to read a panel of distance to port against miles sailed, in its top right corner."""
+    ax.text(
+        0.98,
+        0.97,
+        "sailing in circles: moving right\nwithout coming down",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=fontsize,
+        color="0.25",
+        style="italic",
+        bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.8"},
+    )
+
+
 def _new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
@@ -362,18 +378,7 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
     )
     _compress_miles(ax_sail)
     ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_sail.text(
-        0.98,
-        0.97,
-        "a firm sailing in circles\nmoves right without going down",
-        transform=ax_sail.transAxes,
-        ha="right",
-        va="top",
-        fontsize=_NOTE,
-        color="0.25",
-        style="italic",
-        bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.8"},
-    )
+    note_sailing_in_circles(ax_sail, fontsize=_NOTE)
 
     handles = [
         Line2D([], [], color=colours[n], linewidth=2.2, label=f"{_plain(n)} (mean)")

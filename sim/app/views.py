@@ -29,7 +29,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, TwinFirms, plain
-from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
+from sim.plots import PALETTE, STRATEGY_COLOURS, note_sailing_in_circles, style_axes
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
 #: figure is 9 inches wide); exports for slides use `EXPORT_DPI`, the GIF `SLIDE_DPI`.
@@ -323,18 +323,7 @@ class SailingView(LiveView):
         )
         self.ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
         self.ax_sail.xaxis.set_major_locator(MaxNLocator(integer=True))
-        self.ax_sail.text(
-            0.98,
-            0.96,
-            "sailing in circles: moving right\nwithout coming down",
-            transform=self.ax_sail.transAxes,
-            ha="right",
-            va="top",
-            fontsize=_SMALL,
-            style="italic",
-            color="0.25",
-            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.8"},
-        )
+        note_sailing_in_circles(self.ax_sail, fontsize=_SMALL)
         self.paths, self.sails, self.now_map, self.now_sail, self.starts = [], [], [], [], []
         for c in self.colours:
             self.paths.append(self.ax_map.plot([], [], color=c, linewidth=1.8, alpha=0.85)[0])
