@@ -1,4 +1,9 @@
-"""The agents: departments searching over their own decisions, and the firm coordinating them."""
+"""The agents: departments and firms, Mesa agents that are views of the engine's rows.
+
+A department holds its decisions and its alignment coupling; a firm its strategy, costs,
+configuration, cash and log. The rules they follow each period live in `sim.engine` alone;
+changing an agent's parameters between steps changes what the engine does next period.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,48 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import coordination, search
-from sim.landscape import hamming
+from sim.engine import FirmSettings
 from sim.metrics import FirmLog
+from sim.streams import firm_keys
 
 if TYPE_CHECKING:
     from sim.model import Market
-    from sim.scenario.schema import CostSpec, StrategySpec
+    from sim.scenario.schema import CostSpec, Scenario, StrategySpec
+
+
+def firm_settings(
+    scenario: Scenario, strategy: StrategySpec, costs: CostSpec | None = None, *, firms: int = 1
+) -> FirmSettings:
+    """The engine's parameters for a firm following ``strategy`` in ``scenario``."""
+    costs = scenario.costs if costs is None else costs
+    alphas = scenario.alpha_of(strategy)
+    firm, learning = scenario.firm, scenario.firm.learning
+    return FirmSettings(
+        alphas=alphas,
+        coordination=strategy.coordination,
+        sensing=strategy.sensing,
+        p_jump=strategy.p_jump,
+        proposals=strategy.proposals,
+        search=strategy.search,
+        cost=coordination_cost(strategy, costs, alphas),
+        money_scale=firm.money_scale,
+        break_even=firm.break_even,
+        initial_cash=firm.initial_cash,
+        gain=learning.gain,
+        tau=learning.tau,
+        reset=learning.reset,
+        initial_experience=learning.initial_experience,
+        bankruptcy=firms == 1,  # in a population, selection decides who stays
+    )
+
+
+def coordination_cost(strategy: StrategySpec, costs: CostSpec, alphas: tuple[float, ...]) -> float:
+    """Money per period the strategy's coordination, alignment and sensing cost."""
+    return (
+        costs.coordination[strategy.coordination]
+        + costs.alignment * float(np.mean(alphas))
+        + costs.sensing * strategy.sensing
+    )
 
 
 class Department(mesa.Agent):
@@ -24,55 +64,45 @@ class Department(mesa.Agent):
     """
 
     def __init__(
-        self,
-        model: Market,
-        *,
-        firm: Firm,
-        index: int,
-        name: str,
-        decisions: tuple[int, ...],
-        alpha: float,
+        self, model: Market, *, firm: Firm, index: int, name: str, decisions: tuple[int, ...]
     ) -> None:
         super().__init__(model)
         self.firm = firm
         self.index = index
         self.name = name
         self.decisions = decisions
-        self.alpha = alpha
         self.mask = int(sum(1 << i for i in decisions))
-        self._flips = np.array([1 << i for i in decisions], dtype=np.int64)
 
-    def alternatives(self, current: int) -> np.ndarray:
-        """The status quo, every one-bit flip of own decisions, and maybe one long jump."""
-        row = np.array([current], dtype=np.int64)
-        cands = search.alternatives(row, self._flips)[0]
-        strategy, rng = self.firm.strategy, self.firm.own_rng
-        if strategy.p_jump > 0 and rng.random() < strategy.p_jump:
-            cands = np.append(cands, search.long_jumps(row, self._flips, self.mask, rng))
-        return cands
+    def __repr__(self) -> str:
+        return f"<Department {self.name!r} of {self.firm.strategy_name!r} alpha={self.alpha:g}>"
 
-    def utility(self, configs: np.ndarray) -> np.ndarray:
-        """U_d of each configuration, as this department perceives it."""
-        dept_eff, perceived = self.firm.evaluate(configs)
-        own = dept_eff[:, self.index]
-        if self.alpha == 0.0:
-            return own
-        return (1.0 - self.alpha) * own + self.alpha * perceived
+    @property
+    def alpha(self) -> float:
+        """The department's alignment coupling (settable between steps)."""
+        return float(self.firm.engine.alpha[self.firm.row, self.index])
 
-    def propose(self, current: int) -> np.ndarray:
-        """Up to `proposals` configurations, best first; the status quo when nothing improves."""
-        cands = self.alternatives(current)
-        chosen = search.choose(
-            self.utility(cands)[None, :],
-            rule=self.firm.strategy.search,
-            n_local=len(self.decisions),
-            proposals=self.firm.strategy.proposals,
-        )
-        return cands[chosen[0]]
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self.firm.engine.alpha[self.firm.row, self.index] = float(value)
+
+    def propose(self, current: int | None = None) -> np.ndarray:
+        """The configurations this department would propose next period from ``current``
+        (default: the firm's configuration), best first."""
+        firm, engine = self.firm, self.firm.engine
+        row = np.array([firm.row])
+        base = np.array([firm.config if current is None else current], dtype=np.int64)
+        proposals = int(engine.proposals[firm.row])
+        return engine.propose(
+            row, np.array([self.index]), base, engine.config[row], engine.period + 1, proposals
+        )[0]
 
 
 class Firm(mesa.Agent):
-    """A firm: departments, a coordination mode, market intelligence, cash and survival."""
+    """A firm: departments, a coordination mode, market intelligence, cash and survival.
+
+    A view of one row of the market's engine: its state (configuration, cash, experience,
+    beliefs) and parameters are the engine's, and ``log`` reads its history.
+    """
 
     def __init__(
         self,
@@ -81,137 +111,92 @@ class Firm(mesa.Agent):
         strategy_name: str,
         strategy: StrategySpec,
         config: int,
-        rng: np.random.Generator,
+        scenario: Scenario | None = None,
     ) -> None:
         super().__init__(model)
-        spec = model.spec
+        spec = model.spec if scenario is None else scenario
+        self.spec = spec  # (Mesa's own `scenario` attribute is a different thing)
         self.market = model
+        self.engine = model.engine
         self.strategy_name = strategy_name
         self.strategy = strategy
-        self.own_rng = rng
-        self.config = int(config)
-        self.alive = True
-        self.cash = float(spec.firm.initial_cash)
-        self.belief = model.market_value.copy()  # what the firm believes customers value
+        self.costs = spec.costs
+        (key,) = firm_keys(model.seed, strategy_name, 1)
+        (self.row,) = self.engine.add_rows(
+            market=model.index,
+            keys=[key],
+            configs=[int(config)],
+            settings=firm_settings(spec, strategy),
+        )
         self.departments = [
-            Department(model, firm=self, index=d, name=dep.name, decisions=dec, alpha=0.0)
+            Department(model, firm=self, index=d, name=dep.name, decisions=dec)
             for d, (dep, dec) in enumerate(
                 zip(spec.departments, spec.department_decisions, strict=True)
             )
         ]
-        learning = spec.firm.learning
-        self._gain, self._tau, self._keep = learning.gain, learning.tau, 1.0 - learning.reset
-        self.experience = np.full(len(self.departments), float(learning.initial_experience))
-        self._refresh_bonus()
-        self.set_strategy(strategy, costs=spec.costs)
-        self.log = FirmLog(
-            horizon=spec.horizon,
-            departments=len(self.departments),
-            heading_window=spec.metrics.heading_window,
-        )
-        self._record(0, moved=0)
+        self.log = FirmLog(self.engine, self.row, heading_window=spec.metrics.heading_window)
 
-    def set_strategy(self, strategy: StrategySpec, *, costs: CostSpec | None = None) -> None:
-        """Adopt ``strategy`` (and ``costs``) from the next period on, without a reset."""
+    def __repr__(self) -> str:
+        state = f"period={self.market.period} config={self.config} cash={self.cash:.1f}"
+        closed = "" if self.alive else " closed"
+        return f"<Firm {self.strategy_name!r} seed={self.market.seed} {state}{closed}>"
+
+    def set_strategy(
+        self, strategy: StrategySpec, *, costs: CostSpec | None = None, label: str | None = None
+    ) -> None:
+        """Adopt ``strategy`` (and ``costs``) from the next period on, without a reset; the
+        change is recorded in the market's ``changes`` (``label`` says what changed), unless it
+        is made before the first period (then it is the firm's setting, not a change)."""
+        if self.market.period > 0:
+            if label is None:
+                named = [n for n, s in self.spec.all_strategies.items() if s == strategy]
+                label = f"strategy {named[0]}" if named else "strategy changed"
+                if costs is not None and costs != self.costs:
+                    label += ", costs changed"
+            self.market.record_change(self, label)
         self.strategy = strategy
-        alphas = self.market.spec.alpha_of(strategy)
-        for dept, alpha in zip(self.departments, alphas, strict=True):
-            dept.alpha = alpha
         self.costs = costs if costs is not None else self.costs
-        self.coordination_cost = (
-            self.costs.coordination[strategy.coordination]
-            + self.costs.alignment * float(np.mean(alphas))
-            + self.costs.sensing * strategy.sensing
+        self.engine.build()
+        self.engine.set_settings(
+            np.array([self.row]), firm_settings(self.spec, strategy, self.costs)
         )
 
-    # ---- perception and evaluation ----
-    def _bonus(self, experience: np.ndarray) -> np.ndarray:
-        return self._gain * (1.0 - np.exp(-experience / self._tau))
+    @property
+    def coordination_cost(self) -> float:
+        """Money per period the firm's coordination costs now."""
+        return float(self.engine.cost[self.row])
 
-    def _refresh_bonus(self) -> None:
-        # evaluations anticipate next period's experience: +1 if unchanged, partly reset if changed
-        self._bonus_stay = self._bonus(self.experience + 1.0)
-        self._bonus_change = self._bonus(self.experience * self._keep)
+    @property
+    def config(self) -> int:
+        """The firm's configuration now (an integer; decision i is bit i)."""
+        self.engine.build()
+        return int(self.engine.config[self.row])
 
-    def department_efficiency(self, configs: np.ndarray) -> np.ndarray:
-        """E_d of each configuration for each department (k x D), learning by doing included."""
-        land = self.market.department_efficiency[configs]
-        if self._gain == 0.0:
-            return land
-        changed = (
-            np.bitwise_xor(configs, self.config)[:, None] & self.market.department_masks
-        ) != 0
-        bonus = np.where(changed, self._bonus_change, self._bonus_stay)
-        return land + (1.0 - land) * bonus
+    @property
+    def alive(self) -> bool:
+        self.engine.build()
+        return bool(self.engine.alive[self.row])
 
-    def evaluate(self, configs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Department efficiencies (k x D) and perceived performance P_hat (k,) of ``configs``."""
-        dept_eff = self.department_efficiency(configs)
-        beta = self.market.beta
-        perceived = beta * self.belief[configs] + (1.0 - beta) * (
-            dept_eff @ self.market.department_weights
-        )
-        return dept_eff, perceived
+    @property
+    def cash(self) -> float:
+        self.engine.build()
+        return float(self.engine.cash[self.row])
+
+    @property
+    def experience(self) -> np.ndarray:
+        """Periods of experience of each department with its current decisions."""
+        self.engine.build()
+        return self.engine.experience[self.row].copy()
+
+    @property
+    def belief(self) -> np.ndarray:
+        """What the firm believes customers value: market value of every configuration."""
+        engine, m = self.engine, self.market
+        weights = engine.belief[self.row, : m.environment.basis.shape[0]]
+        return weights @ m.environment.basis
 
     def perceived_performance(self, configs: np.ndarray | int) -> np.ndarray:
         """P_hat of configurations under the firm's current beliefs and experience."""
-        return self.evaluate(np.atleast_1d(np.asarray(configs, dtype=np.int64)))[1]
-
-    def perceive(self) -> None:
-        """Move the belief about market value towards the truth at the sensing rate."""
-        sigma = self.strategy.sensing
-        if sigma > 0.0:
-            truth = self.market.market_value
-            self.belief += sigma * (truth - self.belief)
-
-    # ---- the period ----
-    def step(self) -> None:
-        t = self.market.period
-        if not self.alive:
-            self._record(t, moved=0)
-            return
-        self.perceive()
-        new = coordination.coordinate(self, self.strategy.coordination)
-        moved = int(hamming(new, self.config))
-        changed = np.array([bool((new ^ self.config) & d.mask) for d in self.departments])
-        self.experience = np.where(changed, self.experience * self._keep, self.experience + 1.0)
-        self.config = int(new)
-        self._refresh_bonus()
-        self._record(t, moved=moved)
-
-    def _realised(self) -> tuple[np.ndarray, float, float, float]:
-        """Department efficiencies, E, V and P of the current configuration (learning included)."""
-        land = self.market.department_efficiency[self.config]
-        dept_eff = land + (1.0 - land) * self._bonus(self.experience)
-        efficiency = float(dept_eff @ self.market.department_weights)
-        value = float(self.market.market_value[self.config])
-        beta = self.market.beta
-        return dept_eff, efficiency, value, beta * value + (1.0 - beta) * efficiency
-
-    def _record(self, t: int, *, moved: int) -> None:
-        if not self.alive:
-            self.log.record_exit(t, self.cash)
-            return
-        dept_eff, efficiency, value, performance = self._realised()
-        firm = self.market.spec.firm
-        profit = firm.money_scale * (performance - firm.break_even) - self.coordination_cost
-        if t == 0:
-            profit = 0.0
-        self.cash += profit
-        self.log.record(
-            t,
-            config=self.config,
-            moved=moved,
-            efficiency=efficiency,
-            department_efficiency=dept_eff,
-            market_value=value,
-            believed_market_value=float(self.belief[self.config]),
-            performance=performance,
-            performance_norm=float(self.market.landscape_performance[self.config])
-            / self.market.best_performance,
-            profit=profit,
-            cash=self.cash,
-            distance_to_port=int(hamming(self.config, self.market.port)),
-        )
-        if self.cash < 0:
-            self.alive = False
+        configs = np.atleast_1d(np.asarray(configs, dtype=np.int64))
+        row = np.array([self.row])
+        return self.engine.perceived(row, configs[None, :], start=self.engine.config[row])[0]

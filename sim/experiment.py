@@ -6,15 +6,20 @@ because a `Market` draws all of those from its seed before any firm acts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from sim.metrics import summarize_run
-from sim.model import Market
+from sim.model import Market, engine_for, step_together
+from sim.population import Population
 from sim.scenario.schema import Scenario
+
+#: Firms computed together in one engine at most (bounds memory; results do not depend on it).
+BATCH_ROWS = 4096
 
 #: The outcomes the summary table reports, with the label printed for each.
 SUMMARY_METRICS: dict[str, str] = {
@@ -56,11 +61,112 @@ def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tupl
 def run_one(
     scenario: Scenario, strategy: str, seed: int, *, periods: bool = True
 ) -> tuple[dict, pd.DataFrame | None]:
-    """One run: a market with one firm following ``strategy``, to the horizon."""
-    model = Market(scenario=scenario, strategies=[strategy], rng=seed).run()
-    if model.populations:
-        return _collect_population(model, model.populations[0], seed, periods=periods)
-    return _collect(model, model.firms[0], seed, periods=periods)
+    """One run: ``strategy`` on ``seed``, to the horizon (the same numbers as in any batch)."""
+    ((row, frame),) = simulate([(scenario, strategy, seed)], periods=periods)
+    return row, frame
+
+
+Run = tuple[Scenario, str, int]
+
+
+def simulate(
+    runs: Sequence[Run],
+    *,
+    periods: bool = True,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[dict, pd.DataFrame | None]]:
+    """Runs (scenario, strategy, seed) computed in batches, in the order given.
+
+    Runs whose scenarios have the same departments and horizon share an engine (up to
+    ``batch_rows`` firms at a time); runs on the same seed and market share a `Market`. A
+    firm's numbers depend only on its scenario, strategy and seed (`sim.streams`), so the
+    result is the same for any batch size and any order of ``runs``.
+    """
+    results: list[tuple[dict, pd.DataFrame | None] | None] = [None] * len(runs)
+    families: dict[tuple, list[int]] = {}
+    for i, (scenario, _, _) in enumerate(runs):
+        key = (scenario.department_decisions, scenario.horizon)
+        families.setdefault(key, []).append(i)
+    for members in families.values():
+        firms_per_run = runs[members[0]][0].population.firms
+        per_batch = max(1, batch_rows // max(1, firms_per_run))
+        for start in range(0, len(members), per_batch):
+            chunk = members[start : start + per_batch]
+            for i, result in zip(
+                chunk, _simulate_batch([runs[i] for i in chunk], periods), strict=True
+            ):
+                results[i] = result
+            if progress is not None:
+                progress(len(chunk))
+    return results  # type: ignore[return-value]
+
+
+def run_markets(
+    scenario: Scenario,
+    seeds: Iterable[int],
+    strategies: Sequence[str] | None = None,
+    *,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[Market]:
+    """Markets of ``scenario`` on each seed with a firm (or population) per strategy, run to
+    the horizon in batches of at most ``batch_rows`` firms stepped together; yielded in the
+    order of ``seeds`` (the same numbers as running each alone)."""
+    names = tuple(strategies) if strategies is not None else scenario.compared_strategies
+    per_market = max(1, len(names) * scenario.population.firms)
+    seeds = list(seeds)
+    step = max(1, batch_rows // per_market)
+    for start in range(0, len(seeds), step):
+        engine = engine_for(scenario)
+        chunk = [
+            Market(scenario=scenario, strategies=names, rng=seed, engine=engine)
+            for seed in seeds[start : start + step]
+        ]
+        step_together(chunk)
+        yield from chunk
+
+
+def _market_key(scenario: Scenario) -> str:
+    """Everything a `Market` is built from (runs with equal keys and seeds share a market)."""
+    data = scenario.model_dump(
+        include={
+            "horizon": True,
+            "departments": True,
+            "efficiency": True,
+            "market": True,
+            "population": True,
+            "firm": {"beta", "initial_decisions", "start"},
+        }
+    )
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _simulate_batch(runs: Sequence[Run], periods: bool) -> list[tuple[dict, pd.DataFrame | None]]:
+    """One engine for ``runs``: a market per (market, seed), a firm per run, stepped together."""
+    first = runs[0][0]
+    engine = engine_for(first)
+    markets: dict[tuple[str, int], Market] = {}
+    owners = []
+    for scenario, strategy, seed in runs:
+        key = (_market_key(scenario), seed)
+        if key not in markets:
+            markets[key] = Market(scenario=scenario, strategies=[], rng=seed, engine=engine)
+        market = markets[key]
+        spec = scenario.all_strategies.get(strategy)
+        if spec is None:
+            raise KeyError(
+                f"unknown strategy {strategy!r}; allowed: {', '.join(scenario.all_strategies)}"
+            )
+        owners.append(market.add_firm(strategy, spec, scenario=scenario))
+    if not owners:
+        return []
+    step_together(list(markets.values()))
+    return [
+        _collect_population(agent.market, agent, seed, periods=periods)
+        if isinstance(agent, Population)
+        else _collect(agent.market, agent, seed, periods=periods)
+        for agent, (_, _, seed) in zip(owners, runs, strict=True)
+    ]
 
 
 def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:
@@ -76,7 +182,7 @@ def _collect_population(
     model: Market, population, seed: int, *, periods: bool
 ) -> tuple[dict, pd.DataFrame | None]:
     """Per-run outcomes of a population: performance before/after the split, forms, entrants."""
-    scenario = model.spec
+    scenario = population.spec
     table = population.period_table()
     split, window = scenario.split, scenario.metrics.window
     norm = table["performance_norm"]
@@ -96,7 +202,7 @@ def _collect_population(
 
 
 def _collect(model: Market, firm, seed: int, *, periods: bool) -> tuple[dict, pd.DataFrame | None]:
-    scenario = model.spec
+    scenario = firm.spec
     metrics = scenario.metrics
     row = {
         **_strategy_columns(scenario, firm.strategy_name, firm.strategy),
@@ -133,15 +239,13 @@ def run_experiment(
             f"unknown strategy {unknown[0]!r}; allowed: {', '.join(scenario.all_strategies)}"
         )
     seed_list = resolve_seeds(scenario, seeds)
-    rows, frames = [], []
-    for strategy in names:
-        for seed in seed_list:
-            row, frame = run_one(scenario, strategy, seed, periods=periods)
-            rows.append(row)
-            if frame is not None:
-                frames.append(frame)
-            if progress is not None:
-                progress(1)
+    results = simulate(
+        [(scenario, strategy, seed) for strategy in names for seed in seed_list],
+        periods=periods,
+        progress=progress,
+    )
+    rows = [row for row, _ in results]
+    frames = [frame for _, frame in results if frame is not None]
     runs = pd.DataFrame(rows)
     runs["strategy"] = pd.Categorical(runs["strategy"], categories=list(names))
     period_table = None

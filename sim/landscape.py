@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import networkx as nx
@@ -142,18 +142,59 @@ class NKTables:
 
     def contributions(self) -> np.ndarray:
         """Contribution of every decision in every configuration, shape (2**N, N)."""
-        configs = configurations(self.n)
-        out = np.empty((configs.size, self.n))
-        for i, (d, table) in enumerate(zip(self.deps, self.tables, strict=True)):
-            idx = (configs >> i) & 1
-            for pos, j in enumerate(d, start=1):
-                idx |= ((configs >> j) & 1) << pos
-            out[:, i] = table[idx]
+        offsets = np.cumsum([0] + [t.size for t in self.tables[:-1]])
+        return np.concatenate(self.tables)[offsets + table_indices(self.deps)]
+
+    def group_means(self, groups: Sequence[Sequence[int]]) -> np.ndarray:
+        """Mean contribution of each group of decisions (e.g. a department's) in every
+        configuration, shape (2**N, len(groups))."""
+        high, low = _index_parts(self.deps)
+        out = np.empty((high.shape[0] * low.shape[0], len(groups)))
+        for d, group in enumerate(groups):
+            total = np.zeros((high.shape[0], low.shape[0]))
+            for i in group:
+                total += self.tables[i][high[:, None, i] | low[None, :, i]]
+            out[:, d] = total.reshape(-1) / len(group)
         return out
 
     def fitness(self) -> np.ndarray:
         """Mean contribution of every configuration, shape (2**N,)."""
-        return self.contributions().mean(axis=1)
+        return self.group_means([range(self.n)])[:, 0]
+
+
+def table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """Row of each decision's table for every configuration, shape (2**N, N): bit 0 is s_i,
+    bit p the p-th decision of D(i).
+
+    A configuration's low and high bits are looked up in two small tables and combined, so the
+    cost is one pass over the 2**N x N result (Kauffman's tables indexed for all at once).
+    """
+    return _table_indices(tuple(tuple(int(j) for j in d) for d in deps))
+
+
+@lru_cache(maxsize=32)
+def _table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    high, low = _index_parts(deps)
+    indices = (high[:, None, :] | low[None, :, :]).reshape(-1, len(deps))
+    indices.flags.writeable = False
+    return indices
+
+
+def _index_parts(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Table rows from a configuration's high and low bits: index = high[c >> h] | low[c & m]."""
+    n = len(deps)
+    low_bits = (n + 1) // 2
+    low = np.arange(2**low_bits, dtype=np.int64)
+    high = np.arange(2 ** (n - low_bits), dtype=np.int64)
+    low_part = np.zeros((low.size, n), dtype=np.int64)
+    high_part = np.zeros((high.size, n), dtype=np.int64)
+    for i, d in enumerate(deps):
+        for pos, j in enumerate((i, *d)):
+            if j < low_bits:
+                low_part[:, i] |= ((low >> j) & 1) << pos
+            else:
+                high_part[:, i] |= ((high >> (j - low_bits)) & 1) << pos
+    return high_part, low_part
 
 
 def neighbours(configs: np.ndarray, decisions: Iterable[int]) -> np.ndarray:

@@ -68,8 +68,10 @@ def logistic_weight(elapsed: float, duration: int) -> float:
 class MarketEnvironment:
     """The market's state over time: regimes, rugged tables, and the shifts applied so far.
 
-    ``value`` holds V for all configurations and ``version`` increases whenever it changes, so
-    consumers can cache what they derive from it.
+    Market value is a weighted sum of basis vectors over all configurations: each regime's
+    preference fit, and each version of the rugged part (a redraw adds one). ``weights`` are the
+    true weights now; ``version`` increases whenever they change, so consumers can cache what
+    they derive from them.
     """
 
     n: int
@@ -80,14 +82,17 @@ class MarketEnvironment:
     schedule: list[ShiftEvent]
     rng: np.random.Generator
     version: int = 0
-    value: np.ndarray = field(init=False)
-    _rugged_value: np.ndarray = field(init=False)
+    basis: np.ndarray = field(init=False)
+    _names: list[str] = field(init=False)
+    _rugged_index: int = field(init=False)
     _blend: tuple[str, str, int, int] | None = field(default=None, init=False)
     _blend_weight: float = field(default=0.0, init=False)
+    _value: tuple[int, np.ndarray] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self._rugged_value = self.rugged.fitness()
-        self.value = self._compose(self.regimes[self.regime])
+        self._names = list(self.regimes)
+        self.basis = np.stack([self.regimes[r] for r in self._names] + [self.rugged.fitness()])
+        self._rugged_index = len(self._names)
 
     @property
     def regime_weights(self) -> dict[str, float]:
@@ -97,21 +102,37 @@ class MarketEnvironment:
         old, new, _, _ = self._blend
         return {old: 1.0 - self._blend_weight, new: self._blend_weight}
 
-    def _compose(self, pref: np.ndarray) -> np.ndarray:
-        return (1.0 - self.rho) * pref + self.rho * self._rugged_value
+    @property
+    def weights(self) -> np.ndarray:
+        """True weight of each basis vector in market value now."""
+        w = np.zeros(self.basis.shape[0])
+        for name, share in self.regime_weights.items():
+            w[self._names.index(name)] += (1.0 - self.rho) * share
+        w[self._rugged_index] += self.rho
+        return w
+
+    @property
+    def value(self) -> np.ndarray:
+        """Market value V of every configuration now."""
+        if self._value is None or self._value[0] != self.version:
+            self._value = (self.version, self.weights @ self.basis)
+        return self._value[1]
 
     def add_shift(self, event: ShiftEvent) -> None:
         """Add a shift to the schedule (e.g. a teacher's "shift the market now")."""
         self.schedule.append(event)
 
-    def advance(self, t: int) -> list[ShiftEvent]:
-        """Apply the shifts due at period ``t``; return them."""
-        happened = [e for e in self.schedule if e.time == t]
-        changed = False
-        for event in happened:
+    def due(self, t: int) -> list[ShiftEvent]:
+        """The scheduled shifts of period ``t``."""
+        return [e for e in self.schedule if e.time == t]
+
+    def shift(self, events: list[ShiftEvent], t: int) -> None:
+        """Apply ``events`` at period ``t`` (before the firms act)."""
+        for event in events:
             if event.kind == "redraw":
                 self.rugged = self.rugged.redraw(event.decisions, self.rng)
-                self._rugged_value = self.rugged.fitness()
+                self.basis = np.vstack((self.basis, self.rugged.fitness()[None, :]))
+                self._rugged_index = self.basis.shape[0] - 1
             elif event.duration > 0:
                 start_from = self.regime if self._blend is None else self._blend[1]
                 self._blend = (start_from, event.to, t, event.duration)
@@ -119,21 +140,21 @@ class MarketEnvironment:
             else:
                 self._blend = None
                 self.regime = event.to
-            changed = True
-        if self._blend is not None:
-            old, new, start, duration = self._blend
-            w = logistic_weight(t - start + 1, duration)
-            self._blend_weight = w
-            if w >= 1.0:
-                self._blend = None
-            changed = True
-        if changed:
-            if self._blend is None:
-                pref = self.regimes[self.regime]
-            else:
-                old, new, _, _ = self._blend
-                pref = (1.0 - self._blend_weight) * self.regimes[old]
-                pref = pref + self._blend_weight * self.regimes[new]
-            self.value = self._compose(pref)
             self.version += 1
+
+    def progress(self, t: int) -> None:
+        """Customers' preferences move on in a gradual shift at period ``t``."""
+        if self._blend is None:
+            return
+        _, _, start, duration = self._blend
+        self._blend_weight = logistic_weight(t - start + 1, duration)
+        if self._blend_weight >= 1.0:
+            self._blend = None
+        self.version += 1
+
+    def advance(self, t: int) -> list[ShiftEvent]:
+        """Apply the shifts due at period ``t`` and move a gradual shift on; return the shifts."""
+        happened = self.due(t)
+        self.shift(happened, t)
+        self.progress(t)
         return happened

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from sim.landscape import hamming
 
 FLOAT_COLUMNS = (
     "efficiency",
@@ -23,63 +20,90 @@ INT_COLUMNS = ("config", "miles", "distance_to_port", "cycle_length")
 BOOL_COLUMNS = ("alive", "in_cycle")
 
 
-@dataclass
+def path_metrics(
+    config: np.ndarray, moved: np.ndarray, alive: np.ndarray, heading_window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cycling and heading along paths of configurations, shape (periods, firms) each.
+
+    ``in_cycle[t]``: the firm moved at t to a configuration it held before; ``cycle_length[t]``:
+    periods since it last held it; ``heading[t]``: net displacement over the last
+    ``heading_window`` periods divided by the distance sailed in them (NaN if it did not move).
+    """
+    config = np.asarray(config)
+    periods = np.arange(config.shape[0])[:, None]
+    order = np.argsort(config, axis=0, kind="stable")  # by configuration, then by time
+    ordered = np.take_along_axis(config, order, axis=0)
+    previous = np.full(config.shape, -1, dtype=np.int64)
+    same = ordered[1:] == ordered[:-1]
+    np.put_along_axis(previous, order[1:], np.where(same, order[:-1], -1), axis=0)
+    in_cycle = (moved > 0) & (previous >= 0) & alive
+    cycle_length = np.where(in_cycle, periods - previous, 0)
+    heading = np.full(config.shape, np.nan)
+    w = heading_window
+    if config.shape[0] > w:
+        sailed = np.cumsum(moved, axis=0)
+        path = sailed[w:] - sailed[:-w]
+        net = np.bitwise_count(config[w:] ^ config[:-w]).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            heading[w:] = np.where((path > 0) & alive[w:], net / path, np.nan)
+    return in_cycle, cycle_length, heading
+
+
 class FirmLog:
-    """Preallocated per-period records of one firm (periods 0..horizon)."""
+    """Per-period records of one firm (periods 0..horizon): a view of its engine row."""
 
-    horizon: int
-    departments: int
-    heading_window: int = 10
-    floats: dict[str, np.ndarray] = field(init=False)
-    ints: dict[str, np.ndarray] = field(init=False)
-    bools: dict[str, np.ndarray] = field(init=False)
-    department_efficiency: np.ndarray = field(init=False)
-    _last_seen: dict[int, int] = field(default_factory=dict, init=False)
+    def __init__(self, engine, row: int, *, heading_window: int = 10) -> None:
+        self.engine = engine
+        self.row = row
+        self.heading_window = heading_window
 
-    def __post_init__(self) -> None:
-        size = self.horizon + 1
-        self.floats = {c: np.full(size, np.nan) for c in FLOAT_COLUMNS}
-        self.ints = {c: np.zeros(size, dtype=np.int64) for c in INT_COLUMNS}
-        self.bools = {c: np.zeros(size, dtype=bool) for c in BOOL_COLUMNS}
-        self.department_efficiency = np.full((size, self.departments), np.nan)
+    @property
+    def horizon(self) -> int:
+        return self.engine.horizon
 
-    def record(
-        self,
-        t: int,
-        *,
-        config: int,
-        moved: int,
-        department_efficiency: np.ndarray,
-        **values: float,
-    ) -> None:
-        """Record an alive firm's period ``t``; derives cycling and heading from the path."""
-        for name, value in values.items():
-            if name in self.floats:
-                self.floats[name][t] = value
-            else:
-                self.ints[name][t] = value
-        self.department_efficiency[t] = department_efficiency
-        self.ints["config"][t] = config
-        self.ints["miles"][t] = moved
-        self.bools["alive"][t] = True
-        seen = self._last_seen.get(config)
-        if moved and seen is not None:
-            self.bools["in_cycle"][t] = True
-            self.ints["cycle_length"][t] = t - seen
-        self._last_seen[config] = t
-        w = self.heading_window
-        if t >= w:
-            path = int(self.ints["miles"][t - w + 1 : t + 1].sum())
-            if path > 0:
-                net = int(hamming(config, int(self.ints["config"][t - w])))
-                self.floats["heading"][t] = net / path
+    @property
+    def departments(self) -> int:
+        return self.engine.department_count
 
-    def record_exit(self, t: int, cash: float) -> None:
-        """A firm that has exited: configuration, distance to port and cash frozen, no profit."""
-        self.ints["config"][t] = self.ints["config"][t - 1]
-        self.ints["distance_to_port"][t] = self.ints["distance_to_port"][t - 1]
-        self.floats["profit"][t] = 0.0
-        self.floats["cash"][t] = cash
+    def _history(self):
+        self.engine.build()
+        return self.engine.history
+
+    def _path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        engine = self.engine
+        key = (engine.period, self.heading_window)
+        cache = getattr(engine, "_path_cache", None)
+        if cache is None or cache[0] != key:  # computed once per period for all rows
+            h = self._history()
+            cache = (key, path_metrics(h.config, h.moved, h.alive, self.heading_window))
+            engine._path_cache = cache
+        return cache[1]
+
+    @property
+    def floats(self) -> dict[str, np.ndarray]:
+        h, r = self._history(), self.row
+        out = {c: getattr(h, c)[:, r] for c in FLOAT_COLUMNS if c != "heading"}
+        out["heading"] = self._path()[2][:, r]
+        return out
+
+    @property
+    def ints(self) -> dict[str, np.ndarray]:
+        h, r = self._history(), self.row
+        return {
+            "config": h.config[:, r],
+            "miles": h.moved[:, r],
+            "distance_to_port": h.distance_to_port[:, r],
+            "cycle_length": self._path()[1][:, r],
+        }
+
+    @property
+    def bools(self) -> dict[str, np.ndarray]:
+        h, r = self._history(), self.row
+        return {"alive": h.alive[:, r], "in_cycle": self._path()[0][:, r]}
+
+    @property
+    def department_efficiency(self) -> np.ndarray:
+        return self._history().department_efficiency[:, self.row]
 
     def columns(self, department_names: list[str]) -> dict[str, np.ndarray]:
         """All records as named columns of equal length."""

@@ -8,6 +8,7 @@ import mesa
 import numpy as np
 
 from sim.agents import Firm
+from sim.engine import Engine, MarketState
 from sim.landscape import NKTables, dependencies, interaction_graph
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
@@ -22,12 +23,22 @@ from sim.scenario.schema import (
 
 
 class Market(mesa.Model):
-    """Customers, market shifts and the firms that serve them.
+    """Customers, market shifts and the firms that serve them (a Mesa model).
 
-    All randomness comes from ``rng`` (the seed): the landscapes, the shift schedule and the
-    starting configuration come from its first spawned stream, and each firm's behaviour from
-    one stream of its own. So firms with different strategies on the same seed face the same
-    landscapes, market and start (common random numbers), whatever else is in the market.
+    ``Market(scenario=..., strategies=[...], rng=seed)`` builds the landscapes, the shift schedule
+    and the starting configuration from the seed, then one `Firm` per strategy (or one
+    `Population` per strategy when the scenario has ``population.firms > 1``). `step()` is one
+    period: the market moves, then every firm acts; `run()` runs to the horizon.
+
+    All randomness comes from the seed: the landscapes, the schedule and the start from the
+    model's seeded generator (``self.rng``), and each firm's behaviour from a stream keyed by
+    the seed, its strategy's name and its place in a population (`sim.streams`). So a strategy
+    on a seed behaves the same alone, next to other firms, or in any order (common random
+    numbers that do not depend on the company a firm keeps).
+
+    The firms are rows of an `Engine`; markets of an experiment share one (``engine=``) and are
+    stepped in lockstep by `step_together`. Market shifts, "shift now" and live changes are
+    events on Mesa's schedule, recorded in ``shift_labels`` and ``changes``.
     """
 
     def __init__(
@@ -36,10 +47,11 @@ class Market(mesa.Model):
         scenario: Scenario,
         strategies: Sequence[str | tuple[str, StrategySpec]] = ("efficiency_only",),
         rng: int = 0,
+        engine: Engine | None = None,
     ) -> None:
         super().__init__(rng=rng)
         self.spec = scenario  # (Mesa's own `scenario` attribute is a different thing)
-        self.seed = rng
+        self.seed = int(rng)
         (env_rng,) = self.rng.spawn(1)
         n = len(scenario.decisions)
         self.n_decisions = n
@@ -54,17 +66,15 @@ class Market(mesa.Model):
             k=min(eff.k, n - 1),
             rng=env_rng,
         )
-        contributions = NKTables.draw(dependencies(self.interactions), env_rng).contributions()
-        self.department_efficiency = np.stack(
-            [contributions[:, list(dec)].mean(axis=1) for dec in scenario.department_decisions],
-            axis=1,
+        department_efficiency = NKTables.draw(dependencies(self.interactions), env_rng).group_means(
+            scenario.department_decisions
         )
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
         self.department_masks = np.array(
             [sum(1 << i for i in dec) for dec in scenario.department_decisions], dtype=np.int64
         )
-        self.efficiency = self.department_efficiency @ self.department_weights
+        self.efficiency = department_efficiency @ self.department_weights
 
         market = scenario.market
         rugged_graph = interaction_graph(
@@ -87,6 +97,16 @@ class Market(mesa.Model):
             rng=env_rng,
         )
         self.shift_labels: list[str] = [""] * (scenario.horizon + 1)
+        self.changes: list[dict] = []
+        self.state = MarketState(
+            department_efficiency=department_efficiency,
+            beta=self.beta,
+            basis=self.environment.basis,
+            weights=self.environment.weights,
+            landscape_performance=np.empty(0),
+            port=0,
+            best=1.0,
+        )
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
         self.start_config = start
@@ -98,21 +118,57 @@ class Market(mesa.Model):
         else:
             starts = np.full(population.firms, start, dtype=np.int64)
 
+        self.standalone = engine is None
+        self.engine = engine if engine is not None else engine_for(scenario)
+        if self.engine.departments != scenario.department_decisions or (
+            self.engine.horizon != scenario.horizon
+        ):
+            raise ValueError("markets sharing an engine need the same departments and horizon")
+        self.index = self.engine.add_market(self.state)
+        self.population_starts = starts
         self.firms: list[Firm] = []
         self.populations: list[Population] = []
         for entry in strategies:
             name, spec = (
                 (entry, scenario.all_strategies[entry]) if isinstance(entry, str) else entry
             )
-            (own_rng,) = self.rng.spawn(1)
-            if population.firms > 1:
-                self.populations.append(
-                    Population(self, strategy_name=name, strategy=spec, configs=starts, rng=own_rng)
-                )
-            else:
-                self.firms.append(
-                    Firm(self, strategy_name=name, strategy=spec, config=start, rng=own_rng)
-                )
+            self.add_firm(name, spec)
+        self._scheduled: set[int] = set()
+        for event in self.environment.schedule:
+            self._schedule_shift(event.time)
+        if self.standalone:
+            self.engine.build()
+
+    def add_firm(
+        self, name: str, strategy: StrategySpec, *, scenario: Scenario | None = None
+    ) -> Firm | Population:
+        """A firm (or a population, if the scenario has one) following ``strategy``, before the
+        first period. ``scenario`` (default: the market's) gives its costs, money and metrics;
+        it must build the same market."""
+        scenario = self.spec if scenario is None else scenario
+        if scenario.population.firms > 1:
+            agent = Population(
+                self,
+                strategy_name=name,
+                strategy=strategy,
+                configs=self.population_starts,
+                scenario=scenario,
+            )
+            self.populations.append(agent)
+        else:
+            agent = Firm(
+                self,
+                strategy_name=name,
+                strategy=strategy,
+                config=self.start_config,
+                scenario=scenario,
+            )
+            self.firms.append(agent)
+        return agent
+
+    def __repr__(self) -> str:
+        who = ", ".join(f.strategy_name for f in (*self.firms, *self.populations))
+        return f"<Market {self.spec.name!r} seed={self.seed} period={self.period} firms=[{who}]>"
 
     def _starting_configuration(self, drawn: int) -> int:
         """Apply ``firm.initial_decisions`` and ``firm.start`` to a random draw."""
@@ -139,8 +195,45 @@ class Market(mesa.Model):
         """True market value V of every configuration now."""
         return self.environment.value
 
+    @property
+    def department_efficiency(self) -> np.ndarray:
+        """E_d of every configuration for every department, shape (2**N, D), before learning."""
+        return self.state.department_efficiency
+
+    @property
+    def landscape_performance(self) -> np.ndarray:
+        """Performance of every configuration now, before learning: beta * V + (1 - beta) * E."""
+        return self.state.landscape_performance
+
+    @property
+    def port(self) -> int:
+        """The best configuration now."""
+        return self.state.port
+
+    @property
+    def best_performance(self) -> float:
+        """The best configuration's performance now."""
+        return self.state.best
+
+    # ---- events on Mesa's schedule ----
+    def _schedule_shift(self, period: int) -> None:
+        """Shifts of ``period`` act between periods, before the firms of ``period`` move."""
+        if period not in self._scheduled and self.period < period <= self.spec.horizon:
+            self._scheduled.add(period)
+            self.schedule_event(self._market_moves, at=period - 0.5)
+
+    def _market_moves(self) -> None:
+        t = int(self.time + 0.5)
+        events = self.environment.due(t)
+        self.environment.shift(events, t)
+        if events:
+            self.shift_labels[t] = "; ".join(e.label for e in events)
+
     def shift_now(self, to: str | None = None) -> ShiftEvent:
-        """Customers move abruptly at the next period: to regime ``to``, or to the next regime."""
+        """Customers move abruptly at the next period: to regime ``to``, or to the next regime.
+
+        Asked again before that period, it returns the shift already planned.
+        """
         regimes = [r.name for r in self.spec.market.regimes]
         if to is None:
             current = self.environment.regime
@@ -151,33 +244,45 @@ class Market(mesa.Model):
             )
         elif to not in regimes:
             raise ValueError(f"unknown regime {to!r}; allowed: {', '.join(regimes)}")
-        event = ShiftEvent(self.period + 1, "regime", to=to, label=f"customers move to {to} (now)")
+        t = self.period + 1
+        for event in self.environment.due(t):
+            if event.label.endswith("(now)") and event.to == to:
+                return event
+        event = ShiftEvent(t, "regime", to=to, label=f"customers move to {to} (now)")
         self.environment.add_shift(event)
+        self._schedule_shift(t)
         return event
+
+    def record_change(self, firm: Firm, label: str) -> None:
+        """Record a live change of ``firm`` acting from the next period."""
+        self.changes.append(
+            {"period": self.period + 1, "strategy": firm.strategy_name, "change": label}
+        )
 
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port")."""
-        self.landscape_performance = (
+        state = self.state
+        state.landscape_performance = (
             self.beta * self.environment.value + (1.0 - self.beta) * self.efficiency
         )
-        self.port = int(np.argmax(self.landscape_performance))
-        self.best_performance = float(self.landscape_performance[self.port])
-        self._port_version = self.environment.version
+        state.port = int(np.argmax(state.landscape_performance))
+        state.best = float(state.landscape_performance[state.port])
+        state.basis = self.environment.basis
+        state.weights = self.environment.weights
+        state.version = self.environment.version
 
+    # ---- the period ----
     def step(self) -> None:
         """One period: the market moves (shifts), then every firm acts."""
         t = self.period
         if t > self.spec.horizon:
             raise RuntimeError(f"period {t} is past the scenario's horizon ({self.spec.horizon})")
-        events = self.environment.advance(t)
-        if events:
-            self.shift_labels[t] = "; ".join(e.label for e in events)
-        if self.environment.version != self._port_version:
+        self.environment.progress(t)
+        if self.environment.version != self.state.version:
             self._refresh_port()
-        for firm in self.firms:
-            firm.step()
-        for population in self.populations:
-            population.step()
+        if self.standalone:
+            self.engine.update_market(self.index)
+            self.engine.step(t)
         if t >= self.spec.horizon:
             self.running = False
 
@@ -187,6 +292,25 @@ class Market(mesa.Model):
         if remaining > 0:
             self.run_for(remaining)
         return self
+
+
+def engine_for(scenario: Scenario) -> Engine:
+    """An empty engine for the scenario's departments and horizon."""
+    return Engine(departments=scenario.department_decisions, horizon=scenario.horizon)
+
+
+def step_together(markets: Sequence[Market]) -> None:
+    """Run markets that share one engine to their horizon in lockstep: each period every
+    market moves (its Mesa events and step), then the engine steps all their firms at once."""
+    if not markets:
+        return
+    engine = markets[0].engine
+    engine.build()
+    for t in range(markets[0].period + 1, engine.horizon + 1):
+        for market in markets:
+            market.step()
+            engine.update_market(market.index)
+        engine.step(t)
 
 
 def build_schedule(scenario: Scenario, rng: np.random.Generator) -> list[ShiftEvent]:

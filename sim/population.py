@@ -1,62 +1,81 @@
 """Populations: many firms following one strategy in one market, stepped together.
 
-A population applies the same department rules as a single `Firm` (the functions of
-`sim.search`), vectorised over its firms. Its firms have no learning by doing and no cash: they
-share the market's landscapes and the population's market intelligence (a belief that depends
-only on the market and the sensing rate), so each department's utility of every configuration
-is computed once per landscape state. Optionally, Levinthal's (1997) selection replaces firms.
+A population is a view of a block of the engine's rows: the same rules as a single `Firm`
+(`sim.engine`), one row per firm slot. A population's firms never go bankrupt; optionally,
+Levinthal's (1997) selection replaces them (the engine's `_select`).
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from sim import search
 from sim.landscape import hamming
+from sim.streams import firm_keys
 
 if TYPE_CHECKING:
     from sim.model import Market
-    from sim.scenario.schema import StrategySpec
+    from sim.scenario.schema import Scenario, StrategySpec
 
 
-@dataclass
 class PopulationLog:
     """Per-period records of every firm slot: configuration, identity and performance."""
 
-    horizon: int
-    firms: int
-    configs: np.ndarray = field(init=False)
-    ids: np.ndarray = field(init=False)
-    performance: np.ndarray = field(init=False)
-    performance_norm: np.ndarray = field(init=False)
-    entrants: np.ndarray = field(init=False)
+    def __init__(self, engine, rows: slice, group: int) -> None:
+        self.engine = engine
+        self.rows = rows
+        self.group = group
 
-    def __post_init__(self) -> None:
-        shape = (self.horizon + 1, self.firms)
-        self.configs = np.zeros(shape, dtype=np.int64)
-        self.ids = np.zeros(shape, dtype=np.int64)
-        self.performance = np.full(shape, np.nan)
-        self.performance_norm = np.full(shape, np.nan)
-        self.entrants = np.zeros(self.horizon + 1, dtype=np.int64)
+    @property
+    def horizon(self) -> int:
+        return self.engine.horizon
+
+    @property
+    def firms(self) -> int:
+        return self.rows.stop - self.rows.start
+
+    def _history(self):
+        self.engine.build()
+        return self.engine.history
+
+    @property
+    def configs(self) -> np.ndarray:
+        return self._history().config[:, self.rows]
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._history().ids[:, self.rows]
+
+    @property
+    def performance(self) -> np.ndarray:
+        return self._history().performance[:, self.rows]
+
+    @property
+    def performance_norm(self) -> np.ndarray:
+        return self._history().performance_norm[:, self.rows]
+
+    @property
+    def entrants(self) -> np.ndarray:
+        self.engine.build()
+        return self.engine.entrants[self.group]
 
     def distinct_forms(self) -> np.ndarray:
         """Number of different configurations held in each period."""
-        return np.array([np.unique(row).size for row in self.configs])
+        ordered = np.sort(self.configs, axis=1)
+        return 1 + (ordered[:, 1:] != ordered[:, :-1]).sum(axis=1)
 
     def incumbent_survival(self, incumbents_at: tuple[int, int], periods: list[int]) -> np.ndarray:
         """Share of the firms alive at both ``incumbents_at`` periods still alive at ``periods``."""
         a, b = incumbents_at
-        incumbents = np.intersect1d(self.ids[a], self.ids[b])
-        return np.array([np.isin(incumbents, self.ids[t]).mean() for t in periods])
+        ids = self.ids
+        incumbents = np.intersect1d(ids[a], ids[b])
+        return np.array([np.isin(incumbents, ids[t]).mean() for t in periods])
 
 
 class Population(mesa.Agent):
-    """A cohort of firms with one strategy; see the module docstring for what it leaves out."""
+    """A cohort of firms with one strategy in one market (rows of the market's engine)."""
 
     def __init__(
         self,
@@ -65,145 +84,53 @@ class Population(mesa.Agent):
         strategy_name: str,
         strategy: StrategySpec,
         configs: np.ndarray,
-        rng: np.random.Generator,
+        scenario: Scenario | None = None,
     ) -> None:
+        from sim.agents import firm_settings
+
         super().__init__(model)
-        spec = model.spec
+        spec = model.spec if scenario is None else scenario
+        self.spec = spec  # (Mesa's own `scenario` attribute is a different thing)
         self.market = model
+        self.engine = model.engine
         self.strategy_name = strategy_name
         self.strategy = strategy
-        self.own_rng = rng
-        self.configs = np.array(configs, dtype=np.int64)
-        self.ids = np.arange(self.configs.size, dtype=np.int64)
-        self._next_id = int(self.configs.size)
-        self.belief = model.market_value.copy()
-        self.alphas = np.array(spec.alpha_of(strategy))
-        self.masks = [int(m) for m in model.department_masks]
-        self.flips = [
-            np.array([1 << i for i in dec], dtype=np.int64) for dec in spec.department_decisions
-        ]
-        self.selection = spec.population.selection
-        self._utility_key: tuple[int, int] | None = None
-        self._belief_version = 0
-        self.log = PopulationLog(horizon=spec.horizon, firms=self.configs.size)
-        self._record(0, entrants=0)
-
-    # ---- what the departments and the head office see ----
-    def perceived(self) -> np.ndarray:
-        """Perceived performance P_hat of every configuration."""
-        beta = self.market.beta
-        return beta * self.belief + (1.0 - beta) * self.market.efficiency
-
-    def utilities(self) -> np.ndarray:
-        """U_d of every configuration for every department, shape (D, 2**N); cached."""
-        key = (self.market.environment.version, self._belief_version)
-        if key != self._utility_key:
-            own = self.market.department_efficiency.T
-            self._utility = (1.0 - self.alphas[:, None]) * own + self.alphas[:, None] * (
-                self.perceived()[None, :]
-            )
-            self._utility_key = key
-        return self._utility
-
-    def propose(self, d: int, configs: np.ndarray) -> np.ndarray:
-        """Department ``d``'s proposals for each firm, shape (firms, proposals)."""
-        strategy, rng = self.strategy, self.own_rng
-        cands = search.alternatives(configs, self.flips[d])
-        u = self.utilities()[d][cands]
-        if strategy.p_jump > 0:
-            drawn = rng.random(configs.size) < strategy.p_jump
-            jumps = search.long_jumps(configs, self.flips[d], self.masks[d], rng)
-            cands = np.concatenate((cands, jumps[:, None]), axis=1)
-            u_jump = np.where(drawn, self.utilities()[d][jumps], -np.inf)
-            u = np.concatenate((u, u_jump[:, None]), axis=1)
-        chosen = search.choose(
-            u, rule=strategy.search, n_local=len(self.flips[d]), proposals=strategy.proposals
+        configs = np.asarray(configs, dtype=np.int64)
+        group = self.engine.new_group()
+        rows = self.engine.add_rows(
+            market=model.index,
+            keys=firm_keys(model.seed, strategy_name, configs.size),
+            configs=configs,
+            settings=firm_settings(spec, strategy, firms=configs.size),
+            group=group,
+            selection=spec.population.selection == "levinthal",
         )
-        return np.take_along_axis(cands, chosen, axis=1)
+        self.rows = slice(int(rows[0]), int(rows[-1]) + 1)
+        self.log = PopulationLog(self.engine, self.rows, group)
 
-    # ---- the period ----
-    def perceive(self) -> None:
-        sigma = self.strategy.sensing
-        if sigma > 0.0:
-            self.belief += sigma * (self.market.market_value - self.belief)
-            self._belief_version += 1
+    def __repr__(self) -> str:
+        who = f"{self.strategy_name!r} of {self.log.firms} firms"
+        return f"<Population {who}, seed={self.market.seed}>"
 
-    def coordinate(self) -> np.ndarray:
-        """Next configuration of every firm under the strategy's coordination mode."""
-        mode, configs = self.strategy.coordination, self.configs
-        departments = range(len(self.masks))
-        if mode == "decentralized":
-            new = configs.copy()
-            for d in departments:
-                new = search.merge(new, self.propose(d, configs)[:, 0], self.masks[d])
-            return new
-        if mode == "sequential":
-            order = self.own_rng.permuted(
-                np.tile(np.arange(len(self.masks)), (configs.size, 1)), axis=1
-            )
-            current = configs.copy()
-            for position in range(len(self.masks)):
-                for d in departments:
-                    rows = np.flatnonzero(order[:, position] == d)
-                    if rows.size:
-                        chosen = self.propose(d, current[rows])[:, 0]
-                        current[rows] = search.merge(current[rows], chosen, self.masks[d])
-            return current
-        # hierarchical: every combination of the departments' proposals, and the status quo
-        parts = [self.propose(d, configs) & self.masks[d] for d in departments]
-        combos = np.stack(
-            [
-                sum(p[:, i] for p, i in zip(parts, pick, strict=True))
-                for pick in itertools.product(*(range(p.shape[1]) for p in parts))
-            ],
-            axis=1,
-        )
-        cands = np.concatenate((configs[:, None], combos), axis=1)
-        best = np.argmax(self.perceived()[cands], axis=1)  # the status quo (column 0) wins ties
-        return cands[np.arange(configs.size), best]
+    @property
+    def configs(self) -> np.ndarray:
+        """Every firm's configuration now."""
+        self.engine.build()
+        return self.engine.config[self.rows]
 
-    def select(self) -> int:
-        """Levinthal's selection: survive with probability V / V_max; refill the vacancies."""
-        rng = self.own_rng
-        fitness = self.market.landscape_performance[self.configs]
-        best = fitness.max()
-        survive = rng.random(fitness.size) < fitness / best
-        dead = np.flatnonzero(~survive)
-        if not dead.size:
-            return 0
-        random_share = 1.0 - fitness.mean() / best
-        random_entrant = rng.random(dead.size) < random_share
-        survivors = np.flatnonzero(survive)
-        weights = fitness[survivors] / fitness[survivors].sum()
-        copied = self.configs[rng.choice(survivors, size=dead.size, p=weights)]
-        fresh = rng.integers(0, 2**self.market.n_decisions, size=dead.size)
-        self.configs[dead] = np.where(random_entrant, fresh, copied)
-        self.ids[dead] = np.arange(self._next_id, self._next_id + dead.size)
-        self._next_id += int(dead.size)
-        return int(dead.size)
-
-    def step(self) -> None:
-        t = self.market.period
-        self.perceive()
-        self.configs = self.coordinate()
-        entrants = self.select() if self.selection == "levinthal" else 0
-        self._record(t, entrants=entrants)
-
-    def _record(self, t: int, *, entrants: int) -> None:
-        log = self.log
-        log.configs[t] = self.configs
-        log.ids[t] = self.ids
-        performance = self.market.landscape_performance[self.configs]
-        log.performance[t] = performance
-        log.performance_norm[t] = performance / self.market.best_performance
-        log.entrants[t] = entrants
+    @property
+    def ids(self) -> np.ndarray:
+        """Every firm slot's current firm (a newcomer gets a new identity)."""
+        self.engine.build()
+        return self.engine.ids[self.rows]
 
     def period_table(self) -> dict[str, np.ndarray]:
         """Per-period aggregates of the population (one value per period)."""
         log = self.log
+        configs, ids = log.configs, log.ids
         miles = np.zeros(log.horizon + 1)
-        same_firm = log.ids[1:] == log.ids[:-1]
-        moved = hamming(log.configs[1:], log.configs[:-1]) * same_firm
+        same_firm = ids[1:] == ids[:-1]
+        moved = hamming(configs[1:], configs[:-1]) * same_firm
         miles[1:] = moved.mean(axis=1)
         return {
             "period": np.arange(log.horizon + 1),

@@ -28,9 +28,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MODEL_SOURCES: tuple[str, ...] = (
     "landscape.py",
     "market.py",
-    "search.py",
+    "streams.py",
+    "engine.py",
     "agents.py",
-    "coordination.py",
     "population.py",
     "metrics.py",
     "model.py",

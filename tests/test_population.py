@@ -57,15 +57,19 @@ def test_selection_replaces_firms_with_newcomers_of_new_identity():
 
 def test_selection_survival_is_relative_to_the_best():
     model = Market(scenario=_levinthal(**{"market.k": 5}), strategies=["levinthal"], rng=1)
-    population = model.populations[0]
+    population, engine = model.populations[0], model.engine
+    groups, engine.selection_groups = engine.selection_groups, set()  # selection done here
     deaths, expected = 0, 0.0
     for _ in range(25):
-        population.perceive()
-        population.configs = population.coordinate()
+        model.step()
+        engine.selection_groups = groups
         fitness = model.landscape_performance[population.configs]
         expected += float((1 - fitness / fitness.max()).sum())
         best = population.ids[np.argmax(fitness)]
-        deaths += population.select()
+        before = population.ids.copy()
+        engine.select(model.period, engine.config.copy())
+        deaths += int((population.ids != before).sum())
+        engine.selection_groups = set()
         assert best in population.ids
     assert deaths == pytest.approx(expected, rel=0.25)
 

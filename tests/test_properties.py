@@ -6,7 +6,6 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import coordination
 from sim.model import Market
 from sim.scenario import validate_scenario
 
@@ -121,7 +120,6 @@ def test_a_department_only_changes_decisions_it_owns(sc, seed, periods):
     if periods:
         model.run_for(periods)
     firm = model.firms[0]
-    firm.perceive()
     for dept in firm.departments:
         for proposal in dept.propose(firm.config):
             assert (int(proposal) ^ firm.config) & ~dept.mask == 0
@@ -135,10 +133,9 @@ def test_at_alpha_zero_a_departments_choice_ignores_the_market(sc, seed, periods
     if periods:
         model.run_for(periods)
     firm = model.firms[0]
-    state = firm.own_rng.bit_generator.state
     before = [dept.propose(firm.config) for dept in firm.departments]
-    firm.own_rng.bit_generator.state = state
-    firm.belief = np.random.default_rng(seed).random(firm.belief.size)  # a different market
+    beliefs = model.engine.belief
+    beliefs[firm.row] = np.random.default_rng(seed).random(beliefs.shape[1])  # another market
     after = [dept.propose(firm.config) for dept in firm.departments]
     for a, b in zip(before, after, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -158,7 +155,6 @@ def test_hierarchical_adoption_never_lowers_perceived_performance(sc, seed, peri
     firm = model.firms[0]
     if not firm.alive:
         return
-    firm.perceive()
-    new = coordination.hierarchical(firm)
+    (new,) = model.engine.decide(np.array([firm.row]), model.period + 1)
     old_value, new_value = firm.perceived_performance([firm.config, new])
     assert new_value >= old_value

@@ -219,14 +219,14 @@ def test_a_local_dask_cluster_gives_the_same_numbers(serial, tmp_path):
 
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(serial, tmp_path, monkeypatch):
     unlucky = run_seeds(11, 3)[1]
-    real = sim.experiment.run_one
+    real = sim.experiment.simulate
 
-    def flaky(scenario, strategy, seed, **kwargs):
-        if strategy == "aligned" and seed == unlucky:
+    def flaky(runs, **kwargs):  # a batch holding the unlucky run fails; the others then run alone
+        if any(strategy == "aligned" and seed == unlucky for _, strategy, seed in runs):
             raise ValueError("the oven caught fire")
-        return real(scenario, strategy, seed, **kwargs)
+        return real(runs, **kwargs)
 
-    monkeypatch.setattr(sim.experiment, "run_one", flaky)
+    monkeypatch.setattr(sim.experiment, "simulate", flaky)
     report = run_sweep(sweep_from_dict(SMALL), workers=1, out=tmp_path, progress=False)
     assert report.ran == RUNS and report.failed == 4 and not report.complete
     assert "4 runs failed" in str(report)
@@ -245,7 +245,7 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(serial, tmp_path, m
         main(["sweep", str(spec), "--workers", "1", "--out", str(tmp_path / "cli"), "--quiet"]) == 1
     )
     # ... and once the cause is gone, running again completes the failed runs only
-    monkeypatch.setattr(sim.experiment, "run_one", real)
+    monkeypatch.setattr(sim.experiment, "simulate", real)
     again = run_sweep(sweep_from_dict(SMALL), workers=1, out=tmp_path, progress=False)
     assert again.completed_before == RUNS - 4 and again.ran == 4 and again.complete
     same_results(serial, tmp_path)

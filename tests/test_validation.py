@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.population import Population
+from sim.engine import Engine
 from sim.validation import EXPERIMENTS, run_validation
 
 
@@ -24,20 +24,23 @@ def test_every_quick_experiment_is_within_tolerance(quick_report):
     assert failing.empty, failing.to_string()
 
 
-def _absolute_survival(self):
+def _absolute_survival(self, t, start):
     """A wrong selection rule: survival with probability V instead of V / V_max."""
-    rng = self.own_rng
-    fitness = self.market.landscape_performance[self.configs]
-    dead = np.flatnonzero(rng.random(fitness.size) >= fitness)
-    self.configs[dead] = rng.integers(0, 2**self.market.n_decisions, size=dead.size)
-    self.ids[dead] = np.arange(self._next_id, self._next_id + dead.size)
-    self._next_id += int(dead.size)
-    return int(dead.size)
+    rng = np.random.default_rng(t)
+    for g in self.selection_groups:
+        rows = np.flatnonzero(self.group == g)
+        fitness = self.performance_land[self.market[rows] * self.size + self.config[rows]]
+        dead = rows[rng.random(rows.size) >= fitness]
+        self.config[dead] = rng.integers(0, self.size, size=dead.size)
+        self.ids[dead] = np.arange(self.next_id[g], self.next_id[g] + dead.size)
+        self.next_id[g] += int(dead.size)
 
 
-@pytest.mark.parametrize("broken", [_absolute_survival, lambda self: 0], ids=["absolute", "none"])
+@pytest.mark.parametrize(
+    "broken", [_absolute_survival, lambda self, t, start: None], ids=["absolute", "none"]
+)
 def test_a_broken_selection_rule_fails_validation(monkeypatch, broken):
-    monkeypatch.setattr(Population, "select", broken)
+    monkeypatch.setattr(Engine, "select", broken)
     report = run_validation(quick=True, only=["levinthal_1997_fig6"])
     assert not report.ok
 
@@ -75,7 +78,7 @@ def test_cli_validate_writes_the_table_and_figures(tmp_path, capsys):
 
 
 def test_cli_validate_exits_1_when_out_of_tolerance(tmp_path, monkeypatch):
-    monkeypatch.setattr(Population, "select", lambda self: 0)
+    monkeypatch.setattr(Engine, "select", lambda self, t, start: None)
     code = main(
         ["validate", "--quick", "--experiment", "levinthal_1997_fig6", "--out", str(tmp_path)]
     )

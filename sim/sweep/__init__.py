@@ -1,6 +1,6 @@
 """Parameter sweeps: many design points x strategies x seeds, on a laptop or a Dask cluster.
 
-Sample (`design`) -> evaluate (`execute`, each run through `sim.experiment.run_one`) -> analyse
+Sample (`design`) -> evaluate (`execute`, runs batched through `sim.experiment.simulate`) -> analyse
 (`analyze`). A sweep file says what varies, how it is sampled and what is kept (`spec`); the
 folder it writes (`store`) is resumable and read by `sim.results.load`.
 """

@@ -1,6 +1,6 @@
 """Running a sweep: runs batched into tasks, on a process pool or a Dask cluster, resumable.
 
-Each run goes through `sim.experiment.run_one`, the same model code as `python -m sim run`.
+Runs go through `sim.experiment.simulate` in batches, the same model code as `python -m sim run`.
 The driver plans runs lazily, keeps a bounded number of tasks in flight, writes each finished
 batch as Parquet parts and forgets it, so its memory does not grow with the sweep. The numbers
 depend only on the root seed, never on the engine or the number of workers.
@@ -408,8 +408,9 @@ def _scenario(batch: Batch, point: int) -> Scenario:
 
 
 def run_batch(batch: Batch) -> BatchResult:
-    """Run a task's runs through `sim.experiment.run_one`, each group of the same runs once;
-    a run that raises is recorded with its error and traceback, and the others go on."""
+    """Run a task's runs as one batch through `sim.experiment.simulate`, each group of the same
+    runs once; a run that raises is recorded with its error and traceback, and the others go
+    on."""
     rows, frames, failures = [], [], []
 
     def fail(spec: RunSpec, exc: BaseException) -> None:
@@ -423,6 +424,7 @@ def run_batch(batch: Batch) -> BatchResult:
             }
         )
 
+    computable = []  # (group, the scenario it is computed with, every member's scenario)
     for group in batch.runs:
         scenarios: dict[int, Scenario | Exception] = {}
         for member in (group.compute, *group.members):  # each point's own scenario
@@ -431,15 +433,27 @@ def run_batch(batch: Batch) -> BatchResult:
                     scenarios[member.point] = _scenario(batch, member.point)
                 except Exception as exc:
                     scenarios[member.point] = exc
+        # the same run at every member's point: computed at the first valid one
+        scenario = next((v for v in scenarios.values() if isinstance(v, Scenario)), None)
+        if scenario is None:
+            for member in group.members:
+                fail(member, next(iter(scenarios.values())))
+            continue
+        computable.append((group, scenario, scenarios))
+
+    outcomes = _simulate_each(
+        [
+            (scenario, group.compute.strategy, group.compute.seed)
+            for group, scenario, _ in computable
+        ],
+        periods=batch.periods,
+    )
+    for (group, _, scenarios), outcome in zip(computable, outcomes, strict=True):
         spec = group.compute
         try:
-            # the same run at every member's point: computed at the first valid one
-            scenario = next((v for v in scenarios.values() if isinstance(v, Scenario)), None)
-            if scenario is None:
-                raise next(iter(scenarios.values()))
-            row, frame = experiment.run_one(
-                scenario, spec.strategy, spec.seed, periods=batch.periods
-            )
+            if isinstance(outcome, BaseException):
+                raise outcome
+            row, frame = outcome
             clash = set(row) & (set(_ident(batch, spec)) - {"strategy", "seed"})
             if clash:
                 raise RuntimeError(
@@ -470,6 +484,23 @@ def run_batch(batch: Batch) -> BatchResult:
         failed=len(failures),
         computed=len(batch.runs),
     )
+
+
+def _simulate_each(
+    runs: list[tuple[Scenario, str, int]], *, periods: bool
+) -> list[tuple[dict, pd.DataFrame | None] | BaseException]:
+    """The task's runs as one batched computation (`sim.experiment.simulate`); if the batch
+    raises, each run alone, so that one failing run does not take the others with it."""
+    try:
+        return list(experiment.simulate(runs, periods=periods))
+    except Exception:
+        outcomes: list[tuple[dict, pd.DataFrame | None] | BaseException] = []
+        for run in runs:
+            try:
+                outcomes.append(experiment.simulate([run], periods=periods)[0])
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
 
 
 def _ident(batch: Batch, spec: RunSpec) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.experiment import run_experiment
+from sim.experiment import run_experiment, run_markets
 from sim.landscape import local_peaks
 from sim.model import Market
 from sim.scenario import SCENARIO_DIR, load_scenario
@@ -173,12 +173,7 @@ def _population_runs(
     overrides: dict[str, Any], landscapes: int, measure: Callable[[Market], np.ndarray]
 ) -> np.ndarray:
     sc = scenario("levinthal_1997", overrides)
-    return np.array(
-        [
-            measure(Market(scenario=sc, strategies=["levinthal"], rng=seed).run())
-            for seed in range(landscapes)
-        ]
-    )
+    return np.array([measure(m) for m in run_markets(sc, range(landscapes), ["levinthal"])])
 
 
 def levinthal_fig1(size: Size) -> Outcome:

@@ -1,0 +1,582 @@
+"""The engine: one period of department search and coordination, on rows of firms.
+
+This module is the only implementation of the department rules (docs/ODD.md, "Submodels"):
+alternatives (one-bit flips, long jumps), the search rules, proposals, the three coordination
+modes, learning by doing, market sensing, costs, cash and exit, and Levinthal's selection in
+populations. One row is one firm; a `Firm` is a view of one row, a `Population` of many, and
+rows may belong to different markets (seeds) with landscapes of their own, so an experiment
+steps all its firms of all its seeds with one call per period.
+
+Each row's result depends on its own state, its market and its own random words only (see
+`sim.streams`), never on the other rows in the batch: element-wise numpy operations only, and
+no reduction across rows, so a batch gives bit for bit the numbers of its rows run one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import streams
+
+MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
+RULES: tuple[str, ...] = ("best", "first")
+
+# Layout of a firm's random words in a period (`sim.streams.SLOTS` = 64 per period):
+# department d: slot 2d decides a long jump, slot 2d + 1 gives its bits (d < 20);
+# slots 40..59 order the departments under sequential coordination; 60..63 are selection's.
+_ORDER_SLOT, _SELECTION_SLOT = 40, 60
+_UNSET = -1
+
+
+@dataclass(frozen=True)
+class FirmSettings:
+    """The parameters of one row: its strategy, costs, money and learning (all numbers)."""
+
+    alphas: tuple[float, ...]
+    coordination: str
+    sensing: float
+    p_jump: float
+    proposals: int
+    search: str
+    cost: float
+    money_scale: float
+    break_even: float
+    initial_cash: float
+    gain: float = 0.0
+    tau: float = 10.0
+    reset: float = 0.5
+    initial_experience: float = 0.0
+    bankruptcy: bool = True
+
+
+@dataclass
+class MarketState:
+    """What the engine reads of one market: landscapes, what customers value, the port.
+
+    ``basis`` (K, 2**N) holds the vectors market value is a weighted sum of (each regime's
+    preference fit, each version of the rugged part); ``weights`` (K,) the true weights now.
+    A firm's belief is a weight vector over the same basis, so sensing costs K operations.
+    """
+
+    department_efficiency: np.ndarray  # (2**N, D), without learning
+    beta: float
+    basis: np.ndarray
+    weights: np.ndarray
+    landscape_performance: np.ndarray  # (2**N,)
+    port: int
+    best: float
+    version: int = 0
+
+
+class Engine:
+    """Rows of firms in one or more markets, stepped one period at a time.
+
+    Build it, add markets (`add_market`) and rows (`add_rows`), then call `step(t)` for
+    t = 1..horizon after updating markets whose state changed (`update_market`). The history
+    of every row (periods 0..horizon) is kept in arrays of shape (horizon + 1, rows).
+    """
+
+    def __init__(self, *, departments: Sequence[Sequence[int]], horizon: int) -> None:
+        self.departments = tuple(tuple(int(i) for i in d) for d in departments)
+        self.n = sum(len(d) for d in self.departments)
+        self.size = 2**self.n
+        self.horizon = int(horizon)
+        d_count = len(self.departments)
+        if d_count > 20:
+            raise ValueError("at most 20 departments")
+        self.masks = np.array([sum(1 << i for i in d) for d in self.departments], dtype=np.int64)
+        sizes = np.array([len(d) for d in self.departments], dtype=float)
+        self.weights = sizes / sizes.sum()
+        self.n_local = np.array([len(d) for d in self.departments], dtype=np.int64)
+        self.n_max = int(self.n_local.max())
+        self.flips = np.zeros((d_count, self.n_max), dtype=np.int64)
+        for d, decisions in enumerate(self.departments):
+            self.flips[d, : len(decisions)] = [1 << i for i in decisions]
+        self._moves = np.concatenate((np.zeros((d_count, 1), dtype=np.int64), self.flips), axis=1)
+        self._valid = np.arange(1 + self.n_max) <= self.n_local[:, None]
+        self.markets: list[MarketState] = []
+        self._pending: list[tuple] = []
+        self.rows = 0
+        self.groups = 0
+        self.built = False
+        self.period = 0
+
+    @property
+    def department_count(self) -> int:
+        return len(self.departments)
+
+    # ------------------------------------------------------------------ building
+    def add_market(self, market: MarketState) -> int:
+        """Register a market; returns its index."""
+        if self.built:
+            raise RuntimeError("markets must be added before the first period")
+        self.markets.append(market)
+        return len(self.markets) - 1
+
+    def add_rows(
+        self,
+        *,
+        market: int,
+        keys: Sequence[int],
+        configs: Sequence[int],
+        settings: FirmSettings,
+        group: int = _UNSET,
+        selection: bool = False,
+    ) -> np.ndarray:
+        """Add firms to ``market``: one row per key; returns their row indices.
+
+        Rows with the same ``group`` (>= 0) form a population; with ``selection`` it is
+        subject to Levinthal's selection.
+        """
+        if self.built:
+            raise RuntimeError("firms must be added before the first period")
+        if len(settings.alphas) != self.department_count:
+            raise ValueError("one alpha per department")
+        start = self.rows
+        self._pending.append((market, list(keys), list(configs), settings, group, selection))
+        self.rows += len(keys)
+        return np.arange(start, self.rows)
+
+    def new_group(self) -> int:
+        """A new population's group number."""
+        self.groups += 1
+        return self.groups - 1
+
+    def build(self) -> None:
+        """Allocate the arrays and record period 0 (called by the first `step` if needed)."""
+        if self.built:
+            return
+        self.built = True
+        r, d, t1 = self.rows, self.department_count, self.horizon + 1
+        self.k_basis = max((m.basis.shape[0] for m in self.markets), default=1)
+        self.department_land = np.concatenate([m.department_efficiency for m in self.markets])
+        for i, m in enumerate(self.markets):  # one copy: the market reads the engine's
+            m.department_efficiency = self.department_land[i * self.size : (i + 1) * self.size]
+        self._stack_basis()
+        self.beta = np.array([m.beta for m in self.markets])
+        self.performance_land = np.concatenate([m.landscape_performance for m in self.markets])
+        self.port = np.array([m.port for m in self.markets], dtype=np.int64)
+        self.best = np.array([m.best for m in self.markets])
+        self._versions = [m.version for m in self.markets]
+
+        self.market = np.empty(r, dtype=np.int64)
+        self.keys = np.empty(r, dtype=np.uint64)
+        self.config = np.empty(r, dtype=np.int64)
+        self.alpha = np.empty((r, d))
+        self.mode = np.empty(r, dtype=np.int64)
+        self.rule = np.empty(r, dtype=np.int64)
+        self.proposals = np.empty(r, dtype=np.int64)
+        self.sensing, self.p_jump, self.cost = np.empty(r), np.empty(r), np.empty(r)
+        self.money_scale, self.break_even = np.empty(r), np.empty(r)
+        self.initial_cash, self.cash = np.empty(r), np.empty(r)
+        self.gain, self.tau, self.keep = np.empty(r), np.empty(r), np.empty(r)
+        self.initial_experience = np.empty(r)
+        self.experience = np.empty((r, d))
+        self.bankruptcy = np.empty(r, dtype=bool)
+        self.alive = np.ones(r, dtype=bool)
+        self.group = np.empty(r, dtype=np.int64)
+        self.ids = np.arange(r, dtype=np.int64)
+        self.belief = np.zeros((r, self.k_basis))
+        selection_groups: dict[int, bool] = {}
+        row = 0
+        for market, keys, configs, settings, group, selection in self._pending:
+            rows = slice(row, row + len(keys))
+            self.market[rows] = market
+            self.keys[rows] = np.array(keys, dtype=np.uint64)
+            self.config[rows] = configs
+            self.group[rows] = group
+            self.ids[rows] = np.arange(len(keys))
+            self.belief[rows, : self.markets[market].weights.size] = self.markets[market].weights
+            self.set_settings(np.arange(row, row + len(keys)), settings)
+            self.cash[rows] = settings.initial_cash
+            self.experience[rows] = settings.initial_experience
+            if group != _UNSET:
+                selection_groups[group] = selection
+            row += len(keys)
+        self._pending = []
+        self.selection_groups = {g for g, on in selection_groups.items() if on}
+        self.next_id = {g: int((self.group == g).sum()) for g in selection_groups}
+
+        self.history = History(t1, r, d)
+        self.entrants: dict[int, np.ndarray] = {
+            g: np.zeros(t1, dtype=np.int64) for g in selection_groups
+        }
+        self._record(0, np.arange(r), moved=np.zeros(r, dtype=np.int64), first=True)
+        self._refresh_bonus()
+        self._jumping = bool(self.p_jump.any())
+
+    def set_settings(self, rows: np.ndarray, settings: FirmSettings) -> None:
+        """Give ``rows`` new parameters; they act from the next period on."""
+        self.alpha[rows] = settings.alphas
+        self.mode[rows] = MODES.index(settings.coordination)
+        self.rule[rows] = RULES.index(settings.search)
+        self.proposals[rows] = settings.proposals
+        self.sensing[rows] = settings.sensing
+        self.p_jump[rows] = settings.p_jump
+        self.cost[rows] = settings.cost
+        self.money_scale[rows] = settings.money_scale
+        self.break_even[rows] = settings.break_even
+        self.initial_cash[rows] = settings.initial_cash
+        self.gain[rows] = settings.gain
+        self.tau[rows] = settings.tau
+        self.keep[rows] = 1.0 - settings.reset
+        self.initial_experience[rows] = settings.initial_experience
+        self.bankruptcy[rows] = settings.bankruptcy
+        if hasattr(self, "history"):  # a live change: the flags the next evaluations read
+            self._refresh_bonus()
+            self._jumping = bool(self.p_jump.any())
+
+    def _stack_basis(self) -> None:
+        k = self.k_basis
+        self.basis = np.zeros((len(self.markets) * self.size, k))
+        self.truth = np.zeros((len(self.markets), k))
+        for i, m in enumerate(self.markets):
+            self._load_basis(i, m)
+
+    def _load_basis(self, i: int, m: MarketState) -> None:
+        k = m.basis.shape[0]
+        if k > self.k_basis:  # a redraw added a version of the rugged part: widen every row
+            extra = k - self.k_basis
+            self.k_basis = k
+            self.basis = np.pad(self.basis, ((0, 0), (0, extra)))
+            self.truth = np.pad(self.truth, ((0, 0), (0, extra)))
+            self.belief = np.pad(self.belief, ((0, 0), (0, extra)))
+        self.basis[i * self.size : (i + 1) * self.size, :k] = m.basis.T
+        self.truth[i] = 0.0
+        self.truth[i, :k] = m.weights
+
+    def update_market(self, i: int) -> None:
+        """Read market ``i`` again after its state changed (a shift, a blend step)."""
+        m = self.markets[i]
+        if not self.built or m.version == self._versions[i]:
+            return
+        self._versions[i] = m.version
+        self._load_basis(i, m)
+        self.performance_land[i * self.size : (i + 1) * self.size] = m.landscape_performance
+        self.port[i] = m.port
+        self.best[i] = m.best
+
+    # ------------------------------------------------------------------ evaluation
+    def _bonus(self, rows: np.ndarray, experience: np.ndarray) -> np.ndarray:
+        gain, tau = self.gain[rows][:, None], self.tau[rows][:, None]
+        return gain * (1.0 - np.exp(-experience / tau))
+
+    def department_efficiency(
+        self, rows: np.ndarray, configs: np.ndarray, start: np.ndarray
+    ) -> np.ndarray:
+        """E_d of ``configs`` (rows x C) for every department, shape (rows, C, D), with the
+        learning bonus each department expects next period (more experience if its own
+        decisions stay as in ``start``, a partial reset if they change)."""
+        land = self.department_land[self.market[rows][:, None] * self.size + configs]
+        if not self._learning:
+            return land
+        changed = ((configs ^ start[:, None])[..., None] & self.masks) != 0
+        bonus = np.where(
+            changed, self._bonus_change[rows][:, None], self._bonus_stay[rows][:, None]
+        )
+        return land + (1.0 - land) * bonus
+
+    def _weighted(self, eff: np.ndarray) -> np.ndarray:
+        total = eff[..., 0] * self.weights[0]
+        for d in range(1, self.department_count):
+            total = total + eff[..., d] * self.weights[d]
+        return total
+
+    def _basis_value(
+        self, rows: np.ndarray, configs: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        vectors = self.basis[self.market[rows][:, None] * self.size + configs]  # rows x C x K
+        value = vectors[..., 0] * weights[:, :1]
+        for k in range(1, self.k_basis):
+            value = value + vectors[..., k] * weights[:, k : k + 1]
+        return value
+
+    def perceived(
+        self, rows: np.ndarray, configs: np.ndarray, eff: np.ndarray | None = None, start=None
+    ) -> np.ndarray:
+        """P_hat of ``configs`` (rows x C): beta * believed V + (1 - beta) * E (with learning)."""
+        if eff is None:
+            eff = self.department_efficiency(
+                rows, configs, self.config[rows] if start is None else start
+            )
+        beta = self.beta[self.market[rows]][:, None]
+        believed = self._basis_value(rows, configs, self.belief[rows])
+        return beta * believed + (1.0 - beta) * self._weighted(eff)
+
+    # ------------------------------------------------------------------ search
+    def propose(
+        self,
+        rows: np.ndarray,
+        dept: np.ndarray,
+        base: np.ndarray,
+        start: np.ndarray,
+        t: int,
+        proposals: int,
+    ) -> np.ndarray:
+        """Department ``dept[i]``'s proposals for row ``rows[i]``, best first: (rows, proposals).
+
+        Alternatives are the status quo, every one-bit flip of the department's decisions
+        around ``base``, and, drawn with probability p_jump, one long jump; each is scored by
+        U_d = (1 - alpha_d) E_d + alpha_d P_hat and picked by the row's search rule.
+        """
+        flips = self.flips[dept]
+        cands = base[:, None] ^ self._moves[dept]  # the status quo, then each flip (padding: 0)
+        valid = self._valid[dept]
+        jumping = self._jumping
+        if jumping:
+            p_jump = self.p_jump[rows]
+            slots = np.stack((2 * dept, 2 * dept + 1), axis=1)
+            w = streams.words(self.keys[rows], t, slots)
+            drawn = streams.uniforms(w[:, 0]) < p_jump
+            bits = (w[:, 1:2] >> np.arange(self.n_max, dtype=np.uint64)) & np.uint64(1)
+            sub = (bits.astype(np.int64) * flips).sum(axis=1)
+            jump = np.where(drawn, (base & ~self.masks[dept]) | sub, base)
+            cands = np.concatenate((cands, jump[:, None]), axis=1)
+            valid = np.concatenate((valid, drawn[:, None]), axis=1)
+        eff = self.department_efficiency(rows, cands, start)
+        alpha = self.alpha[rows, dept][:, None]
+        index = np.arange(rows.size)
+        own = eff[index, :, dept]
+        if alpha.any():
+            utility = (1.0 - alpha) * own + alpha * self.perceived(rows, cands, eff)
+        else:
+            utility = own
+        utility = np.where(valid, utility, -np.inf)
+        chosen = self._choose(utility, self.rule[rows], self.proposals[rows], proposals, jumping)
+        return cands[index[:, None], chosen]
+
+    def _choose(
+        self,
+        utility: np.ndarray,
+        rule: np.ndarray,
+        own_proposals: np.ndarray,
+        proposals: int,
+        jumping: bool,
+    ) -> np.ndarray:
+        """Column indices of the chosen alternatives, best first, shape (rows, proposals).
+
+        ``best``: highest utility first (ties keep the lower column: the status quo wins);
+        ``first``: the first flip in the fixed order that beats the status quo, replaced by a
+        long jump that scores higher still (Levinthal 1997); further proposals are the next
+        improving flips in order. A row asking fewer proposals repeats its first.
+        """
+        if proposals == 1:
+            out = np.argmax(utility, axis=1)[:, None]
+        else:
+            out = np.argsort(-utility, axis=1, kind="stable")[:, :proposals]
+            if out.shape[1] < proposals:  # fewer alternatives than proposals: repeat the best
+                out = np.concatenate(
+                    (out, np.repeat(out[:, :1], proposals - out.shape[1], axis=1)), axis=1
+                )
+        first = rule == 1
+        if first.any():
+            u = utility[first]
+            improving = u[:, 1 : self.n_max + 1] > u[:, :1]
+            picked = np.where(improving.any(axis=1), improving.argmax(axis=1) + 1, 0)
+            if jumping:
+                jump = self.n_max + 1
+                picked = np.where(u[:, jump] > u[np.arange(u.shape[0]), picked], jump, picked)
+            chosen = np.repeat(picked[:, None], proposals, axis=1)
+            if proposals > 1:
+                others = improving.copy()
+                inside = (picked >= 1) & (picked <= self.n_max)
+                others[np.flatnonzero(inside), picked[inside] - 1] = False
+                rank = np.cumsum(others, axis=1)
+                for p in range(1, proposals):
+                    hit = others & (rank == p)
+                    chosen[:, p] = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, picked)
+            out[first] = chosen
+        if proposals > 1:
+            fewer = np.arange(proposals)[None, :] >= own_proposals[:, None]
+            out = np.where(fewer, out[:, :1], out)
+        return out
+
+    # ------------------------------------------------------------------ coordination
+    def _sequential(self, rows, start, t) -> np.ndarray:
+        d_count = self.department_count
+        w = streams.words(self.keys[rows], t, np.arange(_ORDER_SLOT, _ORDER_SLOT + d_count))
+        order = np.argsort(w, axis=1, kind="stable")
+        current = start.copy()
+        for position in range(d_count):
+            dept = order[:, position]
+            chosen = self.propose(rows, dept, current, start, t, 1)[:, 0]
+            mask = self.masks[dept]
+            current = (current & ~mask) | (chosen & mask)
+        return current
+
+    def _simultaneous(self, rows, start, t, hierarchical) -> np.ndarray:
+        """Decentralized and hierarchical coordination: every department proposes from the
+        period's start. Decentralized: each department's best proposal is applied at once.
+        Hierarchical: a head office evaluates every combination of the proposals by P_hat and
+        adopts the best if it beats the status quo (Rivkin & Siggelkow's active CEO)."""
+        d_count = self.department_count
+        proposals = int(self.proposals[rows[hierarchical]].max()) if hierarchical.any() else 1
+        # one call for all departments of all rows: a (row, department) pair per line
+        base = np.repeat(start, d_count)
+        dept = np.tile(np.arange(d_count), rows.size)
+        chosen = self.propose(np.repeat(rows, d_count), dept, base, base, t, proposals)
+        parts = chosen.reshape(rows.size, d_count, proposals) & self.masks[None, :, None]
+        new = parts[:, :, 0].sum(axis=1)  # departments own disjoint bits
+        if hierarchical.any():
+            head = parts[hierarchical]
+            combos = head[:, 0]
+            for d in range(1, d_count):
+                combos = (combos[:, :, None] + head[:, d][:, None, :]).reshape(head.shape[0], -1)
+            cands = np.concatenate((start[hierarchical][:, None], combos), axis=1)
+            best = np.argmax(
+                self.perceived(rows[hierarchical], cands, start=start[hierarchical]), axis=1
+            )
+            new[hierarchical] = cands[np.arange(cands.shape[0]), best]  # status quo wins ties
+        return new
+
+    def select(self, t: int, start: np.ndarray) -> None:
+        """Levinthal's (1997) selection in each population that has it: a firm survives with
+        probability P / P_max (landscape performance, best of its population); a vacancy goes to
+        a random newcomer with probability 1 - mean / max, else to an imitator of a survivor
+        drawn in proportion to performance."""
+        for g in sorted(self.selection_groups):
+            rows = np.flatnonzero(self.group == g)
+            m = self.market[rows]
+            fitness = self.performance_land[m * self.size + self.config[rows]]
+            best = fitness.max()
+            w = streams.words(self.keys[rows], t, np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 4))
+            survive = streams.uniforms(w[:, 0]) < fitness / best
+            dead = np.flatnonzero(~survive)
+            if not dead.size:
+                continue
+            random_entrant = streams.uniforms(w[dead, 1]) < 1.0 - fitness.mean() / best
+            weight = np.where(survive, fitness, 0.0)
+            cumulative = np.cumsum(weight)
+            target = streams.uniforms(w[dead, 2]) * cumulative[-1]
+            copied = self.config[rows][np.searchsorted(cumulative, target, side="right")]
+            fresh = (w[dead, 3] & np.uint64(self.size - 1)).astype(np.int64)
+            replaced = rows[dead]
+            self.config[replaced] = np.where(random_entrant, fresh, copied)
+            self.ids[replaced] = np.arange(self.next_id[g], self.next_id[g] + dead.size)
+            self.next_id[g] += int(dead.size)
+            self.experience[replaced] = self.initial_experience[replaced][:, None]
+            start[replaced] = self.config[replaced]  # a newcomer starts where it enters
+            self.entrants[g][t] = dead.size
+
+    def decide(self, rows: np.ndarray, t: int) -> np.ndarray:
+        """The configurations ``rows`` would move to in period ``t`` under their coordination
+        modes, from their current configurations and beliefs (nothing is changed)."""
+        start = self.config[rows]
+        new = start.copy()
+        modes = self.mode[rows]
+        together = np.flatnonzero(modes != 1)  # decentralized and hierarchical
+        if together.size:
+            new[together] = self._simultaneous(
+                rows[together], start[together], t, modes[together] == 2
+            )
+        one_by_one = np.flatnonzero(modes == 1)
+        if one_by_one.size:
+            new[one_by_one] = self._sequential(rows[one_by_one], start[one_by_one], t)
+        return new
+
+    # ------------------------------------------------------------------ the period
+    def step(self, t: int) -> None:
+        """Period ``t``: every living firm senses, its departments propose, its coordination
+        decides; learning, money and exit follow; populations face selection."""
+        self.build()
+        if not 1 <= t <= self.horizon:
+            raise ValueError(f"period {t} is outside 1..{self.horizon}")
+        self.period = t
+        active = np.flatnonzero(self.alive)
+        # rows that never jump get a long-jump column they never take: results stay the same
+        self._jumping = bool(self.p_jump[active].any())
+        sigma = self.sensing[active][:, None]
+        if sigma.any():
+            belief = self.belief[active]
+            self.belief[active] = belief + sigma * (self.truth[self.market[active]] - belief)
+        start = self.config.copy()
+        new = start.copy()
+        new[active] = self.decide(active, t)
+        changed = ((new ^ start)[:, None] & self.masks) != 0
+        keep = self.keep[:, None]
+        self.experience[active] = np.where(
+            changed[active], self.experience[active] * keep[active], self.experience[active] + 1.0
+        )
+        self.config[active] = new[active]
+        if self.selection_groups:
+            self.select(t, start)
+        moved = np.bitwise_count(self.config ^ start).astype(np.int64)
+        self._record(t, active, moved=moved)
+        self._refresh_bonus()
+
+    def _refresh_bonus(self) -> None:
+        # evaluations anticipate next period's experience: +1 if unchanged, partly reset if changed
+        # (rows that do not learn get a bonus of 0, which leaves their efficiencies exact)
+        rows = np.arange(self.rows)
+        self._learning = bool(self.gain.any())
+        self._bonus_stay = self._bonus(rows, self.experience + 1.0)
+        self._bonus_change = self._bonus(rows, self.experience * self.keep[:, None])
+
+    def _record(
+        self, t: int, active: np.ndarray, *, moved: np.ndarray, first: bool = False
+    ) -> None:
+        h = self.history
+        dead = np.flatnonzero(~self.alive)
+        if dead.size:  # exited firms: configuration, distance and cash frozen, no profit
+            h.config[t, dead] = h.config[t - 1, dead]
+            h.distance_to_port[t, dead] = h.distance_to_port[t - 1, dead]
+            h.profit[t, dead] = 0.0
+            h.cash[t, dead] = self.cash[dead]
+        rows = active
+        configs = self.config[rows]
+        m = self.market[rows]
+        flat = m * self.size + configs
+        land = self.department_land[flat]
+        dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
+        efficiency = self._weighted(dept_eff)
+        value = self._basis_value(rows, configs[:, None], self.truth[m])[:, 0]
+        believed = self._basis_value(rows, configs[:, None], self.belief[rows])[:, 0]
+        beta = self.beta[m]
+        performance = beta * value + (1.0 - beta) * efficiency
+        profit = self.money_scale[rows] * (performance - self.break_even[rows]) - self.cost[rows]
+        if first:
+            profit = np.zeros_like(profit)
+        self.cash[rows] = self.cash[rows] + profit
+        h.config[t, rows] = configs
+        h.moved[t, rows] = moved[rows]
+        h.alive[t, rows] = True
+        h.ids[t] = self.ids
+        h.department_efficiency[t, rows] = dept_eff
+        h.efficiency[t, rows] = efficiency
+        h.market_value[t, rows] = value
+        h.believed_market_value[t, rows] = believed
+        h.performance[t, rows] = performance
+        h.performance_norm[t, rows] = self.performance_land[flat] / self.best[m]
+        h.profit[t, rows] = profit
+        h.cash[t, rows] = self.cash[rows]
+        h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port[m])
+        bust = rows[(self.cash[rows] < 0) & self.bankruptcy[rows]]
+        self.alive[bust] = False
+
+
+class History:
+    """Per-period records of every row, periods 0..horizon (see docs/ODD.md, "Outputs")."""
+
+    FLOATS = (
+        "efficiency",
+        "market_value",
+        "believed_market_value",
+        "performance",
+        "performance_norm",
+        "profit",
+        "cash",
+    )
+
+    def __init__(self, periods: int, rows: int, departments: int) -> None:
+        shape = (periods, rows)
+        for name in self.FLOATS:
+            setattr(self, name, np.full(shape, np.nan))
+        self.config = np.zeros(shape, dtype=np.int64)
+        self.moved = np.zeros(shape, dtype=np.int64)
+        self.distance_to_port = np.zeros(shape, dtype=np.int64)
+        self.ids = np.zeros(shape, dtype=np.int64)
+        self.alive = np.zeros(shape, dtype=bool)
+        self.department_efficiency = np.full((periods, rows, departments), np.nan)

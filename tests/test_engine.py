@@ -1,0 +1,159 @@
+"""The engine: one implementation of the rules, whatever view or batch runs it.
+
+A `Firm` and a population of one, a batch and its runs one by one, any batch size, any order
+and company of strategies: all give the same numbers, bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiment import run_experiment, run_one, simulate
+from sim.model import Market, engine_for, step_together
+from sim.population import Population
+from sim.scenario import load_scenario
+
+RICH = {  # every random and stateful rule on: long jumps, proposals, learning, sensing
+    "horizon": 60,
+    "firm.initial_cash": 1e6,  # nobody exits: a population's firms never do
+    "strategies.aligned.p_jump": 0.3,
+    "strategies.aligned.proposals": 2,
+    "strategies.aligned.sensing": 0.3,
+}
+
+
+@pytest.mark.parametrize("mode", ["decentralized", "sequential", "hierarchical"])
+@pytest.mark.parametrize("search", ["best", "first"])
+def test_a_firm_and_a_population_of_one_follow_the_same_trajectory(mode, search):
+    sc = load_scenario(
+        "bakery_gluten_free",
+        {**RICH, "strategies.aligned.coordination": mode, "strategies.aligned.search": search},
+    )
+    assert sc.firm.learning.gain > 0
+    for seed in range(4):
+        firm = Market(scenario=sc, strategies=["aligned"], rng=seed).run().firms[0]
+        engine = engine_for(sc)
+        market = Market(scenario=sc, strategies=[], rng=seed, engine=engine)
+        population = Population(
+            market,
+            strategy_name="aligned",
+            strategy=sc.all_strategies["aligned"],
+            configs=np.array([market.start_config]),
+        )
+        step_together([market])
+        np.testing.assert_array_equal(population.log.configs[:, 0], firm.log.ints["config"])
+        np.testing.assert_array_equal(
+            population.log.performance[:, 0], firm.log.floats["performance"]
+        )
+        assert firm.log.ints["miles"].sum() > 0
+
+
+def test_the_first_firm_of_a_population_is_the_firm_alone():
+    sc = load_scenario(
+        "bakery_gluten_free", {**RICH, "population.firms": 5, "firm.learning.gain": 0.0}
+    )
+    alone = load_scenario("bakery_gluten_free", {**RICH, "firm.learning.gain": 0.0})
+    firm = Market(scenario=alone, strategies=["aligned"], rng=2).run().firms[0]
+    crowd = Market(scenario=sc, strategies=["aligned"], rng=2).run().populations[0]
+    np.testing.assert_array_equal(crowd.log.configs[:, 0], firm.log.ints["config"])
+    assert len({tuple(crowd.log.configs[:, i]) for i in range(5)}) > 1  # own streams
+
+
+@pytest.mark.parametrize("name", ["bakery_gluten_free", "boutique_online", "canteen_stable"])
+def test_a_batch_equals_its_runs_one_by_one(name):
+    sc = load_scenario(name, {"horizon": 90})
+    batched = run_experiment(sc, seeds=range(3, 9))
+    rows, frames = [], []
+    for strategy in sc.compared_strategies:
+        for seed in range(3, 9):
+            row, frame = run_one(sc, strategy, seed)
+            rows.append(row)
+            frames.append(frame)
+    alone = pd.DataFrame(rows)
+    pd.testing.assert_frame_equal(
+        batched.runs.drop(columns="strategy"), alone.drop(columns="strategy")
+    )
+    pd.testing.assert_frame_equal(
+        batched.periods.drop(columns="strategy"),
+        pd.concat(frames, ignore_index=True).drop(columns="strategy"),
+    )
+
+
+def test_results_do_not_depend_on_batch_size_or_order():
+    sc = load_scenario("bakery_gluten_free", {"horizon": 80, "strategies.aligned.p_jump": 0.2})
+    costly = load_scenario("bakery_gluten_free", {"horizon": 80, "costs.alignment": 6.0})
+    runs = [
+        (s, strategy, seed)
+        for s in (sc, costly)
+        for strategy in ("aligned", "efficiency_only")
+        for seed in range(5)
+    ]
+    reference = pd.DataFrame([row for row, _ in simulate(runs, periods=False)])
+    for batch_rows in (1, 3, 7):
+        again = simulate(runs, periods=False, batch_rows=batch_rows)
+        pd.testing.assert_frame_equal(pd.DataFrame([row for row, _ in again]), reference)
+    order = np.random.default_rng(0).permutation(len(runs))
+    shuffled = pd.DataFrame([row for row, _ in simulate([runs[i] for i in order], periods=False)])
+    pd.testing.assert_frame_equal(shuffled, reference.iloc[order].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("strategy", ["efficiency_only", "aligned", "informed_silos"])
+def test_a_strategy_behaves_the_same_alone_as_a_twin_and_in_any_order(strategy):
+    sc = load_scenario("bakery_gluten_free", {"horizon": 100, "strategies.aligned.p_jump": 0.1})
+    if strategy not in sc.all_strategies:
+        pytest.skip(f"{strategy} is not a built-in strategy yet")
+    others = [s for s in sc.all_strategies if s != strategy]
+    for seed in range(5):
+        alone = Market(scenario=sc, strategies=[strategy], rng=seed).run().firms[0]
+        reference = alone.log.ints["config"].copy()
+        for company in ([*others, strategy], [strategy, *others], [others[0], strategy]):
+            market = Market(scenario=sc, strategies=company, rng=seed).run()
+            firm = market.firms[company.index(strategy)]
+            np.testing.assert_array_equal(firm.log.ints["config"], reference)
+
+
+def test_a_live_change_acts_from_the_next_period_and_is_recorded():
+    sc = load_scenario("bakery_gluten_free", {"horizon": 70})
+    unchanged = Market(scenario=sc, strategies=["efficiency_only"], rng=1).run().firms[0]
+    market = Market(scenario=sc, strategies=["efficiency_only"], rng=1)
+    market.run_for(10)
+    firm = market.firms[0]
+    assert firm.departments[0].alpha == 0.0
+    firm.set_strategy(sc.all_strategies["aligned"])
+    assert firm.departments[0].alpha == pytest.approx(0.7)
+    assert firm.coordination_cost == pytest.approx(
+        sc.costs.coordination["hierarchical"] + sc.costs.alignment * 0.7 + sc.costs.sensing * 0.3
+    )
+    assert market.changes == [
+        {"period": 11, "strategy": "efficiency_only", "change": "strategy aligned"}
+    ]
+    market.run()
+    before, after = slice(0, 11), slice(11, None)
+    for column in ("profit", "market_value"):
+        np.testing.assert_array_equal(
+            firm.log.floats[column][before], unchanged.log.floats[column][before]
+        )
+    assert not np.array_equal(
+        firm.log.floats["profit"][after], unchanged.log.floats["profit"][after]
+    )
+
+
+def test_shift_now_is_an_event_and_asking_twice_shifts_once():
+    sc = load_scenario("bakery_gluten_free", {"horizon": 70})
+    market = Market(scenario=sc, strategies=["efficiency_only"], rng=1)
+    market.run_for(5)
+    first = market.shift_now()
+    assert market.shift_now() is first
+    market.step()
+    assert market.environment.regime == "health_conscious"
+    assert market.shift_labels[6].endswith("(now)") and ";" not in market.shift_labels[6]
+
+
+def test_random_words_are_splitmix64():
+    from sim.streams import words
+
+    # SplitMix64 from state 0 (Steele, Lea & Flood 2014; the reference C code's first outputs)
+    expected = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+    assert [int(w) for w in words(np.array([0], dtype=np.uint64), 0, np.arange(3))[0]] == expected
