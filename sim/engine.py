@@ -14,7 +14,7 @@ no reduction across rows, so a batch gives bit for bit the numbers of its rows r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +69,13 @@ class MarketState:
     port: int
     best: float
     version: int = 0
+    on_basis: Callable[[np.ndarray], None] | None = None  # told where the basis now lives
+
+    def share_basis(self, basis: np.ndarray) -> None:
+        """Use ``basis`` (a view of the engine's copy) instead of a copy of one's own."""
+        self.basis = basis
+        if self.on_basis is not None:
+            self.on_basis(basis)
 
 
 class Engine:
@@ -198,12 +205,14 @@ class Engine:
             row += len(keys)
         self._pending = []
         self.selection_groups = {g for g, on in selection_groups.items() if on}
-        self.next_id = {g: int((self.group == g).sum()) for g in selection_groups}
+        self.group_size = np.array([(self.group == g).sum() for g in range(self.groups)])
+        self.group_start = np.array(
+            [np.flatnonzero(self.group == g)[0] if n else 0 for g, n in enumerate(self.group_size)]
+        )
+        self.next_id = self.group_size.copy()
 
         self.history = History(t1, r, d)
-        self.entrants: dict[int, np.ndarray] = {
-            g: np.zeros(t1, dtype=np.int64) for g in selection_groups
-        }
+        self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         self._record(0, np.arange(r), moved=np.zeros(r, dtype=np.int64), first=True)
         self._refresh_bonus()
         self._jumping = bool(self.p_jump.any())
@@ -230,9 +239,8 @@ class Engine:
             self._jumping = bool(self.p_jump.any())
 
     def _stack_basis(self) -> None:
-        k = self.k_basis
-        self.basis = np.zeros((len(self.markets) * self.size, k))
-        self.truth = np.zeros((len(self.markets), k))
+        self.basis = np.zeros((len(self.markets), self.k_basis, self.size))
+        self.truth = np.zeros((len(self.markets), self.k_basis))
         for i, m in enumerate(self.markets):
             self._load_basis(i, m)
 
@@ -241,10 +249,14 @@ class Engine:
         if k > self.k_basis:  # a redraw added a version of the rugged part: widen every row
             extra = k - self.k_basis
             self.k_basis = k
-            self.basis = np.pad(self.basis, ((0, 0), (0, extra)))
+            self.basis = np.pad(self.basis, ((0, 0), (0, extra), (0, 0)))
             self.truth = np.pad(self.truth, ((0, 0), (0, extra)))
             self.belief = np.pad(self.belief, ((0, 0), (0, extra)))
-        self.basis[i * self.size : (i + 1) * self.size, :k] = m.basis.T
+            for j, other in enumerate(self.markets):  # one copy: markets read the engine's
+                if j != i:
+                    other.share_basis(self.basis[j, : other.basis.shape[0]])
+        self.basis[i, :k] = m.basis
+        m.share_basis(self.basis[i, :k])
         self.truth[i] = 0.0
         self.truth[i, :k] = m.weights
 
@@ -288,10 +300,11 @@ class Engine:
     def _basis_value(
         self, rows: np.ndarray, configs: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
-        vectors = self.basis[self.market[rows][:, None] * self.size + configs]  # rows x C x K
-        value = vectors[..., 0] * weights[:, :1]
+        flat = self.basis.reshape(-1)
+        at = self.market[rows][:, None] * (self.k_basis * self.size) + configs
+        value = flat[at] * weights[:, :1]
         for k in range(1, self.k_basis):
-            value = value + vectors[..., k] * weights[:, k : k + 1]
+            value = value + flat[at + k * self.size] * weights[:, k : k + 1]
         return value
 
     def perceived(
@@ -436,30 +449,37 @@ class Engine:
         """Levinthal's (1997) selection in each population that has it: a firm survives with
         probability P / P_max (landscape performance, best of its population); a vacancy goes to
         a random newcomer with probability 1 - mean / max, else to an imitator of a survivor
-        drawn in proportion to performance."""
-        for g in sorted(self.selection_groups):
-            rows = np.flatnonzero(self.group == g)
-            m = self.market[rows]
-            fitness = self.performance_land[m * self.size + self.config[rows]]
-            best = fitness.max()
-            w = streams.words(self.keys[rows], t, np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 4))
-            survive = streams.uniforms(w[:, 0]) < fitness / best
-            dead = np.flatnonzero(~survive)
-            if not dead.size:
+        drawn in proportion to performance. Populations of one size are done at once, one
+        population per line (each line's numbers depend on that population alone)."""
+        groups = np.array(sorted(self.selection_groups), dtype=np.int64)
+        sizes = self.group_size[groups]
+        for size in np.unique(sizes):
+            chosen = groups[sizes == size]
+            block = self.group_start[chosen][:, None] + np.arange(size)  # rows, one line per group
+            fitness = self.performance_land[self.market[block] * self.size + self.config[block]]
+            best = fitness.max(axis=1, keepdims=True)
+            slots = np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 4)
+            w = streams.words(self.keys[block.reshape(-1)], t, slots).reshape(*block.shape, 4)
+            survive = streams.uniforms(w[..., 0]) < fitness / best
+            dead = ~survive
+            if not dead.any():
                 continue
-            random_entrant = streams.uniforms(w[dead, 1]) < 1.0 - fitness.mean() / best
-            weight = np.where(survive, fitness, 0.0)
-            cumulative = np.cumsum(weight)
-            target = streams.uniforms(w[dead, 2]) * cumulative[-1]
-            copied = self.config[rows][np.searchsorted(cumulative, target, side="right")]
-            fresh = (w[dead, 3] & np.uint64(self.size - 1)).astype(np.int64)
-            replaced = rows[dead]
-            self.config[replaced] = np.where(random_entrant, fresh, copied)
-            self.ids[replaced] = np.arange(self.next_id[g], self.next_id[g] + dead.size)
-            self.next_id[g] += int(dead.size)
+            newcomer_share = 1.0 - fitness.mean(axis=1, keepdims=True) / best
+            random_entrant = streams.uniforms(w[..., 1]) < newcomer_share
+            cumulative = np.cumsum(np.where(survive, fitness, 0.0), axis=1)
+            target = streams.uniforms(w[..., 2]) * cumulative[:, -1:]
+            imitated = (cumulative[:, None, :] <= target[:, :, None]).sum(axis=2)  # searchsorted
+            copied = np.take_along_axis(self.config[block], imitated, axis=1)
+            fresh = (w[..., 3] & np.uint64(self.size - 1)).astype(np.int64)
+            replaced = block[dead]
+            self.config[replaced] = np.where(random_entrant, fresh, copied)[dead]
+            order = np.cumsum(dead, axis=1) - 1  # newcomers' identities, in row order
+            self.ids[replaced] = (self.next_id[chosen][:, None] + order)[dead]
+            count = dead.sum(axis=1)
+            self.next_id[chosen] += count
+            self.entrants[t, chosen] = count
             self.experience[replaced] = self.initial_experience[replaced][:, None]
             start[replaced] = self.config[replaced]  # a newcomer starts where it enters
-            self.entrants[g][t] = dead.size
 
     def decide(self, rows: np.ndarray, t: int) -> np.ndarray:
         """The configurations ``rows`` would move to in period ``t`` under their coordination

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.metrics import summarize_run
+from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario.schema import Scenario
@@ -62,11 +62,36 @@ def run_one(
     scenario: Scenario, strategy: str, seed: int, *, periods: bool = True
 ) -> tuple[dict, pd.DataFrame | None]:
     """One run: ``strategy`` on ``seed``, to the horizon (the same numbers as in any batch)."""
-    ((row, frame),) = simulate([(scenario, strategy, seed)], periods=periods)
-    return row, frame
+    return simulate([(scenario, strategy, seed)], periods=periods)[0]
 
 
 Run = tuple[Scenario, str, int]
+
+
+@dataclass
+class Simulation:
+    """The outcomes of runs, in the order asked: one per-run row each, and their per-period
+    tables stacked in the same order (``spans[i]``: the rows of run i)."""
+
+    rows: list[dict]
+    periods: pd.DataFrame | None
+    spans: list[tuple[int, int]]
+
+    def frame(self, i: int) -> pd.DataFrame | None:
+        """Run ``i``'s per-period table."""
+        if self.periods is None:
+            return None
+        start, stop = self.spans[i]
+        return self.periods.iloc[start:stop].reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[dict, pd.DataFrame | None]:
+        return self.rows[i], self.frame(i)
+
+    def __iter__(self) -> Iterator[tuple[dict, pd.DataFrame | None]]:
+        return (self[i] for i in range(len(self)))
 
 
 def simulate(
@@ -75,31 +100,54 @@ def simulate(
     periods: bool = True,
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
-) -> list[tuple[dict, pd.DataFrame | None]]:
-    """Runs (scenario, strategy, seed) computed in batches, in the order given.
+) -> Simulation:
+    """Runs (scenario, strategy, seed) computed in batches; outcomes in the order given.
 
     Runs whose scenarios have the same departments and horizon share an engine (up to
     ``batch_rows`` firms at a time); runs on the same seed and market share a `Market`. A
     firm's numbers depend only on its scenario, strategy and seed (`sim.streams`), so the
     result is the same for any batch size and any order of ``runs``.
     """
-    results: list[tuple[dict, pd.DataFrame | None] | None] = [None] * len(runs)
+    rows: list[dict | None] = [None] * len(runs)
+    tables: list[tuple[list[int], pd.DataFrame]] = []
     families: dict[tuple, list[int]] = {}
     for i, (scenario, _, _) in enumerate(runs):
-        key = (scenario.department_decisions, scenario.horizon)
+        key = (
+            scenario.department_decisions,
+            tuple(d.name for d in scenario.departments),
+            scenario.horizon,
+            scenario.population.firms > 1,
+        )
         families.setdefault(key, []).append(i)
     for members in families.values():
         firms_per_run = runs[members[0]][0].population.firms
         per_batch = max(1, batch_rows // max(1, firms_per_run))
         for start in range(0, len(members), per_batch):
             chunk = members[start : start + per_batch]
-            for i, result in zip(
-                chunk, _simulate_batch([runs[i] for i in chunk], periods), strict=True
-            ):
-                results[i] = result
+            chunk_rows, table = _simulate_batch([runs[i] for i in chunk], periods)
+            for i, row in zip(chunk, chunk_rows, strict=True):
+                rows[i] = row
+            if table is not None:
+                tables.append((chunk, table))
             if progress is not None:
                 progress(len(chunk))
-    return results  # type: ignore[return-value]
+    if not tables:
+        return Simulation(rows, None, [])  # type: ignore[arg-type]
+    order = [i for chunk, _ in tables for i in chunk]
+    table = (
+        pd.concat([t for _, t in tables], ignore_index=True) if len(tables) > 1 else tables[0][1]
+    )
+    lengths = np.array([runs[i][0].horizon + 1 for i in order])
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    if order != sorted(order):  # put the runs' blocks in the order asked
+        position = np.argsort(order)
+        table = table.iloc[
+            np.concatenate([np.arange(starts[p], starts[p] + lengths[p]) for p in position])
+        ].reset_index(drop=True)
+        lengths = lengths[position]
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    spans = [(int(a), int(a + n)) for a, n in zip(starts, lengths, strict=True)]
+    return Simulation(rows, table, spans)  # type: ignore[arg-type]
 
 
 def run_markets(
@@ -141,10 +189,10 @@ def _market_key(scenario: Scenario) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def _simulate_batch(runs: Sequence[Run], periods: bool) -> list[tuple[dict, pd.DataFrame | None]]:
-    """One engine for ``runs``: a market per (market, seed), a firm per run, stepped together."""
-    first = runs[0][0]
-    engine = engine_for(first)
+def _simulate_batch(runs: Sequence[Run], periods: bool) -> tuple[list[dict], pd.DataFrame | None]:
+    """One engine for ``runs``: a market per (market, seed), a firm per run, stepped together;
+    the per-run rows and the per-period table of all runs in order."""
+    engine = engine_for(runs[0][0])
     markets: dict[tuple[str, int], Market] = {}
     owners = []
     for scenario, strategy, seed in runs:
@@ -158,15 +206,48 @@ def _simulate_batch(runs: Sequence[Run], periods: bool) -> list[tuple[dict, pd.D
                 f"unknown strategy {strategy!r}; allowed: {', '.join(scenario.all_strategies)}"
             )
         owners.append(market.add_firm(strategy, spec, scenario=scenario))
-    if not owners:
-        return []
     step_together(list(markets.values()))
-    return [
-        _collect_population(agent.market, agent, seed, periods=periods)
-        if isinstance(agent, Population)
-        else _collect(agent.market, agent, seed, periods=periods)
-        for agent, (_, _, seed) in zip(owners, runs, strict=True)
-    ]
+    if isinstance(owners[0], Population):
+        collected = [
+            _collect_population(a.market, a, a.market.seed, periods=periods) for a in owners
+        ]
+        rows = [row for row, _ in collected]
+        frames = [frame for _, frame in collected if frame is not None]
+        return rows, pd.concat(frames, ignore_index=True) if frames else None
+    rows = [_summary(firm) for firm in owners]
+    return rows, _firm_periods(owners) if periods else None
+
+
+def _firm_periods(firms: Sequence) -> pd.DataFrame:
+    """The per-period table of ``firms`` (rows of one engine), one block per firm, in order."""
+    engine = firms[0].engine
+    history = engine.history
+    rows = np.array([f.row for f in firms])
+    length = engine.horizon + 1
+    in_cycle, cycle_length, heading = firms[0].log.path()
+
+    def stacked(values: np.ndarray) -> np.ndarray:
+        return values[:, rows].T.reshape(-1)
+
+    columns: dict[str, np.ndarray] = {
+        "strategy": np.repeat(np.array([f.strategy_name for f in firms], dtype=object), length),
+        "seed": np.repeat(np.array([f.market.seed for f in firms], dtype=np.int64), length),
+        "period": np.tile(np.arange(length), len(firms)),
+    }
+    for name in FLOAT_COLUMNS:
+        columns[name] = stacked(heading if name == "heading" else getattr(history, name))
+    columns["config"] = stacked(history.config)
+    columns["miles"] = stacked(history.moved)
+    columns["distance_to_port"] = stacked(history.distance_to_port)
+    columns["cycle_length"] = stacked(cycle_length)
+    columns["alive"] = stacked(history.alive)
+    columns["in_cycle"] = stacked(in_cycle)
+    for d, department in enumerate(firms[0].spec.departments):
+        columns[f"efficiency_{department.name}"] = stacked(history.department_efficiency[..., d])
+    columns["shift"] = np.concatenate(
+        [np.array(f.market.shift_labels, dtype=object) for f in firms]
+    )
+    return pd.DataFrame(columns)
 
 
 def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:
@@ -201,12 +282,13 @@ def _collect_population(
     return row, frame
 
 
-def _collect(model: Market, firm, seed: int, *, periods: bool) -> tuple[dict, pd.DataFrame | None]:
+def _summary(firm) -> dict:
+    """A firm's per-run outcomes (see `metrics.summarize_run`)."""
     scenario = firm.spec
     metrics = scenario.metrics
-    row = {
+    return {
         **_strategy_columns(scenario, firm.strategy_name, firm.strategy),
-        "seed": seed,
+        "seed": firm.market.seed,
         **summarize_run(
             firm.log,
             split=scenario.split,
@@ -215,12 +297,6 @@ def _collect(model: Market, firm, seed: int, *, periods: bool) -> tuple[dict, pd
             recovery_threshold=metrics.recovery_threshold,
         ),
     }
-    if not periods:
-        return row, None
-    cols = firm.log.columns([d.name for d in scenario.departments])
-    frame = pd.DataFrame({"strategy": firm.strategy_name, "seed": seed, **cols})
-    frame["shift"] = model.shift_labels
-    return row, frame
 
 
 def run_experiment(
@@ -239,18 +315,15 @@ def run_experiment(
             f"unknown strategy {unknown[0]!r}; allowed: {', '.join(scenario.all_strategies)}"
         )
     seed_list = resolve_seeds(scenario, seeds)
-    results = simulate(
+    result = simulate(
         [(scenario, strategy, seed) for strategy in names for seed in seed_list],
         periods=periods,
         progress=progress,
     )
-    rows = [row for row, _ in results]
-    frames = [frame for _, frame in results if frame is not None]
-    runs = pd.DataFrame(rows)
+    runs = pd.DataFrame(result.rows)
     runs["strategy"] = pd.Categorical(runs["strategy"], categories=list(names))
-    period_table = None
-    if frames:
-        period_table = pd.concat(frames, ignore_index=True)
+    period_table = result.periods
+    if period_table is not None:
         period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=list(names))
     return ExperimentResult(scenario, names, seed_list, runs, period_table)
 

@@ -147,14 +147,26 @@ class NKTables:
 
     def group_means(self, groups: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean contribution of each group of decisions (e.g. a department's) in every
-        configuration, shape (2**N, len(groups))."""
-        high, low = _index_parts(self.deps)
-        out = np.empty((high.shape[0] * low.shape[0], len(groups)))
+        configuration, shape (2**N, len(groups)).
+
+        A group's mean depends only on the bits its decisions and their dependencies read; it
+        is computed once per setting of those bits and spread to all 2**N configurations.
+        """
+        n = self.n
+        out = np.empty((2**n, len(groups)))
         for d, group in enumerate(groups):
-            total = np.zeros((high.shape[0], low.shape[0]))
+            group = [int(i) for i in group]
+            bits = sorted({j for i in group for j in (i, *self.deps[i])})
+            settings = np.arange(2 ** len(bits), dtype=np.int64)
+            place = {j: k for k, j in enumerate(bits)}
+            total = np.zeros(settings.size)
             for i in group:
-                total += self.tables[i][high[:, None, i] | low[None, :, i]]
-            out[:, d] = total.reshape(-1) / len(group)
+                row = np.zeros(settings.size, dtype=np.int64)
+                for pos, j in enumerate((i, *self.deps[i])):
+                    row |= ((settings >> place[j]) & 1) << pos
+                total += self.tables[i][row]
+            mean = total / len(group)
+            out[:, d] = mean if len(bits) == n else mean[_gathered_bits(n, tuple(bits))]
         return out
 
     def fitness(self) -> np.ndarray:
@@ -178,6 +190,25 @@ def _table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
     indices = (high[:, None, :] | low[None, :, :]).reshape(-1, len(deps))
     indices.flags.writeable = False
     return indices
+
+
+@lru_cache(maxsize=256)
+def _gathered_bits(n: int, bits: tuple[int, ...]) -> np.ndarray:
+    """For every configuration of n decisions, the integer formed by its ``bits`` (in order):
+    bit k of the result is bit ``bits[k]`` of the configuration (read-only)."""
+    low_bits = (n + 1) // 2
+    low = np.arange(2**low_bits, dtype=np.int64)
+    high = np.arange(2 ** (n - low_bits), dtype=np.int64)
+    low_part = np.zeros(low.size, dtype=np.int64)
+    high_part = np.zeros(high.size, dtype=np.int64)
+    for k, j in enumerate(bits):
+        if j < low_bits:
+            low_part |= ((low >> j) & 1) << k
+        else:
+            high_part |= ((high >> (j - low_bits)) & 1) << k
+    gathered = (high_part[:, None] | low_part[None, :]).reshape(-1)
+    gathered.flags.writeable = False
+    return gathered
 
 
 def _index_parts(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:

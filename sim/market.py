@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,15 +27,25 @@ class Preference:
 
 
 def preference_fit(preferences: Sequence[Preference], n: int) -> np.ndarray:
-    """V_pref of every configuration: weighted share of wanted values met, in [0, 1]."""
+    """V_pref of every configuration: weighted share of wanted values met, in [0, 1]
+    (read-only: computed once per regime and kept, since every seed shares it)."""
+    return _preference_fit(tuple(preferences), n)
+
+
+@lru_cache(maxsize=64)
+def _preference_fit(preferences: tuple[Preference, ...], n: int) -> np.ndarray:
     configs = configurations(n)
     total = sum(p.weight for p in preferences)
     if total <= 0:
-        return np.full(configs.size, 0.5)
+        fit = np.full(configs.size, 0.5)
+        fit.flags.writeable = False
+        return fit
     fit = np.zeros(configs.size)
     for p in preferences:
         fit += p.weight * (((configs >> p.decision) & 1) == p.value)
-    return fit / total
+    fit /= total
+    fit.flags.writeable = False
+    return fit
 
 
 @dataclass(frozen=True)
@@ -87,11 +98,10 @@ class MarketEnvironment:
     _rugged_index: int = field(init=False)
     _blend: tuple[str, str, int, int] | None = field(default=None, init=False)
     _blend_weight: float = field(default=0.0, init=False)
-    _value: tuple[int, np.ndarray] | None = field(default=None, init=False)
-
     def __post_init__(self) -> None:
         self._names = list(self.regimes)
         self.basis = np.stack([self.regimes[r] for r in self._names] + [self.rugged.fitness()])
+        self.regimes = _RegimeFits(self)  # the fits live in `basis` only
         self._rugged_index = len(self._names)
 
     @property
@@ -113,10 +123,8 @@ class MarketEnvironment:
 
     @property
     def value(self) -> np.ndarray:
-        """Market value V of every configuration now."""
-        if self._value is None or self._value[0] != self.version:
-            self._value = (self.version, self.weights @ self.basis)
-        return self._value[1]
+        """Market value V of every configuration now (computed on each call)."""
+        return self.weights @ self.basis
 
     def add_shift(self, event: ShiftEvent) -> None:
         """Add a shift to the schedule (e.g. a teacher's "shift the market now")."""
@@ -158,3 +166,20 @@ class MarketEnvironment:
         self.shift(happened, t)
         self.progress(t)
         return happened
+
+
+class _RegimeFits(Mapping):
+    """Each regime's preference fit, read from the environment's basis (no copy)."""
+
+    def __init__(self, environment: MarketEnvironment) -> None:
+        self._environment = environment
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        env = self._environment
+        return env.basis[env._names.index(name)]
+
+    def __iter__(self):
+        return iter(self._environment._names)
+
+    def __len__(self) -> int:
+        return len(self._environment._names)

@@ -69,7 +69,9 @@ class FirmLog:
         self.engine.build()
         return self.engine.history
 
-    def _path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`path_metrics` of every row of the engine (periods x rows): in_cycle,
+        cycle_length, heading; computed once per period."""
         engine = self.engine
         key = (engine.period, self.heading_window)
         cache = getattr(engine, "_path_cache", None)
@@ -83,7 +85,7 @@ class FirmLog:
     def floats(self) -> dict[str, np.ndarray]:
         h, r = self._history(), self.row
         out = {c: getattr(h, c)[:, r] for c in FLOAT_COLUMNS if c != "heading"}
-        out["heading"] = self._path()[2][:, r]
+        out["heading"] = self.path()[2][:, r]
         return out
 
     @property
@@ -93,13 +95,13 @@ class FirmLog:
             "config": h.config[:, r],
             "miles": h.moved[:, r],
             "distance_to_port": h.distance_to_port[:, r],
-            "cycle_length": self._path()[1][:, r],
+            "cycle_length": self.path()[1][:, r],
         }
 
     @property
     def bools(self) -> dict[str, np.ndarray]:
         h, r = self._history(), self.row
-        return {"alive": h.alive[:, r], "in_cycle": self._path()[0][:, r]}
+        return {"alive": h.alive[:, r], "in_cycle": self.path()[0][:, r]}
 
     @property
     def department_efficiency(self) -> np.ndarray:

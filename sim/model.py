@@ -74,7 +74,6 @@ class Market(mesa.Model):
         self.department_masks = np.array(
             [sum(1 << i for i in dec) for dec in scenario.department_decisions], dtype=np.int64
         )
-        self.efficiency = department_efficiency @ self.department_weights
 
         market = scenario.market
         rugged_graph = interaction_graph(
@@ -106,6 +105,7 @@ class Market(mesa.Model):
             landscape_performance=np.empty(0),
             port=0,
             best=1.0,
+            on_basis=self._share_basis,
         )
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
@@ -196,6 +196,11 @@ class Market(mesa.Model):
         return self.environment.value
 
     @property
+    def efficiency(self) -> np.ndarray:
+        """E of every configuration before learning: sum_d w_d * E_d (computed on each call)."""
+        return self.department_efficiency @ self.department_weights
+
+    @property
     def department_efficiency(self) -> np.ndarray:
         """E_d of every configuration for every department, shape (2**N, D), before learning."""
         return self.state.department_efficiency
@@ -258,6 +263,9 @@ class Market(mesa.Model):
         self.changes.append(
             {"period": self.period + 1, "strategy": firm.strategy_name, "change": label}
         )
+
+    def _share_basis(self, basis: np.ndarray) -> None:
+        self.environment.basis = basis
 
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port")."""

@@ -59,7 +59,7 @@ class PopulationLog:
     @property
     def entrants(self) -> np.ndarray:
         self.engine.build()
-        return self.engine.entrants[self.group]
+        return self.engine.entrants[:, self.group]
 
     def distinct_forms(self) -> np.ndarray:
         """Number of different configurations held in each period."""
