@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment import mean_ci, share_ci
 from sim.results import load
+from sim.stats import mean_ci, share_ci, t_interval, wilson_interval
 from sim.sweep import SweepError, run_sweep, sweep_from_dict
-from sim.sweep.analyze import analyze_sweep, t_interval, wilson_interval
+from sim.sweep.analyze import analyze_sweep
 
 BASE = {
     "scenario": "bakery_gluten_free",
@@ -72,7 +72,20 @@ def test_factorial_analysis_tables(factorial):
     assert set(marginals["parameter"]) == {"alignment", "coordination_cost"}
     cost = marginals[marginals["parameter"] == "coordination_cost"]
     assert cost["level"].tolist() == ["0.5", "6.0", "12.0"]
-    assert set(cost["n"]) == {2 * 3}
+    # 2 design points per level share the 3 seeds: averaged within seed, n = 3 seeds
+    assert set(cost["n"]) == {3}
+    diff_by_seed = (
+        (wide["aligned"] - wide["efficiency_only"])
+        .rename("d")
+        .reset_index()
+        .merge(analysis.differences[["point", "coordination_cost"]], on="point")
+    )
+    for level, part in diff_by_seed.groupby("coordination_cost"):
+        row = cost[cost["level"] == str(level)].iloc[0]
+        expected = mean_ci(part.groupby("seed_index")["d"].mean())
+        assert (row["mean"], row["ci_low"], row["ci_high"]) == pytest.approx(expected)
+    assert {"p_value", "p_bh", "verdict_bh"} <= set(diff.columns)
+    assert (diff["p_bh"] >= diff["p_value"] - 1e-12).all()
     # the hierarchy's cost only touches the aligned bakery: the difference falls with it
     assert cost["mean"].is_monotonic_decreasing
     assert analysis.sensitivity is None
@@ -95,7 +108,8 @@ def test_factorial_analysis_writes_figures_and_a_report(factorial):
     assert report.startswith("# Sweep factorial")
     assert "36 runs planned (6 factorial design points x 2 strategies x 3 seeds" in report
     assert "aligned minus efficiency_only, paired by seed" in report
-    assert "Overall: " in report and "Per parameter" in report
+    assert "Overall (averaged within each seed" in report and "Per parameter" in report
+    assert "Benjamini-Hochberg" in report and "no point is called equivalent" in report
     assert "alignment coupling (alignment): 0.2: " in report
     assert not list(folder.glob(".*tmp"))
 
@@ -237,3 +251,22 @@ def test_settled_from_is_where_the_ranking_stops_changing():
     assert settled_from(table({8: (0.1, 0.5), 16: (0.6, 0.2), 32: (0.7, 0.1)})) == 16
     assert settled_from(table({8: (0.6, 0.5), 16: (0.6, 0.2), 32: (0.7, 0.1)})) == 8
     assert settled_from(table({8: (0.6, 0.5), 16: (0.6, 0.2), 32: (0.1, 0.7)})) is None
+
+
+def test_equivalence_needs_a_stated_margin(factorial, capsys):
+    analysis = analyze_sweep(factorial, margin=1000.0, figures=False, write=False)
+    diff = analysis.differences
+    assert diff["p_equivalence"].between(0, 1).all()
+    expected = np.where(
+        diff["ci_low"] > 0,
+        "contrast",
+        np.where(
+            diff["ci_high"] < 0,
+            "baseline",
+            np.where(diff["p_equivalence"] < 0.05, "equivalent", "unclear"),
+        ),
+    )
+    assert (diff["verdict"] == expected).all()
+    assert "equivalent within +/-1000 (TOST" in analysis.report
+    assert main(["analyze", str(factorial), "--margin", "0", "--quiet", "--no-figures"]) == 2
+    assert "margin" in capsys.readouterr().err

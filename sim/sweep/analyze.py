@@ -23,11 +23,21 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
-from scipy import stats
 
-from sim.experiment import SUMMARY_METRICS
 from sim.plots import STRATEGY_COLOURS
 from sim.results import load, write_table, write_text
+from sim.stats import (
+    SUMMARY_METRICS,
+    benjamini_hochberg,
+    bounds_of,
+    difference_bounds,
+    grouped_cluster_ci,
+    paired_values,
+    t_interval,
+    t_test_p,
+    tost_p,
+    wilson_interval,
+)
 from sim.sweep.spec import SweepError
 
 #: Outcomes summarised per design point (those present in the runs table).
@@ -49,6 +59,7 @@ class SweepAnalysis:
     contrast: str
     baseline: str
     parameters: list[str]
+    margin: float | None
     point_means: pd.DataFrame
     differences: pd.DataFrame
     marginals: pd.DataFrame
@@ -64,12 +75,14 @@ def analyze_sweep(
     *,
     metric: str | None = None,
     compare: tuple[str, str] | None = None,
+    margin: float | None = None,
     figures: bool = True,
     write: bool = True,
 ) -> SweepAnalysis:
     """Analyse the sweep in ``directory``; write tables, figures and `report.md` to
-    ``directory/analysis/`` (unless ``write`` is false). ``metric`` and ``compare`` (contrast,
-    baseline) default to the sweep file's `[analysis]`."""
+    ``directory/analysis/`` (unless ``write`` is false). ``metric``, ``compare`` (contrast,
+    baseline) and the equivalence ``margin`` default to the sweep file's `[analysis]`; without
+    a margin no point is called equivalent."""
     directory = Path(directory)
     if not (directory / "manifest.json").is_file() or not (directory / "runs").is_dir():
         raise SweepError(str(directory), "", "not a sweep folder (no manifest.json and runs/)")
@@ -96,9 +109,18 @@ def analyze_sweep(
 
     design = data["design"]
     point_means = point_summary(runs, parameters, [m for m in POINT_METRICS if m in runs])
+    if margin is None:
+        margin = spec["analysis"].get("margin")
+    if margin is not None and not margin > 0:
+        raise SweepError(str(directory), "margin", f"must be > 0, got {margin}")
     paired = paired_differences(runs, metric, contrast, baseline)
-    differences = design.merge(summarize_differences(paired), on="point", how="left")
-    marginals = marginal_differences(paired.merge(design, on="point"), parameters)
+    bounds = difference_bounds(metric)
+    differences = design.merge(
+        summarize_differences(paired, margin=margin, bounds=bounds), on="point", how="left"
+    )
+    marginals = marginal_differences(
+        paired.merge(design, on="point"), parameters, margin=margin, bounds=bounds
+    )
     sensitivity = None
     sensitivity_note = ""
     kind = manifest["design"]["kind"]
@@ -115,6 +137,7 @@ def analyze_sweep(
         contrast=contrast,
         baseline=baseline,
         parameters=parameters,
+        margin=margin,
         point_means=point_means,
         differences=differences,
         marginals=marginals,
@@ -162,34 +185,11 @@ def _compare(compare: Any, strategies: list[str]) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------ tables
 
 
-def t_interval(
-    mean: np.ndarray, std: np.ndarray, n: np.ndarray, level: float = LEVEL
-) -> tuple[np.ndarray, np.ndarray]:
-    """Student t interval of means (vectorised `sim.experiment.mean_ci`); NaN for n < 2."""
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.5 + level / 2, n - 1) * np.asarray(std) / np.sqrt(n)
-    half = np.where(n >= 2, half, np.nan)
-    return np.asarray(mean) - half, np.asarray(mean) + half
-
-
-def wilson_interval(
-    k: np.ndarray, n: np.ndarray, level: float = LEVEL
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson interval of shares (vectorised `sim.experiment.share_ci`)."""
-    z = stats.norm.ppf(0.5 + level / 2)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.asarray(k) / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str]) -> pd.DataFrame:
     """Per design point, strategy and outcome: mean, 95% interval and n (long format).
 
-    Means get a Student t interval, shares (survival, cycling, recovered) a Wilson interval.
+    Means get a Student t interval, shares (survival, cycling, recovered) a Wilson interval,
+    both within the outcome's range (`sim.stats`). Each point's runs are on distinct seeds.
     """
     keys = ["point", *parameters, "strategy"]
     frames = []
@@ -204,7 +204,12 @@ def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str])
         else:
             mean = column.mean()
             n = column.count().astype(float)
-            low, high = t_interval(mean.to_numpy(), column.std(ddof=1).to_numpy(), n.to_numpy())
+            low, high = t_interval(
+                mean.to_numpy(),
+                column.std(ddof=1).to_numpy(),
+                n.to_numpy(),
+                bounds=bounds_of(metric),
+            )
         frame = mean.rename("mean").reset_index()
         frame.insert(len(keys), "metric", metric)
         frame["ci_low"], frame["ci_high"], frame["n"] = low, high, n.to_numpy().astype(int)
@@ -217,32 +222,52 @@ def paired_differences(
 ) -> pd.DataFrame:
     """Per design point and seed: ``metric`` of contrast minus baseline (common random
     numbers: both faced the same landscapes, market and start)."""
-    both = runs[runs["strategy"].isin([contrast, baseline])]
-    wide = both.pivot_table(
-        index=["point", "seed_index"],
-        columns="strategy",
-        values=metric,
-        aggfunc="first",
-        observed=True,
-    )
-    if contrast not in wide or baseline not in wide:
+    if not {contrast, baseline} <= set(runs["strategy"].astype(str)):
         return pd.DataFrame({"point": [], "seed_index": [], "difference": []})
-    diff = (wide[contrast].astype(float) - wide[baseline].astype(float)).dropna()
+    diff = paired_values(runs, metric, contrast, baseline, on=("point", "seed_index"))
     return diff.rename("difference").reset_index()
 
 
-def summarize_differences(paired: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """Mean paired difference, its 95% interval, n and a verdict, per group ``by`` (point)."""
+def summarize_differences(
+    paired: pd.DataFrame,
+    by: list[str] | None = None,
+    *,
+    margin: float | None = None,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> pd.DataFrame:
+    """Mean paired difference per group ``by`` (design point by default), its 95% interval
+    and a verdict.
+
+    Seeds are shared by every design point, so within a group the differences are first
+    averaged per seed and the interval is taken over the seeds (n = seeds): the seeds are
+    the independent replicates. Columns: ``by``, mean, ci_low, ci_high, n, p_value (t test of
+    no difference), p_bh (Benjamini-Hochberg over the groups), p_equivalence (TOST within
+    +/- ``margin``, if given) and verdict: `contrast` or `baseline` (95% interval above or
+    below 0), `equivalent` (TOST p < 0.05 within the margin) or `unclear`; verdict_bh is the
+    same with the BH-adjusted p-values (`contrast`/`baseline` where p_bh < 0.05).
+    """
     by = by or ["point"]
-    grouped = paired.groupby(by, observed=True, sort=True)["difference"]
-    table = grouped.mean().rename("mean").reset_index()
-    n = grouped.count().to_numpy()
-    low, high = t_interval(table["mean"].to_numpy(), grouped.std(ddof=1).to_numpy(), n)
-    table["ci_low"], table["ci_high"], table["n"] = low, high, n
+    table = grouped_cluster_ci(paired, by, "difference", "seed_index", LEVEL, bounds=bounds)
+    table["p_value"] = t_test_p(table["mean"], table["std"], table["n"])
+    table["p_bh"] = benjamini_hochberg(table["p_value"].to_numpy())
+    if margin is not None:
+        table["p_equivalence"] = tost_p(table["mean"], table["std"], table["n"], margin)
+        equivalent = table["p_equivalence"] < 1 - LEVEL
+    else:
+        table["p_equivalence"] = np.nan
+        equivalent = pd.Series(False, index=table.index)
     table["verdict"] = np.select(
-        [table["ci_low"] > 0, table["ci_high"] < 0], ["contrast", "baseline"], "unclear"
+        [table["ci_low"] > 0, table["ci_high"] < 0, equivalent],
+        ["contrast", "baseline", "equivalent"],
+        "unclear",
     )
-    return table
+    sure = table["p_bh"] < 1 - LEVEL
+    table["verdict_bh"] = np.select(
+        [sure & (table["mean"] > 0), sure & (table["mean"] < 0)],
+        ["contrast", "baseline"],
+        "unclear",
+    )
+    return table.drop(columns="std")
 
 
 def levels(values: pd.Series) -> pd.Series:
@@ -266,13 +291,21 @@ def _axis(name: str, values: pd.Series, labels: dict[str, str]) -> str:
     return f"{label} (bin centres)" if _binned(values) else label
 
 
-def marginal_differences(paired: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
+def marginal_differences(
+    paired: pd.DataFrame,
+    parameters: list[str],
+    *,
+    margin: float | None = None,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> pd.DataFrame:
     """The paired difference per level of each parameter, averaged over the other parameters
-    and the seeds (long format: parameter, level, mean, ci_low, ci_high, n, verdict)."""
+    and the seeds: first within each seed, then over the seeds (`summarize_differences`; long
+    format: parameter, level, mean, ci_low, ci_high, n seeds, p-values, verdicts). The BH
+    correction is over the levels of one parameter."""
     frames = []
     for name in parameters:
         frame = paired.assign(level=levels(paired[name]))
-        table = summarize_differences(frame, ["level"])
+        table = summarize_differences(frame, ["level"], margin=margin, bounds=bounds)
         table.insert(0, "parameter", name)
         table["level"] = table["level"].astype(str)
         frames.append(table)
@@ -458,7 +491,7 @@ def heatmap_figure(
     ):
         i, j = ys.index(yv), xs.index(xv)
         grid[i, j] = mean
-        sure[i, j] = verdict != "unclear"
+        sure[i, j] = verdict in ("contrast", "baseline")
     bound = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
     bound = bound or 1.0
     fig = Figure(figsize=(1.2 * len(xs) + 3.2, 0.8 * len(ys) + 2.4), layout="constrained")
@@ -520,13 +553,14 @@ def line_figure(
     position = (lambda v: v) if numeric else (lambda v: order.index(v))
     strategies = [s for s in runs["strategy"].cat.categories if s in set(runs["strategy"])]
     for k, strategy in enumerate(strategies):
-        grouped = data[data["strategy"] == strategy].groupby("_x")[metric]
-        mean = grouped.mean().astype(float)
-        low, high = t_interval(mean.to_numpy(), grouped.std(ddof=1).to_numpy(), grouped.count())
-        xs = [position(v) for v in mean.index]
+        part = data[data["strategy"] == strategy].assign(_y=lambda f: f[metric].astype(float))
+        table = grouped_cluster_ci(part, ["_x"], "_y", "seed_index", bounds=bounds_of(metric))
+        xs = [position(v) for v in table["_x"]]
         colour = _colour(strategy, k)
-        left.plot(xs, mean.to_numpy(), marker="o", color=colour, label=_plain(strategy))
-        left.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0)
+        left.plot(xs, table["mean"], marker="o", color=colour, label=_plain(strategy))
+        left.fill_between(
+            xs, table["ci_low"], table["ci_high"], color=colour, alpha=0.2, linewidth=0
+        )
     diff = summarize_differences(paired.assign(_x=levels(paired[x])), ["_x"])
     xs = [position(v) for v in diff["_x"]]
     colour = _colour(contrast, 1)
@@ -707,14 +741,36 @@ def text_report(
     if paired.empty:
         lines.append("\nNo paired runs yet.")
         return "\n".join(lines)
-    overall = summarize_differences(paired.assign(all=0), ["all"]).iloc[0]
-    lines += ["", f"Overall: {_fmt(overall['mean'], overall['ci_low'], overall['ci_high'])}"]
+    overall = summarize_differences(
+        paired.assign(all=0), ["all"], margin=analysis.margin, bounds=difference_bounds(metric)
+    ).iloc[0]
+    lines += [
+        "",
+        f"Overall (averaged within each seed over the design points, interval over the "
+        f"{overall['n']} seeds): {_fmt(overall['mean'], overall['ci_low'], overall['ci_high'])}",
+    ]
     diffs = analysis.differences.dropna(subset=["mean"])
     counts = diffs["verdict"].value_counts()
+    counts_bh = diffs["verdict_bh"].value_counts()
+    if analysis.margin is None:
+        equivalence = (
+            "no equivalence margin given, so no point is called equivalent (give "
+            "[analysis] margin or --margin)"
+        )
+    else:
+        equivalence = (
+            f"equivalent within +/-{analysis.margin:g} (TOST, p < 0.05) at "
+            f"{counts.get('equivalent', 0)}"
+        )
     lines.append(
         f"{contrast} better (CI above 0) at {counts.get('contrast', 0)} of {len(diffs)} design "
-        f"points; {baseline} better (CI below 0) at {counts.get('baseline', 0)}; no clear "
-        f"difference at {counts.get('unclear', 0)}."
+        f"points; {baseline} better (CI below 0) at {counts.get('baseline', 0)}; "
+        f"{equivalence}; unclear at {counts.get('unclear', 0)}."
+    )
+    lines.append(
+        f"After a Benjamini-Hochberg correction over the {len(diffs)} points (false discovery "
+        f"rate 5%): {contrast} better at {counts_bh.get('contrast', 0)}, {baseline} better at "
+        f"{counts_bh.get('baseline', 0)}."
     )
     params = analysis.parameters
     best = diffs[diffs["mean"] > 0].nlargest(3, "mean")
