@@ -17,15 +17,30 @@ from sim.model import Market
 from sim.scenario.schema import Scenario
 
 
-@dataclass
+@dataclass(repr=False)
 class ExperimentResult:
-    """Per-run outcomes (one row per strategy x seed) and, optionally, per-period records."""
+    """What `run_experiment` returns: the scenario as run, the strategies and seeds, per-run
+    outcomes (`runs`, one row per strategy x seed, docs/ODD.md section 9.2) and, optionally,
+    per-period records (`periods`, one row per run per period, section 9.1).
+
+    `sim.stats.summary_table(result, wide=True)` gives the table `python -m sim run` prints.
+    """
 
     scenario: Scenario
     strategies: tuple[str, ...]
     seeds: tuple[int, ...]
     runs: pd.DataFrame
     periods: pd.DataFrame | None
+
+    def __repr__(self) -> str:
+        from sim.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from sim.display import result_html
+
+        return result_html(self)
 
 
 def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tuple[int, ...]:

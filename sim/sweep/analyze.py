@@ -50,9 +50,10 @@ _OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#6B6B6B")
 _DPI = 120
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepAnalysis:
-    """The tables, figures and report of one sweep folder's analysis."""
+    """The tables, figures and report of one sweep folder's analysis (`analyze_sweep`);
+    ``print(analysis.report)`` shows the report."""
 
     directory: Path
     metric: str
@@ -68,6 +69,13 @@ class SweepAnalysis:
     figures: list[Path] = field(default_factory=list)
     #: Sobol' designs: S1 and ST of the difference on the first N base samples, N = 8, 16, ...
     convergence: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"SweepAnalysis({str(self.directory)!r}: {self.metric}, {self.contrast} - "
+            f"{self.baseline} at {len(self.differences)} design points, "
+            f"{len(self.figures)} figures)"
+        )
 
 
 def analyze_sweep(
