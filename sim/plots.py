@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullLocator
+
+from sim.frames import decision_bits, department_of
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 #: Fixed colours: the efficiency-only firm warm, the aligned firm cool (Okabe-Ito palette).
 STRATEGY_COLOURS: dict[str, str] = {"efficiency_only": "#D55E00", "aligned": "#0072B2"}
@@ -169,12 +177,12 @@ def _mean_ci(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     )
 
 
-def _finish(fig: Figure, handles: list, title: str) -> Figure:
-    """The legend below the panels (at most four entries a row), and the title above them."""
+def _finish(fig: Figure, handles: list, title: str, *, ncols: int = 4) -> Figure:
+    """The legend below the panels (at most ``ncols`` entries a row), and the title above."""
     fig.legend(
         handles=handles,
         loc="outside lower center",
-        ncols=min(len(handles), 4),
+        ncols=min(len(handles), ncols),
         fontsize=_LEGEND,
         frameon=False,
     )
@@ -503,3 +511,158 @@ def save_figures(
         fig.savefig(path, dpi=_DPI, facecolor="white")
         paths.append(path)
     return paths
+
+
+def decisions_figure(
+    periods: pd.DataFrame,
+    scenario: Scenario,
+    *,
+    seed: int,
+    strategies: list[str] | None = None,
+    changes: list[tuple[int, str]] | None = None,
+    title: str = "",
+) -> Figure:
+    """The decision timeline of one firm on one seed (and its twin beside it).
+
+    Per strategy a column: above, efficiency (solid) and market value (dashed) over periods;
+    below, a raster of the firm's decisions (one row per decision, grouped by department; a
+    filled cell: the decision is on in that period), decoded from the periods table's
+    `config`. Market shifts are dashed lines, ``changes`` (period, label), e.g. a teacher's
+    live changes, dotted lines; the periods after a firm closed are hatched.
+    """
+    frame = _prepare(periods, ("config", "efficiency", "market_value"))
+    frame = frame[frame["seed"] == seed]
+    if frame.empty:
+        raise ValueError(f"the periods table has no run on seed {seed}")
+    present = _strategies(frame)
+    names = list(strategies) if strategies else present
+    unknown = [n for n in names if n not in present]
+    if unknown:
+        raise ValueError(
+            f"strategy {unknown[0]!r} has no run on seed {seed}; allowed: {', '.join(present)}"
+        )
+    colours = _colours(_strategies(periods))
+    decisions = list(scenario.decisions)
+    owner = department_of(scenario)
+    first, last = int(frame["period"].min()), int(frame["period"].max())
+    shifts = _shifts(frame)
+
+    fig = _new_figure(2.5 + 6.0 * len(names), 2.8 + 0.3 * len(decisions))
+    grid = fig.add_gridspec(2, len(names), height_ratios=[1.0, 0.12 + 0.1 * len(decisions)])
+    for col, name in enumerate(names):
+        run = frame[frame["strategy"] == name].sort_values("period")
+        period = run["period"].to_numpy()
+        bits = decision_bits(run["config"].to_numpy(), len(decisions)).T  # decisions x periods
+        top = fig.add_subplot(grid[0, col])
+        raster = fig.add_subplot(grid[1, col])
+        colour = colours[name]
+        top.plot(period, run["efficiency"], color=colour, linewidth=2.0, gid=f"efficiency:{name}")
+        top.plot(
+            period,
+            run["market_value"],
+            color=colour,
+            linewidth=2.0,
+            linestyle="--",
+            gid=f"market_value:{name}",
+        )
+        top.set_ylim(0, 1.02)
+        flips = int(np.abs(np.diff(bits, axis=1)).sum())
+        style_axes(
+            top,
+            title=f"{_plain(name)}, seed {seed}",
+            ylabel="efficiency,\nmarket value (0-1)" if col == 0 else "",
+        )
+        top.text(
+            1.0,
+            1.02,
+            f"{flips} decision changes",
+            transform=top.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=_NOTE,
+            color="0.3",
+        )
+        raster.imshow(
+            bits,
+            aspect="auto",
+            interpolation="nearest",
+            cmap=ListedColormap(["#F4F4F4", colour]),
+            vmin=0,
+            vmax=1,
+            extent=(period[0] - 0.5, period[-1] + 0.5, len(decisions) - 0.5, -0.5),
+            gid=f"raster:{name}",
+        )
+        # department boundaries and names
+        bounds = [
+            i for i in range(1, len(decisions)) if owner[decisions[i]] != owner[decisions[i - 1]]
+        ]
+        for b in bounds:
+            raster.axhline(b - 0.5, color="0.2", linewidth=1.0)
+        raster.set_yticks(range(len(decisions)))
+        raster.set_yticklabels([_plain(d) for d in decisions] if col == 0 else [])
+        if col == len(names) - 1:  # department names to the right of the last raster
+            labels = {dep.name: dep.label or dep.name for dep in scenario.departments}
+            starts = [0, *bounds]
+            ends = [*bounds, len(decisions)]
+            for start, end in zip(starts, ends, strict=True):
+                raster.text(
+                    1.02,
+                    (start + end - 1) / 2,
+                    labels[owner[decisions[start]]],
+                    transform=raster.get_yaxis_transform(),
+                    ha="left",
+                    va="center",
+                    fontsize=_NOTE,
+                    fontweight="bold",
+                    color="0.25",
+                )
+        style_axes(raster, xlabel="period")
+        raster.grid(False)
+        raster.tick_params(axis="y", labelsize=_NOTE - 1)
+        closed = run.loc[~run["alive"].astype(bool), "period"] if "alive" in run else []
+        for ax in (top, raster):
+            ax.set_xlim(first - 0.5, last + 0.5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+            for p, _ in shifts:
+                ax.axvline(p, color="0.1", linestyle="--", linewidth=1.4, gid="shift")
+            for p, _ in changes or []:
+                ax.axvline(p, color="#CC79A7", linestyle=":", linewidth=2.0, gid="change")
+            if len(closed):
+                ax.axvspan(
+                    float(closed.min()) - 0.5,
+                    last + 0.5,
+                    facecolor="none",
+                    edgecolor="0.5",
+                    hatch="//",
+                    linewidth=0,
+                    gid="closed",
+                )
+        top.tick_params(labelbottom=False)
+
+    handles = [
+        Line2D([], [], color="0.3", linewidth=2.0, label="efficiency"),
+        Line2D([], [], color="0.3", linewidth=2.0, linestyle="--", label="market value"),
+        Patch(facecolor="0.35", edgecolor="0.35", label="decision on (filled) / off"),
+    ]
+    if shifts:
+        (period0, label0), *rest = shifts
+        text = (
+            f"market shift at {period0}: {_short(label0)}"
+            if not rest
+            else "market shifts at " + ", ".join(str(p) for p, _ in shifts)
+        )
+        handles.append(Line2D([], [], color="0.1", linestyle="--", label=text))
+    if changes:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#CC79A7",
+                linestyle=":",
+                linewidth=2.0,
+                label="changed live: " + "; ".join(f"{p} {_short(t, 30)}" for p, t in changes),
+            )
+        )
+    if "alive" in frame and not frame["alive"].astype(bool).all():
+        handles.append(Patch(facecolor="none", edgecolor="0.5", hatch="//", label="closed"))
+    return _finish(fig, handles, title, ncols=2 if len(names) == 1 else 4)

@@ -14,7 +14,17 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from scipy import stats
 
-from sim.plots import PALETTE, STRATEGY_COLOURS, kpi_figure, sailing_figure, save_figures
+from sim.experiment import run_experiment
+from sim.frames import decision_bits
+from sim.plots import (
+    PALETTE,
+    STRATEGY_COLOURS,
+    decisions_figure,
+    kpi_figure,
+    sailing_figure,
+    save_figures,
+)
+from sim.scenario import load_scenario
 
 STRATEGIES = ("efficiency_only", "aligned")
 SEEDS = (0, 1, 2)
@@ -300,3 +310,27 @@ def test_palette_keeps_seven_strategies_apart(deficiency: str | None) -> None:
         for j in range(i + 1, len(labs))
     )
     assert closest > 20, f"two strategy colours differ by only {closest:.1f} (CIELAB)"
+
+
+def test_decision_timeline_draws_the_decoded_configurations() -> None:
+    scenario = load_scenario("bakery_gluten_free", {"horizon": 70})
+    periods = run_experiment(scenario, seeds=[2, 3]).periods
+    fig = decisions_figure(periods, scenario, seed=3, changes=[(30, "alignment 0.3")])
+    rasters = {image.get_gid(): image.get_array() for ax in fig.axes for image in ax.get_images()}
+    assert set(rasters) == {"raster:efficiency_only", "raster:aligned"}
+    for name in ("efficiency_only", "aligned"):
+        run = periods[(periods.strategy == name) & (periods.seed == 3)].sort_values("period")
+        expected = decision_bits(run["config"].to_numpy(), len(scenario.decisions)).T
+        np.testing.assert_array_equal(np.asarray(rasters[f"raster:{name}"]), expected)
+    marks = {ln.get_gid() for ax in fig.axes for ln in ax.get_lines()}
+    assert {"shift", "change", "efficiency:aligned", "market_value:aligned"} <= marks
+    ticks = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert ticks[0] == "large batches" and len(ticks) == len(scenario.decisions)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "changed live: 30 alignment 0.3" in legend
+    one = decisions_figure(periods, scenario, seed=3, strategies=["aligned"])
+    assert len(one.axes) == 2
+    with pytest.raises(ValueError, match="no run on seed 9"):
+        decisions_figure(periods, scenario, seed=9)
+    with pytest.raises(ValueError, match="allowed: efficiency_only, aligned"):
+        decisions_figure(periods, scenario, seed=3, strategies=["lucky"])
