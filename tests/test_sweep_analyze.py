@@ -270,3 +270,58 @@ def test_equivalence_needs_a_stated_margin(factorial, capsys):
     assert "equivalent within +/-1000 (TOST" in analysis.report
     assert main(["analyze", str(factorial), "--margin", "0", "--quiet", "--no-figures"]) == 2
     assert "margin" in capsys.readouterr().err
+
+
+def test_sensitivity_figures_label_their_axes_and_never_overprint():
+    from sim.sweep.analyze import sensitivity_figure
+
+    sobol = pd.DataFrame(
+        [
+            ("d", "a", "S1", 0.1, 0.05),
+            ("d", "a", "ST", 0.2, 0.05),
+            ("d", "b", "S1", 0.5, 0.05),
+            ("d", "b", "ST", 0.7, 0.05),
+        ],
+        columns=["output", "parameter", "index", "value", "conf"],
+    )
+    fig = sensitivity_figure(sobol, "d", metric_label="profit", labels={"b": "cost of meetings"})
+    (ax,) = fig.axes
+    assert "share of the variance" in ax.get_ylabel() and ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cost of meetings", "a"]  # by ST
+    morris = pd.DataFrame(
+        [
+            ("d", p, i, v, c)
+            for p, mu, sigma in (("a", 1.0, 0.5), ("b", 1.01, 0.51), ("c", 3.0, 0.1))
+            for i, v, c in (("mu_star", mu, 0.2), ("mu", mu, np.nan), ("sigma", sigma, np.nan))
+        ],
+        columns=["output", "parameter", "index", "value", "conf"],
+    )
+    fig = sensitivity_figure(morris, "d", metric_label="profit", metric_unit="k€")
+    left, right = fig.axes
+    assert "k€" in left.get_xlabel() and "k€" in right.get_ylabel()
+    # two almost equal points: numbered markers, the names in the legend, not beside the points
+    assert {t.get_text() for t in right.texts} == {"1", "2", "3"}
+    legend = [t.get_text() for t in right.get_legend().get_texts()]
+    assert legend[:3] == ["1: c", "2: b", "3: a"]
+
+
+def test_heatmap_ticks_of_binned_parameters_are_ranges():
+    from sim.sweep.analyze import heatmap_figure
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 1.0, 60)
+    paired = pd.DataFrame(
+        {
+            "point": np.repeat(np.arange(20), 3),
+            "seed_index": np.tile(np.arange(3), 20),
+            "difference": rng.normal(size=60),
+            "x": np.repeat(x[:20], 3),
+            "y": np.repeat(np.arange(20) % 2, 3),
+        }
+    )
+    fig = heatmap_figure(paired, "x", "y", contrast="a", baseline="b", metric_label="profit")
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(ticks) == 6 and all("–" in t for t in ticks)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "1"]
+    assert "(binned)" in ax.get_xlabel()

@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from sim.plots import STRATEGY_COLOURS
+from sim.plots import PALETTE, STRATEGY_COLOURS
 from sim.results import load, write_table, write_text
 from sim.stats import (
     SUMMARY_METRICS,
@@ -46,7 +46,17 @@ POINT_METRICS: tuple[str, ...] = (*SUMMARY_METRICS, "final_cash")
 MAX_LEVELS = 8
 BINS = 6
 LEVEL = 0.95
-_OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#6B6B6B")
+#: Parameters in the analysis figures: Paul Tol's muted scheme, apart from the strategies'.
+PARAMETER_COLOURS = (
+    "#332288",
+    "#117733",
+    "#44AA99",
+    "#88CCEE",
+    "#DDCC77",
+    "#CC6677",
+    "#AA4499",
+    "#882255",
+)
 _DPI = 120
 
 
@@ -296,7 +306,7 @@ def _binned(values: pd.Series) -> bool:
 
 def _axis(name: str, values: pd.Series, labels: dict[str, str]) -> str:
     label = labels.get(name) or _plain(name)
-    return f"{label} (bin centres)" if _binned(values) else label
+    return f"{label} (binned)" if _binned(values) else label
 
 
 def marginal_differences(
@@ -450,13 +460,13 @@ def settled_from(convergence: pd.DataFrame, index: str = "ST") -> int | None:
 
 def _diverging(contrast: str, baseline: str) -> LinearSegmentedColormap:
     """Baseline's colour below zero, white at zero, contrast's colour above."""
-    low = STRATEGY_COLOURS.get(baseline, _OTHER_COLOURS[0])
-    high = STRATEGY_COLOURS.get(contrast, _OTHER_COLOURS[1])
+    low = STRATEGY_COLOURS.get(baseline, PALETTE[0])
+    high = STRATEGY_COLOURS.get(contrast, PALETTE[1])
     return LinearSegmentedColormap.from_list("difference", [low, "#FFFFFF", high])
 
 
 def _colour(strategy: str, order: int) -> str:
-    return STRATEGY_COLOURS.get(strategy, _OTHER_COLOURS[order % len(_OTHER_COLOURS)])
+    return STRATEGY_COLOURS.get(strategy, PALETTE[order % len(PALETTE)])
 
 
 def _plain(name: str) -> str:
@@ -464,10 +474,33 @@ def _plain(name: str) -> str:
 
 
 def _metric_label(metric: str, money: str) -> str:
+    """The outcome's label, its unit inside its parentheses: "profit after (all firms; k€)"."""
     label = SUMMARY_METRICS.get(metric, _plain(metric))
     if money and ("profit" in metric or "cash" in metric):
-        label += f" ({money})"
+        label = f"{label[:-1]}; {money})" if label.endswith(")") else f"{label} ({money})"
     return label
+
+
+def _unit(metric: str, money: str) -> str:
+    """The outcome's unit for an axis: money, "0-1" for bounded shares, periods, or none."""
+    if "profit" in metric or "cash" in metric:
+        return money
+    low, high = bounds_of(metric)
+    if (low, high) == (0.0, 1.0):
+        return "0-1"
+    return "periods" if metric == "recovery_time" else ""
+
+
+def _bin_ticks(values: pd.Series, centres: list[float]) -> list[str]:
+    """Tick labels of binned levels: each bin's range ("0.17–0.33"), rounded to two significant
+    digits, instead of its raw centre."""
+    low, high = float(values.min()), float(values.max())
+    half = (high - low) / BINS / 2
+    return [f"{_round(c - half)}–{_round(c + half)}" for c in centres]
+
+
+def _round(value: float) -> str:
+    return f"{float(f'{value:.2g}'):g}"
 
 
 def _tick(value: Any) -> str:
@@ -485,9 +518,10 @@ def heatmap_figure(
     baseline: str,
     metric_label: str,
     labels: dict[str, str] | None = None,
+    metric_unit: str = "",
 ) -> Figure:
     """Mean paired difference over two parameters (others and seeds averaged); bold cells
-    have a 95% interval that excludes zero."""
+    have a 95% interval that excludes zero; cells without design points are grey."""
     labels = labels or {}
     data = frame.assign(_x=levels(frame[x]), _y=levels(frame[y]))
     table = summarize_differences(data, ["_y", "_x"])
@@ -502,7 +536,7 @@ def heatmap_figure(
         sure[i, j] = verdict in ("contrast", "baseline")
     bound = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
     bound = bound or 1.0
-    fig = Figure(figsize=(1.2 * len(xs) + 3.2, 0.8 * len(ys) + 2.4), layout="constrained")
+    fig = Figure(figsize=(1.3 * len(xs) + 3.4, 0.8 * len(ys) + 2.6), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     image = ax.imshow(
@@ -525,18 +559,35 @@ def heatmap_figure(
                     fontweight="bold" if sure[i, j] else "normal",
                     color="black",
                 )
-    ax.set_xticks(range(len(xs)), [_tick(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [_tick(v) for v in ys])
+    empty = ~np.isfinite(grid)
+    if empty.any():  # no design point fell in these cells: say so, do not paint them as 0
+        ax.imshow(
+            np.where(empty, 1.0, np.nan),
+            cmap=LinearSegmentedColormap.from_list("empty", ["#DDDDDD", "#DDDDDD"]),
+            origin="lower",
+            aspect="auto",
+        )
+        for i, j in zip(*np.nonzero(empty), strict=True):
+            ax.text(j, i, "no runs", ha="center", va="center", fontsize=9, color="#555555")
+    ax.set_xticks(range(len(xs)), _level_ticks(frame[x], xs))
+    ax.set_yticks(range(len(ys)), _level_ticks(frame[y], ys))
+    if max(len(t) for t in _level_ticks(frame[x], xs)) * len(xs) > 60:
+        ax.tick_params(axis="x", labelrotation=30)
     ax.set_xlabel(_axis(x, frame[x], labels))
     ax.set_ylabel(_axis(y, frame[y], labels))
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label(f"{_plain(contrast)} - {_plain(baseline)}")
+    unit = f" ({metric_unit})" if metric_unit else ""
+    bar.set_label(f"{_plain(contrast)} - {_plain(baseline)}{unit}")
     ax.set_title(
         f"{metric_label}: {_plain(contrast)} minus {_plain(baseline)}\n"
         "mean over seeds and other parameters; bold: 95% CI excludes 0",
         fontsize=11,
     )
     return fig
+
+
+def _level_ticks(values: pd.Series, levels_shown: list) -> list[str]:
+    return _bin_ticks(values, levels_shown) if _binned(values) else [_tick(v) for v in levels_shown]
 
 
 def line_figure(
@@ -549,9 +600,11 @@ def line_figure(
     baseline: str,
     metric_label: str,
     label: str = "",
+    metric_unit: str = "",
 ) -> Figure:
     """Left: each strategy's ``metric`` against one parameter (95% bands); right: the paired
-    difference contrast - baseline with its band and the zero line."""
+    difference contrast - baseline with its band and the zero line. Means over the other
+    parameters are taken within each seed first (the seeds are shared)."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
@@ -580,6 +633,7 @@ def line_figure(
         (right, f"{_plain(contrast)} minus {_plain(baseline)}"),
     ):
         ax.set_xlabel(_axis(x, runs[x], {x: label}))
+        ax.set_ylabel(metric_unit or "value")
         ax.set_title(title, fontsize=11)
         ax.grid(alpha=0.3)
         if not numeric:
@@ -598,7 +652,7 @@ def convergence_figure(convergence: pd.DataFrame, *, metric_label: str) -> Figur
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2, sharey=True)
-    colours = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#6B6B6B")
+    colours = PARAMETER_COLOURS
     for ax, index in zip(axes, ("S1", "ST"), strict=True):
         part = convergence[convergence["index"] == index]
         for j, name in enumerate(names):
@@ -626,34 +680,115 @@ def convergence_figure(convergence: pd.DataFrame, *, metric_label: str) -> Figur
     return fig
 
 
-def sensitivity_figure(table: pd.DataFrame, output: str, *, metric_label: str) -> Figure:
-    """Sobol' S1 and ST, or Morris mu* and sigma, per parameter, with 95% intervals."""
+def sensitivity_figure(
+    table: pd.DataFrame,
+    output: str,
+    *,
+    metric_label: str,
+    labels: dict[str, str] | None = None,
+    metric_unit: str = "",
+) -> Figure:
+    """Sobol': S1 and ST per parameter with 95% intervals, ordered by ST as in the report.
+    Morris: mu* per parameter with its 95% interval (ordered), and sigma against mu* with
+    numbered points named in the legend (labels never overprint)."""
+    labels = labels or {}
     data = table[(table["output"] == output) & (table["index"] != "S2")]
-    indices = [i for i in ("S1", "ST", "mu_star", "sigma") if i in set(data["index"])]
-    names = list(dict.fromkeys(data["parameter"]))
-    fig = Figure(figsize=(max(6.0, 1.3 * len(names) + 3), 4.2), layout="constrained")
+
+    def name(parameter: str) -> str:
+        return labels.get(parameter) or _plain(parameter)
+
+    def values(index: str) -> pd.Series:
+        return data[data["index"] == index].set_index("parameter")["value"].astype(float)
+
+    def conf(index: str) -> pd.Series:
+        return data[data["index"] == index].set_index("parameter")["conf"].astype(float)
+
+    title = f"Sensitivity of {metric_label}:\n{_plain(output)} (95% intervals)"
+    if "ST" in set(data["index"]):
+        order = list(values("ST").sort_values(ascending=False).index)
+        fig = Figure(figsize=(max(6.5, 1.4 * len(order) + 3), 4.6), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        width = 0.38
+        for k, (index, colour, meaning) in enumerate(
+            (
+                ("S1", "#332288", "S1: first order (alone)"),
+                ("ST", "#88CCEE", "ST: total (with interactions)"),
+            )
+        ):
+            xs = np.arange(len(order)) + (k - 0.5) * width
+            half = conf(index).reindex(order).to_numpy()
+            ax.bar(
+                xs,
+                values(index).reindex(order).to_numpy(),
+                width,
+                yerr=np.where(np.isfinite(half), half, 0.0),
+                capsize=3,
+                color=colour,
+                edgecolor="#333333",
+                linewidth=0.6,
+                label=meaning,
+            )
+        ax.set_xticks(range(len(order)), [name(p) for p in order])
+        if sum(len(name(p)) for p in order) > 60:
+            ax.tick_params(axis="x", labelrotation=25)
+        ax.axhline(0, color="#444444", linewidth=0.8)
+        ax.set_xlabel("parameter (ordered by ST)")
+        ax.set_ylabel("Sobol' index (share of the variance)")
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3, axis="y")
+        ax.set_title(title, fontsize=11)
+        return fig
+    mu = values("mu_star").sort_values(ascending=False)
+    order = list(mu.index)
+    sigma = values("sigma").reindex(order)
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    width = 0.8 / max(1, len(indices))
-    colours = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
-    for k, index in enumerate(indices):
-        part = data[data["index"] == index].set_index("parameter").reindex(names)
-        xs = np.arange(len(names)) + (k - (len(indices) - 1) / 2) * width
-        conf = part["conf"].to_numpy(float)
-        ax.bar(
-            xs,
-            part["value"].to_numpy(float),
-            width,
-            yerr=np.where(np.isfinite(conf), conf, 0.0),
-            capsize=3,
-            color=colours[k % len(colours)],
-            label=index.replace("_star", "*"),
+    left, right = fig.subplots(1, 2)
+    half = conf("mu_star").reindex(order).to_numpy()
+    ys = np.arange(len(order))[::-1]
+    left.barh(
+        ys,
+        mu.to_numpy(),
+        xerr=np.where(np.isfinite(half), half, 0.0),
+        capsize=3,
+        color="#332288",
+    )
+    left.set_yticks(ys, [name(p) for p in order])
+    unit = f" ({metric_unit})" if metric_unit else ""
+    left.set_xlabel(f"mu*: mean absolute elementary effect{unit}")
+    left.set_title("How much each parameter moves it", fontsize=11)
+    for k, parameter in enumerate(order):
+        colour = PARAMETER_COLOURS[k % len(PARAMETER_COLOURS)]
+        right.scatter(
+            mu[parameter],
+            sigma[parameter],
+            s=90,
+            color=colour,
+            zorder=3,
+            label=f"{k + 1}: {name(parameter)}",
         )
-    ax.set_xticks(range(len(names)), [_plain(n) for n in names])
-    ax.axhline(0, color="#444444", linewidth=0.8)
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3, axis="y")
-    ax.set_title(f"Sensitivity of {metric_label}: {output} (95% intervals)", fontsize=11)
+        right.annotate(
+            str(k + 1),
+            (mu[parameter], sigma[parameter]),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white",
+            fontweight="bold",
+            zorder=4,
+        )
+    top = 1.1 * float(np.nanmax([mu.max(), sigma.max(), 1e-12]))
+    right.plot([0, top], [0, top], ":", color="#888888", label="sigma = mu*")
+    right.set_xlim(0, top)
+    right.set_ylim(0, top)
+    right.set_xlabel(f"mu*{unit}")
+    right.set_ylabel(f"sigma: spread of the effects{unit}")
+    right.set_title("Steady effects below the line, tangled ones above", fontsize=11)
+    right.legend(frameon=False, fontsize=9, loc="upper left")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title.replace("\n", " "), fontsize=11)
     return fig
 
 
@@ -676,18 +811,39 @@ def _save_figures(
     for x, y in pairs:
         if len(paired) == 0:
             break
-        fig = heatmap_figure(paired, x, y, metric_label=metric_label, labels=labels, **common)
+        fig = heatmap_figure(
+            paired,
+            x,
+            y,
+            metric_label=metric_label,
+            labels=labels,
+            metric_unit=_unit(metric, money),
+            **common,
+        )
         written.append(_save(fig, out / f"heatmap_{metric}_{y}_by_{x}.png"))
     for x in analysis.parameters:
         if len(paired) == 0:
             break
         fig = line_figure(
-            runs, paired, x, metric=metric, metric_label=metric_label, label=labels[x], **common
+            runs,
+            paired,
+            x,
+            metric=metric,
+            metric_label=metric_label,
+            label=labels[x],
+            metric_unit=_unit(metric, money),
+            **common,
         )
         written.append(_save(fig, out / f"line_{metric}_{x}.png"))
     if analysis.sensitivity is not None:
         output = f"{analysis.contrast} - {analysis.baseline}"
-        fig = sensitivity_figure(analysis.sensitivity, output, metric_label=metric_label)
+        fig = sensitivity_figure(
+            analysis.sensitivity,
+            output,
+            metric_label=metric_label,
+            labels=labels,
+            metric_unit=_unit(metric, money),
+        )
         written.append(_save(fig, out / f"sensitivity_{metric}.png"))
     if analysis.convergence is not None:
         label = f"{metric_label}, {analysis.contrast} - {analysis.baseline}"
