@@ -58,6 +58,12 @@ def test_factorial_analysis_tables(factorial):
         profit["mean"] <= profit["ci_high"]
     ).all()
     assert set(profit["n"]) == {3}
+    # market value is over the survivors, as its label says; survival over all runs
+    value = means[means["metric"] == "market_value_post_shift"].set_index(["point", "strategy"])
+    open_ = runs[runs["survived"]].groupby(["point", "strategy"], observed=True)
+    survivors = open_["market_value_post_shift"].agg(["mean", "count"])
+    assert np.allclose(value.loc[survivors.index, "mean"], survivors["mean"])
+    assert (value.loc[survivors.index, "n"] == survivors["count"]).all()
 
     diff = analysis.differences
     assert len(diff) == 6 and {"alignment", "coordination_cost", "verdict"} <= set(diff.columns)

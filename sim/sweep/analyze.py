@@ -28,6 +28,7 @@ from sim.plots import PALETTE, STRATEGY_COLOURS
 from sim.results import load, write_table, write_text
 from sim.stats import (
     SUMMARY_METRICS,
+    SURVIVOR_METRICS,
     benjamini_hochberg,
     bounds_of,
     difference_bounds,
@@ -208,20 +209,24 @@ def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str])
 
     Means get a Student t interval, shares (survival, cycling, recovered) a Wilson interval,
     both within the outcome's range (`sim.stats`). Each point's runs are on distinct seeds.
+    Outcomes labelled "(survivors)" (`sim.stats.SURVIVOR_METRICS`) are over the runs whose
+    firm survived, as in the summary table.
     """
     keys = ["point", *parameters, "strategy"]
+    survived = runs["survived"].astype(bool) if "survived" in runs else None
     frames = []
-    grouped = runs.groupby(keys, observed=True, sort=True)
     for metric in metrics:
-        column = grouped[metric]
-        if pd.api.types.is_bool_dtype(runs[metric]):
-            k = column.sum().astype(float)
-            n = column.count().astype(float)
-            mean = k / n
-            low, high = wilson_interval(k.to_numpy(), n.to_numpy())
+        share = pd.api.types.is_bool_dtype(runs[metric])
+        values = runs[metric].astype(float)
+        if survived is not None and metric in SURVIVOR_METRICS:
+            values = values.where(survived)
+        column = values.groupby([runs[k] for k in keys], observed=True, sort=True)
+        n = column.count().astype(float)
+        if share:
+            mean = column.sum() / n
+            low, high = wilson_interval(column.sum().to_numpy(), n.to_numpy())
         else:
             mean = column.mean()
-            n = column.count().astype(float)
             low, high = t_interval(
                 mean.to_numpy(),
                 column.std(ddof=1).to_numpy(),
