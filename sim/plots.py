@@ -459,6 +459,8 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
         ylabel="distance to port (changes to the best configuration)",
     )
     _compress_miles(ax_sail)
+    low, high = ax_sail.get_ylim()
+    ax_sail.set_ylim(low, high + 0.22 * (high - low))  # headroom: the note covers no path
     ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
     note_sailing_in_circles(ax_sail, fontsize=_NOTE)
 
