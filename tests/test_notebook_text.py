@@ -2,9 +2,10 @@
 computes goes stale when a setting or the model changes, so the notebooks print it instead.
 
 What counts as a typed result (outside code spans and fenced code): a decimal number, a
-signed number (+5, -4.7) or a percentage, unless it is a setting: a number written in one of
-the notebook's code cells or in a scenario file (`scenarios/`), or a confidence or error
-level (95%, 90%, 5%). Whole numbers are left alone: they are counts, periods and sizes of the
+signed number (+5, -4.7), a percentage, or a whole number said to be approximate ("about 75")
+or an amount of money ("9 k€"), unless it is a setting: a number written in one of the
+notebook's code cells or in a scenario file (`scenarios/`), or a confidence or error level
+(95%, 90%, 5%). Other whole numbers are left alone: they are counts, periods and sizes of the
 protocols, which the text may name.
 """
 
@@ -19,8 +20,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 LEVELS = {"95%", "90%", "5%"}
-NUMBER = re.compile(r"(?<![\w.^/-])([-+−]?\d+(?:[.,]\d+)*(?:\.\d+)?%?)(?![\w^])")
-LITERAL = re.compile(r"(?<![\w.])\d+\.\d+|(?<![\w.])\d+(?![\w.])")
+NUMBER = re.compile(
+    r"(?P<about>\b(?:about|roughly|nearly|~)\s+)?"
+    r"(?<![\w.^/-])(?P<number>[-+−]?\d+(?:,\d{3})*(?:\.\d+)?%?)(?![\w^])"
+    r"(?P<money>\s*k?€)?"
+)
+LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])")
 
 
 def _prose(markdown: str) -> str:
@@ -31,40 +36,41 @@ def _prose(markdown: str) -> str:
     return re.sub(r"\d+\(\d+\):\s*\d+-\d+", " ", text)  # journal volume(issue): pages
 
 
-def _settings(nb) -> set[str]:
+def _value(number: str) -> float:
+    return float(number.lstrip("+-−").rstrip("%").replace(",", ""))
+
+
+def _settings(nb) -> set[float]:
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    scenarios = "\n".join(
-        p.read_text(encoding="utf-8") for p in (REPO / "scenarios").rglob("*.toml")
-    )
-    return {_plain(n) for n in LITERAL.findall(code + "\n" + scenarios)}
+    files = (REPO / "scenarios").rglob("*.toml")
+    scenarios = "\n".join(p.read_text(encoding="utf-8") for p in files)
+    return {_value(n) for n in LITERAL.findall(code + "\n" + scenarios)}
 
 
-def _plain(number: str) -> str:
-    return number.lstrip("+-−").rstrip("%").replace(",", "")
-
-
-def typed_results(markdown: str, settings: set[str]) -> list[str]:
+def typed_results(markdown: str, settings: set[float]) -> list[str]:
     """The numbers in ``markdown`` that look like typed results (see the module docstring)."""
     found = []
-    for number in NUMBER.findall(_prose(markdown)):
+    for match in NUMBER.finditer(_prose(markdown)):
+        number = match["number"]
         signed = number[0] in "+-−"
-        decimal = "." in number
-        percent = number.endswith("%")
-        if number in LEVELS or not (signed or decimal or percent):
+        result_like = signed or "." in number or number.endswith("%")
+        result_like = result_like or bool(match["about"] or match["money"])
+        if number in LEVELS or not result_like:
             continue
-        if _plain(number) in settings and not signed:
+        if _value(number) in settings and not signed:
             continue
         found.append(number)
     return found
 
 
 def test_the_rule_on_hand_made_text():
-    settings = {"0.7", "0.3"}
+    settings = {0.7, 0.3, 1.0}
     text = (
         "The aligned bakery (`alpha = 0.42`) earns about 14.5 k€ more, +5 k€ at coupling 0.7; "
-        "77% survive [95% CI]. Levinthal (1997), 43(7): 934-950, K = 8, 1,024 set-ups."
+        "77% survive [95% CI], about 75 peaks, 9 k€ a month; the bakery pays 1 k€. "
+        "Levinthal (1997), 43(7): 934-950, K = 8, 1,024 set-ups, 100 firms."
     )
-    assert typed_results(text, settings) == ["14.5", "+5", "77%"]
+    assert typed_results(text, settings) == ["14.5", "+5", "77%", "75", "9"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
