@@ -137,9 +137,14 @@ class Firm(mesa.Agent):
         self.log = FirmLog(self.engine, self.row, heading_window=spec.metrics.heading_window)
 
     def __repr__(self) -> str:
-        state = f"period={self.market.period} config={self.config} cash={self.cash:.1f}"
-        closed = "" if self.alive else " closed"
-        return f"<Firm {self.strategy_name!r} seed={self.market.seed} {state}{closed}>"
+        from sim.display import firm_repr
+
+        return firm_repr(self)
+
+    def _repr_html_(self) -> str:
+        from sim.display import firm_html
+
+        return firm_html(self)
 
     def set_strategy(
         self, strategy: StrategySpec, *, costs: CostSpec | None = None, label: str | None = None

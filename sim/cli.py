@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ from sim import __version__
 from sim.arguments import positive_int
 
 if TYPE_CHECKING:  # pandas loads with the commands that use it (the app starts faster)
-    import pandas as pd
+    from sim.experiment import ExperimentResult
 
 EXIT_BAD_INPUT = 2
 
@@ -155,9 +154,7 @@ def command_run(args: argparse.Namespace) -> int:
             result.periods, out, money_unit=scenario.money_unit, title=scenario.title
         )
     if not args.quiet:
-        print(
-            format_summary(result.runs, scenario.name, seeds, scenario.split, scenario.money_unit)
-        )
+        print(format_summary(result))
         print(
             f"\nwrote {out}/: runs.parquet"
             + (", periods.parquet" if result.periods is not None else "")
@@ -218,56 +215,27 @@ def command_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _fmt(mean: float, low: float, high: float, *, percent: bool = False) -> str:
-    if math.isnan(mean):
-        return "n/a"
-    if percent:
-        return f"{100 * mean:.0f}% [{100 * low:.0f}, {100 * high:.0f}]"
-    digits = 1 if abs(mean) >= 10 else 2 if abs(mean) >= 1 else 3
-    if math.isnan(low):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+def format_summary(result: ExperimentResult) -> str:
+    """The summary table: outcomes as rows, strategies as columns, mean [95% CI], each row
+    saying whether it is over all firms or survivors; then the paired profit difference."""
+    from sim.stats import format_estimate, paired_difference, summary_table
 
-
-def format_summary(runs: pd.DataFrame, name: str, seeds: int, split: int, money_unit: str) -> str:
-    """The summary table: metrics as rows, strategies as columns, mean [95% CI]."""
-    from sim.experiment import mean_ci, summary_table
-
-    table = summary_table(runs)
-    strategies = list(dict.fromkeys(table["strategy"]))
+    scenario = result.scenario
+    wide = summary_table(result, wide=True)
     header = (
-        f"{name}: {len(strategies)} strategies x {seeds} seeds; before = the window before "
-        f"period {split}, after = from period {split} on; profit in {money_unit}; "
-        "mean [95% CI]"
+        f"{scenario.name}: {len(wide.columns)} strategies x {len(result.seeds)} seeds; before = "
+        f"the window before period {scenario.split}, after = from period {scenario.split} on; "
+        f"profit in {scenario.money_unit}; mean [95% CI]; all firms: a closed firm counts with "
+        "profit and market value 0; survivors: firms open at the end"
     )
-    rows = [["", *strategies]]
-    for metric, group in table.groupby("metric", sort=False):
-        label = group["label"].iloc[0]
-        cells = []
-        for strategy in strategies:
-            r = group[group["strategy"] == strategy].iloc[0]
-            text = _fmt(
-                r["mean"],
-                r["ci_low"],
-                r["ci_high"],
-                percent=metric in ("survived", "cycled", "recovered"),
-            )
-            if metric == "recovery_time":
-                text += f" (over the {r['n']} recovered)"
-            cells.append(text)
-        rows.append([label, *cells])
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = [header, ""]
-    for row in rows:
-        lines.append("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    if {"efficiency_only", "aligned"} <= set(strategies) and "profit_post_shift" in runs:
-        a = runs[runs["strategy"] == "aligned"].set_index("seed")["profit_post_shift"]
-        e = runs[runs["strategy"] == "efficiency_only"].set_index("seed")["profit_post_shift"]
-        diff = (a - e).dropna()
+    lines = [header, "", wide.to_string()]
+    strategies = set(wide.columns)
+    if {"efficiency_only", "aligned"} <= strategies and "profit_post_shift" in result.runs:
+        diff = paired_difference(result.runs, "profit_post_shift", "aligned", "efficiency_only")
         lines.append(
-            f"\nProfit after, from period {split} on, aligned minus efficiency only (paired by "
-            "seed): "
-            f"{_fmt(*mean_ci(diff.to_numpy()))} {money_unit}"
+            f"\nProfit after (all firms), from period {scenario.split} on, aligned minus "
+            "efficiency only (paired by seed): "
+            f"{format_estimate(diff.mean, diff.ci_low, diff.ci_high)} {scenario.money_unit}"
         )
     return "\n".join(lines)
 
@@ -372,6 +340,14 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
         metavar=("CONTRAST", "BASELINE"),
         help="strategies compared: CONTRAST minus BASELINE (default: aligned efficiency_only)",
     )
+    analyze.add_argument(
+        "--margin",
+        type=float,
+        metavar="M",
+        help="equivalence margin in the metric's unit: a point is called equivalent only when "
+        "a TOST shows the difference within +/-M (default: the sweep file's analysis.margin; "
+        "none: no point is called equivalent)",
+    )
     analyze.add_argument("--no-figures", action="store_true", help="tables and report only")
     analyze.add_argument("--quiet", action="store_true", help="do not print the report")
     analyze.set_defaults(handler=command_analyze)
@@ -418,6 +394,7 @@ def command_analyze(args: argparse.Namespace) -> int:
         args.directory,
         metric=args.metric,
         compare=tuple(args.compare) if args.compare else None,
+        margin=args.margin,
         figures=not args.no_figures,
     )
     if not args.quiet:

@@ -21,32 +21,30 @@ from sim.scenario.schema import Scenario
 #: Firms computed together in one engine at most (bounds memory; results do not depend on it).
 BATCH_ROWS = 4096
 
-#: The outcomes the summary table reports, with the label printed for each.
-SUMMARY_METRICS: dict[str, str] = {
-    "efficiency_pre_shift": "efficiency before",
-    "efficiency_post_shift": "efficiency after",
-    "market_value_pre_shift": "market value before",
-    "market_value_post_shift": "market value after",
-    "performance_norm_pre_shift": "performance before (share of best)",
-    "performance_norm_post_shift": "performance after (share of best)",
-    "profit_pre_shift": "profit before",
-    "profit_post_shift": "profit after",
-    "survived": "survival",
-    "cycled": "cycling",
-    "recovered": "recovered",
-    "recovery_time": "recovery time (periods)",
-}
-
-
-@dataclass
+@dataclass(repr=False)
 class ExperimentResult:
-    """Per-run outcomes (one row per strategy x seed) and, optionally, per-period records."""
+    """What `run_experiment` returns: the scenario as run, the strategies and seeds, per-run
+    outcomes (`runs`, one row per strategy x seed, docs/ODD.md section 9.2) and, optionally,
+    per-period records (`periods`, one row per run per period, section 9.1).
+
+    `sim.stats.summary_table(result, wide=True)` gives the table `python -m sim run` prints.
+    """
 
     scenario: Scenario
     strategies: tuple[str, ...]
     seeds: tuple[int, ...]
     runs: pd.DataFrame
     periods: pd.DataFrame | None
+
+    def __repr__(self) -> str:
+        from sim.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from sim.display import result_html
+
+        return result_html(self)
 
 
 def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tuple[int, ...]:
@@ -326,59 +324,3 @@ def run_experiment(
     if period_table is not None:
         period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=list(names))
     return ExperimentResult(scenario, names, seed_list, runs, period_table)
-
-
-def mean_ci(values: pd.Series | np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its ``level`` confidence interval (Student t); NaNs ignored."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return (float("nan"),) * 3
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, float("nan"), float("nan")
-    from scipy import stats  # imported here: scipy.stats is slow to import
-
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return mean, mean - half, mean + half
-
-
-def share_ci(flags: pd.Series | np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Share of True and its Wilson ``level`` confidence interval."""
-    x = np.asarray(flags, dtype=bool)
-    if x.size == 0:
-        return (float("nan"),) * 3
-    from scipy import stats
-
-    ci = stats.binomtest(int(x.sum()), int(x.size)).proportion_ci(level, method="wilson")
-    return float(x.mean()), float(ci.low), float(ci.high)
-
-
-def summary_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Per strategy: mean and confidence bounds of each summary metric (long format).
-
-    Means get a Student t interval; shares (survival, cycling) a Wilson interval.
-    """
-    records = []
-    for strategy, group in runs.groupby("strategy", observed=True, sort=False):
-        for column, label in SUMMARY_METRICS.items():
-            if column not in group:
-                continue
-            if group[column].dtype == bool:
-                mean, low, high = share_ci(group[column], level)
-            else:
-                mean, low, high = mean_ci(group[column].astype(float), level)
-                if column == "recovery_time":  # a duration: the interval stops at 0
-                    low = max(low, 0.0)
-            records.append(
-                {
-                    "strategy": strategy,
-                    "metric": column,
-                    "label": label,
-                    "mean": mean,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "n": int(group[column].notna().sum()),
-                }
-            )
-    return pd.DataFrame(records)

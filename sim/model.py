@@ -167,8 +167,14 @@ class Market(mesa.Model):
         return agent
 
     def __repr__(self) -> str:
-        who = ", ".join(f.strategy_name for f in (*self.firms, *self.populations))
-        return f"<Market {self.spec.name!r} seed={self.seed} period={self.period} firms=[{who}]>"
+        from sim.display import market_repr
+
+        return market_repr(self)
+
+    def _repr_html_(self) -> str:
+        from sim.display import market_html
+
+        return market_html(self)
 
     def _starting_configuration(self, drawn: int) -> int:
         """Apply ``firm.initial_decisions`` and ``firm.start`` to a random draw."""

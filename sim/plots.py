@@ -8,30 +8,44 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullLocator
+
+from sim.frames import decision_bits, department_of
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 #: Fixed colours: the efficiency-only firm warm, the aligned firm cool (Okabe-Ito palette).
 STRATEGY_COLOURS: dict[str, str] = {"efficiency_only": "#D55E00", "aligned": "#0072B2"}
-#: Qualitative palette (colour-blind safe) for any other strategy, in order of appearance.
-PALETTE = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#7F3C8D", "#6B6B6B", "#000000")
+#: Colours for any other strategy, in order of appearance: Okabe-Ito's bluish green, then
+#: Tol's indigo, black, Tol's sand and Okabe-Ito's sky blue; chosen so that the two built-ins
+#: and the first five others stay apart for deutan and protan colour vision too (CIELAB
+#: distance > 20, tests/test_plots.py). Okabe-Ito's orange is left out: for a deutan it is
+#: hard to tell from the efficiency-only firm's vermillion.
+PALETTE = ("#009E73", "#332288", "#000000", "#DDCC77", "#56B4E9", "#999999")
+#: More distinct shift periods than this are drawn as a rug of ticks, not as labelled lines.
+MAX_SHIFT_LINES = 3
 
 # Font sizes in points: readable on a projector (nothing below 10).
 _TICK, _LABEL, _TITLE, _SUPTITLE, _LEGEND, _NOTE = 11, 12, 13, 15, 11, 11
 _DPI = 120
-_MAX_SEEDS = 8
 _LINEAR_MILES = 5.0  # asinh scale of miles sailed: linear up to about this
+#: The KPI panels: column, title (saying over which firms the mean is taken, docs/ODD.md §9.2).
 _KPI_PANELS = (
-    ("efficiency", "Efficiency"),
-    ("market_value", "Market value"),
-    ("profit", "Profit"),
-    ("cash", "Cash"),
+    ("efficiency", "Efficiency (firms open)"),
+    ("market_value", "Market value (firms open)"),
+    ("profit", "Profit (all firms, 0 once closed)"),
+    ("cash", "Cash (all firms)"),
 )
 
 
@@ -80,10 +94,60 @@ def _shifts(periods: pd.DataFrame) -> list[tuple[int, str]]:
     return [(int(p), "; ".join(dict.fromkeys(s))) for p, s in grouped]
 
 
-def _short(label: str, width: int = 20) -> str:
-    """A shift label short enough to sit beside a line: at most two lines of ``width``."""
-    text = textwrap.shorten(_plain(label), width=2 * width, placeholder="…")
-    return textwrap.fill(text, width=width)
+def _shift_share(periods: pd.DataFrame) -> pd.Series:
+    """Per period with a shift in any run: the share of runs (strategy x seed) shifting then."""
+    labels = periods["shift"].astype("string").fillna("").str.strip()
+    runs = periods[["strategy", "seed"]].drop_duplicates().shape[0]
+    hits = periods.loc[labels != "", ["strategy", "seed", "period"]].drop_duplicates()
+    return hits.groupby("period").size().sort_index() / max(runs, 1)
+
+
+def _short(label: str, width: int = 40) -> str:
+    """A shift label short enough for a legend entry."""
+    return textwrap.shorten(_plain(label), width=width, placeholder="…")
+
+
+def _mark_shifts(axes: list[Axes], periods: pd.DataFrame) -> Line2D | None:
+    """Market shifts on every axis, and the one legend entry for them (None if no shift).
+
+    Up to `MAX_SHIFT_LINES` shift periods: a dashed line each, named in the legend. More (a
+    turbulent market, where every seed shifts at its own periods): a rug of short ticks along
+    the bottom of each axis, darker where more runs shift in that period; never text on the
+    data.
+    """
+    shifts = _shifts(periods)
+    if not shifts:
+        return None
+    if len(shifts) <= MAX_SHIFT_LINES:
+        for ax in axes:
+            for period, _ in shifts:
+                ax.axvline(period, color="0.25", linestyle="--", linewidth=1.2, gid="shift")
+        if len(shifts) == 1:
+            ((period, label),) = shifts
+            text = f"market shift at {period}: {_short(label)}"
+        else:
+            text = "market shifts at " + ", ".join(str(p) for p, _ in shifts)
+        return Line2D([], [], color="0.25", linestyle="--", label=text)
+    share = _shift_share(periods)
+    for ax in axes:
+        ax.vlines(
+            share.index.to_numpy(),
+            0.0,
+            0.05,
+            transform=ax.get_xaxis_transform(),
+            colors=[(0.15, 0.15, 0.15, 0.25 + 0.75 * float(v)) for v in share.to_numpy()],
+            linewidth=1.0,
+            gid="shift-rug",
+        )
+    return Line2D(
+        [],
+        [],
+        color="0.25",
+        marker="|",
+        markersize=10,
+        linestyle="none",
+        label=f"market shifts ({len(shifts)} periods; darker: more runs)",
+    )
 
 
 def _prepare(periods: pd.DataFrame, needed: tuple[str, ...]) -> pd.DataFrame:
@@ -113,12 +177,12 @@ def _mean_ci(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     )
 
 
-def _finish(fig: Figure, handles: list, title: str) -> Figure:
-    """One legend row below the panels, and the title above them."""
+def _finish(fig: Figure, handles: list, title: str, *, ncols: int = 4) -> Figure:
+    """The legend below the panels (at most ``ncols`` entries a row), and the title above."""
     fig.legend(
         handles=handles,
         loc="outside lower center",
-        ncols=len(handles),
+        ncols=min(len(handles), ncols),
         fontsize=_LEGEND,
         frameon=False,
     )
@@ -166,25 +230,29 @@ def _new_figure(width: float, height: float) -> Figure:
 def kpi_figure(
     periods: pd.DataFrame, *, money_unit: str = "k€ per month", title: str = ""
 ) -> Figure:
-    """2x2 grid of efficiency, market value, profit and cash over periods.
+    """Efficiency, market value, profit and cash over periods, and the share of firms open.
 
-    Per strategy the mean over seeds (line) with a 95% Student-t band; market shifts dashed.
+    Per strategy the mean over seeds (line) with a 95% Student-t band. Efficiency and market
+    value are means over the firms open in each period, profit and cash over all firms (a
+    closed firm earns 0 and keeps its cash), as the panel titles say; the strip below shows
+    the share of firms open. Market shifts: dashed lines, or a rug of ticks under turbulence.
     """
     columns = [c for c, _ in _KPI_PANELS]
     frame = _prepare(periods, tuple(columns))
     strategies = _strategies(periods)
     colours = _colours(strategies)
     summary = _mean_ci(frame, columns)
-    shifts = _shifts(frame)
 
-    fig = _new_figure(12.0, 8.0)
+    fig = _new_figure(12.0, 9.0)
     # shared x by hand: sharex=True makes every redraw walk the sibling sets (slow)
-    axes = fig.subplots(2, 2).ravel()
+    grid = fig.add_gridspec(3, 2, height_ratios=[1.0, 1.0, 0.38])
+    axes = [fig.add_subplot(grid[i, j]) for i in range(2) for j in range(2)]
+    ax_open = fig.add_subplot(grid[2, :])
     first, last = float(frame["period"].min()), float(frame["period"].max())
     pad = 0.02 * max(last - first, 1.0)
     ylabels = {
-        "efficiency": "efficiency",
-        "market_value": "market value",
+        "efficiency": "efficiency (0-1)",
+        "market_value": "market value (0-1)",
         "profit": f"profit ({money_unit})",
         "cash": f"cash ({_stock_unit(money_unit)})",
     }
@@ -211,17 +279,28 @@ def kpi_figure(
         # zero profit always matters; zero cash (bankruptcy) only if the data come near it
         if column == "profit" or (column == "cash" and ax.get_ylim()[0] <= 0):
             ax.axhline(0.0, color="0.4", linewidth=0.9, zorder=1.5)
-        for period, _ in shifts:
-            ax.axvline(period, color="0.25", linestyle="--", linewidth=1.2, gid="shift")
         style_axes(ax, title=panel_title, ylabel=ylabels[column])
-    for ax in axes:
+    alive = frame["alive"].astype(bool) if "alive" in frame else pd.Series(True, frame.index)
+    share = frame.assign(_open=alive).groupby(["strategy", "period"], sort=True)["_open"].mean()
+    for name in strategies:
+        part = share.loc[name]
+        ax_open.step(
+            part.index.to_numpy(),
+            100 * part.to_numpy(),
+            where="post",
+            color=colours[name],
+            linewidth=2.0,
+            gid=f"open:{name}",
+        )
+    ax_open.set_ylim(-5, 105)
+    ax_open.set_yticks([0, 50, 100])
+    style_axes(ax_open, title="Firms open", xlabel="period", ylabel="% of seeds")
+    for ax in [*axes, ax_open]:
         ax.set_xlim(first - pad, last + pad)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
-    for ax in axes[:2]:
+    for ax in axes:
         ax.tick_params(labelbottom=False)
-    for ax in axes[2:]:
-        style_axes(ax, xlabel="period")
-    _label_shifts(axes[0], shifts)
+    shift_handle = _mark_shifts([*axes, ax_open], frame)
 
     handles = [Line2D([], [], color=colours[n], linewidth=2.2, label=_plain(n)) for n in strategies]
     handles.append(
@@ -234,36 +313,9 @@ def kpi_figure(
             label="95% interval over seeds",
         )
     )
-    if shifts:
-        handles.append(Line2D([], [], color="0.25", linestyle="--", label="market shift"))
+    if shift_handle is not None:
+        handles.append(shift_handle)
     return _finish(fig, handles, title)
-
-
-def _label_shifts(ax: Axes, shifts: list[tuple[int, str]]) -> None:
-    """A short label beside each shift line, near the top of ``ax``."""
-    if not shifts:
-        return
-    lo, hi = ax.get_xlim()
-    transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
-    for i, (period, label) in enumerate(shifts):
-        right_half = (period - lo) > 0.6 * (hi - lo)
-        ax.text(
-            period + (-1 if right_half else 1) * 0.01 * (hi - lo),
-            0.04 + 0.14 * (i % 2),
-            _short(label),
-            transform=transform,
-            ha="right" if right_half else "left",
-            va="bottom",
-            fontsize=_NOTE,
-            color="0.2",
-            zorder=5,
-            bbox={
-                "boxstyle": "round,pad=0.25",
-                "facecolor": "white",
-                "edgecolor": "none",
-                "alpha": 0.85,
-            },
-        )
 
 
 def _seed_matrix(frame: pd.DataFrame, name: str, column: str, seeds: list) -> np.ndarray:
@@ -320,11 +372,28 @@ def _compress_miles(ax: Axes) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
 
 
+def typical_seed(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> int | None:
+    """The seed of strategy ``name`` whose path in ``columns`` stays closest to the mean path
+    (mean squared distance over the periods it is open, each column scaled by its range)."""
+    part = frame[frame["strategy"] == name]
+    if part.empty:
+        return None
+    scaled = part[list(columns)].astype(float)
+    span = (scaled.max() - scaled.min()).replace(0.0, 1.0)
+    scaled = scaled / span
+    mean = scaled.groupby(part["period"]).transform("mean")
+    distance = ((scaled - mean) ** 2).sum(axis=1, min_count=len(columns))
+    by_seed = distance.groupby(part["seed"]).mean().dropna()
+    return None if by_seed.empty else int(by_seed.idxmin())
+
+
 def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
     """The "sailing in circles" pictures.
 
-    (a) efficiency vs market value: mean path per strategy and a few single seeds;
-    (b) distance to port vs cumulative miles sailed, per strategy. Means over firms still alive.
+    (a) efficiency vs market value, (b) distance to port vs cumulative miles sailed: per
+    strategy the mean path over the firms open in each period (thick) and one typical seed,
+    named in the legend (thin dashed; the seed whose path in both panels stays closest to the
+    mean, `typical_seed`): one seed shows the circles a mean smooths away.
     """
     frame = _prepare(periods, ("efficiency", "market_value", "miles", "distance_to_port"))
     strategies = _strategies(periods)
@@ -344,18 +413,31 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
         ["efficiency", "market_value", "sailed", "distance"]
     ].mean()
 
-    fig = _new_figure(13.0, 6.2)
+    fig = _new_figure(13.0, 6.4)
     ax_map, ax_sail = fig.subplots(1, 2)
+    typical: dict[str, int] = {}
     for name in strategies:
         colour = colours[name]
-        seeds = sorted(frame.loc[frame["strategy"] == name, "seed"].unique())[:_MAX_SEEDS]
+        seed = typical_seed(frame, name, ("efficiency", "market_value", "sailed", "distance"))
+        if seed is not None:
+            typical[name] = seed
         for ax, xcol, ycol in (
             (ax_map, "efficiency", "market_value"),
             (ax_sail, "sailed", "distance"),
         ):
-            xs = _seed_matrix(frame, name, xcol, seeds)
-            ys = _seed_matrix(frame, name, ycol, seeds)
-            ax.plot(xs, ys, color=colour, alpha=0.2, linewidth=0.8, zorder=2)
+            if seed is not None:
+                xs = _seed_matrix(frame, name, xcol, [seed])
+                ys = _seed_matrix(frame, name, ycol, [seed])
+                ax.plot(
+                    xs,
+                    ys,
+                    color=colour,
+                    alpha=0.8,
+                    linewidth=1.3,
+                    linestyle=(0, (3, 2)),
+                    zorder=2,
+                    gid=f"typical:{name}",
+                )
             mean = means.loc[name]
             _marked_path(
                 ax,
@@ -377,6 +459,8 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
         ylabel="distance to port (changes to the best configuration)",
     )
     _compress_miles(ax_sail)
+    low, high = ax_sail.get_ylim()
+    ax_sail.set_ylim(low, high + 0.22 * (high - low))  # headroom: the note covers no path
     ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
     note_sailing_in_circles(ax_sail, fontsize=_NOTE)
 
@@ -384,7 +468,18 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
         Line2D([], [], color=colours[n], linewidth=2.2, label=f"{_plain(n)} (mean)")
         for n in strategies
     ]
-    handles.append(Line2D([], [], color="0.4", alpha=0.4, linewidth=0.9, label="single seeds"))
+    for n, seed in typical.items():
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=colours[n],
+                alpha=0.8,
+                linewidth=1.3,
+                linestyle=(0, (3, 2)),
+                label=f"{_plain(n)}: seed {seed} (typical)",
+            )
+        )
     marker_style = {"color": "0.6", "markeredgecolor": "black", "linestyle": "none"}
     handles.append(Line2D([], [], marker="o", markersize=9, label="start", **marker_style))
     if first_shift is not None:
@@ -418,3 +513,158 @@ def save_figures(
         fig.savefig(path, dpi=_DPI, facecolor="white")
         paths.append(path)
     return paths
+
+
+def decisions_figure(
+    periods: pd.DataFrame,
+    scenario: Scenario,
+    *,
+    seed: int,
+    strategies: list[str] | None = None,
+    changes: list[tuple[int, str]] | None = None,
+    title: str = "",
+) -> Figure:
+    """The decision timeline of one firm on one seed (and its twin beside it).
+
+    Per strategy a column: above, efficiency (solid) and market value (dashed) over periods;
+    below, a raster of the firm's decisions (one row per decision, grouped by department; a
+    filled cell: the decision is on in that period), decoded from the periods table's
+    `config`. Market shifts are dashed lines, ``changes`` (period, label), e.g. a teacher's
+    live changes, dotted lines; the periods after a firm closed are hatched.
+    """
+    frame = _prepare(periods, ("config", "efficiency", "market_value"))
+    frame = frame[frame["seed"] == seed]
+    if frame.empty:
+        raise ValueError(f"the periods table has no run on seed {seed}")
+    present = _strategies(frame)
+    names = list(strategies) if strategies else present
+    unknown = [n for n in names if n not in present]
+    if unknown:
+        raise ValueError(
+            f"strategy {unknown[0]!r} has no run on seed {seed}; allowed: {', '.join(present)}"
+        )
+    colours = _colours(_strategies(periods))
+    decisions = list(scenario.decisions)
+    owner = department_of(scenario)
+    first, last = int(frame["period"].min()), int(frame["period"].max())
+    shifts = _shifts(frame)
+
+    fig = _new_figure(2.5 + 6.0 * len(names), 2.8 + 0.3 * len(decisions))
+    grid = fig.add_gridspec(2, len(names), height_ratios=[1.0, 0.12 + 0.1 * len(decisions)])
+    for col, name in enumerate(names):
+        run = frame[frame["strategy"] == name].sort_values("period")
+        period = run["period"].to_numpy()
+        bits = decision_bits(run["config"].to_numpy(), len(decisions)).T  # decisions x periods
+        top = fig.add_subplot(grid[0, col])
+        raster = fig.add_subplot(grid[1, col])
+        colour = colours[name]
+        top.plot(period, run["efficiency"], color=colour, linewidth=2.0, gid=f"efficiency:{name}")
+        top.plot(
+            period,
+            run["market_value"],
+            color=colour,
+            linewidth=2.0,
+            linestyle="--",
+            gid=f"market_value:{name}",
+        )
+        top.set_ylim(0, 1.02)
+        flips = int(np.abs(np.diff(bits, axis=1)).sum())
+        style_axes(
+            top,
+            title=f"{_plain(name)}, seed {seed}",
+            ylabel="efficiency,\nmarket value (0-1)" if col == 0 else "",
+        )
+        top.text(
+            1.0,
+            1.02,
+            f"{flips} decision changes",
+            transform=top.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=_NOTE,
+            color="0.3",
+        )
+        raster.imshow(
+            bits,
+            aspect="auto",
+            interpolation="nearest",
+            cmap=ListedColormap(["#F4F4F4", colour]),
+            vmin=0,
+            vmax=1,
+            extent=(period[0] - 0.5, period[-1] + 0.5, len(decisions) - 0.5, -0.5),
+            gid=f"raster:{name}",
+        )
+        # department boundaries and names
+        bounds = [
+            i for i in range(1, len(decisions)) if owner[decisions[i]] != owner[decisions[i - 1]]
+        ]
+        for b in bounds:
+            raster.axhline(b - 0.5, color="0.2", linewidth=1.0)
+        raster.set_yticks(range(len(decisions)))
+        raster.set_yticklabels([_plain(d) for d in decisions] if col == 0 else [])
+        if col == len(names) - 1:  # department names to the right of the last raster
+            labels = {dep.name: dep.label or dep.name for dep in scenario.departments}
+            starts = [0, *bounds]
+            ends = [*bounds, len(decisions)]
+            for start, end in zip(starts, ends, strict=True):
+                raster.text(
+                    1.02,
+                    (start + end - 1) / 2,
+                    labels[owner[decisions[start]]],
+                    transform=raster.get_yaxis_transform(),
+                    ha="left",
+                    va="center",
+                    fontsize=_NOTE,
+                    fontweight="bold",
+                    color="0.25",
+                )
+        style_axes(raster, xlabel="period")
+        raster.grid(False)
+        raster.tick_params(axis="y", labelsize=_NOTE - 1)
+        closed = run.loc[~run["alive"].astype(bool), "period"] if "alive" in run else []
+        for ax in (top, raster):
+            ax.set_xlim(first - 0.5, last + 0.5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+            for p, _ in shifts:
+                ax.axvline(p, color="0.1", linestyle="--", linewidth=1.4, gid="shift")
+            for p, _ in changes or []:
+                ax.axvline(p, color="#CC79A7", linestyle=":", linewidth=2.0, gid="change")
+            if len(closed):
+                ax.axvspan(
+                    float(closed.min()) - 0.5,
+                    last + 0.5,
+                    facecolor="none",
+                    edgecolor="0.5",
+                    hatch="//",
+                    linewidth=0,
+                    gid="closed",
+                )
+        top.tick_params(labelbottom=False)
+
+    handles = [
+        Line2D([], [], color="0.3", linewidth=2.0, label="efficiency"),
+        Line2D([], [], color="0.3", linewidth=2.0, linestyle="--", label="market value"),
+        Patch(facecolor="0.35", edgecolor="0.35", label="decision on (filled) / off"),
+    ]
+    if shifts:
+        (period0, label0), *rest = shifts
+        text = (
+            f"market shift at {period0}: {_short(label0)}"
+            if not rest
+            else "market shifts at " + ", ".join(str(p) for p, _ in shifts)
+        )
+        handles.append(Line2D([], [], color="0.1", linestyle="--", label=text))
+    if changes:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#CC79A7",
+                linestyle=":",
+                linewidth=2.0,
+                label="changed live: " + "; ".join(f"{p} {_short(t, 30)}" for p, t in changes),
+            )
+        )
+    if "alive" in frame and not frame["alive"].astype(bool).all():
+        handles.append(Patch(facecolor="none", edgecolor="0.5", hatch="//", label="closed"))
+    return _finish(fig, handles, title, ncols=2 if len(names) == 1 else 4)

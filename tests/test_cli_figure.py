@@ -37,6 +37,23 @@ def test_the_png_alone_and_other_strategies(tmp_path):
     assert [p.name for p in out.iterdir()] == ["boutique_online_sailing_in_circles.png"]
 
 
+def test_decisions_writes_the_timeline_of_one_seed(tmp_path, capsys):
+    out = tmp_path / "figures"
+    code = main(["figure", "decisions", "bakery_gluten_free", "--seed", "3", "--out", str(out)])
+    assert code == 0
+    png = out / "bakery_gluten_free_decisions_seed3.png"
+    assert f"wrote {png}" in capsys.readouterr().out
+    with Image.open(png) as image:
+        wide = image.size
+    one = ["--strategy", "aligned", "--seed", "3", "--out", str(tmp_path / "one")]
+    assert main(["figure", "decisions", "bakery_gluten_free", *one]) == 0
+    with Image.open(tmp_path / "one" / png.name) as image:
+        assert image.size[0] < wide[0]  # one firm: one column
+    many = ["--strategy", "aligned"] * 3
+    assert main(["figure", "decisions", "bakery_gluten_free", *many]) == EXIT_BAD_INPUT
+    assert "--strategy: give it once or twice" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -14,7 +14,17 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from scipy import stats
 
-from sim.plots import kpi_figure, sailing_figure, save_figures
+from sim.experiment import run_experiment
+from sim.frames import decision_bits
+from sim.plots import (
+    PALETTE,
+    STRATEGY_COLOURS,
+    decisions_figure,
+    kpi_figure,
+    sailing_figure,
+    save_figures,
+)
+from sim.scenario import load_scenario
 
 STRATEGIES = ("efficiency_only", "aligned")
 SEEDS = (0, 1, 2)
@@ -107,25 +117,48 @@ def test_save_figures_writes_two_pngs(periods: pd.DataFrame, tmp_path: Path) -> 
 
 
 def test_figures_have_expected_axes(kpi: Figure, sailing: Figure) -> None:
-    assert len(kpi.axes) == 4
+    assert len(kpi.axes) == 5
     assert len(sailing.axes) == 2
     assert [ax.get_title(loc="left") for ax in kpi.axes] == [
-        "Efficiency",
-        "Market value",
-        "Profit",
-        "Cash",
+        "Efficiency (firms open)",
+        "Market value (firms open)",
+        "Profit (all firms, 0 once closed)",
+        "Cash (all firms)",
+        "Firms open",
     ]
 
 
-def test_shift_marked_in_every_kpi_axis(kpi: Figure) -> None:
+def test_share_of_firms_open(periods: pd.DataFrame, kpi: Figure) -> None:
+    strategy, _, exit_period = EXIT
+    share = line(kpi.axes[4], f"open:{strategy}").get_ydata()
+    assert share[exit_period - 1] == 100 and share[exit_period] == pytest.approx(100 * 2 / 3)
+    assert set(line(kpi.axes[4], "open:aligned").get_ydata()) == {100}
+
+
+def test_shift_marked_in_every_kpi_axis_and_named_in_the_legend(kpi: Figure) -> None:
     for ax in kpi.axes:
         shift_lines = [ln for ln in ax.get_lines() if ln.get_gid() == "shift"]
         assert len(shift_lines) == 1
         assert list(shift_lines[0].get_xdata()) == [SHIFT, SHIFT]
         assert shift_lines[0].get_linestyle() == "--"
-    labelled = [t.get_text() for ax in kpi.axes for t in ax.texts]
-    assert len(labelled) == 1
-    assert "health conscious" in labelled[0]
+        assert not ax.texts  # no text over the data
+    legend = [t.get_text() for t in kpi.legends[0].get_texts()]
+    assert f"market shift at {SHIFT}: customers move to health conscious" in legend
+
+
+def test_turbulence_is_a_rug_with_one_legend_entry(periods: pd.DataFrame) -> None:
+    # every seed shifts at its own periods, as under turbulence
+    rng = np.random.default_rng(3)
+    turbulent = periods.assign(
+        shift=np.where(rng.random(len(periods)) < 0.15, "customers move to regime b", "")
+    )
+    fig = kpi_figure(turbulent)
+    for ax in fig.axes:
+        assert not [ln for ln in ax.get_lines() if ln.get_gid() == "shift"]
+        assert [c for c in ax.collections if c.get_gid() == "shift-rug"]
+        assert not ax.texts
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sum("market shift" in text for text in legend) == 1
 
 
 def test_money_axes_use_money_unit(kpi: Figure) -> None:
@@ -185,16 +218,29 @@ def test_sailing_markers_and_note(sailing: Figure) -> None:
         markers = {ln.get_marker() for ln in ax.get_lines() if ln.get_linestyle() == "None"}
         assert {"o", "*", "s"} <= markers
     assert any("sailing in circles" in t.get_text() for t in ax_sail.texts)
-    for name in STRATEGIES:  # at most 8 faint seeds plus one mean path per strategy
+    for name in STRATEGIES:  # one mean path and one typical seed per strategy
         assert line(ax_map, f"mean:{name}").get_xdata().size == HORIZON + 1
+        assert len([ln for ln in ax_map.get_lines() if ln.get_gid() == f"typical:{name}"]) == 1
+
+
+def test_typical_seed_is_the_one_closest_to_the_mean(periods: pd.DataFrame) -> None:
+    # seed 1 of the aligned firm sits on the mean; seeds 0 and 2 far on either side
+    frame = periods[periods.strategy == "aligned"].copy()
+    for seed, offset in ((0, -0.2), (1, 0.0), (2, 0.2)):
+        at = frame.seed == seed
+        frame.loc[at, "efficiency"] = 0.5 + offset + 0.001 * frame.loc[at, "period"]
+    fig = sailing_figure(frame)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "aligned: seed 1 (typical)" in legend
 
 
 def test_legends_plain_words_and_consistent_colours(kpi: Figure, sailing: Figure) -> None:
     kpi_labels = [t.get_text() for t in kpi.legends[0].get_texts()]
     assert kpi_labels[:2] == ["efficiency only", "aligned"]
-    assert "market shift" in kpi_labels
+    assert any(label.startswith("market shift at ") for label in kpi_labels)
     sailing_labels = [t.get_text() for t in sailing.legends[0].get_texts()]
     assert "efficiency only (mean)" in sailing_labels
+    assert any(label.startswith("aligned: seed ") for label in sailing_labels)
     for name in STRATEGIES:
         colour = line(kpi.axes[0], f"mean:{name}").get_color()
         assert line(sailing.axes[0], f"mean:{name}").get_color() == colour
@@ -233,3 +279,58 @@ def test_thread_safe_without_pyplot(periods: pd.DataFrame, tmp_path: Path) -> No
 def test_missing_columns_are_reported(periods: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="cash"):
         kpi_figure(periods.drop(columns=["cash"]))
+
+
+def _lab(colour: str, deficiency: str | None = None) -> np.ndarray:
+    """CIELAB of an sRGB colour, optionally as a deutan or protan sees it (Vienot et al. 1999)."""
+    rgb = np.array(to_rgb(colour))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    simulate = {
+        "protan": [[0.11238, 0.88762, 0.0], [0.11238, 0.88762, 0.0], [0.00401, -0.00401, 1.0]],
+        "deutan": [[0.29275, 0.70725, 0.0], [0.29275, 0.70725, 0.0], [-0.02234, 0.02234, 1.0]],
+    }
+    if deficiency:
+        linear = np.clip(np.array(simulate[deficiency]) @ linear, 0, 1)
+    xyz = (
+        np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+        @ linear
+        / np.array([0.95047, 1.0, 1.08883])
+    )
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("deficiency", [None, "deutan", "protan"])
+def test_palette_keeps_seven_strategies_apart(deficiency: str | None) -> None:
+    colours = [*STRATEGY_COLOURS.values(), *PALETTE[:5]]
+    labs = [_lab(c, deficiency) for c in colours]
+    closest = min(
+        float(np.linalg.norm(labs[i] - labs[j]))
+        for i in range(len(labs))
+        for j in range(i + 1, len(labs))
+    )
+    assert closest > 20, f"two strategy colours differ by only {closest:.1f} (CIELAB)"
+
+
+def test_decision_timeline_draws_the_decoded_configurations() -> None:
+    scenario = load_scenario("bakery_gluten_free", {"horizon": 70})
+    periods = run_experiment(scenario, seeds=[2, 3]).periods
+    fig = decisions_figure(periods, scenario, seed=3, changes=[(30, "alignment 0.3")])
+    rasters = {image.get_gid(): image.get_array() for ax in fig.axes for image in ax.get_images()}
+    assert set(rasters) == {"raster:efficiency_only", "raster:aligned"}
+    for name in ("efficiency_only", "aligned"):
+        run = periods[(periods.strategy == name) & (periods.seed == 3)].sort_values("period")
+        expected = decision_bits(run["config"].to_numpy(), len(scenario.decisions)).T
+        np.testing.assert_array_equal(np.asarray(rasters[f"raster:{name}"]), expected)
+    marks = {ln.get_gid() for ax in fig.axes for ln in ax.get_lines()}
+    assert {"shift", "change", "efficiency:aligned", "market_value:aligned"} <= marks
+    ticks = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert ticks[0] == "large batches" and len(ticks) == len(scenario.decisions)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "changed live: 30 alignment 0.3" in legend
+    one = decisions_figure(periods, scenario, seed=3, strategies=["aligned"])
+    assert len(one.axes) == 2
+    with pytest.raises(ValueError, match="no run on seed 9"):
+        decisions_figure(periods, scenario, seed=9)
+    with pytest.raises(ValueError, match="allowed: efficiency_only, aligned"):
+        decisions_figure(periods, scenario, seed=3, strategies=["lucky"])

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment import mean_ci, share_ci
 from sim.results import load
+from sim.stats import mean_ci, share_ci, t_interval, wilson_interval
 from sim.sweep import SweepError, run_sweep, sweep_from_dict
-from sim.sweep.analyze import analyze_sweep, t_interval, wilson_interval
+from sim.sweep.analyze import analyze_sweep
 
 BASE = {
     "scenario": "bakery_gluten_free",
@@ -58,6 +58,12 @@ def test_factorial_analysis_tables(factorial):
         profit["mean"] <= profit["ci_high"]
     ).all()
     assert set(profit["n"]) == {3}
+    # market value is over the survivors, as its label says; survival over all runs
+    value = means[means["metric"] == "market_value_post_shift"].set_index(["point", "strategy"])
+    open_ = runs[runs["survived"]].groupby(["point", "strategy"], observed=True)
+    survivors = open_["market_value_post_shift"].agg(["mean", "count"])
+    assert np.allclose(value.loc[survivors.index, "mean"], survivors["mean"])
+    assert (value.loc[survivors.index, "n"] == survivors["count"]).all()
 
     diff = analysis.differences
     assert len(diff) == 6 and {"alignment", "coordination_cost", "verdict"} <= set(diff.columns)
@@ -72,7 +78,20 @@ def test_factorial_analysis_tables(factorial):
     assert set(marginals["parameter"]) == {"alignment", "coordination_cost"}
     cost = marginals[marginals["parameter"] == "coordination_cost"]
     assert cost["level"].tolist() == ["0.5", "6.0", "12.0"]
-    assert set(cost["n"]) == {2 * 3}
+    # 2 design points per level share the 3 seeds: averaged within seed, n = 3 seeds
+    assert set(cost["n"]) == {3}
+    diff_by_seed = (
+        (wide["aligned"] - wide["efficiency_only"])
+        .rename("d")
+        .reset_index()
+        .merge(analysis.differences[["point", "coordination_cost"]], on="point")
+    )
+    for level, part in diff_by_seed.groupby("coordination_cost"):
+        row = cost[cost["level"] == str(level)].iloc[0]
+        expected = mean_ci(part.groupby("seed_index")["d"].mean())
+        assert (row["mean"], row["ci_low"], row["ci_high"]) == pytest.approx(expected)
+    assert {"p_value", "p_bh", "verdict_bh"} <= set(diff.columns)
+    assert (diff["p_bh"] >= diff["p_value"] - 1e-12).all()
     # the hierarchy's cost only touches the aligned bakery: the difference falls with it
     assert cost["mean"].is_monotonic_decreasing
     assert analysis.sensitivity is None
@@ -95,7 +114,8 @@ def test_factorial_analysis_writes_figures_and_a_report(factorial):
     assert report.startswith("# Sweep factorial")
     assert "36 runs planned (6 factorial design points x 2 strategies x 3 seeds" in report
     assert "aligned minus efficiency_only, paired by seed" in report
-    assert "Overall: " in report and "Per parameter" in report
+    assert "Overall (averaged within each seed" in report and "Per parameter" in report
+    assert "Benjamini-Hochberg" in report and "no point is called equivalent" in report
     assert "alignment coupling (alignment): 0.2: " in report
     assert not list(folder.glob(".*tmp"))
 
@@ -237,3 +257,77 @@ def test_settled_from_is_where_the_ranking_stops_changing():
     assert settled_from(table({8: (0.1, 0.5), 16: (0.6, 0.2), 32: (0.7, 0.1)})) == 16
     assert settled_from(table({8: (0.6, 0.5), 16: (0.6, 0.2), 32: (0.7, 0.1)})) == 8
     assert settled_from(table({8: (0.6, 0.5), 16: (0.6, 0.2), 32: (0.1, 0.7)})) is None
+
+
+def test_equivalence_needs_a_stated_margin(factorial, capsys):
+    analysis = analyze_sweep(factorial, margin=1000.0, figures=False, write=False)
+    diff = analysis.differences
+    assert diff["p_equivalence"].between(0, 1).all()
+    expected = np.where(
+        diff["ci_low"] > 0,
+        "contrast",
+        np.where(
+            diff["ci_high"] < 0,
+            "baseline",
+            np.where(diff["p_equivalence"] < 0.05, "equivalent", "unclear"),
+        ),
+    )
+    assert (diff["verdict"] == expected).all()
+    assert "equivalent within +/-1000 (TOST" in analysis.report
+    assert main(["analyze", str(factorial), "--margin", "0", "--quiet", "--no-figures"]) == 2
+    assert "margin" in capsys.readouterr().err
+
+
+def test_sensitivity_figures_label_their_axes_and_never_overprint():
+    from sim.sweep.analyze import sensitivity_figure
+
+    sobol = pd.DataFrame(
+        [
+            ("d", "a", "S1", 0.1, 0.05),
+            ("d", "a", "ST", 0.2, 0.05),
+            ("d", "b", "S1", 0.5, 0.05),
+            ("d", "b", "ST", 0.7, 0.05),
+        ],
+        columns=["output", "parameter", "index", "value", "conf"],
+    )
+    fig = sensitivity_figure(sobol, "d", metric_label="profit", labels={"b": "cost of meetings"})
+    (ax,) = fig.axes
+    assert "share of the variance" in ax.get_ylabel() and ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cost of meetings", "a"]  # by ST
+    morris = pd.DataFrame(
+        [
+            ("d", p, i, v, c)
+            for p, mu, sigma in (("a", 1.0, 0.5), ("b", 1.01, 0.51), ("c", 3.0, 0.1))
+            for i, v, c in (("mu_star", mu, 0.2), ("mu", mu, np.nan), ("sigma", sigma, np.nan))
+        ],
+        columns=["output", "parameter", "index", "value", "conf"],
+    )
+    fig = sensitivity_figure(morris, "d", metric_label="profit", metric_unit="k€")
+    left, right = fig.axes
+    assert "k€" in left.get_xlabel() and "k€" in right.get_ylabel()
+    # two almost equal points: numbered markers, the names in the legend, not beside the points
+    assert {t.get_text() for t in right.texts} == {"1", "2", "3"}
+    legend = [t.get_text() for t in right.get_legend().get_texts()]
+    assert legend[:3] == ["1: c", "2: b", "3: a"]
+
+
+def test_heatmap_ticks_of_binned_parameters_are_ranges():
+    from sim.sweep.analyze import heatmap_figure
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 1.0, 60)
+    paired = pd.DataFrame(
+        {
+            "point": np.repeat(np.arange(20), 3),
+            "seed_index": np.tile(np.arange(3), 20),
+            "difference": rng.normal(size=60),
+            "x": np.repeat(x[:20], 3),
+            "y": np.repeat(np.arange(20) % 2, 3),
+        }
+    )
+    fig = heatmap_figure(paired, "x", "y", contrast="a", baseline="b", metric_label="profit")
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(ticks) == 6 and all("–" in t for t in ticks)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "1"]
+    assert "(binned)" in ax.get_xlabel()

@@ -115,7 +115,7 @@ def test_a_changed_base_scenario_is_not_mixed_in(tmp_path):
     spec = {**SPEC, "scenario": str(shop)}
     run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path / "out", progress=False)
     shop.write_text(text.replace("money_scale = 60.0", "money_scale = 70.0"), encoding="utf-8")
-    with pytest.raises(SweepError, match="the base scenario changed; give another --out"):
+    with pytest.raises(SweepError, match="the base scenario changed; give another output folder"):
         run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path / "out", progress=False)
 
 

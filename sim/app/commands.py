@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.arguments import port_number, seed_number
 
-FIGURES = ("sailing-in-circles",)
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+FIGURES = ("sailing-in-circles", "decisions")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -46,12 +50,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     figure = commands.add_parser(
         "figure",
-        help="figures for slides: the twin firms sailing in circles (PNG and animated GIF)",
-        description="Run the twin firms (efficiency only and aligned, by default) in one market "
-        "of SCENARIO and write figures for slides, readable on a projector: FIGURE.png (the "
-        "whole run) and FIGURE.gif (the trajectories growing period by period).",
+        help="figures for slides: the twin firms sailing in circles (PNG and animated GIF), "
+        "or one firm's decisions over time",
+        description="sailing-in-circles: run the twin firms (efficiency only and aligned, by "
+        "default) in one market of SCENARIO and write figures for slides, readable on a "
+        "projector: SCENARIO_sailing_in_circles.png (the whole run) and .gif (the trajectories "
+        "growing period by period). decisions: the decision timeline of each strategy's firm "
+        "on one seed (every decision, on or off, period by period, with efficiency and market "
+        "value above; the firms run as in `run`): SCENARIO_decisions_seedK.png.",
     )
-    figure.add_argument("figure", choices=FIGURES, metavar="FIGURE", help="sailing-in-circles")
+    figure.add_argument(
+        "figure", choices=FIGURES, metavar="FIGURE", help="sailing-in-circles or decisions"
+    )
     figure.add_argument(
         "scenario",
         metavar="SCENARIO",
@@ -75,7 +85,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--strategy",
         action="append",
         metavar="NAME",
-        help="the twin firms' strategies, twice (default: efficiency_only and aligned)",
+        help="sailing-in-circles: the twin firms' strategies, twice (default: efficiency_only "
+        "and aligned); decisions: the firm(s) drawn, once or twice (default: the scenario's "
+        "strategies side by side)",
     )
     figure.add_argument(
         "--no-gif", action="store_true", help="write the PNG only (the GIF takes a few seconds)"
@@ -108,6 +120,8 @@ def command_figure(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    if args.figure == "decisions":
+        return _decisions_figure(scenario, args)
     strategies = tuple(args.strategy) if args.strategy else DEFAULT_TWINS
     if len(strategies) != 2:
         raise UsageError(f"--strategy: give it twice (two firms), got {len(strategies)}")
@@ -126,4 +140,34 @@ def command_figure(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def _decisions_figure(scenario: Scenario, args: argparse.Namespace) -> int:
+    """Write the decision timeline of one seed: SCENARIO_decisions_seedK.png."""
+    from sim.cli import UsageError
+    from sim.experiment import run_experiment
+    from sim.plots import decisions_figure
+
+    strategies = tuple(args.strategy) if args.strategy else scenario.compared_strategies
+    if len(strategies) > 2:
+        raise UsageError(f"--strategy: give it once or twice, got {len(strategies)}")
+    for name in strategies:
+        if name not in scenario.all_strategies:
+            raise UsageError(
+                f"--strategy: unknown strategy {name!r}; allowed: "
+                f"{', '.join(scenario.all_strategies)}"
+            )
+    if scenario.population.firms > 1:
+        raise UsageError(f"{args.scenario}: a population scenario has no single firm to draw")
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a folder")
+    seed = scenario.classroom_seed if args.seed is None else args.seed
+    result = run_experiment(scenario, strategies=strategies, seeds=[seed])
+    fig = decisions_figure(result.periods, scenario, seed=seed, title=scenario.title)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{scenario.name}_decisions_seed{seed}.png"
+    fig.savefig(path, dpi=120, facecolor="white")
+    print(f"wrote {path}")
     return 0

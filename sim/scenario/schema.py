@@ -34,6 +34,8 @@ class Spec(BaseModel):
 
 
 class DepartmentSpec(Spec):
+    """A department: its name and the binary decisions it owns (`[[departments]]`)."""
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the department.")
     label: str = Field("", description="Name shown to people (defaults to the identifier).")
     decisions: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(
@@ -42,6 +44,10 @@ class DepartmentSpec(Spec):
 
 
 class EfficiencySpec(Spec):
+    """How efficiency is built: the NK interaction structure within and across departments
+    (`[efficiency]`).
+    """
+
     structure: Literal["modular", "nearly_decomposable", "value_chain", "random", "next_k"] = Field(
         "nearly_decomposable",
         description="Pattern of the interaction structure behind the efficiency landscape.",
@@ -68,12 +74,16 @@ class EfficiencySpec(Spec):
 
 
 class PreferenceSpec(Spec):
+    """One customer preference: a decision, the value customers want and its weight."""
+
     decision: str = Field(description="A decision customers care about in this regime.")
     value: Literal[0, 1] = Field(description="The value customers want (1 = do it, 0 = don't).")
     weight: float = Field(1.0, gt=0, description="Importance relative to other preferences.")
 
 
 class RegimeSpec(Spec):
+    """A preference regime: what customers value for a while (`[[market.regimes]]`)."""
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the regime.")
     description: str = Field("", description="What customers want, in plain words.")
     preferences: list[PreferenceSpec] = Field(
@@ -82,12 +92,16 @@ class RegimeSpec(Spec):
 
 
 class AbruptShift(Spec):
+    """Customers move to another regime at one period."""
+
     kind: Literal["abrupt"] = "abrupt"
     at: int = Field(ge=1, description="Period at which customers switch to regime `to`.")
     to: str = Field(description="Regime customers move to.")
 
 
 class GradualShift(Spec):
+    """Customers move to another regime over several periods."""
+
     kind: Literal["gradual"] = "gradual"
     at: int = Field(ge=1, description="First period of the shift.")
     to: str = Field(description="Regime customers move to.")
@@ -97,6 +111,8 @@ class GradualShift(Spec):
 
 
 class RedrawShift(Spec):
+    """Part of the market's rugged landscape is redrawn (decisions named, or a count drawn)."""
+
     kind: Literal["redraw"] = "redraw"
     at: int = Field(ge=1, description="Period at which the rugged market tables are redrawn.")
     decisions: list[str] = Field(
@@ -108,6 +124,8 @@ class RedrawShift(Spec):
 
 
 class TurbulenceShift(Spec):
+    """Recurring shifts: each period from `start` on, a shift with the given probability."""
+
     kind: Literal["turbulence"] = "turbulence"
     probability: float = Field(
         ge=0, le=1, description="Chance per period that a shift happens (recurring turbulence)."
@@ -128,6 +146,10 @@ Shift = Annotated[
 
 
 class MarketSpec(Spec):
+    """Customers: preference regimes, the rugged part of market value and the shifts
+    (`[market]`).
+    """
+
     rho: float = Field(
         0.2, ge=0, le=1, description="Ruggedness weight: share of market value from NK tables."
     )
@@ -157,6 +179,8 @@ class MarketSpec(Spec):
 
 
 class LearningSpec(Spec):
+    """Learning by doing: how experience raises a department's efficiency (`[firm.learning]`)."""
+
     gain: float = Field(
         0.0,
         ge=0,
@@ -174,6 +198,8 @@ class LearningSpec(Spec):
 
 
 class FirmSpec(Spec):
+    """The firm at the start and its economics: cash, break-even, initial decisions (`[firm]`)."""
+
     beta: float = Field(
         0.6,
         ge=0,
@@ -205,6 +231,8 @@ DEFAULT_COORDINATION_COSTS = {"decentralized": 0.0, "sequential": 1.0, "hierarch
 
 
 class CostSpec(Spec):
+    """What coordination, alignment and sensing cost per period (`[costs]`)."""
+
     coordination: dict[CoordinationMode, float] = Field(
         default_factory=lambda: dict(DEFAULT_COORDINATION_COSTS),
         description="Cost per period of each coordination mode (meetings, reports); modes left "
@@ -236,6 +264,8 @@ class CostSpec(Spec):
 
 
 class StrategySpec(Spec):
+    """A strategy: alignment coupling alpha, coordination mode, sensing and exploration."""
+
     description: str = Field("", description="What the strategy stands for, in plain words.")
     alpha: float | dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         0.0,
@@ -293,6 +323,8 @@ BUILTIN_STRATEGIES: dict[str, StrategySpec] = {
 
 
 class MetricsSpec(Spec):
+    """How outcomes are measured: windows, cycling and recovery thresholds (`[metrics]`)."""
+
     window: int = Field(30, ge=1, description="Periods before the split averaged as 'pre-shift'.")
     split: int | None = Field(
         None,
@@ -317,6 +349,8 @@ class MetricsSpec(Spec):
 
 
 class PopulationSpec(Spec):
+    """A population of firms under selection (validation scenarios; `[population]`)."""
+
     firms: int = Field(
         1,
         ge=1,
@@ -338,6 +372,13 @@ class PopulationSpec(Spec):
 
 
 class Scenario(Spec):
+    """A business, its market and the strategies compared: a validated scenario file.
+
+    Load one with `sim.scenario.load_scenario(name_or_path, overrides)`; docs/scenarios.md
+    documents every field. Decisions are numbered in bit order (`decisions`): departments in
+    order, each department's decisions in order.
+    """
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the scenario.")
     title: str = Field("", description="One-line title.")
     story: str = Field("", description="The business story in a few plain sentences.")
@@ -379,6 +420,19 @@ class Scenario(Spec):
                 strategies[name] = given
             data = {**data, "strategies": strategies}
         return data
+
+    def __repr__(self) -> str:
+        from sim.display import scenario_repr
+
+        return scenario_repr(self)
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def _repr_html_(self) -> str:
+        from sim.display import scenario_html
+
+        return scenario_html(self)
 
     # ---- derived views (not fields) ----
     @cached_property

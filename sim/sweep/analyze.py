@@ -23,11 +23,22 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
-from scipy import stats
 
-from sim.experiment import SUMMARY_METRICS
-from sim.plots import STRATEGY_COLOURS
+from sim.plots import PALETTE, STRATEGY_COLOURS
 from sim.results import load, write_table, write_text
+from sim.stats import (
+    SUMMARY_METRICS,
+    SURVIVOR_METRICS,
+    benjamini_hochberg,
+    bounds_of,
+    difference_bounds,
+    grouped_cluster_ci,
+    paired_values,
+    t_interval,
+    t_test_p,
+    tost_p,
+    wilson_interval,
+)
 from sim.sweep.spec import SweepError
 
 #: Outcomes summarised per design point (those present in the runs table).
@@ -36,19 +47,31 @@ POINT_METRICS: tuple[str, ...] = (*SUMMARY_METRICS, "final_cash")
 MAX_LEVELS = 8
 BINS = 6
 LEVEL = 0.95
-_OTHER_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#6B6B6B")
+#: Parameters in the analysis figures: Paul Tol's muted scheme, apart from the strategies'.
+PARAMETER_COLOURS = (
+    "#332288",
+    "#117733",
+    "#44AA99",
+    "#88CCEE",
+    "#DDCC77",
+    "#CC6677",
+    "#AA4499",
+    "#882255",
+)
 _DPI = 120
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepAnalysis:
-    """The tables, figures and report of one sweep folder's analysis."""
+    """The tables, figures and report of one sweep folder's analysis (`analyze_sweep`);
+    ``print(analysis.report)`` shows the report."""
 
     directory: Path
     metric: str
     contrast: str
     baseline: str
     parameters: list[str]
+    margin: float | None
     point_means: pd.DataFrame
     differences: pd.DataFrame
     marginals: pd.DataFrame
@@ -58,18 +81,27 @@ class SweepAnalysis:
     #: Sobol' designs: S1 and ST of the difference on the first N base samples, N = 8, 16, ...
     convergence: pd.DataFrame | None = None
 
+    def __repr__(self) -> str:
+        return (
+            f"SweepAnalysis({str(self.directory)!r}: {self.metric}, {self.contrast} - "
+            f"{self.baseline} at {len(self.differences)} design points, "
+            f"{len(self.figures)} figures)"
+        )
+
 
 def analyze_sweep(
     directory: str | Path,
     *,
     metric: str | None = None,
     compare: tuple[str, str] | None = None,
+    margin: float | None = None,
     figures: bool = True,
     write: bool = True,
 ) -> SweepAnalysis:
     """Analyse the sweep in ``directory``; write tables, figures and `report.md` to
-    ``directory/analysis/`` (unless ``write`` is false). ``metric`` and ``compare`` (contrast,
-    baseline) default to the sweep file's `[analysis]`."""
+    ``directory/analysis/`` (unless ``write`` is false). ``metric``, ``compare`` (contrast,
+    baseline) and the equivalence ``margin`` default to the sweep file's `[analysis]`; without
+    a margin no point is called equivalent."""
     directory = Path(directory)
     if not (directory / "manifest.json").is_file() or not (directory / "runs").is_dir():
         raise SweepError(str(directory), "", "not a sweep folder (no manifest.json and runs/)")
@@ -96,9 +128,18 @@ def analyze_sweep(
 
     design = data["design"]
     point_means = point_summary(runs, parameters, [m for m in POINT_METRICS if m in runs])
+    if margin is None:
+        margin = spec["analysis"].get("margin")
+    if margin is not None and not margin > 0:
+        raise SweepError(str(directory), "margin", f"must be > 0, got {margin}")
     paired = paired_differences(runs, metric, contrast, baseline)
-    differences = design.merge(summarize_differences(paired), on="point", how="left")
-    marginals = marginal_differences(paired.merge(design, on="point"), parameters)
+    bounds = difference_bounds(metric)
+    differences = design.merge(
+        summarize_differences(paired, margin=margin, bounds=bounds), on="point", how="left"
+    )
+    marginals = marginal_differences(
+        paired.merge(design, on="point"), parameters, margin=margin, bounds=bounds
+    )
     sensitivity = None
     sensitivity_note = ""
     kind = manifest["design"]["kind"]
@@ -115,6 +156,7 @@ def analyze_sweep(
         contrast=contrast,
         baseline=baseline,
         parameters=parameters,
+        margin=margin,
         point_means=point_means,
         differences=differences,
         marginals=marginals,
@@ -162,49 +204,35 @@ def _compare(compare: Any, strategies: list[str]) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------ tables
 
 
-def t_interval(
-    mean: np.ndarray, std: np.ndarray, n: np.ndarray, level: float = LEVEL
-) -> tuple[np.ndarray, np.ndarray]:
-    """Student t interval of means (vectorised `sim.experiment.mean_ci`); NaN for n < 2."""
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.5 + level / 2, n - 1) * np.asarray(std) / np.sqrt(n)
-    half = np.where(n >= 2, half, np.nan)
-    return np.asarray(mean) - half, np.asarray(mean) + half
-
-
-def wilson_interval(
-    k: np.ndarray, n: np.ndarray, level: float = LEVEL
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson interval of shares (vectorised `sim.experiment.share_ci`)."""
-    z = stats.norm.ppf(0.5 + level / 2)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.asarray(k) / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str]) -> pd.DataFrame:
     """Per design point, strategy and outcome: mean, 95% interval and n (long format).
 
-    Means get a Student t interval, shares (survival, cycling, recovered) a Wilson interval.
+    Means get a Student t interval, shares (survival, cycling, recovered) a Wilson interval,
+    both within the outcome's range (`sim.stats`). Each point's runs are on distinct seeds.
+    Outcomes labelled "(survivors)" (`sim.stats.SURVIVOR_METRICS`) are over the runs whose
+    firm survived, as in the summary table.
     """
     keys = ["point", *parameters, "strategy"]
+    survived = runs["survived"].astype(bool) if "survived" in runs else None
     frames = []
-    grouped = runs.groupby(keys, observed=True, sort=True)
     for metric in metrics:
-        column = grouped[metric]
-        if pd.api.types.is_bool_dtype(runs[metric]):
-            k = column.sum().astype(float)
-            n = column.count().astype(float)
-            mean = k / n
-            low, high = wilson_interval(k.to_numpy(), n.to_numpy())
+        share = pd.api.types.is_bool_dtype(runs[metric])
+        values = runs[metric].astype(float)
+        if survived is not None and metric in SURVIVOR_METRICS:
+            values = values.where(survived)
+        column = values.groupby([runs[k] for k in keys], observed=True, sort=True)
+        n = column.count().astype(float)
+        if share:
+            mean = column.sum() / n
+            low, high = wilson_interval(column.sum().to_numpy(), n.to_numpy())
         else:
             mean = column.mean()
-            n = column.count().astype(float)
-            low, high = t_interval(mean.to_numpy(), column.std(ddof=1).to_numpy(), n.to_numpy())
+            low, high = t_interval(
+                mean.to_numpy(),
+                column.std(ddof=1).to_numpy(),
+                n.to_numpy(),
+                bounds=bounds_of(metric),
+            )
         frame = mean.rename("mean").reset_index()
         frame.insert(len(keys), "metric", metric)
         frame["ci_low"], frame["ci_high"], frame["n"] = low, high, n.to_numpy().astype(int)
@@ -217,32 +245,52 @@ def paired_differences(
 ) -> pd.DataFrame:
     """Per design point and seed: ``metric`` of contrast minus baseline (common random
     numbers: both faced the same landscapes, market and start)."""
-    both = runs[runs["strategy"].isin([contrast, baseline])]
-    wide = both.pivot_table(
-        index=["point", "seed_index"],
-        columns="strategy",
-        values=metric,
-        aggfunc="first",
-        observed=True,
-    )
-    if contrast not in wide or baseline not in wide:
+    if not {contrast, baseline} <= set(runs["strategy"].astype(str)):
         return pd.DataFrame({"point": [], "seed_index": [], "difference": []})
-    diff = (wide[contrast].astype(float) - wide[baseline].astype(float)).dropna()
+    diff = paired_values(runs, metric, contrast, baseline, on=("point", "seed_index"))
     return diff.rename("difference").reset_index()
 
 
-def summarize_differences(paired: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """Mean paired difference, its 95% interval, n and a verdict, per group ``by`` (point)."""
+def summarize_differences(
+    paired: pd.DataFrame,
+    by: list[str] | None = None,
+    *,
+    margin: float | None = None,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> pd.DataFrame:
+    """Mean paired difference per group ``by`` (design point by default), its 95% interval
+    and a verdict.
+
+    Seeds are shared by every design point, so within a group the differences are first
+    averaged per seed and the interval is taken over the seeds (n = seeds): the seeds are
+    the independent replicates. Columns: ``by``, mean, ci_low, ci_high, n, p_value (t test of
+    no difference), p_bh (Benjamini-Hochberg over the groups), p_equivalence (TOST within
+    +/- ``margin``, if given) and verdict: `contrast` or `baseline` (95% interval above or
+    below 0), `equivalent` (TOST p < 0.05 within the margin) or `unclear`; verdict_bh is the
+    same with the BH-adjusted p-values (`contrast`/`baseline` where p_bh < 0.05).
+    """
     by = by or ["point"]
-    grouped = paired.groupby(by, observed=True, sort=True)["difference"]
-    table = grouped.mean().rename("mean").reset_index()
-    n = grouped.count().to_numpy()
-    low, high = t_interval(table["mean"].to_numpy(), grouped.std(ddof=1).to_numpy(), n)
-    table["ci_low"], table["ci_high"], table["n"] = low, high, n
+    table = grouped_cluster_ci(paired, by, "difference", "seed_index", LEVEL, bounds=bounds)
+    table["p_value"] = t_test_p(table["mean"], table["std"], table["n"])
+    table["p_bh"] = benjamini_hochberg(table["p_value"].to_numpy())
+    if margin is not None:
+        table["p_equivalence"] = tost_p(table["mean"], table["std"], table["n"], margin)
+        equivalent = table["p_equivalence"] < 1 - LEVEL
+    else:
+        table["p_equivalence"] = np.nan
+        equivalent = pd.Series(False, index=table.index)
     table["verdict"] = np.select(
-        [table["ci_low"] > 0, table["ci_high"] < 0], ["contrast", "baseline"], "unclear"
+        [table["ci_low"] > 0, table["ci_high"] < 0, equivalent],
+        ["contrast", "baseline", "equivalent"],
+        "unclear",
     )
-    return table
+    sure = table["p_bh"] < 1 - LEVEL
+    table["verdict_bh"] = np.select(
+        [sure & (table["mean"] > 0), sure & (table["mean"] < 0)],
+        ["contrast", "baseline"],
+        "unclear",
+    )
+    return table.drop(columns="std")
 
 
 def levels(values: pd.Series) -> pd.Series:
@@ -263,16 +311,24 @@ def _binned(values: pd.Series) -> bool:
 
 def _axis(name: str, values: pd.Series, labels: dict[str, str]) -> str:
     label = labels.get(name) or _plain(name)
-    return f"{label} (bin centres)" if _binned(values) else label
+    return f"{label} (binned)" if _binned(values) else label
 
 
-def marginal_differences(paired: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
+def marginal_differences(
+    paired: pd.DataFrame,
+    parameters: list[str],
+    *,
+    margin: float | None = None,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> pd.DataFrame:
     """The paired difference per level of each parameter, averaged over the other parameters
-    and the seeds (long format: parameter, level, mean, ci_low, ci_high, n, verdict)."""
+    and the seeds: first within each seed, then over the seeds (`summarize_differences`; long
+    format: parameter, level, mean, ci_low, ci_high, n seeds, p-values, verdicts). The BH
+    correction is over the levels of one parameter."""
     frames = []
     for name in parameters:
         frame = paired.assign(level=levels(paired[name]))
-        table = summarize_differences(frame, ["level"])
+        table = summarize_differences(frame, ["level"], margin=margin, bounds=bounds)
         table.insert(0, "parameter", name)
         table["level"] = table["level"].astype(str)
         frames.append(table)
@@ -409,13 +465,13 @@ def settled_from(convergence: pd.DataFrame, index: str = "ST") -> int | None:
 
 def _diverging(contrast: str, baseline: str) -> LinearSegmentedColormap:
     """Baseline's colour below zero, white at zero, contrast's colour above."""
-    low = STRATEGY_COLOURS.get(baseline, _OTHER_COLOURS[0])
-    high = STRATEGY_COLOURS.get(contrast, _OTHER_COLOURS[1])
+    low = STRATEGY_COLOURS.get(baseline, PALETTE[0])
+    high = STRATEGY_COLOURS.get(contrast, PALETTE[1])
     return LinearSegmentedColormap.from_list("difference", [low, "#FFFFFF", high])
 
 
 def _colour(strategy: str, order: int) -> str:
-    return STRATEGY_COLOURS.get(strategy, _OTHER_COLOURS[order % len(_OTHER_COLOURS)])
+    return STRATEGY_COLOURS.get(strategy, PALETTE[order % len(PALETTE)])
 
 
 def _plain(name: str) -> str:
@@ -423,10 +479,33 @@ def _plain(name: str) -> str:
 
 
 def _metric_label(metric: str, money: str) -> str:
+    """The outcome's label, its unit inside its parentheses: "profit after (all firms; k€)"."""
     label = SUMMARY_METRICS.get(metric, _plain(metric))
     if money and ("profit" in metric or "cash" in metric):
-        label += f" ({money})"
+        label = f"{label[:-1]}; {money})" if label.endswith(")") else f"{label} ({money})"
     return label
+
+
+def _unit(metric: str, money: str) -> str:
+    """The outcome's unit for an axis: money, "0-1" for bounded shares, periods, or none."""
+    if "profit" in metric or "cash" in metric:
+        return money
+    low, high = bounds_of(metric)
+    if (low, high) == (0.0, 1.0):
+        return "0-1"
+    return "periods" if metric == "recovery_time" else ""
+
+
+def _bin_ticks(values: pd.Series, centres: list[float]) -> list[str]:
+    """Tick labels of binned levels: each bin's range ("0.17–0.33"), rounded to two significant
+    digits, instead of its raw centre."""
+    low, high = float(values.min()), float(values.max())
+    half = (high - low) / BINS / 2
+    return [f"{_round(c - half)}–{_round(c + half)}" for c in centres]
+
+
+def _round(value: float) -> str:
+    return f"{float(f'{value:.2g}'):g}"
 
 
 def _tick(value: Any) -> str:
@@ -444,9 +523,10 @@ def heatmap_figure(
     baseline: str,
     metric_label: str,
     labels: dict[str, str] | None = None,
+    metric_unit: str = "",
 ) -> Figure:
     """Mean paired difference over two parameters (others and seeds averaged); bold cells
-    have a 95% interval that excludes zero."""
+    have a 95% interval that excludes zero; cells without design points are grey."""
     labels = labels or {}
     data = frame.assign(_x=levels(frame[x]), _y=levels(frame[y]))
     table = summarize_differences(data, ["_y", "_x"])
@@ -458,10 +538,10 @@ def heatmap_figure(
     ):
         i, j = ys.index(yv), xs.index(xv)
         grid[i, j] = mean
-        sure[i, j] = verdict != "unclear"
+        sure[i, j] = verdict in ("contrast", "baseline")
     bound = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
     bound = bound or 1.0
-    fig = Figure(figsize=(1.2 * len(xs) + 3.2, 0.8 * len(ys) + 2.4), layout="constrained")
+    fig = Figure(figsize=(1.3 * len(xs) + 3.4, 0.8 * len(ys) + 2.6), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     image = ax.imshow(
@@ -484,18 +564,35 @@ def heatmap_figure(
                     fontweight="bold" if sure[i, j] else "normal",
                     color="black",
                 )
-    ax.set_xticks(range(len(xs)), [_tick(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [_tick(v) for v in ys])
+    empty = ~np.isfinite(grid)
+    if empty.any():  # no design point fell in these cells: say so, do not paint them as 0
+        ax.imshow(
+            np.where(empty, 1.0, np.nan),
+            cmap=LinearSegmentedColormap.from_list("empty", ["#DDDDDD", "#DDDDDD"]),
+            origin="lower",
+            aspect="auto",
+        )
+        for i, j in zip(*np.nonzero(empty), strict=True):
+            ax.text(j, i, "no runs", ha="center", va="center", fontsize=9, color="#555555")
+    ax.set_xticks(range(len(xs)), _level_ticks(frame[x], xs))
+    ax.set_yticks(range(len(ys)), _level_ticks(frame[y], ys))
+    if max(len(t) for t in _level_ticks(frame[x], xs)) * len(xs) > 60:
+        ax.tick_params(axis="x", labelrotation=30)
     ax.set_xlabel(_axis(x, frame[x], labels))
     ax.set_ylabel(_axis(y, frame[y], labels))
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label(f"{_plain(contrast)} - {_plain(baseline)}")
+    unit = f" ({metric_unit})" if metric_unit else ""
+    bar.set_label(f"{_plain(contrast)} - {_plain(baseline)}{unit}")
     ax.set_title(
         f"{metric_label}: {_plain(contrast)} minus {_plain(baseline)}\n"
         "mean over seeds and other parameters; bold: 95% CI excludes 0",
         fontsize=11,
     )
     return fig
+
+
+def _level_ticks(values: pd.Series, levels_shown: list) -> list[str]:
+    return _bin_ticks(values, levels_shown) if _binned(values) else [_tick(v) for v in levels_shown]
 
 
 def line_figure(
@@ -508,9 +605,11 @@ def line_figure(
     baseline: str,
     metric_label: str,
     label: str = "",
+    metric_unit: str = "",
 ) -> Figure:
     """Left: each strategy's ``metric`` against one parameter (95% bands); right: the paired
-    difference contrast - baseline with its band and the zero line."""
+    difference contrast - baseline with its band and the zero line. Means over the other
+    parameters are taken within each seed first (the seeds are shared)."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
@@ -520,13 +619,14 @@ def line_figure(
     position = (lambda v: v) if numeric else (lambda v: order.index(v))
     strategies = [s for s in runs["strategy"].cat.categories if s in set(runs["strategy"])]
     for k, strategy in enumerate(strategies):
-        grouped = data[data["strategy"] == strategy].groupby("_x")[metric]
-        mean = grouped.mean().astype(float)
-        low, high = t_interval(mean.to_numpy(), grouped.std(ddof=1).to_numpy(), grouped.count())
-        xs = [position(v) for v in mean.index]
+        part = data[data["strategy"] == strategy].assign(_y=lambda f: f[metric].astype(float))
+        table = grouped_cluster_ci(part, ["_x"], "_y", "seed_index", bounds=bounds_of(metric))
+        xs = [position(v) for v in table["_x"]]
         colour = _colour(strategy, k)
-        left.plot(xs, mean.to_numpy(), marker="o", color=colour, label=_plain(strategy))
-        left.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0)
+        left.plot(xs, table["mean"], marker="o", color=colour, label=_plain(strategy))
+        left.fill_between(
+            xs, table["ci_low"], table["ci_high"], color=colour, alpha=0.2, linewidth=0
+        )
     diff = summarize_differences(paired.assign(_x=levels(paired[x])), ["_x"])
     xs = [position(v) for v in diff["_x"]]
     colour = _colour(contrast, 1)
@@ -538,6 +638,7 @@ def line_figure(
         (right, f"{_plain(contrast)} minus {_plain(baseline)}"),
     ):
         ax.set_xlabel(_axis(x, runs[x], {x: label}))
+        ax.set_ylabel(metric_unit or "value")
         ax.set_title(title, fontsize=11)
         ax.grid(alpha=0.3)
         if not numeric:
@@ -556,7 +657,7 @@ def convergence_figure(convergence: pd.DataFrame, *, metric_label: str) -> Figur
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2, sharey=True)
-    colours = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#6B6B6B")
+    colours = PARAMETER_COLOURS
     for ax, index in zip(axes, ("S1", "ST"), strict=True):
         part = convergence[convergence["index"] == index]
         for j, name in enumerate(names):
@@ -584,34 +685,115 @@ def convergence_figure(convergence: pd.DataFrame, *, metric_label: str) -> Figur
     return fig
 
 
-def sensitivity_figure(table: pd.DataFrame, output: str, *, metric_label: str) -> Figure:
-    """Sobol' S1 and ST, or Morris mu* and sigma, per parameter, with 95% intervals."""
+def sensitivity_figure(
+    table: pd.DataFrame,
+    output: str,
+    *,
+    metric_label: str,
+    labels: dict[str, str] | None = None,
+    metric_unit: str = "",
+) -> Figure:
+    """Sobol': S1 and ST per parameter with 95% intervals, ordered by ST as in the report.
+    Morris: mu* per parameter with its 95% interval (ordered), and sigma against mu* with
+    numbered points named in the legend (labels never overprint)."""
+    labels = labels or {}
     data = table[(table["output"] == output) & (table["index"] != "S2")]
-    indices = [i for i in ("S1", "ST", "mu_star", "sigma") if i in set(data["index"])]
-    names = list(dict.fromkeys(data["parameter"]))
-    fig = Figure(figsize=(max(6.0, 1.3 * len(names) + 3), 4.2), layout="constrained")
+
+    def name(parameter: str) -> str:
+        return labels.get(parameter) or _plain(parameter)
+
+    def values(index: str) -> pd.Series:
+        return data[data["index"] == index].set_index("parameter")["value"].astype(float)
+
+    def conf(index: str) -> pd.Series:
+        return data[data["index"] == index].set_index("parameter")["conf"].astype(float)
+
+    title = f"Sensitivity of {metric_label}:\n{_plain(output)} (95% intervals)"
+    if "ST" in set(data["index"]):
+        order = list(values("ST").sort_values(ascending=False).index)
+        fig = Figure(figsize=(max(6.5, 1.4 * len(order) + 3), 4.6), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        width = 0.38
+        for k, (index, colour, meaning) in enumerate(
+            (
+                ("S1", "#332288", "S1: first order (alone)"),
+                ("ST", "#88CCEE", "ST: total (with interactions)"),
+            )
+        ):
+            xs = np.arange(len(order)) + (k - 0.5) * width
+            half = conf(index).reindex(order).to_numpy()
+            ax.bar(
+                xs,
+                values(index).reindex(order).to_numpy(),
+                width,
+                yerr=np.where(np.isfinite(half), half, 0.0),
+                capsize=3,
+                color=colour,
+                edgecolor="#333333",
+                linewidth=0.6,
+                label=meaning,
+            )
+        ax.set_xticks(range(len(order)), [name(p) for p in order])
+        if sum(len(name(p)) for p in order) > 60:
+            ax.tick_params(axis="x", labelrotation=25)
+        ax.axhline(0, color="#444444", linewidth=0.8)
+        ax.set_xlabel("parameter (ordered by ST)")
+        ax.set_ylabel("Sobol' index (share of the variance)")
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3, axis="y")
+        ax.set_title(title, fontsize=11)
+        return fig
+    mu = values("mu_star").sort_values(ascending=False)
+    order = list(mu.index)
+    sigma = values("sigma").reindex(order)
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    width = 0.8 / max(1, len(indices))
-    colours = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
-    for k, index in enumerate(indices):
-        part = data[data["index"] == index].set_index("parameter").reindex(names)
-        xs = np.arange(len(names)) + (k - (len(indices) - 1) / 2) * width
-        conf = part["conf"].to_numpy(float)
-        ax.bar(
-            xs,
-            part["value"].to_numpy(float),
-            width,
-            yerr=np.where(np.isfinite(conf), conf, 0.0),
-            capsize=3,
-            color=colours[k % len(colours)],
-            label=index.replace("_star", "*"),
+    left, right = fig.subplots(1, 2)
+    half = conf("mu_star").reindex(order).to_numpy()
+    ys = np.arange(len(order))[::-1]
+    left.barh(
+        ys,
+        mu.to_numpy(),
+        xerr=np.where(np.isfinite(half), half, 0.0),
+        capsize=3,
+        color="#332288",
+    )
+    left.set_yticks(ys, [name(p) for p in order])
+    unit = f" ({metric_unit})" if metric_unit else ""
+    left.set_xlabel(f"mu*: mean absolute elementary effect{unit}")
+    left.set_title("How much each parameter moves it", fontsize=11)
+    for k, parameter in enumerate(order):
+        colour = PARAMETER_COLOURS[k % len(PARAMETER_COLOURS)]
+        right.scatter(
+            mu[parameter],
+            sigma[parameter],
+            s=90,
+            color=colour,
+            zorder=3,
+            label=f"{k + 1}: {name(parameter)}",
         )
-    ax.set_xticks(range(len(names)), [_plain(n) for n in names])
-    ax.axhline(0, color="#444444", linewidth=0.8)
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3, axis="y")
-    ax.set_title(f"Sensitivity of {metric_label}: {output} (95% intervals)", fontsize=11)
+        right.annotate(
+            str(k + 1),
+            (mu[parameter], sigma[parameter]),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white",
+            fontweight="bold",
+            zorder=4,
+        )
+    top = 1.1 * float(np.nanmax([mu.max(), sigma.max(), 1e-12]))
+    right.plot([0, top], [0, top], ":", color="#888888", label="sigma = mu*")
+    right.set_xlim(0, top)
+    right.set_ylim(0, top)
+    right.set_xlabel(f"mu*{unit}")
+    right.set_ylabel(f"sigma: spread of the effects{unit}")
+    right.set_title("Steady effects below the line, tangled ones above", fontsize=11)
+    right.legend(frameon=False, fontsize=9, loc="upper left")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title.replace("\n", " "), fontsize=11)
     return fig
 
 
@@ -634,18 +816,39 @@ def _save_figures(
     for x, y in pairs:
         if len(paired) == 0:
             break
-        fig = heatmap_figure(paired, x, y, metric_label=metric_label, labels=labels, **common)
+        fig = heatmap_figure(
+            paired,
+            x,
+            y,
+            metric_label=metric_label,
+            labels=labels,
+            metric_unit=_unit(metric, money),
+            **common,
+        )
         written.append(_save(fig, out / f"heatmap_{metric}_{y}_by_{x}.png"))
     for x in analysis.parameters:
         if len(paired) == 0:
             break
         fig = line_figure(
-            runs, paired, x, metric=metric, metric_label=metric_label, label=labels[x], **common
+            runs,
+            paired,
+            x,
+            metric=metric,
+            metric_label=metric_label,
+            label=labels[x],
+            metric_unit=_unit(metric, money),
+            **common,
         )
         written.append(_save(fig, out / f"line_{metric}_{x}.png"))
     if analysis.sensitivity is not None:
         output = f"{analysis.contrast} - {analysis.baseline}"
-        fig = sensitivity_figure(analysis.sensitivity, output, metric_label=metric_label)
+        fig = sensitivity_figure(
+            analysis.sensitivity,
+            output,
+            metric_label=metric_label,
+            labels=labels,
+            metric_unit=_unit(metric, money),
+        )
         written.append(_save(fig, out / f"sensitivity_{metric}.png"))
     if analysis.convergence is not None:
         label = f"{metric_label}, {analysis.contrast} - {analysis.baseline}"
@@ -707,14 +910,36 @@ def text_report(
     if paired.empty:
         lines.append("\nNo paired runs yet.")
         return "\n".join(lines)
-    overall = summarize_differences(paired.assign(all=0), ["all"]).iloc[0]
-    lines += ["", f"Overall: {_fmt(overall['mean'], overall['ci_low'], overall['ci_high'])}"]
+    overall = summarize_differences(
+        paired.assign(all=0), ["all"], margin=analysis.margin, bounds=difference_bounds(metric)
+    ).iloc[0]
+    lines += [
+        "",
+        f"Overall (averaged within each seed over the design points, interval over the "
+        f"{overall['n']} seeds): {_fmt(overall['mean'], overall['ci_low'], overall['ci_high'])}",
+    ]
     diffs = analysis.differences.dropna(subset=["mean"])
     counts = diffs["verdict"].value_counts()
+    counts_bh = diffs["verdict_bh"].value_counts()
+    if analysis.margin is None:
+        equivalence = (
+            "no equivalence margin given, so no point is called equivalent (give "
+            "[analysis] margin or --margin)"
+        )
+    else:
+        equivalence = (
+            f"equivalent within +/-{analysis.margin:g} (TOST, p < 0.05) at "
+            f"{counts.get('equivalent', 0)}"
+        )
     lines.append(
         f"{contrast} better (CI above 0) at {counts.get('contrast', 0)} of {len(diffs)} design "
-        f"points; {baseline} better (CI below 0) at {counts.get('baseline', 0)}; no clear "
-        f"difference at {counts.get('unclear', 0)}."
+        f"points; {baseline} better (CI below 0) at {counts.get('baseline', 0)}; "
+        f"{equivalence}; unclear at {counts.get('unclear', 0)}."
+    )
+    lines.append(
+        f"After a Benjamini-Hochberg correction over the {len(diffs)} points (false discovery "
+        f"rate 5%): {contrast} better at {counts_bh.get('contrast', 0)}, {baseline} better at "
+        f"{counts_bh.get('baseline', 0)}."
     )
     params = analysis.parameters
     best = diffs[diffs["mean"] > 0].nlargest(3, "mean")

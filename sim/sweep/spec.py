@@ -202,6 +202,12 @@ class AnalysisSpec(_Section):
         default_factory=list,
         description="Pairs of parameter names to draw heatmaps for (default: every pair).",
     )
+    margin: float | None = Field(
+        None,
+        gt=0,
+        description="Equivalence margin: a design point is called `equivalent` when a TOST "
+        "shows the difference within +/- margin (in the metric's unit); none: never.",
+    )
 
 
 class SweepSpec(_Section):

@@ -144,7 +144,8 @@ class SweepStore:
                         str(self.out),
                         "",
                         f"another sweep session is writing to this folder ({holder}); wait "
-                        "for it to finish, then run again to resume, or give another --out",
+                        "for it to finish, then run again to resume, or give another output folder "
+                        "(run_sweep's out=, or --out on the command line)",
                     ) from None
                 handle.seek(0)
                 handle.truncate()
@@ -236,7 +237,10 @@ class SweepStore:
 def _check_same_sweep(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     """A folder holds one sweep: the same spec (but for the seeds), base scenario, model
     version, root seed and design, or resuming would mix two sweeps."""
-    hint = "; give another --out, or delete the folder to start again"
+    hint = (
+        "; give another output folder (run_sweep's out=, or --out on the command line), or "
+        "delete the folder to start again"
+    )
     if old.get("kind") != "sweep":
         raise SweepError(str(path), "kind", f"the folder holds no sweep{hint}")
     old_spec = {k: v for k, v in old["sweep"].items() if k not in MAY_CHANGE}

@@ -1,0 +1,200 @@
+"""sim.stats on hand-made data, checked against scipy and statsmodels computed independently."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.weightstats import DescrStatsW
+
+from sim.stats import (
+    SUMMARY_METRICS,
+    benjamini_hochberg,
+    closed_firm_outcomes,
+    cluster_mean_ci,
+    equivalence,
+    grouped_cluster_ci,
+    mean_ci,
+    paired_difference,
+    share_ci,
+    summary_table,
+    tost_p,
+)
+
+RNG = np.random.default_rng(2024)
+
+
+def test_mean_ci_is_the_student_t_interval():
+    x = RNG.normal(3.0, 2.0, size=17)
+    mean, low, high = mean_ci(x)
+    expected = DescrStatsW(x).tconfint_mean(alpha=0.05)
+    assert mean == pytest.approx(x.mean())
+    assert (low, high) == pytest.approx(expected)
+    assert mean_ci(np.append(x, np.nan)) == pytest.approx((mean, low, high))
+    assert math.isnan(mean_ci([1.0])[1]) and math.isnan(mean_ci([])[0])
+
+
+def test_share_ci_is_wilson_and_stays_in_0_1():
+    flags = np.array([True] * 3 + [False] * 14)
+    share, low, high = share_ci(flags)
+    assert share == pytest.approx(3 / 17)
+    assert (low, high) == pytest.approx(proportion_confint(3, 17, method="wilson"))
+    for k in (0, 17):
+        share, low, high = share_ci(np.arange(17) < k)
+        assert 0.0 <= low <= share <= high <= 1.0
+
+
+def test_bounded_intervals_stay_in_their_bounds():
+    near_one = np.array([0.999, 1.0, 1.0, 0.97])
+    _, low, high = mean_ci(near_one, bounds=(0.0, 1.0))
+    _, raw_low, raw_high = mean_ci(near_one)
+    assert raw_high > 1.0 and high == 1.0 and low == pytest.approx(raw_low)
+    table = summary_table(
+        pd.DataFrame(
+            {
+                "strategy": ["a"] * 4,
+                "seed": range(4),
+                "market_value_post_shift": near_one,
+                "survived": True,
+            }
+        )
+    )
+    row = table.set_index("metric").loc["market_value_post_shift"]
+    assert row["ci_high"] <= 1.0
+
+
+def test_benjamini_hochberg_matches_statsmodels_and_scipy():
+    p = np.array([0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216])
+    adjusted = benjamini_hochberg(p)
+    assert adjusted == pytest.approx(multipletests(p, method="fdr_bh")[1])
+    assert adjusted == pytest.approx(scipy_stats.false_discovery_control(p))
+    shuffled = RNG.permutation(p.size)
+    assert benjamini_hochberg(p[shuffled]) == pytest.approx(adjusted[shuffled])
+    with_nan = benjamini_hochberg(np.array([0.01, np.nan, 0.04]))
+    assert math.isnan(with_nan[1])
+    assert with_nan[[0, 2]] == pytest.approx(multipletests([0.01, 0.04], method="fdr_bh")[1])
+
+
+def test_tost_matches_statsmodels():
+    x = RNG.normal(0.1, 1.0, size=40)
+    for margin in (0.3, 0.5, 1.0):
+        expected = DescrStatsW(x).ttost_mean(-margin, margin)[0]
+        assert float(tost_p(x.mean(), x.std(ddof=1), x.size, margin)) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="margin"):
+        tost_p(0.0, 1.0, 10, 0.0)
+
+
+def test_equivalence_is_the_90_percent_interval_inside_the_margin():
+    x = RNG.normal(0.0, 1.0, size=200)
+    for margin in (0.05, 0.2, 0.5):
+        result = equivalence(x, margin)
+        inside = -margin < result.interval[0] and result.interval[1] < margin
+        assert result.equivalent == inside
+        assert result.interval == pytest.approx(DescrStatsW(x).tconfint_mean(alpha=0.10))
+    # a clear difference is never equivalent, however the sample is drawn
+    assert not equivalence(RNG.normal(1.0, 1.0, size=200), 0.5).equivalent
+
+
+def _runs(a: np.ndarray, b: np.ndarray, metric: str = "profit_post_shift") -> pd.DataFrame:
+    seeds = np.arange(a.size)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"strategy": "a", "seed": seeds, metric: a}),
+            pd.DataFrame({"strategy": "b", "seed": seeds, metric: b}),
+        ]
+    )
+    return frame.sample(frac=1.0, random_state=3)  # the pairing must not rely on row order
+
+
+def test_paired_difference_pairs_by_seed():
+    common = RNG.normal(0.0, 5.0, size=30)  # what both strategies share on a seed
+    a = common + 1.0 + RNG.normal(0, 0.3, size=30)
+    b = common + RNG.normal(0, 0.3, size=30)
+    diff = paired_difference(_runs(a, b), "profit_post_shift", "a", "b")
+    assert diff.n == 30
+    assert diff.mean == pytest.approx((a - b).mean())
+    assert (diff.ci_low, diff.ci_high) == pytest.approx(DescrStatsW(a - b).tconfint_mean())
+    assert diff.p_value == pytest.approx(scipy_stats.ttest_rel(a, b).pvalue)
+    assert diff.verdict == "a"
+    # unpaired, the seeds' common part would drown the difference
+    welch = scipy_stats.ttest_ind(a, b, equal_var=False).pvalue
+    assert diff.p_value < welch
+    with pytest.raises(KeyError, match="allowed: "):
+        paired_difference(_runs(a, b), "profit_post_shift", "a", "c")
+
+
+def test_paired_difference_equivalence_verdict():
+    base = RNG.normal(0.0, 1.0, size=300)
+    a = base + RNG.normal(0.0, 0.1, size=300)
+    diff = paired_difference(_runs(a, base), "profit_post_shift", "a", "b", margin=0.05)
+    assert diff.verdict == "equivalent" and diff.p_equivalence < 0.05
+    expected = DescrStatsW(a - base).ttost_mean(-0.05, 0.05)[0]
+    assert diff.p_equivalence == pytest.approx(expected)
+    unsure = paired_difference(_runs(a, base), "profit_post_shift", "a", "b")
+    assert unsure.verdict == "unclear"  # without a margin, never "no difference"
+
+
+def test_cluster_intervals_average_within_seed_first():
+    # 4 design points share seeds 0..9; each seed has its own offset common to all points
+    seeds = np.repeat(np.arange(10), 4)
+    offset = RNG.normal(0.0, 3.0, size=10)[seeds]
+    values = offset + RNG.normal(0.0, 0.1, size=seeds.size)
+    mean, low, high, n = cluster_mean_ci(values, seeds)
+    per_seed = pd.Series(values).groupby(seeds).mean()
+    assert n == 10
+    assert (mean, low, high) == pytest.approx(mean_ci(per_seed))
+    naive = mean_ci(values)
+    # treating the 40 runs as independent would give a far too narrow interval
+    assert (high - low) > 1.5 * (naive[2] - naive[1])
+    frame = pd.DataFrame({"g": np.tile([0, 1], 20), "seed": seeds, "v": values})
+    table = grouped_cluster_ci(frame, ["g"], "v", "seed")
+    for g, row in table.set_index("g").iterrows():
+        part = frame[frame["g"] == g]
+        assert (row["mean"], row["ci_low"], row["ci_high"], row["n"]) == pytest.approx(
+            cluster_mean_ci(part["v"], part["seed"])
+        )
+
+
+def test_closed_firm_outcomes_count_closed_periods_as_zero():
+    runs = pd.DataFrame(
+        {
+            "strategy": ["a", "a", "a"],
+            "seed": [0, 1, 2],
+            "market_value_pre_shift": [0.8, 0.6, 0.5],
+            "market_value_post_shift": [0.7, 0.4, np.nan],
+            "profit_post_shift": [5.0, 1.0, 0.0],
+            "survived": [True, False, False],
+            "exit_period": [-1, 14, 7],
+        }
+    )
+    # horizon 19, split 10, window 5: before = periods 5..9, after = 10..19
+    out = closed_firm_outcomes(runs, horizon=19, split=10, window=5)
+    # seed 1 open in periods 10..14 (5 of 10); seed 2 closed at 7: open 5..7 before, never after
+    assert out["market_value_post_shift_all"].tolist() == pytest.approx([0.7, 0.2, 0.0])
+    assert out["market_value_pre_shift_all"].tolist() == pytest.approx([0.8, 0.6, 0.5 * 3 / 5])
+    assert out["profit_post_shift_survivors"].tolist()[0] == 5.0
+    assert out["profit_post_shift_survivors"].isna().tolist() == [False, True, True]
+    table = summary_table(out).set_index("metric")
+    assert table.loc["market_value_post_shift", "n"] == 1  # survivors only
+    assert table.loc["market_value_post_shift_all", "mean"] == pytest.approx(0.3)
+    assert table.loc["profit_post_shift", "mean"] == pytest.approx(2.0)
+    assert table.loc["survived", "mean"] == pytest.approx(1 / 3)
+
+
+def test_every_summary_label_names_its_firms():
+    for metric, label in SUMMARY_METRICS.items():
+        if metric != "survived":
+            assert "(all firms)" in label or "(survivors)" in label or "recovered)" in label
+
+
+def test_wide_summary_is_outcomes_by_strategies():
+    runs = _runs(np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.5, 1.0])).assign(survived=True)
+    wide = summary_table(runs, wide=True)
+    assert sorted(wide.columns) == ["a", "b"]
+    assert wide.loc["profit after (all firms)", "a"].startswith("2.00 [")
+    assert wide.loc["survival", "b"].startswith("100% [")
