@@ -134,7 +134,9 @@ class Firm(mesa.Agent):
                 zip(spec.departments, spec.department_decisions, strict=True)
             )
         ]
-        self.log = FirmLog(self.engine, self.row, heading_window=spec.metrics.heading_window)
+        self.log = FirmLog(
+            self.engine, self.row, heading_window=spec.metrics.heading_window, firm=self
+        )
 
     def __repr__(self) -> str:
         from sim.display import firm_repr

@@ -552,8 +552,11 @@ class Engine:
         land = self.department_land[flat]
         dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
         efficiency = self._weighted(dept_eff)
-        value = self._basis_value(rows, configs[:, None], self.truth[m])[:, 0]
-        believed = self._basis_value(rows, configs[:, None], self.belief[rows])[:, 0]
+        # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
+        value = np.clip(self._basis_value(rows, configs[:, None], self.truth[m])[:, 0], 0.0, 1.0)
+        believed = np.clip(
+            self._basis_value(rows, configs[:, None], self.belief[rows])[:, 0], 0.0, 1.0
+        )
         beta = self.beta[m]
         performance = beta * value + (1.0 - beta) * efficiency
         profit = self.money_scale[rows] * (performance - self.break_even[rows]) - self.cost[rows]

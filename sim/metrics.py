@@ -52,9 +52,10 @@ def path_metrics(
 class FirmLog:
     """Per-period records of one firm (periods 0..horizon): a view of its engine row."""
 
-    def __init__(self, engine, row: int, *, heading_window: int = 10) -> None:
+    def __init__(self, engine, row: int, *, heading_window: int = 10, firm=None) -> None:
         self.engine = engine
         self.row = row
+        self.firm = firm
         self.heading_window = heading_window
 
     @property
@@ -106,6 +107,12 @@ class FirmLog:
     @property
     def department_efficiency(self) -> np.ndarray:
         return self._history().department_efficiency[:, self.row]
+
+    def to_frame(self, *, decisions: bool = True):
+        """The firm's per-period log as a DataFrame (`sim.frames.firm_frame`)."""
+        from sim.frames import firm_frame
+
+        return firm_frame(self.firm, decisions=decisions)
 
     def columns(self, department_names: list[str]) -> dict[str, np.ndarray]:
         """All records as named columns of equal length."""

@@ -100,7 +100,7 @@ def test_values_stay_in_range(sc, seed):
     for column in ("efficiency", "market_value", "believed_market_value", "performance"):
         values = log.floats[column][alive]
         # 1 + 2e-16 happens: a weighted share of 1 summed in floating point
-        assert np.all((values >= 0) & (values <= 1 + 1e-12)), column
+        assert np.all((values >= 0) & (values <= 1)), column
     norm = log.floats["performance_norm"][alive]
     assert np.all((norm >= 0) & (norm <= 1 + 1e-12))
     assert np.all(log.department_efficiency[alive] <= 1)
