@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import FLOAT_COLUMNS, summarize_run
-from sim.model import Market, engine_for, step_together
+from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario.schema import Scenario
 
 #: Firms computed together in one engine at most (bounds memory; results do not depend on it).
 BATCH_ROWS = 4096
+
 
 @dataclass(repr=False)
 class ExperimentResult:
@@ -98,13 +99,15 @@ def simulate(
     periods: bool = True,
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
+    changes: Sequence[Change] = (),
 ) -> Simulation:
     """Runs (scenario, strategy, seed) computed in batches; outcomes in the order given.
 
     Runs whose scenarios have the same departments and horizon share an engine (up to
     ``batch_rows`` firms at a time); runs on the same seed and market share a `Market`. A
     firm's numbers depend only on its scenario, strategy and seed (`sim.streams`), so the
-    result is the same for any batch size and any order of ``runs``.
+    result is the same for any batch size and any order of ``runs``. ``changes`` are made in
+    every run (to the firms they name) at their periods.
     """
     rows: list[dict | None] = [None] * len(runs)
     tables: list[tuple[list[int], pd.DataFrame]] = []
@@ -122,7 +125,7 @@ def simulate(
         per_batch = max(1, batch_rows // max(1, firms_per_run))
         for start in range(0, len(members), per_batch):
             chunk = members[start : start + per_batch]
-            chunk_rows, table = _simulate_batch([runs[i] for i in chunk], periods)
+            chunk_rows, table = _simulate_batch([runs[i] for i in chunk], periods, changes)
             for i, row in zip(chunk, chunk_rows, strict=True):
                 rows[i] = row
             if table is not None:
@@ -187,7 +190,9 @@ def _market_key(scenario: Scenario) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def _simulate_batch(runs: Sequence[Run], periods: bool) -> tuple[list[dict], pd.DataFrame | None]:
+def _simulate_batch(
+    runs: Sequence[Run], periods: bool, changes: Sequence[Change] = ()
+) -> tuple[list[dict], pd.DataFrame | None]:
     """One engine for ``runs``: a market per (market, seed), a firm per run, stepped together;
     the per-run rows and the per-period table of all runs in order."""
     engine = engine_for(runs[0][0])
@@ -204,6 +209,9 @@ def _simulate_batch(runs: Sequence[Run], periods: bool) -> tuple[list[dict], pd.
                 f"unknown strategy {strategy!r}; allowed: {', '.join(scenario.all_strategies)}"
             )
         owners.append(market.add_firm(strategy, spec, scenario=scenario))
+    for market in markets.values():
+        for change in changes:
+            market.schedule(change)
     step_together(list(markets.values()))
     if isinstance(owners[0], Population):
         collected = [
@@ -245,6 +253,13 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
     columns["shift"] = np.concatenate(
         [np.array(f.market.shift_labels, dtype=object) for f in firms]
     )
+    if any(f.market.changes for f in firms):
+        changed = np.full((len(firms), length), "", dtype=object)
+        for i, firm in enumerate(firms):
+            for change in firm.market.changes:
+                if change["strategy"] == firm.strategy_name:
+                    changed[i, change["period"]] = change["change"]
+        columns["change"] = changed.reshape(-1)
     return pd.DataFrame(columns)
 
 
@@ -304,8 +319,10 @@ def run_experiment(
     seeds: int | Iterable[int] | None = None,
     periods: bool = True,
     progress: Callable[[int], None] | None = None,
+    changes: Sequence[Change] = (),
 ) -> ExperimentResult:
-    """Every strategy x seed; ``progress`` is called with 1 after each run."""
+    """Every strategy x seed, all seeds stepped together; ``changes`` (`sim.model.Change`) are
+    made in every run at their periods; ``progress`` is called with the runs done."""
     names = tuple(strategies) if strategies else scenario.compared_strategies
     unknown = [s for s in names if s not in scenario.all_strategies]
     if unknown:
@@ -317,6 +334,7 @@ def run_experiment(
         [(scenario, strategy, seed) for strategy in names for seed in seed_list],
         periods=periods,
         progress=progress,
+        changes=changes,
     )
     runs = pd.DataFrame(result.rows)
     runs["strategy"] = pd.Categorical(runs["strategy"], categories=list(names))

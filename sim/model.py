@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -14,12 +15,27 @@ from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
 from sim.scenario.schema import (
     AbruptShift,
+    CostSpec,
     GradualShift,
     RedrawShift,
     Scenario,
     StrategySpec,
     TurbulenceShift,
 )
+
+
+@dataclass(frozen=True)
+class Change:
+    """A live change that acts from ``period`` on: the firm following strategy ``firm`` (every
+    firm if None) adopts ``strategy`` and/or ``costs``; or, with ``shift_to``, customers move to
+    that regime at ``period`` (an abrupt shift, like "shift now")."""
+
+    period: int
+    firm: str | None = None
+    strategy: StrategySpec | None = None
+    costs: CostSpec | None = None
+    shift_to: str | None = None
+    label: str = ""
 
 
 class Market(mesa.Model):
@@ -134,6 +150,7 @@ class Market(mesa.Model):
             )
             self.add_firm(name, spec)
         self._scheduled: set[int] = set()
+        self._changes: dict[int, list[Change]] = {}
         for event in self.environment.schedule:
             self._schedule_shift(event.time)
         if self.standalone:
@@ -263,6 +280,37 @@ class Market(mesa.Model):
         self.environment.add_shift(event)
         self._schedule_shift(t)
         return event
+
+    def schedule(self, change: Change) -> None:
+        """Make ``change`` at its period: an event on Mesa's schedule between periods."""
+        horizon = self.spec.horizon
+        if not self.period < change.period <= horizon:
+            raise ValueError(
+                f"a change acts from a period after {self.period} up to {horizon}, "
+                f"not {change.period}"
+            )
+        if change.shift_to is not None:
+            regimes = [r.name for r in self.spec.market.regimes]
+            if change.shift_to not in regimes:
+                raise ValueError(
+                    f"unknown regime {change.shift_to!r}; allowed: {', '.join(regimes)}"
+                )
+            label = change.label or f"customers move to {change.shift_to} (now)"
+            self.environment.add_shift(
+                ShiftEvent(change.period, "regime", to=change.shift_to, label=label)
+            )
+            self._schedule_shift(change.period)
+            return
+        self._changes.setdefault(change.period, []).append(change)
+        if len(self._changes[change.period]) == 1:
+            self.schedule_event(self._make_changes, at=change.period - 0.5)
+
+    def _make_changes(self) -> None:
+        for change in self._changes.pop(int(self.time + 0.5), []):
+            for firm in self.firms:
+                if change.firm is None or firm.strategy_name == change.firm:
+                    strategy = change.strategy if change.strategy is not None else firm.strategy
+                    firm.set_strategy(strategy, costs=change.costs, label=change.label or None)
 
     def record_change(self, firm: Firm, label: str) -> None:
         """Record a live change of ``firm`` acting from the next period."""

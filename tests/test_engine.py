@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.experiment import run_experiment, run_one, simulate
-from sim.model import Market, engine_for, step_together
+from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario import load_scenario
 
@@ -138,6 +138,34 @@ def test_a_live_change_acts_from_the_next_period_and_is_recorded():
     assert not np.array_equal(
         firm.log.floats["profit"][after], unchanged.log.floats["profit"][after]
     )
+
+
+def test_scheduled_changes_in_a_batch_equal_live_changes_in_one_market():
+    sc = load_scenario("bakery_gluten_free", {"horizon": 90})
+    aligned = sc.all_strategies["aligned"]
+    changes = [
+        Change(period=31, firm="efficiency_only", strategy=aligned),
+        Change(period=45, shift_to="health_conscious"),
+    ]
+    batch = run_experiment(sc, seeds=range(4), changes=changes)
+    for seed in range(4):
+        market = Market(scenario=sc, strategies=sc.compared_strategies, rng=seed)
+        market.run_for(30)
+        market.firms[0].set_strategy(aligned)
+        market.run_for(14)
+        market.shift_now("health_conscious")
+        market.run()
+        for firm in market.firms:
+            own = batch.periods[
+                (batch.periods.seed == seed) & (batch.periods.strategy == firm.strategy_name)
+            ]
+            np.testing.assert_array_equal(own["config"], firm.log.ints["config"])
+            np.testing.assert_array_equal(own["profit"], firm.log.floats["profit"])
+        silo = batch.periods[
+            (batch.periods.seed == seed) & (batch.periods.strategy == "efficiency_only")
+        ]
+        assert silo["change"].tolist()[31] == "strategy aligned"
+        assert silo["shift"].tolist()[45].startswith("customers move to health_conscious")
 
 
 def test_shift_now_is_an_event_and_asking_twice_shifts_once():
