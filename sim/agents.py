@@ -112,6 +112,7 @@ class Firm(mesa.Agent):
         strategy: StrategySpec,
         config: int,
         scenario: Scenario | None = None,
+        stream: str | None = None,
     ) -> None:
         super().__init__(model)
         spec = model.spec if scenario is None else scenario
@@ -121,7 +122,9 @@ class Firm(mesa.Agent):
         self.strategy_name = strategy_name
         self.strategy = strategy
         self.costs = spec.costs
-        (key,) = firm_keys(model.seed, strategy_name, 1)
+        # its random stream: keyed by the seed and its strategy's name (or ``stream``, so that
+        # firms of different strategies can share draws: common random numbers)
+        (key,) = firm_keys(model.seed, stream or strategy_name, 1)
         (self.row,) = self.engine.add_rows(
             market=model.index,
             keys=[key],

@@ -100,6 +100,7 @@ def simulate(
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
     changes: Sequence[Change] = (),
+    stream: str | None = None,
 ) -> Simulation:
     """Runs (scenario, strategy, seed) computed in batches; outcomes in the order given.
 
@@ -107,7 +108,9 @@ def simulate(
     ``batch_rows`` firms at a time); runs on the same seed and market share a `Market`. A
     firm's numbers depend only on its scenario, strategy and seed (`sim.streams`), so the
     result is the same for any batch size and any order of ``runs``. ``changes`` are made in
-    every run (to the firms they name) at their periods.
+    every run (to the firms they name) at their periods. With ``stream``, every firm draws
+    from the stream of that name instead of its strategy's (common random numbers across
+    strategies, e.g. the arms of a decomposition).
     """
     rows: list[dict | None] = [None] * len(runs)
     tables: list[tuple[list[int], pd.DataFrame]] = []
@@ -125,7 +128,7 @@ def simulate(
         per_batch = max(1, batch_rows // max(1, firms_per_run))
         for start in range(0, len(members), per_batch):
             chunk = members[start : start + per_batch]
-            chunk_rows, table = _simulate_batch([runs[i] for i in chunk], periods, changes)
+            chunk_rows, table = _simulate_batch([runs[i] for i in chunk], periods, changes, stream)
             for i, row in zip(chunk, chunk_rows, strict=True):
                 rows[i] = row
             if table is not None:
@@ -191,7 +194,10 @@ def _market_key(scenario: Scenario) -> str:
 
 
 def _simulate_batch(
-    runs: Sequence[Run], periods: bool, changes: Sequence[Change] = ()
+    runs: Sequence[Run],
+    periods: bool,
+    changes: Sequence[Change] = (),
+    stream: str | None = None,
 ) -> tuple[list[dict], pd.DataFrame | None]:
     """One engine for ``runs``: a market per (market, seed), a firm per run, stepped together;
     the per-run rows and the per-period table of all runs in order."""
@@ -208,7 +214,7 @@ def _simulate_batch(
             raise KeyError(
                 f"unknown strategy {strategy!r}; allowed: {', '.join(scenario.all_strategies)}"
             )
-        owners.append(market.add_firm(strategy, spec, scenario=scenario))
+        owners.append(market.add_firm(strategy, spec, scenario=scenario, stream=stream))
     for market in markets.values():
         for change in changes:
             market.schedule(change)

@@ -98,6 +98,7 @@ class MarketEnvironment:
     _rugged_index: int = field(init=False)
     _blend: tuple[str, str, int, int] | None = field(default=None, init=False)
     _blend_weight: float = field(default=0.0, init=False)
+
     def __post_init__(self) -> None:
         self._names = list(self.regimes)
         self.basis = np.stack([self.regimes[r] for r in self._names] + [self.rugged.fitness()])

@@ -157,11 +157,16 @@ class Market(mesa.Model):
             self.engine.build()
 
     def add_firm(
-        self, name: str, strategy: StrategySpec, *, scenario: Scenario | None = None
+        self,
+        name: str,
+        strategy: StrategySpec,
+        *,
+        scenario: Scenario | None = None,
+        stream: str | None = None,
     ) -> Firm | Population:
         """A firm (or a population, if the scenario has one) following ``strategy``, before the
         first period. ``scenario`` (default: the market's) gives its costs, money and metrics;
-        it must build the same market."""
+        it must build the same market. ``stream`` names its random stream (default: ``name``)."""
         scenario = self.spec if scenario is None else scenario
         if scenario.population.firms > 1:
             agent = Population(
@@ -170,6 +175,7 @@ class Market(mesa.Model):
                 strategy=strategy,
                 configs=self.population_starts,
                 scenario=scenario,
+                stream=stream,
             )
             self.populations.append(agent)
         else:
@@ -179,6 +185,7 @@ class Market(mesa.Model):
                 strategy=strategy,
                 config=self.start_config,
                 scenario=scenario,
+                stream=stream,
             )
             self.firms.append(agent)
         return agent

@@ -668,3 +668,29 @@ def decisions_figure(
     if "alive" in frame and not frame["alive"].astype(bool).all():
         handles.append(Patch(facecolor="none", edgecolor="0.5", hatch="//", label="closed"))
     return _finish(fig, handles, title, ncols=2 if len(names) == 1 else 4)
+
+
+def decomposition_figure(
+    effects: pd.DataFrame, *, money_unit: str = "k€ per month", title: str = ""
+) -> Figure:
+    """What each ingredient of alignment adds (main effects, two-way interactions, all three),
+    with 95% intervals, per outcome: profit net and gross of coordination costs, market value,
+    efficiency (`sim.decompose`)."""
+    outcomes = list(dict.fromkeys(effects["outcome"]))
+    terms = list(dict.fromkeys(effects["term"]))
+    fig = _new_figure(4.0 * len(outcomes), 0.45 * len(terms) + 1.6)
+    axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
+    y = np.arange(len(terms))[::-1]
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        rows = effects[effects["outcome"] == outcome].set_index("term").loc[terms]
+        low = (rows["mean"] - rows["ci_low"]).to_numpy()
+        high = (rows["ci_high"] - rows["mean"]).to_numpy()
+        ax.errorbar(rows["mean"], y, xerr=[low, high], fmt="o", color=PALETTE[0], capsize=3)
+        ax.axvline(0.0, color="0.3", linewidth=1)
+        label = rows["label"].iloc[0]
+        unit = f" ({money_unit})" if outcome.endswith("profit_post_shift") else ""
+        style_axes(ax, title=_short(label, 30), xlabel=f"effect{unit}")
+    axes[0].set_yticks(y, terms)
+    if title:
+        fig.suptitle(title, fontsize=_SUPTITLE)
+    return fig

@@ -85,6 +85,7 @@ class Population(mesa.Agent):
         strategy: StrategySpec,
         configs: np.ndarray,
         scenario: Scenario | None = None,
+        stream: str | None = None,
     ) -> None:
         from sim.agents import firm_settings
 
@@ -99,7 +100,7 @@ class Population(mesa.Agent):
         group = self.engine.new_group()
         rows = self.engine.add_rows(
             market=model.index,
-            keys=firm_keys(model.seed, strategy_name, configs.size),
+            keys=firm_keys(model.seed, stream or strategy_name, configs.size),
             configs=configs,
             settings=firm_settings(spec, strategy, firms=configs.size),
             group=group,
