@@ -330,13 +330,18 @@ def format_summary(result: ExperimentResult) -> str:
     )
     lines = [header, "", wide.to_string()]
     strategies = set(wide.columns)
-    if {"efficiency_only", "aligned"} <= strategies and "profit_post_shift" in result.runs:
-        diff = paired_difference(result.runs, "profit_post_shift", "aligned", "efficiency_only")
+    if {"efficiency_only", "aligned"} <= strategies and "profit_change" in result.runs:
         lines.append(
-            f"\nProfit after (all firms), from period {scenario.split} on, aligned minus "
-            "efficiency only (paired by seed): "
-            f"{format_estimate(diff.mean, diff.ci_low, diff.ci_high)} {scenario.money_unit}"
+            f"\nProfit (all firms), aligned minus efficiency only, paired by seed, "
+            f"{scenario.money_unit}:"
         )
+        for metric, what in (
+            ("profit_pre_shift", f"before period {scenario.split}"),
+            ("profit_post_shift", f"from period {scenario.split} on"),
+            ("profit_change", "difference-in-differences (after - before): the shift's own effect"),
+        ):
+            diff = paired_difference(result.runs, metric, "aligned", "efficiency_only")
+            lines.append(f"  {what}: {format_estimate(diff.mean, diff.ci_low, diff.ci_high)}")
     return "\n".join(lines)
 
 

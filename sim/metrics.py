@@ -151,6 +151,10 @@ def summarize_run(
         values = log.floats[column]
         out[f"{column}_pre_shift"] = _mean(values[pre])
         out[f"{column}_post_shift"] = _mean(values[post])
+    # after minus before: paired differences of these between strategies are the
+    # difference-in-differences, what the shift itself does to the gap
+    out["profit_change"] = out["profit_post_shift"] - out["profit_pre_shift"]
+    out["market_value_change"] = out["market_value_post_shift"] - out["market_value_pre_shift"]
     bust = np.flatnonzero(log.floats["cash"] < 0)
     out["survived"] = not bust.size
     out["exit_period"] = int(bust[0]) if bust.size else -1

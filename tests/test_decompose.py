@@ -40,6 +40,16 @@ def test_in_a_stable_market_sensing_is_worth_nothing_and_costs_its_price():
     )
 
 
+def test_silos_that_sense_the_market_decide_as_silos_that_do_not():
+    # alpha 0 and no head office: the belief never enters a decision (same draws, same path)
+    runs = decompose(load_scenario("bakery_gluten_free"), seeds=8).runs.set_index(["arm", "seed"])
+    for column in ("miles_sailed", "efficiency_post_shift", "market_value_post_shift"):
+        np.testing.assert_array_equal(runs.loc["sensing", column], runs.loc["none", column])
+    np.testing.assert_allclose(  # gross = net + cost: equal up to rounding
+        runs.loc["sensing", "gross_profit_post_shift"], runs.loc["none", "gross_profit_post_shift"]
+    )
+
+
 def test_gross_minus_net_profit_is_the_cost_of_the_periods_open():
     sc = load_scenario("bakery_gluten_free")
     runs = decompose(sc, seeds=6).runs

@@ -56,7 +56,7 @@ def test_defaults_fill_in_what_is_omitted():
         }
     )
     assert sc.horizon == 160 and sc.firm.beta == 0.6
-    assert sc.compared_strategies == ("efficiency_only", "aligned")
+    assert sc.compared_strategies == ("efficiency_only", "aligned", "informed_silos")
     assert sc.split == 80  # no shift: half the horizon
 
 

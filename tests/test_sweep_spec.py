@@ -115,7 +115,7 @@ def test_a_builtin_strategy_parameter_keeps_the_rest_of_the_strategy(tmp_path):
     aligned = sweep.scenario_at({"a": 0.2}).all_strategies["aligned"]
     assert aligned.alpha == 0.2
     assert aligned.coordination == "hierarchical" and aligned.sensing == 0.3
-    assert sweep.strategies == ("efficiency_only", "aligned")
+    assert sweep.strategies == ("efficiency_only", "aligned", "informed_silos")
 
 
 @pytest.mark.parametrize(

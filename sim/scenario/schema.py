@@ -304,20 +304,31 @@ class StrategySpec(Spec):
         return value
 
 
+#: The built-in strategies differ only in alignment's three ingredients (alpha, coordination,
+#: sensing); exploration (p_jump, proposals, search) is the same for all of them.
+EXPLORATION: dict[str, Any] = {"p_jump": 0.02, "proposals": 2, "search": "best"}
 BUILTIN_STRATEGIES: dict[str, StrategySpec] = {
     "efficiency_only": StrategySpec(
         description="Silos: each department optimises its own efficiency, no market sensing.",
         alpha=0.0,
         coordination="decentralized",
         sensing=0.0,
+        **EXPLORATION,
     ),
     "aligned": StrategySpec(
         description="Departments weigh the firm's strategy; a head office picks among proposals.",
         alpha=0.7,
         coordination="hierarchical",
         sensing=0.3,
-        p_jump=0.02,
-        proposals=2,
+        **EXPLORATION,
+    ),
+    "informed_silos": StrategySpec(
+        description="Silos that know the market as well as the aligned firm (its sensing) but do "
+        "not act on it: the equal-information baseline.",
+        alpha=0.0,
+        coordination="decentralized",
+        sensing=0.3,
+        **EXPLORATION,
     ),
 }
 
