@@ -236,7 +236,7 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
     history = engine.history
     rows = np.array([f.row for f in firms])
     length = engine.horizon + 1
-    in_cycle, cycle_length, heading = firms[0].log.path()
+    path = firms[0].log.path()
 
     def stacked(values: np.ndarray) -> np.ndarray:
         return values[:, rows].T.reshape(-1)
@@ -247,13 +247,14 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
         "period": np.tile(np.arange(length), len(firms)),
     }
     for name in FLOAT_COLUMNS:
-        columns[name] = stacked(heading if name == "heading" else getattr(history, name))
+        columns[name] = stacked(path["heading"] if name == "heading" else getattr(history, name))
     columns["config"] = stacked(history.config)
     columns["miles"] = stacked(history.moved)
     columns["distance_to_port"] = stacked(history.distance_to_port)
-    columns["cycle_length"] = stacked(cycle_length)
+    columns["cycle_length"] = stacked(path["cycle_length"])
     columns["alive"] = stacked(history.alive)
-    columns["in_cycle"] = stacked(in_cycle)
+    columns["in_cycle"] = stacked(path["in_cycle"])
+    columns["revisit"] = stacked(path["revisit"])
     for d, department in enumerate(firms[0].spec.departments):
         columns[f"efficiency_{department.name}"] = stacked(history.department_efficiency[..., d])
     columns["shift"] = np.concatenate(

@@ -17,36 +17,84 @@ FLOAT_COLUMNS = (
     "heading",
 )
 INT_COLUMNS = ("config", "miles", "distance_to_port", "cycle_length")
-BOOL_COLUMNS = ("alive", "in_cycle")
+BOOL_COLUMNS = ("alive", "in_cycle", "revisit")
+
+
+#: The longest limit cycle looked for (periods); longer repetitions count as revisits only.
+MAX_CYCLE = 40
+
+
+def limit_cycles(
+    config: np.ndarray, moved: np.ndarray, max_period: int = MAX_CYCLE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Limit cycles along paths of configurations (periods x firms).
+
+    A firm is in a limit cycle at t if the last ``2p`` configurations are one sequence of
+    ``p`` >= 2 configurations repeated twice in a row (``config[j] == config[j - p]`` for
+    ``j`` = t-p+1 … t) and it moved in them (a firm standing still is at a fixed point, not in a
+    cycle). ``length`` is the smallest such ``p`` (0 if none).
+    """
+    config = np.asarray(config)
+    periods = config.shape[0]
+    in_cycle = np.zeros(config.shape, dtype=bool)
+    length = np.zeros(config.shape, dtype=np.int64)
+    sailed = np.concatenate(
+        (np.zeros((1, *config.shape[1:]), dtype=np.int64), np.cumsum(moved, axis=0))
+    )
+    for p in range(2, min(max_period, periods // 2) + 1):
+        differs = np.zeros(config.shape, dtype=np.int64)
+        differs[p:] = config[p:] != config[:-p]
+        misses = np.concatenate(
+            (np.zeros((1, *config.shape[1:]), dtype=np.int64), np.cumsum(differs, axis=0))
+        )
+        t = np.arange(2 * p - 1, periods)
+        repeats = (misses[t + 1] - misses[t + 1 - p]) == 0
+        moving = (sailed[t + 1] - sailed[t + 2 - 2 * p]) > 0
+        hit = repeats & moving & ~in_cycle[t]
+        in_cycle[t] |= hit
+        length[t] = np.where(hit, p, length[t])
+    return in_cycle, length
+
+
+def revisits(config: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """Moves to a configuration the firm held at some earlier period (periods x firms): every
+    return, a limit cycle's or a one-off one long after."""
+    config = np.asarray(config)
+    order = np.argsort(config, axis=0, kind="stable")  # by configuration, then by time
+    ordered = np.take_along_axis(config, order, axis=0)
+    seen = np.zeros(config.shape, dtype=bool)
+    np.put_along_axis(seen, order[1:], ordered[1:] == ordered[:-1], axis=0)
+    return (np.asarray(moved) > 0) & seen
+
+
+def heading(config: np.ndarray, moved: np.ndarray, alive: np.ndarray, window: int) -> np.ndarray:
+    """Net displacement over the last ``window`` periods divided by the distance sailed in them
+    (1: a straight course, 0: back where it started; NaN if it did not move or has closed)."""
+    config = np.asarray(config)
+    out = np.full(config.shape, np.nan)
+    if config.shape[0] > window:
+        sailed = np.cumsum(moved, axis=0)
+        path = sailed[window:] - sailed[:-window]
+        net = np.bitwise_count(config[window:] ^ config[:-window]).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[window:] = np.where((path > 0) & alive[window:], net / path, np.nan)
+    return out
 
 
 def path_metrics(
     config: np.ndarray, moved: np.ndarray, alive: np.ndarray, heading_window: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cycling and heading along paths of configurations, shape (periods, firms) each.
-
-    ``in_cycle[t]``: the firm moved at t to a configuration it held before; ``cycle_length[t]``:
-    periods since it last held it; ``heading[t]``: net displacement over the last
-    ``heading_window`` periods divided by the distance sailed in them (NaN if it did not move).
-    """
-    config = np.asarray(config)
-    periods = np.arange(config.shape[0])[:, None]
-    order = np.argsort(config, axis=0, kind="stable")  # by configuration, then by time
-    ordered = np.take_along_axis(config, order, axis=0)
-    previous = np.full(config.shape, -1, dtype=np.int64)
-    same = ordered[1:] == ordered[:-1]
-    np.put_along_axis(previous, order[1:], np.where(same, order[:-1], -1), axis=0)
-    in_cycle = (moved > 0) & (previous >= 0) & alive
-    cycle_length = np.where(in_cycle, periods - previous, 0)
-    heading = np.full(config.shape, np.nan)
-    w = heading_window
-    if config.shape[0] > w:
-        sailed = np.cumsum(moved, axis=0)
-        path = sailed[w:] - sailed[:-w]
-        net = np.bitwise_count(config[w:] ^ config[:-w]).astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            heading[w:] = np.where((path > 0) & alive[w:], net / path, np.nan)
-    return in_cycle, cycle_length, heading
+) -> dict[str, np.ndarray]:
+    """Cycling, revisits and heading along paths of configurations, (periods x firms) each:
+    ``in_cycle`` and ``cycle_length`` (`limit_cycles`), ``revisit`` (`revisits`),
+    ``heading`` (`heading`); nothing counts while a firm is closed."""
+    alive = np.asarray(alive)
+    in_cycle, length = limit_cycles(config, moved)
+    return {
+        "in_cycle": in_cycle & alive,
+        "cycle_length": np.where(alive, length, 0),
+        "revisit": revisits(config, moved) & alive,
+        "heading": heading(config, moved, alive, heading_window),
+    }
 
 
 class FirmLog:
@@ -70,9 +118,9 @@ class FirmLog:
         self.engine.build()
         return self.engine.history
 
-    def path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`path_metrics` of every row of the engine (periods x rows): in_cycle,
-        cycle_length, heading; computed once per period."""
+    def path(self) -> dict[str, np.ndarray]:
+        """`path_metrics` of every row of the engine (periods x rows); computed once per
+        period."""
         engine = self.engine
         key = (engine.period, self.heading_window)
         cache = getattr(engine, "_path_cache", None)
@@ -86,7 +134,7 @@ class FirmLog:
     def floats(self) -> dict[str, np.ndarray]:
         h, r = self._history(), self.row
         out = {c: getattr(h, c)[:, r] for c in FLOAT_COLUMNS if c != "heading"}
-        out["heading"] = self.path()[2][:, r]
+        out["heading"] = self.path()["heading"][:, r]
         return out
 
     @property
@@ -96,13 +144,18 @@ class FirmLog:
             "config": h.config[:, r],
             "miles": h.moved[:, r],
             "distance_to_port": h.distance_to_port[:, r],
-            "cycle_length": self.path()[1][:, r],
+            "cycle_length": self.path()["cycle_length"][:, r],
         }
 
     @property
     def bools(self) -> dict[str, np.ndarray]:
         h, r = self._history(), self.row
-        return {"alive": h.alive[:, r], "in_cycle": self.path()[0][:, r]}
+        path = self.path()
+        return {
+            "alive": h.alive[:, r],
+            "in_cycle": path["in_cycle"][:, r],
+            "revisit": path["revisit"][:, r],
+        }
 
     @property
     def department_efficiency(self) -> np.ndarray:
@@ -138,7 +191,8 @@ def summarize_run(
     cycle_window: int,
     recovery_threshold: float,
 ) -> dict[str, Any]:
-    """Per-run outcomes: before/after the split, survival, cycling, recovery, miles sailed.
+    """Per-run outcomes: before/after the split, survival, cycling, recovery, miles sailed
+    (docs/ODD.md, section 7.13).
 
     Pre-shift = the ``window`` periods before ``split``; post-shift = ``split`` to the horizon.
     Means of E, V and P are over periods alive; profit counts 0 after exit (no business).
@@ -158,26 +212,23 @@ def summarize_run(
     bust = np.flatnonzero(log.floats["cash"] < 0)
     out["survived"] = not bust.size
     out["exit_period"] = int(bust[0]) if bust.size else -1
-    in_cycle = log.bools["in_cycle"]
+    bools = log.bools
+    in_cycle = bools["in_cycle"]
     out["cycled"] = bool(in_cycle[-cycle_window:].any())
     out["periods_cycling"] = int(in_cycle.sum())
+    out["revisits"] = int(bools["revisit"].sum())
     out["miles_sailed"] = int(log.ints["miles"].sum())
     out["final_distance_to_port"] = int(log.ints["distance_to_port"][-1])
     out["final_cash"] = float(log.floats["cash"][-1])
-    out["recovery_time"] = recovery_time(
-        log.floats["performance_norm"][post], recovery_threshold * out["performance_norm_pre_shift"]
-    )
+    out["recovery_time"] = recovery_time(log.floats["performance_norm"][post], recovery_threshold)
     out["recovered"] = not np.isnan(out["recovery_time"])
+    out["recovery_observed"] = log.horizon - split  # periods watched: censored there if not
     return out
 
 
 def recovery_time(after: np.ndarray, level: float) -> float:
-    """Periods from the shift until performance is back at ``level`` after first falling below it.
-
-    0 if it never fell below ``level``; NaN if it fell and never came back (or the firm exited).
-    """
-    below = np.flatnonzero(~(after >= level))  # NaN (exited) counts as below
-    if not below.size:
-        return 0.0
-    back = np.flatnonzero(after[below[0] :] >= level)
-    return float(below[0] + back[0]) if back.size else float("nan")
+    """Periods from the split until performance first reaches ``level`` of the best
+    configuration's (a reference common to all firms): 0 if it is there at the split; NaN if it
+    never gets there by the horizon (censored; a closed firm never gets there)."""
+    reached = np.flatnonzero(after >= level)  # NaN (closed) is never >= level
+    return float(reached[0]) if reached.size else float("nan")

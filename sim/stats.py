@@ -47,8 +47,8 @@ SUMMARY_METRICS: dict[str, str] = {
     "profit_post_shift_survivors": "profit after (survivors)",
     "survived": "survival",
     "cycled": "cycling (survivors)",
-    "recovered": "recovered (all firms)",
-    "recovery_time": "recovery time, periods (firms that recovered)",
+    "recovered": "recovered by the horizon (all firms)",
+    "recovery_time": "recovery time, periods (median, Kaplan-Meier)",
 }
 #: Outcomes whose mean is taken over the surviving firms only (the rest: over all firms).
 SURVIVOR_METRICS: frozenset[str] = frozenset(
@@ -445,7 +445,12 @@ def summary_table(
             if column not in group:
                 continue
             values = _survivor_only(group, column)
-            if group[column].dtype == bool:
+            if column == "recovery_time":  # censored at the horizon: Kaplan-Meier median
+                mean, low, high = km_median(
+                    group["recovery_time"], group.get("recovery_observed"), level
+                )
+                n = len(group)
+            elif group[column].dtype == bool:
                 flags = values.dropna().astype(bool)
                 mean, low, high = share_ci(flags, level)
                 n = int(flags.size)
@@ -465,6 +470,39 @@ def summary_table(
             )
     table = pd.DataFrame(records)
     return wide_summary(table) if wide else table
+
+
+def km_median(
+    times: pd.Series | np.ndarray,
+    observed_for: pd.Series | np.ndarray | None = None,
+    level: float = LEVEL,
+) -> tuple[float, float, float]:
+    """Kaplan-Meier median of times to an event, NaN where it did not happen (censored at
+    ``observed_for``, the periods watched; default: the longest time seen), with a ``level``
+    interval from the log-log pointwise band (scipy.stats.ecdf). A median or bound not reached
+    is NaN (lower) or inf (upper)."""
+    from scipy import stats
+
+    times = np.asarray(times, dtype=float)
+    happened = ~np.isnan(times)
+    if not happened.any():
+        return math.nan, math.nan, math.inf
+    if observed_for is None:
+        censored_at = np.full((~happened).sum(), np.nanmax(times))
+    else:
+        censored_at = np.asarray(observed_for, dtype=float)[~happened]
+    data = stats.CensoredData(uncensored=times[happened], right=censored_at)
+    sf = stats.ecdf(data).sf
+    band = sf.confidence_interval(level, method="log-log")
+
+    def first_at_half(probabilities: np.ndarray) -> float:
+        below = np.flatnonzero(probabilities <= 0.5)
+        return float(sf.quantiles[below[0]]) if below.size else math.inf
+
+    median = first_at_half(sf.probabilities)
+    low = first_at_half(band.low.probabilities)
+    high = first_at_half(band.high.probabilities)
+    return (median if math.isfinite(median) else math.nan), low, high
 
 
 def _survivors_profit(runs: pd.DataFrame) -> pd.DataFrame:
@@ -502,8 +540,8 @@ def wide_summary(table: pd.DataFrame) -> pd.DataFrame:
         cells = {}
         for r in group.itertuples(index=False):
             text = format_estimate(r.mean, r.ci_low, r.ci_high, percent=metric in _PERCENT)
-            if metric == "recovery_time" and not math.isnan(r.mean):
-                text += f" (n = {r.n})"
+            if metric == "recovery_time" and math.isnan(r.mean):
+                text = "not reached by half"
             cells[r.strategy] = text
         rows[group["label"].iloc[0]] = cells
     wide = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=strategies)

@@ -189,7 +189,7 @@ def test_closed_firm_outcomes_count_closed_periods_as_zero():
 def test_every_summary_label_names_its_firms():
     for metric, label in SUMMARY_METRICS.items():
         if metric != "survived":
-            assert "(all firms)" in label or "(survivors)" in label or "recovered)" in label
+            assert "(all firms)" in label or "(survivors)" in label or "Kaplan-Meier" in label
 
 
 def test_wide_summary_is_outcomes_by_strategies():

@@ -347,15 +347,16 @@ class MetricsSpec(Spec):
     cycle_window: int = Field(
         20,
         ge=1,
-        description="A run 'cycled' if the firm revisits a configuration in its last "
-        "cycle_window periods.",
+        description="A run 'cycled' if the firm is in a limit cycle (a sequence of "
+        "configurations repeated twice in a row) at any of its last cycle_window periods.",
     )
     recovery_threshold: float = Field(
         0.95,
         gt=0,
-        le=1.5,
-        description="Recovered when normalised performance is back to this share of its "
-        "pre-shift mean.",
+        le=1,
+        description="Recovered when normalised performance (share of the best configuration's "
+        "performance now, the same reference for every firm) first reaches this share after "
+        "the split.",
     )
 
 

@@ -1,0 +1,98 @@
+"""Every function of sim/metrics.py on hand-made paths with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.metrics import heading, limit_cycles, path_metrics, recovery_time, revisits
+from sim.stats import km_median
+
+
+def column(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)[:, None]
+
+
+def moves(config: np.ndarray) -> np.ndarray:
+    moved = np.zeros_like(config)
+    moved[1:] = np.bitwise_count(config[1:] ^ config[:-1])
+    return moved
+
+
+def test_a_two_cycle_is_found_once_it_repeats_twice():
+    config = column([0, 1, 2, 1, 2, 1, 2])  # 1, 2 repeats: (1, 2, 1, 2) complete at t = 4
+    in_cycle, length = limit_cycles(config, moves(config))
+    assert in_cycle[:, 0].tolist() == [False, False, False, False, True, True, True]
+    assert length[4:, 0].tolist() == [2, 2, 2]
+
+
+def test_a_three_cycle_has_length_three():
+    config = column([5, 1, 2, 3, 1, 2, 3, 1])
+    in_cycle, length = limit_cycles(config, moves(config))
+    assert not in_cycle[:6, 0].any() and in_cycle[6, 0] and length[6, 0] == 3
+    assert in_cycle[7, 0] and length[7, 0] == 3
+
+
+def test_standing_still_is_not_a_cycle_and_a_one_off_return_is_a_revisit_only():
+    still = column([4, 4, 4, 4, 4, 4])
+    assert not limit_cycles(still, moves(still))[0].any()
+    back = column([0, 1, 3, 7, 15, 7, 6, 2, 0])  # returns to 7 once, to 0 once, 74-style
+    in_cycle, _ = limit_cycles(back, moves(back))
+    assert not in_cycle.any()
+    assert revisits(back, moves(back))[:, 0].tolist() == [
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_cycles_longer_than_the_limit_are_not_looked_for():
+    config = column(list(range(1, 6)) * 3)  # period 5
+    assert limit_cycles(config, moves(config), max_period=4)[0].sum() == 0
+    assert limit_cycles(config, moves(config), max_period=5)[0].sum() > 0
+
+
+def test_heading_is_net_over_gross_distance():
+    config = column([0, 1, 3, 7, 3])  # three bits out, one back
+    h = heading(config, moves(config), np.ones_like(config, dtype=bool), window=4)
+    assert np.isnan(h[:4, 0]).all()
+    assert h[4, 0] == pytest.approx(2 / 4)
+    still = column([2, 2, 2])
+    assert np.isnan(heading(still, moves(still), np.ones_like(still, dtype=bool), 2)[2, 0])
+
+
+def test_path_metrics_count_nothing_while_a_firm_is_closed():
+    config = column([0, 1, 2, 1, 2, 1, 2])
+    alive = np.ones_like(config, dtype=bool)
+    alive[5:] = False
+    path = path_metrics(config, moves(config), alive, heading_window=2)
+    assert path["in_cycle"][4, 0] and not path["in_cycle"][5:, 0].any()
+    assert (path["cycle_length"][5:, 0] == 0).all() and not path["revisit"][5:, 0].any()
+    assert np.isnan(path["heading"][5:, 0]).all()
+
+
+def test_recovery_is_the_first_period_at_the_common_reference():
+    after = np.array([0.7, 0.8, 0.96, 0.9, 0.97])
+    assert recovery_time(after, 0.95) == 2.0
+    assert recovery_time(np.array([0.99, 0.5]), 0.95) == 0.0  # there at the split
+    assert math.isnan(recovery_time(np.array([0.9, np.nan, np.nan]), 0.95))  # closed: never
+
+
+def test_kaplan_meier_median_counts_the_censored():
+    # 4 of 10 recover at 1, 2, 3, 4; 6 never (censored at 10): S never falls to 0.5
+    times = np.array([1, 2, 3, 4] + [np.nan] * 6, dtype=float)
+    median, low, high = km_median(times, np.full(10, 10.0))
+    assert math.isnan(median) and high == math.inf
+    # 8 of 10 at 1..8: S(4) = 0.6, S(5) = 0.5 -> median 5
+    times = np.array([1, 2, 3, 4, 5, 6, 7, 8, np.nan, np.nan], dtype=float)
+    median, low, high = km_median(times, np.full(10, 10.0))
+    assert median == 5.0 and low <= 5.0 <= high
+    # a mean over the recovered only would say 4.5 and hide the two that never did
