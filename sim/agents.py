@@ -171,6 +171,31 @@ class Firm(mesa.Agent):
             np.array([self.row]), firm_settings(self.spec, strategy, self.costs)
         )
 
+    def trace(self, on: bool = True) -> None:
+        """Record (or stop recording) what the firm's departments and head office consider each
+        period from the next on; `trace_frame` returns it."""
+        self.engine.build()
+        self.engine.traced[self.row] = on
+
+    def trace_frame(self):
+        """The recorded periods as a DataFrame: per period, each department's alternatives (in
+        order: status quo, flips, a long jump) with the configuration, its own efficiency E_d,
+        the perceived performance P_hat and the utility U_d, and the rank of those proposed
+        (0 = best, -1 = not proposed); the head office's combinations with their P_hat and its
+        choice (rank 0); and the configuration decided ("decision")."""
+        import pandas as pd
+
+        from sim.frames import decision_columns
+
+        rows = [r for r in self.engine.trace_records if r["row"] == self.row]
+        frame = pd.DataFrame(rows).drop(columns="row") if rows else pd.DataFrame()
+        if frame.empty:
+            return frame
+        names = {d.index: d.name for d in self.departments}
+        frame.insert(2, "department_name", frame["department"].map(names).fillna(""))
+        frame.insert(0, "strategy", self.strategy_name)
+        return decision_columns(frame, self.spec)
+
     @property
     def coordination_cost(self) -> float:
         """Money per period the firm's coordination costs now."""

@@ -204,6 +204,8 @@ class Engine:
                 selection_groups[group] = selection
             row += len(keys)
         self._pending = []
+        self.traced = np.zeros(r, dtype=bool)  # rows whose decisions are recorded (`trace`)
+        self.trace_records: list[dict] = []
         self.selection_groups = {g for g, on in selection_groups.items() if on}
         self.group_size = np.array([(self.group == g).sum() for g in range(self.groups)])
         self.group_start = np.array(
@@ -359,7 +361,50 @@ class Engine:
             utility = own
         utility = np.where(valid, utility, -np.inf)
         chosen = self._choose(utility, self.rule[rows], self.proposals[rows], proposals, jumping)
+        if self.traced.any() and self.traced[rows].any():
+            self._trace_proposals(rows, dept, cands, valid, eff, own, utility, chosen, t)
         return cands[index[:, None], chosen]
+
+    def _trace_proposals(self, rows, dept, cands, valid, eff, own, utility, chosen, t) -> None:
+        """Record the traced rows' alternatives, their E_d, P_hat and U_d, and the proposals."""
+        picked = np.flatnonzero(self.traced[rows])
+        perceived = self.perceived(rows[picked], cands[picked], eff[picked])
+        for i, k in enumerate(picked):
+            rank = {int(c): r for r, c in enumerate(chosen[k])}
+            for col in np.flatnonzero(valid[k]):
+                self.trace_records.append(
+                    {
+                        "period": t,
+                        "row": int(rows[k]),
+                        "step": "department",
+                        "department": int(dept[k]),
+                        "alternative": int(col),
+                        "config": int(cands[k, col]),
+                        "own_efficiency": float(own[k, col]),
+                        "perceived_performance": float(perceived[i, col]),
+                        "utility": float(utility[k, col]),
+                        "proposal_rank": rank.get(int(col), -1),
+                    }
+                )
+
+    def _trace_choice(self, rows, cands, scores, best, t) -> None:
+        """Record the head office's combinations, their P_hat and its choice."""
+        for k in np.flatnonzero(self.traced[rows]):
+            for col in range(cands.shape[1]):
+                self.trace_records.append(
+                    {
+                        "period": t,
+                        "row": int(rows[k]),
+                        "step": "head office",
+                        "department": -1,
+                        "alternative": col,
+                        "config": int(cands[k, col]),
+                        "own_efficiency": np.nan,
+                        "perceived_performance": float(scores[k, col]),
+                        "utility": float(scores[k, col]),
+                        "proposal_rank": 0 if col == best[k] else -1,
+                    }
+                )
 
     def _choose(
         self,
@@ -439,9 +484,10 @@ class Engine:
             for d in range(1, d_count):
                 combos = (combos[:, :, None] + head[:, d][:, None, :]).reshape(head.shape[0], -1)
             cands = np.concatenate((start[hierarchical][:, None], combos), axis=1)
-            best = np.argmax(
-                self.perceived(rows[hierarchical], cands, start=start[hierarchical]), axis=1
-            )
+            scores = self.perceived(rows[hierarchical], cands, start=start[hierarchical])
+            best = np.argmax(scores, axis=1)
+            if self.traced.any():
+                self._trace_choice(rows[hierarchical], cands, scores, best, t)
             new[hierarchical] = cands[np.arange(cands.shape[0]), best]  # status quo wins ties
         return new
 
@@ -515,6 +561,12 @@ class Engine:
         start = self.config.copy()
         new = start.copy()
         new[active] = self.decide(active, t)
+        for row in np.flatnonzero(self.traced[active]):
+            self.trace_records.append(
+                {"period": t, "row": int(active[row]), "step": "decision", "department": -1,
+                 "alternative": -1, "config": int(new[active[row]]), "own_efficiency": np.nan,
+                 "perceived_performance": np.nan, "utility": np.nan, "proposal_rank": 0}
+            )  # fmt: skip
         changed = ((new ^ start)[:, None] & self.masks) != 0
         keep = self.keep[:, None]
         self.experience[active] = np.where(

@@ -185,3 +185,44 @@ def test_random_words_are_splitmix64():
     # SplitMix64 from state 0 (Steele, Lea & Flood 2014; the reference C code's first outputs)
     expected = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
     assert [int(w) for w in words(np.array([0], dtype=np.uint64), 0, np.arange(3))[0]] == expected
+
+
+@pytest.mark.parametrize("mode", ["decentralized", "sequential", "hierarchical"])
+def test_a_trace_of_a_period_matches_the_firms_next_configuration(mode):
+    sc = load_scenario(
+        "bakery_gluten_free",
+        {**RICH, "strategies.aligned.coordination": mode, "horizon": 80},
+    )
+    market = Market(scenario=sc, strategies=["aligned"], rng=5)
+    firm = market.firms[0]
+    market.run_for(55)
+    firm.trace()
+    for _ in range(10):
+        before = firm.config
+        market.step()
+        trace = firm.trace_frame()
+        trace = trace[trace["period"] == market.period]
+        (decided,) = trace.loc[trace["step"] == "decision", "config"]
+        assert decided == firm.config
+        departments = trace[trace["step"] == "department"]
+        best = departments[departments["proposal_rank"] == 0]
+        if mode == "decentralized":  # each department's best, merged onto the old configuration
+            merged = sum(
+                int(row.config) & firm.departments[row.department].mask for row in best.itertuples()
+            )
+            assert merged == firm.config
+        if mode == "hierarchical":  # the head office's pick, by perceived performance
+            office = trace[trace["step"] == "head office"]
+            chosen = office[office["proposal_rank"] == 0]
+            assert chosen["config"].item() == firm.config
+            assert chosen["perceived_performance"].item() == office["perceived_performance"].max()
+            status_quo = office[office["config"] == before]["perceived_performance"].max()
+            assert office["perceived_performance"].max() >= status_quo
+        if mode == "sequential":  # departments move one after the other: each sees the last
+            assert len(set(departments["department"])) == len(firm.departments)
+        # every department's utility is U_d = (1 - alpha) E_d + alpha P_hat
+        alpha = firm.departments[0].alpha
+        expected = (1 - alpha) * departments["own_efficiency"] + alpha * departments[
+            "perceived_performance"
+        ]
+        np.testing.assert_allclose(departments["utility"], expected)
