@@ -86,7 +86,9 @@ class Engine:
     of every row (periods 0..horizon) is kept in arrays of shape (horizon + 1, rows).
     """
 
-    def __init__(self, *, departments: Sequence[Sequence[int]], horizon: int) -> None:
+    def __init__(
+        self, *, departments: Sequence[Sequence[int]], horizon: int, capacity: int = 1
+    ) -> None:
         self.departments = tuple(tuple(int(i) for i in d) for d in departments)
         self.n = sum(len(d) for d in self.departments)
         self.size = 2**self.n
@@ -105,6 +107,12 @@ class Engine:
         self._moves = np.concatenate((np.zeros((d_count, 1), dtype=np.int64), self.flips), axis=1)
         self._valid = np.arange(1 + self.n_max) <= self.n_local[:, None]
         self.markets: list[MarketState] = []
+        self.capacity = max(1, int(capacity))  # markets expected (arrays are sized for them)
+        self.department_land: np.ndarray | None = None
+        self.performance_land: np.ndarray | None = None
+        self.basis: np.ndarray | None = None
+        self.truth: np.ndarray | None = None
+        self.k_basis = 1
         self._pending: list[tuple] = []
         self.rows = 0
         self.groups = 0
@@ -117,11 +125,43 @@ class Engine:
 
     # ------------------------------------------------------------------ building
     def add_market(self, market: MarketState) -> int:
-        """Register a market; returns its index."""
+        """Register a market; returns its index. Its landscapes are copied into the engine's
+        arrays at once and the market reads them from there (one copy of each)."""
         if self.built:
             raise RuntimeError("markets must be added before the first period")
+        i = len(self.markets)
         self.markets.append(market)
-        return len(self.markets) - 1
+        if self.department_land is None or i >= self.department_land.shape[0] // self.size:
+            self._allocate(max(self.capacity, 2 * i, i + 1), market)
+        block = slice(i * self.size, (i + 1) * self.size)
+        self.department_land[block] = market.department_efficiency
+        market.department_efficiency = self.department_land[block]
+        self.performance_land[block] = market.landscape_performance
+        market.landscape_performance = self.performance_land[block]
+        self._load_basis(i, market)
+        return i
+
+    def _allocate(self, capacity: int, market: MarketState) -> None:
+        """Room for ``capacity`` markets (the markets so far moved in)."""
+        size, d = self.size, self.department_count
+        k = max(self.k_basis, market.basis.shape[0])
+        old = (self.department_land, self.performance_land, self.basis, self.truth)
+        self.department_land = np.empty((capacity * size, d))
+        self.performance_land = np.empty(capacity * size)
+        self.basis = np.zeros((capacity, k, size))
+        self.truth = np.zeros((capacity, k))
+        self.k_basis = k
+        if old[0] is not None:
+            n = old[0].shape[0]
+            self.department_land[:n] = old[0]
+            self.performance_land[:n] = old[1]
+            self.basis[: old[2].shape[0], : old[2].shape[1]] = old[2]
+            self.truth[: old[3].shape[0], : old[3].shape[1]] = old[3]
+        for j, m in enumerate(self.markets[:-1]):
+            block = slice(j * size, (j + 1) * size)
+            m.department_efficiency = self.department_land[block]
+            m.landscape_performance = self.performance_land[block]
+            m.share_basis(self.basis[j, : m.basis.shape[0]])
 
     def add_rows(
         self,
@@ -158,13 +198,7 @@ class Engine:
             return
         self.built = True
         r, d, t1 = self.rows, self.department_count, self.horizon + 1
-        self.k_basis = max((m.basis.shape[0] for m in self.markets), default=1)
-        self.department_land = np.concatenate([m.department_efficiency for m in self.markets])
-        for i, m in enumerate(self.markets):  # one copy: the market reads the engine's
-            m.department_efficiency = self.department_land[i * self.size : (i + 1) * self.size]
-        self._stack_basis()
         self.beta = np.array([m.beta for m in self.markets])
-        self.performance_land = np.concatenate([m.landscape_performance for m in self.markets])
         self.port = np.array([m.port for m in self.markets], dtype=np.int64)
         self.best = np.array([m.best for m in self.markets])
         self._versions = [m.version for m in self.markets]
@@ -240,12 +274,6 @@ class Engine:
             self._refresh_bonus()
             self._jumping = bool(self.p_jump.any())
 
-    def _stack_basis(self) -> None:
-        self.basis = np.zeros((len(self.markets), self.k_basis, self.size))
-        self.truth = np.zeros((len(self.markets), self.k_basis))
-        for i, m in enumerate(self.markets):
-            self._load_basis(i, m)
-
     def _load_basis(self, i: int, m: MarketState) -> None:
         k = m.basis.shape[0]
         if k > self.k_basis:  # a redraw added a version of the rugged part: widen every row
@@ -253,7 +281,8 @@ class Engine:
             self.k_basis = k
             self.basis = np.pad(self.basis, ((0, 0), (0, extra), (0, 0)))
             self.truth = np.pad(self.truth, ((0, 0), (0, extra)))
-            self.belief = np.pad(self.belief, ((0, 0), (0, extra)))
+            if self.built:
+                self.belief = np.pad(self.belief, ((0, 0), (0, extra)))
             for j, other in enumerate(self.markets):  # one copy: markets read the engine's
                 if j != i:
                     other.share_basis(self.basis[j, : other.basis.shape[0]])
@@ -269,7 +298,9 @@ class Engine:
             return
         self._versions[i] = m.version
         self._load_basis(i, m)
-        self.performance_land[i * self.size : (i + 1) * self.size] = m.landscape_performance
+        block = slice(i * self.size, (i + 1) * self.size)
+        self.performance_land[block] = m.landscape_performance
+        m.landscape_performance = self.performance_land[block]
         self.port[i] = m.port
         self.best[i] = m.best
 

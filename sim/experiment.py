@@ -169,7 +169,7 @@ def run_markets(
     seeds = list(seeds)
     step = max(1, batch_rows // per_market)
     for start in range(0, len(seeds), step):
-        engine = engine_for(scenario)
+        engine = engine_for(scenario, markets=len(seeds[start : start + step]))
         chunk = [
             Market(scenario=scenario, strategies=names, rng=seed, engine=engine)
             for seed in seeds[start : start + step]
@@ -201,11 +201,12 @@ def _simulate_batch(
 ) -> tuple[list[dict], pd.DataFrame | None]:
     """One engine for ``runs``: a market per (market, seed), a firm per run, stepped together;
     the per-run rows and the per-period table of all runs in order."""
-    engine = engine_for(runs[0][0])
+    market_keys = {id(sc): _market_key(sc) for sc in {id(sc): sc for sc, _, _ in runs}.values()}
+    keys = [(market_keys[id(scenario)], seed) for scenario, _, seed in runs]
+    engine = engine_for(runs[0][0], markets=len(set(keys)))
     markets: dict[tuple[str, int], Market] = {}
     owners = []
-    for scenario, strategy, seed in runs:
-        key = (_market_key(scenario), seed)
+    for (scenario, strategy, seed), key in zip(runs, keys, strict=True):
         if key not in markets:
             markets[key] = Market(scenario=scenario, strategies=[], rng=seed, engine=engine)
         market = markets[key]

@@ -184,7 +184,7 @@ def table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
     return _table_indices(tuple(tuple(int(j) for j in d) for d in deps))
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=4)
 def _table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
     high, low = _index_parts(deps)
     indices = (high[:, None, :] | low[None, :, :]).reshape(-1, len(deps))
@@ -192,7 +192,7 @@ def _table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
     return indices
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)  # few: each holds 2**N indices, and random structures rarely repeat
 def _gathered_bits(n: int, bits: tuple[int, ...]) -> np.ndarray:
     """For every configuration of n decisions, the integer formed by its ``bits`` (in order):
     bit k of the result is bit ``bits[k]`` of the configuration (read-only)."""

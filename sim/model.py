@@ -363,9 +363,11 @@ class Market(mesa.Model):
         return self
 
 
-def engine_for(scenario: Scenario) -> Engine:
-    """An empty engine for the scenario's departments and horizon."""
-    return Engine(departments=scenario.department_decisions, horizon=scenario.horizon)
+def engine_for(scenario: Scenario, *, markets: int = 1) -> Engine:
+    """An empty engine for the scenario's departments and horizon, with room for ``markets``."""
+    return Engine(
+        departments=scenario.department_decisions, horizon=scenario.horizon, capacity=markets
+    )
 
 
 def step_together(markets: Sequence[Market]) -> None:
