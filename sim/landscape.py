@@ -157,14 +157,11 @@ class NKTables:
         for d, group in enumerate(groups):
             group = [int(i) for i in group]
             bits = sorted({j for i in group for j in (i, *self.deps[i])})
-            settings = np.arange(2 ** len(bits), dtype=np.int64)
             place = {j: k for k, j in enumerate(bits)}
-            total = np.zeros(settings.size)
+            total = np.zeros(2 ** len(bits))
             for i in group:
-                row = np.zeros(settings.size, dtype=np.int64)
-                for pos, j in enumerate((i, *self.deps[i])):
-                    row |= ((settings >> place[j]) & 1) << pos
-                total += self.tables[i][row]
+                positions = tuple(place[j] for j in (i, *self.deps[i]))
+                total += self.tables[i][_gathered_bits(len(bits), positions)]
             mean = total / len(group)
             out[:, d] = mean if len(bits) == n else mean[_gathered_bits(n, tuple(bits))]
         return out
@@ -192,10 +189,12 @@ def _table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
     return indices
 
 
-@lru_cache(maxsize=16)  # few: each holds 2**N indices, and random structures rarely repeat
+@lru_cache(maxsize=64)  # small ones repeat; each holds up to 2**N indices
 def _gathered_bits(n: int, bits: tuple[int, ...]) -> np.ndarray:
-    """For every configuration of n decisions, the integer formed by its ``bits`` (in order):
-    bit k of the result is bit ``bits[k]`` of the configuration (read-only)."""
+    """For every configuration of n decisions, the integer formed by its ``bits`` in order: bit
+    k of the result is bit ``bits[k]`` of the configuration (read-only). A configuration's low
+    and high halves are looked up in two small tables, so the cost is one pass over 2**n. (The
+    row of a decision's table: ``bits`` = the places of the decision and its dependencies.)"""
     low_bits = (n + 1) // 2
     low = np.arange(2**low_bits, dtype=np.int64)
     high = np.arange(2 ** (n - low_bits), dtype=np.int64)
