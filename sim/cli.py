@@ -116,17 +116,11 @@ def command_run(args: argparse.Namespace) -> int:
 
     from sim.experiment import run_experiment
     from sim.results import default_output_dir, write_experiment
-    from sim.scenario import load_scenario
+    from sim.scenario import check_seeds, check_strategies, load_scenario
 
     scenario = load_scenario(args.scenario)
-    strategies = tuple(args.strategy) if args.strategy else scenario.compared_strategies
-    for name in strategies:
-        if name not in scenario.all_strategies:
-            raise UsageError(
-                f"--strategy: unknown strategy {name!r}; allowed: "
-                f"{', '.join(scenario.all_strategies)}"
-            )
-    seeds = args.seeds or scenario.seeds
+    strategies = _option(check_strategies, scenario, args.strategy, "--strategy")
+    seeds = len(_option(check_seeds, scenario, args.seeds, "--seeds"))
     out = args.out or default_output_dir(scenario.name)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out: {out} exists and is not a folder")
@@ -165,6 +159,16 @@ def command_run(args: argparse.Namespace) -> int:
             + "".join(f", {p.name}" for p in figures)
         )
     return 0
+
+
+def _option(check, scenario, value, option: str):
+    """``check(scenario, value)``, its error told as one about the command-line ``option``."""
+    from sim.scenario import ScenarioError
+
+    try:
+        return check(scenario, value)
+    except ScenarioError as exc:
+        raise UsageError(f"{option}: {exc.message}") from None
 
 
 def command_validate(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from sim.metrics import summarize_run
 from sim.model import Market
+from sim.scenario.checks import check_seeds
 from sim.scenario.schema import Scenario
 
 #: The outcomes the summary table reports, with the label printed for each.
@@ -45,12 +46,9 @@ class ExperimentResult:
 
 
 def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tuple[int, ...]:
-    """Seeds 0..n-1 for a count (the scenario's `seeds` by default), or the seeds given."""
-    if seeds is None:
-        seeds = scenario.seeds
-    if isinstance(seeds, int):
-        return tuple(range(seeds))
-    return tuple(int(s) for s in seeds)
+    """Seeds 0..n-1 for a count (the scenario's `seeds` by default), or the seeds given (a
+    `ScenarioError` for anything else, see `sim.scenario.checks.check_seeds`)."""
+    return check_seeds(scenario, seeds)
 
 
 def run_one(

@@ -104,6 +104,52 @@ BAD_INPUTS = {
         _bakery_text().replace('to = "health_conscious"', 'to = "vegan"'),
         "market.shifts[0].to: unknown regime 'vegan'",
     ),
+    # issue 12: non-finite and lenient numbers
+    "cost inf": (
+        _bakery_text().replace("alignment = 2.0 ", "alignment = inf "),
+        "costs.alignment: expected a finite number",
+    ),
+    "cost nan": (
+        _bakery_text().replace("hierarchical = 1.0 }", "hierarchical = nan }"),
+        "costs.coordination.hierarchical: expected a finite number",
+    ),
+    "weight inf": (
+        _bakery_text().replace("value = 1, weight = 2 }", "value = 1, weight = inf }", 1),
+        "market.regimes[0].preferences[0].weight: expected a finite number",
+    ),
+    "weight 1e308": (
+        _bakery_text().replace("value = 1, weight = 2 }", "value = 1, weight = 1e308 }", 1),
+        "market.regimes[0].preferences[0].weight: Input should be less than or equal to",
+    ),
+    "money_scale inf": (
+        _bakery_text().replace("money_scale = 60.0 ", "money_scale = inf "),
+        "firm.money_scale: expected a finite number",
+    ),
+    "alpha true": (
+        _bakery_text().replace("alpha = 0.7 ", "alpha = true "),
+        "strategies.aligned.alpha: expected a number (true, false and quoted text are not",
+    ),
+    "alpha text": (
+        _bakery_text().replace("alpha = 0.7 ", "alpha = '0.5' "),
+        "strategies.aligned.alpha: expected a number",
+    ),
+    "seeds true": (
+        _bakery_text().replace("seeds = 30 ", "seeds = true "),
+        "seeds: expected a whole number",
+    ),
+    "decision value true": (
+        _bakery_text().replace("large_batches = 1,", "large_batches = true,"),
+        "firm.initial_decisions.large_batches: expected 0 or 1, got true",
+    ),
+    "nested 5000 deep": (
+        _bakery_text() + "\nthings_to_try = " + "[" * 5000 + "]" * 5000 + "\n",
+        "nested more than 32 levels deep",
+    ),
+    "nested 40 deep": (
+        _bakery_text() + "\nthings_to_try = " + "[" * 40 + "]" * 40 + "\n",
+        "nested more than 32 levels deep",
+    ),
+    "too large": (_bakery_text() + "#" * 1_000_000, "larger than 1,000,000 bytes"),
 }
 
 
@@ -117,6 +163,39 @@ def test_bad_scenario_gives_one_line_exit_2_and_writes_nothing(tmp_path, capsys,
     assert err.count("\n") == 0
     assert err.startswith(f"error: {path}")
     assert expected in err
+    assert not out.exists()
+
+
+def test_a_file_not_in_utf8_is_named_with_the_remedy(tmp_path, capsys):
+    path = tmp_path / "cafe.toml"
+    path.write_bytes(_bakery_text().replace("The bakery", "Café bakery", 1).encode("cp1252"))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(f"error: {path}: not UTF-8 text (byte 0xe9")
+    assert "save the file as UTF-8" in err
+    assert not out.exists()
+
+
+def test_an_endless_file_is_refused_without_reading_it_all(tmp_path, capsys):
+    assert main(["run", "/dev/zero", "--out", str(tmp_path / "out")]) == 2
+    assert "larger than 1,000,000 bytes" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--strategy", "aligned", "--strategy", "aligned"], "--strategy: strategy 'aligned' is"),
+        (["--seeds", "1000000000"], "--seeds: expected a number of seeds from 1 to 100,000"),
+        (["--seeds", "1000000"], "more seeds belong in a sweep"),
+    ],
+)
+def test_run_options_checked_before_any_work(tmp_path, capsys, args, expected):
+    out = tmp_path / "out"
+    assert main(["run", "bakery_gluten_free", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and expected in err
     assert not out.exists()
 
 

@@ -86,6 +86,10 @@ def analyze_sweep(
             str(directory), "metric", f"unknown outcome {metric!r}; allowed: {', '.join(allowed)}"
         )
     contrast, baseline = _compare(compare or spec["analysis"].get("compare"), strategies)
+    if contrast == baseline:
+        raise SweepError(
+            str(directory), "compare", f"compare two different strategies, not {contrast!r} twice"
+        )
     for name in (contrast, baseline):
         if name not in strategies:
             raise SweepError(
