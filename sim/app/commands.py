@@ -105,6 +105,7 @@ def command_figure(args: argparse.Namespace) -> int:
     from sim.app.state import DEFAULT_TWINS, ControlError, TwinFirms
     from sim.app.views import sailing_slides
     from sim.cli import UsageError
+    from sim.results import output_folder
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -112,18 +113,16 @@ def command_figure(args: argparse.Namespace) -> int:
     if len(strategies) != 2:
         raise UsageError(f"--strategy: give it twice (two firms), got {len(strategies)}")
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
     try:
         twins = TwinFirms(scenario, strategies=strategies, seed=args.seed)
     except ControlError as exc:
         raise UsageError(f"--strategy: {exc}") from None
-    twins.replay([])
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{scenario.name}_sailing_in_circles"
-    written = sailing_slides(
-        twins, out / f"{stem}.png", None if args.no_gif else out / f"{stem}.gif"
-    )
+    with output_folder(out, kind="figures"):
+        twins.replay([])
+        stem = f"{scenario.name}_sailing_in_circles"
+        written = sailing_slides(
+            twins, out / f"{stem}.png", None if args.no_gif else out / f"{stem}.gif"
+        )
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -27,7 +27,7 @@ from scipy import stats
 
 from sim.experiment import SUMMARY_METRICS
 from sim.plots import STRATEGY_COLOURS
-from sim.results import load, write_table, write_text
+from sim.results import load, output_folder, write_table, write_text
 from sim.sweep.spec import SweepError
 
 #: Outcomes summarised per design point (those present in the runs table).
@@ -73,6 +73,20 @@ def analyze_sweep(
     directory = Path(directory)
     if not (directory / "manifest.json").is_file() or not (directory / "runs").is_dir():
         raise SweepError(str(directory), "", "not a sweep folder (no manifest.json and runs/)")
+    if not write:
+        return _analyze(directory, metric=metric, compare=compare, figures=figures, write=False)
+    with output_folder(directory / "analysis", kind="analysis", error=SweepError):
+        return _analyze(directory, metric=metric, compare=compare, figures=figures, write=True)
+
+
+def _analyze(
+    directory: Path,
+    *,
+    metric: str | None,
+    compare: tuple[str, str] | None,
+    figures: bool,
+    write: bool,
+) -> SweepAnalysis:
     data = load(directory, periods=False)
     runs, manifest = data["runs"], data["manifest"]
     spec = manifest["sweep"]
