@@ -7,6 +7,7 @@ command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.arguments import port_number, seed_number
@@ -85,13 +86,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def command_app(args: argparse.Namespace) -> int:
     """Serve the classroom page until interrupted."""
-    from sim.app.server import serve
+    from sim.app.server import check_host, serve
+    from sim.cli import UsageError
 
+    try:
+        warning = check_host(args.host)
+    except ValueError as exc:
+        raise UsageError(f"--host: {exc}") from None
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         serve(args.host, args.port)
     except OSError as exc:
-        from sim.cli import UsageError
-
         raise UsageError(
             f"--host/--port: cannot listen on {args.host}:{args.port}: {exc}"
         ) from None
