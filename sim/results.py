@@ -23,14 +23,9 @@ import pandas as pd
 
 from sim import __version__
 from sim.experiment import ExperimentResult
+from sim.paths import IN_CHECKOUT, PACKAGE_DIR, REPO_ROOT, RESULTS_DIR
 from sim.scenario import ScenarioError, scenario_to_dict
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
-#: Whether the package runs from a checkout of the repository (not an installed wheel).
-IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "scenarios").is_dir()
-#: `results/` of the checkout; installed, `results/` in the current folder.
-RESULTS_DIR = REPO_ROOT / "results" if IN_CHECKOUT else Path("results")
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 #: The kinds of result a folder can hold (its manifest's ``kind``); one kind per folder.

@@ -14,20 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.limits import MAX_INPUT_BYTES, MAX_NESTING
+from sim.paths import SCENARIO_DIR
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import FieldError, Scenario
-
-
-def _scenario_dir() -> Path:
-    """`scenarios/` of the checkout the package runs from, else the copy installed with it."""
-    package = Path(__file__).resolve().parents[1]
-    checkout = package.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "scenarios").is_dir():
-        return checkout / "scenarios"
-    return package / "scenarios"  # a wheel ships scenarios/ as the package data sim/scenarios
-
-
-SCENARIO_DIR = _scenario_dir()
 
 
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
