@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sim.cli import main
 from sim.scenario import SCENARIO_DIR
 
-#: Columns that are NaN by design: no recovery; the heading before its window is full.
+#: Columns that may be NaN by design: no recovery; the heading before its window is full.
 MAY_BE_NAN = {"recovery_time", "heading"}
 REPLACEMENTS = [
     "true", "false", '"0.5"', "'abc'", "nan", "inf", "-inf", "1e308", "-1e308", "-1", "0",
@@ -101,8 +101,20 @@ def mutated(draw, text: str) -> bytes:
 
 
 def _finite(table: pd.DataFrame) -> bool:
-    numbers = table.select_dtypes("number").drop(columns=MAY_BE_NAN, errors="ignore")
-    return bool(np.isfinite(numbers.to_numpy(dtype=float)).all())
+    """No infinity anywhere; NaN only by design: in `MAY_BE_NAN`, and for a firm that has
+    exited (negative cash: nothing to measure from then on)."""
+    numbers = table.select_dtypes("number").to_numpy(dtype=float)
+    if np.isinf(numbers).any():
+        return False
+    if "cash" in table:
+        exited = table["cash"] < 0
+    elif "survived" in table:
+        exited = ~table["survived"].astype(bool)
+    else:
+        exited = pd.Series(False, index=table.index)
+    kept = table[~exited.to_numpy()].select_dtypes("number")
+    kept = kept.drop(columns=MAY_BE_NAN, errors="ignore")
+    return bool(np.isfinite(kept.to_numpy(dtype=float)).all())
 
 
 def _command(args: list[str]) -> tuple[int, str]:
