@@ -174,3 +174,14 @@ def test_check_strategies_refuses_unknown_and_repeated_names():
         check_strategies(sc, ["nope"])
     with pytest.raises(ScenarioError, match="at least one strategy"):
         check_strategies(sc, [])
+
+
+def test_numpy_numbers_are_numbers_in_overrides():
+    import numpy as np
+
+    sc = load_scenario(
+        "bakery_gluten_free", {"horizon": np.int64(90), "firm.beta": np.float64(0.5)}
+    )
+    assert sc.horizon == 90 and type(sc.horizon) is int and sc.firm.beta == 0.5
+    with pytest.raises(ScenarioError, match="expected a whole number"):
+        load_scenario("bakery_gluten_free", {"horizon": np.bool_(True)})

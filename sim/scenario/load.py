@@ -118,6 +118,8 @@ def apply_overrides(
     for dotted, value in overrides.items():
         if not isinstance(dotted, str) or not all(dotted.split(".")):
             raise ScenarioError(source, str(dotted), "not a dotted path such as costs.alignment")
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            value = value.item()  # a numpy number (from an array, a DataFrame) as Python's
         if isinstance(value, float) and not math.isfinite(value):
             raise ScenarioError(source, dotted, f"must be a finite number, got {value!r}")
         node: Any = out
