@@ -572,18 +572,6 @@ def _check_scenario(sc: Scenario) -> None:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")
     if sc.metrics.split is not None and sc.metrics.split > sc.horizon:
         raise FieldError("metrics.split", f"{sc.metrics.split} is after the horizon ({sc.horizon})")
-    if sc.split < 2:  # the outcomes 'before' average periods 1 .. split - 1
-        raise FieldError(_split_field(sc), "1 leaves no period before the split; at least 2")
-
-
-def _split_field(sc: Scenario) -> str:
-    """The field that sets the split: metrics.split, or the first shift's period."""
-    if sc.metrics.split is not None:
-        return "metrics.split"
-    for i, shift in enumerate(sc.market.shifts):
-        if getattr(shift, "at", None) == sc.split:
-            return f"market.shifts[{i}].at"
-    return "market.shifts"
 
 
 def _identifier(name: str) -> bool:
