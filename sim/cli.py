@@ -232,7 +232,6 @@ def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int
         progress=lambda name: print(f"running {name} ...", file=sys.stderr, flush=True),
     )
     table = report.table()
-    out.mkdir(parents=True, exist_ok=True)
 
     write_csv(table, out / "validation.csv")
     figures = save_figures(report, out)

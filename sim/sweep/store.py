@@ -92,8 +92,6 @@ class SweepStore:
     ) -> dict[str, Any]:
         """The manifest of a new session, after checking that the folder holds no other sweep
         (a `SweepError` if it does). Nothing is written yet."""
-        if self.out.exists() and not self.out.is_dir():
-            raise SweepError(str(self.out), "", "exists and is not a folder")
         previous = self.read_manifest()
         if previous is None and (self.out / RUNS).exists():
             raise SweepError(str(self.out), "", "holds sweep parts but no manifest.json")
