@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 
@@ -28,3 +29,14 @@ def whole_number(
 positive_int = whole_number(1)
 seed_number = whole_number(0)
 port_number = whole_number(0, 65535, noun="a port number")
+
+
+def positive_number(text: str) -> float:
+    """An argparse type accepting a finite number > 0 with a one-line error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value

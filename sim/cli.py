@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim import __version__
-from sim.arguments import positive_int
+from sim.arguments import positive_int, positive_number
+from sim.limits import DEFAULT_MEMORY_BUDGET
 
 if TYPE_CHECKING:  # pandas loads with the commands that use it (the app starts faster)
     from sim.experiment import ExperimentResult
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 class UsageError(Exception):
@@ -72,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip periods.parquet (per-run summaries only; figures need periods)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
+    run.add_argument(
+        "--memory-budget",
+        type=positive_number,
+        default=DEFAULT_MEMORY_BUDGET / 1e9,
+        metavar="GB",
+        help=f"refuse a run estimated to need more memory than this (default "
+        f"{DEFAULT_MEMORY_BUDGET / 1e9:.3g} GB; see docs/limits.md)",
+    )
     run.set_defaults(handler=command_run)
 
     validate = commands.add_parser(
@@ -135,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: results/<scenario>/decomposition-<timestamp>/)",
     )
     decompose.add_argument("--quiet", action="store_true", help="print nothing")
+    decompose.add_argument(
+        "--memory-budget",
+        type=positive_number,
+        default=DEFAULT_MEMORY_BUDGET / 1e9,
+        metavar="GB",
+        help="refuse a run estimated to need more memory than this (see docs/limits.md)",
+    )
     decompose.set_defaults(handler=command_decompose)
 
     from sim.app.commands import add_commands  # `app` and `figure`: the classroom
@@ -148,45 +169,39 @@ def command_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.experiment import run_experiment
-    from sim.results import default_output_dir, write_experiment
-    from sim.scenario import load_scenario
+    from sim.results import default_output_dir, output_folder, write_experiment
+    from sim.scenario import check_seeds, check_strategies, load_scenario
 
     scenario = load_scenario(args.scenario)
-    strategies = tuple(args.strategy) if args.strategy else scenario.compared_strategies
-    for name in strategies:
-        if name not in scenario.all_strategies:
-            raise UsageError(
-                f"--strategy: unknown strategy {name!r}; allowed: "
-                f"{', '.join(scenario.all_strategies)}"
-            )
-    seeds = args.seeds or scenario.seeds
+    strategies = _option(check_strategies, scenario, args.strategy, "--strategy")
+    seeds = len(_option(check_seeds, scenario, args.seeds, "--seeds"))
+    _check_memory(scenario, len(strategies) * seeds, periods=not args.no_periods, args=args)
     out = args.out or default_output_dir(scenario.name)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
 
-    started = time.perf_counter()
-    total = len(strategies) * seeds
-    with tqdm(total=total, unit="run", disable=True if args.quiet else None) as bar:
-        result = run_experiment(
-            scenario,
-            strategies=strategies,
-            seeds=seeds,
-            periods=not args.no_periods,
-            progress=bar.update,
+    with output_folder(out, kind="run"):
+        started = time.perf_counter()
+        total = len(strategies) * seeds
+        with tqdm(total=total, unit="run", disable=True if args.quiet else None) as bar:
+            result = run_experiment(
+                scenario,
+                strategies=strategies,
+                seeds=seeds,
+                periods=not args.no_periods,
+                progress=bar.update,
+            )
+        figures: list[Path] = []
+        write_experiment(
+            result,
+            out,
+            command=["python -m sim", *sys.argv[1:]],
+            elapsed_seconds=round(time.perf_counter() - started, 3),
         )
-    figures: list[Path] = []
-    write_experiment(
-        result,
-        out,
-        command=["python -m sim", *sys.argv[1:]],
-        elapsed_seconds=round(time.perf_counter() - started, 3),
-    )
-    if result.periods is not None and not args.no_figures and scenario.population.firms == 1:
-        from sim.plots import save_figures
+        if result.periods is not None and not args.no_figures and scenario.population.firms == 1:
+            from sim.plots import save_figures
 
-        figures = save_figures(
-            result.periods, out, money_unit=scenario.money_unit, title=scenario.title
-        )
+            figures = save_figures(
+                result.periods, out, money_unit=scenario.money_unit, title=scenario.title
+            )
     if not args.quiet:
         print(format_summary(result))
         print(
@@ -205,50 +220,52 @@ def command_decompose(args: argparse.Namespace) -> int:
         default_output_dir,
         environment,
         git_state,
+        output_folder,
         write_csv,
         write_json,
         write_table,
     )
-    from sim.scenario import load_scenario, scenario_to_dict
+    from sim.scenario import check_seeds, load_scenario, scenario_to_dict
 
     scenario = load_scenario(args.scenario)
     for option, name in (("--base", args.base), ("--target", args.target)):
         if name not in scenario.all_strategies:
             allowed = ", ".join(scenario.all_strategies)
             raise UsageError(f"{option}: unknown strategy {name!r}; allowed: {allowed}")
-    if args.seeds < 2:
+    if args.base == args.target:
+        raise UsageError("--target: the same strategy as --base; name two different ones")
+    seeds = len(_option(check_seeds, scenario, args.seeds, "--seeds"))
+    if seeds < 2:
         raise UsageError("--seeds: at least 2 (intervals need them)")
-    out = args.out or default_output_dir(scenario.name).with_name(
-        "decomposition-" + default_output_dir(scenario.name).name
-    )
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
-    started = time.perf_counter()
-    result = decompose(scenario, seeds=args.seeds, base=args.base, target=args.target)
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(result.runs, out / "runs.parquet")
-    write_csv(result.effects, out / "effects.csv")
-    figure = decomposition_figure(
-        result.effects,
-        money_unit=scenario.money_unit,
-        title=f"{scenario.title}: what alignment buys ({args.base} -> {args.target})",
-    )
-    figure.savefig(out / "decomposition.png")
-    write_json(
-        {
-            "kind": "decomposition",
-            "scenario": scenario_to_dict(scenario),
-            "base": args.base,
-            "target": args.target,
-            "seeds": list(result.seeds),
-            "arms": result.arms.to_dict("records"),
-            "command": ["python -m sim", *sys.argv[1:]],
-            "elapsed_seconds": round(time.perf_counter() - started, 3),
-            "environment": environment(),
-            "git": git_state(),
-        },
-        out / "manifest.json",
-    )
+    _check_memory(scenario, 8 * seeds, periods=False, args=args)
+    stamp = default_output_dir(scenario.name)
+    out = args.out or stamp.with_name("decomposition-" + stamp.name)
+    with output_folder(out, kind="decomposition"):
+        started = time.perf_counter()
+        result = decompose(scenario, seeds=seeds, base=args.base, target=args.target)
+        write_table(result.runs, out / "runs.parquet")
+        write_csv(result.effects, out / "effects.csv")
+        figure = decomposition_figure(
+            result.effects,
+            money_unit=scenario.money_unit,
+            title=f"{scenario.title}: what alignment buys ({args.base} -> {args.target})",
+        )
+        figure.savefig(out / "decomposition.png")
+        write_json(
+            {
+                "kind": "decomposition",
+                "scenario": scenario_to_dict(scenario),
+                "base": args.base,
+                "target": args.target,
+                "seeds": list(result.seeds),
+                "arms": result.arms.to_dict("records"),
+                "command": ["python -m sim", *sys.argv[1:]],
+                "elapsed_seconds": round(time.perf_counter() - started, 3),
+                "environment": environment(),
+                "git": git_state(),
+            },
+            out / "manifest.json",
+        )
     if not args.quiet:
         print(
             f"{scenario.title}\nwhat alignment buys, ingredient by ingredient: {args.base} -> "
@@ -264,19 +281,56 @@ def command_decompose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespace) -> None:
+    """Refuse a run whose estimated memory is above the budget (`sim.limits`)."""
+    from sim.limits import gigabytes, run_memory
+
+    need = run_memory(
+        runs=runs,
+        horizon=scenario.horizon,
+        departments=len(scenario.departments),
+        periods=periods,
+    )
+    budget = args.memory_budget * 1e9
+    if need > budget:
+        raise UsageError(
+            f"--seeds: {runs:,} runs would hold about {gigabytes(need)} in memory, more than the "
+            f"budget of {gigabytes(budget)}; use fewer seeds, --no-periods, a sweep (which writes "
+            "runs as they finish), or raise --memory-budget GB"
+        )
+
+
+def _option(check, scenario, value, option: str):
+    """``check(scenario, value)``, its error told as one about the command-line ``option``."""
+    from sim.scenario import ScenarioError
+
+    try:
+        return check(scenario, value)
+    except ScenarioError as exc:
+        raise UsageError(f"{option}: {exc.message}") from None
+
+
 def command_validate(args: argparse.Namespace) -> int:
-    from sim.results import default_output_dir, environment, git_state, write_csv, write_json
-    from sim.validation import EXPERIMENTS, run_validation, save_figures
+    from sim.results import default_output_dir, output_folder
+    from sim.validation import EXPERIMENTS
 
     names = args.experiment or list(EXPERIMENTS)
-    for name in names:
+    for i, name in enumerate(names):
         if name not in EXPERIMENTS:
             raise UsageError(
                 f"--experiment: unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}"
             )
+        if name in names[:i]:
+            raise UsageError(f"--experiment: {name!r} is given twice")
     out = args.out or default_output_dir("validation")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
+    with output_folder(out, kind="validation"):
+        return _validate_into(out, names, args)
+
+
+def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int:
+    from sim.results import environment, git_state, write_csv, write_json
+    from sim.validation import run_validation, save_figures
+
     started = time.perf_counter()
     report = run_validation(
         quick=args.quick,
@@ -284,7 +338,6 @@ def command_validate(args: argparse.Namespace) -> int:
         progress=lambda name: print(f"running {name} ...", file=sys.stderr, flush=True),
     )
     table = report.table()
-    out.mkdir(parents=True, exist_ok=True)
 
     write_csv(table, out / "validation.csv")
     figures = save_figures(report, out)
@@ -294,6 +347,7 @@ def command_validate(args: argparse.Namespace) -> int:
             figures.append(out / f"{table_name}.csv")
     write_json(
         {
+            "kind": "validation",
             "command": ["python -m sim", *sys.argv[1:]],
             "quick": args.quick,
             "experiments": names,
@@ -418,6 +472,12 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="runs per task (default: about ten tasks per worker, at most 100 runs each)",
     )
+    sweep.add_argument(
+        "--repair",
+        action="store_true",
+        help="set parts of OUT that cannot be read (truncated, or not written by smb-sim) aside "
+        "in OUT/broken/ and compute their runs again",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     sweep.set_defaults(handler=command_sweep)
 
@@ -464,6 +524,13 @@ def command_sweep(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.spec)
     if args.workers is not None and args.scheduler is not None:
         raise UsageError("--workers: not used with --scheduler (the cluster's workers run it)")
+    cores = os.cpu_count() or 1
+    if args.workers is not None and args.workers > cores and args.scheduler is None:
+        print(
+            f"warning: --workers {args.workers} on {cores} cores: the workers share the cores, "
+            "so the sweep is no faster and holds more memory",
+            file=sys.stderr,
+        )
     try:
         report = run_sweep(
             sweep,
@@ -473,17 +540,18 @@ def command_sweep(args: argparse.Namespace) -> int:
             out=args.out,
             batch_size=args.batch_size,
             progress=not args.quiet,
+            repair=args.repair,
         )
     except EngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(
-            "\ninterrupted: the runs finished so far are kept; run the same command again to "
-            "resume",
+            f"\n{_stopped(exc)}: the runs finished so far are kept; run the same command again "
+            "to resume",
             file=sys.stderr,
         )
-        return 130
+        return _interrupted_code(exc)
     if not args.quiet:
         print(report)
         print(f"analyse it: python -m sim analyze {report.out}")
@@ -495,6 +563,8 @@ def command_analyze(args: argparse.Namespace) -> int:
 
     if not args.directory.is_dir():
         raise UsageError(f"{args.directory}: no such folder")
+    if args.compare and args.compare[0] == args.compare[1]:
+        raise UsageError(f"--compare: two different strategies, not {args.compare[0]!r} twice")
     analysis = analyze_sweep(
         args.directory,
         metric=args.metric,
@@ -516,10 +586,31 @@ def _bad_input(exc: Exception) -> bool:
     return isinstance(exc, UsageError) or (load is not None and isinstance(exc, load.ScenarioError))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: work finished so far kept, locks released."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _stopped(exc: BaseException) -> str:
+    return "terminated" if isinstance(exc, Terminated) else "interrupted"
+
+
+def _interrupted_code(exc: BaseException) -> int:
+    """128 + the signal's number, as a shell reports a process the signal ended."""
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for bad input, with a one-line message)."""
+    """Entry point; returns the exit code (2 for bad input, with a one-line message; 130 after
+    Ctrl-C, 143 after SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.handler(args) or 0)
     except Exception as exc:
@@ -530,6 +621,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt as exc:
+        print(f"\n{_stopped(exc)}", file=sys.stderr)
+        return _interrupted_code(exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

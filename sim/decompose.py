@@ -90,11 +90,7 @@ class Decomposition:
 
 def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario, pd.DataFrame]:
     """The scenario with the eight arms as its strategies, and a table of what each arm is."""
-    strategies = scenario.all_strategies
-    for name in (base, target):
-        if name not in strategies:
-            raise KeyError(f"unknown strategy {name!r}; allowed: {', '.join(strategies)}")
-    off, on = strategies[base], strategies[target]
+    off, on = scenario.strategy(base), scenario.strategy(target)  # `UnknownStrategy` if not
     data = scenario_to_dict(scenario)
     arms, rows = {}, []
     for flags in itertools.product((False, True), repeat=len(INGREDIENTS)):

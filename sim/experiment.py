@@ -16,6 +16,7 @@ import pandas as pd
 from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
+from sim.scenario.checks import check_seeds, check_strategies
 from sim.scenario.schema import Scenario
 
 #: Firms computed together in one engine at most (bounds memory; results do not depend on it).
@@ -49,12 +50,9 @@ class ExperimentResult:
 
 
 def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tuple[int, ...]:
-    """Seeds 0..n-1 for a count (the scenario's `seeds` by default), or the seeds given."""
-    if seeds is None:
-        seeds = scenario.seeds
-    if isinstance(seeds, int):
-        return tuple(range(seeds))
-    return tuple(int(s) for s in seeds)
+    """Seeds 0..n-1 for a count (the scenario's `seeds` by default), or the seeds given (a
+    `ScenarioError` for anything else, see `sim.scenario.checks.check_seeds`)."""
+    return check_seeds(scenario, seeds)
 
 
 def run_one(
@@ -210,11 +208,7 @@ def _simulate_batch(
         if key not in markets:
             markets[key] = Market(scenario=scenario, strategies=[], rng=seed, engine=engine)
         market = markets[key]
-        spec = scenario.all_strategies.get(strategy)
-        if spec is None:
-            raise KeyError(
-                f"unknown strategy {strategy!r}; allowed: {', '.join(scenario.all_strategies)}"
-            )
+        spec = scenario.strategy(strategy)  # an `UnknownStrategy` (ScenarioError) if not known
         owners.append(market.add_firm(strategy, spec, scenario=scenario, stream=stream))
     for market in markets.values():
         for change in changes:
@@ -331,12 +325,7 @@ def run_experiment(
 ) -> ExperimentResult:
     """Every strategy x seed, all seeds stepped together; ``changes`` (`sim.model.Change`) are
     made in every run at their periods; ``progress`` is called with the runs done."""
-    names = tuple(strategies) if strategies else scenario.compared_strategies
-    unknown = [s for s in names if s not in scenario.all_strategies]
-    if unknown:
-        raise KeyError(
-            f"unknown strategy {unknown[0]!r}; allowed: {', '.join(scenario.all_strategies)}"
-        )
+    names = check_strategies(scenario, strategies if strategies else None)
     seed_list = resolve_seeds(scenario, seeds)
     result = simulate(
         [(scenario, strategy, seed) for strategy in names for seed in seed_list],

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import hashlib
 import json
 import os
 import platform
+import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -19,11 +23,20 @@ import pandas as pd
 
 from sim import __version__
 from sim.experiment import ExperimentResult
-from sim.scenario import scenario_to_dict
+from sim.paths import IN_CHECKOUT, PACKAGE_DIR, REPO_ROOT, RESULTS_DIR
+from sim.scenario import ScenarioError, scenario_to_dict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = REPO_ROOT / "results"
-PACKAGE_DIR = Path(__file__).resolve().parent
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+#: The kinds of result a folder can hold (its manifest's ``kind``); one kind per folder.
+RESULT_KINDS = ("run", "validation", "figures", "sweep", "analysis")
+
+
+class FolderError(ScenarioError):
+    """A results folder that cannot be written or read: names it, the problem and the remedy
+    (one line; exit code 2 on the command line)."""
+
+
 #: The modules whose code decides a run's numbers (relative to the package).
 MODEL_SOURCES: tuple[str, ...] = (
     "landscape.py",
@@ -62,6 +75,8 @@ def git_state() -> dict[str, Any]:
             return None
         return out.stdout.strip()
 
+    if not IN_CHECKOUT:  # an installed package: no checkout to describe
+        return {"commit": None, "dirty": None}
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
@@ -103,6 +118,7 @@ def environment() -> dict[str, Any]:
 def build_manifest(result: ExperimentResult, **extra: Any) -> dict[str, Any]:
     """What is needed to reproduce a run: the scenario as loaded, seeds, versions, git state."""
     return {
+        "kind": "run",
         "scenario": scenario_to_dict(result.scenario),
         "strategies": {
             name: result.scenario.all_strategies[name].model_dump(mode="json")
@@ -166,6 +182,164 @@ def write_experiment(result: ExperimentResult, out: Path, **manifest_extra: Any)
     return out
 
 
+# ------------------------------------------------------------------ output folders and locks
+
+
+def read_manifest(folder: Path, error: type[ScenarioError] = FolderError) -> dict[str, Any] | None:
+    """A folder's manifest.json, None if it has none; an ``error`` naming it if it is broken."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" ({exc.msg}, line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise error(
+            str(path),
+            "",
+            f"not a readable manifest{where}; restore it from a copy, or move the folder aside "
+            "and run again (its tables cannot be told apart from another result's without it)",
+        ) from None
+    except OSError as exc:
+        raise error(str(path), "", f"cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise error(str(path), "", "not a manifest (expected a JSON object)")
+    return data
+
+
+def folder_kind(folder: Path, error: type[ScenarioError] = FolderError) -> str | None:
+    """The kind of result a folder holds (`RESULT_KINDS`), or None if it holds none."""
+    folder = Path(folder)
+    manifest = read_manifest(folder, error)
+    if manifest is None:
+        return "sweep" if (folder / "runs").is_dir() else None
+    if manifest.get("kind") in RESULT_KINDS:
+        return manifest["kind"]
+    if "design" in manifest:  # manifests written before they named their kind
+        return "sweep"
+    if "experiments" in manifest:
+        return "validation"
+    return "run" if "seeds" in manifest else "unknown"
+
+
+def check_output_folder(out: Path, *, kind: str, error: type[ScenarioError] = FolderError) -> None:
+    """Refuse, before any work, a folder that cannot take a result of ``kind``: a file, a folder
+    that cannot be created or written, or one holding another kind of result."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise error(str(out), "", "exists and is not a folder; give a folder (--out DIR)")
+    if not out.exists():
+        parent = next((p for p in out.absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise error(str(out), "", f"cannot be created: {parent} is a file, not a folder")
+        if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+            raise error(str(out), "", f"cannot be created: {parent} is not writable")
+        return
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise error(
+            str(out),
+            "",
+            "the folder is not writable; give another output folder "
+            "(out= in Python, --out on the command line)",
+        )
+    found = folder_kind(out, error)
+    if found is not None and found != kind:
+        raise error(
+            str(out),
+            "",
+            f"holds a {found} result; a {kind} result goes in a folder of its own (give another "
+            "--out), so that nothing already there is overwritten",
+        )
+
+
+@contextlib.contextmanager
+def output_folder(
+    out: str | Path, *, kind: str, error: type[ScenarioError] = FolderError
+) -> Iterator[Path]:
+    """The one way a command writes a results folder: check it (`check_output_folder`), create
+    it, and hold its lock for the session; a folder made here and left empty is removed again,
+    and the lock file is removed when the session ends, however the session ends."""
+    out = Path(out)
+    check_output_folder(out, kind=kind, error=error)
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise error(str(out), "", f"cannot be created: {exc.strerror}") from None
+    try:
+        with folder_lock(out, kind=kind, error=error):
+            yield out
+    finally:
+        for folder in created:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
+
+
+@contextlib.contextmanager
+def folder_lock(
+    out: Path, *, kind: str, error: type[ScenarioError] = FolderError
+) -> Iterator[None]:
+    """Hold ``out/.lock`` for this session; an ``error`` naming the holder if another session
+    (another process, here or on another computer) writes to the folder.
+
+    An advisory ``flock``: the system releases it when its process ends, however it ends. The
+    file is opened without following a symbolic link and is never truncated unless it is a
+    plain file of its own (one link); it is removed when the session ends.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one session per folder is up to the user
+        yield
+        return
+    path = out / LOCK
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    for _ in range(5):
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise error(
+                    str(path), "", "is a symbolic link; a lock is a plain file: remove the link"
+                ) from None
+            raise error(str(path), "", f"cannot open the lock: {exc.strerror}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            raise error(
+                str(path), "", "is not a plain file of its own (a link or a device); remove it"
+            )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 400, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise error(
+                str(out),
+                "",
+                f"another {kind} session is writing to this folder ({holder}); wait for it to "
+                "finish, then run again (a sweep resumes), or give another output folder "
+                "(out= in Python, --out on the command line)",
+            ) from None
+        try:  # the holder before may have removed the file just before: lock the one in place
+            now = os.stat(path, follow_symlinks=False)
+            if (now.st_ino, now.st_dev) == (info.st_ino, info.st_dev):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    else:
+        raise error(str(path), "", "the lock keeps changing hands; try again")
+    try:
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {platform.node()} since {started}\n".encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still held: a session that opened it meanwhile tries again
+        os.close(fd)
+
+
 def load(directory: str | Path, *, periods: bool = True) -> dict[str, Any]:
     """Read a results folder: runs and periods DataFrames (periods may be None), manifest.
 
@@ -174,14 +348,40 @@ def load(directory: str | Path, *, periods: bool = True) -> dict[str, Any]:
     sorted by design point, strategy and seed. ``periods=False`` skips the per-period table.
     """
     directory = Path(directory)
+    if not directory.is_dir():
+        raise FolderError(str(directory), "", "no such folder")
     if (directory / "runs").is_dir():
         return _load_sweep(directory, periods=periods)
+    manifest = read_manifest(directory)
+    if manifest is None:
+        raise FolderError(str(directory), "", f"not a results folder (no {MANIFEST})")
     periods_path = directory / "periods.parquet"
     return {
-        "runs": pd.read_parquet(directory / "runs.parquet"),
-        "periods": pd.read_parquet(periods_path) if periods and periods_path.exists() else None,
-        "manifest": json.loads((directory / "manifest.json").read_text(encoding="utf-8")),
+        "runs": read_table(directory / "runs.parquet"),
+        "periods": read_table(periods_path) if periods and periods_path.exists() else None,
+        "manifest": manifest,
     }
+
+
+#: What to do about a part of a sweep that cannot be read.
+REPAIR_HINT = (
+    "run the sweep again with --repair to set the broken parts aside and compute their runs again"
+)
+
+
+def read_table(path: Path, *, columns: list[str] | None = None, hint: str = "") -> pd.DataFrame:
+    """A Parquet table; a `FolderError` naming the file if it is missing, truncated or not a
+    table this package wrote (``hint``: the remedy)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path, columns=columns).to_pandas()
+    except (OSError, ValueError, KeyError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        what = "missing" if not Path(path).exists() else "not a readable Parquet table"
+        detail = str(exc).splitlines()[0][:120] if what != "missing" else ""
+        raise FolderError(
+            str(path), "", f"{what}{f' ({detail})' if detail else ''}{'; ' + hint if hint else ''}"
+        ) from None
 
 
 def _read_parts(folder: Path) -> pd.DataFrame | None:
@@ -192,12 +392,32 @@ def _read_parts(folder: Path) -> pd.DataFrame | None:
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
     if not parts:
         return None
-    tables = [pq.read_table(p) for p in parts]
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    tables = []
+    for part in parts:
+        try:
+            tables.append(pq.read_table(part))
+        except (OSError, ValueError) as exc:
+            detail = str(exc).splitlines()[0][:120]
+            raise FolderError(
+                str(part), "", f"not a readable Parquet part ({detail}); {REPAIR_HINT}"
+            ) from None
+    try:
+        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise FolderError(
+            str(folder), "", f"parts that do not fit together ({exc}); {REPAIR_HINT}"
+        ) from None
 
 
 def _load_sweep(directory: Path, *, periods: bool) -> dict[str, Any]:
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(directory)
+    if manifest is None or "design" not in manifest or "strategies" not in manifest:
+        raise FolderError(
+            str(directory / MANIFEST),
+            "",
+            "missing or not a sweep's manifest; a sweep folder cannot be read without it "
+            "(restore it, or run the sweep again into a new folder)",
+        )
     design_info = manifest["design"]
     design = pd.DataFrame(design_info["table"])
     strategies = list(manifest["strategies"])

@@ -29,3 +29,14 @@ def test_bind_gives_a_listening_socket_and_its_address():
         assert int(url.rsplit(":", 1)[1].rstrip("/")) > 0
     finally:
         sock.close()
+
+
+def test_an_empty_host_is_refused_and_a_network_one_warned_about(capsys):
+    from sim.app.server import check_host
+    from sim.cli import main
+
+    assert main(["app", "--host", "", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: --host: an empty address")
+    assert check_host("127.0.0.1") is None and check_host("localhost") is None
+    assert "other computers on the network can open the page" in check_host("0.0.0.0")

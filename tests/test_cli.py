@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -104,6 +105,52 @@ BAD_INPUTS = {
         _bakery_text().replace('to = "health_conscious"', 'to = "vegan"'),
         "market.shifts[0].to: unknown regime 'vegan'",
     ),
+    # issue 12: non-finite and lenient numbers
+    "cost inf": (
+        _bakery_text().replace("alignment = 2.0 ", "alignment = inf "),
+        "costs.alignment: expected a finite number",
+    ),
+    "cost nan": (
+        _bakery_text().replace("hierarchical = 1.0 }", "hierarchical = nan }"),
+        "costs.coordination.hierarchical: expected a finite number",
+    ),
+    "weight inf": (
+        _bakery_text().replace("value = 1, weight = 2 }", "value = 1, weight = inf }", 1),
+        "market.regimes[0].preferences[0].weight: expected a finite number",
+    ),
+    "weight 1e308": (
+        _bakery_text().replace("value = 1, weight = 2 }", "value = 1, weight = 1e308 }", 1),
+        "market.regimes[0].preferences[0].weight: Input should be less than or equal to",
+    ),
+    "money_scale inf": (
+        _bakery_text().replace("money_scale = 60.0 ", "money_scale = inf "),
+        "firm.money_scale: expected a finite number",
+    ),
+    "alpha true": (
+        _bakery_text().replace("alpha = 0.7 ", "alpha = true "),
+        "strategies.aligned.alpha: expected a number (true, false and quoted text are not",
+    ),
+    "alpha text": (
+        _bakery_text().replace("alpha = 0.7 ", "alpha = '0.5' "),
+        "strategies.aligned.alpha: expected a number",
+    ),
+    "seeds true": (
+        _bakery_text().replace("seeds = 30 ", "seeds = true "),
+        "seeds: expected a whole number",
+    ),
+    "decision value true": (
+        _bakery_text().replace("large_batches = 1,", "large_batches = true,"),
+        "firm.initial_decisions.large_batches: expected 0 or 1, got true",
+    ),
+    "nested 5000 deep": (
+        _bakery_text() + "\nthings_to_try = " + "[" * 5000 + "]" * 5000 + "\n",
+        "nested more than 32 levels deep",
+    ),
+    "nested 40 deep": (
+        _bakery_text() + "\nthings_to_try = " + "[" * 40 + "]" * 40 + "\n",
+        "nested more than 32 levels deep",
+    ),
+    "too large": (_bakery_text() + "#" * 1_000_000, "larger than 1,000,000 bytes"),
 }
 
 
@@ -117,6 +164,39 @@ def test_bad_scenario_gives_one_line_exit_2_and_writes_nothing(tmp_path, capsys,
     assert err.count("\n") == 0
     assert err.startswith(f"error: {path}")
     assert expected in err
+    assert not out.exists()
+
+
+def test_a_file_not_in_utf8_is_named_with_the_remedy(tmp_path, capsys):
+    path = tmp_path / "cafe.toml"
+    path.write_bytes(_bakery_text().replace("The bakery", "Café bakery", 1).encode("cp1252"))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(f"error: {path}: not UTF-8 text (byte 0xe9")
+    assert "save the file as UTF-8" in err
+    assert not out.exists()
+
+
+def test_an_endless_file_is_refused_without_reading_it_all(tmp_path, capsys):
+    assert main(["run", "/dev/zero", "--out", str(tmp_path / "out")]) == 2
+    assert "larger than 1,000,000 bytes" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--strategy", "aligned", "--strategy", "aligned"], "--strategy: strategy 'aligned' is"),
+        (["--seeds", "1000000000"], "--seeds: expected a number of seeds from 1 to 100,000"),
+        (["--seeds", "1000000"], "more seeds belong in a sweep"),
+    ],
+)
+def test_run_options_checked_before_any_work(tmp_path, capsys, args, expected):
+    out = tmp_path / "out"
+    assert main(["run", "bakery_gluten_free", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and expected in err
     assert not out.exists()
 
 
@@ -145,3 +225,89 @@ def test_module_entry_point_help_for_every_command():
         text=True,
     )
     assert bad.returncode == 2 and "--seeds" in bad.stderr
+
+
+# ---- issue 12: every writer checks its folder before any work
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory):
+    from sim.sweep import run_sweep, sweep_from_dict
+
+    out = tmp_path_factory.mktemp("sweep")
+    spec = {
+        "name": "cli",
+        "scenario": "bakery_gluten_free",
+        "seeds": 2,
+        "root_seed": 1,
+        "overrides": {"horizon": 30, "market.shifts.0.at": 15},
+        "parameters": [{"name": "a", "path": "strategies.aligned.alpha", "values": [0.2, 0.8]}],
+    }
+    run_sweep(sweep_from_dict(spec), workers=1, out=out, progress=False)
+    return out
+
+
+def _listing(folder: Path) -> dict[str, float]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "bakery_gluten_free", "--seeds", "2", "--out"],
+        ["validate", "--quick", "--experiment", "kauffman_1993", "--out"],
+        ["figure", "sailing-in-circles", "bakery_gluten_free", "--no-gif", "--out"],
+    ],
+    ids=["run", "validate", "figure"],
+)
+def test_a_writer_refuses_a_sweep_folder_and_bad_folders_before_any_work(
+    tmp_path, capsys, sweep_folder, command
+):
+    before = _listing(sweep_folder)
+    assert main([*command, str(sweep_folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "holds a sweep result" in err
+    assert _listing(sweep_folder) == before  # nothing written, no lock left
+    afile = tmp_path / "file"
+    afile.write_text("x", encoding="utf-8")
+    for out, message in [(afile / "sub", "is a file, not a folder"), ("/proc/x", "cannot be")]:
+        started = time.perf_counter()
+        assert main([*command, str(out)]) == 2
+        assert time.perf_counter() - started < 5  # refused before the work, not after
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and message in err
+
+
+def test_analyze_refuses_identical_contrasts_and_reads_its_sweep(capsys, sweep_folder):
+    args = ["analyze", str(sweep_folder), "--no-figures", "--quiet"]
+    assert main([*args, "--compare", "aligned", "aligned"]) == 2
+    assert "--compare: two different strategies" in capsys.readouterr().err
+    assert main(args) == 0
+    assert not (sweep_folder / "analysis" / ".lock").exists()
+
+
+def test_more_workers_than_cores_run_with_a_warning(tmp_path, capsys, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'name = "w"\nscenario = "bakery_gluten_free"\nseeds = 1\nroot_seed = 1\n'
+        '[overrides]\nhorizon = 30\n"market.shifts.0.at" = 15\n'
+        '[[parameters]]\nname = "a"\npath = "strategies.aligned.alpha"\nvalues = [0.5]\n',
+        encoding="utf-8",
+    )
+    code = main(["sweep", str(spec), "--workers", "2", "--out", str(tmp_path / "o"), "--quiet"])
+    assert code == 0
+    assert "warning: --workers 2 on 1 cores" in capsys.readouterr().err
+
+
+def test_a_run_above_the_memory_budget_is_refused_before_it_starts(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["run", "bakery_gluten_free", "--seeds", "100000", "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "more than the budget of 4.29 GB" in err
+    assert "--memory-budget" in err and not out.exists()
+    assert main([*args[:3], "1000", "--memory-budget", "0.001", "--out", str(out)]) == 2
+    assert "more than the budget of 0.001 GB" in capsys.readouterr().err

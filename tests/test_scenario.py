@@ -94,3 +94,94 @@ def test_documentation_names_every_scenario_field(doc):
     text = (DOCS / doc).read_text(encoding="utf-8")
     missing = sorted(f for f in _fields(schema.Scenario, set()) if f"`{f}`" not in text)
     assert not missing, f"docs/{doc} does not document: {missing}"
+
+
+# ---- issue 12: the Python API raises the project's own errors, in one line
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"horizon.x": 1}, "horizon.x", "horizon is a value (160), not a table or a list"),
+        ({"market.shifts.5.at": 3}, "market.shifts.5.at", "give an index from 0 to 0, got '5'"),
+        ({"market.shifts.x.at": 3}, "market.shifts.x.at", "give an index from 0 to 0, got 'x'"),
+        ({"costs.alignment": float("nan")}, "costs.alignment", "must be a finite number"),
+        ({"costs.alignment": float("inf")}, "costs.alignment", "must be a finite number"),
+        ({"horizon": True}, "horizon", "expected a whole number"),
+        ({"horizon": "120"}, "horizon", "expected a whole number"),
+        ({"firm.beta": "0.5"}, "firm.beta", "expected a number"),
+        (
+            {"market.regimes.0.preferences.0.value": True},
+            "market.regimes[0].preferences[0].value",
+            "expected 0 or 1, got true",
+        ),
+        ({"": 1}, "", "not a dotted path"),
+    ],
+)
+def test_bad_overrides_are_scenario_errors(overrides, field, message):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("bakery_gluten_free", overrides)
+    assert info.value.source.endswith("bakery_gluten_free.toml")
+    assert info.value.field == field
+    assert message in info.value.message
+    assert "\n" not in str(info.value)
+
+
+def test_an_unknown_strategy_is_a_scenario_error_naming_the_allowed_ones():
+    from sim.model import Market
+
+    sc = load_scenario("bakery_gluten_free")
+    with pytest.raises(ScenarioError, match="unknown strategy 'nope'; allowed: efficiency_only"):
+        sc.strategy("nope")
+    with pytest.raises(ScenarioError, match="unknown strategy 'nope'; allowed: efficiency_only"):
+        Market(scenario=sc, strategies=["nope"], rng=0)
+    with pytest.raises(KeyError):  # still a failed lookup for code that expects one
+        sc.all_strategies["nope"]
+    assert sc.strategy("aligned") is sc.all_strategies["aligned"]
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [
+        (0, "expected a number of seeds from 1 to 100,000, got 0"),
+        (-3, "expected a number of seeds from 1 to 100,000, got -3"),
+        (True, "expected a number of seeds or a list of seeds, got True"),
+        (2.0, "expected a number of seeds or a list of seeds, got 2.0"),
+        ([], "give at least one seed"),
+        ([1, 1], "a seed is given twice"),
+        ([1, -1], "a seed is from 0"),
+        ([1, "2"], "a seed is a whole number, got '2'"),
+        (10**9, "more seeds belong in a sweep"),
+    ],
+)
+def test_run_experiment_refuses_bad_seeds_with_a_scenario_error(seeds, message):
+    from sim.experiment import run_experiment
+
+    sc = load_scenario("bakery_gluten_free", {"horizon": 10, "market.shifts.0.at": 5})
+    with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run_experiment(sc, seeds=seeds)
+
+
+def test_check_strategies_refuses_unknown_and_repeated_names():
+    from sim.scenario import check_strategies
+
+    sc = load_scenario("bakery_gluten_free")
+    assert check_strategies(sc, None) == sc.compared_strategies
+    assert check_strategies(sc, ["aligned"]) == ("aligned",)
+    with pytest.raises(ScenarioError, match="strategy 'aligned' is given twice"):
+        check_strategies(sc, ["aligned", "aligned"])
+    with pytest.raises(ScenarioError, match="unknown strategy 'nope'"):
+        check_strategies(sc, ["nope"])
+    with pytest.raises(ScenarioError, match="at least one strategy"):
+        check_strategies(sc, [])
+
+
+def test_numpy_numbers_are_numbers_in_overrides():
+    import numpy as np
+
+    sc = load_scenario(
+        "bakery_gluten_free", {"horizon": np.int64(90), "firm.beta": np.float64(0.5)}
+    )
+    assert sc.horizon == 90 and type(sc.horizon) is int and sc.firm.beta == 0.5
+    with pytest.raises(ScenarioError, match="expected a whole number"):
+        load_scenario("bakery_gluten_free", {"horizon": np.bool_(True)})

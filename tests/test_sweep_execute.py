@@ -23,6 +23,8 @@ from sim.sweep import SweepError, run_sweep, sweep_from_dict
 from sim.sweep import execute as execute_module
 from sim.sweep.design import run_seeds
 
+ROOT = Path(__file__).resolve().parents[1]
+
 SMALL = {
     "name": "small",
     "scenario": "bakery_gluten_free",
@@ -365,3 +367,93 @@ def test_a_shared_run_is_stored_only_where_its_point_is_valid(tmp_path, monkeypa
     assert report.ran == RUNS and report.failed == 6
     runs = load(tmp_path)["runs"]
     assert len(runs) == RUNS - 6 and 3 in set(runs["point"])
+
+
+# ---- issue 12: processes. SIGTERM handled as Ctrl-C; no worker outlives its driver
+
+FAULT_SWEEP = """
+name = "fault"
+scenario = "bakery_gluten_free"
+seeds = 60
+root_seed = 5
+[overrides]
+horizon = 70
+[[parameters]]
+name = "alignment"
+path = "strategies.aligned.alpha"
+values = [0.2, 0.5, 0.8]
+"""
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie left for an init that does not reap counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _start_sweep(tmp_path: Path) -> tuple[subprocess.Popen, Path, list[str]]:
+    spec = tmp_path / "fault.toml"
+    spec.write_text(FAULT_SWEEP, encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sim", "sweep", str(spec), "--workers", "2", "--out", str(out)]
+    command += ["--batch-size", "3", "--quiet"]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "runs").glob("part-*.parquet"))) >= 2:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the sweep finished before the fault"
+    return proc, out, command
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_pool_workers_exit_within_10_s_when_the_driver_is_killed_with_kill_9(tmp_path):
+    proc, _out, _ = _start_sweep(tmp_path)
+    workers = _children(proc.pid)
+    try:
+        assert len(workers) == 2
+        proc.kill()  # the driver only, as `kill -9 PID` does
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers), "a worker outlived its driver by 10 s"
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, 9)
+
+
+def test_sigterm_keeps_the_finished_runs_releases_the_lock_and_exits_143(tmp_path):
+    proc, out, command = _start_sweep(tmp_path)
+    workers = _children(proc.pid) if Path("/proc/self/stat").exists() else []
+    proc.terminate()  # SIGTERM to the driver only
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated: the runs finished so far are kept" in err
+    assert not (out / ".lock").exists()
+    assert not any(_alive(w) for w in workers)
+    session = load(out)["manifest"]["sessions"][0]
+    assert session["status"] == "interrupted" and session["ran"] == len(load(out)["runs"]) > 0
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    runs = load(out)["runs"]
+    assert len(runs) == 3 * 2 * 60 and runs["run_id"].is_unique

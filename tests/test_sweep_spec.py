@@ -259,3 +259,67 @@ def test_a_problem_is_named_by_the_parameter_that_has_it(tmp_path):
     assert err.message.startswith(
         "alignment = 0.3, split = 65, length = 62 gives an invalid scenario: metrics.split: "
     )
+
+
+# ---- issue 12: non-finite and lenient values, limits, analysis fields checked on load
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ("[0.3, 0.9]", "[0.3, nan]", "parameters[0].values[1]", "expected a finite number"),
+        ("[0.3, 0.9]", "[0.3, inf]", "parameters[0].values[1]", "expected a finite number"),
+        (
+            "values = [0.3, 0.9]",
+            "range = [0.1, inf]\nnum = 3",
+            "parameters[0].range[1]",
+            "expected a finite number",
+        ),
+        ("seeds = 2", "seeds = true", "seeds", "expected a whole number"),
+        ("seeds = 2", "seeds = '2'", "seeds", "expected a whole number"),
+        ("horizon = 70", "horizon = nan", "overrides", "must be a finite number"),
+        (
+            "values = [0.3, 0.9]",
+            "range = [0.1, 0.9]\nnum = 10000000",
+            "parameters[0].num",
+            "less than or equal to 100000",
+        ),
+        (
+            "root_seed = 1",
+            "root_seed = 1\n[design]\nkind = 'latin_hypercube'\nsamples = 10000000",
+            "design.samples",
+            "less than or equal to 100000",
+        ),
+    ],
+)
+def test_bad_values_refused_on_load(tmp_path, old, new, field, message):
+    assert old in GOOD
+    err = error_of(tmp_path, GOOD.replace(old, new))
+    assert err.field == field
+    assert message in err.message
+
+
+def test_too_many_design_points_refused_before_the_design_is_built(tmp_path):
+    many = "".join(
+        f'[[parameters]]\nname = "p{i}"\npath = "metrics.window"\nvalues = {list(range(1, 21))}\n'
+        for i in range(1)
+    )
+    text = GOOD + many.replace('path = "metrics.window"', 'path = "metrics.cycle_window"')
+    text += '[[parameters]]\nname = "q"\npath = "metrics.heading_window"\n'
+    text += "range = [1, 20]\nnum = 20000\ninteger = true\n"
+    err = error_of(tmp_path, text)
+    assert err.field == "design"
+    assert "800,000 design points; at most 100,000 allowed" in err.message
+
+
+def test_a_typo_in_the_analysis_metric_is_found_on_load(tmp_path):
+    err = error_of(tmp_path, GOOD + '[analysis]\nmetric = "profit_post_shfit"\n')
+    assert err.field == "analysis.metric"
+    assert "unknown outcome 'profit_post_shfit'; allowed: " in err.message
+    assert "profit_post_shift" in err.message
+    assert load_sweep(write(tmp_path, GOOD + '[analysis]\nmetric = "miles_sailed"\n'))
+
+
+def test_identical_contrasts_refused(tmp_path):
+    err = error_of(tmp_path, GOOD + '[analysis]\ncompare = ["aligned", "aligned"]\n')
+    assert err.field == "analysis.compare"

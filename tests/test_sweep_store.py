@@ -201,6 +201,7 @@ def test_resume_after_the_sweep_process_is_killed(tmp_path):
     assert sorted(runs["run_id"]) == sorted(planned_ids(spec))  # no run missing, none twice
     sessions = load(out)["manifest"]["sessions"]
     assert sessions[1]["completed_before"] == done and sessions[1]["ran"] == total - done
+    assert sessions[0]["status"].startswith("ended without closing")  # marked when resumed
 
     reference = tmp_path / "reference"
     run_sweep(sweep_from_dict(spec), workers=1, out=reference, progress=False)
@@ -279,3 +280,48 @@ def test_a_session_that_writes_nothing_leaves_no_folder(tmp_path):
     with SweepStore(out).lock():
         assert (out / ".lock").is_file()
     assert not out.exists()
+
+
+def test_a_killed_session_is_marked_ended_when_the_folder_is_next_opened(tmp_path):
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["sessions"][0]["status"] = "running"  # as a session killed with kill -9 leaves it
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    sessions = load(tmp_path)["manifest"]["sessions"]
+    assert sessions[0]["status"].startswith("ended without closing") and sessions[0]["noticed"]
+    assert sessions[1]["status"] == "finished"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign"])
+def test_a_broken_part_is_named_and_repair_computes_its_runs_again(tmp_path, damage):
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False, batch_size=3)
+    reference = load(tmp_path)["runs"]
+    part = sorted((tmp_path / "runs").glob("part-*.parquet"))[1]
+    if damage == "truncated":
+        part.write_bytes(part.read_bytes()[:100])
+    else:  # a valid Parquet file, but not one of this sweep's parts
+        pd.DataFrame({"x": [1, 2]}).to_parquet(part)
+    with pytest.raises(SweepError, match=f"{part.name}: not a readable part of this sweep"):
+        run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    report = run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False, repair=True)
+    assert report.set_aside == 1 and report.ran == 3 and report.complete
+    assert (tmp_path / "broken" / "runs" / part.name).is_file()
+    pd.testing.assert_frame_equal(load(tmp_path)["runs"], reference, check_exact=True)
+
+
+def test_a_broken_manifest_stops_the_sweep_with_its_remedy(tmp_path):
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    (tmp_path / "manifest.json").write_text("{", encoding="utf-8")
+    with pytest.raises(SweepError, match=r"manifest\.json: not a readable manifest"):
+        run_sweep(sweep_from_dict(SPEC), workers=1, out=tmp_path, progress=False)
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_a_refused_sweep_leaves_no_lock_behind(tmp_path):
+    out = tmp_path / "out"
+    run_sweep(sweep_from_dict(SPEC), workers=1, out=out, progress=False)
+    other = {**SPEC, "seeds": 2, "root_seed": 4}
+    with pytest.raises(SweepError, match="root seed differs"):
+        run_sweep(sweep_from_dict(other), workers=1, out=out, progress=False)
+    assert not (out / ".lock").exists()

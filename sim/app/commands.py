@@ -7,6 +7,7 @@ command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,13 +98,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def command_app(args: argparse.Namespace) -> int:
     """Serve the classroom page until interrupted."""
-    from sim.app.server import serve
+    from sim.app.server import check_host, serve
+    from sim.cli import UsageError
 
+    try:
+        warning = check_host(args.host)
+    except ValueError as exc:
+        raise UsageError(f"--host: {exc}") from None
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         serve(args.host, args.port)
     except OSError as exc:
-        from sim.cli import UsageError
-
         raise UsageError(
             f"--host/--port: cannot listen on {args.host}:{args.port}: {exc}"
         ) from None
@@ -117,6 +123,7 @@ def command_figure(args: argparse.Namespace) -> int:
     from sim.app.state import DEFAULT_TWINS, ControlError, TwinFirms
     from sim.app.views import sailing_slides
     from sim.cli import UsageError
+    from sim.results import output_folder
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -126,18 +133,16 @@ def command_figure(args: argparse.Namespace) -> int:
     if len(strategies) != 2:
         raise UsageError(f"--strategy: give it twice (two firms), got {len(strategies)}")
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
     try:
         twins = TwinFirms(scenario, strategies=strategies, seed=args.seed)
     except ControlError as exc:
         raise UsageError(f"--strategy: {exc}") from None
-    twins.replay([])
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{scenario.name}_sailing_in_circles"
-    written = sailing_slides(
-        twins, out / f"{stem}.png", None if args.no_gif else out / f"{stem}.gif"
-    )
+    with output_folder(out, kind="figures"):
+        twins.replay([])
+        stem = f"{scenario.name}_sailing_in_circles"
+        written = sailing_slides(
+            twins, out / f"{stem}.png", None if args.no_gif else out / f"{stem}.gif"
+        )
     for path in written:
         print(f"wrote {path}")
     return 0

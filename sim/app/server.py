@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import sys
@@ -11,6 +12,26 @@ from collections.abc import Callable
 APP_MODULE = "sim.app.app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+
+
+def check_host(host: str) -> str | None:
+    """A `ValueError` for an address that is no address (empty: every interface, unasked);
+    for one other computers can reach, the warning to print; None for this computer only."""
+    if not host.strip():
+        raise ValueError(
+            f"an empty address would let every computer on the network in; give "
+            f"{DEFAULT_HOST} (this computer only) or an address of this computer"
+        )
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(f"{host!r} is not an address of this computer ({exc})") from None
+    if all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos):
+        return None
+    return (
+        f"listening on {host}: other computers on the network can open the page and use the "
+        "app (no password); use --host 127.0.0.1 to keep it on this computer"
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:

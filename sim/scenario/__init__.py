@@ -1,8 +1,9 @@
 """Scenarios: the schema (what can be set) and the one loader (TOML file -> Scenario)."""
 
+from sim.scenario.checks import check_seeds, check_strategies
+from sim.scenario.errors import ScenarioError, UnknownStrategy
 from sim.scenario.load import (
     SCENARIO_DIR,
-    ScenarioError,
     apply_overrides,
     load_scenario,
     read_scenario_data,
@@ -19,7 +20,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StrategySpec",
+    "UnknownStrategy",
     "apply_overrides",
+    "check_seeds",
+    "check_strategies",
     "load_scenario",
     "read_scenario_data",
     "resolve_scenario_path",

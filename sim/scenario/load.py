@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 import types
 import typing
@@ -12,21 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim.limits import MAX_INPUT_BYTES, MAX_NESTING
+from sim.paths import SCENARIO_DIR
+from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import FieldError, Scenario
-
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-
-
-class ScenarioError(Exception):
-    """Bad scenario input: names the file, the field and what is allowed."""
-
-    def __init__(self, source: str, field: str, message: str) -> None:
-        self.source, self.field, self.message = source, field, message
-        where = f"{source}: {field}" if field else source
-        super().__init__(f"{where}: {message}")
-
-    def __reduce__(self):  # picklable, so errors cross process boundaries (sweeps)
-        return (type(self), (self.source, self.field, self.message))
 
 
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
@@ -48,7 +38,7 @@ def load_scenario(name_or_path: str | Path, overrides: Mapping[str, Any] | None 
     """Read and validate a scenario file; ``overrides`` maps dotted paths to new values."""
     path, data = read_scenario_data(name_or_path)
     if overrides:
-        data = apply_overrides(data, overrides)
+        data = apply_overrides(data, overrides, source=str(path))
     return validate_scenario(data, source=str(path))
 
 
@@ -59,13 +49,52 @@ def read_scenario_data(name_or_path: str | Path) -> tuple[Path, dict[str, Any]]:
     `load_scenario`.
     """
     path = resolve_scenario_path(name_or_path)
+    return path, read_toml(path)
+
+
+def read_toml(path: Path, error: type[ScenarioError] = ScenarioError) -> dict[str, Any]:
+    """The one TOML reader of input files (scenarios, sweeps): at most `MAX_INPUT_BYTES`,
+    UTF-8, nested at most `MAX_NESTING` deep; any problem is an ``error`` naming the file."""
     try:
         with path.open("rb") as fh:
-            return path, tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), "", f"malformed TOML: {exc}") from None
+            raw = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError(str(path), "", f"cannot read: {exc.strerror}") from None
+        raise error(str(path), "", f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise error(
+            str(path),
+            "",
+            f"larger than {MAX_INPUT_BYTES:,} bytes, the limit for a scenario or sweep file; "
+            "is it the right file?",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            str(path),
+            "",
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as "
+            "UTF-8 (in most editors: Save as..., encoding UTF-8)",
+        ) from None
+    nesting = f"nested more than {MAX_NESTING} levels deep (arrays or tables), the limit"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(str(path), "", f"malformed TOML: {exc}") from None
+    except RecursionError:
+        raise error(str(path), "", nesting) from None
+    if _depth(data) > MAX_NESTING:
+        raise error(str(path), "", nesting)
+    return data
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply tables and arrays nest in ``value`` (stops counting past `MAX_NESTING`)."""
+    if level > MAX_NESTING:
+        return level
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(v, level + 1) for v in items), default=level)
 
 
 def validate_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
@@ -79,18 +108,46 @@ def validate_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") ->
         raise ScenarioError(source, dotted_path(err["loc"]), explain_error(err)) from None
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of ``data`` with each dotted path (``costs.alignment``) set to its value."""
+def apply_overrides(
+    data: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str = "overrides"
+) -> dict[str, Any]:
+    """A deep copy of ``data`` with each dotted path (``costs.alignment``, list items by index:
+    ``market.shifts.0.at``) set to its value; a `ScenarioError` for a path that leads nowhere
+    or a number that is not finite."""
     out = copy.deepcopy(dict(data))
     for dotted, value in overrides.items():
+        if not isinstance(dotted, str) or not all(dotted.split(".")):
+            raise ScenarioError(source, str(dotted), "not a dotted path such as costs.alignment")
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            value = value.item()  # a numpy number (from an array, a DataFrame) as Python's
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ScenarioError(source, dotted, f"must be a finite number, got {value!r}")
         node: Any = out
         keys = dotted.split(".")
-        for key in keys[:-1]:
-            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-        if isinstance(node, list):
-            node[int(keys[-1])] = value
-        else:
-            node[keys[-1]] = value
+        for depth, key in enumerate(keys):
+            here = ".".join(keys[:depth]) or "the scenario"
+            last = depth == len(keys) - 1
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ScenarioError(
+                        source,
+                        dotted,
+                        f"{here} is a list of {len(node)} item(s); give an index from 0 to "
+                        f"{len(node) - 1}, got {key!r}",
+                    )
+                if last:
+                    node[int(key)] = value
+                else:
+                    node = node[int(key)]
+            elif isinstance(node, dict):
+                if last:
+                    node[key] = value
+                else:
+                    node = node.setdefault(key, {})
+            else:
+                raise ScenarioError(
+                    source, dotted, f"{here} is a value ({node!r}), not a table or a list"
+                )
     return out
 
 
@@ -99,12 +156,28 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     return scenario.model_dump(mode="json")
 
 
+#: How pydantic names the members of a union in an error's location (not fields).
+_UNION_MEMBERS = frozenset({"bool", "int", "float", "str", "list[str]", "dict[str,float]"})
+#: Type errors in plain words (strict types: true and "0.5" are not numbers).
+_EXPECTED = {
+    "float_type": "expected a number (true, false and quoted text are not numbers)",
+    "int_type": "expected a whole number (true, false and quoted text are not numbers)",
+    "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false",
+    "string_type": "expected text in quotes",
+    "finite_number": "expected a finite number (inf and nan are not allowed)",
+    "dict_type": "expected a table",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+}
+
+
 def dotted_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item == "[key]":  # pydantic's marker for a bad dictionary key
+        elif item == "[key]" or item in _UNION_MEMBERS:  # pydantic's markers, not fields
             continue
         elif (
             item in ("abrupt", "gradual", "redraw", "turbulence") and parts and parts[-1][0] == "["
@@ -126,7 +199,11 @@ def explain_error(err: Mapping[str, Any]) -> str:
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     got = err.get("input")
-    if isinstance(got, (str, int, float, bool)):
+    if kind in _EXPECTED:
+        msg = _EXPECTED[kind]
+    if isinstance(got, bool):
+        return f"{msg} (got {str(got).lower()})"
+    if isinstance(got, (str, int, float)):
         return f"{msg} (got {got!r})"
     return msg
 

@@ -9,9 +9,18 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from sim.landscape import MAX_DECISIONS
+from sim.limits import MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
+from sim.scenario.errors import UnknownStrategy
 
 CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]
 COORDINATION_MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
@@ -28,9 +37,20 @@ class FieldError(Exception):
 
 
 class Spec(BaseModel):
-    """Base for all scenario sections: unknown fields are errors, values are immutable."""
+    """Base for all scenario sections: unknown fields are errors, values are immutable, types
+    are strict (true and "0.5" are not numbers) and numbers finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected 0 or 1, got {str(value).lower()}")
+    return value
+
+
+#: A wanted or fixed decision value: 0 or 1 (true and false are not accepted for them).
+Bit = Annotated[Literal[0, 1], BeforeValidator(_not_bool)]
 
 
 class DepartmentSpec(Spec):
@@ -77,8 +97,10 @@ class PreferenceSpec(Spec):
     """One customer preference: a decision, the value customers want and its weight."""
 
     decision: str = Field(description="A decision customers care about in this regime.")
-    value: Literal[0, 1] = Field(description="The value customers want (1 = do it, 0 = don't).")
-    weight: float = Field(1.0, gt=0, description="Importance relative to other preferences.")
+    value: Bit = Field(description="The value customers want (1 = do it, 0 = don't).")
+    weight: float = Field(
+        1.0, gt=0, le=MAX_WEIGHT, description="Importance relative to other preferences."
+    )
 
 
 class RegimeSpec(Spec):
@@ -207,13 +229,18 @@ class FirmSpec(Spec):
         description="Weight of market value in performance: P = beta*V + (1-beta)*E.",
     )
     money_scale: float = Field(
-        100.0, gt=0, description="Money earned per period per unit of performance above break-even."
+        100.0,
+        gt=0,
+        le=MAX_MONEY,
+        description="Money earned per period per unit of performance above break-even.",
     )
     break_even: float = Field(
         0.5, ge=0, le=1, description="Performance at which the firm's operating profit is zero."
     )
-    initial_cash: float = Field(100.0, ge=0, description="Cash at period 0 (money units).")
-    initial_decisions: dict[str, Literal[0, 1]] = Field(
+    initial_cash: float = Field(
+        100.0, ge=0, le=MAX_MONEY, description="Cash at period 0 (money units)."
+    )
+    initial_decisions: dict[str, Bit] = Field(
         default_factory=dict,
         description="Decisions fixed at period 0; the others are set by `start` (the same for "
         "every strategy on a seed).",
@@ -239,18 +266,24 @@ class CostSpec(Spec):
         "out keep their defaults (decentralized 0, sequential 1, hierarchical 2).",
     )
     alignment: float = Field(
-        4.0, ge=0, description="Cost per period at alignment coupling 1 (scales with mean alpha)."
+        4.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Cost per period at alignment coupling 1 (scales with mean alpha).",
     )
     sensing: float = Field(
-        2.0, ge=0, description="Cost per period of market intelligence at sensing rate 1."
+        2.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Cost per period of market intelligence at sensing rate 1.",
     )
 
     @field_validator("coordination")
     @classmethod
     def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
         for mode, cost in value.items():
-            if cost < 0:
-                raise ValueError(f"the cost of {mode} must be >= 0, got {cost}")
+            if not 0 <= cost <= MAX_MONEY:
+                raise ValueError(f"the cost of {mode} must be from 0 to {MAX_MONEY:g}, got {cost}")
         return value
 
     @model_validator(mode="after")
@@ -405,7 +438,7 @@ class Scenario(Spec):
     )
     money_unit: str = Field("k€ per month", description="Unit of profit and cash.")
     horizon: int = Field(160, ge=2, le=100_000, description="Periods simulated.")
-    seeds: int = Field(30, ge=1, le=1_000_000, description="Seeds run by default.")
+    seeds: int = Field(30, ge=1, le=MAX_SEEDS, description="Seeds run by default.")
     departments: list[DepartmentSpec] = Field(min_length=1)
     efficiency: EfficiencySpec = Field(default_factory=EfficiencySpec)
     market: MarketSpec
@@ -464,8 +497,13 @@ class Scenario(Spec):
 
     @cached_property
     def all_strategies(self) -> dict[str, StrategySpec]:
-        """Built-in strategies, with the scenario's own added or replacing them by name."""
-        return {**BUILTIN_STRATEGIES, **self.strategies}
+        """Built-in strategies, with the scenario's own added or replacing them by name; an
+        unknown name is an `UnknownStrategy` error (a `ScenarioError` and a `KeyError`)."""
+        return StrategyTable(self.name, {**BUILTIN_STRATEGIES, **self.strategies})
+
+    def strategy(self, name: str) -> StrategySpec:
+        """The strategy called ``name``; an `UnknownStrategy` error naming the allowed ones."""
+        return self.all_strategies[name]
 
     @cached_property
     def compared_strategies(self) -> tuple[str, ...]:
@@ -501,6 +539,24 @@ class Scenario(Spec):
     def _consistent(self) -> Scenario:
         _check_scenario(self)
         return self
+
+
+class StrategyTable(dict[str, StrategySpec]):
+    """A scenario's strategies by name: looking up an unknown one says which are allowed."""
+
+    def __init__(self, scenario: str, strategies: dict[str, StrategySpec]) -> None:
+        super().__init__(strategies)
+        self.scenario = scenario
+
+    def __missing__(self, name: str) -> StrategySpec:
+        raise UnknownStrategy(
+            f"scenario {self.scenario}",
+            "strategies",
+            f"unknown strategy {name!r}; allowed: {', '.join(self)}",
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.scenario, dict(self)))
 
 
 def _check_scenario(sc: Scenario) -> None:

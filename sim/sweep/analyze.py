@@ -25,7 +25,7 @@ from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from sim.plots import PALETTE, STRATEGY_COLOURS
-from sim.results import load, write_table, write_text
+from sim.results import load, output_folder, write_table, write_text
 from sim.stats import (
     SUMMARY_METRICS,
     SURVIVOR_METRICS,
@@ -105,6 +105,22 @@ def analyze_sweep(
     directory = Path(directory)
     if not (directory / "manifest.json").is_file() or not (directory / "runs").is_dir():
         raise SweepError(str(directory), "", "not a sweep folder (no manifest.json and runs/)")
+    options = {"metric": metric, "compare": compare, "margin": margin, "figures": figures}
+    if not write:
+        return _analyze(directory, **options, write=False)
+    with output_folder(directory / "analysis", kind="analysis", error=SweepError):
+        return _analyze(directory, **options, write=True)
+
+
+def _analyze(
+    directory: Path,
+    *,
+    metric: str | None,
+    compare: tuple[str, str] | None,
+    margin: float | None,
+    figures: bool,
+    write: bool,
+) -> SweepAnalysis:
     data = load(directory, periods=False)
     runs, manifest = data["runs"], data["manifest"]
     spec = manifest["sweep"]
@@ -118,6 +134,10 @@ def analyze_sweep(
             str(directory), "metric", f"unknown outcome {metric!r}; allowed: {', '.join(allowed)}"
         )
     contrast, baseline = _compare(compare or spec["analysis"].get("compare"), strategies)
+    if contrast == baseline:
+        raise SweepError(
+            str(directory), "compare", f"compare two different strategies, not {contrast!r} twice"
+        )
     for name in (contrast, baseline):
         if name not in strategies:
             raise SweepError(

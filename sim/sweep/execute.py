@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from sim import experiment
-from sim.results import RESULTS_DIR
+from sim.results import REPAIR_HINT, RESULTS_DIR
 from sim.scenario import Scenario, apply_overrides, validate_scenario
 from sim.sweep.design import Design, build_design, draw_root_seed, run_seeds
 from sim.sweep.spec import Sweep, SweepError, load_sweep, sweep_from_dict
@@ -40,6 +40,10 @@ MAX_BATCH = 100
 IN_FLIGHT_PER_WORKER = 2
 #: How long to try to reach a Dask scheduler given by address.
 CONNECT_TIMEOUT = "15s"
+#: How often a pool worker checks that its driver is still there (seconds).
+WATCH_INTERVAL = 1.0
+#: Exit code of a pool worker whose driver has gone.
+EXIT_ORPHANED = 3
 #: Dask setting that gives workers `MALLOC_TRIM_THRESHOLD_` (unset for the LocalCluster).
 NANNY_MALLOC_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
@@ -110,6 +114,7 @@ class SweepReport:
     root_seed_drawn: bool = False
     failed_ids: list[str] = field(default_factory=list, repr=False)
     computed: int = 0  # runs computed; the others were the same runs at other design points
+    set_aside: int = 0  # broken parts moved to OUT/broken/ by `repair`
 
     @property
     def complete(self) -> bool:
@@ -134,6 +139,11 @@ class SweepReport:
                 f"\nroot seed {self.root_seed} was drawn (kept in the manifest); put "
                 f"`root_seed = {self.root_seed}` in the sweep file to pin it"
             )
+        if self.set_aside:
+            text += (
+                f"\n{self.set_aside} broken part(s) set aside in {self.out}/broken/; their runs "
+                "were computed again"
+            )
         if self.failed:
             text += f"\n{self.failed} runs failed: errors and tracebacks in {self.out}/failures/"
         return text
@@ -153,13 +163,16 @@ def run_sweep(
     out: str | Path | None = None,
     batch_size: int | None = None,
     progress: bool = True,
+    repair: bool = False,
 ) -> SweepReport:
     """Run (or resume) a sweep and write its folder; the Python twin of `python -m sim sweep`.
 
     ``workers``: processes of the local pool (default: all cores; 1 runs in this process).
     ``scheduler``: address of a running Dask scheduler (``tcp://host:port``), or ``cluster =
     "local"`` to start a Dask LocalCluster with ``workers`` workers. ``out``: the folder
-    (default `results/sweeps/<name>/`); runs already there are skipped.
+    (default `results/sweeps/<name>/`); runs already there are skipped. A part of the folder
+    that cannot be read is a `SweepError`; ``repair`` sets such parts aside (OUT/broken/) and
+    computes their runs again.
     """
     sweep = _as_sweep(spec_or_path)
     _check_engine_options(workers, scheduler, cluster, batch_size)
@@ -174,6 +187,15 @@ def run_sweep(
         manifest = store.prepare(
             sweep, design, root_seed=root_seed, root_seed_drawn=drawn, seeds=seeds
         )
+        broken = store.broken_parts()
+        if broken and not repair:
+            raise SweepError(
+                str(broken[0]),
+                "",
+                f"not a readable part of this sweep (truncated, or not written by smb-sim; "
+                f"{len(broken)} such part(s) in all); {REPAIR_HINT}",
+            )
+        set_aside = store.repair() if broken else []
         done = store.completed()
         pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
         if pending == 0:  # nothing to run: no pool or cluster to start
@@ -233,6 +255,7 @@ def run_sweep(
             root_seed=root_seed,
             root_seed_drawn=drawn,
             failed_ids=failed_ids,
+            set_aside=len(set_aside),
         )
 
 
@@ -540,7 +563,12 @@ class _Pool(_Engine):
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_mp_context(),
+            initializer=watch_driver,
+            initargs=(WATCH_INTERVAL,),
+        )
         with warnings.catch_warnings():
             # Python warns about fork() whenever the process has native threads (Arrow's,
             # BLAS's); we fork only when no other Python thread runs (`_mp_context`), and
@@ -569,12 +597,36 @@ class _Pool(_Engine):
                     result = _failed_batch(batch, exc)
                 on_result(result)
 
-        for batch in batches:
-            running[self.executor.submit(run_batch, batch)] = batch
-            while len(running) >= limit:
+        try:
+            for batch in batches:
+                running[self.executor.submit(run_batch, batch)] = batch
+                while len(running) >= limit:
+                    collect()
+            while running:
                 collect()
-        while running:
-            collect()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the batches already finished
+            for future in running:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    on_result(future.result())
+            raise
+
+
+def watch_driver(interval: float) -> None:
+    """Run in each pool worker: exit when the process that started it has gone, however it
+    ended (``kill -9`` included), so that no worker goes on computing for nobody.
+
+    A worker's parent is the driver (fork, spawn) or the fork server, which exits with the
+    driver; either way the worker is handed to another parent when it ends.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="smb-sim-watch-driver", daemon=True).start()
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:

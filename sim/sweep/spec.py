@@ -13,14 +13,21 @@ import copy
 import hashlib
 import json
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from sim.limits import MAX_DESIGN_POINTS, MAX_SWEEP_SEEDS
 from sim.scenario import (
     BUILTIN_STRATEGIES,
     SCENARIO_DIR,
@@ -31,7 +38,7 @@ from sim.scenario import (
     scenario_to_dict,
     validate_scenario,
 )
-from sim.scenario.load import dotted_path, explain_error
+from sim.scenario.load import dotted_path, explain_error, read_toml
 
 SWEEP_DIR = SCENARIO_DIR / "sweeps"
 
@@ -64,7 +71,18 @@ class SweepError(ScenarioError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown fields are errors; strict types (true and "0.5" are not numbers); finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+#: TOML has lists, not tuples: a pair is written as a list of two.
+FloatPair = Annotated[tuple[float, float], BeforeValidator(_as_tuple)]
+NamePair = Annotated[tuple[str, str], BeforeValidator(_as_tuple)]
 
 
 class ParameterSpec(_Section):
@@ -85,11 +103,14 @@ class ParameterSpec(_Section):
         description="The values taken. Factorial: every one; other designs: drawn uniformly "
         "(a discrete parameter).",
     )
-    range: tuple[float, float] | None = Field(
+    range: FloatPair | None = Field(
         None, description="[low, high]: bounds of a continuous parameter."
     )
     num: int | None = Field(
-        None, ge=2, description="Factorial only: evenly spaced values over `range` (ends included)."
+        None,
+        ge=2,
+        le=MAX_DESIGN_POINTS,
+        description="Factorial only: evenly spaced values over `range` (ends included).",
     )
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
 
@@ -158,6 +179,7 @@ class DesignSpec(_Section):
     samples: int | None = Field(
         None,
         ge=1,
+        le=MAX_DESIGN_POINTS,
         description="latin_hypercube: design points; sobol: base samples N (a power of 2; "
         "N x (D + 2) points, N x (2D + 2) with second order); morris: trajectories "
         "(N x (D + 1) points).",
@@ -193,12 +215,12 @@ class AnalysisSpec(_Section):
         pattern=r"^[a-z][a-z0-9_]*$",
         description="Per-run outcome compared (a column of the runs table).",
     )
-    compare: tuple[str, str] | None = Field(
+    compare: NamePair | None = Field(
         None,
         description="[contrast, baseline]: the difference contrast - baseline, paired by seed "
         "(default: aligned - efficiency_only if both are swept, else the last - the first).",
     )
-    heatmaps: list[tuple[str, str]] = Field(
+    heatmaps: list[NamePair] = Field(
         default_factory=list,
         description="Pairs of parameter names to draw heatmaps for (default: every pair).",
     )
@@ -222,7 +244,7 @@ class SweepSpec(_Section):
     strategies: list[str] | None = Field(
         None, min_length=1, description="Strategies run at every point (default: the scenario's)."
     )
-    seeds: int = Field(10, ge=1, le=1_000_000, description="Seeds per design point.")
+    seeds: int = Field(10, ge=1, le=MAX_SWEEP_SEEDS, description="Seeds per design point.")
     root_seed: int | None = Field(
         None,
         ge=0,
@@ -267,6 +289,13 @@ class SweepSpec(_Section):
                     f"parameters[{i}].num",
                     "a range in a factorial design needs `num` (how many values)",
                 )
+        points = self.design_size
+        if points > MAX_DESIGN_POINTS:
+            raise _Field(
+                "design",
+                f"{points:,} design points; at most {MAX_DESIGN_POINTS:,} allowed (fewer values, "
+                "a smaller `num` or `samples`, or split the sweep)",
+            )
         if self.strategies is not None:
             for i, s in enumerate(self.strategies):
                 if s in self.strategies[:i]:
@@ -279,6 +308,18 @@ class SweepSpec(_Section):
                         f"unknown parameter {name!r}; allowed: {', '.join(names)}",
                     )
         return self
+
+    @property
+    def design_size(self) -> int:
+        """How many design points the design gives (computed without building it)."""
+        kind, samples, d = self.design.kind, self.design.samples or 0, len(self.parameters)
+        if kind == "factorial":
+            return math.prod(len(p.values) if p.values else p.num or 1 for p in self.parameters)
+        if kind == "sobol":
+            return samples * (2 * d + 2 if self.design.second_order else d + 2)
+        if kind == "morris":
+            return samples * (d + 1)
+        return samples
 
 
 class _Field(ValueError):
@@ -341,13 +382,7 @@ def resolve_sweep_path(name_or_path: str | Path) -> Path:
 def load_sweep(name_or_path: str | Path) -> Sweep:
     """Read and validate a sweep file (a path, or a name in scenarios/sweeps/)."""
     path = resolve_sweep_path(name_or_path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(str(path), "", f"malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise SweepError(str(path), "", f"cannot read: {exc.strerror}") from None
+    data = read_toml(path, SweepError)
     return sweep_from_dict(data, source=str(path), base_dir=path.parent)
 
 
@@ -360,9 +395,11 @@ def sweep_from_dict(
     raw = _with_builtin_strategies(raw, spec)
     try:
         fixed = apply_overrides(raw, spec.overrides)
-    except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
+    except ScenarioError as exc:
         raise SweepError(
-            source, "overrides", f"a path leads nowhere in the scenario ({exc})"
+            source,
+            "overrides",
+            f"a path leads nowhere in the scenario ({exc.field}: {exc.message})",
         ) from None
     try:
         base = validate_scenario(fixed, source=str(scenario_path))
@@ -388,7 +425,10 @@ def _validate_spec(data: Mapping[str, Any], source: str) -> SweepSpec:
     try:
         return SweepSpec.model_validate(dict(data))
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a union of scalar types reports one error per member: a non-finite number is the
+        # one that explains a value such as nan
+        err = next((e for e in errors if e["type"] == "finite_number"), errors[0])
         ctx = err.get("ctx") or {}
         inner = ctx.get("error")
         if isinstance(inner, _Field):
@@ -454,6 +494,14 @@ def _with_builtin_strategies(raw: dict[str, Any], spec: SweepSpec) -> dict[str, 
 
 
 def _check_analysis(sweep: Sweep) -> None:
+    metric = sweep.spec.analysis.metric
+    outcomes = outcome_columns(sweep.base, sweep.strategies[0])
+    if metric not in outcomes:
+        raise SweepError(
+            sweep.source,
+            "analysis.metric",
+            f"unknown outcome {metric!r}; allowed: {', '.join(outcomes)}",
+        )
     compare = sweep.spec.analysis.compare
     if compare is None:
         return
@@ -466,6 +514,17 @@ def _check_analysis(sweep: Sweep) -> None:
             )
     if compare[0] == compare[1]:
         raise SweepError(sweep.source, "analysis.compare", "compare two different strategies")
+
+
+def outcome_columns(scenario: Scenario, strategy: str) -> list[str]:
+    """The numeric outcomes of a run of ``scenario`` (columns of the runs table `analyze` can
+    compare), found by running it once on seed 0 without its periods (milliseconds for the
+    scenarios in scenarios/)."""
+    from sim.experiment import run_one
+
+    row, _ = run_one(scenario, strategy, 0, periods=False)
+    skip = {"seed", "alpha", "sensing"}  # what a run is, not what it gives
+    return [k for k, v in row.items() if k not in skip and isinstance(v, (int, float))]
 
 
 def _check_points(sweep: Sweep) -> None:
@@ -493,13 +552,12 @@ def _check_points(sweep: Sweep) -> None:
 def _check_one(sweep: Sweep, overrides: dict[str, Any], where: str, shown: str) -> None:
     try:
         data = apply_overrides(sweep.scenario_data, overrides)
-    except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
+    except ScenarioError as exc:
         field = where + ".path" if where.startswith("parameters") else where
         raise SweepError(
             sweep.source,
             field,
-            f"the path leads nowhere in the scenario ({type(exc).__name__}: "
-            f"{exc}); give the dotted path of a scenario parameter, list items by index",
+            f"the path leads nowhere in the scenario ({exc.field}: {exc.message})",
         ) from None
     try:
         validate_scenario(data, source=str(sweep.scenario_path))

@@ -5,14 +5,18 @@
     OUT/periods/part-*.parquet  one row per run per period (when the sweep keeps them)
     OUT/failures/part-*.parquet runs that raised: their error and traceback
     OUT/.lock               held by the session writing to the folder (one at a time)
+    OUT/broken/             parts that could not be read, set aside by `--repair`
 
 Every part is written atomically with `sim.results.write_table`, so a crash never leaves a
 broken file. A batch's failures and periods are written before its runs part, and a periods part
 without its runs part (a crash in between) is removed when the sweep resumes. A run is
 identified by a hash of its scenario (base file and overrides), strategy, seed and the model
 (version and code fingerprint); a run whose id is in a runs part is never run again. One session
-writes to a folder at a time (`SweepStore.lock`): a second one stops with an error naming the
-first.
+writes to a folder at a time (`SweepStore.lock`, `sim.results.output_folder`): a second one
+stops with an error naming the first. A session that ended without closing (killed) is marked so
+in the manifest when the folder is next opened. A part that cannot be read (truncated, or not
+this package's) stops a session with an error naming it; `--repair` sets such parts aside in
+OUT/broken/ and their runs are computed again.
 """
 
 from __future__ import annotations
@@ -30,13 +34,21 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.results import environment, git_state, model_version, write_json, write_table
+from sim.results import (
+    MANIFEST,
+    environment,
+    git_state,
+    model_version,
+    output_folder,
+    read_manifest,
+    write_json,
+    write_table,
+)
 from sim.sweep.design import Design
 from sim.sweep.spec import Sweep, SweepError, spec_to_dict
 
 RUNS, PERIODS, FAILURES = "runs", "periods", "failures"
-MANIFEST = "manifest.json"
-LOCK = ".lock"
+BROKEN = "broken"
 #: Fields of the sweep file that may change between sessions of one folder (more seeds).
 MAY_CHANGE = ("seeds", "root_seed")  # (the root seed in use is compared on its own)
 
@@ -67,9 +79,7 @@ class SweepStore:
 
     def read_manifest(self) -> dict[str, Any] | None:
         """The manifest, or None if the folder holds no sweep yet."""
-        if not self.manifest_path.is_file():
-            return None
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        return read_manifest(self.out, SweepError)
 
     def prepare(
         self,
@@ -82,8 +92,6 @@ class SweepStore:
     ) -> dict[str, Any]:
         """The manifest of a new session, after checking that the folder holds no other sweep
         (a `SweepError` if it does). Nothing is written yet."""
-        if self.out.exists() and not self.out.is_dir():
-            raise SweepError(str(self.out), "", "exists and is not a folder")
         previous = self.read_manifest()
         if previous is None and (self.out / RUNS).exists():
             raise SweepError(str(self.out), "", "holds sweep parts but no manifest.json")
@@ -112,51 +120,46 @@ class SweepStore:
             _check_same_sweep(self.manifest_path, previous, manifest)
             manifest["created"] = previous.get("created", now)
             manifest["sessions"] = list(previous.get("sessions", []))
+            for session in manifest["sessions"]:
+                # this session holds the lock: one still "running" ended without closing
+                if session.get("status") == "running":
+                    session.update(status="ended without closing (killed?)", noticed=now)
         return manifest
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the folder for this session; a `SweepError` naming the holder if another
-        session (another process, here or on another computer) is writing to it.
-
-        An advisory lock on `OUT/.lock` (``flock``): the system releases it when its process
-        ends, however it ends, so a killed sweep never leaves the folder locked. A folder
-        made here and left with nothing in it is removed again.
-        """
-        try:
-            import fcntl
-        except ImportError:  # Windows: no flock; one session per folder is up to the user
+        """Hold the folder for this session (`sim.results.output_folder`): a `SweepError` if
+        another session is writing to it or it holds another kind of result. A folder made here
+        and left with nothing in it is removed again."""
+        with output_folder(self.out, kind="sweep", error=SweepError):
             yield
-            return
-        if self.out.exists() and not self.out.is_dir():
-            raise SweepError(str(self.out), "", "exists and is not a folder")
-        created = not self.out.exists()
-        self.out.mkdir(parents=True, exist_ok=True)
-        path = self.out / LOCK
-        try:
-            with open(path, "a+", encoding="utf-8") as handle:
+
+    def broken_parts(self) -> list[Path]:
+        """Parts that cannot be read (truncated) or are not this package's (no run ids)."""
+        broken = []
+        for kind in (RUNS, PERIODS, FAILURES):
+            for part in self.parts(kind):
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise SweepError(
-                        str(self.out),
-                        "",
-                        f"another sweep session is writing to this folder ({holder}); wait "
-                        "for it to finish, then run again to resume, or give another output folder "
-                        "(run_sweep's out=, or --out on the command line)",
-                    ) from None
-                handle.seek(0)
-                handle.truncate()
-                started = datetime.now(UTC).isoformat(timespec="seconds")
-                handle.write(f"pid {os.getpid()} on {platform.node()} since {started}\n")
-                handle.flush()
-                yield  # the lock goes with the file's closing
-        finally:
-            if created and [p.name for p in self.out.iterdir()] == [LOCK]:
-                path.unlink(missing_ok=True)
-                self.out.rmdir()
+                    names = pq.read_schema(part).names
+                except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
+                    names = []
+                if "run_id" not in names:
+                    broken.append(part)
+        return broken
+
+    def repair(self) -> list[Path]:
+        """Set the broken parts aside in OUT/broken/, with the other parts of their batch, so
+        that their runs are computed again; the parts set aside, where they are now."""
+        names = {p.name for p in self.broken_parts()}
+        moved = []
+        for kind in (RUNS, PERIODS, FAILURES):
+            for part in self.parts(kind):
+                if part.name in names:
+                    target = self.out / BROKEN / kind / part.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(part, target)
+                    moved.append(target)
+        return moved
 
     def open(self, manifest: dict[str, Any], *, periods: bool, engine: dict[str, Any]) -> None:
         """Start the session: clean what a crash left and write the manifest with a new
@@ -241,8 +244,10 @@ def _check_same_sweep(path: Path, old: dict[str, Any], new: dict[str, Any]) -> N
         "; give another output folder (run_sweep's out=, or --out on the command line), or "
         "delete the folder to start again"
     )
-    if old.get("kind") != "sweep":
+    if old.get("kind") != "sweep" or not isinstance(old.get("sweep"), dict):
         raise SweepError(str(path), "kind", f"the folder holds no sweep{hint}")
+    if not all(isinstance(old.get(k), dict) for k in ("design",)):
+        raise SweepError(str(path), "design", f"the manifest has no design{hint}")
     old_spec = {k: v for k, v in old["sweep"].items() if k not in MAY_CHANGE}
     new_spec = {k: v for k, v in new["sweep"].items() if k not in MAY_CHANGE}
     for key in sorted(set(old_spec) | set(new_spec)):

@@ -1,0 +1,46 @@
+"""The documented limits (docs/limits.md): sizes of inputs, runs and sweeps, and memory.
+
+Plain constants and arithmetic, importable from anywhere (the scenario schema, the command
+line, sweeps) without loading the model.
+"""
+
+from __future__ import annotations
+
+#: Largest scenario or sweep file read (bytes); larger files (or endless ones such as
+#: /dev/zero) are refused before they are parsed.
+MAX_INPUT_BYTES = 1_000_000
+#: Deepest nesting of arrays and tables in a scenario or sweep file (the files need about 5).
+MAX_NESTING = 32
+#: Seeds in one `run` (a scenario's `seeds`, `--seeds`, `run_experiment(seeds=)`); more seeds
+#: belong in a sweep, which writes its runs to disk as they finish.
+MAX_SEEDS = 100_000
+#: Seeds per design point of a sweep.
+MAX_SWEEP_SEEDS = 1_000_000
+#: Design points of a sweep (each is validated before anything runs and kept in its manifest).
+MAX_DESIGN_POINTS = 100_000
+#: Default memory budget of a run (bytes); `--memory-budget GB` raises it.
+DEFAULT_MEMORY_BUDGET = 4 * 1024**3
+#: Largest magnitude of a money amount or a cost in a scenario (finite, far from overflow).
+MAX_MONEY = 1e9
+#: Largest weight of a customer preference (weights are relative to each other).
+MAX_WEIGHT = 1e6
+
+# What a run holds in memory until it is written: a summary row (a dict, then a DataFrame
+# row) and, with periods, one row per period of about 18 + departments numbers, held as
+# arrays, as a DataFrame and as an Arrow table while Parquet is written.
+_BYTES_PER_RUN = 4096
+_NUMBERS_PER_PERIOD = 18
+_COPIES = 3
+
+
+def run_memory(*, runs: int, horizon: int, departments: int, periods: bool) -> int:
+    """Estimated peak memory (bytes) of ``runs`` runs held until written (`run_experiment`)."""
+    per_run = _BYTES_PER_RUN
+    if periods:
+        per_run += (horizon + 1) * (_NUMBERS_PER_PERIOD + departments) * 8 * _COPIES
+    return runs * per_run
+
+
+def gigabytes(size: float) -> str:
+    """``size`` bytes as GB, for messages."""
+    return f"{size / 1e9:.3g} GB"
