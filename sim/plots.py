@@ -142,18 +142,20 @@ def style_axes(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "")
 
 
 def note_sailing_in_circles(ax: Axes, *, fontsize: float) -> None:
-    """How to read a panel of distance to port against miles sailed, in its top right corner."""
-    ax.text(
-        0.98,
-        0.97,
-        "sailing in circles: moving right\nwithout coming down",
-        transform=ax.transAxes,
-        ha="right",
+    """How to read a panel of distance to port against miles sailed: a line right under its
+    x label, outside the axes, so that it never covers data."""
+    ax.annotate(
+        "sailing in circles: moving right without coming down",
+        xy=(0.5, 0.0),
+        xycoords=ax.xaxis.label,
+        xytext=(0, -2),
+        textcoords="offset points",
+        ha="center",
         va="top",
         fontsize=fontsize,
         color="0.25",
         style="italic",
-        bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.8"},
+        gid="sailing-note",
     )
 
 

@@ -102,8 +102,8 @@ def command_app(args: argparse.Namespace) -> int:
 
 def command_figure(args: argparse.Namespace) -> int:
     """Write the sailing-in-circles figures of a scenario's twin firms."""
+    from sim.app.slides import sailing_slides
     from sim.app.state import DEFAULT_TWINS, ControlError, TwinFirms
-    from sim.app.views import sailing_slides
     from sim.cli import UsageError
     from sim.scenario import load_scenario
 

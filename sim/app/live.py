@@ -1,25 +1,20 @@
-"""The classroom's views: figures redrawn in place every period, and the debrief figure.
+"""The classroom's live views: figures redrawn in place every period, and the page's screen.
 
 Each live view owns one matplotlib `Figure` (Agg canvas, never pyplot) whose artists are
 updated, not rebuilt, so a period's redraw costs a draw and a fast PNG encoding. Colours and
 style are those of `sim.plots`: the efficiency-only firm warm, the aligned firm cool.
 """
 
-from __future__ import annotations
-
 import functools
 import html
 import io
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.artist import Artist
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
@@ -28,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, TwinFirms, plain
+from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, Intervention, TwinFirms, plain
 from sim.plots import PALETTE, STRATEGY_COLOURS, note_sailing_in_circles, style_axes
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
@@ -158,14 +153,30 @@ class LiveView:
         small.save(out, format="PNG", compress_level=1)
         return out.getvalue()
 
-    def export_png(self, dpi: int = EXPORT_DPI) -> bytes:
-        """The figure as PNG for slides: higher resolution, white background, all artists."""
+    def fit(self, twins: TwinFirms) -> None:
+        """Axis limits that fit the data shown (for a slide; the screen's grow with room)."""
+
+    def export_png(self, twins: TwinFirms, title: str = "", dpi: int = EXPORT_DPI) -> bytes:
+        """The figure as PNG for slides: higher resolution, white background, all artists,
+        axes fitting the data and ``title`` (what, which scenario, market and period) on top."""
         for artist in self.dynamic:
             artist.set_animated(False)
+        limits = [(ax, ax.get_xlim(), ax.get_ylim()) for ax in self.figure.axes]
+        heading = self.figure.text(
+            0.01, 0.995, title, ha="left", va="top", fontsize=_SMALL, color="0.1", gid="slide-title"
+        )
+        top = self.figure.subplotpars.top
+        self.figure.subplots_adjust(top=top - 0.06)
+        self.fit(twins)
         try:
             out = io.BytesIO()
             self.figure.savefig(out, format="png", dpi=dpi, facecolor="white")
         finally:
+            heading.remove()
+            self.figure.subplots_adjust(top=top)
+            for ax, xlim, ylim in limits:
+                ax.set_xlim(xlim)
+                ax.set_ylim(ylim)
             for artist in self.dynamic:
                 artist.set_animated(True)
             self.invalidate()  # savefig at another dpi leaves the screen canvas stale
@@ -173,32 +184,39 @@ class LiveView:
 
 
 class OverTimeView(LiveView):
-    """Efficiency, market value, profit and cash over time for both firms; shifts marked."""
+    """Efficiency, market value, profit and cash over time for both firms; market shifts and
+    live changes marked and labelled above the panels; a faint line for a changed firm
+    without its live changes (the baseline, on the same market)."""
 
     name = "over_time"
 
-    def __init__(self, twins: TwinFirms, width: int = 1180, height: int = 620) -> None:
+    def __init__(self, twins: TwinFirms, width: int = 1000, height: int = 560) -> None:
         super().__init__(width, height)
         sc = twins.scenario
         self.colours = firm_colours(twins.strategy_names)
         fig = self.figure
-        fig.subplots_adjust(left=0.075, right=0.985, bottom=0.1, top=0.86, wspace=0.2, hspace=0.4)
+        fig.subplots_adjust(left=0.115, right=0.975, bottom=0.1, top=0.74, wspace=0.3, hspace=0.4)
         axes = fig.subplots(2, 2).ravel()
         self.axes = dict(zip(KPI_COLUMNS, axes, strict=True))
+        # the panel's name on its y axis: above the panels is the marks' row
         ylabels = {
-            "efficiency": "",
-            "market_value": "",
-            "profit": sc.money_unit,
-            "cash": _money_stock(sc.money_unit),
+            "efficiency": "efficiency",
+            "market_value": "market value",
+            "profit": f"profit\n({sc.money_unit})",
+            "cash": f"cash ({_money_stock(sc.money_unit)})",
         }
         self.lines: dict[str, list[Line2D]] = {}
         self.heads: dict[str, list[Line2D]] = {}
+        self.baselines: dict[str, list[Line2D]] = {}
         self.limits: dict[str, tuple[float, float]] = {}
         for column, ax in self.axes.items():
-            style_axes(ax, title=_PANEL_TITLES[column], ylabel=ylabels[column])
-            ax.title.set_fontsize(_TITLE)
+            style_axes(ax, ylabel=ylabels[column])
             ax.set_xlim(0, sc.horizon)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+            self.baselines[column] = [
+                ax.plot([], [], color=c, linewidth=1.8, alpha=0.4, zorder=2.5, gid="baseline")[0]
+                for c in self.colours
+            ]
             self.lines[column] = [
                 ax.plot([], [], color=c, linewidth=2.4, zorder=3)[0] for c in self.colours
             ]
@@ -213,7 +231,7 @@ class OverTimeView(LiveView):
                 ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
             ax.set_ylim(*self.limits[column])
         for column in KPI_COLUMNS:
-            self.animate(*self.lines[column], *self.heads[column])
+            self.animate(*self.baselines[column], *self.lines[column], *self.heads[column])
         for ax in axes[2:]:
             ax.set_xlabel("period (month)", fontsize=_SMALL)
         self._scheduled = [
@@ -221,22 +239,63 @@ class OverTimeView(LiveView):
             for t in sc.shift_times
             for ax in axes
         ]
-        self._shift_artists: list = []
-        self._shifts_drawn: tuple = ()
+        self._mark_artists: list = []
+        self._marks_drawn: tuple = ()
+        self._legend = None
+        self._legend_labels: tuple = ()
+        self._set_legend(twins)
+
+    def fit(self, twins: TwinFirms) -> None:
+        """Profit and cash around the lines drawn."""
+        for column in ("profit", "cash"):
+            lines = self.lines[column] + self.baselines[column]
+            self.axes[column].set_ylim(
+                *_fitted([np.asarray(ln.get_ydata(), float) for ln in lines])
+            )
+
+    def _set_legend(self, twins: TwinFirms) -> None:
+        labels = (twins.label_now(0), twins.label_now(1), bool(twins.changed_firms()))
+        if labels == self._legend_labels:
+            return
+        if self._legend is not None:
+            self._legend.remove()
         handles = [
-            Line2D([], [], color=c, linewidth=3, label=label)
-            for c, label in zip(self.colours, twins.labels, strict=True)
+            Line2D([], [], color=c, linewidth=3, label=textwrap.shorten(label, 60))
+            for c, label in zip(self.colours, labels[:2], strict=True)
         ]
-        handles += [
-            Line2D([], [], color="0.15", linestyle="--", linewidth=1.4, label="market shift"),
-            Line2D([], [], color="0.6", linestyle=":", linewidth=1.4, label="shift to come"),
-        ]
-        _legend_on_top(fig, handles)
+        handles.append(
+            Line2D([], [], color="0.15", linestyle="--", linewidth=1.4, label="market shift")
+        )
+        if labels[2]:
+            handles.append(
+                Line2D([], [], color="0.3", alpha=0.4, linewidth=2, label="without the change")
+            )
+        else:
+            handles.append(
+                Line2D([], [], color="0.6", linestyle=":", linewidth=1.4, label="shift to come")
+            )
+        self._legend = self.figure.legend(
+            handles=handles,
+            loc="upper center",
+            ncols=2,
+            fontsize=_SMALL,
+            frameon=False,
+            bbox_to_anchor=(0.5, 1.0),
+            columnspacing=1.2,
+        )
+        self._legend_labels = labels
+        self.invalidate()
 
     def update(self, twins: TwinFirms, t: int | None = None) -> None:
-        """Lines up to period ``t``; limits grow as needed; shifts that happened marked."""
+        """Lines up to period ``t``; limits grow as needed; shifts and live changes marked."""
         t = twins.period if t is None else t
         x = np.arange(t + 1)
+        changed = twins.changed_firms()
+        base = twins.baseline
+        starts = {
+            i: min(c.period for c in twins.interventions if c.kind == "strategy" and c.firm == i)
+            for i in changed
+        }
         for column, ax in self.axes.items():
             values = []
             for i, firm in enumerate(twins.firms):
@@ -246,16 +305,30 @@ class OverTimeView(LiveView):
                 alive = np.flatnonzero(np.isfinite(y))
                 last = alive[-1] if alive.size else 0
                 self.heads[column][i].set_data([last], [y[last]] if alive.size else [np.nan])
+                if i in changed and base is not None and starts[i] < t:
+                    b = base.firms[i].log.floats[column][starts[i] : t + 1]
+                    self.baselines[column][i].set_data(np.arange(starts[i], t + 1), b)
+                    values.append(b)
+                else:
+                    self.baselines[column][i].set_data([], [])
             if column in ("profit", "cash"):
                 grown = _grow(self.limits[column], np.concatenate(values), pad=0.25, min_span=2.0)
                 if grown != self.limits[column]:
                     self.limits[column] = grown
                     ax.set_ylim(*grown)
                     self.invalidate()
-        shifts = tuple((p, label) for p, label in twins.shifts() if p <= t)
-        if shifts != self._shifts_drawn:
-            self._draw_shifts(shifts, twins.horizon)
+        marks = tuple(
+            [(p, f"shift {p}", "0.15", "--") for p, _ in twins.shifts() if p <= t]
+            + [
+                (c.effective, f"{c.effective}: {_short_change(c)}", self.colours[c.firm], "-.")
+                for c in twins.interventions
+                if c.kind == "strategy" and c.effective <= t
+            ]
+        )
+        if marks != self._marks_drawn:
+            self._draw_marks(marks)
             self.invalidate()
+        self._set_legend(twins)
         upcoming = {p for p, _ in twins.scheduled_shifts()} | {
             p for p, _ in twins.shifts() if p > t
         }
@@ -266,33 +339,56 @@ class OverTimeView(LiveView):
                 self.invalidate()
         self.period = t
 
-    def _draw_shifts(self, shifts: tuple[tuple[int, str], ...], horizon: int) -> None:
-        for artist in self._shift_artists:
+    def _draw_marks(self, marks: tuple[tuple[int, str, str, str], ...]) -> None:
+        """A vertical line per shift or change in every panel, its label above the top panels
+        (outside the axes: a label never covers data)."""
+        for artist in self._mark_artists:
             artist.remove()
-        self._shift_artists = []
-        for k, (period, label) in enumerate(shifts):
-            for ax in self.axes.values():
-                self._shift_artists.append(
-                    ax.axvline(period, color="0.15", linestyle="--", linewidth=1.4, zorder=2)
+        self._mark_artists = []
+        ax = self.axes["efficiency"]
+        horizon = ax.get_xlim()[1]
+        # a label's width in periods (about 0.6 of the font size per character)
+        per_char = 0.6 * _SMALL * self.figure.dpi / 72 * horizon / ax.bbox.width
+        row_ends: list[float] = []
+        for period, label, colour, style in marks:
+            for panel in self.axes.values():
+                self._mark_artists.append(
+                    panel.axvline(period, color=colour, linestyle=style, linewidth=1.5, zorder=2)
                 )
-            ax = self.axes["efficiency"]
-            right = period > 0.6 * horizon
-            self._shift_artists.append(
-                ax.text(
-                    period + (-1.5 if right else 1.5),
-                    0.04 + 0.3 * (k % 2),
-                    textwrap.fill(f"{period}: {plain(label)}", 30),
-                    transform=ax.get_xaxis_transform(),
-                    ha="right" if right else "left",
-                    va="bottom",
-                    fontsize=_SMALL,
-                    color="0.1",
-                    zorder=5,
-                    bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "alpha": 0.85},
-                    gid="shift-label",
+            half = len(label) * per_char / 2
+            row = next((r for r, end in enumerate(row_ends) if end < period - half), None)
+            if row is None:
+                row = len(row_ends) % 3
+                row_ends.append(0.0) if len(row_ends) < 3 else None
+            row_ends[row] = period + half
+            for panel in (self.axes["efficiency"], self.axes["market_value"]):
+                self._mark_artists.append(
+                    panel.text(
+                        period,
+                        1.03 + 0.15 * row,
+                        label,
+                        transform=panel.get_xaxis_transform(),
+                        ha="center",
+                        va="bottom",
+                        fontsize=_SMALL,
+                        color=colour,
+                        clip_on=False,
+                        gid="mark-label",
+                    )
                 )
-            )
-        self._shifts_drawn = shifts
+        self._marks_drawn = marks
+
+
+def _short_change(change: Intervention) -> str:
+    """A live change in a few characters, for a mark on a chart: "α 0.7", "sensing 0"."""
+    symbols = {"alpha": "α", "sensing": "sensing", "coordination": ""}
+    return (
+        ", ".join(
+            f"{symbols.get(k, k)} {v:g}".strip() if isinstance(v, float) else str(v)
+            for k, v in change.changes
+        )
+        or "change"
+    )
 
 
 class SailingView(LiveView):
@@ -302,12 +398,12 @@ class SailingView(LiveView):
     name = "sailing"
 
     def __init__(
-        self, twins: TwinFirms, width: int = 1180, height: int = 560, dpi: int = SCREEN_DPI
+        self, twins: TwinFirms, width: int = 1000, height: int = 520, dpi: int = SCREEN_DPI
     ) -> None:
         super().__init__(width, height, dpi)
         self.colours = firm_colours(twins.strategy_names)
         fig = self.figure
-        fig.subplots_adjust(left=0.065, right=0.985, bottom=0.14, top=0.84, wspace=0.2)
+        fig.subplots_adjust(left=0.075, right=0.975, bottom=0.2, top=0.84, wspace=0.22)
         self.ax_map, self.ax_sail = fig.subplots(1, 2)
         style_axes(
             self.ax_map,
@@ -361,6 +457,13 @@ class SailingView(LiveView):
         ]
         self.legend = _legend_on_top(fig, handles)
 
+    def fit(self, twins: TwinFirms) -> None:
+        """Both panels around the paths drawn (miles from 0 to the furthest sailed)."""
+        self.ax_map.set_xlim(*_fitted([line.get_xdata() for line in self.paths]))
+        self.ax_map.set_ylim(*_fitted([line.get_ydata() for line in self.paths]))
+        self.ax_sail.set_xlim(*_fitted([line.get_xdata() for line in self.sails], floor=0.0))
+        self.ax_sail.set_ylim(*_fitted([line.get_ydata() for line in self.sails], floor=0.0))
+
     def update(self, twins: TwinFirms, t: int | None = None) -> None:
         """Paths up to period ``t``, a star where each shift found the firm."""
         t = twins.period if t is None else t
@@ -405,6 +508,16 @@ class SailingView(LiveView):
             self.ax_sail.set_ylim(*gy)
             self.invalidate()
         self.period = t
+
+
+def _fitted(values: list[np.ndarray], *, floor: float | None = None) -> tuple[float, float]:
+    """Limits just around ``values`` (5% margin), from ``floor`` if given."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values])
+    if finite.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    margin = 0.05 * (hi - lo) or 0.5
+    return (floor if floor is not None else lo - margin, hi + margin)
 
 
 class DepartmentsView(LiveView):
@@ -592,69 +705,6 @@ def decisions_table(twins: TwinFirms) -> str:
     )
 
 
-def debrief_figure(
-    debrief: Debrief, *, width: int = 1180, height: int = 680, verdict: bool = True
-) -> Figure:
-    """The same setting on many seeds: every seed a thin line, the mean bold, per firm.
-
-    With ``verdict``, the sentence for the class is written above the panels (for slides; the
-    page shows it as text).
-    """
-    sc = debrief.scenario
-    colours = firm_colours(debrief.strategy_names)
-    fig = Figure(figsize=(width / SCREEN_DPI, height / SCREEN_DPI), dpi=SCREEN_DPI)
-    FigureCanvasAgg(fig)
-    top = 0.74 if verdict else 0.84
-    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.09, top=top, wspace=0.22, hspace=0.42)
-    axes = fig.subplots(2, 2).ravel()
-    x = np.arange(sc.horizon + 1)
-    ylabels = {"profit": sc.money_unit, "cash": _money_stock(sc.money_unit)}
-    for ax, column in zip(axes, KPI_COLUMNS, strict=True):
-        style_axes(ax, title=_PANEL_TITLES[column], ylabel=ylabels.get(column, ""))
-        for i in range(2):
-            runs = debrief.data[column][i]
-            ax.plot(x, runs.T, color=colours[i], alpha=0.16, linewidth=0.8, zorder=2)
-            with np.errstate(all="ignore"):
-                mean = np.nanmean(np.where(np.isfinite(runs), runs, np.nan), axis=0)
-            ax.plot(x, mean, color=colours[i], linewidth=2.8, zorder=4)
-        for period in debrief.shift_periods:
-            ax.axvline(period, color="0.15", linestyle="--", linewidth=1.3, zorder=3)
-        if column in ("profit", "cash"):
-            ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
-        ax.set_xlim(0, sc.horizon)
-    for ax in axes[2:]:
-        ax.set_xlabel("period (month)", fontsize=_SMALL)
-    _axes_ylim_same(axes[:2])
-    n = len(debrief.seeds)
-    handles = [
-        Line2D([], [], color=c, linewidth=3, label=f"{label} (mean of {n})")
-        for c, label in zip(colours, debrief.labels, strict=True)
-    ]
-    handles.append(Line2D([], [], color="0.5", alpha=0.5, linewidth=1, label="one market (seed)"))
-    if debrief.shift_periods:
-        handles.append(Line2D([], [], color="0.15", linestyle="--", label="market shift"))
-    fig.legend(
-        handles=handles,
-        loc="upper center",
-        ncols=2,
-        fontsize=_TEXT,
-        frameon=False,
-        bbox_to_anchor=(0.5, 1.0),
-    )
-    if verdict:
-        fig.text(
-            0.5, 0.885, textwrap.fill(debrief.verdict(), 95), ha="center", va="top", fontsize=_TEXT
-        )
-    return fig
-
-
-def _axes_ylim_same(axes: list[Axes] | np.ndarray) -> None:
-    lo = min(ax.get_ylim()[0] for ax in axes)
-    hi = max(ax.get_ylim()[1] for ax in axes)
-    for ax in axes:
-        ax.set_ylim(lo, hi)
-
-
 def figure_png(fig: Figure, dpi: int = EXPORT_DPI) -> bytes:
     """Any figure as PNG for slides."""
     out = io.BytesIO()
@@ -679,8 +729,12 @@ class Screen:
         self, seeds: int = DEBRIEF_SEEDS, progress: Callable[[int], None] | None = None
     ) -> Debrief:
         """The same setting on ``seeds`` markets (see `TwinFirms.debrief`), kept for the page."""
+        from sim.app.debrief import debrief_figure
+
         debrief = self.twins.debrief(seeds, progress=progress)
-        png = figure_png(debrief_figure(debrief, verdict=False), dpi=SCREEN_DPI)
+        png = figure_png(
+            debrief_figure(debrief, verdict=False, highlight=self.twins.seed), dpi=SCREEN_DPI
+        )
         self.debrief, self._debrief_png = debrief, png
         return debrief
 
@@ -703,85 +757,27 @@ class Screen:
             return png
 
     def export(self, name: str) -> bytes:
-        """View ``name`` (or ``debrief``) as a PNG for slides."""
-        with self.twins.lock:
+        """View ``name`` (or ``debrief``) as a PNG for slides, titled with the scenario, the
+        market and the period."""
+        twins = self.twins
+        with twins.lock:
+            sc = twins.scenario
+            what = {"over_time": "Over time", "sailing": "Sailing in circles"}.get(
+                name, "The departments" if name == "departments" else "Debrief"
+            )
+            title = (
+                f"{what}: {sc.title or plain(sc.name)}\n"
+                f"scenario {sc.name}, market {twins.seed}, period {twins.period} of {twins.horizon}"
+            )
             if name == "debrief":
+                from sim.app.debrief import debrief_figure
+
                 if self.debrief is None:
                     raise ValueError("no debrief yet: finish the run and run the debrief first")
-                return figure_png(debrief_figure(self.debrief))
+                fig = debrief_figure(self.debrief, highlight=twins.seed)
+                fig.suptitle(title, fontsize=_SMALL, x=0.01, ha="left", y=0.999, va="top")
+                fig.subplots_adjust(top=fig.subplotpars.top - 0.05)
+                return figure_png(fig)
             view = self.views[name]
-            view.update(self.twins)
-            return view.export_png()
-
-
-def sailing_slides(
-    twins: TwinFirms, png: Path, gif: Path | None = None, *, fps: int = 10
-) -> list[Path]:
-    """Slides of a finished run: the sailing-in-circles picture as PNG, and as an animated GIF
-    of the trajectories growing period by period (matplotlib animation). 16:9, large type."""
-    view = SailingView(twins, width=1280, height=720, dpi=SLIDE_DPI)
-    view.update(twins, twins.horizon)  # limits of the whole run: the axes never jump
-    view.freeze()
-    fig = view.figure
-    fig.subplots_adjust(top=0.8, bottom=0.14)
-    sc = twins.scenario
-    fig.suptitle(textwrap.fill(sc.title or plain(sc.name), 90), fontsize=16, y=0.985, va="top")
-    view.legend.set_bbox_to_anchor((0.5, 0.93))
-    clock = fig.text(0.985, 0.985, "", ha="right", va="top", fontsize=_TEXT, color="0.25")
-    shifts = "; ".join(f"period {p}: {plain(label)}" for p, label in twins.shifts())
-    fig.text(
-        0.015,
-        0.015,
-        textwrap.shorten(
-            f"Two firms in the same market (seed {twins.seed}). {shifts or 'No market shift.'}",
-            150,
-        ),
-        ha="left",
-        va="bottom",
-        fontsize=_SMALL,
-        color="0.25",
-    )
-    written = []
-    clock.set_text(f"period {twins.horizon} of {twins.horizon}")
-    fig.savefig(png, dpi=SLIDE_DPI, facecolor="white")
-    written.append(Path(png))
-    if gif is not None:
-        every = max(1, round(twins.horizon / 60))
-        frames = [*range(0, twins.horizon, every), twins.horizon]
-
-        def draw(t: int) -> list:
-            view.update(twins, t)
-            clock.set_text(f"period {t} of {twins.horizon}")
-            return []
-
-        palette = Image.open(png).convert("RGB").quantize(colors=96)
-        animation = FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
-        animation.save(gif, writer=_GifWriter(palette, fps=fps), dpi=SLIDE_DPI)
-        written.append(Path(gif))
-    return written
-
-
-class _GifWriter(PillowWriter):
-    """Matplotlib's Pillow writer, taking each frame as the animation just drew it (no second
-    draw) and mapping it to one palette (fast, and no flicker between frames)."""
-
-    def __init__(self, palette: Image.Image, fps: int) -> None:
-        super().__init__(fps=fps)
-        self.palette = palette
-
-    def grab_frame(self, **savefig_kwargs) -> None:
-        canvas = self.fig.canvas
-        size = canvas.get_width_height()
-        frame = Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert("RGB")
-        self._frames.append(frame.quantize(palette=self.palette, dither=Image.Dither.NONE))
-
-    def finish(self) -> None:
-        step = int(1000 / self.fps)
-        durations = [step] * (len(self._frames) - 1) + [3000]  # linger on the end
-        self._frames[0].save(
-            self.outfile,
-            save_all=True,
-            append_images=self._frames[1:],
-            duration=durations,
-            loop=0,
-        )
+            view.update(twins)
+            return view.export_png(twins, title)

@@ -10,13 +10,12 @@ import pytest
 from PIL import Image
 
 from sim.app.state import TwinFirms
-from sim.app.views import (
+from sim.app.live import (
     DepartmentsView,
     OverTimeView,
     SailingView,
     Screen,
     _grow,
-    debrief_figure,
     decisions_table,
     firm_colours,
     live_views,
@@ -37,6 +36,10 @@ def _played(scenario, periods: int, *, shift_at: int | None = None, seed: int = 
             twins.shift_now()
         twins.step()
     return twins
+
+
+def _mark_labels(view: OverTimeView) -> list:
+    return [t for ax in view.axes.values() for t in ax.texts if t.get_gid() == "mark-label"]
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -83,28 +86,49 @@ def test_a_new_period_changes_the_pictures(bakery):
         assert png != first[name], name
 
 
-def _shift_labels(view: OverTimeView) -> list:
-    return [t for t in view.figure.findobj() if getattr(t, "get_gid", str)() == "shift-label"]
-
-
-def test_shifts_are_marked_when_they_happen(bakery):
+def test_shifts_and_live_changes_are_marked_with_labels_outside_the_axes(bakery):
     twins = _played(bakery, 30)
     view = OverTimeView(twins)
     view.update(twins)
-    labels = _shift_labels(view)
-    assert labels == []
+    assert _mark_labels(view) == []
     upcoming = [line for line in view._scheduled if line.get_visible()]
     assert {float(line.get_xdata()[0]) for line in upcoming} == {60.0}  # the scenario's, to come
     twins.shift_now()
+    twins.change_firm(0, alpha=0.7)
     twins.step()
     view.update(twins)
-    labels = _shift_labels(view)
-    assert len(labels) == 1
-    assert " ".join(labels[0].get_text().split()).startswith("31: customers move to health")
+    labels = sorted(t.get_text() for t in _mark_labels(view))
+    assert labels == ["31: α 0.7", "31: α 0.7", "shift 31", "shift 31"]  # above both top panels
+    for text in _mark_labels(view):
+        assert text.get_position()[1] > 1.0  # y in axes fraction: above the data
     dashed = [
         line for line in view.axes["profit"].get_lines() if tuple(line.get_xdata()) == (31, 31)
     ]
-    assert dashed
+    assert len(dashed) == 2  # the shift and the change
+    # the scheduled shift at 60 went: the teacher's shift to the same customers replaced it
+    assert not any(line.get_visible() for line in view._scheduled)
+    legend = [t.get_text() for t in view._legend.get_texts()]
+    assert "efficiency only, alignment 0.7 from period 31" in legend
+    assert "without the change" in legend
+
+
+def test_a_live_change_draws_the_firm_without_it_on_the_same_market(bakery):
+    twins = _played(bakery, 40)
+    view = OverTimeView(twins)
+    twins.change_firm(0, alpha=0.7)
+    for _ in range(30):
+        twins.step()
+    view.update(twins)
+    baseline = view.baselines["profit"][0]
+    x, y = baseline.get_xdata(), baseline.get_ydata()
+    assert x[0] == 40 and x[-1] == 70
+    np.testing.assert_array_equal(y, twins.baseline.firms[0].log.floats["profit"][40:71])
+    assert len(view.baselines["profit"][1].get_xdata()) == 0  # firm 2 was not changed
+    # before the change the baseline is the run itself (common random numbers)
+    np.testing.assert_array_equal(
+        twins.baseline.firms[0].log.floats["profit"][:41],
+        twins.firms[0].log.floats["profit"][:41],
+    )
 
 
 def test_the_departments_view_rings_the_departments_that_moved(bakery):
@@ -153,15 +177,3 @@ def test_exports_for_slides_are_sharper_than_the_screen(bakery):
     assert screen.frame("over_time", 1) == screen.frame("over_time", 1)  # cached per version
     with pytest.raises(ValueError, match="no debrief yet"):
         screen.export("debrief")
-
-
-def test_the_debrief_figure_overlays_every_seed(bakery):
-    twins = _played(bakery, bakery.horizon)
-    screen = Screen(twins)
-    debrief = screen.run_debrief(seeds=4)
-    fig = debrief_figure(debrief)
-    ax = fig.axes[2]  # profit
-    assert len(ax.get_lines()) >= 2 * 4 + 2  # a thin line per seed and firm, two means
-    texts = " ".join(t.get_text() for t in fig.texts)
-    assert re.search(r"in \d of 4 markets", texts)
-    assert _pixels(screen.debrief_png()).shape[1] == 1180
