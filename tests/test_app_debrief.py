@@ -23,7 +23,7 @@ def debrief():
 
 
 def test_the_debrief_figure_overlays_every_seed_and_marks_the_class_market(debrief):
-    screen, result = debrief
+    _screen, result = debrief
     fig = debrief_figure(result, highlight=2)
     ax = fig.axes[2]  # profit
     assert len(ax.get_lines()) >= 2 * 4 + 2  # a thin line per seed and firm, two means

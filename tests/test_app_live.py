@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-import re
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from sim.app.state import TwinFirms
 from sim.app.live import (
     DepartmentsView,
     OverTimeView,
@@ -20,6 +18,7 @@ from sim.app.live import (
     firm_colours,
     live_views,
 )
+from sim.app.state import TwinFirms
 from sim.plots import STRATEGY_COLOURS
 from sim.scenario import load_scenario
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import ipyvuetify as v
 import ipywidgets
@@ -12,8 +11,8 @@ import pytest
 import solara
 
 from sim.app import page
-from sim.app.state import TwinFirms
 from sim.app.live import Screen
+from sim.app.state import TwinFirms
 from sim.scenario import load_scenario
 
 
