@@ -154,6 +154,7 @@ def test_the_debrief_lists_miles_cycling_and_the_live_changes():
     for words in ("miles sailed", "sailing in circles", "still in business", "your market (0)"):
         assert words in html
     assert "from period 2: efficiency only: alignment 0.5" in html
+    assert "Things to notice, checked" in html and "Your market:" in html
 
 
 def test_exports_give_titled_png_figures_and_the_run_as_csv():

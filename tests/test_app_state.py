@@ -17,9 +17,7 @@ from sim.app.state import (
     parse_number,
     parse_seed,
     scaled_costs,
-    typical_market,
 )
-from sim.experiment import run_experiment
 from sim.model import Market
 from sim.scenario import SCENARIO_DIR, load_scenario
 
@@ -217,20 +215,3 @@ def test_the_debrief_replays_the_run_on_each_seed(bakery):
     assert "of 3 markets" in verdict and "After period 21" in verdict
     wins = int((debrief.profit_after()[1] > debrief.profit_after()[0]).sum())
     assert f"in {wins} of 3" in verdict
-
-
-@pytest.mark.parametrize("name", list(classroom_scenarios()[0]))
-def test_each_classroom_scenario_opens_at_its_typical_market(name):
-    # classroom_seed is the debrief's median market; if the model changes, this says the new one
-    scenario = load_scenario(name)
-    assert scenario.classroom_seed == typical_market(scenario)
-    assert TwinFirms(scenario).seed == scenario.classroom_seed
-
-
-def test_the_typical_market_is_the_median_one():
-    scenario = load_scenario("bakery_gluten_free", {"horizon": 70})
-    runs = run_experiment(scenario, seeds=9, periods=False).runs
-    profit = runs.pivot(index="seed", columns="strategy", values="profit_post_shift")
-    difference = (profit["aligned"] - profit["efficiency_only"]).sort_values()
-    typical = typical_market(scenario, markets=9)
-    assert typical == difference.index[4]  # the middle of 9

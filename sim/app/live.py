@@ -190,12 +190,12 @@ class OverTimeView(LiveView):
 
     name = "over_time"
 
-    def __init__(self, twins: TwinFirms, width: int = 1000, height: int = 560) -> None:
+    def __init__(self, twins: TwinFirms, width: int = 1000, height: int = 520) -> None:
         super().__init__(width, height)
         sc = twins.scenario
         self.colours = firm_colours(twins.strategy_names)
         fig = self.figure
-        fig.subplots_adjust(left=0.115, right=0.975, bottom=0.1, top=0.74, wspace=0.3, hspace=0.4)
+        fig.subplots_adjust(left=0.115, right=0.975, bottom=0.11, top=0.76, wspace=0.3, hspace=0.42)
         axes = fig.subplots(2, 2).ravel()
         self.axes = dict(zip(KPI_COLUMNS, axes, strict=True))
         # the panel's name on its y axis: above the panels is the marks' row
@@ -274,10 +274,11 @@ class OverTimeView(LiveView):
             handles.append(
                 Line2D([], [], color="0.6", linestyle=":", linewidth=1.4, label="shift to come")
             )
+        short = sum(len(h.get_label()) for h in handles) < 75
         self._legend = self.figure.legend(
             handles=handles,
             loc="upper center",
-            ncols=2,
+            ncols=len(handles) if short else 2,
             fontsize=_SMALL,
             frameon=False,
             bbox_to_anchor=(0.5, 1.0),
@@ -358,14 +359,15 @@ class OverTimeView(LiveView):
             half = len(label) * per_char / 2
             row = next((r for r, end in enumerate(row_ends) if end < period - half), None)
             if row is None:
-                row = len(row_ends) % 3
-                row_ends.append(0.0) if len(row_ends) < 3 else None
+                row = len(row_ends) % 2
+                if len(row_ends) < 2:
+                    row_ends.append(0.0)
             row_ends[row] = period + half
             for panel in (self.axes["efficiency"], self.axes["market_value"]):
                 self._mark_artists.append(
                     panel.text(
                         period,
-                        1.03 + 0.15 * row,
+                        1.03 + 0.16 * row,
                         label,
                         transform=panel.get_xaxis_transform(),
                         ha="center",

@@ -19,6 +19,7 @@ import solara
 from sim.app import spare
 from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
+from sim.app.notes import check_notes
 from sim.app.state import DEBRIEF_SEEDS, MAX_COST_FACTOR, TwinFirms, classroom_scenarios, plain
 from sim.scenario import Scenario
 from sim.scenario.schema import COORDINATION_MODES
@@ -119,14 +120,18 @@ def Scoreboard(twins: TwinFirms, period: int) -> None:
         table = "".join(
             f'<tr><td>{html.escape(k)}</td><td class="value">{val}</td></tr>' for k, val in rows
         )
-        line = (
-            f"profit {_fmt(f.profit, 1)} · market value {_fmt(f.market_value)} · "
-            f"efficiency {_fmt(f.efficiency)} · miles {f.miles}" + ("" if f.alive else " · closed")
-        )
+        items = [
+            f"profit {_fmt(f.profit, 1)}",
+            f"value {_fmt(f.market_value)}",
+            f"efficiency {_fmt(f.efficiency)}",
+            f"miles {f.miles}",
+        ] + ([] if f.alive else ["closed"])
+        line = " · ".join(f'<span class="item">{item}</span>' for item in items)
         cells.append(
             f'<div class="score score-firm-{i}" style="border-color:{colours[i]}">'
             f'<span class="name" style="color:{colours[i]}">'
             f"{html.escape(twins.label_now(i))}</span>"
+            f'<span class="short-name" style="color:{colours[i]}">{html.escape(f.label)}</span>'
             f'<span class="line">{line}</span>'
             f'<div class="status{closed}">{html.escape(status)}</div><table>{table}</table>'
             "</div>"
@@ -185,7 +190,7 @@ def ScenarioButtons(
 @solara.component
 def InfoPanel(scenario: Scenario) -> None:
     """The story, how the model works, the words used, things to notice and to try."""
-    notice = "".join(f"<li>{html.escape(t)}</li>" for t in scenario.things_to_notice)
+    notice = "".join(f"<li>{html.escape(t.text)}</li>" for t in scenario.things_to_notice)
     tries = "".join(f"<li>{html.escape(t)}</li>" for t in scenario.things_to_try)
     words = "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in GLOSSARY.items()
@@ -460,7 +465,18 @@ def debrief_table(lesson: Lesson) -> str:
         if changes
         else "<p>No live change was made: the same start in every market.</p>"
     )
-    return f'<table class="debrief-table"><tr><th></th>{head}</tr>{rows}</table>{replayed}'
+    notes = ""
+    if all(n.check.strip() for n in debrief.scenario.things_to_notice) and (
+        lesson.twins.seed in debrief.seeds
+    ):
+        items = "".join(
+            f"<li>{html.escape(n.text)} <b>Your market: {'yes' if n.in_market else 'no'}; "
+            f"{round(n.share_of_markets * len(debrief.seeds))} of {len(debrief.seeds)} "
+            "markets.</b></li>"
+            for n in check_notes(debrief, lesson.twins.seed)
+        )
+        notes = f"<h3>Things to notice, checked</h3><ul>{items}</ul>"
+    return f'<table class="debrief-table"><tr><th></th>{head}</tr>{rows}</table>{replayed}{notes}'
 
 
 @solara.component

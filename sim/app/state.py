@@ -73,26 +73,6 @@ def classroom_scenarios(
     return {n: loaded[n] for n in order}, failed
 
 
-def typical_market(
-    scenario: Scenario,
-    *,
-    strategies: Sequence[str] = DEFAULT_TWINS,
-    markets: int = DEBRIEF_SEEDS,
-) -> int:
-    """The typical market of the debrief's: of seeds 0 .. ``markets`` - 1, the one where the
-    second firm's profit after the split minus the first's is closest to the median over all
-    of them (the lower seed on a tie). What a scenario's ``classroom_seed`` should be, so that
-    the first run a class sees is neither a lucky nor an unlucky one.
-    """
-    from sim.experiment import run_experiment
-
-    runs = run_experiment(scenario, strategies=list(strategies), seeds=markets, periods=False).runs
-    profit = runs.pivot(index="seed", columns="strategy", values="profit_post_shift")
-    difference = profit[strategies[1]] - profit[strategies[0]]
-    distance = (difference - difference.median()).abs()
-    return int(distance.sort_index().idxmin())
-
-
 # ---- parsing what is typed into the controls ----
 
 
@@ -617,7 +597,7 @@ class TwinFirms:
         size = self.horizon + 1
         data = {
             c: np.full((2, len(seed_list), size), np.nan)
-            for c in (*KPI_COLUMNS, "miles", "in_cycle")
+            for c in (*KPI_COLUMNS, "miles", "in_cycle", "distance_to_port", "alive")
         }
         shift_periods: set[int] = set()
         for k, seed in enumerate(seed_list):
@@ -634,6 +614,8 @@ class TwinFirms:
                 for c in KPI_COLUMNS:
                     data[c][i, k] = firm.log.floats[c]
                 data["miles"][i, k] = np.cumsum(firm.log.ints["miles"])
+                data["distance_to_port"][i, k] = firm.log.ints["distance_to_port"]
+                data["alive"][i, k] = firm.log.bools["alive"]
                 data["in_cycle"][i, k] = firm.log.bools["in_cycle"]
             shift_periods.update(t for t, _ in twin.shifts())
             if progress is not None:
