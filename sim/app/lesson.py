@@ -160,7 +160,8 @@ class Lesson:
         self.scenario_name = name
         self._start(
             TwinFirms(scenario),
-            f"{scenario.title or plain(name)}: market {scenario.classroom_seed}, period 0.",
+            f"{scenario.title or plain(name)}: market {scenario.classroom_seed}, period 0. "
+            "Press Play (or Step) to start.",
         )
 
     @_guarded

@@ -156,24 +156,38 @@ class LiveView:
     def fit(self, twins: TwinFirms) -> None:
         """Axis limits that fit the data shown (for a slide; the screen's grow with room)."""
 
+    def caption(self) -> str:
+        """What the figure marks, in words (under the image: for people, and for tests)."""
+        return ""
+
     def export_png(self, twins: TwinFirms, title: str = "", dpi: int = EXPORT_DPI) -> bytes:
         """The figure as PNG for slides: higher resolution, white background, all artists,
-        axes fitting the data and ``title`` (what, which scenario, market and period) on top."""
+        axes fitting the data and ``title`` (what, which scenario, market and period) under
+        the panels."""
         for artist in self.dynamic:
             artist.set_animated(False)
         limits = [(ax, ax.get_xlim(), ax.get_ylim()) for ax in self.figure.axes]
-        heading = self.figure.text(
-            0.01, 0.995, title, ha="left", va="top", fontsize=_SMALL, color="0.1", gid="slide-title"
+        params = self.figure.subplotpars
+        bottom, top = params.bottom, params.top
+        band = 0.1  # a footer under the panels for the title: it covers nothing
+        footer = self.figure.text(
+            0.01,
+            0.008,
+            title,
+            ha="left",
+            va="bottom",
+            fontsize=_SMALL,
+            color="0.1",
+            gid="slide-title",
         )
-        top = self.figure.subplotpars.top
-        self.figure.subplots_adjust(top=top - 0.06)
+        self.figure.subplots_adjust(bottom=bottom + band, top=top)
         self.fit(twins)
         try:
             out = io.BytesIO()
             self.figure.savefig(out, format="png", dpi=dpi, facecolor="white")
         finally:
-            heading.remove()
-            self.figure.subplots_adjust(top=top)
+            footer.remove()
+            self.figure.subplots_adjust(bottom=bottom, top=top)
             for ax, xlim, ylim in limits:
                 ax.set_xlim(xlim)
                 ax.set_ylim(ylim)
@@ -252,6 +266,19 @@ class OverTimeView(LiveView):
             self.axes[column].set_ylim(
                 *_fitted([np.asarray(ln.get_ydata(), float) for ln in lines])
             )
+
+    def caption(self) -> str:
+        """The marks drawn (shifts, live changes) and the faint lines, in words."""
+        words = []
+        if self._marks_drawn:
+            words.append(
+                "Marked: " + "; ".join(label for _, label, _, _ in self._marks_drawn) + "."
+            )
+        faint = [i for i, line in enumerate(self.baselines["profit"]) if len(line.get_xdata()) > 0]
+        if faint:
+            names = " and ".join(self._legend_labels[i].split(",")[0] for i in faint)
+            words.append(f"Faint line: {names} without the live change.")
+        return " ".join(words)
 
     def _set_legend(self, twins: TwinFirms) -> None:
         labels = (twins.label_now(0), twins.label_now(1), bool(twins.changed_firms()))
@@ -551,7 +578,7 @@ class DepartmentsView(LiveView):
         for i, ax in enumerate(self.axes):
             ax.set_title(twins.labels[i], fontsize=_TITLE, color=self.colours[i], loc="left")
             ax.set_axis_off()
-            ax.set_xlim(-2.2, 2.2)
+            ax.set_xlim(-2.4, 2.4)
             ax.set_ylim(-1.6, 1.6)
             ax.set_aspect("equal", adjustable="box")
             segments = [[positions[a], positions[b]] for a, b, _ in edges]
@@ -757,6 +784,11 @@ class Screen:
             png = view.png()
             self._frames[name] = (version, png)
             return png
+
+    def caption(self, name: str) -> str:
+        """What view ``name`` marks, in words, as last drawn."""
+        view = self.views.get(name)
+        return view.caption() if view is not None else ""
 
     def export(self, name: str) -> bytes:
         """View ``name`` (or ``debrief``) as a PNG for slides, titled with the scenario, the

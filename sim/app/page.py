@@ -131,7 +131,8 @@ def Scoreboard(twins: TwinFirms, period: int) -> None:
             f'<div class="score score-firm-{i}" style="border-color:{colours[i]}">'
             f'<span class="name" style="color:{colours[i]}">'
             f"{html.escape(twins.label_now(i))}</span>"
-            f'<span class="short-name" style="color:{colours[i]}">{html.escape(f.label)}</span>'
+            f'<span class="short-name" style="color:{colours[i]}">'
+            f"{html.escape(twins.label_now(i, short=True))}</span>"
             f'<span class="line">{line}</span>'
             f'<div class="status{closed}">{html.escape(status)}</div><table>{table}</table>'
             "</div>"
@@ -401,8 +402,15 @@ def Notices(lesson: Lesson, version: int) -> None:
 
 @solara.component
 def LiveImage(screen: Screen, name: str, version: int) -> None:
-    """One live view as an image."""
+    """One live view as an image, and what it marks in words under it."""
     solara.Image(screen.frame(name, version), width="100%", classes=["view-image", f"view-{name}"])
+    caption = screen.caption(name)
+    if caption:
+        solara.HTML(
+            tag="p",
+            unsafe_innerHTML=html.escape(caption),
+            classes=["view-caption", f"caption-{name}"],
+        )
 
 
 @solara.component
@@ -590,6 +598,21 @@ def Classroom() -> None:
                     on_click=lesson.toggle_drawer,
                     classes=["drawer-button"],
                 )
+                if present:  # the run at hand without opening the drawer
+                    solara.Button(
+                        "Pause" if lesson.playing else "Play",
+                        icon_name="mdi-pause" if lesson.playing else "mdi-play",
+                        on_click=lesson.toggle_play,
+                        color="primary",
+                        classes=["header-play"],
+                    )
+                    solara.Button(
+                        "Step",
+                        icon_name="mdi-step-forward",
+                        on_click=lesson.step,
+                        disabled=lesson.playing,
+                        classes=["header-step"],
+                    )
             solara.HTML(
                 unsafe_innerHTML="<h1>An efficient ship sailing in circles</h1>"
                 '<div class="subtitle">two firms, one market: departments chasing their own '

@@ -466,18 +466,21 @@ class TwinFirms:
         """The firms whose strategy was changed live."""
         return {c.firm for c in self.interventions if c.kind == "strategy"}
 
-    def label_now(self, index: int) -> str:
+    def label_now(self, index: int, *, short: bool = False) -> str:
         """Firm ``index``'s name with what it now is: "efficiency only, alignment 0.7 from
-        period 71" (the latest value of each setting changed live, from when it counts)."""
+        period 71" (the latest value of each setting changed live, from when it counts);
+        ``short``: "efficiency only, α 0.7 from 71"."""
         latest: dict[str, tuple[float | str, int]] = {}
         for change in self.interventions:
             if change.kind == "strategy" and change.firm == index:
                 for key, value in change.changes:
                     latest[key] = (value, change.effective)
+        words = {**_WORDS, "alpha": "α"} if short else _WORDS
+        since = "from" if short else "from period"
         parts = [
-            f"{_WORDS.get(k, k)} {v:g} from period {t}"
+            f"{words.get(k, k)} {v:g} {since} {t}"
             if isinstance(v, float)
-            else f"{_WORDS.get(k, k)} {v} from period {t}"
+            else f"{words.get(k, k)} {v} {since} {t}"
             for k, (v, t) in latest.items()
         ]
         return ", ".join([self.labels[index], *parts])
