@@ -9,6 +9,7 @@ address bar's link up to date and copies it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 from collections.abc import Callable
@@ -245,16 +246,15 @@ def NumberControl(
             classes=[f"{css}-input"],
             continuous_update=False,
         )
-        with solara.Div(classes=["slider", f"{css}-slider"]):
-            solara.SliderFloat(
-                "",
-                value=min(max(value, low), high),
-                min=low,
-                max=high,
-                step=step,
-                on_value=on_slide,
-                thumb_label=True,
-            )
+        solara.SliderFloat(
+            "",
+            value=min(max(value, low), high),
+            min=low,
+            max=high,
+            step=step,
+            on_value=on_slide,
+            thumb_label=True,
+        )
 
 
 @solara.component
@@ -622,7 +622,6 @@ def Classroom() -> None:
             with solara.Div(classes=["header-buttons"]):
                 solara.Button(
                     "Info",
-                    icon_name="mdi-information-outline",
                     on_click=lesson.toggle_info,
                     outlined=not lesson.info_open,
                     classes=["info-button"],
@@ -630,7 +629,6 @@ def Classroom() -> None:
                 )
                 solara.Button(
                     "Desk view" if present else "Presentation",
-                    icon_name="mdi-monitor" if present else "mdi-projector-screen",
                     on_click=lambda: lesson.set_layout("desk" if present else "presentation"),
                     outlined=True,
                     classes=["layout-button"],
@@ -638,7 +636,6 @@ def Classroom() -> None:
                 )
                 solara.Button(
                     "Copy link",
-                    icon_name="mdi-link-variant",
                     on_click=lambda: copy_request.set(copy_request.value + 1),
                     outlined=True,
                     classes=["copy-link-button"],
@@ -675,8 +672,8 @@ def Classroom() -> None:
                 if present:
                     Notices(lesson, period)
                 Scoreboard(twins, period)
-                with solara.Div(classes=["view-tabs"]):
-                    for name in VIEWS:
+                with solara.Div(classes=["view-tabs"]) if present else contextlib.nullcontext():
+                    for name in VIEWS if present else ():
                         solara.Button(
                             VIEW_TITLES[name],
                             on_click=functools.partial(lesson.show, name),
