@@ -7,6 +7,7 @@ are thread-safe, need no display and leave matplotlib's global state alone.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -422,3 +423,86 @@ def save_figures(
         fig.savefig(path, dpi=_DPI, facecolor="white")
         paths.append(path)
     return paths
+
+
+def debrief_figure(
+    data: Mapping[str, np.ndarray],
+    *,
+    labels: Sequence[str],
+    colours: Sequence[str],
+    shift_periods: Sequence[int] = (),
+    money_unit: str = "k€ per month",
+    highlight: int | None = None,
+    highlight_label: str = "",
+    note: str = "",
+    width_px: int = 1180,
+    height_px: int = 680,
+    dpi: int = 130,
+) -> Figure:
+    """The same setting in many markets (the classroom's debrief): per KPI panel, every
+    market a thin line and the mean bold, per firm.
+
+    ``data``: column (efficiency, market_value, profit, cash) -> array (firm, market, period).
+    ``highlight``: the index of one market (the class's), drawn dashed; ``note``: a sentence
+    above the panels (for slides).
+    """
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    top = 0.74 if note else 0.84
+    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.09, top=top, wspace=0.22, hspace=0.42)
+    axes = fig.subplots(2, 2).ravel()
+    periods = next(iter(data.values())).shape[2]
+    x = np.arange(periods)
+    ylabels = {"profit": money_unit, "cash": _stock_unit(money_unit)}
+    for ax, (column, panel_title) in zip(axes, _KPI_PANELS, strict=True):
+        style_axes(ax, title=panel_title, ylabel=ylabels.get(column, ""))
+        for i, colour in enumerate(colours):
+            runs = data[column][i]
+            ax.plot(x, runs.T, color=colour, alpha=0.16, linewidth=0.8, zorder=2)
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(np.where(np.isfinite(runs), runs, np.nan), axis=0)
+            ax.plot(x, mean, color=colour, linewidth=2.8, zorder=4)
+            if highlight is not None:
+                ax.plot(
+                    x,
+                    runs[highlight],
+                    color=colour,
+                    linewidth=1.6,
+                    linestyle=(0, (4, 2)),
+                    zorder=3.5,
+                    gid="highlight",
+                )
+        for period in shift_periods:
+            ax.axvline(period, color="0.15", linestyle="--", linewidth=1.3, zorder=3)
+        if column in ("profit", "cash"):
+            ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
+        ax.set_xlim(0, periods - 1)
+    for ax in axes[2:]:
+        ax.set_xlabel("period (month)", fontsize=_LABEL)
+    lo = min(ax.get_ylim()[0] for ax in axes[:2])
+    hi = max(ax.get_ylim()[1] for ax in axes[:2])
+    for ax in axes[:2]:
+        ax.set_ylim(lo, hi)
+    n = data["profit"].shape[1]
+    handles = [
+        Line2D([], [], color=c, linewidth=3, label=f"{label} (mean of {n})")
+        for c, label in zip(colours, labels, strict=True)
+    ]
+    handles.append(Line2D([], [], color="0.5", alpha=0.5, linewidth=1, label="one market (seed)"))
+    if highlight is not None:
+        handles.append(
+            Line2D([], [], color="0.3", linestyle=(0, (4, 2)), label=highlight_label or "marked")
+        )
+    if shift_periods:
+        handles.append(Line2D([], [], color="0.15", linestyle="--", label="market shift"))
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        ncols=2,
+        fontsize=_LEGEND,
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+    )
+    if note:
+        fig.text(0.5, 0.885, textwrap.fill(note, 95), ha="center", va="top", fontsize=_LEGEND)
+    return fig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from sim.app.live import (
     SailingView,
     Screen,
     _grow,
+    debrief_figure,
     decisions_table,
     firm_colours,
     live_views,
@@ -176,3 +178,27 @@ def test_exports_for_slides_are_sharper_than_the_screen(bakery):
     assert screen.frame("over_time", 1) == screen.frame("over_time", 1)  # cached per version
     with pytest.raises(ValueError, match="no debrief yet"):
         screen.export("debrief")
+
+
+@pytest.fixture(scope="module")
+def debriefed(bakery):
+    twins = TwinFirms(bakery, seed=2)
+    twins.replay([])
+    screen = Screen(twins)
+    return screen, screen.run_debrief(seeds=4)
+
+
+def test_the_debrief_figure_overlays_every_seed_and_marks_the_class_market(debriefed):
+    screen, result = debriefed
+    fig = debrief_figure(result, 2)
+    ax = fig.axes[2]  # profit
+    assert len(ax.get_lines()) >= 2 * 4 + 2  # a thin line per seed and firm, two means
+    ours = [line for line in ax.get_lines() if line.get_gid() == "highlight"]
+    assert len(ours) == 2  # one per firm: the seed-2 run itself
+    assert list(ours[0].get_ydata()) == list(result.data["profit"][0, 2])
+    texts = " ".join(t.get_text() for t in fig.texts)
+    assert re.search(r"in \d of 4 markets", texts)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "your market (2)" in legend
+    assert not [line for line in debrief_figure(result, 99).axes[2].get_lines() if line.get_gid()]
+    assert _pixels(screen.debrief_png()).shape[1] == 1180

@@ -215,3 +215,21 @@ def test_the_debrief_replays_the_run_on_each_seed(bakery):
     assert "of 3 markets" in verdict and "After period 21" in verdict
     wins = int((debrief.profit_after()[1] > debrief.profit_after()[0]).sum())
     assert f"in {wins} of 3" in verdict
+
+
+def test_the_debrief_summary_shows_miles_and_cycling_beside_profit_and_survival(bakery):
+    twins = TwinFirms(bakery, seed=2, baseline=False)
+    result = twins.debrief(seeds=4)
+    rows = dict(result.summary(seed=2))
+    keys = " | ".join(rows)
+    for words in ("profit after", "still in business", "miles sailed", "sailing in circles"):
+        assert words in keys
+    miles = result.miles()
+    assert rows["your market (2): miles sailed"] == tuple(f"{v:.0f}" for v in miles[:, 2])
+    assert rows["miles sailed, median of 4"][0] == f"{np.median(miles[0]):.0f}"
+    assert rows["sailing in circles at the end, of 4"][1] == str(int(result.cycled()[1].sum()))
+    gap = result.profit_after()[1] - result.profit_after()[0]
+    rank = int((gap < gap[2]).sum()) + 1
+    (ranked,) = [v for k, v in rows.items() if k.startswith("your market's profit gap")]
+    assert ranked == (f"{gap[2]:.1f}", f"{rank} of 4 from the smallest")
+    assert all(not k.startswith("your market") for k, _ in result.summary(seed=99))

@@ -233,3 +233,31 @@ def test_thread_safe_without_pyplot(periods: pd.DataFrame, tmp_path: Path) -> No
 def test_missing_columns_are_reported(periods: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="cash"):
         kpi_figure(periods.drop(columns=["cash"]))
+
+
+def test_debrief_figure_draws_every_market_the_means_and_one_marked() -> None:
+    from sim.plots import debrief_figure
+
+    rng = np.random.default_rng(0)
+    data = {
+        c: rng.normal(size=(2, 5, 41)) for c in ("efficiency", "market_value", "profit", "cash")
+    }
+    fig = debrief_figure(
+        data,
+        labels=["a", "b"],
+        colours=["#D55E00", "#0072B2"],
+        shift_periods=[20],
+        highlight=3,
+        highlight_label="yours",
+        note="a sentence",
+    )
+    ax = fig.axes[2]
+    lines = ax.get_lines()
+    assert len([ln for ln in lines if ln.get_linewidth() == 0.8]) == 2 * 5
+    means = [ln for ln in lines if ln.get_linewidth() == 2.8]
+    np.testing.assert_allclose(means[0].get_ydata(), data["profit"][0].mean(axis=0))
+    marked = [ln for ln in lines if ln.get_gid() == "highlight"]
+    np.testing.assert_array_equal(marked[1].get_ydata(), data["profit"][1, 3])
+    assert "yours" in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(t.get_text() == "a sentence" for t in fig.texts)
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()  # efficiency and value share a scale

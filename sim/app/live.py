@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
+from sim import plots
 from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, Intervention, TwinFirms, plain
 from sim.plots import PALETTE, STRATEGY_COLOURS, note_sailing_in_circles, style_axes
 
@@ -741,6 +742,23 @@ def figure_png(fig: Figure, dpi: int = EXPORT_DPI) -> bytes:
     return out.getvalue()
 
 
+def debrief_figure(debrief: Debrief, market: int | None = None, *, verdict: bool = True) -> Figure:
+    """The debrief's figure (`sim.plots.debrief_figure`): the class's ``market`` dashed, and
+    with ``verdict`` the sentence for the class above the panels (for slides)."""
+    sc = debrief.scenario
+    return plots.debrief_figure(
+        debrief.data,
+        labels=debrief.labels,
+        colours=firm_colours(debrief.strategy_names),
+        shift_periods=debrief.shift_periods,
+        money_unit=sc.money_unit,
+        highlight=debrief.seeds.index(market) if market in debrief.seeds else None,
+        highlight_label=f"your market ({market})",
+        note=debrief.verdict() if verdict else "",
+        dpi=SCREEN_DPI,
+    )
+
+
 class Screen:
     """What one class sees: a twin-firm session and its live views, redrawn on demand.
 
@@ -758,12 +776,8 @@ class Screen:
         self, seeds: int = DEBRIEF_SEEDS, progress: Callable[[int], None] | None = None
     ) -> Debrief:
         """The same setting on ``seeds`` markets (see `TwinFirms.debrief`), kept for the page."""
-        from sim.app.debrief import debrief_figure
-
         debrief = self.twins.debrief(seeds, progress=progress)
-        png = figure_png(
-            debrief_figure(debrief, verdict=False, highlight=self.twins.seed), dpi=SCREEN_DPI
-        )
+        png = figure_png(debrief_figure(debrief, self.twins.seed, verdict=False), dpi=SCREEN_DPI)
         self.debrief, self._debrief_png = debrief, png
         return debrief
 
@@ -804,11 +818,9 @@ class Screen:
                 f"scenario {sc.name}, market {twins.seed}, period {twins.period} of {twins.horizon}"
             )
             if name == "debrief":
-                from sim.app.debrief import debrief_figure
-
                 if self.debrief is None:
                     raise ValueError("no debrief yet: finish the run and run the debrief first")
-                fig = debrief_figure(self.debrief, highlight=twins.seed)
+                fig = debrief_figure(self.debrief, twins.seed)
                 fig.suptitle(title, fontsize=_SMALL, x=0.01, ha="left", y=0.999, va="top")
                 fig.subplots_adjust(top=fig.subplotpars.top - 0.05)
                 return figure_png(fig)
