@@ -43,7 +43,7 @@ def _plain(name: str) -> str:
     return str(name).replace("_", " ")
 
 
-def _stock_unit(money_unit: str) -> str:
+def stock_unit(money_unit: str) -> str:
     """Unit of a stock such as cash: the flow unit without "per ..." ("k€ per month" -> "k€")."""
     head, sep, _ = money_unit.partition(" per ")
     return head.strip() if sep and head.strip() else money_unit
@@ -191,7 +191,7 @@ def kpi_figure(
         "efficiency": "efficiency",
         "market_value": "market value",
         "profit": f"profit ({money_unit})",
-        "cash": f"cash ({_stock_unit(money_unit)})",
+        "cash": f"cash ({stock_unit(money_unit)})",
     }
     for ax, (column, panel_title) in zip(axes, _KPI_PANELS, strict=True):
         for name in strategies:
@@ -453,7 +453,7 @@ def debrief_figure(
     axes = fig.subplots(2, 2).ravel()
     periods = next(iter(data.values())).shape[2]
     x = np.arange(periods)
-    ylabels = {"profit": money_unit, "cash": _stock_unit(money_unit)}
+    ylabels = {"profit": money_unit, "cash": stock_unit(money_unit)}
     for ax, (column, panel_title) in zip(axes, _KPI_PANELS, strict=True):
         style_axes(ax, title=panel_title, ylabel=ylabels.get(column, ""))
         for i, colour in enumerate(colours):

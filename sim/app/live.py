@@ -65,10 +65,6 @@ def firm_colours(strategy_names: tuple[str, str]) -> tuple[str, str]:
     return first, second
 
 
-def _money_stock(unit: str) -> str:
-    head, sep, _ = unit.partition(" per ")
-    return head.strip() if sep and head.strip() else unit
-
 
 def _grow(
     limits: tuple[float, float], values: np.ndarray, *, pad: float, min_span: float
@@ -218,7 +214,7 @@ class OverTimeView(LiveView):
             "efficiency": "efficiency",
             "market_value": "market value",
             "profit": f"profit\n({sc.money_unit})",
-            "cash": f"cash ({_money_stock(sc.money_unit)})",
+            "cash": f"cash ({plots.stock_unit(sc.money_unit)})",
         }
         self.lines: dict[str, list[Line2D]] = {}
         self.heads: dict[str, list[Line2D]] = {}

@@ -22,6 +22,7 @@ from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
 from sim.app.notes import check_notes
 from sim.app.state import DEBRIEF_SEEDS, MAX_COST_FACTOR, TwinFirms, classroom_scenarios, plain
+from sim.plots import stock_unit
 from sim.scenario import Scenario
 from sim.scenario.schema import COORDINATION_MODES
 
@@ -101,7 +102,7 @@ def Scoreboard(twins: TwinFirms, period: int) -> None:
     """Both firms' numbers this period: a table each, or one line each when presenting."""
     colours = firm_colours(twins.strategy_names)
     unit = twins.scenario.money_unit
-    stock = unit.partition(" per ")[0]
+    stock = stock_unit(unit)
     cells = []
     for i in range(2):
         f = twins.firm_view(i)
