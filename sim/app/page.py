@@ -53,12 +53,15 @@ MODE_WORDS: dict[str, str] = {
     "hierarchical": "hierarchical (the owner chooses)",
 }
 HOW_IT_WORKS = (
-    "Each firm is a set of yes/no decisions owned by departments (production, marketing, ...). "
-    "Every month each department tries changing one of its decisions and keeps the change if "
-    "it scores better by its own yardstick: its efficiency, or, with alignment coupling α, a "
-    "mix of its efficiency and what the firm believes customers want. Sensing is how fast the "
-    "firm notices what customers want now. Coordination (meetings, a head office) and "
-    "alignment cost money every month. Both firms face the same market (the same seed)."
+    "Each firm is a set of yes/no decisions (large batches? a gluten-free line? ...), each "
+    "owned by a department. Every month each department proposes changing some of its own "
+    "decisions when that scores better by its yardstick: its own efficiency, mixed with "
+    "alignment coupling α with what the firm believes customers want. The coordination mode "
+    "turns the proposals into the firm's set-up: each department alone, one after another, or "
+    "the owner choosing. Sensing is how fast the firm's belief catches up with what customers "
+    "want now. Meetings, alignment and market research cost money every month; profit adds "
+    "up in cash, and a firm out of cash closes. Both firms face the same market (the same "
+    "seed): the same customers, the same shifts, the same start."
 )
 GLOSSARY: dict[str, str] = {
     "efficiency": "how well the firm does what it does (doing things right), from 0 to 1",
