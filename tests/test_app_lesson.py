@@ -156,3 +156,23 @@ def test_layout_views_and_panels(lesson):
     lesson.show("nowhere")
     assert "view: expected one of" in lesson.notice.text
     assert "layout=presentation" in lesson.query()
+
+
+def test_an_error_while_playing_pauses_with_a_message(lesson, monkeypatch):
+    def broken() -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(lesson.twins, "step", broken)
+    lesson.toggle_play()
+    lesson.play()
+    assert not lesson.playing
+    assert lesson.notice.kind == "error" and "boom" in lesson.notice.text
+
+
+def test_play_stops_by_itself_at_the_horizon(lesson):
+    lesson.open_query("scenario=canteen_stable&period=118")
+    lesson.set_speed(30)
+    lesson.toggle_play()
+    lesson.play()
+    assert lesson.twins.finished and not lesson.playing
+    assert "The run is over" in lesson.notice.text

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -277,39 +276,42 @@ class Lesson:
             self._stop.set()
 
     def play(self, cancel: threading.Event | None = None) -> None:
-        """The play loop (in a thread): periods at ``speed`` per second, one frame at most
-        every `FRAME_S` (several periods per frame when fast), until paused or over."""
+        """The play loop (in a thread) until paused or over: a frame every ``1 / speed``
+        seconds, or every `FRAME_S` with several periods in it when faster. A slow machine
+        plays slower, never in jumps."""
         cancel = cancel or threading.Event()
-        started, done = time.perf_counter(), 0
         while self.playing and not cancel.is_set() and not self._stop.is_set():
             frame_start = time.perf_counter()
-            due = max(1, math.floor((frame_start - started) * self.speed) - done)
+            interval = max(FRAME_S, 1.0 / self.speed)
+            periods = max(1, round(self.speed * interval))
             twins = self.twins
             advanced = 0
-            for _ in range(min(due, 50)):
-                with twins.lock:
-                    if not self.playing or self._stop.is_set() or cancel.is_set():
-                        break
-                    if not twins.step():
-                        break
-                advanced += 1
-            done += advanced
-            if advanced == 0 or twins.finished:
-                if twins.finished:
-                    self.playing = False
-                    self.notice = Notice(
-                        "info", "The run is over: look at the debrief, or reset to start again."
-                    )
+            try:
+                for _ in range(periods):
+                    with twins.lock:
+                        if not self.playing or self._stop.is_set() or cancel.is_set():
+                            break
+                        if not twins.step():
+                            break
+                    advanced += 1
+            except Exception as exc:  # never a dead page: say so, and pause
+                log.exception("play")
+                self.playing = False
+                self.notice = Notice(
+                    "error", f"Something went wrong while playing ({exc}); paused."
+                )
                 self.changed()
                 return
+            if twins.finished:
+                self.playing = False
+                self.notice = Notice(
+                    "info", "The run is over: look at the debrief, or reset to start again."
+                )
             self.changed()
-            if done > (time.perf_counter() - started) * self.speed + 1:
-                started, done = time.perf_counter() - done / self.speed, done  # slow down
-            next_period = started + (done + 1) / self.speed
-            wait = max(
-                next_period - time.perf_counter(), frame_start + FRAME_S - time.perf_counter()
-            )
-            self._stop.wait(max(wait, 0.02))
+            if advanced == 0 or twins.finished:
+                return
+            # the time left of this frame, and always a moment for the buttons
+            self._stop.wait(max(frame_start + interval - time.perf_counter(), 0.02))
 
     # ---- layout ----
     @_guarded
