@@ -141,11 +141,12 @@ def _period(page) -> int:
     return int(page.locator(".period-badge").inner_text().split()[1])
 
 
-def _shot(page, name: str) -> None:
-    """A screenshot to results/app/, and a small copy to docs/app/ when asked for."""
+def _shot(page, name: str, *, doc: bool = False) -> None:
+    """A screenshot to results/app/; for docs/app.md (``doc``), a small copy to docs/app/ when
+    SMB_SIM_DOC_SCREENSHOTS is set."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     png = page.screenshot(path=RESULTS / f"{name}.png")
-    if os.environ.get("SMB_SIM_DOC_SCREENSHOTS"):
+    if doc and os.environ.get("SMB_SIM_DOC_SCREENSHOTS"):
         from PIL import Image
 
         DOC_SHOTS.mkdir(parents=True, exist_ok=True)
@@ -277,7 +278,7 @@ def test_a_lesson_on_a_projector(server, browser):
         ".map((e) => e.getBoundingClientRect().height)"
     )
     assert max(lines) < 60, f"the scoreboard is not one line per firm: {lines}"
-    _shot(page, "10_projector")
+    _shot(page, "10_projector", doc=True)
 
     # fast play streams frames; Pause stops it within 300 ms
     page.locator(".header-play").click()
@@ -306,7 +307,7 @@ def test_a_lesson_on_a_projector(server, browser):
     assert f"{changed_at}: α 0.7" in text, text
     assert "Faint line: efficiency only without the live change" in text
     assert f"α 0.7 from {changed_at}" in page.locator(".score-firm-0").inner_text()
-    _shot(page, "11_live_change")
+    _shot(page, "11_live_change", doc=True)
 
     # the link in the address bar rebuilds the same lesson in another tab
     _wait_until_still(page)
@@ -353,5 +354,5 @@ def test_lesson_plan_screens(server, browser, scenario, period, view):
         page.locator(f".tab-{view}").click()
     page.wait_for_function(VIEWS_LOADED, arg=[view])
     page.locator(".app-notice").evaluate_all("(els) => els.forEach((e) => e.remove())")
-    _shot(page, f"lesson_{scenario}_{period}_{view}")
+    _shot(page, f"lesson_{scenario}_{period}_{view}", doc=True)
     page.close()
