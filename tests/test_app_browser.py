@@ -152,7 +152,9 @@ def _shot(page, name: str, *, doc: bool = False) -> None:
         DOC_SHOTS.mkdir(parents=True, exist_ok=True)
         image = Image.open(io.BytesIO(png)).convert("RGB")
         small = image.resize((640, round(640 * image.height / image.width)), Image.LANCZOS)
-        small.quantize(96).save(DOC_SHOTS / f"{name}.png", optimize=True)
+        small.quantize(128, method=Image.Quantize.FASTOCTREE).save(
+            DOC_SHOTS / f"{name}.png", optimize=True
+        )
 
 
 def test_a_class_session_in_a_real_browser(server, browser):
