@@ -318,6 +318,7 @@ def test_a_lesson_on_a_projector(server, browser):
     other = browser.new_page(viewport={"width": 1024, "height": 768})
     other.goto(link)
     other.locator(".period-badge", has_text=f"Period {_period(page)} of").wait_for(timeout=30_000)
+    other.locator(".classroom-root.presentation").wait_for()  # once the window's width is known
     assert other.locator(".scoreboard").inner_text() == page.locator(".scoreboard").inner_text()
     other.wait_for_function(VIEWS_LOADED, arg=["over_time"])
     assert other.locator(".caption-over_time").inner_text() == text
@@ -327,9 +328,15 @@ def test_a_lesson_on_a_projector(server, browser):
     zoomed = browser.new_page(viewport={"width": 683, "height": 512}, device_scale_factor=1.5)
     zoomed.goto(link)
     zoomed.locator(".period-badge").wait_for(timeout=30_000)
+    zoomed.locator(".classroom-root.presentation").wait_for()
     zoomed.wait_for_function(VIEWS_LOADED, arg=["over_time"])
     width = zoomed.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 683, f"scrolls sideways: {width} px wide"
+    zoomed.locator(".layout-button").click()  # the desk view, too
+    zoomed.locator(".classroom-root.desk").wait_for()
+    zoomed.wait_for_function(VIEWS_LOADED, arg=list(VIEWS))
+    width = zoomed.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 683, f"the desk view scrolls sideways: {width} px wide"
     zoomed.close()
     assert problems == []
     _merge_timings({"pause_in_fast_play_ms": round(result["stopped_ms"], 1)})
