@@ -315,6 +315,9 @@ def test_a_lesson_on_a_projector(server, browser):
     _wait_until_still(page)
     link = page.url
     assert f"period={_period(page)}" in link and "firm1:alpha=0.7" in link, link
+    page.locator(".copy-link-button").click()
+    page.locator(".views-column .app-info", has_text="Link copied").wait_for()
+    assert link in page.locator(".views-column .app-info").inner_text()
     other = browser.new_page(viewport={"width": 1024, "height": 768})
     other.goto(link)
     other.locator(".period-badge", has_text=f"Period {_period(page)} of").wait_for(timeout=30_000)

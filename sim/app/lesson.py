@@ -361,6 +361,11 @@ class Lesson:
             self.changed()
 
     # ---- the link ----
+    @_guarded
+    def link_copied(self, link: str) -> None:
+        """The browser copied the page's link: say so (with the link, to copy by hand)."""
+        self.notice = Notice("info", f"Link copied: {link}")
+
     def query(self) -> str:
         """The lesson as a URL query: scenario, market, speed, firm settings, live changes and
         period (`open_query` rebuilds it)."""

@@ -551,7 +551,6 @@ def Classroom() -> None:
     version = solara.use_reactive(0)
     width = solara.use_reactive(0)
     copy_request = solara.use_reactive(0)
-    copied = solara.use_reactive("")
     debrief_request = solara.use_reactive(0)
 
     def listen() -> Callable[[], None]:
@@ -586,7 +585,7 @@ def Classroom() -> None:
         query="" if lesson.playing else lesson.query(),
         copy_request=copy_request.value,
         event_viewport=width.set,
-        event_copied=copied.set,
+        event_copied=lesson.link_copied,
     )
     root = [
         "classroom-root",
@@ -660,8 +659,6 @@ def Classroom() -> None:
                     )
                 RunControls(lesson, period)
                 Notices(lesson, period)
-                if copied.value:
-                    solara.Info(f"Link copied: {copied.value}", classes=["copied"])
                 for i in range(2):
                     FirmControls(lesson, i, period).key(f"firm-{i}-{id(screen)}")
                 ExportCard(lesson, period)
