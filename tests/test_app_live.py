@@ -202,3 +202,34 @@ def test_the_debrief_figure_overlays_every_seed_and_marks_the_class_market(debri
     assert "your market (2)" in legend
     assert not [line for line in debrief_figure(result, 99).axes[2].get_lines() if line.get_gid()]
     assert _pixels(screen.debrief_png()).shape[1] == 1180
+
+
+def test_exports_fit_the_axes_to_the_data_and_carry_a_footer_title(bakery):
+    twins = _played(bakery, 120)
+    view = SailingView(twins)
+    view.update(twins)
+    grown = view.ax_sail.get_xlim()
+    view.fit(twins)
+    miles = max(np.nanmax(line.get_xdata()) for line in view.sails)
+    lo, hi = view.ax_sail.get_xlim()
+    assert lo == 0.0 and miles <= hi <= miles * 1.05 + 0.5 <= grown[1] + 0.5
+    screen = Screen(twins)
+    before = screen.views["sailing"].ax_sail.get_xlim()
+    figure = screen.views["sailing"].figure
+    titles = []
+    save = figure.savefig
+
+    def saving(*args, **kwargs):
+        titles.extend(t.get_text() for t in figure.texts if t.get_gid() == "slide-title")
+        return save(*args, **kwargs)
+
+    figure.savefig = saving
+    png = screen.export("sailing")
+    assert png[:4] == b"\x89PNG"
+    (title,) = titles
+    assert title.startswith("Sailing in circles: The bakery")
+    assert "scenario bakery_gluten_free, market 1, period 120 of 160" in title
+    assert screen.views["sailing"].ax_sail.get_xlim() == before  # the screen keeps its limits
+    assert not [t for t in screen.views["sailing"].figure.texts if t.get_gid() == "slide-title"]
+    note = [t for t in view.ax_sail.texts if t.get_gid() == "sailing-note"]
+    assert note and note[0].xycoords[1] is view.ax_sail.xaxis.label  # under the axis

@@ -18,10 +18,11 @@ def sailing_slides(
     """Slides of a finished run: the sailing-in-circles picture as PNG, and as an animated GIF
     of the trajectories growing period by period (matplotlib animation). 16:9, large type."""
     view = SailingView(twins, width=1280, height=720, dpi=SLIDE_DPI)
-    view.update(twins, twins.horizon)  # limits of the whole run: the axes never jump
+    view.update(twins, twins.horizon)
+    view.fit(twins)  # limits of the whole run, fitting it: the axes never jump
     view.freeze()
     fig = view.figure
-    fig.subplots_adjust(top=0.8, bottom=0.14)
+    fig.subplots_adjust(top=0.8, bottom=0.2)
     sc = twins.scenario
     fig.suptitle(textwrap.fill(sc.title or plain(sc.name), 90), fontsize=16, y=0.985, va="top")
     view.legend.set_bbox_to_anchor((0.5, 0.93))
@@ -31,7 +32,8 @@ def sailing_slides(
         0.015,
         0.015,
         textwrap.shorten(
-            f"Two firms in the same market (seed {twins.seed}). {shifts or 'No market shift.'}",
+            f"Scenario {sc.name}, market {twins.seed}: two firms in the same market. "
+            f"{shifts or 'No market shift.'}",
             150,
         ),
         ha="left",
