@@ -279,7 +279,7 @@ def test_a_lesson_on_a_projector(server, browser):
         "() => [...document.querySelectorAll('.score')]"
         ".map((e) => e.getBoundingClientRect().height)"
     )
-    assert max(lines) < 60, f"the scoreboard is not one line per firm: {lines}"
+    assert max(lines) < 40, f"the scoreboard is not one line per firm: {lines}"
     _shot(page, "10_projector", doc=True)
 
     # fast play streams frames; Pause stops it within 300 ms
