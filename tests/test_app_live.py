@@ -14,7 +14,6 @@ from sim.app.live import (
     OverTimeView,
     SailingView,
     Screen,
-    _grow,
     debrief_figure,
     decisions_table,
     firm_colours,
@@ -159,14 +158,6 @@ def test_the_decisions_table_marks_exactly_the_changes(bakery):
     assert table.count("<tr>") == 1 + len(bakery.decisions)  # a header and a row each
     for name in ("gluten free line", "Shop floor", "customers want"):
         assert name in table
-
-
-def test_limits_grow_with_room_to_spare_and_never_shrink():
-    assert _grow((0.0, 1.0), np.array([0.2, 0.8]), pad=0.25, min_span=2.0) == (0.0, 1.0)
-    lo, hi = _grow((-1.0, 1.0), np.array([0.0, 17.3]), pad=0.25, min_span=2.0)
-    assert lo <= -1.0 and hi >= 17.3 + 0.25 * 17.3 - 1e-9
-    assert _grow((lo, hi), np.array([3.0]), pad=0.25, min_span=2.0) == (lo, hi)
-    assert _grow((0.0, 1.0), np.array([np.nan]), pad=0.25, min_span=2.0) == (0.0, 1.0)
 
 
 def test_exports_for_slides_are_sharper_than_the_screen(bakery):

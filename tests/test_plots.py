@@ -261,3 +261,13 @@ def test_debrief_figure_draws_every_market_the_means_and_one_marked() -> None:
     assert "yours" in [t.get_text() for t in fig.legends[0].get_texts()]
     assert any(t.get_text() == "a sentence" for t in fig.texts)
     assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()  # efficiency and value share a scale
+
+
+def test_limits_grow_with_room_to_spare_and_never_shrink():
+    from sim.plots import grown_limits
+
+    assert grown_limits((0.0, 1.0), np.array([0.2, 0.8]), pad=0.25, min_span=2.0) == (0.0, 1.0)
+    lo, hi = grown_limits((-1.0, 1.0), np.array([0.0, 17.3]), pad=0.25, min_span=2.0)
+    assert lo <= -1.0 and hi >= 17.3 + 0.25 * 17.3 - 1e-9
+    assert grown_limits((lo, hi), np.array([3.0]), pad=0.25, min_span=2.0) == (lo, hi)
+    assert grown_limits((0.0, 1.0), np.array([np.nan]), pad=0.25, min_span=2.0) == (0.0, 1.0)

@@ -25,13 +25,12 @@ from PIL import Image
 
 from sim import plots
 from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, Intervention, TwinFirms, plain
-from sim.plots import PALETTE, STRATEGY_COLOURS, note_sailing_in_circles, style_axes
+from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
-#: figure is 9 inches wide); exports for slides use `EXPORT_DPI`, the GIF `SLIDE_DPI`.
+#: figure is 9 inches wide); exports for slides use `EXPORT_DPI`.
 SCREEN_DPI = 130
 EXPORT_DPI = 200
-SLIDE_DPI = 110
 _TEXT, _SMALL, _TITLE = 12, 11, 13
 _LOCAL_EFFICIENCY = colormaps["viridis"].with_extremes(bad="0.82")
 _LINKS = colormaps["Greys"]
@@ -63,29 +62,6 @@ def firm_colours(strategy_names: tuple[str, str]) -> tuple[str, str]:
     if second == first:
         second = spare[2] if first != spare[2] else spare[3]
     return first, second
-
-
-
-def _grow(
-    limits: tuple[float, float], values: np.ndarray, *, pad: float, min_span: float
-) -> tuple[float, float]:
-    """Limits containing ``values`` with room to spare, never shrinking, on round numbers.
-
-    They change only when a value leaves them, so a view's static background is redrawn
-    rarely; each change leaves ``pad`` times the span as headroom.
-    """
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return limits
-    lo, hi = limits
-    vmin, vmax = float(finite.min()), float(finite.max())
-    if lo <= vmin and vmax <= hi:
-        return limits
-    span = max(vmax - vmin, hi - lo if np.isfinite(hi - lo) else 0.0, min_span)
-    step = float(10 ** np.floor(np.log10(span * pad)))
-    new_lo = min(lo, float(np.floor((vmin - span * pad) / step) * step))
-    new_hi = max(hi, float(np.ceil((vmax + span * pad) / step) * step))
-    return new_lo, new_hi
 
 
 class LiveView:
@@ -261,7 +237,7 @@ class OverTimeView(LiveView):
         for column in ("profit", "cash"):
             lines = self.lines[column] + self.baselines[column]
             self.axes[column].set_ylim(
-                *_fitted([np.asarray(ln.get_ydata(), float) for ln in lines])
+                *plots.fitted_limits([np.asarray(ln.get_ydata(), float) for ln in lines])
             )
 
     def caption(self) -> str:
@@ -337,7 +313,9 @@ class OverTimeView(LiveView):
                 else:
                     self.baselines[column][i].set_data([], [])
             if column in ("profit", "cash"):
-                grown = _grow(self.limits[column], np.concatenate(values), pad=0.25, min_span=2.0)
+                grown = plots.grown_limits(
+                    self.limits[column], np.concatenate(values), pad=0.25, min_span=2.0
+                )
                 if grown != self.limits[column]:
                     self.limits[column] = grown
                     ax.set_ylim(*grown)
@@ -418,8 +396,8 @@ def _short_change(change: Intervention) -> str:
 
 
 class SailingView(LiveView):
-    """Sailing in circles: the firms' paths in efficiency x market value, and distance to port
-    against miles sailed."""
+    """Sailing in circles (`sim.plots.SailingPanels`), live: the firms' paths in efficiency x
+    market value, and distance to port against miles sailed."""
 
     name = "sailing"
 
@@ -427,123 +405,43 @@ class SailingView(LiveView):
         self, twins: TwinFirms, width: int = 1000, height: int = 520, dpi: int = SCREEN_DPI
     ) -> None:
         super().__init__(width, height, dpi)
-        self.colours = firm_colours(twins.strategy_names)
-        fig = self.figure
-        fig.subplots_adjust(left=0.075, right=0.975, bottom=0.2, top=0.84, wspace=0.22)
-        self.ax_map, self.ax_sail = fig.subplots(1, 2)
-        style_axes(
-            self.ax_map,
-            title="(a) Where the firm stands",
-            xlabel="efficiency",
-            ylabel="market value",
+        self.figure.subplots_adjust(left=0.075, right=0.975, bottom=0.2, top=0.84, wspace=0.22)
+        self.panels = plots.SailingPanels(
+            self.figure,
+            labels=twins.labels,
+            colours=firm_colours(twins.strategy_names),
+            max_distance=twins.market.n_decisions / 2,
+            fontsize=_SMALL,
         )
-        style_axes(
-            self.ax_sail,
-            title="(b) Miles sailed vs distance to port",
-            xlabel="miles sailed (decisions changed, in all)",
-            ylabel="distance to port",
-        )
-        self.ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
-        self.ax_sail.xaxis.set_major_locator(MaxNLocator(integer=True))
-        note_sailing_in_circles(self.ax_sail, fontsize=_SMALL)
-        self.paths, self.sails, self.now_map, self.now_sail, self.starts = [], [], [], [], []
-        for c in self.colours:
-            self.paths.append(self.ax_map.plot([], [], color=c, linewidth=1.8, alpha=0.85)[0])
-            self.sails.append(self.ax_sail.plot([], [], color=c, linewidth=2.2)[0])
-            marker = {"marker": "o", "markersize": 11, "markeredgecolor": "black", "zorder": 5}
-            self.now_map.append(self.ax_map.plot([], [], color=c, **marker)[0])
-            self.now_sail.append(self.ax_sail.plot([], [], color=c, **marker)[0])
-            self.starts.append(
-                self.ax_map.plot(
-                    [], [], marker="s", markersize=8, color="white", markeredgecolor=c, zorder=4
-                )[0]
-            )
-        self.stars = [
-            self.ax_map.plot(
-                [], [], "*", markersize=16, color=c, markeredgecolor="black", zorder=6
-            )[0]
-            for c in self.colours
-        ]
-        self.animate(
-            *self.paths, *self.sails, *self.starts, *self.stars, *self.now_map, *self.now_sail
-        )
-        self.map_limits = ((np.inf, -np.inf), (np.inf, -np.inf))
-        self.sail_limits = ((0.0, 10.0), (0.0, float(twins.market.n_decisions) / 2))
-        self.ax_sail.set_xlim(*self.sail_limits[0])
-        self.ax_sail.set_ylim(*self.sail_limits[1])
-        handles = [
-            Line2D([], [], color=c, linewidth=3, label=label)
-            for c, label in zip(self.colours, twins.labels, strict=True)
-        ]
-        style = {"color": "0.7", "markeredgecolor": "black", "linestyle": "none"}
-        handles += [
-            Line2D([], [], marker="s", markersize=8, label="start", **style),
-            Line2D([], [], marker="o", markersize=10, label="now", **style),
-            Line2D([], [], marker="*", markersize=15, label="at a shift", **style),
-        ]
-        self.legend = _legend_on_top(fig, handles)
+        self.ax_map, self.ax_sail = self.panels.ax_map, self.panels.ax_sail
+        self.sails = self.panels.sails
+        self.animate(*self.panels.artists)
 
     def fit(self, twins: TwinFirms) -> None:
         """Both panels around the paths drawn (miles from 0 to the furthest sailed)."""
-        self.ax_map.set_xlim(*_fitted([line.get_xdata() for line in self.paths]))
-        self.ax_map.set_ylim(*_fitted([line.get_ydata() for line in self.paths]))
-        self.ax_sail.set_xlim(*_fitted([line.get_xdata() for line in self.sails], floor=0.0))
-        self.ax_sail.set_ylim(*_fitted([line.get_ydata() for line in self.sails], floor=0.0))
+        self.panels.fit()
 
     def update(self, twins: TwinFirms, t: int | None = None) -> None:
         """Paths up to period ``t``, a star where each shift found the firm."""
         t = twins.period if t is None else t
-        shift_periods = [p for p, _ in twins.shifts()]
-        xs, ys, miles_all, dist_all = [], [], [], []
-        for i, firm in enumerate(twins.firms):
-            log = firm.log
-            e = log.floats["efficiency"][: t + 1]
-            v = log.floats["market_value"][: t + 1]
-            alive = log.bools["alive"][: t + 1]
-            miles = np.cumsum(log.ints["miles"][: t + 1]).astype(float)
-            dist = log.ints["distance_to_port"][: t + 1].astype(float)
-            miles[~alive], dist[~alive] = np.nan, np.nan
-            self.paths[i].set_data(e, v)
-            self.sails[i].set_data(miles, dist)
-            ok = np.flatnonzero(alive)
-            last = ok[-1] if ok.size else 0
-            self.now_map[i].set_data([e[last]], [v[last]])
-            self.now_sail[i].set_data([miles[last]], [dist[last]])
-            self.starts[i].set_data([e[0]], [v[0]])
-            at = [p for p in shift_periods if p <= t and alive[p]]
-            self.stars[i].set_data(e[at], v[at])
-            xs.append(e)
-            ys.append(v)
-            miles_all.append(miles)
-            dist_all.append(dist)
-        new = (
-            _grow(self.map_limits[0], np.concatenate(xs), pad=0.3, min_span=0.1),
-            _grow(self.map_limits[1], np.concatenate(ys), pad=0.3, min_span=0.1),
-        )
-        if new != self.map_limits:
-            self.map_limits = new
-            self.ax_map.set_xlim(*new[0])
-            self.ax_map.set_ylim(*new[1])
-            self.invalidate()
-        sx, sy = self.sail_limits
-        gx = _grow(sx, np.concatenate(miles_all), pad=0.5, min_span=10.0)
-        gy = (0.0, max(sy[1], float(np.nanmax(np.concatenate(dist_all), initial=0.0)) + 0.5))
-        if (gx, gy) != self.sail_limits:
-            self.sail_limits = (gx, gy)
-            self.ax_sail.set_xlim(0.0, gx[1])
-            self.ax_sail.set_ylim(*gy)
+        shifts = [p for p, _ in twins.shifts()]
+        if self.panels.show(sailing_tracks(twins), shifts, t):
             self.invalidate()
         self.period = t
 
 
-def _fitted(values: list[np.ndarray], *, floor: float | None = None) -> tuple[float, float]:
-    """Limits just around ``values`` (5% margin), from ``floor`` if given."""
-    finite = np.concatenate([v[np.isfinite(v)] for v in values])
-    if finite.size == 0:
-        return (0.0, 1.0)
-    lo, hi = float(finite.min()), float(finite.max())
-    margin = 0.05 * (hi - lo) or 0.5
-    return (floor if floor is not None else lo - margin, hi + margin)
+def sailing_tracks(twins: TwinFirms) -> list[plots.SailingTrack]:
+    """The twin firms' runs so far, as the sailing picture reads them."""
+    return [
+        plots.SailingTrack(
+            efficiency=firm.log.floats["efficiency"],
+            market_value=firm.log.floats["market_value"],
+            alive=firm.log.bools["alive"],
+            miles=firm.log.ints["miles"],
+            distance=firm.log.ints["distance_to_port"],
+        )
+        for firm in twins.firms
+    ]
 
 
 class DepartmentsView(LiveView):
