@@ -101,7 +101,7 @@ def presenting(lesson: Lesson, width: int) -> bool:
 
 
 @solara.component
-def Scoreboard(twins: TwinFirms, period: int) -> None:
+def Scoreboard(twins: TwinFirms, version: int) -> None:
     """Both firms' numbers this period: a table each, or one line each when presenting."""
     colours = firm_colours(twins.strategy_names)
     unit = twins.scenario.money_unit
@@ -146,7 +146,7 @@ def Scoreboard(twins: TwinFirms, period: int) -> None:
 
 
 @solara.component
-def ShiftLog(twins: TwinFirms, period: int) -> None:
+def ShiftLog(twins: TwinFirms, version: int) -> None:
     """The market shifts so far, those to come, and the live changes, in words."""
     done = [
         f'<span class="shift-done">period {p}: {html.escape(plain(label))}</span>'
@@ -262,7 +262,7 @@ def NumberControl(
 
 
 @solara.component
-def FirmControls(lesson: Lesson, index: int, period: int) -> None:
+def FirmControls(lesson: Lesson, index: int, version: int) -> None:
     """One firm's strategy and live settings (alignment, sensing, coordination mode)."""
     twins = lesson.twins
     spec = twins.settings(index)
@@ -322,7 +322,7 @@ def FirmControls(lesson: Lesson, index: int, period: int) -> None:
 
 
 @solara.component
-def RunControls(lesson: Lesson, period: int) -> None:
+def RunControls(lesson: Lesson, version: int) -> None:
     """Play/Pause, Step, Reset, speed, the shift button, messages, market and costs."""
     twins = lesson.twins
     with solara.Card(classes=["run-controls"]):
@@ -418,7 +418,7 @@ def LiveImage(screen: Screen, name: str, version: int) -> None:
 
 
 @solara.component
-def DebriefPanel(lesson: Lesson, period: int, start: Callable[[], None]) -> None:
+def DebriefPanel(lesson: Lesson, version: int, start: Callable[[], None]) -> None:
     """After a run: the same setting in 30 markets, so the class sees it was not luck."""
     screen, twins = lesson.screen, lesson.twins
     solara.HTML(
@@ -492,7 +492,7 @@ def debrief_table(lesson: Lesson) -> str:
 
 
 @solara.component
-def ExportCard(lesson: Lesson, period: int) -> None:
+def ExportCard(lesson: Lesson, version: int) -> None:
     """The current figures as PNG, the run's data as CSV."""
     screen, twins = lesson.screen, lesson.twins
     stem = f"{twins.scenario.name}_market{twins.seed}_period{twins.period}"
@@ -571,7 +571,8 @@ def Classroom() -> None:
 
     solara.Title("smb-sim classroom: an efficient ship sailing in circles")
     solara.Style(ASSETS / "classroom.css")
-    period = version.value
+    # every component that shows the lesson takes this, so that a change renders it again
+    changes = version.value
     if lesson.screen is None:
         solara.Error(
             "No scenario to show: scenarios/ has none a class can use. "
@@ -657,11 +658,11 @@ def Classroom() -> None:
                         on_click=lesson.toggle_drawer,
                         classes=["drawer-close"],
                     )
-                RunControls(lesson, period)
-                Notices(lesson, period)
+                RunControls(lesson, changes)
+                Notices(lesson, changes)
                 for i in range(2):
-                    FirmControls(lesson, i, period).key(f"firm-{i}-{id(screen)}")
-                ExportCard(lesson, period)
+                    FirmControls(lesson, i, changes).key(f"firm-{i}-{id(screen)}")
+                ExportCard(lesson, changes)
             with solara.Div(classes=["views-column"]):
                 if lesson.broken:
                     solara.Warning(
@@ -671,8 +672,8 @@ def Classroom() -> None:
                 if lesson.info_open:
                     InfoPanel(twins.scenario)
                 if present:
-                    Notices(lesson, period)
-                Scoreboard(twins, period)
+                    Notices(lesson, changes)
+                Scoreboard(twins, changes)
                 with solara.Div(classes=["view-tabs"]) if present else contextlib.nullcontext():
                     for name in VIEWS if present else ():
                         solara.Button(
@@ -696,11 +697,11 @@ def Classroom() -> None:
                         elif name == "debrief":
                             DebriefPanel(
                                 lesson,
-                                period,
+                                changes,
                                 lambda: debrief_request.set(debrief_request.value + 1),
                             )
                         else:
                             if not present or name == lesson.view:
-                                LiveImage(screen, name, period)
+                                LiveImage(screen, name, changes)
                             if name == "over_time":
-                                ShiftLog(twins, period)
+                                ShiftLog(twins, changes)
