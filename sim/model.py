@@ -113,6 +113,7 @@ class Market(mesa.Model):
         )
         self.shift_labels: list[str] = [""] * (scenario.horizon + 1)
         self.changes: list[dict] = []
+        self.replaced_shifts: list[tuple[int, str]] = []  # scheduled shifts "shift now" replaced
         self.state = MarketState(
             department_efficiency=department_efficiency,
             beta=self.beta,
@@ -267,7 +268,9 @@ class Market(mesa.Model):
     def shift_now(self, to: str | None = None) -> ShiftEvent:
         """Customers move abruptly at the next period: to regime ``to``, or to the next regime.
 
-        Asked again before that period, it returns the shift already planned.
+        The next scheduled shift to the same regime is cancelled (this one came first; it is
+        listed in ``replaced_shifts``). Asked again before that period, it returns the shift
+        already planned.
         """
         regimes = [r.name for r in self.spec.market.regimes]
         if to is None:
@@ -277,13 +280,23 @@ class Market(mesa.Model):
                 if current in regimes
                 else regimes[0]
             )
-        elif to not in regimes:
+        return self._shift_at(self.period + 1, to, f"customers move to {to} (now)")
+
+    def _shift_at(self, t: int, to: str, label: str) -> ShiftEvent:
+        """An abrupt shift to ``to`` at period ``t``, replacing the next scheduled one to it."""
+        regimes = [r.name for r in self.spec.market.regimes]
+        if to not in regimes:
             raise ValueError(f"unknown regime {to!r}; allowed: {', '.join(regimes)}")
-        t = self.period + 1
+        schedule = self.environment.schedule
         for event in self.environment.due(t):
             if event.label.endswith("(now)") and event.to == to:
                 return event
-        event = ShiftEvent(t, "regime", to=to, label=f"customers move to {to} (now)")
+        later = [e for e in schedule if e.time >= t and e.kind == "regime" and e.to == to]
+        if later:
+            replaced = min(later, key=lambda e: e.time)
+            schedule.remove(replaced)
+            self.replaced_shifts.append((replaced.time, replaced.label))
+        event = ShiftEvent(t, "regime", to=to, label=label)
         self.environment.add_shift(event)
         self._schedule_shift(t)
         return event
@@ -297,16 +310,8 @@ class Market(mesa.Model):
                 f"not {change.period}"
             )
         if change.shift_to is not None:
-            regimes = [r.name for r in self.spec.market.regimes]
-            if change.shift_to not in regimes:
-                raise ValueError(
-                    f"unknown regime {change.shift_to!r}; allowed: {', '.join(regimes)}"
-                )
             label = change.label or f"customers move to {change.shift_to} (now)"
-            self.environment.add_shift(
-                ShiftEvent(change.period, "regime", to=change.shift_to, label=label)
-            )
-            self._schedule_shift(change.period)
+            self._shift_at(change.period, change.shift_to, label)
             return
         self._changes.setdefault(change.period, []).append(change)
         if len(self._changes[change.period]) == 1:

@@ -7,11 +7,14 @@ are thread-safe, need no display and leave matplotlib's global state alone.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
@@ -19,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullLocator
+from PIL import Image
 
 from sim.frames import decision_bits, department_of
 
@@ -36,8 +40,10 @@ PALETTE = ("#009E73", "#332288", "#000000", "#DDCC77", "#56B4E9", "#999999")
 #: More distinct shift periods than this are drawn as a rug of ticks, not as labelled lines.
 MAX_SHIFT_LINES = 3
 
+#: Tick labels' size in points (the classroom's views draw 11 points at 130 dpi, 20 pixels).
+TICK_POINTS = 11
 # Font sizes in points: readable on a projector (nothing below 10).
-_TICK, _LABEL, _TITLE, _SUPTITLE, _LEGEND, _NOTE = 11, 12, 13, 15, 11, 11
+_TICK, _LABEL, _TITLE, _SUPTITLE, _LEGEND, _NOTE = TICK_POINTS, 12, 13, 15, 11, 11
 _DPI = 120
 _LINEAR_MILES = 5.0  # asinh scale of miles sailed: linear up to about this
 #: The KPI panels: column, title (saying over which firms the mean is taken, docs/ODD.md §9.2).
@@ -54,7 +60,7 @@ def _plain(name: str) -> str:
     return str(name).replace("_", " ")
 
 
-def _stock_unit(money_unit: str) -> str:
+def stock_unit(money_unit: str) -> str:
     """Unit of a stock such as cash: the flow unit without "per ..." ("k€ per month" -> "k€")."""
     head, sep, _ = money_unit.partition(" per ")
     return head.strip() if sep and head.strip() else money_unit
@@ -206,18 +212,20 @@ def style_axes(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "")
 
 
 def note_sailing_in_circles(ax: Axes, *, fontsize: float) -> None:
-    """How to read a panel of distance to port against miles sailed, in its top right corner."""
-    ax.text(
-        0.98,
-        0.97,
-        "sailing in circles: moving right\nwithout coming down",
-        transform=ax.transAxes,
+    """How to read a panel of distance to port against miles sailed: a line right under its
+    x label, outside the axes, so that it never covers data."""
+    ax.annotate(
+        "sailing in circles: moving right without coming down",
+        xy=(1.0, 0.0),
+        xycoords=("axes fraction", ax.xaxis.label),
+        xytext=(0, -2),
+        textcoords="offset points",
         ha="right",
         va="top",
         fontsize=fontsize,
         color="0.25",
         style="italic",
-        bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.8"},
+        gid="sailing-note",
     )
 
 
@@ -254,7 +262,7 @@ def kpi_figure(
         "efficiency": "efficiency (0-1)",
         "market_value": "market value (0-1)",
         "profit": f"profit ({money_unit})",
-        "cash": f"cash ({_stock_unit(money_unit)})",
+        "cash": f"cash ({stock_unit(money_unit)})",
     }
     for ax, (column, panel_title) in zip(axes, _KPI_PANELS, strict=True):
         for name in strategies:
@@ -694,3 +702,345 @@ def decomposition_figure(
     if title:
         fig.suptitle(title, fontsize=_SUPTITLE)
     return fig
+
+
+def debrief_figure(
+    data: Mapping[str, np.ndarray],
+    *,
+    labels: Sequence[str],
+    colours: Sequence[str],
+    shift_periods: Sequence[int] = (),
+    money_unit: str = "k€ per month",
+    highlight: int | None = None,
+    highlight_label: str = "",
+    note: str = "",
+    width_px: int = 1180,
+    height_px: int = 680,
+    dpi: int = 130,
+) -> Figure:
+    """The same setting in many markets (the classroom's debrief): per KPI panel, every
+    market a thin line and the mean bold, per firm.
+
+    ``data``: column (efficiency, market_value, profit, cash) -> array (firm, market, period).
+    ``highlight``: the index of one market (the class's), drawn dashed; ``note``: a sentence
+    above the panels (for slides).
+    """
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    top = 0.74 if note else 0.84
+    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.09, top=top, wspace=0.22, hspace=0.42)
+    axes = fig.subplots(2, 2).ravel()
+    periods = next(iter(data.values())).shape[2]
+    x = np.arange(periods)
+    ylabels = {"profit": money_unit, "cash": stock_unit(money_unit)}
+    for ax, (column, panel_title) in zip(axes, _KPI_PANELS, strict=True):
+        style_axes(ax, title=panel_title, ylabel=ylabels.get(column, ""))
+        for i, colour in enumerate(colours):
+            runs = data[column][i]
+            ax.plot(x, runs.T, color=colour, alpha=0.16, linewidth=0.8, zorder=2)
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(np.where(np.isfinite(runs), runs, np.nan), axis=0)
+            ax.plot(x, mean, color=colour, linewidth=2.8, zorder=4)
+            if highlight is not None:
+                ax.plot(
+                    x,
+                    runs[highlight],
+                    color=colour,
+                    linewidth=1.6,
+                    linestyle=(0, (4, 2)),
+                    zorder=3.5,
+                    gid="highlight",
+                )
+        for period in shift_periods:
+            ax.axvline(period, color="0.15", linestyle="--", linewidth=1.3, zorder=3)
+        if column in ("profit", "cash"):
+            ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
+        ax.set_xlim(0, periods - 1)
+    for ax in axes[2:]:
+        ax.set_xlabel("period (month)", fontsize=_LABEL)
+    lo = min(ax.get_ylim()[0] for ax in axes[:2])
+    hi = max(ax.get_ylim()[1] for ax in axes[:2])
+    for ax in axes[:2]:
+        ax.set_ylim(lo, hi)
+    n = data["profit"].shape[1]
+    handles = [
+        Line2D([], [], color=c, linewidth=3, label=f"{label} (mean of {n})")
+        for c, label in zip(colours, labels, strict=True)
+    ]
+    handles.append(Line2D([], [], color="0.5", alpha=0.5, linewidth=1, label="one market (seed)"))
+    if highlight is not None:
+        handles.append(
+            Line2D([], [], color="0.3", linestyle=(0, (4, 2)), label=highlight_label or "marked")
+        )
+    if shift_periods:
+        handles.append(Line2D([], [], color="0.15", linestyle="--", label="market shift"))
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        ncols=2,
+        fontsize=_LEGEND,
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+    )
+    if note:
+        fig.text(0.5, 0.885, textwrap.fill(note, 95), ha="center", va="top", fontsize=_LEGEND)
+    return fig
+
+
+def grown_limits(
+    limits: tuple[float, float], values: np.ndarray, *, pad: float, min_span: float
+) -> tuple[float, float]:
+    """Limits containing ``values`` with room to spare, never shrinking, on round numbers.
+
+    They change only when a value leaves them, so a view's static background is redrawn
+    rarely; each change leaves ``pad`` times the span as headroom.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return limits
+    lo, hi = limits
+    vmin, vmax = float(finite.min()), float(finite.max())
+    if lo <= vmin and vmax <= hi:
+        return limits
+    span = max(vmax - vmin, hi - lo if np.isfinite(hi - lo) else 0.0, min_span)
+    step = float(10 ** np.floor(np.log10(span * pad)))
+    new_lo = min(lo, float(np.floor((vmin - span * pad) / step) * step))
+    new_hi = max(hi, float(np.ceil((vmax + span * pad) / step) * step))
+    return new_lo, new_hi
+
+
+def fitted_limits(values: list[np.ndarray], *, floor: float | None = None) -> tuple[float, float]:
+    """Limits just around ``values`` (5% margin), from ``floor`` if given."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values])
+    if finite.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    margin = 0.05 * (hi - lo) or 0.5
+    return (floor if floor is not None else lo - margin, hi + margin)
+
+
+@dataclass(frozen=True)
+class SailingTrack:
+    """One firm's single run as the sailing picture shows it (arrays over periods 0 .. T)."""
+
+    efficiency: np.ndarray
+    market_value: np.ndarray
+    alive: np.ndarray
+    miles: np.ndarray  # decisions changed in each period
+    distance: np.ndarray  # distance to port
+
+
+class SailingPanels:
+    """The sailing-in-circles picture of a few firms' single runs, drawn up to any period:
+    (a) each firm's path in efficiency x market value, (b) distance to port against miles
+    sailed. The classroom's live view redraws it every period; `sailing_slides` animates it.
+
+    Axis limits only grow (`grown_limits`), so a redraw rarely changes the static part; `fit`
+    sets them around what is drawn.
+    """
+
+    def __init__(
+        self,
+        fig: Figure,
+        *,
+        labels: Sequence[str],
+        colours: Sequence[str],
+        max_distance: float,
+        fontsize: float = _NOTE,
+    ) -> None:
+        self.ax_map, self.ax_sail = fig.subplots(1, 2)
+        style_axes(
+            self.ax_map,
+            title="(a) Where the firm stands",
+            xlabel="efficiency",
+            ylabel="market value",
+        )
+        style_axes(
+            self.ax_sail,
+            title="(b) Miles sailed vs distance to port",
+            xlabel="miles sailed (decisions changed, in all)",
+            ylabel="distance to port",
+        )
+        self.ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
+        self.ax_sail.xaxis.set_major_locator(MaxNLocator(integer=True))
+        note_sailing_in_circles(self.ax_sail, fontsize=fontsize)
+        self.paths, self.sails, self.now_map, self.now_sail, self.starts = [], [], [], [], []
+        for c in colours:
+            self.paths.append(self.ax_map.plot([], [], color=c, linewidth=1.8, alpha=0.85)[0])
+            self.sails.append(self.ax_sail.plot([], [], color=c, linewidth=2.2)[0])
+            marker = {"marker": "o", "markersize": 11, "markeredgecolor": "black", "zorder": 5}
+            self.now_map.append(self.ax_map.plot([], [], color=c, **marker)[0])
+            self.now_sail.append(self.ax_sail.plot([], [], color=c, **marker)[0])
+            self.starts.append(
+                self.ax_map.plot(
+                    [], [], marker="s", markersize=8, color="white", markeredgecolor=c, zorder=4
+                )[0]
+            )
+        self.stars = [
+            self.ax_map.plot(
+                [], [], "*", markersize=16, color=c, markeredgecolor="black", zorder=6
+            )[0]
+            for c in colours
+        ]
+        self.map_limits = ((np.inf, -np.inf), (np.inf, -np.inf))
+        self.sail_limits = ((0.0, 10.0), (0.0, float(max_distance)))
+        self.ax_sail.set_xlim(*self.sail_limits[0])
+        self.ax_sail.set_ylim(*self.sail_limits[1])
+        handles = [
+            Line2D([], [], color=c, linewidth=3, label=label)
+            for c, label in zip(colours, labels, strict=True)
+        ]
+        style = {"color": "0.7", "markeredgecolor": "black", "linestyle": "none"}
+        handles += [
+            Line2D([], [], marker="s", markersize=8, label="start", **style),
+            Line2D([], [], marker="o", markersize=10, label="now", **style),
+            Line2D([], [], marker="*", markersize=15, label="at a shift", **style),
+        ]
+        self.legend = fig.legend(
+            handles=handles,
+            loc="upper center",
+            ncols=len(handles),
+            fontsize=fontsize + 1,
+            frameon=False,
+            bbox_to_anchor=(0.5, 1.0),
+        )
+
+    @property
+    def artists(self) -> list:
+        """What changes from period to period (the rest is static)."""
+        return [*self.paths, *self.sails, *self.starts, *self.stars, *self.now_map, *self.now_sail]
+
+    def show(self, tracks: Sequence[SailingTrack], shift_periods: Sequence[int], t: int) -> bool:
+        """The runs up to period ``t``, a star where each shift found a firm; True if the axis
+        limits grew (the static part changed)."""
+        xs, ys, miles_all, dist_all = [], [], [], []
+        for i, track in enumerate(tracks):
+            e = track.efficiency[: t + 1]
+            v = track.market_value[: t + 1]
+            alive = track.alive[: t + 1]
+            miles = np.cumsum(track.miles[: t + 1]).astype(float)
+            dist = track.distance[: t + 1].astype(float)
+            miles[~alive], dist[~alive] = np.nan, np.nan
+            self.paths[i].set_data(e, v)
+            self.sails[i].set_data(miles, dist)
+            ok = np.flatnonzero(alive)
+            last = ok[-1] if ok.size else 0
+            self.now_map[i].set_data([e[last]], [v[last]])
+            self.now_sail[i].set_data([miles[last]], [dist[last]])
+            self.starts[i].set_data([e[0]], [v[0]])
+            at = [p for p in shift_periods if p <= t and alive[p]]
+            self.stars[i].set_data(e[at], v[at])
+            xs.append(e)
+            ys.append(v)
+            miles_all.append(miles)
+            dist_all.append(dist)
+        changed = False
+        new = (
+            grown_limits(self.map_limits[0], np.concatenate(xs), pad=0.3, min_span=0.1),
+            grown_limits(self.map_limits[1], np.concatenate(ys), pad=0.3, min_span=0.1),
+        )
+        if new != self.map_limits:
+            self.map_limits = new
+            self.ax_map.set_xlim(*new[0])
+            self.ax_map.set_ylim(*new[1])
+            changed = True
+        sx, sy = self.sail_limits
+        gx = grown_limits(sx, np.concatenate(miles_all), pad=0.5, min_span=10.0)
+        gy = (0.0, max(sy[1], float(np.nanmax(np.concatenate(dist_all), initial=0.0)) + 0.5))
+        if (gx, gy) != self.sail_limits:
+            self.sail_limits = (gx, gy)
+            self.ax_sail.set_xlim(0.0, gx[1])
+            self.ax_sail.set_ylim(*gy)
+            changed = True
+        return changed
+
+    def fit(self) -> None:
+        """Both panels around the paths drawn (miles from 0 to the furthest sailed)."""
+        self.ax_map.set_xlim(*fitted_limits([line.get_xdata() for line in self.paths]))
+        self.ax_map.set_ylim(*fitted_limits([line.get_ydata() for line in self.paths]))
+        self.ax_sail.set_xlim(*fitted_limits([ln.get_xdata() for ln in self.sails], floor=0.0))
+        self.ax_sail.set_ylim(*fitted_limits([ln.get_ydata() for ln in self.sails], floor=0.0))
+
+
+def sailing_slides(
+    tracks: Sequence[SailingTrack],
+    *,
+    labels: Sequence[str],
+    colours: Sequence[str],
+    shift_periods: Sequence[int],
+    max_distance: float,
+    title: str,
+    footer: str,
+    png: Path,
+    gif: Path | None = None,
+    fps: int = 10,
+    dpi: int = 110,
+) -> list[Path]:
+    """Slides of finished runs: the sailing-in-circles picture as PNG (1280 x 720 at ``dpi``),
+    and as an animated GIF of the paths growing period by period (matplotlib animation), the
+    axes fitting the whole run and never jumping."""
+    fig = Figure(figsize=(1280 / dpi, 720 / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=0.075, right=0.975, bottom=0.2, top=0.8, wspace=0.22)
+    panels = SailingPanels(
+        fig, labels=labels, colours=colours, max_distance=max_distance, fontsize=_NOTE
+    )
+    horizon = len(tracks[0].efficiency) - 1
+    panels.show(tracks, shift_periods, horizon)
+    panels.fit()
+    fig.suptitle(textwrap.fill(title, 90), fontsize=_SUPTITLE + 1, y=0.985, va="top")
+    panels.legend.set_bbox_to_anchor((0.5, 0.93))
+    clock = fig.text(0.985, 0.985, "", ha="right", va="top", fontsize=_LABEL, color="0.25")
+    fig.text(
+        0.015,
+        0.015,
+        textwrap.shorten(footer, 150),
+        ha="left",
+        va="bottom",
+        fontsize=_NOTE,
+        color="0.25",
+    )
+    written = []
+    clock.set_text(f"period {horizon} of {horizon}")
+    fig.savefig(png, dpi=dpi, facecolor="white")
+    written.append(Path(png))
+    if gif is not None:
+        every = max(1, round(horizon / 60))
+        frames = [*range(0, horizon, every), horizon]
+
+        def draw(t: int) -> list:
+            panels.show(tracks, shift_periods, t)
+            clock.set_text(f"period {t} of {horizon}")
+            return []
+
+        palette = Image.open(png).convert("RGB").quantize(colors=96)
+        animation = FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
+        animation.save(gif, writer=_GifWriter(palette, fps=fps), dpi=dpi)
+        written.append(Path(gif))
+    return written
+
+
+class _GifWriter(PillowWriter):
+    """Matplotlib's Pillow writer, taking each frame as the animation just drew it (no second
+    draw) and mapping it to one palette (fast, and no flicker between frames)."""
+
+    def __init__(self, palette: Image.Image, fps: int) -> None:
+        super().__init__(fps=fps)
+        self.palette = palette
+
+    def grab_frame(self, **savefig_kwargs) -> None:
+        canvas = self.fig.canvas
+        size = canvas.get_width_height()
+        frame = Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert("RGB")
+        self._frames.append(frame.quantize(palette=self.palette, dither=Image.Dither.NONE))
+
+    def finish(self) -> None:
+        step = int(1000 / self.fps)
+        durations = [step] * (len(self._frames) - 1) + [3000]  # linger on the end
+        self._frames[0].save(
+            self.outfile,
+            save_all=True,
+            append_images=self._frames[1:],
+            duration=durations,
+            loop=0,
+        )

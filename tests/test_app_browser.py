@@ -1,13 +1,18 @@
 """End to end: the classroom app as a server, driven in Debian's Chromium by Playwright.
 
-The test starts `python -m sim app --port 0`, reads the address it prints, opens the page,
-chooses a scenario, plays, shifts the market, types bad values, and measures how long a
-period takes from clicking "Step" until every view is redrawn in the browser. Screenshots
-and the timings go to results/app/.
+`test_a_class_session_in_a_real_browser` (a desk, 1600 x 1000) starts `python -m sim app
+--port 0`, plays, shifts the market, types bad values and measures how long a period takes
+from clicking "Step" until every view is redrawn in the browser.
+`test_a_lesson_on_a_projector` (1024 x 768, presentation mode) checks that a chart is above
+the fold with large type, that Pause in fast play stops within 300 ms, that a live change is
+marked with its baseline, and that the page's link rebuilds the lesson. Screenshots and the
+timings go to results/app/ (with SMB_SIM_DOC_SCREENSHOTS=1, the lesson plans' small
+screenshots to docs/app/).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
@@ -17,13 +22,19 @@ from pathlib import Path
 
 import pytest
 
+from sim.app.live import SCREEN_DPI
+from sim.plots import TICK_POINTS
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, start_app, stop
 
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "app"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "app"
+DOC_SHOTS = ROOT / "docs" / "app"
 #: Budget for one period plus the redraw of every view, in the browser (the issue's 150 ms);
 #: the test fails at twice that, so that a loaded machine does not fail it, a regression does.
 BUDGET_MS = 150.0
 LIMIT_MS = float(os.environ.get("SMB_SIM_REDRAW_LIMIT_MS", 2 * BUDGET_MS))
+#: Pause must stop the run within this (the issue's 300 ms).
+PAUSE_MS = 300.0
 
 # Skipped where Debian's chromium is missing, except in CI (.ci/run installs it and sets
 # SMB_SIM_REQUIRE_BROWSER=1, so a failed install cannot hide behind a skip).
@@ -50,6 +61,27 @@ STEP_AND_WAIT = """async (views) => {
     }
     if (performance.now() - started > 15000) return -1;
   }
+}"""
+
+# Watches the period shown for a second of play, clicks Pause, and watches on: the frames
+# seen while playing, and the milliseconds from the click to the last change of the period.
+PAUSE_WHILE_PLAYING = """async () => {
+  const badge = () => document.querySelector('.period-badge').textContent;
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+  const seen = [badge()];
+  const started = performance.now();
+  while (performance.now() - started < 1000) {
+    await tick();
+    if (badge() !== seen[seen.length - 1]) seen.push(badge());
+  }
+  const clicked = performance.now();
+  document.querySelector('.header-play').click();
+  let last = badge(), lastChange = clicked;
+  while (performance.now() - clicked < 1500) {
+    await tick();
+    if (badge() !== last) { last = badge(); lastChange = performance.now(); }
+  }
+  return {frames: seen, stopped_ms: lastChange - clicked, final: last};
 }"""
 
 
@@ -84,6 +116,13 @@ def browser():
         chromium.close()
 
 
+def _watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    return problems
+
+
 def _numbers(page, firm: int) -> list[str]:
     return page.locator(f".score-firm-{firm} td.value").all_inner_texts()
 
@@ -102,13 +141,26 @@ def _period(page) -> int:
     return int(page.locator(".period-badge").inner_text().split()[1])
 
 
+def _shot(page, name: str, *, doc: bool = False) -> None:
+    """A screenshot to results/app/; for docs/app.md (``doc``), a small copy to docs/app/ when
+    SMB_SIM_DOC_SCREENSHOTS is set."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    png = page.screenshot(path=RESULTS / f"{name}.png")
+    if doc and os.environ.get("SMB_SIM_DOC_SCREENSHOTS"):
+        from PIL import Image
+
+        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        small = image.resize((640, round(640 * image.height / image.width)), Image.LANCZOS)
+        small.quantize(128, method=Image.Quantize.FASTOCTREE).save(
+            DOC_SHOTS / f"{name}.png", optimize=True
+        )
+
+
 def test_a_class_session_in_a_real_browser(server, browser):
     url, server_ready_s = server
-    RESULTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    problems = _watch(page)
 
     # open: usable when the buttons and every view are there
     opened = time.perf_counter()
@@ -116,34 +168,40 @@ def test_a_class_session_in_a_real_browser(server, browser):
     page.locator(".step-button").wait_for(timeout=30_000)
     page.wait_for_function(VIEWS_LOADED, arg=list(VIEWS), timeout=30_000)
     usable = time.perf_counter()
-    page.screenshot(path=RESULTS / "01_opened.png")
+    assert page.locator(".classroom-root.desk").count() == 1
+    _shot(page, "01_opened")
 
-    # choose a scenario: the boutique, then back to the bakery
+    # choose a scenario: the boutique, then back to the bakery; the Info panel tells the story
     page.locator(".scenario-boutique_online").click()
-    page.locator(".story h2", has_text="The boutique").wait_for()
-    assert page.locator(".period-badge").inner_text() == "Period 0 of 144"
+    page.locator(".period-badge", has_text="Period 0 of 144").wait_for()
     page.locator(".scenario-bakery_gluten_free").click()
+    page.locator(".period-badge", has_text="Period 0 of 160").wait_for()
+    page.locator(".info-button").click()
     page.locator(".story h2", has_text="The bakery").wait_for()
+    assert "Things to notice" in page.locator(".story").inner_text()
+    page.locator(".info-button").click()
     page.wait_for_function(VIEWS_LOADED, arg=list(VIEWS))
 
-    # play for a while, then pause: both firms' numbers change
+    # play for a while, then pause: both firms' numbers change; the hint goes while playing
     before = [_numbers(page, 0), _numbers(page, 1)]
+    assert "Press Play" in page.locator(".app-notice").inner_text()
     page.locator(".play-button").click()
     page.wait_for_function(
-        "() => /Period (\\d{2,})/.test(document.querySelector('.period-badge').textContent)",
+        "() => /Period ([3-9]|\\d{2,}) /.test(document.querySelector('.period-badge').textContent)",
         timeout=30_000,
     )
+    assert page.locator(".app-notice").count() == 0  # no "press play" while playing
     page.locator(".play-button").click()
     page.locator(".play-button", has_text="Play").wait_for()
     _wait_until_still(page)
     playing = [_numbers(page, 0), _numbers(page, 1)]
     assert playing[0] != before[0] and playing[1] != before[1]
-    page.screenshot(path=RESULTS / "02_played.png")
 
-    # shift the market now: marked from the next period on
+    # shift the market now: it replaces the scheduled one, and is marked from the next period
     shift_at = _period(page) + 1
     page.locator(".shift-button").click()
     page.locator(".app-info", has_text=f"At period {shift_at}").wait_for()
+    assert "replaces the shift planned for period 60" in page.locator(".app-info").inner_text()
     page.locator(".step-button").click()
     page.locator(".shift-log .shift-done", has_text=f"period {shift_at}").wait_for()
     assert "customers move to health conscious" in page.locator(".shift-log").inner_text()
@@ -151,19 +209,22 @@ def test_a_class_session_in_a_real_browser(server, browser):
     # the redraw budget: one period of both firms and every view, clicked to decoded
     timings = [page.evaluate(STEP_AND_WAIT, list(VIEWS)) for _ in range(12)]
     assert all(t > 0 for t in timings), timings
-    after = [_numbers(page, 0), _numbers(page, 1)]
-    assert after[0] != playing[0] and after[1] != playing[1]
     assert page.locator(".app-error").count() == 0
-    page.screenshot(path=RESULTS / "03_shifted.png", full_page=True)
+    _shot(page, "03_shifted")
 
-    # bad values typed into a control: a visible message, and the page goes on
+    # bad values typed into a control: a visible message, and the page goes on; a good value
+    # takes both messages away
+    field = page.locator(".alpha-1-input input")
     for typed, message in (("1.7", "must be from 0 to 1"), ("abc", "expected a number")):
-        field = page.locator(".alpha-1 input")
         field.fill(typed)
         field.press("Enter")
         page.locator(".app-error", has_text=message).wait_for()
-        page.locator(".alpha-1 .v-messages__message", has_text=message).wait_for()
-    page.screenshot(path=RESULTS / "04_bad_value.png")
+        page.locator(".alpha-1-input .v-messages__message", has_text=message).wait_for()
+    _shot(page, "04_bad_value")
+    field.fill("0.6")
+    field.press("Enter")
+    page.locator(".app-error").wait_for(state="detached")
+    assert page.locator(".alpha-1-input .v-messages__message", has_text="must be").count() == 0
     period = _period(page)
     page.locator(".step-button").click()
     page.wait_for_function(
@@ -187,6 +248,123 @@ def test_a_class_session_in_a_real_browser(server, browser):
         },
         "load_average": os.getloadavg()[0],
     }
-    (RESULTS / "timings.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nclassroom app timings: {json.dumps(report)}")
+    _merge_timings(report)
     assert median <= LIMIT_MS, f"a period and its redraw took {median:.0f} ms (median)"
+
+
+def _merge_timings(report: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "timings.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**old, **report}, indent=2) + "\n")
+    print(f"\nclassroom app timings: {json.dumps(report)}")
+
+
+def test_a_lesson_on_a_projector(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    problems = _watch(page)
+    page.goto(url + "?scenario=bakery_gluten_free&speed=30")
+    page.locator(".classroom-root.presentation").wait_for(timeout=30_000)
+    page.locator("img.view-over_time").wait_for()
+    page.wait_for_function(VIEWS_LOADED, arg=["over_time"])
+    # one large view at a time, fully above the fold, with large type; no sideways scrolling
+    assert page.locator("img.view-sailing").count() == 0
+    box = page.locator("img.view-over_time").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 768, box
+    natural = page.evaluate("() => document.querySelector('img.view-over_time').naturalWidth")
+    tick_px = TICK_POINTS * SCREEN_DPI / 72 * box["width"] / natural
+    assert tick_px >= 18, f"tick labels {tick_px:.1f} px"
+    lines = page.evaluate(
+        "() => [...document.querySelectorAll('.score')]"
+        ".map((e) => e.getBoundingClientRect().height)"
+    )
+    assert max(lines) < 40, f"the scoreboard is not one line per firm: {lines}"
+    _shot(page, "10_projector", doc=True)
+
+    # fast play streams frames; Pause stops it within 300 ms
+    page.locator(".header-play").click()
+    result = page.evaluate(PAUSE_WHILE_PLAYING)
+    assert len(result["frames"]) >= 5, result  # frames arrive, the run does not jump
+    assert result["stopped_ms"] <= PAUSE_MS, result
+    time.sleep(0.5)
+    assert page.locator(".period-badge").inner_text() == result["final"]
+
+    # a live change from the drawer: marked on the chart, with the firm without it
+    page.locator(".drawer-button").click()
+    field = page.locator(".alpha-0-input input")
+    field.fill("0.7")
+    field.press("Enter")
+    changed_at = _period(page) + 1
+    page.locator(".drawer-close").click()
+    for _ in range(3):
+        page.locator(".header-step").click()
+        page.wait_for_timeout(150)
+    caption = page.locator(".caption-over_time")
+    caption.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('.caption-over_time').textContent.includes('Faint line')"
+    )
+    text = caption.inner_text()
+    assert f"{changed_at}: α 0.7" in text, text
+    assert "Faint line: efficiency only without the live change" in text
+    assert f"α 0.7 from {changed_at}" in page.locator(".score-firm-0").inner_text()
+    _shot(page, "11_live_change", doc=True)
+
+    # the link in the address bar rebuilds the same lesson in another tab
+    _wait_until_still(page)
+    link = page.url
+    assert f"period={_period(page)}" in link and "firm1:alpha=0.7" in link, link
+    page.locator(".copy-link-button").click()
+    page.locator(".views-column .app-info", has_text="Link copied").wait_for()
+    assert link in page.locator(".views-column .app-info").inner_text()
+    other = browser.new_page(viewport={"width": 1024, "height": 768})
+    other.goto(link)
+    other.locator(".period-badge", has_text=f"Period {_period(page)} of").wait_for(timeout=30_000)
+    other.locator(".classroom-root.presentation").wait_for()  # once the window's width is known
+    assert other.locator(".scoreboard").inner_text() == page.locator(".scoreboard").inner_text()
+    other.wait_for_function(VIEWS_LOADED, arg=["over_time"])
+    assert other.locator(".caption-over_time").inner_text() == text
+    other.close()
+
+    # at 150% zoom (a 683-pixel wide window): still no sideways scrolling
+    zoomed = browser.new_page(viewport={"width": 683, "height": 512}, device_scale_factor=1.5)
+    zoomed.goto(link)
+    zoomed.locator(".period-badge").wait_for(timeout=30_000)
+    zoomed.locator(".classroom-root.presentation").wait_for()
+    zoomed.wait_for_function(VIEWS_LOADED, arg=["over_time"])
+    width = zoomed.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 683, f"scrolls sideways: {width} px wide"
+    zoomed.locator(".layout-button").click()  # the desk view, too
+    zoomed.locator(".classroom-root.desk").wait_for()
+    zoomed.wait_for_function(VIEWS_LOADED, arg=list(VIEWS))
+    width = zoomed.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 683, f"the desk view scrolls sideways: {width} px wide"
+    zoomed.close()
+    assert problems == []
+    _merge_timings({"pause_in_fast_play_ms": round(result["stopped_ms"], 1)})
+
+
+@pytest.mark.parametrize(
+    ("scenario", "period", "view"),
+    [
+        ("bakery_gluten_free", 0, "over_time"),
+        ("bakery_gluten_free", 90, "over_time"),
+        ("bakery_gluten_free", 90, "sailing"),
+        ("boutique_online", 100, "over_time"),
+        ("boutique_online", 100, "departments"),
+        ("canteen_stable", 120, "over_time"),
+    ],
+)
+def test_lesson_plan_screens(server, browser, scenario, period, view):
+    """The screens docs/app.md's lesson plans show, at 1024 x 768 in presentation mode."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(f"{url}?scenario={scenario}&period={period}")
+    page.locator(".period-badge", has_text=f"Period {period} of").wait_for(timeout=30_000)
+    if view != "over_time":
+        page.locator(f".tab-{view}").click()
+    page.wait_for_function(VIEWS_LOADED, arg=[view])
+    page.locator(".app-notice").evaluate_all("(els) => els.forEach((e) => e.remove())")
+    _shot(page, f"lesson_{scenario}_{period}_{view}", doc=True)
+    page.close()

@@ -17,9 +17,7 @@ from sim.app.state import (
     parse_number,
     parse_seed,
     scaled_costs,
-    typical_market,
 )
-from sim.experiment import run_experiment
 from sim.model import Market
 from sim.scenario import SCENARIO_DIR, load_scenario
 
@@ -219,18 +217,19 @@ def test_the_debrief_replays_the_run_on_each_seed(bakery):
     assert f"in {wins} of 3" in verdict
 
 
-@pytest.mark.parametrize("name", list(classroom_scenarios()[0]))
-def test_each_classroom_scenario_opens_at_its_typical_market(name):
-    # classroom_seed is the debrief's median market; if the model changes, this says the new one
-    scenario = load_scenario(name)
-    assert scenario.classroom_seed == typical_market(scenario)
-    assert TwinFirms(scenario).seed == scenario.classroom_seed
-
-
-def test_the_typical_market_is_the_median_one():
-    scenario = load_scenario("bakery_gluten_free", {"horizon": 70})
-    runs = run_experiment(scenario, seeds=9, periods=False).runs
-    profit = runs.pivot(index="seed", columns="strategy", values="profit_post_shift")
-    difference = (profit["aligned"] - profit["efficiency_only"]).sort_values()
-    typical = typical_market(scenario, markets=9)
-    assert typical == difference.index[4]  # the middle of 9
+def test_the_debrief_summary_shows_miles_and_cycling_beside_profit_and_survival(bakery):
+    twins = TwinFirms(bakery, seed=2, baseline=False)
+    result = twins.debrief(seeds=4)
+    rows = dict(result.summary(seed=2))
+    keys = " | ".join(rows)
+    for words in ("profit after", "still in business", "miles sailed", "sailing in circles"):
+        assert words in keys
+    miles = result.miles()
+    assert rows["your market (2): miles sailed"] == tuple(f"{v:.0f}" for v in miles[:, 2])
+    assert rows["miles sailed, median of 4"][0] == f"{np.median(miles[0]):.0f}"
+    assert rows["sailing in circles at the end, of 4"][1] == str(int(result.cycled()[1].sum()))
+    gap = result.profit_after()[1] - result.profit_after()[0]
+    rank = int((gap < gap[2]).sum()) + 1
+    (ranked,) = [v for k, v in rows.items() if k.startswith("your market's profit gap")]
+    assert ranked == (f"{gap[2]:.1f}", f"{rank} of 4 from the smallest")
+    assert all(not k.startswith("your market") for k, _ in result.summary(seed=99))

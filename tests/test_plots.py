@@ -334,3 +334,41 @@ def test_decision_timeline_draws_the_decoded_configurations() -> None:
         decisions_figure(periods, scenario, seed=9)
     with pytest.raises(ValueError, match="allowed: efficiency_only, aligned"):
         decisions_figure(periods, scenario, seed=3, strategies=["lucky"])
+
+
+def test_debrief_figure_draws_every_market_the_means_and_one_marked() -> None:
+    from sim.plots import debrief_figure
+
+    rng = np.random.default_rng(0)
+    data = {
+        c: rng.normal(size=(2, 5, 41)) for c in ("efficiency", "market_value", "profit", "cash")
+    }
+    fig = debrief_figure(
+        data,
+        labels=["a", "b"],
+        colours=["#D55E00", "#0072B2"],
+        shift_periods=[20],
+        highlight=3,
+        highlight_label="yours",
+        note="a sentence",
+    )
+    ax = fig.axes[2]
+    lines = ax.get_lines()
+    assert len([ln for ln in lines if ln.get_linewidth() == 0.8]) == 2 * 5
+    means = [ln for ln in lines if ln.get_linewidth() == 2.8]
+    np.testing.assert_allclose(means[0].get_ydata(), data["profit"][0].mean(axis=0))
+    marked = [ln for ln in lines if ln.get_gid() == "highlight"]
+    np.testing.assert_array_equal(marked[1].get_ydata(), data["profit"][1, 3])
+    assert "yours" in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(t.get_text() == "a sentence" for t in fig.texts)
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()  # efficiency and value share a scale
+
+
+def test_limits_grow_with_room_to_spare_and_never_shrink():
+    from sim.plots import grown_limits
+
+    assert grown_limits((0.0, 1.0), np.array([0.2, 0.8]), pad=0.25, min_span=2.0) == (0.0, 1.0)
+    lo, hi = grown_limits((-1.0, 1.0), np.array([0.0, 17.3]), pad=0.25, min_span=2.0)
+    assert lo <= -1.0 and hi >= 17.3 + 0.25 * 17.3 - 1e-9
+    assert grown_limits((lo, hi), np.array([3.0]), pad=0.25, min_span=2.0) == (lo, hi)
+    assert grown_limits((0.0, 1.0), np.array([np.nan]), pad=0.25, min_span=2.0) == (0.0, 1.0)

@@ -120,9 +120,10 @@ def command_app(args: argparse.Namespace) -> int:
 
 def command_figure(args: argparse.Namespace) -> int:
     """Write the sailing-in-circles figures of a scenario's twin firms."""
-    from sim.app.state import DEFAULT_TWINS, ControlError, TwinFirms
-    from sim.app.views import sailing_slides
+    from sim.app.live import firm_colours, sailing_tracks
+    from sim.app.state import DEFAULT_TWINS, ControlError, TwinFirms, plain
     from sim.cli import UsageError
+    from sim.plots import sailing_slides
     from sim.results import output_folder
     from sim.scenario import load_scenario
 
@@ -140,8 +141,18 @@ def command_figure(args: argparse.Namespace) -> int:
     with output_folder(out, kind="figures"):
         twins.replay([])
         stem = f"{scenario.name}_sailing_in_circles"
+        shifts = "; ".join(f"period {p}: {plain(label)}" for p, label in twins.shifts())
         written = sailing_slides(
-            twins, out / f"{stem}.png", None if args.no_gif else out / f"{stem}.gif"
+            sailing_tracks(twins),
+            labels=twins.labels,
+            colours=firm_colours(twins.strategy_names),
+            shift_periods=[p for p, _ in twins.shifts()],
+            max_distance=twins.market.n_decisions / 2,
+            title=scenario.title or plain(scenario.name),
+            footer=f"Scenario {scenario.name}, market {twins.seed}: two firms in the same market. "
+            f"{shifts or 'No market shift.'}",
+            png=out / f"{stem}.png",
+            gif=None if args.no_gif else out / f"{stem}.gif",
         )
     for path in written:
         print(f"wrote {path}")

@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.app.views import Screen
+    from sim.app.live import Screen
     from sim.scenario import Scenario
 
 #: Seconds after a page took the spare before the next one is prepared (not to slow that page).
@@ -35,8 +35,8 @@ def prepare(scenario: Scenario | None = None) -> None:
     _ready.clear()
     try:
         from sim.app import page  # noqa: F401 - loaded here, not by the first page
+        from sim.app.live import Screen
         from sim.app.state import TwinFirms, classroom_scenarios
-        from sim.app.views import Screen
 
         if scenario is None:
             scenarios, _ = classroom_scenarios()
@@ -62,8 +62,8 @@ def prepare_soon(scenario: Scenario | None = None) -> threading.Thread:
 
 def take(scenario: Scenario) -> Screen:
     """The screen a new page opens with: the spare (waiting for one being drawn), or a new one."""
+    from sim.app.live import Screen
     from sim.app.state import TwinFirms
-    from sim.app.views import Screen
 
     _ready.wait(timeout=10)
     with _lock:

@@ -12,7 +12,7 @@ import io
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -73,26 +73,6 @@ def classroom_scenarios(
     return {n: loaded[n] for n in order}, failed
 
 
-def typical_market(
-    scenario: Scenario,
-    *,
-    strategies: Sequence[str] = DEFAULT_TWINS,
-    markets: int = DEBRIEF_SEEDS,
-) -> int:
-    """The typical market of the debrief's: of seeds 0 .. ``markets`` - 1, the one where the
-    second firm's profit after the split minus the first's is closest to the median over all
-    of them (the lower seed on a tie). What a scenario's ``classroom_seed`` should be, so that
-    the first run a class sees is neither a lucky nor an unlucky one.
-    """
-    from sim.experiment import run_experiment
-
-    runs = run_experiment(scenario, strategies=list(strategies), seeds=markets, periods=False).runs
-    profit = runs.pivot(index="seed", columns="strategy", values="profit_post_shift")
-    difference = profit[strategies[1]] - profit[strategies[0]]
-    distance = (difference - difference.median()).abs()
-    return int(distance.sort_index().idxmin())
-
-
 # ---- parsing what is typed into the controls ----
 
 
@@ -143,6 +123,8 @@ def plain(name: str) -> str:
 
 # ---- the record of what the teacher did ----
 
+_WORDS = {"alpha": "alignment", "sensing": "sensing", "coordination": "coordination"}
+
 InterventionKind = Literal["strategy", "costs", "shift"]
 
 
@@ -157,6 +139,13 @@ class Intervention:
     strategy: StrategySpec | None = None
     cost_factor: float = 1.0
     regime: str = ""
+    #: what a strategy change changed, in the controls' terms: (field, value) pairs
+    changes: tuple[tuple[str, float | str], ...] = ()
+
+    @property
+    def effective(self) -> int:
+        """The first period played with the change."""
+        return self.period + 1
 
 
 @dataclass
@@ -197,6 +186,7 @@ class TwinFirms:
         seed: int | None = None,
         cost_factor: float = 1.0,
         settings: Sequence[StrategySpec] | None = None,
+        baseline: bool = True,
     ) -> None:
         if len(strategies) != 2:
             raise ControlError(f"twin firms need exactly two strategies, got {len(strategies)}")
@@ -224,6 +214,10 @@ class TwinFirms:
         for firm, spec in zip(self.market.firms, specs, strict=True):
             firm.set_strategy(spec, costs=self.costs)
         self.interventions: list[Intervention] = []
+        #: the same market without the firms' live strategy changes (common random numbers),
+        #: made at the first such change and stepped in lockstep; None until then
+        self.baseline: TwinFirms | None = None
+        self._keep_baseline = baseline
         self.labels = firm_labels(self.strategy_names)
         self.department_links = department_interdependence(self.market.interactions)
         size = scenario.horizon + 1
@@ -321,6 +315,8 @@ class TwinFirms:
                 return False
             self.market.step()
             self._log_settings(self.period)
+            if self.baseline is not None:
+                self.baseline.step()
             return True
 
     def change_firm(
@@ -361,6 +357,7 @@ class TwinFirms:
                 raise ControlError(exc.errors()[0]["msg"]) from None
             if not changes:
                 return spec
+            self._start_baseline()
             firm.set_strategy(spec, costs=self.costs)
             self._record(
                 Intervention(
@@ -369,6 +366,7 @@ class TwinFirms:
                     f"{self.labels[index]}: {', '.join(words)}",
                     firm=index,
                     strategy=spec,
+                    changes=tuple(changes.items()),
                 )
             )
             return spec
@@ -381,6 +379,8 @@ class TwinFirms:
             self.costs = scaled_costs(self.scenario.costs, value)
             for firm in self.firms:
                 firm.set_strategy(firm.strategy, costs=self.costs)
+            if self.baseline is not None:
+                self.baseline.change_cost_factor(value)
             self._record(
                 Intervention(
                     self.period,
@@ -392,13 +392,78 @@ class TwinFirms:
             return self.costs
 
     def shift_now(self) -> str:
-        """Customers move to the next regime at the next period; returns what will happen."""
+        """Customers move to the next regime at the next period; returns what will happen.
+
+        The shift replaces the next scheduled shift to the same regime (customers cannot move
+        twice to where they already are); a second click in the same period changes nothing.
+        """
         with self.lock:
             if self.finished:
                 raise ControlError("the run is over: reset to start again")
-            event = self.market.shift_now()
+            queued = self.queued_shift()
+            if queued is not None:
+                return queued.label
+            event = self.market.shift_now()  # replaces the next scheduled one to its regime
+            if self.baseline is not None:
+                self.baseline._shift_to(event.to)
             self._record(Intervention(self.period, "shift", event.label, regime=event.to))
             return event.label
+
+    def queued_shift(self) -> Intervention | None:
+        """The teacher's shift queued for the next period, if any."""
+        for change in self.interventions:
+            if change.kind == "shift" and change.period == self.period:
+                return change
+        return None
+
+    def replaced_shifts(self) -> list[tuple[int, str]]:
+        """(period, label) of the scheduled shifts the teacher's shifts replaced."""
+        return list(self.market.replaced_shifts)
+
+    def _shift_to(self, regime: str) -> None:
+        with self.lock:
+            event = self.market.shift_now(regime)
+            if self.baseline is not None:
+                self.baseline._shift_to(regime)
+            self._record(Intervention(self.period, "shift", event.label, regime=regime))
+
+    def _start_baseline(self) -> None:
+        """The same market without live strategy changes, played to now (first change only)."""
+        if self.baseline is not None or not self._keep_baseline:
+            return
+        twin = TwinFirms(
+            self.scenario,
+            strategies=self.strategy_names,
+            seed=self.seed,
+            cost_factor=self.initial_cost_factor,
+            settings=self.initial_settings,
+            baseline=False,
+        )
+        twin.replay([c for c in self.interventions if c.kind != "strategy"], until=self.period)
+        self.baseline = twin
+
+    def changed_firms(self) -> set[int]:
+        """The firms whose strategy was changed live."""
+        return {c.firm for c in self.interventions if c.kind == "strategy"}
+
+    def label_now(self, index: int, *, short: bool = False) -> str:
+        """Firm ``index``'s name with what it now is: "efficiency only, alignment 0.7 from
+        period 71" (the latest value of each setting changed live, from when it counts);
+        ``short``: "efficiency only, α 0.7 from 71"."""
+        latest: dict[str, tuple[float | str, int]] = {}
+        for change in self.interventions:
+            if change.kind == "strategy" and change.firm == index:
+                for key, value in change.changes:
+                    latest[key] = (value, change.effective)
+        words = {**_WORDS, "alpha": "α"} if short else _WORDS
+        since = "from" if short else "from period"
+        parts = [
+            f"{words.get(k, k)} {v:g} {since} {t}"
+            if isinstance(v, float)
+            else f"{words.get(k, k)} {v} {since} {t}"
+            for k, (v, t) in latest.items()
+        ]
+        return ", ".join([self.labels[index], *parts])
 
     def restart(
         self,
@@ -425,6 +490,29 @@ class TwinFirms:
             )
 
     def _record(self, intervention: Intervention) -> None:
+        """Keep ``intervention``; one of the same kind (and firm) in the same period merges
+        into it (a slider dragged through many values counts once, with its last value)."""
+        last = self.interventions[-1] if self.interventions else None
+        if (
+            last is not None
+            and intervention.kind in ("strategy", "costs")
+            and (last.kind, last.firm, last.period)
+            == (intervention.kind, intervention.firm, intervention.period)
+        ):
+            merged = dict(last.changes) | dict(intervention.changes)
+            words = ", ".join(
+                f"{_WORDS.get(k, k)} {v:g}" if isinstance(v, float) else f"{_WORDS.get(k, k)} {v}"
+                for k, v in merged.items()
+            )
+            label = (
+                f"{self.labels[intervention.firm]}: {words}"
+                if intervention.kind == "strategy"
+                else intervention.label
+            )
+            self.interventions[-1] = replace(
+                intervention, changes=tuple(merged.items()), label=label
+            )
+            return
         self.interventions.append(intervention)
 
     def _log_settings(self, t: int) -> None:
@@ -444,6 +532,10 @@ class TwinFirms:
             frames = []
             for i, firm in enumerate(self.firms):
                 cols = {k: v[: t + 1] for k, v in firm.log.columns(names).items()}
+                # the screen's "miles sailed" is the total so far; the log's is per period
+                moved = cols.pop("miles")
+                cols["miles_this_period"] = moved
+                cols["miles_sailed_so_far"] = np.cumsum(moved)
                 frame = pd.DataFrame(
                     {
                         "scenario": self.scenario.name,
@@ -462,7 +554,8 @@ class TwinFirms:
             return pd.concat(frames, ignore_index=True)
 
     def to_csv(self) -> bytes:
-        """The run's data so far as CSV (UTF-8)."""
+        """The run's data so far as CSV (UTF-8). Every column is this period's value, except
+        those named ``..._so_far`` (totals since period 0) and ``cash`` (the balance)."""
         buffer = io.StringIO()
         self.periods_table().to_csv(buffer, index=False, float_format="%.6g")
         return buffer.getvalue().encode("utf-8")
@@ -485,16 +578,28 @@ class TwinFirms:
             factor = self.initial_cost_factor
         seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
         size = self.horizon + 1
-        data = {c: np.full((2, len(seed_list), size), np.nan) for c in KPI_COLUMNS}
+        data = {
+            c: np.full((2, len(seed_list), size), np.nan)
+            for c in (*KPI_COLUMNS, "miles", "in_cycle", "distance_to_port", "alive")
+        }
         shift_periods: set[int] = set()
         for k, seed in enumerate(seed_list):
             twin = TwinFirms(
-                self.scenario, strategies=names, seed=seed, cost_factor=factor, settings=settings
+                self.scenario,
+                strategies=names,
+                seed=seed,
+                cost_factor=factor,
+                settings=settings,
+                baseline=False,
             )
             twin.replay(plan)
             for i, firm in enumerate(twin.firms):
                 for c in KPI_COLUMNS:
                     data[c][i, k] = firm.log.floats[c]
+                data["miles"][i, k] = np.cumsum(firm.log.ints["miles"])
+                data["distance_to_port"][i, k] = firm.log.ints["distance_to_port"]
+                data["alive"][i, k] = firm.log.bools["alive"]
+                data["in_cycle"][i, k] = firm.log.bools["in_cycle"]
             shift_periods.update(t for t, _ in twin.shifts())
             if progress is not None:
                 progress(k + 1)
@@ -509,26 +614,30 @@ class TwinFirms:
             interventions=tuple(plan),
         )
 
-    def replay(self, plan: Sequence[Intervention]) -> TwinFirms:
-        """Run to the horizon, making each change of ``plan`` after its period."""
+    def replay(self, plan: Sequence[Intervention], *, until: int | None = None) -> TwinFirms:
+        """Run to period ``until`` (default: the horizon), making each change of ``plan``
+        after its period (changes made after ``until`` itself are made too)."""
+        end = self.horizon if until is None else min(int(until), self.horizon)
         pending = sorted(plan, key=lambda p: p.period)
         position = 0
         while True:
             while position < len(pending) and pending[position].period <= self.period:
                 self._apply(pending[position])
                 position += 1
-            if not self.step():
+            if self.period >= end or not self.step():
                 return self
 
     def _apply(self, change: Intervention) -> None:
         if change.kind == "shift":
-            event = self.market.shift_now(change.regime)
-            self._record(Intervention(self.period, "shift", event.label, regime=change.regime))
+            self._shift_to(change.regime)
         elif change.kind == "costs":
             self.change_cost_factor(change.cost_factor)
+        elif change.changes:
+            self.change_firm(change.firm, **dict(change.changes))  # type: ignore[arg-type]
         elif change.strategy is not None:
+            self._start_baseline()
             self.firms[change.firm].set_strategy(change.strategy, costs=self.costs)
-            self._record(change)
+            self._record(replace(change, period=self.period))
 
     def _split(self, plan: Sequence[Intervention]) -> int:
         """The period from which "after the shift" counts: the first shift of this run."""
@@ -568,6 +677,55 @@ class Debrief:
         """Whether each firm's cash stayed non-negative, shape (2, seeds)."""
         cash = self.data["cash"]
         return ~np.any(cash < 0, axis=2)
+
+    def miles(self) -> np.ndarray:
+        """Miles sailed over the whole run per firm per seed, shape (2, seeds)."""
+        return self.data["miles"][:, :, -1]
+
+    def cycled(self) -> np.ndarray:
+        """Whether each firm was sailing in circles at the end (a cycle move within the
+        scenario's ``cycle_window`` last periods), shape (2, seeds)."""
+        window = self.scenario.metrics.cycle_window
+        return np.nansum(self.data["in_cycle"][:, :, -window:], axis=2) > 0
+
+    def summary(self, seed: int | None = None) -> list[tuple[str, tuple[str, str]]]:
+        """Rows for the class: profit after the split, survival, miles sailed and cycling per
+        firm over all markets, and in market ``seed`` (the class's) if it is one of them."""
+        n = len(self.seeds)
+        profit, alive = self.profit_after(), self.survived()
+        miles, cycled = self.miles(), self.cycled()
+        rows: list[tuple[str, tuple[str, str]]] = [
+            (
+                f"profit after period {self.split}, mean of {n}",
+                tuple(f"{v:.1f}" for v in profit.mean(axis=1)),
+            ),
+            (f"still in business, of {n}", tuple(str(int(v)) for v in alive.sum(axis=1))),
+            (f"miles sailed, median of {n}", tuple(f"{v:.0f}" for v in np.median(miles, axis=1))),
+            (
+                f"sailing in circles at the end, of {n}",
+                tuple(str(int(v)) for v in cycled.sum(axis=1)),
+            ),
+        ]
+        if seed is not None and seed in self.seeds:
+            k = self.seeds.index(seed)
+            gap = profit[1] - profit[0]
+            rank = int((gap < gap[k]).sum()) + 1
+            rows += [
+                (
+                    f"your market ({seed}): profit after period {self.split}",
+                    tuple(f"{v:.1f}" for v in profit[:, k]),
+                ),
+                (f"your market ({seed}): miles sailed", tuple(f"{v:.0f}" for v in miles[:, k])),
+                (
+                    f"your market ({seed}): sailing in circles at the end",
+                    tuple("yes" if v else "no" for v in cycled[:, k]),
+                ),
+                (
+                    f"your market's profit gap ({self.labels[1]} minus {self.labels[0]})",
+                    (f"{gap[k]:.1f}", f"{rank} of {n} from the smallest"),
+                ),
+            ]
+        return rows
 
     def verdict(self) -> str:
         """One sentence for the class: in how many markets the second firm earned more."""

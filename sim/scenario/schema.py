@@ -416,6 +416,104 @@ class PopulationSpec(Spec):
     )
 
 
+#: What a "things to notice" line may claim, per firm and per market (`NoticeSpec.check`):
+#: "before" = the metrics window before the split, "after" = from the split to the end,
+#: "end" = the last window, "low_after" = the lowest value from the split on.
+NOTICE_MEASURES: dict[str, str] = {
+    "efficiency_before": "mean efficiency in the window before the split",
+    "efficiency_after": "mean efficiency from the split to the end",
+    "efficiency_end": "mean efficiency in the last window",
+    "efficiency_low_after": "lowest efficiency from the split on",
+    "market_value_before": "mean market value in the window before the split",
+    "market_value_after": "mean market value from the split to the end",
+    "market_value_end": "mean market value in the last window",
+    "market_value_low_after": "lowest market value from the split on",
+    "profit_before": "mean profit in the window before the split",
+    "profit_after": "mean profit from the split to the end",
+    "profit_end": "mean profit in the last window",
+    "largest_monthly_fall": "the largest fall of profit from one period to the next, from the "
+    "split on, as a share of the fall from before the split to the end",
+    "distance_before": "mean distance to port in the window before the split",
+    "distance_end": "mean distance to port in the last window",
+    "miles": "miles sailed over the whole run",
+    "cycling": "periods spent going in circles (moves back to a set-up held before)",
+    "survived": "1 if the firm never ran out of cash, else 0",
+}
+_CHECK_NODES = (
+    "Expression",
+    "Compare",
+    "BoolOp",
+    "UnaryOp",
+    "BinOp",
+    "Attribute",
+    "Name",
+    "Constant",
+    "Load",
+    "And",
+    "Or",
+    "Not",
+    "USub",
+    "Add",
+    "Sub",
+    "Mult",
+    "Div",
+    "Lt",
+    "LtE",
+    "Gt",
+    "GtE",
+    "Call",
+)
+
+
+class NoticeSpec(Spec):
+    """A "things to notice" line and the claim it makes, checkable on the model's runs."""
+
+    text: str = Field(description="The line, for the class.")
+    check: str = Field(
+        "",
+        description="What the line claims, as a comparison of measures, e.g. "
+        "'efficiency_only.miles > aligned.miles': FIRM.MEASURE (FIRM a strategy, MEASURE one "
+        "of NOTICE_MEASURES), numbers, + - * /, abs(), < <= > >=, and/or/not. It must hold in "
+        "the class's market and for the means over the debrief's markets.",
+    )
+
+    @field_validator("check")
+    @classmethod
+    def _parseable(cls, value: str) -> str:
+        if value.strip():
+            check_names(value)
+        return value
+
+
+def check_names(expression: str) -> list[tuple[str, str]]:
+    """The (firm, measure) pairs an expression of `NoticeSpec.check` uses; a ValueError naming
+    what is not allowed (a syntax error, another construct, an unknown measure)."""
+    import ast
+
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"not a comparison of measures: {exc.msg}") from None
+    pairs = []
+    for node in ast.walk(tree):
+        kind = type(node).__name__
+        if kind not in _CHECK_NODES:
+            raise ValueError(f"{kind} is not allowed in a check")
+        if isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id == "abs"
+        ):
+            raise ValueError("only abs() may be called in a check")
+        if isinstance(node, ast.Attribute):
+            if not isinstance(node.value, ast.Name):
+                raise ValueError("a measure reads FIRM.MEASURE")
+            if node.attr not in NOTICE_MEASURES:
+                raise ValueError(
+                    f"unknown measure {node.attr!r}; allowed: {', '.join(NOTICE_MEASURES)}"
+                )
+            pairs.append((node.value.id, node.attr))
+    return pairs
+
+
 class Scenario(Spec):
     """A business, its market and the strategies compared: a validated scenario file.
 
@@ -427,7 +525,11 @@ class Scenario(Spec):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the scenario.")
     title: str = Field("", description="One-line title.")
     story: str = Field("", description="The business story in a few plain sentences.")
-    things_to_notice: list[str] = Field(default_factory=list, description="For a class.")
+    things_to_notice: list[NoticeSpec] = Field(
+        default_factory=list,
+        description="For a class: what to look at. Each a line of text, or a table "
+        "{ text = ..., check = ... } whose check states the line's claim (`NoticeSpec`).",
+    )
     things_to_try: list[str] = Field(default_factory=list, description="For a class.")
     classroom_seed: int = Field(
         0,
@@ -535,6 +637,13 @@ class Scenario(Spec):
             return tuple(float(strategy.alpha[d.name]) for d in self.departments)
         return tuple(float(strategy.alpha) for _ in self.departments)
 
+    @field_validator("things_to_notice", mode="before")
+    @classmethod
+    def _lines(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"text": v} if isinstance(v, str) else v for v in value]
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         _check_scenario(self)
@@ -560,6 +669,13 @@ class StrategyTable(dict[str, StrategySpec]):
 
 
 def _check_scenario(sc: Scenario) -> None:
+    for i, notice in enumerate(sc.things_to_notice):
+        for firm, _measure in check_names(notice.check) if notice.check.strip() else []:
+            if firm not in sc.all_strategies:
+                raise FieldError(
+                    f"things_to_notice[{i}].check",
+                    f"unknown firm {firm!r}; allowed: {', '.join(sc.all_strategies)}",
+                )
     names = [d.name for d in sc.departments]
     _unique(names, "departments", "department names")
     decisions = [d for dep in sc.departments for d in dep.decisions]

@@ -9,18 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sim.app.state import TwinFirms
-from sim.app.views import (
+from sim.app.live import (
     DepartmentsView,
     OverTimeView,
     SailingView,
     Screen,
-    _grow,
     debrief_figure,
     decisions_table,
     firm_colours,
     live_views,
 )
+from sim.app.state import TwinFirms
 from sim.plots import STRATEGY_COLOURS
 from sim.scenario import load_scenario
 
@@ -37,6 +36,10 @@ def _played(scenario, periods: int, *, shift_at: int | None = None, seed: int = 
             twins.shift_now()
         twins.step()
     return twins
+
+
+def _mark_labels(view: OverTimeView) -> list:
+    return [t for ax in view.axes.values() for t in ax.texts if t.get_gid() == "mark-label"]
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -83,28 +86,49 @@ def test_a_new_period_changes_the_pictures(bakery):
         assert png != first[name], name
 
 
-def _shift_labels(view: OverTimeView) -> list:
-    return [t for t in view.figure.findobj() if getattr(t, "get_gid", str)() == "shift-label"]
-
-
-def test_shifts_are_marked_when_they_happen(bakery):
+def test_shifts_and_live_changes_are_marked_with_labels_outside_the_axes(bakery):
     twins = _played(bakery, 30)
     view = OverTimeView(twins)
     view.update(twins)
-    labels = _shift_labels(view)
-    assert labels == []
+    assert _mark_labels(view) == []
     upcoming = [line for line in view._scheduled if line.get_visible()]
     assert {float(line.get_xdata()[0]) for line in upcoming} == {60.0}  # the scenario's, to come
     twins.shift_now()
+    twins.change_firm(0, alpha=0.7)
     twins.step()
     view.update(twins)
-    labels = _shift_labels(view)
-    assert len(labels) == 1
-    assert " ".join(labels[0].get_text().split()).startswith("31: customers move to health")
+    labels = sorted(t.get_text() for t in _mark_labels(view))
+    assert labels == ["31: α 0.7", "31: α 0.7", "shift 31", "shift 31"]  # above both top panels
+    for text in _mark_labels(view):
+        assert text.get_position()[1] > 1.0  # y in axes fraction: above the data
     dashed = [
         line for line in view.axes["profit"].get_lines() if tuple(line.get_xdata()) == (31, 31)
     ]
-    assert dashed
+    assert len(dashed) == 2  # the shift and the change
+    # the scheduled shift at 60 went: the teacher's shift to the same customers replaced it
+    assert not any(line.get_visible() for line in view._scheduled)
+    legend = [t.get_text() for t in view._legend.get_texts()]
+    assert "efficiency only, alignment 0.7 from period 31" in legend
+    assert "without the change" in legend
+
+
+def test_a_live_change_draws_the_firm_without_it_on_the_same_market(bakery):
+    twins = _played(bakery, 40)
+    view = OverTimeView(twins)
+    twins.change_firm(0, alpha=0.7)
+    for _ in range(30):
+        twins.step()
+    view.update(twins)
+    baseline = view.baselines["profit"][0]
+    x, y = baseline.get_xdata(), baseline.get_ydata()
+    assert x[0] == 40 and x[-1] == 70
+    np.testing.assert_array_equal(y, twins.baseline.firms[0].log.floats["profit"][40:71])
+    assert len(view.baselines["profit"][1].get_xdata()) == 0  # firm 2 was not changed
+    # before the change the baseline is the run itself (common random numbers)
+    np.testing.assert_array_equal(
+        twins.baseline.firms[0].log.floats["profit"][:41],
+        twins.firms[0].log.floats["profit"][:41],
+    )
 
 
 def test_the_departments_view_rings_the_departments_that_moved(bakery):
@@ -136,14 +160,6 @@ def test_the_decisions_table_marks_exactly_the_changes(bakery):
         assert name in table
 
 
-def test_limits_grow_with_room_to_spare_and_never_shrink():
-    assert _grow((0.0, 1.0), np.array([0.2, 0.8]), pad=0.25, min_span=2.0) == (0.0, 1.0)
-    lo, hi = _grow((-1.0, 1.0), np.array([0.0, 17.3]), pad=0.25, min_span=2.0)
-    assert lo <= -1.0 and hi >= 17.3 + 0.25 * 17.3 - 1e-9
-    assert _grow((lo, hi), np.array([3.0]), pad=0.25, min_span=2.0) == (lo, hi)
-    assert _grow((0.0, 1.0), np.array([np.nan]), pad=0.25, min_span=2.0) == (0.0, 1.0)
-
-
 def test_exports_for_slides_are_sharper_than_the_screen(bakery):
     twins = _played(bakery, 10)
     screen = Screen(twins)
@@ -155,13 +171,56 @@ def test_exports_for_slides_are_sharper_than_the_screen(bakery):
         screen.export("debrief")
 
 
-def test_the_debrief_figure_overlays_every_seed(bakery):
-    twins = _played(bakery, bakery.horizon)
+@pytest.fixture(scope="module")
+def debriefed(bakery):
+    twins = TwinFirms(bakery, seed=2)
+    twins.replay([])
     screen = Screen(twins)
-    debrief = screen.run_debrief(seeds=4)
-    fig = debrief_figure(debrief)
+    return screen, screen.run_debrief(seeds=4)
+
+
+def test_the_debrief_figure_overlays_every_seed_and_marks_the_class_market(debriefed):
+    screen, result = debriefed
+    fig = debrief_figure(result, 2)
     ax = fig.axes[2]  # profit
     assert len(ax.get_lines()) >= 2 * 4 + 2  # a thin line per seed and firm, two means
+    ours = [line for line in ax.get_lines() if line.get_gid() == "highlight"]
+    assert len(ours) == 2  # one per firm: the seed-2 run itself
+    assert list(ours[0].get_ydata()) == list(result.data["profit"][0, 2])
     texts = " ".join(t.get_text() for t in fig.texts)
     assert re.search(r"in \d of 4 markets", texts)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "your market (2)" in legend
+    assert not [line for line in debrief_figure(result, 99).axes[2].get_lines() if line.get_gid()]
     assert _pixels(screen.debrief_png()).shape[1] == 1180
+
+
+def test_exports_fit_the_axes_to_the_data_and_carry_a_footer_title(bakery):
+    twins = _played(bakery, 120)
+    view = SailingView(twins)
+    view.update(twins)
+    grown = view.ax_sail.get_xlim()
+    view.fit(twins)
+    miles = max(np.nanmax(line.get_xdata()) for line in view.sails)
+    lo, hi = view.ax_sail.get_xlim()
+    assert lo == 0.0 and miles <= hi <= miles * 1.05 + 0.5 <= grown[1] + 0.5
+    screen = Screen(twins)
+    before = screen.views["sailing"].ax_sail.get_xlim()
+    figure = screen.views["sailing"].figure
+    titles = []
+    save = figure.savefig
+
+    def saving(*args, **kwargs):
+        titles.extend(t.get_text() for t in figure.texts if t.get_gid() == "slide-title")
+        return save(*args, **kwargs)
+
+    figure.savefig = saving
+    png = screen.export("sailing")
+    assert png[:4] == b"\x89PNG"
+    (title,) = titles
+    assert title.startswith("Sailing in circles: The bakery")
+    assert "scenario bakery_gluten_free, market 1, period 120 of 160" in title
+    assert screen.views["sailing"].ax_sail.get_xlim() == before  # the screen keeps its limits
+    assert not [t for t in screen.views["sailing"].figure.texts if t.get_gid() == "slide-title"]
+    note = [t for t in view.ax_sail.texts if t.get_gid() == "sailing-note"]
+    assert note and note[0].xycoords[1] is view.ax_sail.xaxis.label  # under the axis

@@ -1,25 +1,20 @@
-"""The classroom's views: figures redrawn in place every period, and the debrief figure.
+"""The classroom's live views: figures redrawn in place every period, and the page's screen.
 
 Each live view owns one matplotlib `Figure` (Agg canvas, never pyplot) whose artists are
 updated, not rebuilt, so a period's redraw costs a draw and a fast PNG encoding. Colours and
 style are those of `sim.plots`: the efficiency-only firm warm, the aligned firm cool.
 """
 
-from __future__ import annotations
-
 import functools
 import html
 import io
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.artist import Artist
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
@@ -28,14 +23,14 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, TwinFirms, plain
-from sim.plots import PALETTE, STRATEGY_COLOURS, note_sailing_in_circles, style_axes
+from sim import plots
+from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, Intervention, TwinFirms, plain
+from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
-#: figure is 9 inches wide); exports for slides use `EXPORT_DPI`, the GIF `SLIDE_DPI`.
+#: figure is 9 inches wide); exports for slides use `EXPORT_DPI`.
 SCREEN_DPI = 130
 EXPORT_DPI = 200
-SLIDE_DPI = 110
 _TEXT, _SMALL, _TITLE = 12, 11, 13
 _LOCAL_EFFICIENCY = colormaps["viridis"].with_extremes(bad="0.82")
 _LINKS = colormaps["Greys"]
@@ -67,33 +62,6 @@ def firm_colours(strategy_names: tuple[str, str]) -> tuple[str, str]:
     if second == first:
         second = spare[2] if first != spare[2] else spare[3]
     return first, second
-
-
-def _money_stock(unit: str) -> str:
-    head, sep, _ = unit.partition(" per ")
-    return head.strip() if sep and head.strip() else unit
-
-
-def _grow(
-    limits: tuple[float, float], values: np.ndarray, *, pad: float, min_span: float
-) -> tuple[float, float]:
-    """Limits containing ``values`` with room to spare, never shrinking, on round numbers.
-
-    They change only when a value leaves them, so a view's static background is redrawn
-    rarely; each change leaves ``pad`` times the span as headroom.
-    """
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return limits
-    lo, hi = limits
-    vmin, vmax = float(finite.min()), float(finite.max())
-    if lo <= vmin and vmax <= hi:
-        return limits
-    span = max(vmax - vmin, hi - lo if np.isfinite(hi - lo) else 0.0, min_span)
-    step = float(10 ** np.floor(np.log10(span * pad)))
-    new_lo = min(lo, float(np.floor((vmin - span * pad) / step) * step))
-    new_hi = max(hi, float(np.ceil((vmax + span * pad) / step) * step))
-    return new_lo, new_hi
 
 
 class LiveView:
@@ -158,14 +126,44 @@ class LiveView:
         small.save(out, format="PNG", compress_level=1)
         return out.getvalue()
 
-    def export_png(self, dpi: int = EXPORT_DPI) -> bytes:
-        """The figure as PNG for slides: higher resolution, white background, all artists."""
+    def fit(self, twins: TwinFirms) -> None:
+        """Axis limits that fit the data shown (for a slide; the screen's grow with room)."""
+
+    def caption(self) -> str:
+        """What the figure marks, in words (under the image: for people, and for tests)."""
+        return ""
+
+    def export_png(self, twins: TwinFirms, title: str = "", dpi: int = EXPORT_DPI) -> bytes:
+        """The figure as PNG for slides: higher resolution, white background, all artists,
+        axes fitting the data and ``title`` (what, which scenario, market and period) under
+        the panels."""
         for artist in self.dynamic:
             artist.set_animated(False)
+        limits = [(ax, ax.get_xlim(), ax.get_ylim()) for ax in self.figure.axes]
+        params = self.figure.subplotpars
+        bottom, top = params.bottom, params.top
+        band = 0.1  # a footer under the panels for the title: it covers nothing
+        footer = self.figure.text(
+            0.01,
+            0.008,
+            title,
+            ha="left",
+            va="bottom",
+            fontsize=_SMALL,
+            color="0.1",
+            gid="slide-title",
+        )
+        self.figure.subplots_adjust(bottom=bottom + band, top=top)
+        self.fit(twins)
         try:
             out = io.BytesIO()
             self.figure.savefig(out, format="png", dpi=dpi, facecolor="white")
         finally:
+            footer.remove()
+            self.figure.subplots_adjust(bottom=bottom, top=top)
+            for ax, xlim, ylim in limits:
+                ax.set_xlim(xlim)
+                ax.set_ylim(ylim)
             for artist in self.dynamic:
                 artist.set_animated(True)
             self.invalidate()  # savefig at another dpi leaves the screen canvas stale
@@ -173,32 +171,39 @@ class LiveView:
 
 
 class OverTimeView(LiveView):
-    """Efficiency, market value, profit and cash over time for both firms; shifts marked."""
+    """Efficiency, market value, profit and cash over time for both firms; market shifts and
+    live changes marked and labelled above the panels; a faint line for a changed firm
+    without its live changes (the baseline, on the same market)."""
 
     name = "over_time"
 
-    def __init__(self, twins: TwinFirms, width: int = 1180, height: int = 620) -> None:
+    def __init__(self, twins: TwinFirms, width: int = 1000, height: int = 520) -> None:
         super().__init__(width, height)
         sc = twins.scenario
         self.colours = firm_colours(twins.strategy_names)
         fig = self.figure
-        fig.subplots_adjust(left=0.075, right=0.985, bottom=0.1, top=0.86, wspace=0.2, hspace=0.4)
+        fig.subplots_adjust(left=0.115, right=0.975, bottom=0.11, top=0.76, wspace=0.3, hspace=0.42)
         axes = fig.subplots(2, 2).ravel()
         self.axes = dict(zip(KPI_COLUMNS, axes, strict=True))
+        # the panel's name on its y axis: above the panels is the marks' row
         ylabels = {
-            "efficiency": "",
-            "market_value": "",
-            "profit": sc.money_unit,
-            "cash": _money_stock(sc.money_unit),
+            "efficiency": "efficiency",
+            "market_value": "market value",
+            "profit": f"profit\n({sc.money_unit})",
+            "cash": f"cash ({plots.stock_unit(sc.money_unit)})",
         }
         self.lines: dict[str, list[Line2D]] = {}
         self.heads: dict[str, list[Line2D]] = {}
+        self.baselines: dict[str, list[Line2D]] = {}
         self.limits: dict[str, tuple[float, float]] = {}
         for column, ax in self.axes.items():
-            style_axes(ax, title=_PANEL_TITLES[column], ylabel=ylabels[column])
-            ax.title.set_fontsize(_TITLE)
+            style_axes(ax, ylabel=ylabels[column])
             ax.set_xlim(0, sc.horizon)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+            self.baselines[column] = [
+                ax.plot([], [], color=c, linewidth=1.8, alpha=0.4, zorder=2.5, gid="baseline")[0]
+                for c in self.colours
+            ]
             self.lines[column] = [
                 ax.plot([], [], color=c, linewidth=2.4, zorder=3)[0] for c in self.colours
             ]
@@ -213,7 +218,7 @@ class OverTimeView(LiveView):
                 ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
             ax.set_ylim(*self.limits[column])
         for column in KPI_COLUMNS:
-            self.animate(*self.lines[column], *self.heads[column])
+            self.animate(*self.baselines[column], *self.lines[column], *self.heads[column])
         for ax in axes[2:]:
             ax.set_xlabel("period (month)", fontsize=_SMALL)
         self._scheduled = [
@@ -221,22 +226,77 @@ class OverTimeView(LiveView):
             for t in sc.shift_times
             for ax in axes
         ]
-        self._shift_artists: list = []
-        self._shifts_drawn: tuple = ()
+        self._mark_artists: list = []
+        self._marks_drawn: tuple = ()
+        self._legend = None
+        self._legend_labels: tuple = ()
+        self._set_legend(twins)
+
+    def fit(self, twins: TwinFirms) -> None:
+        """Profit and cash around the lines drawn."""
+        for column in ("profit", "cash"):
+            lines = self.lines[column] + self.baselines[column]
+            self.axes[column].set_ylim(
+                *plots.fitted_limits([np.asarray(ln.get_ydata(), float) for ln in lines])
+            )
+
+    def caption(self) -> str:
+        """The marks drawn (shifts, live changes) and the faint lines, in words."""
+        words = []
+        if self._marks_drawn:
+            words.append(
+                "Marked: " + "; ".join(label for _, label, _, _ in self._marks_drawn) + "."
+            )
+        faint = [i for i, line in enumerate(self.baselines["profit"]) if len(line.get_xdata()) > 0]
+        if faint:
+            names = " and ".join(self._legend_labels[i].split(",")[0] for i in faint)
+            words.append(f"Faint line: {names} without the live change.")
+        return " ".join(words)
+
+    def _set_legend(self, twins: TwinFirms) -> None:
+        labels = (twins.label_now(0), twins.label_now(1), bool(twins.changed_firms()))
+        if labels == self._legend_labels:
+            return
+        if self._legend is not None:
+            self._legend.remove()
         handles = [
-            Line2D([], [], color=c, linewidth=3, label=label)
-            for c, label in zip(self.colours, twins.labels, strict=True)
+            Line2D([], [], color=c, linewidth=3, label=textwrap.shorten(label, 60))
+            for c, label in zip(self.colours, labels[:2], strict=True)
         ]
-        handles += [
-            Line2D([], [], color="0.15", linestyle="--", linewidth=1.4, label="market shift"),
-            Line2D([], [], color="0.6", linestyle=":", linewidth=1.4, label="shift to come"),
-        ]
-        _legend_on_top(fig, handles)
+        handles.append(
+            Line2D([], [], color="0.15", linestyle="--", linewidth=1.4, label="market shift")
+        )
+        if labels[2]:
+            handles.append(
+                Line2D([], [], color="0.3", alpha=0.4, linewidth=2, label="without the change")
+            )
+        else:
+            handles.append(
+                Line2D([], [], color="0.6", linestyle=":", linewidth=1.4, label="shift to come")
+            )
+        short = sum(len(h.get_label()) for h in handles) < 75
+        self._legend = self.figure.legend(
+            handles=handles,
+            loc="upper center",
+            ncols=len(handles) if short else 2,
+            fontsize=_SMALL,
+            frameon=False,
+            bbox_to_anchor=(0.5, 1.0),
+            columnspacing=1.2,
+        )
+        self._legend_labels = labels
+        self.invalidate()
 
     def update(self, twins: TwinFirms, t: int | None = None) -> None:
-        """Lines up to period ``t``; limits grow as needed; shifts that happened marked."""
+        """Lines up to period ``t``; limits grow as needed; shifts and live changes marked."""
         t = twins.period if t is None else t
         x = np.arange(t + 1)
+        changed = twins.changed_firms()
+        base = twins.baseline
+        starts = {
+            i: min(c.period for c in twins.interventions if c.kind == "strategy" and c.firm == i)
+            for i in changed
+        }
         for column, ax in self.axes.items():
             values = []
             for i, firm in enumerate(twins.firms):
@@ -246,16 +306,32 @@ class OverTimeView(LiveView):
                 alive = np.flatnonzero(np.isfinite(y))
                 last = alive[-1] if alive.size else 0
                 self.heads[column][i].set_data([last], [y[last]] if alive.size else [np.nan])
+                if i in changed and base is not None and starts[i] < t:
+                    b = base.firms[i].log.floats[column][starts[i] : t + 1]
+                    self.baselines[column][i].set_data(np.arange(starts[i], t + 1), b)
+                    values.append(b)
+                else:
+                    self.baselines[column][i].set_data([], [])
             if column in ("profit", "cash"):
-                grown = _grow(self.limits[column], np.concatenate(values), pad=0.25, min_span=2.0)
+                grown = plots.grown_limits(
+                    self.limits[column], np.concatenate(values), pad=0.25, min_span=2.0
+                )
                 if grown != self.limits[column]:
                     self.limits[column] = grown
                     ax.set_ylim(*grown)
                     self.invalidate()
-        shifts = tuple((p, label) for p, label in twins.shifts() if p <= t)
-        if shifts != self._shifts_drawn:
-            self._draw_shifts(shifts, twins.horizon)
+        marks = tuple(
+            [(p, f"shift {p}", "0.15", "--") for p, _ in twins.shifts() if p <= t]
+            + [
+                (c.effective, f"{c.effective}: {_short_change(c)}", self.colours[c.firm], "-.")
+                for c in twins.interventions
+                if c.kind == "strategy" and c.effective <= t
+            ]
+        )
+        if marks != self._marks_drawn:
+            self._draw_marks(marks)
             self.invalidate()
+        self._set_legend(twins)
         upcoming = {p for p, _ in twins.scheduled_shifts()} | {
             p for p, _ in twins.shifts() if p > t
         }
@@ -266,145 +342,106 @@ class OverTimeView(LiveView):
                 self.invalidate()
         self.period = t
 
-    def _draw_shifts(self, shifts: tuple[tuple[int, str], ...], horizon: int) -> None:
-        for artist in self._shift_artists:
+    def _draw_marks(self, marks: tuple[tuple[int, str, str, str], ...]) -> None:
+        """A vertical line per shift or change in every panel, its label above the top panels
+        (outside the axes: a label never covers data)."""
+        for artist in self._mark_artists:
             artist.remove()
-        self._shift_artists = []
-        for k, (period, label) in enumerate(shifts):
-            for ax in self.axes.values():
-                self._shift_artists.append(
-                    ax.axvline(period, color="0.15", linestyle="--", linewidth=1.4, zorder=2)
+        self._mark_artists = []
+        ax = self.axes["efficiency"]
+        horizon = ax.get_xlim()[1]
+        # a label's width in periods (about 0.6 of the font size per character)
+        per_char = 0.6 * _SMALL * self.figure.dpi / 72 * horizon / ax.bbox.width
+        row_ends: list[float] = []
+        for period, label, colour, style in marks:
+            for panel in self.axes.values():
+                self._mark_artists.append(
+                    panel.axvline(period, color=colour, linestyle=style, linewidth=1.5, zorder=2)
                 )
-            ax = self.axes["efficiency"]
-            right = period > 0.6 * horizon
-            self._shift_artists.append(
-                ax.text(
-                    period + (-1.5 if right else 1.5),
-                    0.04 + 0.3 * (k % 2),
-                    textwrap.fill(f"{period}: {plain(label)}", 30),
-                    transform=ax.get_xaxis_transform(),
-                    ha="right" if right else "left",
-                    va="bottom",
-                    fontsize=_SMALL,
-                    color="0.1",
-                    zorder=5,
-                    bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "alpha": 0.85},
-                    gid="shift-label",
+            half = len(label) * per_char / 2
+            row = next((r for r, end in enumerate(row_ends) if end < period - half), None)
+            if row is None:
+                row = len(row_ends) % 2
+                if len(row_ends) < 2:
+                    row_ends.append(0.0)
+            row_ends[row] = period + half
+            for panel in (self.axes["efficiency"], self.axes["market_value"]):
+                self._mark_artists.append(
+                    panel.text(
+                        period,
+                        1.03 + 0.16 * row,
+                        label,
+                        transform=panel.get_xaxis_transform(),
+                        ha="center",
+                        va="bottom",
+                        fontsize=_SMALL,
+                        color=colour,
+                        clip_on=False,
+                        gid="mark-label",
+                    )
                 )
-            )
-        self._shifts_drawn = shifts
+        self._marks_drawn = marks
+
+
+def _short_change(change: Intervention) -> str:
+    """A live change in a few characters, for a mark on a chart: "α 0.7", "sensing 0"."""
+    symbols = {"alpha": "α", "sensing": "sensing", "coordination": ""}
+    return (
+        ", ".join(
+            f"{symbols.get(k, k)} {v:g}".strip() if isinstance(v, float) else str(v)
+            for k, v in change.changes
+        )
+        or "change"
+    )
 
 
 class SailingView(LiveView):
-    """Sailing in circles: the firms' paths in efficiency x market value, and distance to port
-    against miles sailed."""
+    """Sailing in circles (`sim.plots.SailingPanels`), live: the firms' paths in efficiency x
+    market value, and distance to port against miles sailed."""
 
     name = "sailing"
 
     def __init__(
-        self, twins: TwinFirms, width: int = 1180, height: int = 560, dpi: int = SCREEN_DPI
+        self, twins: TwinFirms, width: int = 1000, height: int = 520, dpi: int = SCREEN_DPI
     ) -> None:
         super().__init__(width, height, dpi)
-        self.colours = firm_colours(twins.strategy_names)
-        fig = self.figure
-        fig.subplots_adjust(left=0.065, right=0.985, bottom=0.14, top=0.84, wspace=0.2)
-        self.ax_map, self.ax_sail = fig.subplots(1, 2)
-        style_axes(
-            self.ax_map,
-            title="(a) Where the firm stands",
-            xlabel="efficiency",
-            ylabel="market value",
+        self.figure.subplots_adjust(left=0.075, right=0.975, bottom=0.2, top=0.84, wspace=0.22)
+        self.panels = plots.SailingPanels(
+            self.figure,
+            labels=twins.labels,
+            colours=firm_colours(twins.strategy_names),
+            max_distance=twins.market.n_decisions / 2,
+            fontsize=_SMALL,
         )
-        style_axes(
-            self.ax_sail,
-            title="(b) Miles sailed vs distance to port",
-            xlabel="miles sailed (decisions changed, in all)",
-            ylabel="distance to port",
-        )
-        self.ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
-        self.ax_sail.xaxis.set_major_locator(MaxNLocator(integer=True))
-        note_sailing_in_circles(self.ax_sail, fontsize=_SMALL)
-        self.paths, self.sails, self.now_map, self.now_sail, self.starts = [], [], [], [], []
-        for c in self.colours:
-            self.paths.append(self.ax_map.plot([], [], color=c, linewidth=1.8, alpha=0.85)[0])
-            self.sails.append(self.ax_sail.plot([], [], color=c, linewidth=2.2)[0])
-            marker = {"marker": "o", "markersize": 11, "markeredgecolor": "black", "zorder": 5}
-            self.now_map.append(self.ax_map.plot([], [], color=c, **marker)[0])
-            self.now_sail.append(self.ax_sail.plot([], [], color=c, **marker)[0])
-            self.starts.append(
-                self.ax_map.plot(
-                    [], [], marker="s", markersize=8, color="white", markeredgecolor=c, zorder=4
-                )[0]
-            )
-        self.stars = [
-            self.ax_map.plot(
-                [], [], "*", markersize=16, color=c, markeredgecolor="black", zorder=6
-            )[0]
-            for c in self.colours
-        ]
-        self.animate(
-            *self.paths, *self.sails, *self.starts, *self.stars, *self.now_map, *self.now_sail
-        )
-        self.map_limits = ((np.inf, -np.inf), (np.inf, -np.inf))
-        self.sail_limits = ((0.0, 10.0), (0.0, float(twins.market.n_decisions) / 2))
-        self.ax_sail.set_xlim(*self.sail_limits[0])
-        self.ax_sail.set_ylim(*self.sail_limits[1])
-        handles = [
-            Line2D([], [], color=c, linewidth=3, label=label)
-            for c, label in zip(self.colours, twins.labels, strict=True)
-        ]
-        style = {"color": "0.7", "markeredgecolor": "black", "linestyle": "none"}
-        handles += [
-            Line2D([], [], marker="s", markersize=8, label="start", **style),
-            Line2D([], [], marker="o", markersize=10, label="now", **style),
-            Line2D([], [], marker="*", markersize=15, label="at a shift", **style),
-        ]
-        self.legend = _legend_on_top(fig, handles)
+        self.ax_map, self.ax_sail = self.panels.ax_map, self.panels.ax_sail
+        self.sails = self.panels.sails
+        self.animate(*self.panels.artists)
+
+    def fit(self, twins: TwinFirms) -> None:
+        """Both panels around the paths drawn (miles from 0 to the furthest sailed)."""
+        self.panels.fit()
 
     def update(self, twins: TwinFirms, t: int | None = None) -> None:
         """Paths up to period ``t``, a star where each shift found the firm."""
         t = twins.period if t is None else t
-        shift_periods = [p for p, _ in twins.shifts()]
-        xs, ys, miles_all, dist_all = [], [], [], []
-        for i, firm in enumerate(twins.firms):
-            log = firm.log
-            e = log.floats["efficiency"][: t + 1]
-            v = log.floats["market_value"][: t + 1]
-            alive = log.bools["alive"][: t + 1]
-            miles = np.cumsum(log.ints["miles"][: t + 1]).astype(float)
-            dist = log.ints["distance_to_port"][: t + 1].astype(float)
-            miles[~alive], dist[~alive] = np.nan, np.nan
-            self.paths[i].set_data(e, v)
-            self.sails[i].set_data(miles, dist)
-            ok = np.flatnonzero(alive)
-            last = ok[-1] if ok.size else 0
-            self.now_map[i].set_data([e[last]], [v[last]])
-            self.now_sail[i].set_data([miles[last]], [dist[last]])
-            self.starts[i].set_data([e[0]], [v[0]])
-            at = [p for p in shift_periods if p <= t and alive[p]]
-            self.stars[i].set_data(e[at], v[at])
-            xs.append(e)
-            ys.append(v)
-            miles_all.append(miles)
-            dist_all.append(dist)
-        new = (
-            _grow(self.map_limits[0], np.concatenate(xs), pad=0.3, min_span=0.1),
-            _grow(self.map_limits[1], np.concatenate(ys), pad=0.3, min_span=0.1),
-        )
-        if new != self.map_limits:
-            self.map_limits = new
-            self.ax_map.set_xlim(*new[0])
-            self.ax_map.set_ylim(*new[1])
-            self.invalidate()
-        sx, sy = self.sail_limits
-        gx = _grow(sx, np.concatenate(miles_all), pad=0.5, min_span=10.0)
-        gy = (0.0, max(sy[1], float(np.nanmax(np.concatenate(dist_all), initial=0.0)) + 0.5))
-        if (gx, gy) != self.sail_limits:
-            self.sail_limits = (gx, gy)
-            self.ax_sail.set_xlim(0.0, gx[1])
-            self.ax_sail.set_ylim(*gy)
+        shifts = [p for p, _ in twins.shifts()]
+        if self.panels.show(sailing_tracks(twins), shifts, t):
             self.invalidate()
         self.period = t
+
+
+def sailing_tracks(twins: TwinFirms) -> list[plots.SailingTrack]:
+    """The twin firms' runs so far, as the sailing picture reads them."""
+    return [
+        plots.SailingTrack(
+            efficiency=firm.log.floats["efficiency"],
+            market_value=firm.log.floats["market_value"],
+            alive=firm.log.bools["alive"],
+            miles=firm.log.ints["miles"],
+            distance=firm.log.ints["distance_to_port"],
+        )
+        for firm in twins.firms
+    ]
 
 
 class DepartmentsView(LiveView):
@@ -436,7 +473,7 @@ class DepartmentsView(LiveView):
         for i, ax in enumerate(self.axes):
             ax.set_title(twins.labels[i], fontsize=_TITLE, color=self.colours[i], loc="left")
             ax.set_axis_off()
-            ax.set_xlim(-2.2, 2.2)
+            ax.set_xlim(-2.4, 2.4)
             ax.set_ylim(-1.6, 1.6)
             ax.set_aspect("equal", adjustable="box")
             segments = [[positions[a], positions[b]] for a, b, _ in edges]
@@ -592,74 +629,28 @@ def decisions_table(twins: TwinFirms) -> str:
     )
 
 
-def debrief_figure(
-    debrief: Debrief, *, width: int = 1180, height: int = 680, verdict: bool = True
-) -> Figure:
-    """The same setting on many seeds: every seed a thin line, the mean bold, per firm.
-
-    With ``verdict``, the sentence for the class is written above the panels (for slides; the
-    page shows it as text).
-    """
-    sc = debrief.scenario
-    colours = firm_colours(debrief.strategy_names)
-    fig = Figure(figsize=(width / SCREEN_DPI, height / SCREEN_DPI), dpi=SCREEN_DPI)
-    FigureCanvasAgg(fig)
-    top = 0.74 if verdict else 0.84
-    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.09, top=top, wspace=0.22, hspace=0.42)
-    axes = fig.subplots(2, 2).ravel()
-    x = np.arange(sc.horizon + 1)
-    ylabels = {"profit": sc.money_unit, "cash": _money_stock(sc.money_unit)}
-    for ax, column in zip(axes, KPI_COLUMNS, strict=True):
-        style_axes(ax, title=_PANEL_TITLES[column], ylabel=ylabels.get(column, ""))
-        for i in range(2):
-            runs = debrief.data[column][i]
-            ax.plot(x, runs.T, color=colours[i], alpha=0.16, linewidth=0.8, zorder=2)
-            with np.errstate(all="ignore"):
-                mean = np.nanmean(np.where(np.isfinite(runs), runs, np.nan), axis=0)
-            ax.plot(x, mean, color=colours[i], linewidth=2.8, zorder=4)
-        for period in debrief.shift_periods:
-            ax.axvline(period, color="0.15", linestyle="--", linewidth=1.3, zorder=3)
-        if column in ("profit", "cash"):
-            ax.axhline(0.0, color="0.45", linewidth=1.0, zorder=1.5)
-        ax.set_xlim(0, sc.horizon)
-    for ax in axes[2:]:
-        ax.set_xlabel("period (month)", fontsize=_SMALL)
-    _axes_ylim_same(axes[:2])
-    n = len(debrief.seeds)
-    handles = [
-        Line2D([], [], color=c, linewidth=3, label=f"{label} (mean of {n})")
-        for c, label in zip(colours, debrief.labels, strict=True)
-    ]
-    handles.append(Line2D([], [], color="0.5", alpha=0.5, linewidth=1, label="one market (seed)"))
-    if debrief.shift_periods:
-        handles.append(Line2D([], [], color="0.15", linestyle="--", label="market shift"))
-    fig.legend(
-        handles=handles,
-        loc="upper center",
-        ncols=2,
-        fontsize=_TEXT,
-        frameon=False,
-        bbox_to_anchor=(0.5, 1.0),
-    )
-    if verdict:
-        fig.text(
-            0.5, 0.885, textwrap.fill(debrief.verdict(), 95), ha="center", va="top", fontsize=_TEXT
-        )
-    return fig
-
-
-def _axes_ylim_same(axes: list[Axes] | np.ndarray) -> None:
-    lo = min(ax.get_ylim()[0] for ax in axes)
-    hi = max(ax.get_ylim()[1] for ax in axes)
-    for ax in axes:
-        ax.set_ylim(lo, hi)
-
-
 def figure_png(fig: Figure, dpi: int = EXPORT_DPI) -> bytes:
     """Any figure as PNG for slides."""
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=dpi, facecolor="white")
     return out.getvalue()
+
+
+def debrief_figure(debrief: Debrief, market: int | None = None, *, verdict: bool = True) -> Figure:
+    """The debrief's figure (`sim.plots.debrief_figure`): the class's ``market`` dashed, and
+    with ``verdict`` the sentence for the class above the panels (for slides)."""
+    sc = debrief.scenario
+    return plots.debrief_figure(
+        debrief.data,
+        labels=debrief.labels,
+        colours=firm_colours(debrief.strategy_names),
+        shift_periods=debrief.shift_periods,
+        money_unit=sc.money_unit,
+        highlight=debrief.seeds.index(market) if market in debrief.seeds else None,
+        highlight_label=f"your market ({market})",
+        note=debrief.verdict() if verdict else "",
+        dpi=SCREEN_DPI,
+    )
 
 
 class Screen:
@@ -680,7 +671,7 @@ class Screen:
     ) -> Debrief:
         """The same setting on ``seeds`` markets (see `TwinFirms.debrief`), kept for the page."""
         debrief = self.twins.debrief(seeds, progress=progress)
-        png = figure_png(debrief_figure(debrief, verdict=False), dpi=SCREEN_DPI)
+        png = figure_png(debrief_figure(debrief, self.twins.seed, verdict=False), dpi=SCREEN_DPI)
         self.debrief, self._debrief_png = debrief, png
         return debrief
 
@@ -702,86 +693,31 @@ class Screen:
             self._frames[name] = (version, png)
             return png
 
+    def caption(self, name: str) -> str:
+        """What view ``name`` marks, in words, as last drawn."""
+        view = self.views.get(name)
+        return view.caption() if view is not None else ""
+
     def export(self, name: str) -> bytes:
-        """View ``name`` (or ``debrief``) as a PNG for slides."""
-        with self.twins.lock:
+        """View ``name`` (or ``debrief``) as a PNG for slides, titled with the scenario, the
+        market and the period."""
+        twins = self.twins
+        with twins.lock:
+            sc = twins.scenario
+            what = {"over_time": "Over time", "sailing": "Sailing in circles"}.get(
+                name, "The departments" if name == "departments" else "Debrief"
+            )
+            title = (
+                f"{what}: {sc.title or plain(sc.name)}\n"
+                f"scenario {sc.name}, market {twins.seed}, period {twins.period} of {twins.horizon}"
+            )
             if name == "debrief":
                 if self.debrief is None:
                     raise ValueError("no debrief yet: finish the run and run the debrief first")
-                return figure_png(debrief_figure(self.debrief))
+                fig = debrief_figure(self.debrief, twins.seed)
+                fig.suptitle(title, fontsize=_SMALL, x=0.01, ha="left", y=0.999, va="top")
+                fig.subplots_adjust(top=fig.subplotpars.top - 0.05)
+                return figure_png(fig)
             view = self.views[name]
-            view.update(self.twins)
-            return view.export_png()
-
-
-def sailing_slides(
-    twins: TwinFirms, png: Path, gif: Path | None = None, *, fps: int = 10
-) -> list[Path]:
-    """Slides of a finished run: the sailing-in-circles picture as PNG, and as an animated GIF
-    of the trajectories growing period by period (matplotlib animation). 16:9, large type."""
-    view = SailingView(twins, width=1280, height=720, dpi=SLIDE_DPI)
-    view.update(twins, twins.horizon)  # limits of the whole run: the axes never jump
-    view.freeze()
-    fig = view.figure
-    fig.subplots_adjust(top=0.8, bottom=0.14)
-    sc = twins.scenario
-    fig.suptitle(textwrap.fill(sc.title or plain(sc.name), 90), fontsize=16, y=0.985, va="top")
-    view.legend.set_bbox_to_anchor((0.5, 0.93))
-    clock = fig.text(0.985, 0.985, "", ha="right", va="top", fontsize=_TEXT, color="0.25")
-    shifts = "; ".join(f"period {p}: {plain(label)}" for p, label in twins.shifts())
-    fig.text(
-        0.015,
-        0.015,
-        textwrap.shorten(
-            f"Two firms in the same market (seed {twins.seed}). {shifts or 'No market shift.'}",
-            150,
-        ),
-        ha="left",
-        va="bottom",
-        fontsize=_SMALL,
-        color="0.25",
-    )
-    written = []
-    clock.set_text(f"period {twins.horizon} of {twins.horizon}")
-    fig.savefig(png, dpi=SLIDE_DPI, facecolor="white")
-    written.append(Path(png))
-    if gif is not None:
-        every = max(1, round(twins.horizon / 60))
-        frames = [*range(0, twins.horizon, every), twins.horizon]
-
-        def draw(t: int) -> list:
-            view.update(twins, t)
-            clock.set_text(f"period {t} of {twins.horizon}")
-            return []
-
-        palette = Image.open(png).convert("RGB").quantize(colors=96)
-        animation = FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
-        animation.save(gif, writer=_GifWriter(palette, fps=fps), dpi=SLIDE_DPI)
-        written.append(Path(gif))
-    return written
-
-
-class _GifWriter(PillowWriter):
-    """Matplotlib's Pillow writer, taking each frame as the animation just drew it (no second
-    draw) and mapping it to one palette (fast, and no flicker between frames)."""
-
-    def __init__(self, palette: Image.Image, fps: int) -> None:
-        super().__init__(fps=fps)
-        self.palette = palette
-
-    def grab_frame(self, **savefig_kwargs) -> None:
-        canvas = self.fig.canvas
-        size = canvas.get_width_height()
-        frame = Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert("RGB")
-        self._frames.append(frame.quantize(palette=self.palette, dither=Image.Dither.NONE))
-
-    def finish(self) -> None:
-        step = int(1000 / self.fps)
-        durations = [step] * (len(self._frames) - 1) + [3000]  # linger on the end
-        self._frames[0].save(
-            self.outfile,
-            save_all=True,
-            append_images=self._frames[1:],
-            duration=durations,
-            loop=0,
-        )
+            view.update(twins)
+            return view.export_png(twins, title)

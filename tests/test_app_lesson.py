@@ -1,0 +1,178 @@
+"""The classroom page's controller, driven without a browser: what each control does."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from sim.app.lesson import FRAME_S, Lesson
+
+
+@pytest.fixture
+def lesson():
+    return Lesson()
+
+
+def test_a_lesson_opens_on_the_first_scenario_at_its_typical_market(lesson):
+    scenario = lesson.scenarios[lesson.scenario_name]
+    assert lesson.scenario_name == "bakery_gluten_free"
+    assert lesson.twins.seed == scenario.classroom_seed and lesson.twins.period == 0
+    assert lesson.hint.startswith("Press Play")
+
+
+def test_every_handler_tells_the_page_once(lesson):
+    calls = []
+    lesson.listeners.append(lambda: calls.append(lesson.version))
+    lesson.step()
+    lesson.change_firm(1, "alpha", "1.7")  # refused: still one redraw, with the message
+    assert calls == [1, 2]
+
+
+def test_a_bad_value_shows_its_error_until_a_valid_one_is_applied(lesson):
+    lesson.change_firm(1, "alpha", "1.7")
+    assert lesson.notice.kind == "error" and "must be from 0 to 1" in lesson.notice.text
+    assert "must be from 0 to 1" in lesson.field_errors["alpha-1"]
+    lesson.change_firm(1, "alpha", "abc")
+    assert "expected a number" in lesson.field_errors["alpha-1"]
+    lesson.change_firm(1, "alpha", 0.3)
+    assert "alpha-1" not in lesson.field_errors and lesson.notice.text == ""
+    lesson.set_costs("-1")
+    assert "costs" in lesson.field_errors
+    lesson.set_costs(2)
+    assert lesson.field_errors == {} and lesson.twins.cost_factor == 2
+
+
+def test_a_slider_dragged_through_values_counts_once_per_period(lesson):
+    lesson.step()
+    for value in (0.1, 0.2, 0.3, 0.7):
+        lesson.change_firm(0, "alpha", value)
+    (change,) = lesson.twins.interventions
+    assert dict(change.changes) == {"alpha": 0.7}
+    assert lesson.twins.label_now(0) == "efficiency only, alignment 0.7 from period 2"
+
+
+def test_shift_now_replaces_the_next_scheduled_shift_and_counts_once_per_period(lesson):
+    for _ in range(31):
+        lesson.step()
+    lesson.shift()
+    assert "At period 32" in lesson.notice.text
+    assert "replaces the shift planned for period 60" in lesson.notice.text
+    lesson.shift()  # a double click
+    assert lesson.notice.text.startswith("Already queued for period 32")
+    twins = lesson.twins
+    assert [c.kind for c in twins.interventions] == ["shift"]
+    assert twins.scheduled_shifts() == [(32, "customers move to health_conscious (now)")]
+    for _ in range(60):
+        lesson.step()
+    assert [p for p, _ in twins.shifts()] == [32]  # no second, identical shift at 60
+
+
+def test_the_hint_goes_while_playing_and_pause_stops_at_once(lesson):
+    lesson.set_speed(30)
+    lesson.toggle_play()
+    assert lesson.playing and lesson.hint == ""
+    thread = threading.Thread(target=lesson.play)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while lesson.twins.period < 5:
+        assert time.monotonic() < deadline, "play did not advance"
+        time.sleep(0.01)
+    paused = time.perf_counter()
+    lesson.toggle_play()
+    thread.join(timeout=5)
+    stopped = time.perf_counter() - paused
+    at = lesson.twins.period
+    time.sleep(2 * FRAME_S)
+    assert lesson.twins.period == at and not thread.is_alive()
+    assert stopped < 0.3
+
+
+def test_fast_play_streams_frames_rather_than_jumping(lesson):
+    frames = []
+    lesson.listeners.append(lambda: frames.append(lesson.twins.period))
+    lesson.set_speed(30)
+    lesson.toggle_play()
+    frames.clear()
+    thread = threading.Thread(target=lesson.play)
+    thread.start()
+    time.sleep(1.0)
+    lesson.toggle_play()
+    thread.join(timeout=5)
+    assert len(frames) >= 4  # a frame at least every few periods
+    assert max(np.diff(frames)) <= 30 * FRAME_S * 3 + 1
+
+
+def test_a_link_rebuilds_the_lesson_to_the_same_period_and_settings(lesson):
+    lesson.set_seed(4)
+    lesson.set_speed(7.5)
+    lesson.change_firm(1, "sensing", 0.2)  # before period 1: a change made at period 0
+    for _ in range(20):
+        lesson.step()
+    lesson.change_firm(0, "alpha", 0.7)
+    lesson.change_firm(0, "coordination", "hierarchical")
+    lesson.set_costs(1.5)
+    lesson.shift()
+    for _ in range(15):
+        lesson.step()
+    link = lesson.query()
+    again = Lesson()
+    again.open_query(link)
+    a, b = lesson.twins, again.twins
+    assert again.notice.kind == "info", again.notice
+    assert (b.seed, b.period, again.speed) == (4, 35, 7.5)
+    assert [(c.period, c.kind, c.changes) for c in b.interventions] == [
+        (c.period, c.kind, c.changes) for c in a.interventions
+    ]
+    for i in range(2):
+        np.testing.assert_array_equal(
+            a.firms[i].log.floats["profit"], b.firms[i].log.floats["profit"]
+        )
+        assert a.label_now(i) == b.label_now(i)
+    assert again.query() == link
+
+
+def test_a_bad_link_says_what_is_wrong_and_keeps_the_lesson(lesson):
+    lesson.open_query("scenario=nowhere&period=3")
+    assert lesson.notice.kind == "error" and "scenario must be one of" in lesson.notice.text
+    lesson.open_query("scenario=bakery_gluten_free&changes=3:oops")
+    assert "a change must read" in lesson.notice.text
+    assert lesson.twins.period == 0
+
+
+def test_layout_views_and_panels(lesson):
+    lesson.set_layout("presentation")
+    lesson.show("sailing")
+    lesson.toggle_drawer()
+    lesson.toggle_info()
+    assert (lesson.layout, lesson.view, lesson.drawer_open, lesson.info_open) == (
+        "presentation",
+        "sailing",
+        True,
+        True,
+    )
+    lesson.show("nowhere")
+    assert "view: expected one of" in lesson.notice.text
+    assert "layout=presentation" in lesson.query()
+
+
+def test_an_error_while_playing_pauses_with_a_message(lesson, monkeypatch):
+    def broken() -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(lesson.twins, "step", broken)
+    lesson.toggle_play()
+    lesson.play()
+    assert not lesson.playing
+    assert lesson.notice.kind == "error" and "boom" in lesson.notice.text
+
+
+def test_play_stops_by_itself_at_the_horizon(lesson):
+    lesson.open_query("scenario=canteen_stable&period=118")
+    lesson.set_speed(30)
+    lesson.toggle_play()
+    lesson.play()
+    assert lesson.twins.finished and not lesson.playing
+    assert "The run is over" in lesson.notice.text
