@@ -233,3 +233,27 @@ def test_the_debrief_summary_shows_miles_and_cycling_beside_profit_and_survival(
     (ranked,) = [v for k, v in rows.items() if k.startswith("your market's profit gap")]
     assert ranked == (f"{gap[2]:.1f}", f"{rank} of 4 from the smallest")
     assert all(not k.startswith("your market") for k, _ in result.summary(seed=99))
+
+
+def test_the_debrief_is_the_experiment_path_and_equals_each_market_replayed():
+    # the debrief runs all seeds through run_experiment (scheduled changes), and gives for
+    # each seed exactly what replaying the class's changes in that market gives
+    sc = load_scenario("bakery_gluten_free")
+    twins = TwinFirms(sc, seed=3)
+    twins.replay([], until=20)
+    twins.change_firm(0, alpha=0.7)
+    twins.replay([], until=30)
+    twins.shift_now()
+    twins.replay([], until=40)
+    twins.change_cost_factor(2.0)
+    twins.replay([])
+    debrief = twins.debrief(seeds=range(4))
+    for k, seed in enumerate(range(4)):
+        alone = TwinFirms(sc, seed=seed, baseline=False)
+        alone.replay(twins.interventions)
+        for i, firm in enumerate(alone.firms):
+            for column in ("profit", "efficiency", "market_value"):
+                np.testing.assert_array_equal(debrief.data[column][i, k], firm.log.floats[column])
+            np.testing.assert_array_equal(
+                debrief.data["miles"][i, k], np.cumsum(firm.log.ints["miles"])
+            )

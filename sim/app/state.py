@@ -20,9 +20,18 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from sim.experiment import run_experiment
 from sim.landscape import department_interdependence
-from sim.model import Market
-from sim.scenario import SCENARIO_DIR, Scenario, ScenarioError, StrategySpec, load_scenario
+from sim.model import Change, Market
+from sim.scenario import (
+    SCENARIO_DIR,
+    Scenario,
+    ScenarioError,
+    StrategySpec,
+    load_scenario,
+    scenario_to_dict,
+    validate_scenario,
+)
 from sim.scenario.schema import COORDINATION_MODES, CostSpec
 
 if TYPE_CHECKING:
@@ -114,6 +123,36 @@ def scaled_costs(costs: CostSpec, factor: float) -> CostSpec:
         alignment=costs.alignment * factor,
         sensing=costs.sensing * factor,
     )
+
+
+def debrief_changes(
+    plan: Sequence[Intervention],
+    names: Sequence[str],
+    settings: Sequence[StrategySpec],
+    costs: CostSpec,
+    factor: float,
+) -> list[Change]:
+    """The teacher's live changes as changes the experiment makes in every market (each
+    acting from the period after it was made), with the costs in force at each."""
+    out: list[Change] = []
+    for change in sorted(plan, key=lambda c: c.period):
+        at = change.period + 1
+        if change.kind == "shift":
+            out.append(Change(period=at, shift_to=change.regime, label=change.label))
+        elif change.kind == "costs":
+            factor = change.cost_factor
+            out.append(Change(period=at, costs=scaled_costs(costs, factor)))
+        elif change.strategy is not None:
+            out.append(
+                Change(
+                    period=at,
+                    firm=names[change.firm],
+                    strategy=change.strategy,
+                    costs=scaled_costs(costs, factor),
+                    label=change.label,
+                )
+            )
+    return out
 
 
 def plain(name: str) -> str:
@@ -577,32 +616,35 @@ class TwinFirms:
             settings = self.initial_settings
             factor = self.initial_cost_factor
         seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-        size = self.horizon + 1
-        data = {
-            c: np.full((2, len(seed_list), size), np.nan)
-            for c in (*KPI_COLUMNS, "miles", "in_cycle", "distance_to_port", "alive")
-        }
-        shift_periods: set[int] = set()
-        for k, seed in enumerate(seed_list):
-            twin = TwinFirms(
-                self.scenario,
-                strategies=names,
-                seed=seed,
-                cost_factor=factor,
-                settings=settings,
-                baseline=False,
-            )
-            twin.replay(plan)
-            for i, firm in enumerate(twin.firms):
-                for c in KPI_COLUMNS:
-                    data[c][i, k] = firm.log.floats[c]
-                data["miles"][i, k] = np.cumsum(firm.log.ints["miles"])
-                data["distance_to_port"][i, k] = firm.log.ints["distance_to_port"]
-                data["alive"][i, k] = firm.log.bools["alive"]
-                data["in_cycle"][i, k] = firm.log.bools["in_cycle"]
-            shift_periods.update(t for t, _ in twin.shifts())
+        # every seed x both firms at once, through the one experiment path
+        runs_done = 0
+
+        def advance(done: int) -> None:
+            nonlocal runs_done
+            runs_done += done
             if progress is not None:
-                progress(k + 1)
+                progress(runs_done // len(names))
+
+        result = run_experiment(
+            self._debrief_scenario(settings, factor),
+            strategies=list(names),
+            seeds=seed_list,
+            changes=debrief_changes(plan, names, settings, self.scenario.costs, factor),
+            progress=advance,
+        )
+        periods = result.periods.sort_values(["strategy", "seed", "period"], kind="stable")
+        size = self.horizon + 1
+
+        def block(name: str, column: str) -> np.ndarray:
+            values = periods.loc[periods["strategy"] == name, column].to_numpy(dtype=float)
+            return values.reshape(len(seed_list), size)
+
+        data = {}
+        for c in (*KPI_COLUMNS, "distance_to_port", "alive", "in_cycle"):
+            data[c] = np.stack([block(name, c) for name in names])
+        data["miles"] = np.cumsum(np.stack([block(name, "miles") for name in names]), axis=2)
+        shifted = periods.loc[periods["shift"].astype(str) != "", "period"]
+        shift_periods = {int(p) for p in shifted}
         return Debrief(
             scenario=self.scenario,
             labels=self.labels,
@@ -613,6 +655,17 @@ class TwinFirms:
             split=self._split(plan),
             interventions=tuple(plan),
         )
+
+    def _debrief_scenario(self, settings: Sequence[StrategySpec], factor: float) -> Scenario:
+        """The scenario with the twins' starting settings as its strategies and its costs
+        scaled as the run started."""
+        data = scenario_to_dict(self.scenario)
+        data["strategies"] = {
+            name: spec.model_dump(mode="json")
+            for name, spec in zip(self.strategy_names, settings, strict=True)
+        }
+        data["costs"] = scaled_costs(self.scenario.costs, factor).model_dump(mode="json")
+        return validate_scenario(data, source=f"{self.scenario.name} (the class's settings)")
 
     def replay(self, plan: Sequence[Intervention], *, until: int | None = None) -> TwinFirms:
         """Run to period ``until`` (default: the horizon), making each change of ``plan``
