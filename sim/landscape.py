@@ -80,6 +80,7 @@ def interaction_graph(
             return []
         return [int(c) for c in rng.choice(candidates, size=count, replace=False)]
 
+    edges: list[tuple[int, int]] = []
     for d, decisions in enumerate(departments):
         for i in decisions:
             if structure == "next_k":
@@ -95,7 +96,8 @@ def interaction_graph(
                     sources += pick(list(departments[d - 1]), cross)
                 elif structure not in ("modular", "value_chain", "nearly_decomposable"):
                     raise ValueError(f"unknown structure {structure!r}; allowed: {STRUCTURES}")
-            graph.add_edges_from((int(j), int(i)) for j in sources)
+            edges.extend((int(j), int(i)) for j in sources)
+    graph.add_edges_from(edges)  # once: networkx's per-call cost is most of a small graph's
     return graph
 
 

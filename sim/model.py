@@ -156,6 +156,11 @@ class Market(mesa.Model):
             self._schedule_shift(event.time)
         if self.standalone:
             self.engine.build()
+        else:
+            # a market sharing an engine is stepped by `step_together`, which advances its
+            # clock (running its shift and change events) and then steps all markets' firms at
+            # once: no step event of its own (as Mesa does for pure event-driven models)
+            self._default_schedule.stop()
 
     def add_firm(
         self,
@@ -348,20 +353,26 @@ class Market(mesa.Model):
     # ---- the period ----
     def step(self) -> None:
         """One period: the market moves (shifts), then every firm acts."""
+        self.advance()
+        self.engine.update_market(self.index)
+        self.engine.step(self.period)
+
+    def advance(self) -> None:
+        """The market's part of the current period (after its shift events): a gradual shift
+        moves on, and the port follows market value."""
         t = self.period
         if t > self.spec.horizon:
             raise RuntimeError(f"period {t} is past the scenario's horizon ({self.spec.horizon})")
         self.environment.progress(t)
         if self.environment.version != self.state.version:
             self._refresh_port()
-        if self.standalone:
-            self.engine.update_market(self.index)
-            self.engine.step(t)
         if t >= self.spec.horizon:
             self.running = False
 
     def run(self) -> Market:
-        """Run to the scenario's horizon."""
+        """Run to the scenario's horizon (a market sharing an engine: `step_together`)."""
+        if not self.standalone:
+            raise RuntimeError("this market shares an engine: run it with step_together(markets)")
         remaining = self.spec.horizon - self.period
         if remaining > 0:
             self.run_for(remaining)
@@ -377,14 +388,16 @@ def engine_for(scenario: Scenario, *, markets: int = 1) -> Engine:
 
 def step_together(markets: Sequence[Market]) -> None:
     """Run markets that share one engine to their horizon in lockstep: each period every
-    market moves (its Mesa events and step), then the engine steps all their firms at once."""
+    market's clock moves to it (running its shift and change events, Mesa's `run_until`) and
+    the market moves on (`Market.advance`), then the engine steps all their firms at once."""
     if not markets:
         return
     engine = markets[0].engine
     engine.build()
     for t in range(markets[0].period + 1, engine.horizon + 1):
         for market in markets:
-            market.step()
+            market.run_until(t)
+            market.advance()
             engine.update_market(market.index)
         engine.step(t)
 

@@ -35,7 +35,9 @@ from sim.sweep.store import SweepStore, concat, point_key, run_id
 
 #: Most runs in one task: enough to make per-task overhead small, few enough to lose little
 #: when a sweep is killed (at most the runs in flight).
-MAX_BATCH = 100
+MAX_BATCH = 1000
+#: What a task's markets may hold in memory (their landscapes: 2**N configurations each).
+TASK_MEMORY = 512e6
 #: Tasks per worker kept in flight (one running, one queued).
 IN_FLIGHT_PER_WORKER = 2
 #: How long to try to reach a Dask scheduler given by address.
@@ -206,7 +208,7 @@ def run_sweep(
                 periods=sweep.spec.outputs.periods,
                 engine={"engine": engine.name, "workers": engine.workers},
             )
-            size = batch_size or auto_batch_size(pending, engine.workers)
+            size = batch_size or auto_batch_size(pending, engine.workers, sweep.base)
             batches = make_batches(sweep, design, seeds, done, size)
             completed_before = planned - pending
             started = time.perf_counter()
@@ -403,9 +405,15 @@ def make_batches(
         yield batch()
 
 
-def auto_batch_size(pending: int, workers: int) -> int:
-    """Runs per task: about ten tasks per worker, at most `MAX_BATCH` runs each."""
-    return max(1, min(MAX_BATCH, math.ceil(pending / max(1, workers * 10))))
+def auto_batch_size(pending: int, workers: int, scenario: Scenario | None = None) -> int:
+    """Runs per task: about four tasks per worker, at most `MAX_BATCH`, and no more than fit
+    in `TASK_MEMORY` if each had a market of its own (a task's runs are one batch on one
+    engine: larger tasks are faster, up to memory)."""
+    size = max(1, min(MAX_BATCH, math.ceil(pending / max(1, workers * 4))))
+    if scenario is not None:
+        per_run = 2 ** len(scenario.decisions) * (len(scenario.departments) + 4) * 8
+        size = min(size, max(1, int(TASK_MEMORY // per_run)))
+    return size
 
 
 # ---------------------------------------------------------------------------- the worker side
