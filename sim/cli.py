@@ -78,14 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip periods.parquet (per-run summaries only; figures need periods)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
-    run.add_argument(
-        "--memory-budget",
-        type=positive_number,
-        default=DEFAULT_MEMORY_BUDGET / 1e9,
-        metavar="GB",
-        help=f"refuse a run estimated to need more memory than this (default "
-        f"{DEFAULT_MEMORY_BUDGET / 1e9:.3g} GB; see docs/limits.md)",
-    )
+    add_memory_budget(run)
     run.set_defaults(handler=command_run)
 
     validate = commands.add_parser(
@@ -149,13 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: results/<scenario>/decomposition-<timestamp>/)",
     )
     decompose.add_argument("--quiet", action="store_true", help="print nothing")
-    decompose.add_argument(
-        "--memory-budget",
-        type=positive_number,
-        default=DEFAULT_MEMORY_BUDGET / 1e9,
-        metavar="GB",
-        help="refuse a run estimated to need more memory than this (see docs/limits.md)",
-    )
+    add_memory_budget(decompose)
     decompose.set_defaults(handler=command_decompose)
 
     from sim.app.commands import add_commands  # `app` and `figure`: the classroom
@@ -163,6 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(commands)
     add_sweep_commands(commands)  # `sweep` and `analyze`: research-scale sweeps
     return parser
+
+
+def add_memory_budget(command: argparse.ArgumentParser) -> None:
+    """The `--memory-budget GB` option of the commands that hold runs in memory."""
+    command.add_argument(
+        "--memory-budget",
+        type=positive_number,
+        default=DEFAULT_MEMORY_BUDGET / 1e9,
+        metavar="GB",
+        help=f"refuse a run estimated to need more memory than this (default "
+        f"{DEFAULT_MEMORY_BUDGET / 1e9:.3g} GB; see docs/limits.md)",
+    )
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -270,6 +269,10 @@ def command_decompose(args: argparse.Namespace) -> int:
         print(
             f"{scenario.title}\nwhat alignment buys, ingredient by ingredient: {args.base} -> "
             f"{args.target}, {len(result.seeds)} seeds paired, mean [95% interval]\n"
+            f"{args.base} and {args.target} differ in: "
+            f"{'; '.join(scenario.differences(args.base, args.target)) or 'nothing'} (the arms "
+            "take each of alpha, coordination, sensing from one or the other, everything else "
+            f"from {args.target})\n"
         )
         print(result.table().to_string())
         print(
@@ -382,7 +385,12 @@ def format_summary(result: ExperimentResult) -> str:
         f"profit in {scenario.money_unit}; mean [95% CI]; all firms: a closed firm counts with "
         "profit and market value 0; survivors: firms open at the end"
     )
-    lines = [header, "", wide.to_string()]
+    lines = [header]
+    names = list(result.strategies)
+    for other in names[1:]:
+        differ = scenario.differences(names[0], other) or ["nothing"]
+        lines.append(f"{names[0]} and {other} differ in: {'; '.join(differ)}")
+    lines += ["", wide.to_string()]
     strategies = set(wide.columns)
     if {"efficiency_only", "aligned"} <= strategies and "profit_change" in result.runs:
         lines.append(

@@ -6,16 +6,9 @@ from typing import Any
 
 import numpy as np
 
-FLOAT_COLUMNS = (
-    "efficiency",
-    "market_value",
-    "believed_market_value",
-    "performance",
-    "performance_norm",
-    "profit",
-    "cash",
-    "heading",
-)
+from sim.engine import History
+
+FLOAT_COLUMNS = (*History.FLOATS, "heading")  # the engine's records, and the derived heading
 INT_COLUMNS = ("config", "miles", "distance_to_port", "cycle_length")
 BOOL_COLUMNS = ("alive", "in_cycle", "revisit")
 

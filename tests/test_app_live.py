@@ -224,3 +224,20 @@ def test_exports_fit_the_axes_to_the_data_and_carry_a_footer_title(bakery):
     assert not [t for t in screen.views["sailing"].figure.texts if t.get_gid() == "slide-title"]
     note = [t for t in view.ax_sail.texts if t.get_gid() == "sailing-note"]
     assert note and note[0].xycoords[1] is view.ax_sail.xaxis.label  # under the axis
+
+
+def test_the_decision_timeline_shows_both_firms_so_far_with_the_class_changes(bakery):
+    twins = _played(bakery, 30)
+    twins.change_firm(0, alpha=0.7)
+    for _ in range(10):
+        twins.step()
+    screen = Screen(twins)
+    fig = screen.timeline_figure()
+    rasters = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(rasters) == 2  # both firms
+    for ax in fig.axes:
+        assert ax.get_xlim()[1] == pytest.approx(twins.period + 0.5)  # the periods played
+    changes = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "change"]
+    assert changes and all(ln.get_xdata()[0] == 31 for ln in changes)  # acts from 31
+    png = screen.timeline_png()
+    assert len(png) > 10_000

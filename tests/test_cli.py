@@ -311,3 +311,16 @@ def test_a_run_above_the_memory_budget_is_refused_before_it_starts(tmp_path, cap
     assert "--memory-budget" in err and not out.exists()
     assert main([*args[:3], "1000", "--memory-budget", "0.001", "--out", str(out)]) == 2
     assert "more than the budget of 0.001 GB" in capsys.readouterr().err
+
+
+def test_run_names_every_setting_in_which_the_strategies_differ(tmp_path, capsys):
+    code = main(
+        ["run", "bakery_gluten_free", "--seeds", "3", "--no-figures", "--out", str(tmp_path / "r")]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if "differ in:" in x)
+    assert line == (
+        "efficiency_only and aligned differ in: alpha 0 vs 0.7; "
+        "coordination decentralized vs hierarchical; sensing 0 vs 0.3"
+    )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 from matplotlib import colormaps
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -674,6 +675,34 @@ class Screen:
         png = figure_png(debrief_figure(debrief, self.twins.seed, verdict=False), dpi=SCREEN_DPI)
         self.debrief, self._debrief_png = debrief, png
         return debrief
+
+    def timeline_png(self) -> bytes:
+        """`timeline_figure` as PNG at screen resolution."""
+        return figure_png(self.timeline_figure(), dpi=SCREEN_DPI)
+
+    def timeline_figure(self) -> Figure:
+        """The decision timeline so far (`sim.plots.decisions_figure`): both firms' decisions
+        period by period, shifts and the class's live changes marked."""
+        from sim.frames import firm_frame
+
+        twins = self.twins
+        with twins.lock:
+            t = twins.period
+            frames = [firm_frame(firm, decisions=False) for firm in twins.firms]
+            periods = pd.concat(frames, ignore_index=True)
+            periods = periods[periods["period"] <= t]
+            changes = [
+                (c.effective, f"{twins.labels[c.firm]}: {_short_change(c)}")
+                for c in twins.interventions
+                if c.kind == "strategy"
+            ]
+            return plots.decisions_figure(
+                periods,
+                twins.scenario,
+                seed=twins.seed,
+                changes=changes,
+                title=f"market {twins.seed}, periods 0 to {t}",
+            )
 
     def debrief_png(self) -> bytes:
         """The debrief figure at screen resolution (after `run_debrief`)."""

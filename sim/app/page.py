@@ -418,6 +418,29 @@ def LiveImage(screen: Screen, name: str, version: int) -> None:
 
 
 @solara.component
+def Timeline(screen: Screen, version: int) -> None:
+    """The decision timeline so far, drawn when asked (a full figure: not redrawn each period)."""
+    drawn = solara.use_reactive(-1)
+    solara.Button(
+        "Draw each decision over time so far",
+        on_click=lambda: drawn.set(version),
+        outlined=True,
+        classes=["timeline-button"],
+    )
+    png = solara.use_memo(
+        lambda: screen.timeline_png() if drawn.value >= 0 else None, [drawn.value]
+    )
+    if png is not None:
+        solara.Image(png, width="100%", classes=["view-image", "view-timeline"])
+        if drawn.value != version:
+            solara.HTML(
+                tag="p",
+                unsafe_innerHTML="Drawn at an earlier period: press the button again to update.",
+                classes=["help"],
+            )
+
+
+@solara.component
 def DebriefPanel(lesson: Lesson, version: int, start: Callable[[], None]) -> None:
     """After a run: the same setting in 30 markets, so the class sees it was not luck."""
     screen, twins = lesson.screen, lesson.twins
@@ -694,6 +717,7 @@ def Classroom() -> None:
                                 unsafe_innerHTML=decisions_table(twins),
                                 classes=["decisions-table"],
                             )
+                            Timeline(screen, changes)
                         elif name == "debrief":
                             DebriefPanel(
                                 lesson,

@@ -603,6 +603,18 @@ class Scenario(Spec):
         unknown name is an `UnknownStrategy` error (a `ScenarioError` and a `KeyError`)."""
         return StrategyTable(self.name, {**BUILTIN_STRATEGIES, **self.strategies})
 
+    def differences(self, a: str, b: str) -> list[str]:
+        """Every setting in which strategies ``a`` and ``b`` differ, in words ("alpha 0 vs
+        0.7"), their descriptions left out: what a comparison of the two names."""
+        first, second = self.strategy(a).model_dump(), self.strategy(b).model_dump()
+        return [
+            f"{field} {first[field]:g} vs {second[field]:g}"
+            if isinstance(first[field], float) and isinstance(second[field], float)
+            else f"{field} {first[field]} vs {second[field]}"
+            for field in first
+            if field != "description" and first[field] != second[field]
+        ]
+
     def strategy(self, name: str) -> StrategySpec:
         """The strategy called ``name``; an `UnknownStrategy` error naming the allowed ones."""
         return self.all_strategies[name]
