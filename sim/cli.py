@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -361,7 +362,10 @@ def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int
         },
         out / "manifest.json",
     )
-    shown = table.assign(within_tolerance=table["within_tolerance"].map({True: "yes", False: "NO"}))
+    shown = table.assign(
+        within_tolerance=table["within_tolerance"].map({True: "yes", False: "NO"}),
+        z=table["z"].map(lambda z: "" if math.isnan(z) else f"{z:+.2f}"),
+    )
     print(shown.drop(columns="tolerance").to_string(index=False))
     failed = int((~table["within_tolerance"]).sum())
     verdict = "all within tolerance" if not failed else f"{failed} OUT OF TOLERANCE"

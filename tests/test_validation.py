@@ -45,6 +45,32 @@ def test_a_broken_selection_rule_fails_validation(monkeypatch, broken):
     assert not report.ok
 
 
+def test_a_rubber_stamp_in_place_of_the_active_head_office_fails_validation(monkeypatch):
+    # Rivkin & Siggelkow's active CEO picks the best combination of proposals; a head office
+    # that rubber-stamps them (decentralized) loses the paper's advantage, and the row fails
+    from sim.validation import experiments
+
+    original = experiments.scenario
+
+    def rubber_stamp(name, overrides=None):
+        return original(
+            name, {**(overrides or {}), "strategies.active_ceo.coordination": "decentralized"}
+        )
+
+    monkeypatch.setattr(experiments, "scenario", rubber_stamp)
+    report = run_validation(quick=True, only=["rivkin_siggelkow_2003"])
+    failing = report.table()[lambda t: ~t["within_tolerance"]]
+    assert not failing.empty and failing["measure"].str.contains("beats rubber-stamp").all()
+
+
+def test_every_numeric_row_has_a_z_score_and_claims_have_none(quick_report):
+    table = quick_report.table()
+    numeric = table["tolerance"].str.contains("SE")
+    assert numeric.any() and (~numeric).any()
+    assert table.loc[numeric, "z"].notna().sum() >= numeric.sum() - 5  # a zero SE gives none
+    assert table.loc[~numeric, "z"].isna().all()
+
+
 def test_a_broken_search_order_fails_validation(monkeypatch):
     # best-improvement instead of Levinthal's first-improvement makes firms alike too slowly/fast
     from sim.validation import experiments
@@ -72,6 +98,7 @@ def test_cli_validate_writes_the_table_and_figures(tmp_path, capsys):
         "model",
         "tolerance",
         "within_tolerance",
+        "z",
     ]
     assert (out / "levinthal_1997_fig8.png").stat().st_size > 5000
     assert (out / "manifest.json").exists()

@@ -27,7 +27,9 @@ class ValidationReport:
         return all(m.ok for m in self.measures)
 
     def table(self) -> pd.DataFrame:
-        """experiment | measure | published | model | tolerance | within tolerance."""
+        """experiment | measure | published | model | tolerance | within tolerance | z (the
+        model's distance from the published number in standard errors of its mean; empty for
+        claims)."""
         frame = pd.DataFrame([asdict(m) for m in self.measures])
         return frame.rename(columns={"ok": "within_tolerance"})
 

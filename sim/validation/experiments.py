@@ -53,6 +53,7 @@ class Measure:
     model: str
     tolerance: str
     ok: bool
+    z: float = float("nan")  # (model - published) / standard error of the model's mean
 
 
 @dataclass
@@ -105,6 +106,7 @@ def compare(
         f"{mean:.3g}",
         f"±{allowed:.2g} (10%{f' or {floor:g}' if floor else ''} + 3 SE)",
         abs(mean - published) <= allowed,
+        (mean - published) / se if se > 0 else float("nan"),
     )
 
 
@@ -233,7 +235,8 @@ def levinthal_fig6(size: Size) -> Outcome:
                     out.name, f"K={k}, t={t}: % incumbents alive", published, survival[:, column]
                 )
             )
-    final = [float(curves[k][-1]) for k in (5, 1, 0)]
+    last = SURVIVAL_PERIODS.index(49)  # the figure's last period (the curves run to 50)
+    final = [float(curves[k][last]) for k in (5, 1, 0)]
     out.measures.append(
         claim(
             out.name,
