@@ -444,11 +444,33 @@ def build_schedule(scenario: Scenario, rng: np.random.Generator) -> list[ShiftEv
                 )
             else:
                 current = _regime_at(scenario.initial_regime, events, t)
-                to = str(rng.choice([r for r in regimes if r != current]))
+                to = _turbulence_target(s, current, regimes, rng)
+                if to is None:  # already at the only target, or an absorbing regime
+                    continue
                 event = ShiftEvent(t, "regime", to=to, label=f"turbulence: customers move to {to}")
             events.append(event)
             events.sort(key=lambda e: e.time)
     return events
+
+
+def _turbulence_target(
+    shift: TurbulenceShift, current: str, regimes: list[str], rng: np.random.Generator
+) -> str | None:
+    """Where a turbulence shift takes customers from ``current`` (None: nowhere)."""
+    if shift.to is not None:
+        return None if shift.to == current else shift.to
+    if shift.targets is not None:
+        weights = {r: w for r, w in shift.targets.items() if r != current}
+    elif shift.transitions is not None:
+        weights = {r: w for r, w in shift.transitions.get(current, {}).items() if w > 0}
+    else:
+        return str(rng.choice([r for r in regimes if r != current]))
+    if not weights:
+        return None
+    names = list(weights)
+    p = np.array([weights[r] for r in names])
+    to = names[int(rng.choice(len(names), p=p / p.sum()))]
+    return None if to == current else to  # a weight on staying: no shift
 
 
 def _regime_at(initial: str, events: list[ShiftEvent], t: int) -> str:

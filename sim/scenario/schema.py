@@ -160,6 +160,22 @@ class TurbulenceShift(Spec):
         "`count` rugged tables.",
     )
     count: int = Field(1, ge=1, description="Tables redrawn per shift when change = 'redraw'.")
+    to: str | None = Field(
+        None,
+        description="change = 'regime': every shift moves customers to this regime (none while "
+        "they are there). Default: another regime at random.",
+    )
+    targets: dict[str, Annotated[float, Field(gt=0, le=MAX_WEIGHT)]] | None = Field(
+        None,
+        description="change = 'regime': the regime moved to is drawn among these (other than "
+        "the current one) in proportion to their weights.",
+    )
+    transitions: dict[str, dict[str, Annotated[float, Field(ge=0, le=MAX_WEIGHT)]]] | None = Field(
+        None,
+        description="change = 'regime': from the current regime (a key), the next is drawn "
+        "with these weights; a regime without weights (no key, or an empty table) is "
+        "absorbing: no shift leaves it.",
+    )
 
 
 Shift = Annotated[
@@ -741,6 +757,7 @@ def _check_scenario(sc: Scenario) -> None:
                 raise FieldError(f"{where}.change", "'regime' needs at least two regimes")
             if shift.count > n:
                 raise FieldError(f"{where}.count", f"{shift.count} is more than the {n} decisions")
+            _check_steering(shift, where, regimes)
     for d in sc.firm.initial_decisions:
         if d not in known:
             raise FieldError("firm.initial_decisions", f"unknown decision {d!r}; {allowed}")
@@ -766,6 +783,26 @@ def _check_scenario(sc: Scenario) -> None:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")
     if sc.metrics.split is not None and sc.metrics.split > sc.horizon:
         raise FieldError("metrics.split", f"{sc.metrics.split} is after the horizon ({sc.horizon})")
+
+
+def _check_steering(shift: TurbulenceShift, where: str, regimes: list[str]) -> None:
+    """A turbulence shift names its target(s) at most one way, and only known regimes."""
+    given = [f for f in ("to", "targets", "transitions") if getattr(shift, f) is not None]
+    if len(given) > 1:
+        raise FieldError(
+            f"{where}.{given[1]}", f"give one of to, targets, transitions, not {given}"
+        )
+    if given and shift.change != "regime":
+        raise FieldError(f"{where}.{given[0]}", "only for change = 'regime'")
+    allowed = ", ".join(regimes)
+    names = list(shift.targets or {})
+    for source, row in (shift.transitions or {}).items():
+        names += [source, *row]
+        if row and not sum(row.values()) > 0:
+            raise FieldError(f"{where}.transitions.{source}", "weights must not all be 0")
+    for name in names:
+        if name not in regimes:
+            raise FieldError(f"{where}.{given[0]}", f"unknown regime {name!r}; allowed: {allowed}")
 
 
 def _identifier(name: str) -> bool:
