@@ -111,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=command_validate)
 
+    explain = commands.add_parser(
+        "explain",
+        help="a scenario in plain words, without running it",
+        description="Print a scenario's decisions by department, its interaction structure (one "
+        "draw), what customers want in each regime, the shifts, the strategies and their costs, "
+        "without running anything. Bad input gets the same one-line errors as run.",
+    )
+    explain.add_argument("scenario", metavar="SCENARIO", help="a scenario file or name")
+    explain.add_argument(
+        "--seed", type=int, default=0, metavar="K", help="seed of the structure shown (default 0)"
+    )
+    explain.set_defaults(handler=command_explain)
+
     decompose = commands.add_parser(
         "decompose",
         help="what alignment buys: each ingredient's effect (alpha, coordination, sensing)",
@@ -210,6 +223,14 @@ def command_run(args: argparse.Namespace) -> int:
             + ", manifest.json"
             + "".join(f", {p.name}" for p in figures)
         )
+    return 0
+
+
+def command_explain(args: argparse.Namespace) -> int:
+    from sim.explain import explain
+    from sim.scenario import load_scenario
+
+    print(explain(load_scenario(args.scenario), seed=args.seed))
     return 0
 
 

@@ -1,0 +1,116 @@
+"""A scenario in plain words, without running it (`python -m sim explain SCENARIO`)."""
+
+from __future__ import annotations
+
+from sim.agents import coordination_cost
+from sim.landscape import department_interdependence
+from sim.model import Market
+from sim.scenario.schema import (
+    AbruptShift,
+    GradualShift,
+    RedrawShift,
+    Scenario,
+    TurbulenceShift,
+)
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def describe_shift(shift) -> str:
+    """One shift of the schedule in words."""
+    if isinstance(shift, AbruptShift):
+        return f"period {shift.at}: customers move to {shift.to} at once"
+    if isinstance(shift, GradualShift):
+        return f"from period {shift.at}: customers move to {shift.to} over {shift.duration} periods"
+    if isinstance(shift, RedrawShift):
+        which = ", ".join(shift.decisions) if shift.decisions else f"{shift.count} at random"
+        return f"period {shift.at}: what customers value in {which} changes"
+    assert isinstance(shift, TurbulenceShift)
+    end = "the horizon" if shift.end is None else f"period {shift.end}"
+    chance = f"with probability {shift.probability:g} each period from {shift.start} to {end}"
+    if shift.change == "redraw":
+        return f"turbulence {chance}: {shift.count} rugged table(s) redrawn"
+    if shift.to is not None:
+        return f"turbulence {chance}: customers move to {shift.to}"
+    if shift.targets is not None:
+        weights = ", ".join(f"{r} ({w:g})" for r, w in shift.targets.items())
+        return f"turbulence {chance}: customers move to one of {weights}"
+    if shift.transitions is not None:
+        rows = "; ".join(
+            f"{source} -> " + (", ".join(f"{r} ({w:g})" for r, w in row.items()) or "absorbing")
+            for source, row in shift.transitions.items()
+        )
+        return f"turbulence {chance}: customers move by {rows} (other regimes absorbing)"
+    return f"turbulence {chance}: customers move to another regime at random"
+
+
+def explain(scenario: Scenario, *, seed: int = 0) -> str:
+    """The scenario's decisions by department, interaction structure, regimes and what each
+    wants, shifts, strategies and their costs; ``seed`` draws one interaction structure."""
+    sc = scenario
+    lines = [sc.title or _words(sc.name), ""]
+    lines.append(f"Decisions ({len(sc.decisions)}), by the department that owns them:")
+    for dep in sc.departments:
+        lines.append(f"  {dep.label or dep.name}: {', '.join(dep.decisions)}")
+
+    eff = sc.efficiency
+    lines += ["", f"Efficiency landscape (NK): structure {eff.structure}"]
+    if eff.structure in ("random", "next_k"):
+        lines[-1] += f", K = {eff.k} dependencies per decision"
+    else:
+        lines[-1] += f", {eff.k_within} within the department, {eff.cross} across departments"
+    links = department_interdependence(Market(scenario=sc, strategies=[], rng=seed).interactions)
+    names = [d.label or d.name for d in sc.departments]
+    pairs = [f"{names[a]} - {names[b]} ({w})" for a, b, w in sorted(links.edges(data="weight"))]
+    lines.append(
+        f"  cross-department dependencies on seed {seed} (each seed draws its own): "
+        + ("; ".join(pairs) if pairs else "none")
+    )
+
+    market = sc.market
+    lines += [
+        "",
+        f"Market value: {1 - market.rho:g} preferences + {market.rho:g} rugged part "
+        f"(K = {market.k}, {market.structure}); performance = {sc.firm.beta:g} market value + "
+        f"{1 - sc.firm.beta:g} efficiency",
+        "Regimes (what customers want; the best configuration for them sets exactly these):",
+    ]
+    for regime in market.regimes:
+        start = " (at the start)" if regime.name == sc.initial_regime else ""
+        wants = ", ".join(
+            f"{p.decision} = {p.value}" + (f" (weight {p.weight:g})" if p.weight != 1 else "")
+            for p in regime.preferences
+        )
+        lines.append(f"  {regime.name}{start}: {wants}")
+        if regime.description:
+            lines.append(f"    {regime.description}")
+    lines.append("Shifts:")
+    lines += [f"  {describe_shift(s)}" for s in market.shifts] or ["  none: a stable market"]
+
+    unit = sc.money_unit
+    lines += ["", f"Strategies (compared: {', '.join(sc.compared_strategies)}):"]
+    for name in sc.compared_strategies:
+        spec = sc.strategy(name)
+        alphas = sc.alpha_of(spec)
+        alpha = f"{alphas[0]:g}" if len(set(alphas)) == 1 else "/".join(f"{a:g}" for a in alphas)
+        cost = coordination_cost(spec, sc.costs, alphas)
+        lines.append(
+            f"  {name}: alpha {alpha}, {spec.coordination}, sensing {spec.sensing:g}, "
+            f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search; "
+            f"costs {cost:g} {unit}"
+        )
+    costs = sc.costs
+    modes = ", ".join(f"{m} {c:g}" for m, c in costs.coordination.items())
+    lines += [
+        f"Costs ({unit}): coordination {modes}; alignment {costs.alignment:g} at alpha 1; "
+        f"sensing {costs.sensing:g} at rate 1",
+        "",
+        f"Money: {sc.firm.money_scale:g} {unit} per unit of performance above "
+        f"{sc.firm.break_even:g}; cash at the start {sc.firm.initial_cash:g}; a firm with "
+        "negative cash closes",
+        f"Runs {sc.horizon} periods on {sc.seeds} seeds by default; 'after' = from period "
+        f"{sc.split}",
+    ]
+    return "\n".join(lines)
