@@ -144,8 +144,13 @@ class NKTables:
 
     def contributions(self) -> np.ndarray:
         """Contribution of every decision in every configuration, shape (2**N, N)."""
-        offsets = np.cumsum([0] + [t.size for t in self.tables[:-1]])
-        return np.concatenate(self.tables)[offsets + table_indices(self.deps)]
+        return np.stack(
+            [
+                t[_gathered_bits(self.n, (i, *d))]
+                for i, (d, t) in enumerate(zip(self.deps, self.tables, strict=True))
+            ],
+            axis=1,
+        )
 
     def group_means(self, groups: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean contribution of each group of decisions (e.g. a department's) in every
@@ -173,24 +178,6 @@ class NKTables:
         return self.group_means([range(self.n)])[:, 0]
 
 
-def table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """Row of each decision's table for every configuration, shape (2**N, N): bit 0 is s_i,
-    bit p the p-th decision of D(i).
-
-    A configuration's low and high bits are looked up in two small tables and combined, so the
-    cost is one pass over the 2**N x N result (Kauffman's tables indexed for all at once).
-    """
-    return _table_indices(tuple(tuple(int(j) for j in d) for d in deps))
-
-
-@lru_cache(maxsize=4)
-def _table_indices(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    high, low = _index_parts(deps)
-    indices = (high[:, None, :] | low[None, :, :]).reshape(-1, len(deps))
-    indices.flags.writeable = False
-    return indices
-
-
 @lru_cache(maxsize=64)  # small ones repeat; each holds up to 2**N indices
 def _gathered_bits(n: int, bits: tuple[int, ...]) -> np.ndarray:
     """For every configuration of n decisions, the integer formed by its ``bits`` in order: bit
@@ -210,23 +197,6 @@ def _gathered_bits(n: int, bits: tuple[int, ...]) -> np.ndarray:
     gathered = (high_part[:, None] | low_part[None, :]).reshape(-1)
     gathered.flags.writeable = False
     return gathered
-
-
-def _index_parts(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Table rows from a configuration's high and low bits: index = high[c >> h] | low[c & m]."""
-    n = len(deps)
-    low_bits = (n + 1) // 2
-    low = np.arange(2**low_bits, dtype=np.int64)
-    high = np.arange(2 ** (n - low_bits), dtype=np.int64)
-    low_part = np.zeros((low.size, n), dtype=np.int64)
-    high_part = np.zeros((high.size, n), dtype=np.int64)
-    for i, d in enumerate(deps):
-        for pos, j in enumerate((i, *d)):
-            if j < low_bits:
-                low_part[:, i] |= ((low >> j) & 1) << pos
-            else:
-                high_part[:, i] |= ((high >> (j - low_bits)) & 1) << pos
-    return high_part, low_part
 
 
 def neighbours(configs: np.ndarray, decisions: Iterable[int]) -> np.ndarray:

@@ -124,3 +124,19 @@ def test_hamming_and_configurations():
     assert configs.size == 16
     for a, b in itertools.product(range(16), repeat=2):
         assert hamming(a, b) == bin(a ^ b).count("1")
+
+
+def test_contributions_and_group_means_equal_a_brute_force_lookup():
+    rng = np.random.default_rng(0)
+    tables = NKTables.draw([(1, 2), (0, 3), (5,), (4, 1), (2,), (0, 1)], rng)
+    contributions = tables.contributions()
+    for config in range(2**6):
+        for i, deps in enumerate(tables.deps):
+            row = ((config >> i) & 1) | sum(
+                ((config >> j) & 1) << (p + 1) for p, j in enumerate(deps)
+            )
+            assert contributions[config, i] == tables.tables[i][row]
+    means = tables.group_means([[0, 1], [2, 3, 4, 5]])
+    np.testing.assert_array_equal(means[:, 0], contributions[:, [0, 1]].sum(axis=1) / 2)
+    np.testing.assert_allclose(means[:, 1], contributions[:, 2:].mean(axis=1))
+    np.testing.assert_allclose(tables.fitness(), contributions.mean(axis=1))
