@@ -308,6 +308,7 @@ def command_decompose(args: argparse.Namespace) -> int:
 
 def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespace) -> None:
     """Refuse a run whose estimated memory is above the budget (`sim.limits`)."""
+    from sim.experiment import BATCH_MEMORY, market_bytes
     from sim.limits import gigabytes, run_memory
 
     need = run_memory(
@@ -315,6 +316,7 @@ def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespac
         horizon=scenario.horizon,
         departments=len(scenario.departments),
         periods=periods,
+        landscapes=int(min(runs * market_bytes(scenario), BATCH_MEMORY)),
     )
     budget = args.memory_budget * 1e9
     if need > budget:

@@ -19,8 +19,23 @@ from sim.population import Population
 from sim.scenario.checks import check_seeds, check_strategies
 from sim.scenario.schema import Scenario
 
-#: Firms computed together in one engine at most (bounds memory; results do not depend on it).
+#: Firms computed together in one engine at most, and what their markets' landscapes may hold
+#: (bounds memory; results do not depend on the batches).
 BATCH_ROWS = 4096
+BATCH_MEMORY = 512e6
+
+
+def market_bytes(scenario: Scenario) -> int:
+    """Memory of one market's landscapes in an engine: 2**N configurations x (departments'
+    efficiencies, the market value basis, landscape performance)."""
+    return 2 ** len(scenario.decisions) * (len(scenario.departments) + 4) * 8
+
+
+def _per_batch(scenario: Scenario, runs_per_market: int, batch_rows: int) -> int:
+    """Runs (each with its own market, at worst) per batch: within the rows and the memory."""
+    by_rows = batch_rows // max(1, runs_per_market)
+    by_memory = int(BATCH_MEMORY // market_bytes(scenario))
+    return max(1, min(by_rows, by_memory))
 
 
 @dataclass(repr=False)
@@ -123,7 +138,7 @@ def simulate(
         families.setdefault(key, []).append(i)
     for members in families.values():
         firms_per_run = runs[members[0]][0].population.firms
-        per_batch = max(1, batch_rows // max(1, firms_per_run))
+        per_batch = _per_batch(runs[members[0]][0], firms_per_run, batch_rows)
         for start in range(0, len(members), per_batch):
             chunk = members[start : start + per_batch]
             chunk_rows, table = _simulate_batch([runs[i] for i in chunk], periods, changes, stream)
@@ -165,7 +180,7 @@ def run_markets(
     names = tuple(strategies) if strategies is not None else scenario.compared_strategies
     per_market = max(1, len(names) * scenario.population.firms)
     seeds = list(seeds)
-    step = max(1, batch_rows // per_market)
+    step = _per_batch(scenario, per_market, batch_rows)
     for start in range(0, len(seeds), step):
         engine = engine_for(scenario, markets=len(seeds[start : start + step]))
         chunk = [

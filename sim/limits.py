@@ -33,12 +33,15 @@ _NUMBERS_PER_PERIOD = 18
 _COPIES = 3
 
 
-def run_memory(*, runs: int, horizon: int, departments: int, periods: bool) -> int:
-    """Estimated peak memory (bytes) of ``runs`` runs held until written (`run_experiment`)."""
+def run_memory(
+    *, runs: int, horizon: int, departments: int, periods: bool, landscapes: int = 0
+) -> int:
+    """Estimated peak memory (bytes) of ``runs`` runs held until written (`run_experiment`),
+    plus ``landscapes``: the markets of one batch held while it runs."""
     per_run = _BYTES_PER_RUN
     if periods:
         per_run += (horizon + 1) * (_NUMBERS_PER_PERIOD + departments) * 8 * _COPIES
-    return runs * per_run
+    return runs * per_run + landscapes
 
 
 def gigabytes(size: float) -> str:

@@ -226,3 +226,20 @@ def test_a_trace_of_a_period_matches_the_firms_next_configuration(mode):
             "perceived_performance"
         ]
         np.testing.assert_allclose(departments["utility"], expected)
+
+
+def test_batches_are_bounded_by_the_memory_of_their_landscapes(monkeypatch):
+    from sim import experiment
+
+    sc = load_scenario("bakery_gluten_free", {"horizon": 40, "market.shifts": []})
+    runs = [(sc, "aligned", seed) for seed in range(10)]
+    reference = pd.DataFrame([row for row, _ in simulate(runs, periods=False)])
+    engines = []
+    real = experiment.engine_for
+    monkeypatch.setattr(experiment, "BATCH_MEMORY", 3 * experiment.market_bytes(sc))
+    monkeypatch.setattr(
+        experiment, "engine_for", lambda *a, **k: engines.append(1) or real(*a, **k)
+    )
+    bounded = pd.DataFrame([row for row, _ in simulate(runs, periods=False)])
+    assert len(engines) == 4  # 3 + 3 + 3 + 1 markets
+    pd.testing.assert_frame_equal(bounded, reference)
