@@ -25,12 +25,12 @@ from sim.app.state import (
     Intervention,
     TwinFirms,
     classroom_scenarios,
+    parse_mode,
     parse_number,
     parse_seed,
     plain,
 )
 from sim.scenario import Scenario, StrategySpec
-from sim.scenario.schema import COORDINATION_MODES
 
 log = logging.getLogger(__name__)
 
@@ -415,12 +415,7 @@ class Lesson:
                     update[key] = parse_number(raw[f"{key}{i + 1}"], what=key, low=0, high=1)
             mode = raw.get(f"coordination{i + 1}")
             if mode is not None:
-                if mode not in COORDINATION_MODES:
-                    raise ControlError(
-                        f"link: coordination{i + 1} must be one of "
-                        f"{', '.join(COORDINATION_MODES)}, got {mode!r}"
-                    )
-                update["coordination"] = mode
+                update["coordination"] = parse_mode(mode, what=f"link: coordination{i + 1}")
             settings.append(StrategySpec.model_validate({**spec.model_dump(), **update}))
         factor = parse_number(raw.get("costs", 1), what="costs", low=0, high=MAX_COST_FACTOR)
         twins = TwinFirms(

@@ -85,6 +85,14 @@ def classroom_scenarios(
 # ---- parsing what is typed into the controls ----
 
 
+def parse_mode(text: object, *, what: str) -> str:
+    """A coordination mode chosen in a control or a link; a `ControlError` saying which are
+    allowed otherwise."""
+    if text not in COORDINATION_MODES:
+        raise ControlError(f"{what}: expected one of {', '.join(COORDINATION_MODES)}, got {text!r}")
+    return str(text)
+
+
 def parse_number(text: str | float | None, *, what: str, low: float, high: float) -> float:
     """A number typed into a control, within [low, high]; a `ControlError` saying so otherwise."""
     if isinstance(text, bool):
@@ -378,12 +386,7 @@ class TwinFirms:
             changes["alpha"] = parse_number(alpha, what="alignment coupling", low=0.0, high=1.0)
             words.append(f"alignment {changes['alpha']:g}")
         if coordination is not None:
-            if coordination not in COORDINATION_MODES:
-                raise ControlError(
-                    f"coordination mode: expected one of {', '.join(COORDINATION_MODES)}, "
-                    f"got {coordination!r}"
-                )
-            changes["coordination"] = coordination
+            changes["coordination"] = parse_mode(coordination, what="coordination mode")
             words.append(f"coordination {coordination}")
         if sensing is not None:
             changes["sensing"] = parse_number(sensing, what="sensing", low=0.0, high=1.0)
