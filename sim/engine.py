@@ -118,6 +118,7 @@ class Engine:
         self.groups = 0
         self.built = False
         self.period = 0
+        self.shortcuts = True  # exact shortcuts where they apply (`_fast_rows`); False: never
 
     @property
     def department_count(self) -> int:
@@ -201,7 +202,7 @@ class Engine:
         self.beta = np.array([m.beta for m in self.markets])
         self.port = np.array([m.port for m in self.markets], dtype=np.int64)
         self.best = np.array([m.best for m in self.markets])
-        self._versions = [m.version for m in self.markets]
+        self._versions = np.array([m.version for m in self.markets], dtype=np.int64)
 
         self.market = np.empty(r, dtype=np.int64)
         self.keys = np.empty(r, dtype=np.uint64)
@@ -246,6 +247,7 @@ class Engine:
             [np.flatnonzero(self.group == g)[0] if n else 0 for g, n in enumerate(self.group_size)]
         )
         self.next_id = self.group_size.copy()
+        self._tables = _MoveTables(self)
 
         self.history = History(t1, r, d)
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
@@ -533,38 +535,63 @@ class Engine:
         for size in np.unique(sizes):
             chosen = groups[sizes == size]
             block = self.group_start[chosen][:, None] + np.arange(size)  # rows, one line per group
-            fitness = self.performance_land[self.market[block] * self.size + self.config[block]]
+            configs = self.config[block]
+            fitness = self.performance_land[self.market[block] * self.size + configs]
             best = fitness.max(axis=1, keepdims=True)
-            slots = np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 4)
-            w = streams.words(self.keys[block.reshape(-1)], t, slots).reshape(*block.shape, 4)
-            survive = streams.uniforms(w[..., 0]) < fitness / best
+            slot = np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 1)
+            w = streams.words(self.keys[block.reshape(-1)], t, slot).reshape(block.shape)
+            survive = streams.uniforms(w) < fitness / best
             dead = ~survive
             if not dead.any():
                 continue
-            newcomer_share = 1.0 - fitness.mean(axis=1, keepdims=True) / best
-            random_entrant = streams.uniforms(w[..., 1]) < newcomer_share
+            line, place = np.nonzero(dead)  # the vacancies (their other words: drawn for them)
+            replaced = block[line, place]
+            w = streams.words(self.keys[replaced], t, slot[0] + np.arange(1, 4))
+            newcomer_share = 1.0 - fitness.mean(axis=1) / best[:, 0]
+            random_entrant = streams.uniforms(w[:, 0]) < newcomer_share[line]
             cumulative = np.cumsum(np.where(survive, fitness, 0.0), axis=1)
-            target = streams.uniforms(w[..., 2]) * cumulative[:, -1:]
-            imitated = (cumulative[:, None, :] <= target[:, :, None]).sum(axis=2)  # searchsorted
-            copied = np.take_along_axis(self.config[block], imitated, axis=1)
-            fresh = (w[..., 3] & np.uint64(self.size - 1)).astype(np.int64)
-            replaced = block[dead]
-            self.config[replaced] = np.where(random_entrant, fresh, copied)[dead]
+            target = streams.uniforms(w[:, 1]) * cumulative[line, -1]
+            imitated = (cumulative[line] <= target[:, None]).sum(axis=1)  # searchsorted
+            copied = configs[line, imitated]
+            fresh = (w[:, 2] & np.uint64(self.size - 1)).astype(np.int64)
+            self.config[replaced] = np.where(random_entrant, fresh, copied)
             order = np.cumsum(dead, axis=1) - 1  # newcomers' identities, in row order
-            self.ids[replaced] = (self.next_id[chosen][:, None] + order)[dead]
+            self.ids[replaced] = self.next_id[chosen][line] + order[line, place]
             count = dead.sum(axis=1)
             self.next_id[chosen] += count
             self.entrants[t, chosen] = count
             self.experience[replaced] = self.initial_experience[replaced][:, None]
             start[replaced] = self.config[replaced]  # a newcomer starts where it enters
 
+    def _fast_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Which of ``rows`` (a mask) take their departments' moves from their population's
+        move table (`_MoveTables`): the general path's numbers, bit for bit, by look-ups.
+
+        A table holds, for every configuration, each department's utility and its local move
+        (first or best one-bit flip); it is exact when utility is one function of the
+        configuration for the whole population. So every row of the population must have:
+        decentralized coordination (only each department's first proposal counts), no
+        learning by doing (gain 0), no trace, and the population's alpha, search rule and
+        beliefs; the population must be large enough to pay for a table of 2**N
+        configurations (firms x 16 >= 2**N), and its market, alpha, rule and beliefs the same
+        as last period, or this its first period (the period they change, the general path
+        runs and the table is built the next). Long jumps are drawn per row, as in `propose`.
+        """
+        if not self.shortcuts or not self._tables.groups.size:
+            return np.zeros(rows.size, dtype=bool)
+        qualifies = (self.mode == 0) & (self.gain == 0.0) & ~self.traced & self.alive
+        return self._tables.rows(qualifies)[rows]
+
     def decide(self, rows: np.ndarray, t: int) -> np.ndarray:
         """The configurations ``rows`` would move to in period ``t`` under their coordination
         modes, from their current configurations and beliefs (nothing is changed)."""
         start = self.config[rows]
         new = start.copy()
-        modes = self.mode[rows]
-        together = np.flatnonzero(modes != 1)  # decentralized and hierarchical
+        fast = self._fast_rows(rows)
+        if fast.any():
+            new[fast] = self._tables.decide(rows[fast], start[fast], t)
+        modes = np.where(fast, -1, self.mode[rows])  # -1: decided by the shortcut
+        together = np.flatnonzero((modes == 0) | (modes == 2))  # decentralized, hierarchical
         if together.size:
             new[together] = self._simultaneous(
                 rows[together], start[together], t, modes[together] == 2
@@ -583,15 +610,16 @@ class Engine:
             raise ValueError(f"period {t} is outside 1..{self.horizon}")
         self.period = t
         active = np.flatnonzero(self.alive)
+        rows = slice(None) if active.size == self.rows else active  # the same, read faster
         # rows that never jump get a long-jump column they never take: results stay the same
-        self._jumping = bool(self.p_jump[active].any())
-        sigma = self.sensing[active][:, None]
+        self._jumping = bool(self.p_jump[rows].any())
+        sigma = self.sensing[rows][:, None]
         if sigma.any():
-            belief = self.belief[active]
-            self.belief[active] = belief + sigma * (self.truth[self.market[active]] - belief)
+            belief = self.belief[rows]
+            self.belief[rows] = belief + sigma * (self.truth[self.market[rows]] - belief)
         start = self.config.copy()
         new = start.copy()
-        new[active] = self.decide(active, t)
+        new[rows] = self.decide(active, t)
         for row in np.flatnonzero(self.traced[active]):
             self.trace_records.append(
                 {"period": t, "row": int(active[row]), "step": "decision", "department": -1,
@@ -600,10 +628,10 @@ class Engine:
             )  # fmt: skip
         changed = ((new ^ start)[:, None] & self.masks) != 0
         keep = self.keep[:, None]
-        self.experience[active] = np.where(
-            changed[active], self.experience[active] * keep[active], self.experience[active] + 1.0
+        self.experience[rows] = np.where(
+            changed[rows], self.experience[rows] * keep[rows], self.experience[rows] + 1.0
         )
-        self.config[active] = new[active]
+        self.config[rows] = new[rows]
         if self.selection_groups:
             self.select(t, start)
         moved = np.bitwise_count(self.config ^ start).astype(np.int64)
@@ -613,10 +641,11 @@ class Engine:
     def _refresh_bonus(self) -> None:
         # evaluations anticipate next period's experience: +1 if unchanged, partly reset if changed
         # (rows that do not learn get a bonus of 0, which leaves their efficiencies exact)
-        rows = np.arange(self.rows)
         self._learning = bool(self.gain.any())
-        self._bonus_stay = self._bonus(rows, self.experience + 1.0)
-        self._bonus_change = self._bonus(rows, self.experience * self.keep[:, None])
+        if self._learning:
+            rows = np.arange(self.rows)
+            self._bonus_stay = self._bonus(rows, self.experience + 1.0)
+            self._bonus_change = self._bonus(rows, self.experience * self.keep[:, None])
 
     def _record(
         self, t: int, active: np.ndarray, *, moved: np.ndarray, first: bool = False
@@ -628,12 +657,15 @@ class Engine:
             h.distance_to_port[t, dead] = h.distance_to_port[t - 1, dead]
             h.profit[t, dead] = 0.0
             h.cash[t, dead] = self.cash[dead]
-        rows = active
+        rows = slice(None) if active.size == self.rows else active  # the same, read faster
         configs = self.config[rows]
         m = self.market[rows]
         flat = m * self.size + configs
         land = self.department_land[flat]
-        dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
+        if first or self._learning:  # without learning the bonus is 0 and E_d the landscape's
+            dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
+        else:
+            dept_eff = land
         efficiency = self._weighted(dept_eff)
         # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
         value = np.clip(self._basis_value(rows, configs[:, None], self.truth[m])[:, 0], 0.0, 1.0)
@@ -659,8 +691,157 @@ class Engine:
         h.profit[t, rows] = profit
         h.cash[t, rows] = self.cash[rows]
         h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port[m])
-        bust = rows[(self.cash[rows] < 0) & self.bankruptcy[rows]]
+        bust = active[(self.cash[rows] < 0) & self.bankruptcy[rows]]
         self.alive[bust] = False
+
+
+class _MoveTables:
+    """Per population: every configuration's utility for each department and the department's
+    local move, as `Engine.propose` computes them for a row without learning (see
+    `Engine._fast_rows` for when they are used). Built in a population's first period, and
+    again when its market, alpha, search rule or beliefs change and then stay the same for a
+    period (beliefs that move every period never pay for a table)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = e = engine
+        self.groups = np.flatnonzero(e.group_size * 16 >= e.size)
+        self.index = np.full(e.groups, -1, dtype=np.int64)
+        self.index[self.groups] = np.arange(self.groups.size)
+        self.blocks = [  # populations of one size: their rows, one line per population
+            (chosen, e.group_start[chosen][:, None] + np.arange(size))
+            for size in np.unique(e.group_size[self.groups])
+            for chosen in [self.groups[e.group_size[self.groups] == size]]
+        ]
+        count, d = self.groups.size, e.department_count
+        self.alpha = np.full((count, d), np.nan)  # the key each population had last period
+        self.rule = np.full(count, -1, dtype=np.int64)
+        self.belief = np.full((count, e.k_basis), np.nan)
+        self.version = np.full(count, -1, dtype=np.int64)
+        self.built = np.zeros(count, dtype=bool)
+        self.move: np.ndarray | None = None  # (count, 2**N, D) configurations
+        self.utility: np.ndarray | None = None  # (count, 2**N, D)
+
+    def rows(self, qualifies: np.ndarray) -> np.ndarray:
+        """Every engine row: True if its population's table is in force this period (built
+        now if its key has stayed the same since last period)."""
+        e = self.engine
+        if self.belief.shape[1] < e.k_basis:  # beliefs widened by zeros: values unchanged
+            self.belief = np.pad(self.belief, ((0, 0), (0, e.k_basis - self.belief.shape[1])))
+        out = np.zeros(e.rows, dtype=bool)
+        for chosen, block in self.blocks:
+            first = block[:, 0]
+            alpha, rule, belief = e.alpha[first], e.rule[first], e.belief[first]
+            version = e._versions[e.market[first]]
+            ok = qualifies[block].all(axis=1)
+            ok &= (e.alpha[block] == alpha[:, None]).all(axis=(1, 2))
+            ok &= (e.rule[block] == rule[:, None]).all(axis=1)
+            ok &= (e.belief[block] == belief[:, None]).all(axis=(1, 2))
+            i = self.index[chosen]
+            same = (
+                (self.alpha[i] == alpha).all(axis=1)
+                & (self.rule[i] == rule)
+                & (self.belief[i] == belief).all(axis=1)
+                & (self.version[i] == version)
+            )
+            fresh = self.version[i] == -1  # a population's first period: built at once
+            renew = ~same  # a new key: remembered, its table built if it lasts a period
+            self.alpha[i[renew]], self.rule[i[renew]] = alpha[renew], rule[renew]
+            self.belief[i[renew]], self.version[i[renew]] = belief[renew], version[renew]
+            self.built[i[renew]] = False
+            use = ok & (same | fresh)
+            build = use & ~self.built[i]
+            if build.any():
+                self._build(i[build], first[build])
+            out[block[use]] = True
+        return out
+
+    def _build(self, tables: np.ndarray, rows: np.ndarray) -> None:
+        """Tables ``tables`` for the populations of ``rows`` (markets, alphas, rules, beliefs)."""
+        e = self.engine
+        size, d_count = e.size, e.department_count
+        if self.move is None:
+            self.move = np.empty((self.groups.size, size, d_count), dtype=np.int64)
+            self.utility = np.empty((self.groups.size, size, d_count))
+        m = e.market[rows]
+        configs = np.arange(size, dtype=np.int64)
+        eff = e.department_land[m[:, None] * size + configs]  # (tables, 2**N, D)
+        alpha = e.alpha[rows][:, None, :]
+        if alpha.any():  # the same operations, in the same order, as `propose`
+            belief, basis = e.belief[rows][:, None, :], e.basis[m]
+            believed = basis[:, 0] * belief[..., 0]
+            for k in range(1, e.k_basis):
+                believed = believed + basis[:, k] * belief[..., k]
+            beta = e.beta[m][:, None]
+            perceived = beta * believed + (1.0 - beta) * e._weighted(eff)
+            utility = (1.0 - alpha) * eff + alpha * perceived[..., None]
+        else:
+            utility = eff
+        self.utility[tables] = utility
+        for first in (True, False):
+            chosen = (e.rule[rows] == 1) == first
+            if chosen.any():
+                for d in range(d_count):
+                    u = np.ascontiguousarray(utility[chosen, :, d])
+                    flip = self._local_moves(u, e.departments[d], first)
+                    self.move[tables[chosen], :, d] = configs ^ flip
+        self.built[tables] = True
+
+    @staticmethod
+    def _local_moves(u: np.ndarray, decisions: Sequence[int], first: bool) -> np.ndarray:
+        """For utilities ``u`` (tables, 2**N), the bit each configuration flips (0: none):
+        ``first``, the first of ``decisions`` whose flip beats the status quo; otherwise the
+        best flip, if better than the status quo (ties: the status quo, then the earlier flip).
+        """
+        count, size = u.shape
+        flip = np.zeros(u.shape, dtype=np.int64)
+        top = u.copy()
+        # configurations as (table and higher bits, bit b, lower bits): flipping bit b swaps
+        # the halves of the middle axis (with few lower bits, one lower setting at a time:
+        # numpy is slow on short inner loops)
+        for b in reversed(decisions) if first else decisions:
+            shape = (count * size >> (b + 1), 2, 1 << b)
+            here, move, best = u.reshape(shape), flip.reshape(shape), top.reshape(shape)
+            lower = [slice(None)] if b >= 3 else range(1 << b)
+            for side, k in ((side, k) for side in (0, 1) for k in lower):
+                score = here[:, 1 - side, k]
+                better = score > (here if first else best)[:, side, k]
+                np.copyto(move[:, side, k], 1 << b, where=better)
+                if not first:
+                    np.copyto(best[:, side, k], score, where=better)
+        return flip
+
+    def decide(self, rows: np.ndarray, start: np.ndarray, t: int) -> np.ndarray:
+        """The configurations ``rows`` move to from ``start`` in period ``t`` (decentralized):
+        each department's table move, replaced by its long jump if drawn and better."""
+        e = self.engine
+        d_count = e.department_count
+        base = self.index[e.group[rows]] * e.size
+        move, utility = self.move.reshape(-1, d_count), self.utility.reshape(-1, d_count)
+        picked = move[base + start]
+        if e._jumping:  # as in `propose`: department d's slots 2d and 2d + 1
+            w = streams.words(e.keys[rows], t, np.arange(2 * d_count))
+            drawn = streams.uniforms(w[:, 0::2]) < e.p_jump[rows][:, None]
+            sub = self._deposit(w[:, 1::2])
+            jump = np.where(drawn, (start[:, None] & ~e.masks) | sub, start[:, None])
+            depts = np.arange(d_count)
+            better = utility[base[:, None] + jump, depts] > utility[base[:, None] + picked, depts]
+            picked = np.where(drawn & better, jump, picked)
+        return (picked & e.masks).sum(axis=1)  # departments own disjoint bits
+
+    def _deposit(self, w: np.ndarray) -> np.ndarray:
+        """Department d's decisions set as the low bits of ``w[:, d]`` say (`propose`'s long
+        jump: bit j of the word sets decision j of the department), by two table look-ups."""
+        e = self.engine
+        half = (e.n_max + 1) // 2
+        if not hasattr(self, "_low"):
+            x = np.arange(2**half, dtype=np.int64)
+            bits = (x[:, None, None] >> np.arange(e.n_max)) & 1  # (2**half, 1, n_max)
+            self._low = (bits * np.where(np.arange(e.n_max) < half, e.flips, 0)).sum(axis=2).T
+            high = np.roll(np.where(np.arange(e.n_max) >= half, e.flips, 0), -half, axis=1)
+            self._high = (bits * high).sum(axis=2).T  # (D, 2**half) each
+        x = (w & np.uint64(2**e.n_max - 1)).astype(np.int64)
+        depts = np.arange(e.department_count)
+        return self._low[depts, x & (2**half - 1)] | self._high[depts, x >> half]
 
 
 class History:

@@ -158,6 +158,8 @@ class NKTables:
 
         A group's mean depends only on the bits its decisions and their dependencies read; it
         is computed once per setting of those bits and spread to all 2**N configurations.
+        Configurations are handled as arrays of shape (2,) * bits, so a table and the spread
+        are broadcasts, not look-ups.
         """
         n = self.n
         out = np.empty((2**n, len(groups)))
@@ -165,17 +167,31 @@ class NKTables:
             group = [int(i) for i in group]
             bits = sorted({j for i in group for j in (i, *self.deps[i])})
             place = {j: k for k, j in enumerate(bits)}
-            total = np.zeros(2 ** len(bits))
+            total = np.zeros((2,) * len(bits))
             for i in group:
-                positions = tuple(place[j] for j in (i, *self.deps[i]))
-                total += self.tables[i][_gathered_bits(len(bits), positions)]
+                total += _broadcast(
+                    self.tables[i], [place[j] for j in (i, *self.deps[i])], len(bits)
+                )
             mean = total / len(group)
-            out[:, d] = mean if len(bits) == n else mean[_gathered_bits(n, tuple(bits))]
+            np.copyto(out[:, d].reshape((2,) * n), _broadcast(mean.reshape(-1), bits, n))
         return out
 
     def fitness(self) -> np.ndarray:
         """Mean contribution of every configuration, shape (2**N,)."""
         return self.group_means([range(self.n)])[:, 0]
+
+
+def _broadcast(values: np.ndarray, bits: Sequence[int], n: int) -> np.ndarray:
+    """``values`` indexed by the integer formed by ``bits`` (bit k of the index is bit
+    ``bits[k]`` of a configuration) as a view that broadcasts to (2,) * n, the configurations
+    of n decisions in C order (axis a holds bit n - 1 - a)."""
+    m = len(bits)
+    table = values.reshape((2,) * m)  # axis a holds bits[m - 1 - a]
+    table = table.transpose(sorted(range(m), key=lambda a: -bits[m - 1 - a]))
+    shape = [1] * n
+    for j in bits:
+        shape[n - 1 - j] = 2
+    return table.reshape(shape)
 
 
 @lru_cache(maxsize=64)  # small ones repeat; each holds up to 2**N indices
