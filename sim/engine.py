@@ -573,7 +573,7 @@ class Engine:
         decentralized coordination (only each department's first proposal counts), no
         learning by doing (gain 0), no trace, and the population's alpha, search rule and
         beliefs; the population must be large enough to pay for a table of 2**N
-        configurations (firms x 16 >= 2**N), and its market, alpha, rule and beliefs the same
+        configurations (at least 2**N / 16 firms), and its market, alpha, rule and beliefs the same
         as last period, or this its first period (the period they change, the general path
         runs and the table is built the next). Long jumps are drawn per row, as in `propose`.
         """
@@ -702,9 +702,13 @@ class _MoveTables:
     again when its market, alpha, search rule or beliefs change and then stay the same for a
     period (beliefs that move every period never pay for a table)."""
 
+    #: a population pays for a table of 2**N configurations from 2**N / 16 firms on
+    MIN_FIRMS_SHARE = 1 / 16
+
     def __init__(self, engine: Engine) -> None:
         self.engine = e = engine
-        self.groups = np.flatnonzero(e.group_size * 16 >= e.size)
+        self.groups = np.flatnonzero(e.group_size >= e.size * self.MIN_FIRMS_SHARE)
+        self.decided = 0  # row-periods decided from tables (for tests and profiling)
         self.index = np.full(e.groups, -1, dtype=np.int64)
         self.index[self.groups] = np.arange(self.groups.size)
         self.blocks = [  # populations of one size: their rows, one line per population
@@ -815,6 +819,7 @@ class _MoveTables:
         each department's table move, replaced by its long jump if drawn and better."""
         e = self.engine
         d_count = e.department_count
+        self.decided += rows.size
         base = self.index[e.group[rows]] * e.size
         move, utility = self.move.reshape(-1, d_count), self.utility.reshape(-1, d_count)
         picked = move[base + start]

@@ -6,8 +6,10 @@ because a `Market` draws all of those from its seed before any firm acts.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,21 @@ from sim.scenario.schema import Scenario
 #: (bounds memory; results do not depend on the batches).
 BATCH_ROWS = 4096
 BATCH_MEMORY = 512e6
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch is built and run: a batch makes
+    thousands of objects that live as long as it does (markets, agents, graphs) and little
+    cyclic garbage, and the collector's full passes over them cost more than the engine in a
+    population experiment. Back on (if it was) when the batch is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def market_bytes(scenario: Scenario) -> int:
@@ -141,7 +158,10 @@ def simulate(
         per_batch = _per_batch(runs[members[0]][0], firms_per_run, batch_rows)
         for start in range(0, len(members), per_batch):
             chunk = members[start : start + per_batch]
-            chunk_rows, table = _simulate_batch([runs[i] for i in chunk], periods, changes, stream)
+            with _collector_paused():
+                chunk_rows, table = _simulate_batch(
+                    [runs[i] for i in chunk], periods, changes, stream
+                )
             for i, row in zip(chunk, chunk_rows, strict=True):
                 rows[i] = row
             if table is not None:
@@ -182,12 +202,13 @@ def run_markets(
     seeds = list(seeds)
     step = _per_batch(scenario, per_market, batch_rows)
     for start in range(0, len(seeds), step):
-        engine = engine_for(scenario, markets=len(seeds[start : start + step]))
-        chunk = [
-            Market(scenario=scenario, strategies=names, rng=seed, engine=engine)
-            for seed in seeds[start : start + step]
-        ]
-        step_together(chunk)
+        with _collector_paused():
+            engine = engine_for(scenario, markets=len(seeds[start : start + step]))
+            chunk = [
+                Market(scenario=scenario, strategies=names, rng=seed, engine=engine)
+                for seed in seeds[start : start + step]
+            ]
+            step_together(chunk)
         yield from chunk
 
 

@@ -243,3 +243,143 @@ def test_batches_are_bounded_by_the_memory_of_their_landscapes(monkeypatch):
     bounded = pd.DataFrame([row for row, _ in simulate(runs, periods=False)])
     assert len(engines) == 4  # 3 + 3 + 3 + 1 markets
     pd.testing.assert_frame_equal(bounded, reference)
+
+
+LEVINTHAL = "scenarios/validation/levinthal_1997.toml"
+
+
+def _population_run(sc, seeds, strategies, *, shortcuts, changes=()):
+    """Markets of ``sc`` on one engine, run to the horizon (``changes``: (period, FirmSettings,
+    rows) given before that period); the engine."""
+    engine = engine_for(sc, markets=len(seeds))
+    engine.shortcuts = shortcuts
+    markets = [Market(scenario=sc, strategies=strategies, rng=s, engine=engine) for s in seeds]
+    engine.build()
+    for t in range(1, sc.horizon + 1):
+        for period, settings, rows in changes:
+            if period == t:
+                engine.set_settings(rows, settings)
+        for market in markets:
+            market.run_until(t)
+            market.advance()
+            engine.update_market(market.index)
+        engine.step(t)
+    return engine
+
+
+def _assert_same_history(fast, general):
+    for name in ("config", "ids", "moved", "alive", *fast.history.FLOATS):
+        np.testing.assert_array_equal(
+            getattr(fast.history, name), getattr(general.history, name), err_msg=name
+        )
+    np.testing.assert_array_equal(fast.entrants, general.entrants)
+    np.testing.assert_array_equal(fast.belief, general.belief)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"market.k": 5},  # Levinthal's Fig. 6: first improvement, a long jump every period
+        {"market.k": 0, "strategies.levinthal.search": "best"},
+        {"market.k": 2, "strategies.levinthal.p_jump": 0.0},
+        {  # beliefs that lag the market, alignment below 1, efficiency in performance
+            "strategies.levinthal.p_jump": 0.3,
+            "strategies.levinthal.alpha": 0.4,
+            "strategies.levinthal.sensing": 0.5,
+            "firm.beta": 0.7,
+            "efficiency.k_within": 3,
+        },
+        {"population.selection": "none", "strategies.levinthal.alpha": 0.0},
+    ],
+)
+def test_population_move_tables_give_the_general_paths_numbers(overrides):
+    sc = load_scenario(LEVINTHAL, {"horizon": 40, **overrides})
+    fast = _population_run(sc, range(5), ["levinthal"], shortcuts=True)
+    general = _population_run(sc, range(5), ["levinthal"], shortcuts=False)
+    _assert_same_history(fast, general)
+    assert fast._tables.decided > 0 and general._tables.decided == 0
+    assert fast.history.moved[1:].sum() > 0
+
+
+def test_move_tables_for_many_departments_and_live_changes_match(monkeypatch):
+    from dataclasses import replace
+
+    from sim.agents import firm_settings
+    from sim.engine import _MoveTables
+
+    monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 0.0)  # tables for small populations
+    sc = load_scenario(
+        "bakery_gluten_free",
+        {
+            "horizon": 70,
+            "market.shifts.0.at": 20,
+            "population.firms": 12,
+            "population.starts": "random",
+            "firm.start": "random",
+            "firm.initial_decisions": {},
+            "firm.learning.gain": 0.0,
+            "strategies.efficiency_only.p_jump": 0.5,
+            "strategies.aligned.p_jump": 0.5,
+            "strategies.aligned.coordination": "decentralized",
+            "strategies.aligned.search": "first",
+        },
+    )
+    silo = firm_settings(sc, sc.all_strategies["efficiency_only"], firms=12)
+    silo = replace(silo, alphas=(0.5,) * 4)  # alignment, but blind: beliefs never change
+    aligned = firm_settings(sc, sc.all_strategies["aligned"], firms=12)
+    silos = np.r_[0:12, 24:36, 48:60]  # each market: 12 efficiency-only rows, 12 aligned
+    changes = [
+        (1, silo, silos),
+        (1, replace(silo, alphas=(0.5, 0.9, 0.5, 0.5)), np.array([5])),  # its own alpha
+        (1, replace(aligned, search="best"), np.array([17])),  # its own search rule
+        (1, replace(silo, sensing=0.9), np.array([30])),  # its own beliefs after the shift
+        (35, replace(silo, search="first"), np.r_[48:60]),  # a new rule for a population
+        (50, replace(silo, alphas=(0.2, 0.9, 0.0, 0.5), search="first"), np.r_[48:60]),
+    ]
+    runs = {
+        shortcuts: _population_run(
+            sc, range(3), ["efficiency_only", "aligned"], shortcuts=shortcuts, changes=changes
+        )
+        for shortcuts in (True, False)
+    }
+    _assert_same_history(runs[True], runs[False])
+    assert runs[True]._tables.decided > 0
+
+
+def test_move_tables_are_not_used_where_their_conditions_fail(monkeypatch):
+    from sim.engine import FirmSettings, _MoveTables
+
+    monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 0.0)
+    sc = load_scenario(
+        "bakery_gluten_free",
+        {
+            "horizon": 20,
+            "population.firms": 6,
+            "market.shifts": [],
+            "firm.learning.gain": 0.0,
+            "strategies.efficiency_only.coordination": "sequential",
+        },
+    )
+    # sequential and hierarchical coordination
+    engine = _population_run(sc, range(2), ["efficiency_only", "aligned"], shortcuts=True)
+    assert engine._tables.decided == 0
+    learning = FirmSettings(  # decentralized, but learning by doing (set on the engine's rows)
+        alphas=(0.0,) * 4,
+        coordination="decentralized",
+        sensing=0.0,
+        p_jump=0.0,
+        proposals=1,
+        search="best",
+        cost=0.0,
+        money_scale=1.0,
+        break_even=0.0,
+        initial_cash=0.0,
+        gain=0.3,
+    )
+    engine = _population_run(
+        sc, range(2), ["efficiency_only"], shortcuts=True, changes=[(1, learning, np.arange(12))]
+    )
+    assert engine._tables.decided == 0
+    small = load_scenario(LEVINTHAL, {"horizon": 30, "population.firms": 50})
+    monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 1 / 16)  # 50 firms < 2**10 / 16
+    assert _population_run(small, range(2), ["levinthal"], shortcuts=True)._tables.decided == 0
