@@ -14,6 +14,7 @@ no reduction across rows, so a batch gives bit for bit the numbers of its rows r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -711,11 +712,13 @@ class _MoveTables:
         self.decided = 0  # row-periods decided from tables (for tests and profiling)
         self.index = np.full(e.groups, -1, dtype=np.int64)
         self.index[self.groups] = np.arange(self.groups.size)
-        self.blocks = [  # populations of one size: their rows, one line per population
-            (chosen, e.group_start[chosen][:, None] + np.arange(size))
-            for size in np.unique(e.group_size[self.groups])
-            for chosen in [self.groups[e.group_size[self.groups] == size]]
-        ]
+        self.blocks = []  # populations of one size: their rows, one line per population
+        for size in np.unique(e.group_size[self.groups]):
+            chosen = self.groups[e.group_size[self.groups] == size]
+            block = e.group_start[chosen][:, None] + np.arange(size)
+            start = int(block[0, 0])  # rows in one run: read as a view
+            run = np.array_equal(block.reshape(-1), np.arange(start, start + block.size))
+            self.blocks.append((chosen, block, slice(start, start + block.size) if run else None))
         count, d = self.groups.size, e.department_count
         self.alpha = np.full((count, d), np.nan)  # the key each population had last period
         self.rule = np.full(count, -1, dtype=np.int64)
@@ -732,14 +735,15 @@ class _MoveTables:
         if self.belief.shape[1] < e.k_basis:  # beliefs widened by zeros: values unchanged
             self.belief = np.pad(self.belief, ((0, 0), (0, e.k_basis - self.belief.shape[1])))
         out = np.zeros(e.rows, dtype=bool)
-        for chosen, block in self.blocks:
+        for chosen, block, run in self.blocks:
+            lines = functools.partial(self._lines, block=block, run=run)
             first = block[:, 0]
             alpha, rule, belief = e.alpha[first], e.rule[first], e.belief[first]
             version = e._versions[e.market[first]]
-            ok = qualifies[block].all(axis=1)
-            ok &= (e.alpha[block] == alpha[:, None]).all(axis=(1, 2))
-            ok &= (e.rule[block] == rule[:, None]).all(axis=1)
-            ok &= (e.belief[block] == belief[:, None]).all(axis=(1, 2))
+            ok = lines(qualifies).all(axis=1)
+            ok &= (lines(e.alpha) == alpha[:, None]).all(axis=(1, 2))
+            ok &= (lines(e.rule) == rule[:, None]).all(axis=1)
+            ok &= (lines(e.belief) == belief[:, None]).all(axis=(1, 2))
             i = self.index[chosen]
             same = (
                 (self.alpha[i] == alpha).all(axis=1)
@@ -756,8 +760,18 @@ class _MoveTables:
             build = use & ~self.built[i]
             if build.any():
                 self._build(i[build], first[build])
-            out[block[use]] = True
+            if run is None:
+                out[block[use]] = True
+            else:
+                lines(out)[use] = True
         return out
+
+    @staticmethod
+    def _lines(values: np.ndarray, *, block: np.ndarray, run: slice | None) -> np.ndarray:
+        """``values`` of the rows in ``block`` (a view if they are the rows of ``run``)."""
+        if run is None:
+            return values[block]
+        return values[run].reshape(block.shape + values.shape[1:])
 
     def _build(self, tables: np.ndarray, rows: np.ndarray) -> None:
         """Tables ``tables`` for the populations of ``rows`` (markets, alphas, rules, beliefs)."""

@@ -170,7 +170,7 @@ class NKTables:
             total = np.zeros((2,) * len(bits))
             for i in group:
                 total += _broadcast(
-                    self.tables[i], [place[j] for j in (i, *self.deps[i])], len(bits)
+                    self.tables[i], tuple(place[j] for j in (i, *self.deps[i])), len(bits)
                 )
             mean = total / len(group)
             np.copyto(out[:, d].reshape((2,) * n), _broadcast(mean.reshape(-1), bits, n))
@@ -185,13 +185,18 @@ def _broadcast(values: np.ndarray, bits: Sequence[int], n: int) -> np.ndarray:
     """``values`` indexed by the integer formed by ``bits`` (bit k of the index is bit
     ``bits[k]`` of a configuration) as a view that broadcasts to (2,) * n, the configurations
     of n decisions in C order (axis a holds bit n - 1 - a)."""
-    m = len(bits)
-    table = values.reshape((2,) * m)  # axis a holds bits[m - 1 - a]
-    table = table.transpose(sorted(range(m), key=lambda a: -bits[m - 1 - a]))
+    order, shape = _broadcast_plan(tuple(bits), n)
+    return values.reshape((2,) * len(bits)).transpose(order).reshape(shape)
+
+
+@lru_cache(maxsize=1024)
+def _broadcast_plan(bits: tuple[int, ...], n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    m = len(bits)  # in values reshaped to (2,) * m, axis a holds bits[m - 1 - a]
+    order = tuple(sorted(range(m), key=lambda a: -bits[m - 1 - a]))
     shape = [1] * n
     for j in bits:
         shape[n - 1 - j] = 2
-    return table.reshape(shape)
+    return order, tuple(shape)
 
 
 @lru_cache(maxsize=64)  # small ones repeat; each holds up to 2**N indices

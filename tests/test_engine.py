@@ -301,6 +301,31 @@ def test_population_move_tables_give_the_general_paths_numbers(overrides):
     assert fast.history.moved[1:].sum() > 0
 
 
+def test_move_tables_for_populations_of_several_sizes_in_one_engine(monkeypatch):
+    from sim.engine import _MoveTables
+
+    monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 0.0)
+    sc = load_scenario(LEVINTHAL, {"horizon": 30, "market.k": 3})
+    runs = {}
+    for shortcuts in (True, False):
+        engine = engine_for(sc, markets=3)
+        engine.shortcuts = shortcuts
+        markets = []
+        for seed in range(3):  # each market: 100 firms, then a population of 40 more
+            market = Market(scenario=sc, strategies=["levinthal"], rng=seed, engine=engine)
+            Population(
+                market,
+                strategy_name="few",
+                strategy=sc.all_strategies["levinthal"],
+                configs=market.population_starts[:40],
+            )
+            markets.append(market)
+        step_together(markets)
+        runs[shortcuts] = engine
+    _assert_same_history(runs[True], runs[False])
+    assert runs[True]._tables.decided == 140 * 3 * 29  # all but the redraw period (t = 25)
+
+
 def test_move_tables_for_many_departments_and_live_changes_match(monkeypatch):
     from dataclasses import replace
 
