@@ -163,17 +163,16 @@ class NKTables:
         """
         n = self.n
         out = np.empty((2**n, len(groups)))
-        for d, group in enumerate(groups):
-            group = [int(i) for i in group]
-            bits = sorted({j for i in group for j in (i, *self.deps[i])})
-            place = {j: k for k, j in enumerate(bits)}
-            total = np.zeros((2,) * len(bits))
-            for i in group:
-                total += _broadcast(
-                    self.tables[i], tuple(place[j] for j in (i, *self.deps[i])), len(bits)
-                )
-            mean = total / len(group)
-            np.copyto(out[:, d].reshape((2,) * n), _broadcast(mean.reshape(-1), bits, n))
+        plan = _group_plan(self.deps, tuple(tuple(int(i) for i in g) for g in groups))
+        for d, (size, parts, spread) in enumerate(plan):
+            total = np.zeros(size)
+            for i, shape, order, view in parts:
+                total += self.tables[i].reshape(shape).transpose(order).reshape(view)
+            mean = total / len(parts)
+            shape, order, view = spread
+            np.copyto(
+                out[:, d].reshape((2,) * n), mean.reshape(shape).transpose(order).reshape(view)
+            )
         return out
 
     def fitness(self) -> np.ndarray:
@@ -181,22 +180,38 @@ class NKTables:
         return self.group_means([range(self.n)])[:, 0]
 
 
-def _broadcast(values: np.ndarray, bits: Sequence[int], n: int) -> np.ndarray:
-    """``values`` indexed by the integer formed by ``bits`` (bit k of the index is bit
-    ``bits[k]`` of a configuration) as a view that broadcasts to (2,) * n, the configurations
-    of n decisions in C order (axis a holds bit n - 1 - a)."""
-    order, shape = _broadcast_plan(tuple(bits), n)
-    return values.reshape((2,) * len(bits)).transpose(order).reshape(shape)
+Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 
 
-@lru_cache(maxsize=1024)
-def _broadcast_plan(bits: tuple[int, ...], n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+@lru_cache(maxsize=256)  # structures repeat across seeds (next_k, modular without K)
+def _group_plan(
+    deps: tuple[tuple[int, ...], ...], groups: tuple[tuple[int, ...], ...]
+) -> list[tuple[tuple[int, ...], list[tuple[int, *Plan]], Plan]]:
+    """How `NKTables.group_means` adds up each group: the shape of the group's total (the bits
+    its decisions read), each decision's table as a broadcast over it, and the total's spread
+    over all N decisions."""
+    n = len(deps)
+    plan = []
+    for group in groups:
+        bits = sorted({j for i in group for j in (i, *deps[i])})
+        place = {j: k for k, j in enumerate(bits)}
+        parts = [
+            (i, *_broadcast_plan(tuple(place[j] for j in (i, *deps[i])), len(bits))) for i in group
+        ]
+        plan.append(((2,) * len(bits), parts, _broadcast_plan(tuple(bits), n)))
+    return plan
+
+
+def _broadcast_plan(bits: tuple[int, ...], n: int) -> Plan:
+    """Values indexed by the integer formed by ``bits`` (bit k of the index is bit ``bits[k]``
+    of a configuration) as a view that broadcasts to (2,) * n, the configurations of n
+    decisions in C order (axis a holds bit n - 1 - a): reshape, transpose, reshape."""
     m = len(bits)  # in values reshaped to (2,) * m, axis a holds bits[m - 1 - a]
     order = tuple(sorted(range(m), key=lambda a: -bits[m - 1 - a]))
-    shape = [1] * n
+    view = [1] * n
     for j in bits:
-        shape[n - 1 - j] = 2
-    return order, tuple(shape)
+        view[n - 1 - j] = 2
+    return (2,) * m, order, tuple(view)
 
 
 @lru_cache(maxsize=64)  # small ones repeat; each holds up to 2**N indices

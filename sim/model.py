@@ -357,10 +357,10 @@ class Market(mesa.Model):
         self.engine.update_market(self.index)
         self.engine.step(self.period)
 
-    def advance(self) -> None:
-        """The market's part of the current period (after its shift events): a gradual shift
-        moves on, and the port follows market value."""
-        t = self.period
+    def advance(self, t: int | None = None) -> None:
+        """The market's part of period ``t`` (default: the current period), after its shift
+        events: a gradual shift moves on, and the port follows market value."""
+        t = self.period if t is None else t
         if t > self.spec.horizon:
             raise RuntimeError(f"period {t} is past the scenario's horizon ({self.spec.horizon})")
         self.environment.progress(t)
@@ -368,6 +368,11 @@ class Market(mesa.Model):
             self._refresh_port()
         if t >= self.spec.horizon:
             self.running = False
+
+    def _event_due(self, t: float) -> bool:
+        """Whether an event on Mesa's schedule may be due by ``t`` (True if unsure)."""
+        events = getattr(self._event_list, "_events", None)
+        return events is None or (len(events) > 0 and events[0].time <= t)
 
     def run(self) -> Market:
         """Run to the scenario's horizon (a market sharing an engine: `step_together`)."""
@@ -388,18 +393,24 @@ def engine_for(scenario: Scenario, *, markets: int = 1) -> Engine:
 
 def step_together(markets: Sequence[Market]) -> None:
     """Run markets that share one engine to their horizon in lockstep: each period every
-    market's clock moves to it (running its shift and change events, Mesa's `run_until`) and
-    the market moves on (`Market.advance`), then the engine steps all their firms at once."""
+    market's clock moves to it if an event is due (running its shift and change events,
+    Mesa's `run_until`) and the market moves on (`Market.advance`), then the engine steps all
+    their firms at once. Clocks with nothing due catch up at the end (they cost more than the
+    rest of a market's period)."""
     if not markets:
         return
     engine = markets[0].engine
     engine.build()
     for t in range(markets[0].period + 1, engine.horizon + 1):
         for market in markets:
-            market.run_until(t)
-            market.advance()
+            if market._event_due(t):
+                market.run_until(t)
+            market.advance(t)
             engine.update_market(market.index)
         engine.step(t)
+    for market in markets:
+        if market.time < engine.horizon:
+            market.run_until(engine.horizon)
 
 
 def build_schedule(scenario: Scenario, rng: np.random.Generator) -> list[ShiftEvent]:

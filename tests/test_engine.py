@@ -168,6 +168,20 @@ def test_scheduled_changes_in_a_batch_equal_live_changes_in_one_market():
         assert silo["shift"].tolist()[45].startswith("customers move to health_conscious")
 
 
+def test_markets_stepped_together_run_their_events_and_end_with_their_clocks_at_the_horizon():
+    sc = load_scenario("bakery_gluten_free", {"horizon": 70})
+    engine = engine_for(sc, markets=3)
+    markets = [Market(scenario=sc, strategies=["aligned"], rng=s, engine=engine) for s in range(3)]
+    markets[1].schedule(Change(period=33, shift_to="health_conscious", label="early"))
+    step_together(markets)
+    for market in markets:
+        assert market.time == market.period == 70 and not market.running
+    early = [m.shift_labels.index("early") if "early" in m.shift_labels else -1 for m in markets]
+    assert early == [-1, 33, -1]
+    assert markets[1].environment.regime == "health_conscious"
+    assert markets[0].shift_labels[60].startswith("customers move to health_conscious")
+
+
 def test_shift_now_is_an_event_and_asking_twice_shifts_once():
     sc = load_scenario("bakery_gluten_free", {"horizon": 70})
     market = Market(scenario=sc, strategies=["efficiency_only"], rng=1)
