@@ -32,6 +32,12 @@ _ORDER_SLOT, _SELECTION_SLOT = 40, 60
 _UNSET = -1
 
 
+def _take(values: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """``values[rows]`` along the first axis (numpy's `take` gathers rows of a few numbers
+    several times faster than indexing with an array)."""
+    return values[rows] if isinstance(rows, slice) else values.take(rows, axis=0)
+
+
 @dataclass(frozen=True)
 class FirmSettings:
     """The parameters of one row: its strategy, costs, money and learning (all numbers)."""
@@ -309,7 +315,7 @@ class Engine:
 
     # ------------------------------------------------------------------ evaluation
     def _bonus(self, rows: np.ndarray, experience: np.ndarray) -> np.ndarray:
-        gain, tau = self.gain[rows][:, None], self.tau[rows][:, None]
+        gain, tau = _take(self.gain, rows)[:, None], _take(self.tau, rows)[:, None]
         return gain * (1.0 - np.exp(-experience / tau))
 
     def department_efficiency(
@@ -318,12 +324,15 @@ class Engine:
         """E_d of ``configs`` (rows x C) for every department, shape (rows, C, D), with the
         learning bonus each department expects next period (more experience if its own
         decisions stay as in ``start``, a partial reset if they change)."""
-        land = self.department_land[self.market[rows][:, None] * self.size + configs]
+        at = _take(self.market, rows)[:, None] * self.size + configs
+        land = self.department_land.take(at, axis=0)
         if not self._learning:
             return land
         changed = ((configs ^ start[:, None])[..., None] & self.masks) != 0
         bonus = np.where(
-            changed, self._bonus_change[rows][:, None], self._bonus_stay[rows][:, None]
+            changed,
+            _take(self._bonus_change, rows)[:, None],
+            _take(self._bonus_stay, rows)[:, None],
         )
         return land + (1.0 - land) * bonus
 
@@ -337,10 +346,10 @@ class Engine:
         self, rows: np.ndarray, configs: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
         flat = self.basis.reshape(-1)
-        at = self.market[rows][:, None] * (self.k_basis * self.size) + configs
-        value = flat[at] * weights[:, :1]
+        at = _take(self.market, rows)[:, None] * (self.k_basis * self.size) + configs
+        value = flat.take(at) * weights[:, :1]
         for k in range(1, self.k_basis):
-            value = value + flat[at + k * self.size] * weights[:, k : k + 1]
+            value = value + flat.take(at + k * self.size) * weights[:, k : k + 1]
         return value
 
     def perceived(
@@ -351,8 +360,8 @@ class Engine:
             eff = self.department_efficiency(
                 rows, configs, self.config[rows] if start is None else start
             )
-        beta = self.beta[self.market[rows]][:, None]
-        believed = self._basis_value(rows, configs, self.belief[rows])
+        beta = self.beta.take(_take(self.market, rows))[:, None]
+        believed = self._basis_value(rows, configs, _take(self.belief, rows))
         return beta * believed + (1.0 - beta) * self._weighted(eff)
 
     # ------------------------------------------------------------------ search
@@ -617,7 +626,8 @@ class Engine:
         sigma = self.sensing[rows][:, None]
         if sigma.any():
             belief = self.belief[rows]
-            self.belief[rows] = belief + sigma * (self.truth[self.market[rows]] - belief)
+            truth = self.truth.take(_take(self.market, rows), axis=0)
+            self.belief[rows] = belief + sigma * (truth - belief)
         start = self.config.copy()
         new = start.copy()
         new[rows] = self.decide(active, t)
@@ -662,18 +672,19 @@ class Engine:
         configs = self.config[rows]
         m = self.market[rows]
         flat = m * self.size + configs
-        land = self.department_land[flat]
+        land = self.department_land.take(flat, axis=0)
         if first or self._learning:  # without learning the bonus is 0 and E_d the landscape's
             dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
         else:
             dept_eff = land
         efficiency = self._weighted(dept_eff)
         # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
-        value = np.clip(self._basis_value(rows, configs[:, None], self.truth[m])[:, 0], 0.0, 1.0)
+        truth = self.truth.take(m, axis=0)
+        value = np.clip(self._basis_value(rows, configs[:, None], truth)[:, 0], 0.0, 1.0)
         believed = np.clip(
             self._basis_value(rows, configs[:, None], self.belief[rows])[:, 0], 0.0, 1.0
         )
-        beta = self.beta[m]
+        beta = self.beta.take(m)
         performance = beta * value + (1.0 - beta) * efficiency
         profit = self.money_scale[rows] * (performance - self.break_even[rows]) - self.cost[rows]
         if first:
@@ -688,10 +699,10 @@ class Engine:
         h.market_value[t, rows] = value
         h.believed_market_value[t, rows] = believed
         h.performance[t, rows] = performance
-        h.performance_norm[t, rows] = self.performance_land[flat] / self.best[m]
+        h.performance_norm[t, rows] = self.performance_land.take(flat) / self.best.take(m)
         h.profit[t, rows] = profit
         h.cash[t, rows] = self.cash[rows]
-        h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port[m])
+        h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port.take(m))
         bust = active[(self.cash[rows] < 0) & self.bankruptcy[rows]]
         self.alive[bust] = False
 
