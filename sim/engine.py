@@ -32,6 +32,29 @@ _ORDER_SLOT, _SELECTION_SLOT = 40, 60
 _UNSET = -1
 
 
+def _blocks(
+    engine: Engine, groups: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray, slice | None]]:
+    """``groups`` (populations) by size: for each size the groups, their rows (one line per
+    group) and, if those rows are one run, its slice (to read them as views)."""
+    out = []
+    sizes = engine.group_size[groups]
+    for size in np.unique(sizes[sizes > 0]):
+        chosen = groups[sizes == size]
+        block = engine.group_start[chosen][:, None] + np.arange(size)
+        start = int(block[0, 0])
+        run = np.array_equal(block.reshape(-1), np.arange(start, start + block.size))
+        out.append((chosen, block, slice(start, start + block.size) if run else None))
+    return out
+
+
+def _lines(values: np.ndarray, *, block: np.ndarray, run: slice | None) -> np.ndarray:
+    """``values`` of the rows in ``block`` (a view if they are the rows of ``run``)."""
+    if run is None:
+        return values[block]
+    return values[run].reshape(block.shape + values.shape[1:])
+
+
 def _take(values: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
     """``values[rows]`` along the first axis (numpy's `take` gathers rows of a few numbers
     several times faster than indexing with an array)."""
@@ -254,6 +277,8 @@ class Engine:
             [np.flatnonzero(self.group == g)[0] if n else 0 for g, n in enumerate(self.group_size)]
         )
         self.next_id = self.group_size.copy()
+        groups = np.array(sorted(self.selection_groups), dtype=np.int64)
+        self._selection_blocks = _blocks(self, groups)
         self._tables = _MoveTables(self)
 
         self.history = History(t1, r, d)
@@ -540,28 +565,27 @@ class Engine:
         a random newcomer with probability 1 - mean / max, else to an imitator of a survivor
         drawn in proportion to performance. Populations of one size are done at once, one
         population per line (each line's numbers depend on that population alone)."""
-        groups = np.array(sorted(self.selection_groups), dtype=np.int64)
-        sizes = self.group_size[groups]
-        for size in np.unique(sizes):
-            chosen = groups[sizes == size]
-            block = self.group_start[chosen][:, None] + np.arange(size)  # rows, one line per group
-            configs = self.config[block]
-            fitness = self.performance_land[self.market[block] * self.size + configs]
+        for chosen, block, run in self._selection_blocks:
+            lines = functools.partial(_lines, block=block, run=run)
+            configs = lines(self.config)
+            fitness = self.performance_land.take(lines(self.market) * self.size + configs)
             best = fitness.max(axis=1, keepdims=True)
             slot = np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 1)
-            w = streams.words(self.keys[block.reshape(-1)], t, slot).reshape(block.shape)
+            w = streams.words(lines(self.keys).reshape(-1), t, slot).reshape(block.shape)
             survive = streams.uniforms(w) < fitness / best
             dead = ~survive
             if not dead.any():
                 continue
             line, place = np.nonzero(dead)  # the vacancies (their other words: drawn for them)
             replaced = block[line, place]
-            w = streams.words(self.keys[replaced], t, slot[0] + np.arange(1, 4))
+            w = streams.words(self.keys.take(replaced), t, slot[0] + np.arange(1, 4))
             newcomer_share = 1.0 - fitness.mean(axis=1) / best[:, 0]
             random_entrant = streams.uniforms(w[:, 0]) < newcomer_share[line]
             cumulative = np.cumsum(np.where(survive, fitness, 0.0), axis=1)
             target = streams.uniforms(w[:, 1]) * cumulative[line, -1]
-            imitated = (cumulative[line] <= target[:, None]).sum(axis=1)  # searchsorted
+            # the first survivor whose cumulative share passes the target (there is one: the
+            # best firm always survives, so the total is positive and above the target)
+            imitated = (cumulative[line] > target[:, None]).argmax(axis=1)
             copied = configs[line, imitated]
             fresh = (w[:, 2] & np.uint64(self.size - 1)).astype(np.int64)
             self.config[replaced] = np.where(random_entrant, fresh, copied)
@@ -723,13 +747,7 @@ class _MoveTables:
         self.decided = 0  # row-periods decided from tables (for tests and profiling)
         self.index = np.full(e.groups, -1, dtype=np.int64)
         self.index[self.groups] = np.arange(self.groups.size)
-        self.blocks = []  # populations of one size: their rows, one line per population
-        for size in np.unique(e.group_size[self.groups]):
-            chosen = self.groups[e.group_size[self.groups] == size]
-            block = e.group_start[chosen][:, None] + np.arange(size)
-            start = int(block[0, 0])  # rows in one run: read as a view
-            run = np.array_equal(block.reshape(-1), np.arange(start, start + block.size))
-            self.blocks.append((chosen, block, slice(start, start + block.size) if run else None))
+        self.blocks = _blocks(e, self.groups)
         count, d = self.groups.size, e.department_count
         self.alpha = np.full((count, d), np.nan)  # the key each population had last period
         self.rule = np.full(count, -1, dtype=np.int64)
@@ -747,14 +765,15 @@ class _MoveTables:
             self.belief = np.pad(self.belief, ((0, 0), (0, e.k_basis - self.belief.shape[1])))
         out = np.zeros(e.rows, dtype=bool)
         for chosen, block, run in self.blocks:
-            lines = functools.partial(self._lines, block=block, run=run)
+            lines = functools.partial(_lines, block=block, run=run)
             first = block[:, 0]
             alpha, rule, belief = e.alpha[first], e.rule[first], e.belief[first]
             version = e._versions[e.market[first]]
             ok = lines(qualifies).all(axis=1)
-            ok &= (lines(e.alpha) == alpha[:, None]).all(axis=(1, 2))
             ok &= (lines(e.rule) == rule[:, None]).all(axis=1)
-            ok &= (lines(e.belief) == belief[:, None]).all(axis=(1, 2))
+            for values, first_row in ((e.alpha, alpha), (e.belief, belief)):
+                for k in range(values.shape[1]):  # a column at a time: long inner loops
+                    ok &= (lines(values[:, k]) == first_row[:, k : k + 1]).all(axis=1)
             i = self.index[chosen]
             same = (
                 (self.alpha[i] == alpha).all(axis=1)
@@ -776,13 +795,6 @@ class _MoveTables:
             else:
                 lines(out)[use] = True
         return out
-
-    @staticmethod
-    def _lines(values: np.ndarray, *, block: np.ndarray, run: slice | None) -> np.ndarray:
-        """``values`` of the rows in ``block`` (a view if they are the rows of ``run``)."""
-        if run is None:
-            return values[block]
-        return values[run].reshape(block.shape + values.shape[1:])
 
     def _build(self, tables: np.ndarray, rows: np.ndarray) -> None:
         """Tables ``tables`` for the populations of ``rows`` (markets, alphas, rules, beliefs)."""
@@ -845,16 +857,22 @@ class _MoveTables:
         e = self.engine
         d_count = e.department_count
         self.decided += rows.size
-        base = self.index[e.group[rows]] * e.size
-        move, utility = self.move.reshape(-1, d_count), self.utility.reshape(-1, d_count)
-        picked = move[base + start]
+        base = self.index.take(e.group.take(rows)) * e.size
+        move, utility = self.move.reshape(-1, d_count), self.utility.reshape(-1)
+        picked = move.take(base + start, axis=0)
         if e._jumping:  # as in `propose`: department d's slots 2d and 2d + 1
-            w = streams.words(e.keys[rows], t, np.arange(2 * d_count))
-            drawn = streams.uniforms(w[:, 0::2]) < e.p_jump[rows][:, None]
-            sub = self._deposit(w[:, 1::2])
-            jump = np.where(drawn, (start[:, None] & ~e.masks) | sub, start[:, None])
+            p_jump = e.p_jump.take(rows)
             depts = np.arange(d_count)
-            better = utility[base[:, None] + jump, depts] > utility[base[:, None] + picked, depts]
+            if ((p_jump <= 0.0) | (p_jump >= 1.0)).all():  # drawn or not whatever the word
+                drawn = np.repeat((p_jump >= 1.0)[:, None], d_count, axis=1)
+                w = streams.words(e.keys.take(rows), t, 2 * depts + 1)
+            else:
+                w = streams.words(e.keys.take(rows), t, np.arange(2 * d_count))
+                drawn = streams.uniforms(w[:, 0::2]) < p_jump[:, None]
+                w = w[:, 1::2]
+            jump = np.where(drawn, (start[:, None] & ~e.masks) | self._deposit(w), start[:, None])
+            at = base[:, None] * d_count + depts
+            better = utility.take(at + jump * d_count) > utility.take(at + picked * d_count)
             picked = np.where(drawn & better, jump, picked)
         return (picked & e.masks).sum(axis=1)  # departments own disjoint bits
 
@@ -868,10 +886,11 @@ class _MoveTables:
             bits = (x[:, None, None] >> np.arange(e.n_max)) & 1  # (2**half, 1, n_max)
             self._low = (bits * np.where(np.arange(e.n_max) < half, e.flips, 0)).sum(axis=2).T
             high = np.roll(np.where(np.arange(e.n_max) >= half, e.flips, 0), -half, axis=1)
-            self._high = (bits * high).sum(axis=2).T  # (D, 2**half) each
+            self._high = (bits * high).sum(axis=2).T.copy()  # (D, 2**half) each
+            self._low = self._low.copy()
         x = (w & np.uint64(2**e.n_max - 1)).astype(np.int64)
-        depts = np.arange(e.department_count)
-        return self._low[depts, x & (2**half - 1)] | self._high[depts, x >> half]
+        at = np.arange(e.department_count) * 2**half
+        return self._low.take(at + (x & (2**half - 1))) | self._high.take(at + (x >> half))
 
 
 class History:

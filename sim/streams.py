@@ -17,6 +17,7 @@ import numpy as np
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 SLOTS = 64  # random words a firm may use per period (see `sim.engine` for their layout)
 _TO_UNIT = 2.0**-53
 _POPULATION_GAMMA = np.uint64(0xD1B54A32D192ED03)  # another odd constant: keys apart from draws
@@ -32,9 +33,12 @@ def firm_keys(seed: int, strategy: str, count: int) -> np.ndarray:
 
 def mix(z: np.ndarray) -> np.ndarray:
     """SplitMix64's output function (a bijection on 64-bit words)."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+    z = z ^ (z >> _S30)  # then in place: no temporary arrays beyond the first
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return z
 
 
 def words(keys: np.ndarray, period: int, slots: np.ndarray) -> np.ndarray:
@@ -42,9 +46,10 @@ def words(keys: np.ndarray, period: int, slots: np.ndarray) -> np.ndarray:
     keys (1-D), or the shape of ``slots`` for each key's own slots (2-D, one row per key)."""
     slots = np.asarray(slots, dtype=np.uint64)
     counters = (np.uint64(period * SLOTS) + slots + np.uint64(1)) * GAMMA
-    if counters.ndim == 1:
-        counters = counters[None, :]
-    return mix(np.asarray(keys, dtype=np.uint64)[:, None] + counters)
+    keys = np.asarray(keys, dtype=np.uint64)
+    if counters.ndim == 1:  # one line per slot (numpy is slow on short inner loops), transposed
+        return mix(keys + counters[:, None]).T
+    return mix(keys[:, None] + counters)
 
 
 def uniforms(w: np.ndarray) -> np.ndarray:
