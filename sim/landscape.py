@@ -68,9 +68,9 @@ def interaction_graph(
     """
     n = sum(len(d) for d in departments)
     graph = nx.DiGraph()
-    for d, decisions in enumerate(departments):
-        for i in decisions:
-            graph.add_node(int(i), department=d)
+    graph.add_nodes_from(
+        (int(i), {"department": d}) for d, decisions in enumerate(departments) for i in decisions
+    )
     if sorted(graph.nodes) != list(range(n)):
         raise ValueError("departments must partition the decisions 0..N-1")
 
@@ -78,7 +78,8 @@ def interaction_graph(
         count = min(count, len(candidates))
         if count <= 0:
             return []
-        return [int(c) for c in rng.choice(candidates, size=count, replace=False)]
+        # the same draw as choosing from the list itself, without converting it to an array
+        return [candidates[c] for c in rng.choice(len(candidates), size=count, replace=False)]
 
     edges: list[tuple[int, int]] = []
     for d, decisions in enumerate(departments):
@@ -133,7 +134,8 @@ class NKTables:
     def draw(cls, deps: Sequence[Sequence[int]], rng: np.random.Generator) -> NKTables:
         """Draw a fresh table for every decision."""
         deps = tuple(tuple(int(j) for j in d) for d in deps)
-        return cls(deps, tuple(rng.random(2 ** (1 + len(d))) for d in deps))
+        sizes = [2 ** (1 + len(d)) for d in deps]  # one draw, split: the same numbers
+        return cls(deps, tuple(np.split(rng.random(sum(sizes)), np.cumsum(sizes)[:-1])))
 
     def redraw(self, decisions: Iterable[int], rng: np.random.Generator) -> NKTables:
         """A copy with the tables of ``decisions`` drawn anew (Levinthal's changed attribute)."""

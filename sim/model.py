@@ -131,7 +131,11 @@ class Market(mesa.Model):
         population = scenario.population
         if population.firms > 1 and population.starts == "random":
             drawn = env_rng.integers(0, 2**n, size=population.firms)
-            starts = np.array([self._starting_configuration(int(c)) for c in drawn])
+            if scenario.firm.start == "random":  # `_starting_configuration` for every draw
+                fixed_mask, fixed_bits = self._fixed_decisions()
+                starts = (drawn & ~fixed_mask) | fixed_bits
+            else:  # the fitted or efficient start, whatever the draw
+                starts = np.full(population.firms, self._starting_configuration(0))
         else:
             starts = np.full(population.firms, start, dtype=np.int64)
 
@@ -209,17 +213,22 @@ class Market(mesa.Model):
     def _starting_configuration(self, drawn: int) -> int:
         """Apply ``firm.initial_decisions`` and ``firm.start`` to a random draw."""
         firm = self.spec.firm
-        index = self.spec.decision_index
-        fixed_mask = fixed_bits = 0
-        for name, value in firm.initial_decisions.items():
-            fixed_mask |= 1 << index[name]
-            fixed_bits |= value << index[name]
+        fixed_mask, fixed_bits = self._fixed_decisions()
         if firm.start == "random":
             return (drawn & ~fixed_mask) | fixed_bits
         score = self.efficiency if firm.start == "efficient" else self.landscape_performance
         configs = np.arange(score.size, dtype=np.int64)
         allowed = (configs & fixed_mask) == fixed_bits
         return int(configs[allowed][np.argmax(score[allowed])])
+
+    def _fixed_decisions(self) -> tuple[int, int]:
+        """The mask and values of the decisions ``firm.initial_decisions`` fixes."""
+        index = self.spec.decision_index
+        fixed_mask = fixed_bits = 0
+        for name, value in self.spec.firm.initial_decisions.items():
+            fixed_mask |= 1 << index[name]
+            fixed_bits |= value << index[name]
+        return fixed_mask, fixed_bits
 
     @property
     def period(self) -> int:
