@@ -734,9 +734,10 @@ class Engine:
 class _MoveTables:
     """Per population: every configuration's utility for each department and the department's
     local move, as `Engine.propose` computes them for a row without learning (see
-    `Engine._fast_rows` for when they are used). Built in a population's first period, and
-    again when its market, alpha, search rule or beliefs change and then stay the same for a
-    period (beliefs that move every period never pay for a table)."""
+    `Engine._fast_rows` for when they are used). Built in a population's first period and
+    again when its market, alpha, search rule or beliefs change: at once if the old ones had
+    lasted, else once the new ones have lasted a period (so beliefs that move every period
+    never pay for a table they use once)."""
 
     #: a population pays for a table of 2**N configurations from 2**N / 16 firms on
     MIN_FIRMS_SHARE = 1 / 16
@@ -754,6 +755,7 @@ class _MoveTables:
         self.belief = np.full((count, e.k_basis), np.nan)
         self.version = np.full(count, -1, dtype=np.int64)
         self.built = np.zeros(count, dtype=bool)
+        self.lasted = np.zeros(count, dtype=np.int64)  # periods the key has stayed the same
         self.move: np.ndarray | None = None  # (count, 2**N, D) configurations
         self.utility: np.ndarray | None = None  # (count, 2**N, D)
 
@@ -781,12 +783,15 @@ class _MoveTables:
                 & (self.belief[i] == belief).all(axis=1)
                 & (self.version[i] == version)
             )
-            fresh = self.version[i] == -1  # a population's first period: built at once
-            renew = ~same  # a new key: remembered, its table built if it lasts a period
+            # a new key is remembered; its table is built now if this is the population's
+            # first period or the old key had lasted, else if it lasts a period
+            at_once = (self.version[i] == -1) | (self.lasted[i] > 1)
+            renew = ~same
             self.alpha[i[renew]], self.rule[i[renew]] = alpha[renew], rule[renew]
             self.belief[i[renew]], self.version[i[renew]] = belief[renew], version[renew]
             self.built[i[renew]] = False
-            use = ok & (same | fresh)
+            self.lasted[i] = np.where(same, self.lasted[i] + 1, 0)
+            use = ok & (same | at_once)
             build = use & ~self.built[i]
             if build.any():
                 self._build(i[build], first[build])

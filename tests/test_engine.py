@@ -337,7 +337,15 @@ def test_move_tables_for_populations_of_several_sizes_in_one_engine(monkeypatch)
         step_together(markets)
         runs[shortcuts] = engine
     _assert_same_history(runs[True], runs[False])
-    assert runs[True]._tables.decided == 140 * 3 * 29  # all but the redraw period (t = 25)
+    assert runs[True]._tables.decided == 140 * 3 * 30  # every period (the redraw: new tables)
+
+
+def test_move_tables_are_not_rebuilt_while_beliefs_move():
+    sc = load_scenario(LEVINTHAL, {"horizon": 40, "strategies.levinthal.sensing": 0.5})
+    engine = _population_run(sc, range(2), ["levinthal"], shortcuts=True)
+    # tables for periods 1-24, new ones at the redraw (t = 25: the old ones had lasted), then
+    # none while beliefs move half way to the new landscape each period (t = 26-40)
+    assert engine._tables.decided == 2 * 100 * 25
 
 
 def test_move_tables_for_many_departments_and_live_changes_match(monkeypatch):
