@@ -134,8 +134,9 @@ class NKTables:
     def draw(cls, deps: Sequence[Sequence[int]], rng: np.random.Generator) -> NKTables:
         """Draw a fresh table for every decision."""
         deps = tuple(tuple(int(j) for j in d) for d in deps)
-        sizes = [2 ** (1 + len(d)) for d in deps]  # one draw, split: the same numbers
-        return cls(deps, tuple(np.split(rng.random(sum(sizes)), np.cumsum(sizes)[:-1])))
+        ends = np.cumsum([2 ** (1 + len(d)) for d in deps]).tolist()
+        drawn = rng.random(ends[-1] if ends else 0)  # one draw, cut: the same numbers
+        return cls(deps, tuple(drawn[a:b] for a, b in zip([0, *ends], ends, strict=False)))
 
     def redraw(self, decisions: Iterable[int], rng: np.random.Generator) -> NKTables:
         """A copy with the tables of ``decisions`` drawn anew (Levinthal's changed attribute)."""
