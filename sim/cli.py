@@ -308,15 +308,17 @@ def command_decompose(args: argparse.Namespace) -> int:
 
 def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespace) -> None:
     """Refuse a run whose estimated memory is above the budget (`sim.limits`)."""
-    from sim.experiment import BATCH_MEMORY, market_bytes
+    from sim.experiment import BATCH_HISTORY, BATCH_MEMORY, history_bytes, market_bytes
     from sim.limits import gigabytes, run_memory
 
+    firms = runs * scenario.population.firms
     need = run_memory(
         runs=runs,
         horizon=scenario.horizon,
         departments=len(scenario.departments),
         periods=periods,
-        landscapes=int(min(runs * market_bytes(scenario), BATCH_MEMORY)),
+        landscapes=int(min(runs * market_bytes(scenario), BATCH_MEMORY))
+        + int(min(firms * history_bytes(scenario), BATCH_HISTORY)),
     )
     budget = args.memory_budget * 1e9
     if need > budget:

@@ -15,16 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.engine import History
 from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario.checks import check_seeds, check_strategies
 from sim.scenario.schema import Scenario
 
-#: Firms computed together in one engine at most, and what their markets' landscapes may hold
-#: (bounds memory; results do not depend on the batches).
-BATCH_ROWS = 4096
+#: Firms computed together in one engine at most, what their markets' landscapes may hold and
+#: what their per-period records may hold (bounds memory; results do not depend on the
+#: batches; the larger a batch, the fewer numpy calls per firm).
+BATCH_ROWS = 16384
 BATCH_MEMORY = 512e6
+BATCH_HISTORY = 128e6
 
 
 @contextmanager
@@ -48,9 +51,18 @@ def market_bytes(scenario: Scenario) -> int:
     return 2 ** len(scenario.decisions) * (len(scenario.departments) + 4) * 8
 
 
+def history_bytes(scenario: Scenario) -> int:
+    """Memory of one firm's per-period records in an engine (`sim.engine.History`): per
+    period, the floats, the departments' efficiencies, four integers and a flag."""
+    numbers = len(History.FLOATS) + len(scenario.departments) + 4
+    return (scenario.horizon + 1) * (numbers * 8 + 1)
+
+
 def _per_batch(scenario: Scenario, runs_per_market: int, batch_rows: int) -> int:
-    """Runs (each with its own market, at worst) per batch: within the rows and the memory."""
-    by_rows = batch_rows // max(1, runs_per_market)
+    """Runs (each with its own market, at worst) per batch: within the rows and the memory of
+    their records and landscapes."""
+    rows = min(batch_rows, int(BATCH_HISTORY // history_bytes(scenario)))
+    by_rows = rows // max(1, runs_per_market)
     by_memory = int(BATCH_MEMORY // market_bytes(scenario))
     return max(1, min(by_rows, by_memory))
 

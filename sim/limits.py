@@ -37,7 +37,7 @@ def run_memory(
     *, runs: int, horizon: int, departments: int, periods: bool, landscapes: int = 0
 ) -> int:
     """Estimated peak memory (bytes) of ``runs`` runs held until written (`run_experiment`),
-    plus ``landscapes``: the markets of one batch held while it runs."""
+    plus ``landscapes``: the markets and per-period records of one batch held while it runs."""
     per_run = _BYTES_PER_RUN
     if periods:
         per_run += (horizon + 1) * (_NUMBERS_PER_PERIOD + departments) * 8 * _COPIES

@@ -242,7 +242,8 @@ def test_a_trace_of_a_period_matches_the_firms_next_configuration(mode):
         np.testing.assert_allclose(departments["utility"], expected)
 
 
-def test_batches_are_bounded_by_the_memory_of_their_landscapes(monkeypatch):
+@pytest.mark.parametrize("bound", ["BATCH_MEMORY", "BATCH_HISTORY"])
+def test_batches_are_bounded_by_the_memory_of_their_landscapes_and_records(monkeypatch, bound):
     from sim import experiment
 
     sc = load_scenario("bakery_gluten_free", {"horizon": 40, "market.shifts": []})
@@ -250,7 +251,8 @@ def test_batches_are_bounded_by_the_memory_of_their_landscapes(monkeypatch):
     reference = pd.DataFrame([row for row, _ in simulate(runs, periods=False)])
     engines = []
     real = experiment.engine_for
-    monkeypatch.setattr(experiment, "BATCH_MEMORY", 3 * experiment.market_bytes(sc))
+    size = {"BATCH_MEMORY": experiment.market_bytes, "BATCH_HISTORY": experiment.history_bytes}
+    monkeypatch.setattr(experiment, bound, 3 * size[bound](sc))
     monkeypatch.setattr(
         experiment, "engine_for", lambda *a, **k: engines.append(1) or real(*a, **k)
     )
