@@ -169,12 +169,12 @@ class NKTables:
         plan = _group_plan(self.deps, tuple(tuple(int(i) for i in g) for g in groups))
         for d, (size, parts, spread) in enumerate(plan):
             total = np.zeros(size)
-            for i, shape, order, view in parts:
-                total += self.tables[i].reshape(shape).transpose(order).reshape(view)
+            for i, *how in parts:
+                total += _arrange(self.tables[i], *how)
             mean = total / len(parts)
-            shape, order, view = spread
+            shape, order, view, _ = spread  # (into a column: the view is as fast)
             np.copyto(
-                out[:, d].reshape((2,) * n), mean.reshape(shape).transpose(order).reshape(view)
+                out[:, d].reshape((2,) * n), _arrange(mean.reshape(-1), shape, order, view, None)
             )
         return out
 
@@ -183,7 +183,8 @@ class NKTables:
         return self.group_means([range(self.n)])[:, 0]
 
 
-Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]
+_LOW_BITS = 6  # in large arrays, tables are laid out over this many low bits (see `_arrange`)
 
 
 @lru_cache(maxsize=256)  # structures repeat across seeds (next_k, modular without K)
@@ -207,14 +208,24 @@ def _group_plan(
 
 def _broadcast_plan(bits: tuple[int, ...], n: int) -> Plan:
     """Values indexed by the integer formed by ``bits`` (bit k of the index is bit ``bits[k]``
-    of a configuration) as a view that broadcasts to (2,) * n, the configurations of n
-    decisions in C order (axis a holds bit n - 1 - a): reshape, transpose, reshape."""
+    of a configuration) as an array that broadcasts to (2,) * n, the configurations of n
+    decisions in C order (axis a holds bit n - 1 - a): reshape, transpose, reshape (a view),
+    and for large n a copy over every setting of the low bits (see `_arrange`)."""
     m = len(bits)  # in values reshaped to (2,) * m, axis a holds bits[m - 1 - a]
     order = tuple(sorted(range(m), key=lambda a: -bits[m - 1 - a]))
     view = [1] * n
     for j in bits:
         view[n - 1 - j] = 2
-    return (2,) * m, order, tuple(view)
+    block = (*view[: n - _LOW_BITS], *(2,) * _LOW_BITS) if n >= 2 * _LOW_BITS else None
+    return (2,) * m, order, tuple(view), block
+
+
+def _arrange(values: np.ndarray, shape, order, view, block) -> np.ndarray:
+    """``values`` laid out as its plan says (`_broadcast_plan`). With ``block``, copied over
+    every setting of the low bits: numpy adds an array broadcast over (2,) * n slowly when
+    its innermost axes are broadcast or short, and quickly in contiguous blocks."""
+    arranged = values.reshape(shape).transpose(order).reshape(view)
+    return arranged if block is None else np.ascontiguousarray(np.broadcast_to(arranged, block))
 
 
 @lru_cache(maxsize=64)  # small ones repeat; each holds up to 2**N indices

@@ -140,3 +140,18 @@ def test_contributions_and_group_means_equal_a_brute_force_lookup():
     np.testing.assert_array_equal(means[:, 0], contributions[:, [0, 1]].sum(axis=1) / 2)
     np.testing.assert_allclose(means[:, 1], contributions[:, 2:].mean(axis=1))
     np.testing.assert_allclose(tables.fitness(), contributions.mean(axis=1))
+
+
+@pytest.mark.parametrize("n", [9, 13])
+def test_group_means_of_large_landscapes_equal_their_contributions_added_in_order(n):
+    rng = np.random.default_rng(n)
+    graph = interaction_graph("random", [list(range(n))], k=3, rng=rng)
+    tables = NKTables.draw(dependencies(graph), rng)
+    contributions = tables.contributions()  # looked up, not broadcast
+    groups = [[n - 1, 0, 5], list(range(n)), [3]]
+    means = tables.group_means(groups)
+    for g, group in enumerate(groups):
+        total = np.zeros(2**n)
+        for i in group:  # the same additions in the same order: the same numbers, bit for bit
+            total = total + contributions[:, i]
+        np.testing.assert_array_equal(means[:, g], total / len(group))
