@@ -66,12 +66,22 @@ def interaction_graph(
     - ``next_k``: decision i depends on the ``k`` decisions that follow it (cyclically), Kauffman's
       adjacent neighbourhood.
     """
+    edges = interaction_edges(structure, departments, k_within=k_within, cross=cross, k=k, rng=rng)
+    return graph_of(departments, edges)
+
+
+def interaction_edges(
+    structure: Structure,
+    departments: Sequence[Sequence[int]],
+    *,
+    k_within: int = 0,
+    cross: int = 0,
+    k: int = 0,
+    rng: np.random.Generator,
+) -> list[tuple[int, int]]:
+    """The edges ``(j, i)`` of `interaction_graph` (the same draws), without building a graph."""
     n = sum(len(d) for d in departments)
-    graph = nx.DiGraph()
-    graph.add_nodes_from(
-        (int(i), {"department": d}) for d, decisions in enumerate(departments) for i in decisions
-    )
-    if sorted(graph.nodes) != list(range(n)):
+    if sorted(int(i) for decisions in departments for i in decisions) != list(range(n)):
         raise ValueError("departments must partition the decisions 0..N-1")
 
     def pick(candidates: list[int], count: int) -> list[int]:
@@ -98,8 +108,26 @@ def interaction_graph(
                 elif structure not in ("modular", "value_chain", "nearly_decomposable"):
                     raise ValueError(f"unknown structure {structure!r}; allowed: {STRUCTURES}")
             edges.extend((int(j), int(i)) for j in sources)
+    return edges
+
+
+def graph_of(departments: Sequence[Sequence[int]], edges: Iterable[tuple[int, int]]) -> nx.DiGraph:
+    """The interaction graph of ``edges`` over the decisions of ``departments`` (each node holds
+    its department)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(
+        (int(i), {"department": d}) for d, decisions in enumerate(departments) for i in decisions
+    )
     graph.add_edges_from(edges)  # once: networkx's per-call cost is most of a small graph's
     return graph
+
+
+def edge_dependencies(n: int, edges: Iterable[tuple[int, int]]) -> tuple[tuple[int, ...], ...]:
+    """D(i) for every decision i of ``n`` from edges ``(j, i)``: `dependencies` of their graph."""
+    sources: list[set[int]] = [set() for _ in range(n)]
+    for j, i in edges:
+        sources[i].add(j)
+    return tuple(tuple(sorted(s)) for s in sources)
 
 
 def dependencies(graph: nx.DiGraph) -> tuple[tuple[int, ...], ...]:

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import mesa
+import networkx as nx
 import numpy as np
 
 from sim.agents import Firm
 from sim.engine import Engine, MarketState
-from sim.landscape import NKTables, dependencies, interaction_graph
+from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
 from sim.scenario.schema import (
@@ -74,7 +75,7 @@ class Market(mesa.Model):
         self.beta = scenario.firm.beta
 
         eff = scenario.efficiency
-        self.interactions = interaction_graph(
+        self._interaction_edges = interaction_edges(
             eff.structure,
             scenario.department_decisions,
             k_within=eff.k_within,
@@ -82,9 +83,10 @@ class Market(mesa.Model):
             k=min(eff.k, n - 1),
             rng=env_rng,
         )
-        department_efficiency = NKTables.draw(dependencies(self.interactions), env_rng).group_means(
-            scenario.department_decisions
-        )
+        self._interactions: nx.DiGraph | None = None
+        department_efficiency = NKTables.draw(
+            edge_dependencies(n, self._interaction_edges), env_rng
+        ).group_means(scenario.department_decisions)
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
         self.department_masks = np.array(
@@ -92,7 +94,7 @@ class Market(mesa.Model):
         )
 
         market = scenario.market
-        rugged_graph = interaction_graph(
+        rugged_edges = interaction_edges(
             market.structure, [list(range(n))], k=min(market.k, n - 1), rng=env_rng
         )
         index = scenario.decision_index
@@ -106,7 +108,7 @@ class Market(mesa.Model):
             n=n,
             rho=market.rho,
             regimes=regimes,
-            rugged=NKTables.draw(dependencies(rugged_graph), env_rng),
+            rugged=NKTables.draw(edge_dependencies(n, rugged_edges), env_rng),
             regime=scenario.initial_regime,
             schedule=build_schedule(scenario, env_rng),
             rng=env_rng,
@@ -229,6 +231,14 @@ class Market(mesa.Model):
             fixed_mask |= 1 << index[name]
             fixed_bits |= value << index[name]
         return fixed_mask, fixed_bits
+
+    @property
+    def interactions(self) -> nx.DiGraph:
+        """The efficiency landscape's interaction structure: an edge ``j -> i`` says decision
+        i's contribution depends on j; each node holds its department (built when first read)."""
+        if self._interactions is None:
+            self._interactions = graph_of(self.spec.department_decisions, self._interaction_edges)
+        return self._interactions
 
     @property
     def period(self) -> int:

@@ -13,7 +13,9 @@ from sim.landscape import (
     configurations,
     department_interdependence,
     dependencies,
+    edge_dependencies,
     hamming,
+    interaction_edges,
     interaction_graph,
     local_peaks,
 )
@@ -155,3 +157,13 @@ def test_group_means_of_large_landscapes_equal_their_contributions_added_in_orde
         for i in group:  # the same additions in the same order: the same numbers, bit for bit
             total = total + contributions[:, i]
         np.testing.assert_array_equal(means[:, g], total / len(group))
+
+
+@pytest.mark.parametrize("structure", ["modular", "nearly_decomposable", "value_chain", "random"])
+def test_interaction_edges_are_the_graphs_edges_and_give_its_dependencies(structure):
+    departments = [[0, 1, 2], [3, 4], [5, 6, 7, 8]]
+    options = {"k_within": 2, "cross": 2, "k": 3}
+    graph = interaction_graph(structure, departments, rng=np.random.default_rng(7), **options)
+    edges = interaction_edges(structure, departments, rng=np.random.default_rng(7), **options)
+    assert sorted(graph.edges) == sorted(edges) and len(set(edges)) == len(edges)
+    assert edge_dependencies(9, edges) == dependencies(graph)
