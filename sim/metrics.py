@@ -194,15 +194,16 @@ def summarize_run(
     pre = slice(max(1, split - window), split)
     post = slice(split, log.horizon + 1)
     out: dict[str, Any] = {}
+    floats, ints = log.floats, log.ints  # (each call gathers every column)
     for column in ("efficiency", "market_value", "performance_norm", "profit"):
-        values = log.floats[column]
+        values = floats[column]
         out[f"{column}_pre_shift"] = _mean(values[pre])
         out[f"{column}_post_shift"] = _mean(values[post])
     # after minus before: paired differences of these between strategies are the
     # difference-in-differences, what the shift itself does to the gap
     out["profit_change"] = out["profit_post_shift"] - out["profit_pre_shift"]
     out["market_value_change"] = out["market_value_post_shift"] - out["market_value_pre_shift"]
-    bust = np.flatnonzero(log.floats["cash"] < 0)
+    bust = np.flatnonzero(floats["cash"] < 0)
     out["survived"] = not bust.size
     out["exit_period"] = int(bust[0]) if bust.size else -1
     bools = log.bools
@@ -210,10 +211,10 @@ def summarize_run(
     out["cycled"] = bool(in_cycle[-cycle_window:].any())
     out["periods_cycling"] = int(in_cycle.sum())
     out["revisits"] = int(bools["revisit"].sum())
-    out["miles_sailed"] = int(log.ints["miles"].sum())
-    out["final_distance_to_port"] = int(log.ints["distance_to_port"][-1])
-    out["final_cash"] = float(log.floats["cash"][-1])
-    out["recovery_time"] = recovery_time(log.floats["performance_norm"][post], recovery_threshold)
+    out["miles_sailed"] = int(ints["miles"].sum())
+    out["final_distance_to_port"] = int(ints["distance_to_port"][-1])
+    out["final_cash"] = float(floats["cash"][-1])
+    out["recovery_time"] = recovery_time(floats["performance_norm"][post], recovery_threshold)
     out["recovered"] = not np.isnan(out["recovery_time"])
     out["recovery_observed"] = log.horizon - split  # periods watched: censored there if not
     return out
