@@ -11,43 +11,67 @@ exactly the numbers it had before. (docs/ODD.md, section 7.17.)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 
 from sim.landscape import configurations
 from sim.scenario.schema import EffectSpec, Scenario, effect_decision
 
+#: One effect, resolved: (mask and bits of `when`, (decision, value) pairs of `unless`,
+#: (column, amount) pairs of what it changes).
+_Term = tuple[int, int, tuple[tuple[int, int], ...], tuple[tuple[int, float], ...]]
 
-def holds(effect: EffectSpec, scenario: Scenario, configs: np.ndarray | None = None) -> np.ndarray:
-    """Whether ``effect`` holds in each configuration (default: all 2**N), as booleans."""
-    if configs is None:
-        configs = configurations(len(scenario.decisions))
-    configs = np.asarray(configs, dtype=np.int64)
+
+def _conditions(effect: EffectSpec, scenario: Scenario) -> tuple[int, int, tuple]:
     mask = bits = 0
     for key, value in effect.when.items():
         i = effect_decision(scenario, key)
         mask |= 1 << i
         bits |= value << i
+    unless = tuple((effect_decision(scenario, k), v) for k, v in effect.unless.items())
+    return mask, bits, unless
+
+
+def _holds(configs: np.ndarray, mask: int, bits: int, unless: tuple) -> np.ndarray:
     on = (configs & mask) == bits
-    for key, value in effect.unless.items():
-        i = effect_decision(scenario, key)
+    for i, value in unless:
         on &= ((configs >> i) & 1) != value
     return on
+
+
+def holds(effect: EffectSpec, scenario: Scenario, configs: np.ndarray | None = None) -> np.ndarray:
+    """Whether ``effect`` holds in each configuration (default: all 2**N), as booleans."""
+    if configs is None:
+        configs = configurations(len(scenario.decisions))
+    return _holds(np.asarray(configs, dtype=np.int64), *_conditions(effect, scenario))
+
+
+@lru_cache(maxsize=4)  # every market of a scenario adds the same table (few: 2**N rows each)
+def _table(n: int, width: int, terms: tuple[_Term, ...]) -> np.ndarray:
+    """The sum of the terms' amounts where each holds, shape (2**n, width) (read-only)."""
+    configs = configurations(n)
+    table = np.zeros((configs.size, width))
+    for mask, bits, unless, amounts in terms:
+        on = _holds(configs, mask, bits, unless)
+        for column, amount in amounts:
+            table[:, column] += np.where(on, amount, 0.0)
+    table.flags.writeable = False
+    return table
 
 
 def efficiency_change(scenario: Scenario) -> np.ndarray | None:
     """The sum of the efficiency effects that hold, per configuration and department, shape
     (2**N, D); None when the scenario has none."""
-    effects = [e for e in scenario.effects if e.efficiency]
-    if not effects:
-        return None
     index = {d.name: k for k, d in enumerate(scenario.departments)}
-    change = np.zeros((2 ** len(scenario.decisions), len(scenario.departments)))
-    for effect in effects:
-        on = holds(effect, scenario)
-        for department, amount in effect.efficiency.items():
-            change[on, index[department]] += amount
-    return change
+    terms = tuple(
+        (*_conditions(e, scenario), tuple((index[d], a) for d, a in e.efficiency.items()))
+        for e in scenario.effects
+        if e.efficiency
+    )
+    if not terms:
+        return None
+    return _table(len(scenario.decisions), len(index), terms)
 
 
 def with_efficiency_effects(scenario: Scenario, department_efficiency: np.ndarray) -> np.ndarray:
@@ -62,15 +86,17 @@ def with_efficiency_effects(scenario: Scenario, department_efficiency: np.ndarra
 def market_value_change(scenario: Scenario) -> dict[str, np.ndarray]:
     """The sum of the market-value effects that hold, per configuration, for each regime some
     effect names (in market value: a regime's preference fit changes by this / (1 - rho))."""
-    n = 2 ** len(scenario.decisions)
-    change: dict[str, np.ndarray] = {}
-    for effect in scenario.effects:
-        if not effect.market_value:
-            continue
-        on = holds(effect, scenario)
-        for regime, amount in effect.market_value.items():
-            change.setdefault(regime, np.zeros(n))[on] += amount
-    return change
+    regimes = [r.name for r in scenario.market.regimes]
+    terms = tuple(
+        (*_conditions(e, scenario), tuple((regimes.index(r), a) for r, a in e.market_value.items()))
+        for e in scenario.effects
+        if e.market_value
+    )
+    if not terms:
+        return {}
+    table = _table(len(scenario.decisions), len(regimes), terms)
+    named = {column for *_, amounts in terms for column, _ in amounts}
+    return {regimes[k]: table[:, k] for k in sorted(named)}
 
 
 def with_market_value_effects(
