@@ -277,9 +277,8 @@ class SweepSpec(_Section):
             if shadows_dataframe(name):
                 raise _Field(
                     f"parameters[{i}].name",
-                    f"{name!r} is a pandas DataFrame attribute (`runs.{name}` would not be the "
-                    "column); choose another name, e.g. "
-                    f"{name + '_value'!r}",
+                    f"{name!r} is a pandas DataFrame attribute (`runs.{name}` would be it, not "
+                    f"the column); choose another name, e.g. {'swept_' + name!r}",
                 )
         seen: dict[str, str] = {}
         for i, parameter in enumerate(self.parameters):
