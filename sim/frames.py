@@ -55,8 +55,9 @@ def decision_columns(
     """``table`` with one 0/1 (int8) column per decision, named ``prefix`` + the decision's
     name, in bit order, decoded from its ``column`` of integer configurations.
 
-    ``scenario`` is a `Scenario` or its decisions' names in bit order (``scenario.decisions``,
-    or a results folder's ``manifest["scenario"]`` loaded again). Idempotent: columns already
+    ``scenario`` is a `Scenario` (for a results folder:
+    ``validate_scenario(load(folder)["manifest"]["scenario"])``) or its decisions' names in
+    bit order. Idempotent: columns already
     there are kept if they hold the decoded bits (periods tables come with them), and only
     the missing ones are added; the table itself is returned if none is missing. A column of
     that name holding anything else is a `ValueError` (give another ``prefix``).
