@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.experiment import ExperimentResult, run_experiment
-from sim.frames import decision_columns
+from sim.frames import DECISION_PREFIX, decision_columns
 from sim.scenario import load_scenario
 from sim.scenario.schema import Scenario
 from sim.stats import mean_ci, paired_difference, share_ci
@@ -32,9 +32,9 @@ def test_each_story_states_what_it_expects_and_its_effects(name):
 def _held(result: ExperimentResult, scenario: Scenario, period: int, decision: str) -> pd.DataFrame:
     """Per seed (rows) and strategy (columns): 1 if ``decision`` is held at ``period`` (a closed
     firm: in its last period in business)."""
-    rows = result.periods[result.periods["period"] == period]
-    table = decision_columns(rows, scenario)
-    return table.pivot(index="seed", columns="strategy", values=decision).astype(float)
+    rows = decision_columns(result.periods[result.periods["period"] == period], scenario)
+    held = rows.pivot(index="seed", columns="strategy", values=DECISION_PREFIX + decision)
+    return held.astype(float)
 
 
 def _after(result: ExperimentResult, column: str, first: int) -> pd.DataFrame:
