@@ -110,7 +110,7 @@ def silo_cycling(
     *,
     cross: int,
     landscapes: int,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     scheme: str = "per_decision",
     rule: str = "best",
     alpha: float = 0.0,
@@ -137,9 +137,7 @@ def silo_cycling(
     for run in range(landscapes):
         foreign = cross_links(departments, cross, scheme, rng)
         deps = [
-            sorted({j for j in dec if j != i} | set(foreign[i]))
-            for dec in departments
-            for i in dec
+            sorted({j for j in dec if j != i} | set(foreign[i])) for dec in departments for i in dec
         ]
         c = contributions(deps, rng)
         dept = np.stack([c[:, dec].mean(axis=1) for dec in departments], axis=1)
@@ -188,7 +186,7 @@ def rivkin_siggelkow(
     design: str,
     proposals: int,
     landscapes: int,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     alternatives: int = 1,
     periods: int = 100,
     long_run_from: int = 50,
