@@ -45,8 +45,8 @@ LEVINTHAL_FIG8 = {2: 9.0, 3: 15.9, 4: 25.2, 5: 36.0, 6: 45.5, 7: 60.0, 8: 75.6} 
 #: curves average this many landscapes, issue 3's account of the protocol) and by the reading.
 LEVINTHAL_LANDSCAPES = 100
 READING = 0.5  # standard uncertainty of a reading: half a unit (form, peak, % point)
-#: Allowed distance in combined standard errors. Bonferroni over about 100 numeric rows: the
-#: chance that any row of a correct model fails by chance is about 100 x 2 x Phi(-3.5) = 5%.
+#: Allowed distance in combined standard errors. Bonferroni over the 68 numeric rows: the chance
+#: that any row of a correct model fails by chance is at most about 68 x 2 x Phi(-3.5) = 3%.
 Z = 3.5
 SOURCE_ANALYTIC = "analytic"
 SOURCE_INDEPENDENT = "independent implementation"
@@ -474,7 +474,7 @@ EL_DESIGNS = {  # name: (coordination, alpha)
     for alpha in (0.0, 0.5, 1.0)
 }
 EL_DOCKED = ("decentralized, alpha=0", "decentralized, alpha=1")  # also run independently
-EL_CLAIMS = "paper's text (qualitative)"
+EL_CLAIMS = "paper's text, per issue 3"
 
 
 def ethiraj_levinthal_2004(setup: Setup) -> Outcome:
