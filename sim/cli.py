@@ -117,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="a scenario in plain words, without running it",
         description="Print a scenario's decisions by department, its interaction structure (one "
-        "draw), what customers want in each regime, the shifts, the strategies and their costs, "
-        "strategic understanding and engagement where they are on, without running anything. "
-        "Bad input gets the same one-line errors as run.",
+        "draw), its designed effects, what customers want in each regime, the shifts, the "
+        "strategies and their costs, strategic understanding and engagement where they are on, "
+        "without running anything. Bad input gets the same one-line errors as run.",
     )
     explain.add_argument("scenario", metavar="SCENARIO", help="a scenario file or name")
     explain.add_argument(
@@ -319,6 +319,7 @@ def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespac
         horizon=scenario.horizon,
         departments=len(scenario.departments),
         periods=periods,
+        decisions=len(scenario.decisions),
         landscapes=int(min(runs * market_bytes(scenario), BATCH_MEMORY)),
     )
     budget = args.memory_budget * 1e9
