@@ -217,3 +217,16 @@ def test_fintech_compliance_costs_the_aligned_fintech_efficiency(fintech):
     eff = runs[runs["strategy"] == "efficiency_only"]
     _, low, _ = mean_ci(eff["efficiency_post_shift"] - eff["efficiency_pre_shift"])
     assert low > -0.01  # the efficiency-only fintech's: excludes falls of 0.01 or more
+
+
+@pytest.mark.parametrize("name", FIELD)
+def test_each_runs_and_explains_itself_from_the_command_line(name, tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["explain", name]) == 0
+    text = capsys.readouterr().out
+    assert "Expected (written before the first run):" in text
+    assert " ".join(load_scenario(name).expected.split()[:8]) in " ".join(text.split())
+    out = tmp_path / "out"
+    assert main(["run", name, "--seeds", "2", "--out", str(out), "--quiet", "--no-figures"]) == 0
+    assert {"runs.parquet", "periods.parquet", "manifest.json"} <= {p.name for p in out.iterdir()}
