@@ -267,6 +267,14 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
     columns["revisit"] = stacked(path["revisit"])
     for d, department in enumerate(firms[0].spec.departments):
         columns[f"efficiency_{department.name}"] = stacked(history.department_efficiency[..., d])
+    for part in ("understanding", "engagement"):  # only where the mechanism is on
+        values = getattr(history, part)
+        if (
+            values is not None
+            and getattr(engine, "understands" if part == "understanding" else "engaged")[rows].any()
+        ):
+            for d, department in enumerate(firms[0].spec.departments):
+                columns[f"{part}_{department.name}"] = stacked(values[..., d])
     columns["shift"] = np.concatenate(
         [np.array(f.market.shift_labels, dtype=object) for f in firms]
     )

@@ -46,6 +46,37 @@ def describe_shift(shift) -> str:
     return f"turbulence {chance}: customers move to another regime at random"
 
 
+def _levels(sc: Scenario, value) -> str:
+    levels = sc.per_department(value)
+    if len(set(levels)) == 1:
+        return f"{levels[0]:g} in every department"
+    return ", ".join(f"{d.name} {v:g}" for d, v in zip(sc.departments, levels, strict=True))
+
+
+def _people(sc: Scenario) -> list[str]:
+    """The people mechanisms in words (none: everybody understands and is fully engaged)."""
+    firm = sc.firm
+    lines = []
+    if firm.understanding is not None:
+        u = firm.understanding
+        lines.append(
+            f"Strategic understanding: {_levels(sc, u.initial)} at the start; the coupling that "
+            f"acts is alpha x understanding; {u.forgetting:g} of it forgotten per period; "
+            "communication closes its rate of the gap"
+        )
+    if firm.engagement is not None:
+        e = firm.engagement
+        search = "scales the alternatives examined" if e.drives_search else "does not drive search"
+        lines.append(
+            f"Engagement: {_levels(sc, e.initial)} at the start; a change without purpose erodes "
+            f"{e.erosion:g} of it, purpose and stability recover {e.recovery:g} of the gap; it "
+            f"{search}; turnover {e.turnover:g} x (1 - engagement) per period"
+        )
+    if not lines:
+        lines.append("People: everybody understands the strategy and is fully engaged (off)")
+    return lines
+
+
 def explain(scenario: Scenario, *, seed: int = 0) -> str:
     """The scenario's decisions by department, interaction structure, regimes and what each
     wants, shifts, strategies and their costs; ``seed`` draws one interaction structure."""
@@ -98,16 +129,21 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         alphas = sc.alpha_of(spec)
         alpha = f"{alphas[0]:g}" if len(set(alphas)) == 1 else "/".join(f"{a:g}" for a in alphas)
         cost = coordination_cost(spec, sc.costs, alphas)
+        examined = f", examines {spec.alternatives} alternative(s)" if spec.alternatives else ""
+        talk = f", communication {spec.communication:g}" if spec.communication else ""
         lines.append(
             f"  {name}: alpha {alpha}, {spec.coordination}, sensing {spec.sensing:g}, "
-            f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search; "
-            f"costs {cost:g} {unit}"
+            f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search"
+            f"{examined}{talk}; costs {cost:g} {unit}"
         )
     costs = sc.costs
     modes = ", ".join(f"{m} {c:g}" for m, c in costs.coordination.items())
     lines += [
         f"Costs ({unit}): coordination {modes}; alignment {costs.alignment:g} at alpha 1; "
-        f"sensing {costs.sensing:g} at rate 1",
+        f"sensing {costs.sensing:g} at rate 1; communication {costs.communication:g} at rate 1",
+    ]
+    lines += _people(sc)
+    lines += [
         "",
         f"Money: {sc.firm.money_scale:g} {unit} per unit of performance above "
         f"{sc.firm.break_even:g}; cash at the start {sc.firm.initial_cash:g}; a firm with "

@@ -235,6 +235,80 @@ class LearningSpec(Spec):
     )
 
 
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class UnderstandingSpec(Spec):
+    """Strategic understanding (`[firm.understanding]`; absent = off: everybody understands).
+
+    The coupling that acts in a department is alpha x its understanding; communication (a
+    strategy's `communication`) raises understanding at a cost per period (`costs.communication`).
+    """
+
+    initial: float | dict[str, Share] = Field(
+        0.4,
+        description="Share of each department's staff that understands the strategy at period 0: a "
+        "number in [0, 1] or a table per department.",
+    )
+    forgetting: float = Field(
+        0.0, ge=0, le=1, description="Share of understanding lost per period (people forget)."
+    )
+
+    @field_validator("initial")
+    @classmethod
+    def _initial_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        if isinstance(value, float) and not 0 <= value <= 1:
+            raise ValueError(f"must be in [0, 1], got {value}")
+        return value
+
+
+class EngagementSpec(Spec):
+    """Engagement of each department's staff (`[firm.engagement]`; absent = off: fully engaged).
+
+    Engagement falls when a department's decisions change without a purpose its staff
+    understand, rises with shared purpose and stability, scales how many alternatives the
+    department examines per period and drives turnover, which erodes experience.
+    """
+
+    initial: float | dict[str, Share] = Field(
+        1.0,
+        description="Engagement at period 0: a number in [0, 1] or a table per department.",
+    )
+    erosion: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of engagement lost in a period when the department's decisions change "
+        "with no purpose its staff understand (less in proportion to alpha x understanding).",
+    )
+    recovery: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of the gap to full engagement regained per period with full purpose "
+        "and stability (half of it each).",
+    )
+    turnover: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of staff leaving per period at zero engagement (in proportion to "
+        "1 - engagement); leavers take their experience and understanding with them.",
+    )
+    drives_search: bool = Field(
+        True,
+        description="Engagement scales the alternatives a department examines per period "
+        "(rounded, at least one).",
+    )
+
+    @field_validator("initial")
+    @classmethod
+    def _initial_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        if isinstance(value, float) and not 0 <= value <= 1:
+            raise ValueError(f"must be in [0, 1], got {value}")
+        return value
+
+
 class FirmSpec(Spec):
     """The firm at the start and its economics: cash, break-even, initial decisions (`[firm]`)."""
 
@@ -268,6 +342,10 @@ class FirmSpec(Spec):
         "performance in the initial market. Either way the same for every strategy on a seed.",
     )
     learning: LearningSpec = Field(default_factory=LearningSpec)
+    understanding: UnderstandingSpec | None = Field(
+        None, description="Strategic understanding (off when absent)."
+    )
+    engagement: EngagementSpec | None = Field(None, description="Engagement (off when absent).")
 
 
 DEFAULT_COORDINATION_COSTS = {"decentralized": 0.0, "sequential": 1.0, "hierarchical": 2.0}
@@ -292,6 +370,12 @@ class CostSpec(Spec):
         ge=0,
         le=MAX_MONEY,
         description="Cost per period of market intelligence at sensing rate 1.",
+    )
+    communication: float = Field(
+        2.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Cost per period of explaining the strategy at communication rate 1.",
     )
 
     @field_validator("coordination")
@@ -343,6 +427,20 @@ class StrategySpec(Spec):
     )
     search: SearchRule = Field(
         "best", description="best = best one-bit improvement; first = first in a fixed order."
+    )
+    alternatives: int = Field(
+        0,
+        ge=0,
+        le=MAX_DECISIONS,
+        description="One-bit alternatives each department examines per period, drawn at random "
+        "(0 = all of them).",
+    )
+    communication: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Communication rate: share of the gap to full strategic understanding closed "
+        "per period (acts only with [firm.understanding]; costs costs.communication x rate).",
     )
 
     @field_validator("alpha")
@@ -664,6 +762,12 @@ class Scenario(Spec):
     def initial_regime(self) -> str:
         return self.market.initial_regime or self.market.regimes[0].name
 
+    def per_department(self, value: float | dict[str, float]) -> tuple[float, ...]:
+        """A number, or a table by department name, as one value per department."""
+        if isinstance(value, dict):
+            return tuple(float(value[d.name]) for d in self.departments)
+        return tuple(float(value) for _ in self.departments)
+
     def alpha_of(self, strategy: StrategySpec) -> tuple[float, ...]:
         """Alignment coupling per department for ``strategy``."""
         if isinstance(strategy.alpha, dict):
@@ -778,6 +882,13 @@ def _check_scenario(sc: Scenario) -> None:
                     f"strategies.{s_name}.alpha",
                     f"a table of alpha needs exactly the departments {', '.join(names)}",
                 )
+    for part in ("understanding", "engagement"):
+        spec = getattr(sc.firm, part)
+        if spec is not None and isinstance(spec.initial, dict) and set(spec.initial) != set(names):
+            raise FieldError(
+                f"firm.{part}.initial",
+                f"a table needs exactly the departments {', '.join(names)}",
+            )
     population = sc.population
     if population.firms > 1 and sc.firm.learning.gain > 0:
         raise FieldError(
