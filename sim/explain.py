@@ -82,6 +82,8 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
     wants, shifts, strategies and their costs; ``seed`` draws one interaction structure."""
     sc = scenario
     lines = [sc.title or _words(sc.name), ""]
+    if sc.expected.strip():
+        lines += ["Expected (written before the first run):", sc.expected.strip(), ""]
     lines.append(f"Decisions ({len(sc.decisions)}), by the department that owns them:")
     for dep in sc.departments:
         lines.append(f"  {dep.label or dep.name}: {', '.join(dep.decisions)}")

@@ -639,6 +639,11 @@ class Scenario(Spec):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the scenario.")
     title: str = Field("", description="One-line title.")
     story: str = Field("", description="The business story in a few plain sentences.")
+    expected: str = Field(
+        "",
+        description="The outcomes the story expects, written before the scenario was first run "
+        "and kept as written; docs/scenarios.md reports what the model shows.",
+    )
     things_to_notice: list[NoticeSpec] = Field(
         default_factory=list,
         description="For a class: what to look at. Each a line of text, or a table "
