@@ -172,8 +172,7 @@ def test_works_aligned_works_program_their_robots_in_house(works):
 
 
 def test_works_the_twins_story_holds(works):
-    sc, result = works
-    runs = result.runs
+    runs = works[1].runs
     eff = runs[runs["strategy"] == "efficiency_only"].dropna(subset=["efficiency_post_shift"])
     _, low, _ = mean_ci(eff["efficiency_post_shift"] - eff["efficiency_pre_shift"])
     assert low > -0.01  # efficiency kept: excludes a fall of 0.01 or more
