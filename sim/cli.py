@@ -115,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="a scenario in plain words, without running it",
         description="Print a scenario's decisions by department, its interaction structure (one "
-        "draw), what customers want in each regime, the shifts, the strategies and their costs, "
-        "strategic understanding and engagement where they are on, without running anything. "
-        "Bad input gets the same one-line errors as run.",
+        "draw), its designed effects, what customers want in each regime, the shifts, the "
+        "strategies and their costs, strategic understanding and engagement where they are on, "
+        "without running anything. Bad input gets the same one-line errors as run.",
     )
     explain.add_argument("scenario", metavar="SCENARIO", help="a scenario file or name")
     explain.add_argument(

@@ -200,6 +200,7 @@ def _market_key(scenario: Scenario) -> str:
             "efficiency": True,
             "market": True,
             "population": True,
+            "effects": True,
             "firm": {"beta", "initial_decisions", "start"},
         }
     )

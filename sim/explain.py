@@ -7,10 +7,12 @@ from sim.landscape import department_interdependence
 from sim.model import Market
 from sim.scenario.schema import (
     AbruptShift,
+    EffectSpec,
     GradualShift,
     RedrawShift,
     Scenario,
     TurbulenceShift,
+    effect_decision,
 )
 
 
@@ -77,9 +79,38 @@ def _people(sc: Scenario) -> list[str]:
     return lines
 
 
+def describe_effect(effect: EffectSpec, scenario: Scenario) -> str:
+    """What a designed effect does, in words: its conditions and its changes."""
+    owner = {
+        i: d.label or d.name
+        for d, dec in zip(scenario.departments, scenario.department_decisions, strict=True)
+        for i in dec
+    }
+
+    def condition(key: str, value: int) -> str:
+        i = effect_decision(scenario, key)
+        return f"{scenario.decisions[i]} = {value} ({owner[i]})"
+
+    text = "when " + " and ".join(condition(k, v) for k, v in effect.when.items())
+    if effect.unless:
+        text += ", unless " + " or ".join(condition(k, v) for k, v in effect.unless.items())
+    labels = {d.name: d.label or d.name for d in scenario.departments}
+    changes = []
+    if effect.efficiency:
+        changes.append(
+            "efficiency " + ", ".join(f"{labels[d]} {a:+g}" for d, a in effect.efficiency.items())
+        )
+    if effect.market_value:
+        changes.append(
+            "market value " + ", ".join(f"{a:+g} in {r}" for r, a in effect.market_value.items())
+        )
+    return f"{text}: {'; '.join(changes)}"
+
+
 def explain(scenario: Scenario, *, seed: int = 0) -> str:
-    """The scenario's decisions by department, interaction structure, regimes and what each
-    wants, shifts, strategies and their costs; ``seed`` draws one interaction structure."""
+    """The scenario's decisions by department, interaction structure, designed effects, regimes
+    and what each wants, shifts, strategies and their costs; ``seed`` draws one interaction
+    structure."""
     sc = scenario
     lines = [sc.title or _words(sc.name), ""]
     if sc.expected.strip():
@@ -102,13 +133,26 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         + ("; ".join(pairs) if pairs else "none")
     )
 
+    if sc.effects:
+        lines += [
+            "",
+            "Designed effects (added to the random landscapes; each efficiency and preference "
+            "fit kept within [0, 1]):",
+        ]
+        for effect in sc.effects:
+            if effect.description:
+                lines.append(f"  {effect.description}")
+            lines.append(("    " if effect.description else "  ") + describe_effect(effect, sc))
+
     market = sc.market
     lines += [
         "",
         f"Market value: {1 - market.rho:g} preferences + {market.rho:g} rugged part "
         f"(K = {market.k}, {market.structure}); performance = {sc.firm.beta:g} market value + "
         f"{1 - sc.firm.beta:g} efficiency",
-        "Regimes (what customers want; the best configuration for them sets exactly these):",
+        "Regimes (what customers want; the best configuration for them sets exactly these"
+        + (", designed effects aside" if any(e.market_value for e in sc.effects) else "")
+        + "):",
     ]
     for regime in market.regimes:
         start = " (at the start)" if regime.name == sc.initial_regime else ""

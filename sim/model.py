@@ -9,6 +9,7 @@ import mesa
 import numpy as np
 
 from sim.agents import Firm
+from sim.effects import with_efficiency_effects, with_market_value_effects
 from sim.engine import Engine, MarketState
 from sim.landscape import NKTables, dependencies, interaction_graph
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
@@ -85,6 +86,7 @@ class Market(mesa.Model):
         department_efficiency = NKTables.draw(dependencies(self.interactions), env_rng).group_means(
             scenario.department_decisions
         )
+        department_efficiency = with_efficiency_effects(scenario, department_efficiency)
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
         self.department_masks = np.array(
@@ -102,6 +104,7 @@ class Market(mesa.Model):
             )
             for r in market.regimes
         }
+        regimes = with_market_value_effects(scenario, regimes)
         self.environment = MarketEnvironment(
             n=n,
             rho=market.rho,

@@ -41,6 +41,7 @@ class FolderError(ScenarioError):
 MODEL_SOURCES: tuple[str, ...] = (
     "landscape.py",
     "market.py",
+    "effects.py",
     "streams.py",
     "engine.py",
     "agents.py",

@@ -45,7 +45,8 @@ VIEW_HELP: dict[str, str] = {
     "departments": "Each circle is a department, coloured by its own efficiency (scale on the "
     "right): silos can each be efficient while the firm sails in circles.",
     "decisions": "Each firm's set-up, decision by decision. Highlighted: changed this period. "
-    "Right: what customers want now (— : they do not care).",
+    "Right: what customers want now (— : they do not care). An effect line: a designed "
+    "effect of the scenario, and whether it acts in each firm now.",
 }
 MODE_WORDS: dict[str, str] = {
     "decentralized": "decentralized (each alone)",

@@ -628,6 +628,59 @@ def check_names(expression: str) -> list[tuple[str, str]]:
     return pairs
 
 
+#: A designed effect's change of an efficiency or of market value.
+Amount = Annotated[float, Field(ge=-1, le=1)]
+
+
+def _dotted_keys(value: Any) -> Any:
+    """``{ marketing.automated_campaigns = 1 }`` (TOML reads a dotted key as a table in a table)
+    as ``{ "marketing.automated_campaigns" = 1 }``."""
+    if not isinstance(value, dict):
+        return value
+    flat: dict[Any, Any] = {}
+    for key, inner in value.items():
+        pairs = (
+            [(f"{key}.{k}", v) for k, v in inner.items()]
+            if isinstance(inner, dict)
+            else [(key, inner)]
+        )
+        for name, v in pairs:
+            if name in flat:
+                raise ValueError(f"{name!r} is given twice")
+            flat[name] = v
+    return flat
+
+
+Conditions = Annotated[dict[str, Bit], BeforeValidator(_dotted_keys)]
+
+
+class EffectSpec(Spec):
+    """A designed effect (`[[effects]]`): while the decisions in `when` all have the values
+    given (and none in `unless` does), the named departments' efficiencies and the market value
+    in the named regimes change by the amounts given, on top of the random landscapes."""
+
+    description: str = Field("", description="What the effect stands for, in plain words.")
+    when: Conditions = Field(
+        description="Decisions and values (0/1) that must all hold: a decision's name, or "
+        "department.decision.",
+    )
+    unless: Conditions = Field(
+        default_factory=dict,
+        description="Decisions and values (0/1) any one of which, holding, cancels the effect.",
+    )
+    efficiency: dict[str, Amount] = Field(
+        default_factory=dict,
+        description="Change of each named department's efficiency, in [-1, 1] (the result is "
+        "kept within [0, 1]).",
+    )
+    market_value: dict[str, Amount] = Field(
+        default_factory=dict,
+        description="Change of market value while customers are in each named regime, in "
+        "[-1, 1] (in proportion to the regime's weight during a gradual shift; the regime's "
+        "preference fit is kept within [0, 1]).",
+    )
+
+
 class Scenario(Spec):
     """A business, its market and the strategies compared: a validated scenario file.
 
@@ -673,6 +726,11 @@ class Scenario(Spec):
     )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
+    effects: list[EffectSpec] = Field(
+        default_factory=list,
+        description="Designed effects: changes of efficiency and market value stated in "
+        "business terms, on top of the random landscapes (none by default).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -784,6 +842,7 @@ class Scenario(Spec):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         _check_scenario(self)
+        _check_effects(self)
         return self
 
 
@@ -919,6 +978,68 @@ def _check_steering(shift: TurbulenceShift, where: str, regimes: list[str]) -> N
     for name in names:
         if name not in regimes:
             raise FieldError(f"{where}.{given[0]}", f"unknown regime {name!r}; allowed: {allowed}")
+
+
+def effect_decision(sc: Scenario, key: str) -> int:
+    """The decision (bit) a condition of a designed effect names: ``decision`` or
+    ``department.decision``; a ValueError saying what is allowed."""
+    department, _, decision = key.rpartition(".")
+    if decision not in sc.decision_index:
+        raise ValueError(f"unknown decision {decision!r}; allowed: {', '.join(sc.decisions)}")
+    if department:
+        owners = {d.name: d for d in sc.departments}
+        if department not in owners:
+            raise ValueError(
+                f"unknown department {department!r} in {key!r}; allowed: {', '.join(owners)}"
+            )
+        if decision not in owners[department].decisions:
+            owner = next(d.name for d in sc.departments if decision in d.decisions)
+            raise ValueError(f"{decision!r} is a decision of {owner}, not of {department}")
+    return sc.decision_index[decision]
+
+
+def _check_effects(sc: Scenario) -> None:
+    """Every designed effect names known decisions, departments and regimes, each once."""
+    departments = [d.name for d in sc.departments]
+    regimes = [r.name for r in sc.market.regimes]
+    for e_i, effect in enumerate(sc.effects):
+        where = f"effects[{e_i}]"
+        if not effect.when:
+            raise FieldError(f"{where}.when", "give at least one decision = 0/1 the effect needs")
+        seen: dict[int, str] = {}
+        for part in ("when", "unless"):
+            for key in getattr(effect, part):
+                try:
+                    bit = effect_decision(sc, key)
+                except ValueError as exc:
+                    raise FieldError(f"{where}.{part}", str(exc)) from None
+                if bit in seen:
+                    places = part if seen[bit] == part else f"{seen[bit]} and {part}"
+                    raise FieldError(
+                        f"{where}.{part}",
+                        f"decision {sc.decisions[bit]!r} is named twice (in {places}); name it "
+                        "once",
+                    )
+                seen[bit] = part
+        if not effect.efficiency and not effect.market_value:
+            raise FieldError(where, "an effect changes efficiency or market_value (or both)")
+        for name in effect.efficiency:
+            if name not in departments:
+                raise FieldError(
+                    f"{where}.efficiency",
+                    f"unknown department {name!r}; allowed: {', '.join(departments)}",
+                )
+        for name in effect.market_value:
+            if name not in regimes:
+                raise FieldError(
+                    f"{where}.market_value",
+                    f"unknown regime {name!r}; allowed: {', '.join(regimes)}",
+                )
+        if effect.market_value and sc.market.rho >= 1:
+            raise FieldError(
+                f"{where}.market_value",
+                "market.rho is 1: market value has no preference part for the effect to act on",
+            )
 
 
 def _identifier(name: str) -> bool:
