@@ -48,7 +48,8 @@ if overrides and hasattr(sc, "effects"):  # designed effects, where this code ha
     from sim.scenario.schema import scenario_from_dict
     data = sc.model_dump(mode="python", exclude_unset=True)
     data["effects"] = [
-        {"when": {"production.automated_ovens": 1}, "efficiency": {"production": 0.1, "shop": -0.05}},
+        {"when": {"production.automated_ovens": 1},
+         "efficiency": {"production": 0.1, "shop": -0.05}},
         {"when": {"marketing.loyalty_card": 1}, "unless": {"shop.extended_hours": 1},
          "efficiency": {"shop": -0.1}},
     ]

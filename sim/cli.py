@@ -317,6 +317,7 @@ def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespac
         horizon=scenario.horizon,
         departments=len(scenario.departments),
         periods=periods,
+        decisions=len(scenario.decisions),
         landscapes=int(min(runs * market_bytes(scenario), BATCH_MEMORY)),
     )
     budget = args.memory_budget * 1e9

@@ -165,7 +165,7 @@ def test_scheduled_changes_in_a_batch_equal_live_changes_in_one_market():
             (batch.periods.seed == seed) & (batch.periods.strategy == "efficiency_only")
         ]
         assert silo["change"].tolist()[31] == "strategy aligned"
-        assert silo["shift"].tolist()[45].startswith("customers move to health_conscious")
+        assert silo["market_shift"].tolist()[45].startswith("customers move to health_conscious")
 
 
 def test_shift_now_is_an_event_and_asking_twice_shifts_once():
