@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from sim.experiment import run_experiment
-from sim.frames import decision_columns
+from sim.frames import decision_names
 from sim.model import Market
 from sim.scenario import load_scenario
 from sim.stats import equivalence, mean_ci, paired_difference, share_ci
@@ -39,11 +39,11 @@ def _per_seed(periods: pd.DataFrame, strategy: str, column: str, first: int, las
     return rows[rows["alive"]].groupby("seed")[column].mean()
 
 
-def _held(periods: pd.DataFrame, scenario, period: int, *decisions: str) -> pd.DataFrame:
+def _held(periods: pd.DataFrame, period: int, *decisions: str) -> pd.DataFrame:
     """Per seed (rows) and strategy (columns): 1 where every one of ``decisions`` is held at
-    ``period``, else 0."""
-    rows = decision_columns(periods[periods["period"] == period], scenario)
-    rows = rows.assign(held=(rows[list(decisions)] == 1).all(axis=1).astype(float))
+    ``period``, else 0 (from the periods table's decision columns)."""
+    rows = periods[periods["period"] == period]
+    rows = rows.assign(held=(rows[decision_names(decisions)] == 1).all(axis=1).astype(float))
     return rows.pivot(index="seed", columns="strategy", values="held")
 
 
@@ -122,8 +122,8 @@ def test_restaurant_the_aligned_restaurants_install_the_technology_when_guests_w
     model shows it for the efficiency-only restaurant only; the aligned ones install them after
     the shift, when the ovens make the wider menu possible and guests taste the difference."""
     sc, result = restaurant
-    before = _held(result.periods, sc, sc.split - 1, "combi_steam_ovens")
-    end = _held(result.periods, sc, sc.horizon, "combi_steam_ovens")
+    before = _held(result.periods, sc.split - 1, "combi_steam_ovens")
+    end = _held(result.periods, sc.horizon, "combi_steam_ovens")
     assert share_ci(before["efficiency_only"] == 1)[1] > 0.5  # most: excludes a half
     mean, low, _ = mean_ci(before["efficiency_only"] - before["aligned"])
     assert low > 0, mean  # more silo kitchens than aligned ones before the shift: excludes 0
@@ -162,7 +162,7 @@ def test_restaurant_explaining_turns_the_efficiency_towards_the_guests(restauran
     for a, b in (("aligned_explained", "aligned"), ("aligned", "efficiency_only")):
         diff = paired_difference(runs, "market_value_post_shift", a, b)
         assert diff.ci_low > 0, str(diff)  # excludes 0
-    held = _held(result.periods, sc, sc.horizon, "seasonal_menu")
+    held = _held(result.periods, sc.horizon, "seasonal_menu")
     mean, low, _ = mean_ci(held["aligned_explained"] - held["aligned"])
     assert low > 0, mean  # more explained restaurants serve the seasonal menu: excludes 0
 
@@ -239,11 +239,11 @@ def test_works_aligned_works_pair_robots_with_in_house_programming_for_custom_wo
     pair also wins custom work); before it, fewer aligned works than silo ones have the robot
     at all: from a shop floor tuned to manual welding the cell alone rarely pays."""
     sc, result = works
-    robot = _held(result.periods, sc, sc.split - 1, "robotic_welding_cell")
+    robot = _held(result.periods, sc.split - 1, "robotic_welding_cell")
     mean, low, _ = mean_ci(robot["efficiency_only"] - robot["aligned"])
     assert low > 0, mean  # the silo floor installs it more often before the move: excludes 0
     pair = ("robotic_welding_cell", "in_house_cell_programming")
-    end = _held(result.periods, sc, sc.horizon, *pair)
+    end = _held(result.periods, sc.horizon, *pair)
     for strategy in ("aligned", "retraining"):
         mean, low, _ = mean_ci(end[strategy] - end["efficiency_only"])
         assert low > 0, (strategy, mean)  # excludes 0
