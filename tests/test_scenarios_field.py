@@ -110,7 +110,7 @@ def test_hotel_the_aligned_hotel_turns_green_while_the_trend_spreads(hotel):
     halfway = drift.at + drift.duration // 2  # period 66
     rows = result.periods[result.periods["period"] == halfway]
     held = decision_columns(rows, sc).pivot(
-        index="seed", columns="strategy", values="eco_certification"
+        index="seed", columns="strategy", values="decision_eco_certification"
     )
     share, low, _ = share_ci(held["aligned"] == 1)
     assert low > 0.5, f"{share:.0%} of aligned hotels certified at period {halfway}"  # most
