@@ -87,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="reproduce the published NK results on organisations and compare",
         description="Run the published experiments (Kauffman 1993 landscape statistics; "
         "Levinthal 1997 Figs. 1, 6 and 8; Rivkin & Siggelkow 2003; cycling after Ethiraj & "
-        "Levinthal 2004) as scenarios of this model, print 'experiment | measure | published | "
-        "model | within tolerance', write OUT/validation.csv, OUT/manifest.json and figures "
+        "Levinthal 2004) as scenarios of this model, print 'experiment | measure | source | "
+        "reference | model | within tolerance | z' (a reference is a published figure's "
+        "number, an analytic value or the same protocol run by independent code; z is the gap "
+        "in combined standard errors), write OUT/validation.csv, OUT/manifest.json and figures "
         "overlaying the published points on the model's curves. Exit code 1 if a measure is "
         "out of tolerance. See docs/validation.md.",
     )
