@@ -56,6 +56,10 @@ class ControlError(ValueError):
 # ---- scenarios for a class ----
 
 
+#: the scenarios the classroom's header offers as one-click buttons (the others are in a list)
+ONE_CLICK_SCENARIOS: tuple[str, ...] = ("bakery_gluten_free", "boutique_online", "canteen_stable")
+
+
 def classroom_scenarios(
     folder: str | Path | None = None,
 ) -> tuple[dict[str, Scenario], dict[str, str]]:
