@@ -28,6 +28,7 @@ def firm_settings(
     costs = scenario.costs if costs is None else costs
     alphas = scenario.alpha_of(strategy)
     firm, learning = scenario.firm, scenario.firm.learning
+    understanding, engagement = firm.understanding, firm.engagement
     return FirmSettings(
         alphas=alphas,
         coordination=strategy.coordination,
@@ -44,16 +45,36 @@ def firm_settings(
         reset=learning.reset,
         initial_experience=learning.initial_experience,
         bankruptcy=firms == 1,  # in a population, selection decides who stays
+        alternatives=strategy.alternatives,
+        understanding=None
+        if understanding is None
+        else scenario.per_department(understanding.initial),
+        communication=strategy.communication if understanding is not None else 0.0,
+        forgetting=0.0 if understanding is None else understanding.forgetting,
+        engagement=None if engagement is None else scenario.per_department(engagement.initial),
+        erosion=0.0 if engagement is None else engagement.erosion,
+        recovery=0.0 if engagement is None else engagement.recovery,
+        turnover=0.0 if engagement is None else engagement.turnover,
+        engaged_search=engagement is not None and engagement.drives_search,
     )
 
 
 def coordination_cost(strategy: StrategySpec, costs: CostSpec, alphas: tuple[float, ...]) -> float:
-    """Money per period the strategy's coordination, alignment and sensing cost."""
+    """Money per period the strategy's coordination, alignment, sensing and communication
+    cost (communication is paid whatever the understanding mechanism: it is the meetings)."""
     return (
         costs.coordination[strategy.coordination]
         + costs.alignment * float(np.mean(alphas))
         + costs.sensing * strategy.sensing
+        + costs.communication * strategy.communication
     )
+
+
+def _share(value: float, name: str) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return value
 
 
 class Department(mesa.Agent):
@@ -84,6 +105,29 @@ class Department(mesa.Agent):
     @alpha.setter
     def alpha(self, value: float) -> None:
         self.firm.engine.alpha[self.firm.row, self.index] = float(value)
+
+    @property
+    def understanding(self) -> float:
+        """Share of its staff that understands the strategy (1 when the mechanism is off); the
+        coupling that acts is alpha x understanding. Settable between steps."""
+        self.firm.engine.build()
+        return float(self.firm.engine.understanding[self.firm.row, self.index])
+
+    @understanding.setter
+    def understanding(self, value: float) -> None:
+        self.firm.engine.build()
+        self.firm.engine.understanding[self.firm.row, self.index] = _share(value, "understanding")
+
+    @property
+    def engagement(self) -> float:
+        """Engagement of its staff in [0, 1] (1 when the mechanism is off). Settable."""
+        self.firm.engine.build()
+        return float(self.firm.engine.engagement[self.firm.row, self.index])
+
+    @engagement.setter
+    def engagement(self, value: float) -> None:
+        self.firm.engine.build()
+        self.firm.engine.engagement[self.firm.row, self.index] = _share(value, "engagement")
 
     def propose(self, current: int | None = None) -> np.ndarray:
         """The configurations this department would propose next period from ``current``

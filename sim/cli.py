@@ -87,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="reproduce the published NK results on organisations and compare",
         description="Run the published experiments (Kauffman 1993 landscape statistics; "
         "Levinthal 1997 Figs. 1, 6 and 8; Rivkin & Siggelkow 2003; cycling after Ethiraj & "
-        "Levinthal 2004) as scenarios of this model, print 'experiment | measure | published | "
-        "model | within tolerance', write OUT/validation.csv, OUT/manifest.json and figures "
+        "Levinthal 2004) as scenarios of this model, print 'experiment | measure | source | "
+        "reference | model | within tolerance | z' (a reference is a published figure's "
+        "number, an analytic value or the same protocol run by independent code; z is the gap "
+        "in combined standard errors), write OUT/validation.csv, OUT/manifest.json and figures "
         "overlaying the published points on the model's curves. Exit code 1 if a measure is "
         "out of tolerance. See docs/validation.md.",
     )
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="a scenario in plain words, without running it",
         description="Print a scenario's decisions by department, its interaction structure (one "
-        "draw), what customers want in each regime, the shifts, the strategies and their costs, "
+        "draw), its designed effects, what customers want in each regime, the shifts, the "
+        "strategies and their costs, strategic understanding and engagement where they are on, "
         "without running anything. Bad input gets the same one-line errors as run.",
     )
     explain.add_argument("scenario", metavar="SCENARIO", help="a scenario file or name")
@@ -317,6 +320,7 @@ def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespac
         horizon=scenario.horizon,
         departments=len(scenario.departments),
         periods=periods,
+        decisions=len(scenario.decisions),
         landscapes=int(min(runs * market_bytes(scenario), BATCH_MEMORY))
         + int(min(firms * history_bytes(scenario), BATCH_HISTORY)),
     )

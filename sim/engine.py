@@ -28,7 +28,9 @@ RULES: tuple[str, ...] = ("best", "first")
 # Layout of a firm's random words in a period (`sim.streams.SLOTS` = 64 per period):
 # department d: slot 2d decides a long jump, slot 2d + 1 gives its bits (d < 20);
 # slots 40..59 order the departments under sequential coordination; 60..63 are selection's.
-_ORDER_SLOT, _SELECTION_SLOT = 40, 60
+# Bank 1 (slots SLOTS + s): slot SLOTS + d draws which of department d's one-bit alternatives
+# it examines when it examines fewer than all of them.
+_ORDER_SLOT, _SELECTION_SLOT, _EXAMINE_SLOT = 40, 60, streams.SLOTS
 _UNSET = -1
 
 
@@ -80,6 +82,17 @@ class FirmSettings:
     reset: float = 0.5
     initial_experience: float = 0.0
     bankruptcy: bool = True
+    alternatives: int = 0  # one-bit alternatives a department examines per period (0 = all)
+    # strategic understanding (None = off: everybody understands, the coupling is alpha)
+    understanding: tuple[float, ...] | None = None  # initial share per department
+    communication: float = 0.0  # share of the gap to full understanding closed per period
+    forgetting: float = 0.0  # share of understanding lost per period
+    # engagement (None = off: fully engaged, no turnover)
+    engagement: tuple[float, ...] | None = None  # initial level per department
+    erosion: float = 0.0  # share of engagement lost by a change without purpose
+    recovery: float = 0.0  # share of the gap to full engagement regained with purpose, stability
+    turnover: float = 0.0  # share of staff leaving per period at zero engagement
+    engaged_search: bool = True  # engagement scales the alternatives examined
 
 
 @dataclass
@@ -247,6 +260,16 @@ class Engine:
         self.gain, self.tau, self.keep = np.empty(r), np.empty(r), np.empty(r)
         self.initial_experience = np.empty(r)
         self.experience = np.empty((r, d))
+        self.alternatives = np.empty(r, dtype=np.int64)
+        self.understands = np.empty(r, dtype=bool)  # the understanding mechanism is on
+        self.initial_understanding = np.empty((r, d))
+        self.understanding = np.ones((r, d))
+        self.communication, self.forgetting = np.empty(r), np.empty(r)
+        self.engaged = np.empty(r, dtype=bool)  # the engagement mechanism is on
+        self.initial_engagement = np.empty((r, d))
+        self.engagement = np.ones((r, d))
+        self.erosion, self.recovery, self.turnover = np.empty(r), np.empty(r), np.empty(r)
+        self.engaged_search = np.empty(r, dtype=bool)
         self.bankruptcy = np.empty(r, dtype=bool)
         self.alive = np.ones(r, dtype=bool)
         self.group = np.empty(r, dtype=np.int64)
@@ -265,6 +288,8 @@ class Engine:
             self.set_settings(np.arange(row, row + len(keys)), settings)
             self.cash[rows] = settings.initial_cash
             self.experience[rows] = settings.initial_experience
+            self.understanding[rows] = self.initial_understanding[rows]
+            self.engagement[rows] = self.initial_engagement[rows]
             if group != _UNSET:
                 selection_groups[group] = selection
             row += len(keys)
@@ -281,10 +306,17 @@ class Engine:
         self._selection_blocks = _blocks(self, groups)
         self._tables = _MoveTables(self)
 
-        self.history = History(t1, r, d)
+        self.history = History(
+            t1,
+            r,
+            d,
+            understanding=bool(self.understands.any()),
+            engagement=bool(self.engaged.any()),
+        )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         self._record(0, np.arange(r), moved=np.zeros(r, dtype=np.int64), first=True)
         self._refresh_bonus()
+        self._refresh_mechanisms()
         self._jumping = bool(self.p_jump.any())
 
     def set_settings(self, rows: np.ndarray, settings: FirmSettings) -> None:
@@ -304,9 +336,40 @@ class Engine:
         self.keep[rows] = 1.0 - settings.reset
         self.initial_experience[rows] = settings.initial_experience
         self.bankruptcy[rows] = settings.bankruptcy
+        self.alternatives[rows] = settings.alternatives
+        self.understands[rows] = settings.understanding is not None
+        self.initial_understanding[rows] = (
+            1.0 if settings.understanding is None else settings.understanding
+        )
+        self.communication[rows] = settings.communication
+        self.forgetting[rows] = settings.forgetting
+        self.engaged[rows] = settings.engagement is not None
+        self.initial_engagement[rows] = 1.0 if settings.engagement is None else settings.engagement
+        self.erosion[rows] = settings.erosion
+        self.recovery[rows] = settings.recovery
+        self.turnover[rows] = settings.turnover
+        self.engaged_search[rows] = settings.engaged_search
         if hasattr(self, "history"):  # a live change: the flags the next evaluations read
+            if settings.understanding is None:  # switched off: everybody understands again
+                self.understanding[rows] = 1.0
+            if settings.engagement is None:
+                self.engagement[rows] = 1.0
             self._refresh_bonus()
             self._jumping = bool(self.p_jump.any())
+            self._refresh_mechanisms()
+            h = self.history  # a mechanism switched on by a live change is recorded from now on
+            people = (h.config.shape[0], self.rows, self.department_count)
+            if self._understanding_on and h.understanding is None:
+                h.understanding = np.full(people, np.nan)
+            if self._engagement_on and h.engagement is None:
+                h.engagement = np.full(people, np.nan)
+
+    def _refresh_mechanisms(self) -> None:
+        """The flags that let rows without these mechanisms skip their work."""
+        self._understanding_on = bool(self.understands.any())
+        self._engagement_on = bool(self.engaged.any())
+        limited = (self.alternatives > 0) & (self.alternatives < self.n_max)
+        self._sampling = bool(limited.any() or (self.engaged & self.engaged_search).any())
 
     def _load_basis(self, i: int, m: MarketState) -> None:
         k = m.basis.shape[0]
@@ -408,6 +471,8 @@ class Engine:
         flips = self.flips[dept]
         cands = base[:, None] ^ self._moves[dept]  # the status quo, then each flip (padding: 0)
         valid = self._valid[dept]
+        if self._sampling:
+            valid = valid & self._examined(rows, dept, t)
         jumping = self._jumping
         if jumping:
             p_jump = self.p_jump[rows]
@@ -421,6 +486,8 @@ class Engine:
             valid = np.concatenate((valid, drawn[:, None]), axis=1)
         eff = self.department_efficiency(rows, cands, start)
         alpha = self.alpha[rows, dept][:, None]
+        if self._understanding_on:  # the coupling that acts: alpha x understanding (1 if off)
+            alpha = alpha * self.understanding[rows, dept][:, None]
         index = np.arange(rows.size)
         own = eff[index, :, dept]
         if alpha.any():
@@ -432,6 +499,34 @@ class Engine:
         if self.traced.any() and self.traced[rows].any():
             self._trace_proposals(rows, dept, cands, valid, eff, own, utility, chosen, t)
         return cands[index[:, None], chosen]
+
+    def _examined(self, rows: np.ndarray, dept: np.ndarray, t: int) -> np.ndarray:
+        """Which columns (status quo, then flips) department ``dept[i]`` of row ``rows[i]``
+        examines: the status quo and ``count`` of its one-bit flips drawn at random without
+        replacement, where ``count`` is the strategy's `alternatives` (0 = all), scaled by the
+        department's engagement where engagement drives search (at least one)."""
+        n_local = self.n_local[dept]
+        limit = self.alternatives[rows]
+        count = np.where((limit > 0) & (limit < n_local), limit, n_local)
+        scaled = self.engaged[rows] & self.engaged_search[rows]
+        if scaled.any():
+            level = self.engagement[rows, dept]
+            count = np.where(
+                scaled, np.maximum(1, np.floor(level * count + 0.5)).astype(np.int64), count
+            )
+        examined = np.ones((rows.size, 1 + self.n_max), dtype=bool)
+        partial = np.flatnonzero(count < n_local)
+        if partial.size:
+            r, d = rows[partial], dept[partial]
+            w = streams.words(self.keys[r], t, (_EXAMINE_SLOT + d)[:, None])
+            positions = np.arange(1, self.n_max + 1, dtype=np.uint64) * streams.GAMMA
+            draw = streams.mix(w + positions)  # a random key per flip, (partial, n_max)
+            draw[np.arange(self.n_max)[None, :] >= n_local[partial][:, None]] = np.iinfo(
+                np.uint64
+            ).max  # padding columns come last
+            rank = np.argsort(np.argsort(draw, axis=1, kind="stable"), axis=1, kind="stable")
+            examined[partial, 1:] = rank < count[partial][:, None]
+        return examined
 
     def _trace_proposals(self, rows, dept, cands, valid, eff, own, utility, chosen, t) -> None:
         """Record the traced rows' alternatives, their E_d, P_hat and U_d, and the proposals."""
@@ -517,6 +612,8 @@ class Engine:
             out[first] = chosen
         if proposals > 1:
             fewer = np.arange(proposals)[None, :] >= own_proposals[:, None]
+            if self._sampling:  # fewer alternatives examined than proposals: repeat the best
+                fewer |= np.take_along_axis(utility, out, axis=1) == -np.inf
             out = np.where(fewer, out[:, :1], out)
         return out
 
@@ -595,6 +692,8 @@ class Engine:
             self.next_id[chosen] += count
             self.entrants[t, chosen] = count
             self.experience[replaced] = self.initial_experience[replaced][:, None]
+            self.understanding[replaced] = self.initial_understanding[replaced]
+            self.engagement[replaced] = self.initial_engagement[replaced]
             start[replaced] = self.config[replaced]  # a newcomer starts where it enters
 
     def _fast_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -603,17 +702,30 @@ class Engine:
 
         A table holds, for every configuration, each department's utility and its local move
         (first or best one-bit flip); it is exact when utility is one function of the
-        configuration for the whole population. So every row of the population must have:
-        decentralized coordination (only each department's first proposal counts), no
-        learning by doing (gain 0), no trace, and the population's alpha, search rule and
-        beliefs; the population must be large enough to pay for a table of 2**N
-        configurations (at least 2**N / 16 firms), and its market, alpha, rule and beliefs the same
-        as last period, or this its first period (the period they change, the general path
-        runs and the table is built the next). Long jumps are drawn per row, as in `propose`.
+        configuration for the whole population. So every row of the population must have
+        - decentralized coordination (only each department's first proposal counts);
+        - no learning by doing (gain 0: efficiency is the landscape's);
+        - strategic understanding off (the coupling is alpha itself);
+        - every one-bit alternative examined (no limit below the largest department, and
+          engagement not scaling search);
+        - no trace;
+        - the population's alpha, search rule and beliefs.
+        The population must be large enough to pay for a table of 2**N configurations (at
+        least 2**N / 16 firms), and its market, alpha, rule and beliefs as last period, or this
+        its first period (see `_MoveTables` for when tables are rebuilt). Long jumps are drawn
+        per row, as in `propose`.
         """
         if not self.shortcuts or not self._tables.groups.size:
             return np.zeros(rows.size, dtype=bool)
-        qualifies = (self.mode == 0) & (self.gain == 0.0) & ~self.traced & self.alive
+        qualifies = (
+            (self.mode == 0)
+            & (self.gain == 0.0)
+            & ~self.understands
+            & ((self.alternatives == 0) | (self.alternatives >= self.n_max))
+            & ~(self.engaged & self.engaged_search)
+            & ~self.traced
+            & self.alive
+        )
         return self._tables.rows(qualifies)[rows]
 
     def decide(self, rows: np.ndarray, t: int) -> np.ndarray:
@@ -666,12 +778,45 @@ class Engine:
         self.experience[rows] = np.where(
             changed[rows], self.experience[rows] * keep[rows], self.experience[rows] + 1.0
         )
+        if self._understanding_on or self._engagement_on:
+            self._people(active, changed[active])
         self.config[rows] = new[rows]
         if self.selection_groups:
             self.select(t, start)
         moved = np.bitwise_count(self.config ^ start).astype(np.int64)
         self._record(t, active, moved=moved)
         self._refresh_bonus()
+
+    def _people(self, rows: np.ndarray, changed: np.ndarray) -> None:
+        """Strategic understanding and engagement after period's decisions (docs/ODD.md).
+
+        Understanding u: forgetting takes a share, communication closes a share of the gap to 1.
+        Engagement e: a change of a department's decisions pushes its staff; the share of the
+        push they see a purpose in, alpha x u, does no harm, the rest erodes e by ``erosion``;
+        purpose and stability (no change) recover a share ``recovery`` of the gap to 1. Then a
+        share ``turnover`` x (1 - e) of the staff leaves, taking its experience and its
+        understanding with it. Every update is a convex step, so u and e stay in [0, 1].
+        """
+        u = self.understanding[rows]
+        purpose = self.alpha[rows] * u
+        if self._engagement_on:
+            on = self.engaged[rows][:, None]
+            e = self.engagement[rows]
+            push = changed.astype(float)
+            rise = self.recovery[rows][:, None] * (1.0 - e) * (purpose + (1.0 - push)) / 2.0
+            fall = self.erosion[rows][:, None] * e * push * (1.0 - purpose)
+            e = np.where(on, np.clip(e + rise - fall, 0.0, 1.0), e)
+            self.engagement[rows] = e
+            leaving = np.where(on, self.turnover[rows][:, None] * (1.0 - e), 0.0)
+            self.experience[rows] = self.experience[rows] * (1.0 - leaving)
+        else:
+            leaving = 0.0
+        if self._understanding_on:
+            on = self.understands[rows][:, None]
+            u = u * (1.0 - self.forgetting[rows][:, None])
+            u = u + self.communication[rows][:, None] * (1.0 - u)
+            u = u * (1.0 - leaving)
+            self.understanding[rows] = np.where(on, np.clip(u, 0.0, 1.0), 1.0)
 
     def _refresh_bonus(self) -> None:
         # evaluations anticipate next period's experience: +1 if unchanged, partly reset if changed
@@ -719,6 +864,10 @@ class Engine:
         h.alive[t, rows] = True
         h.ids[t] = self.ids
         h.department_efficiency[t, rows] = dept_eff
+        if h.understanding is not None:
+            h.understanding[t, rows] = self.understanding[rows]
+        if h.engagement is not None:
+            h.engagement[t, rows] = self.engagement[rows]
         h.efficiency[t, rows] = efficiency
         h.market_value[t, rows] = value
         h.believed_market_value[t, rows] = believed
@@ -911,7 +1060,15 @@ class History:
         "cash",
     )
 
-    def __init__(self, periods: int, rows: int, departments: int) -> None:
+    def __init__(
+        self,
+        periods: int,
+        rows: int,
+        departments: int,
+        *,
+        understanding: bool = False,
+        engagement: bool = False,
+    ) -> None:
         shape = (periods, rows)
         for name in self.FLOATS:
             setattr(self, name, np.full(shape, np.nan))
@@ -921,3 +1078,7 @@ class History:
         self.ids = np.zeros(shape, dtype=np.int64)
         self.alive = np.zeros(shape, dtype=bool)
         self.department_efficiency = np.full((periods, rows, departments), np.nan)
+        # per department, only where the mechanism is on for some row (else None)
+        people = (periods, rows, departments)
+        self.understanding = np.full(people, np.nan) if understanding else None
+        self.engagement = np.full(people, np.nan) if engagement else None

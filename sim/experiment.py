@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import History
+from sim.frames import decision_names
 from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
@@ -52,9 +53,10 @@ def market_bytes(scenario: Scenario) -> int:
 
 
 def history_bytes(scenario: Scenario) -> int:
-    """Memory of one firm's per-period records in an engine (`sim.engine.History`): per
-    period, the floats, the departments' efficiencies, four integers and a flag."""
-    numbers = len(History.FLOATS) + len(scenario.departments) + 4
+    """Memory of one firm's per-period records in an engine (`sim.engine.History`), at most:
+    per period, the floats, each department's efficiency, understanding and engagement, four
+    integers and a flag."""
+    numbers = len(History.FLOATS) + 3 * len(scenario.departments) + 4
     return (scenario.horizon + 1) * (numbers * 8 + 1)
 
 
@@ -146,7 +148,7 @@ def simulate(
 ) -> Simulation:
     """Runs (scenario, strategy, seed) computed in batches; outcomes in the order given.
 
-    Runs whose scenarios have the same departments and horizon share an engine (up to
+    Runs whose scenarios have the same decisions, departments and horizon share an engine (up to
     ``batch_rows`` firms at a time); runs on the same seed and market share a `Market`. A
     firm's numbers depend only on its scenario, strategy and seed (`sim.streams`), so the
     result is the same for any batch size and any order of ``runs``. ``changes`` are made in
@@ -159,6 +161,7 @@ def simulate(
     families: dict[tuple, list[int]] = {}
     for i, (scenario, _, _) in enumerate(runs):
         key = (
+            scenario.decisions,  # one set of decision columns per periods table
             scenario.department_decisions,
             tuple(d.name for d in scenario.departments),
             scenario.horizon,
@@ -233,6 +236,7 @@ def _market_key(scenario: Scenario) -> str:
             "efficiency": True,
             "market": True,
             "population": True,
+            "effects": True,
             "firm": {"beta", "initial_decisions", "start"},
         }
     )
@@ -300,7 +304,15 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
     columns["revisit"] = stacked(path["revisit"])
     for d, department in enumerate(firms[0].spec.departments):
         columns[f"efficiency_{department.name}"] = stacked(history.department_efficiency[..., d])
-    columns["shift"] = np.concatenate(
+    for part in ("understanding", "engagement"):  # only where the mechanism is on
+        values = getattr(history, part)
+        if (
+            values is not None
+            and getattr(engine, "understands" if part == "understanding" else "engaged")[rows].any()
+        ):
+            for d, department in enumerate(firms[0].spec.departments):
+                columns[f"{part}_{department.name}"] = stacked(values[..., d])
+    columns["market_shift"] = np.concatenate(
         [np.array(f.market.shift_labels, dtype=object) for f in firms]
     )
     if any(f.market.changes for f in firms):
@@ -310,6 +322,10 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
                 if change["strategy"] == firm.strategy_name:
                     changed[i, change["period"]] = change["change"]
         columns["change"] = changed.reshape(-1)
+    # one 0/1 column per decision; int8, one byte a period each
+    names = decision_names(firms[0].spec)
+    for i, name in enumerate(names):
+        columns[name] = ((columns["config"] >> i) & 1).astype(np.int8)
     return pd.DataFrame(columns)
 
 
@@ -341,7 +357,7 @@ def _collect_population(
     if not periods:
         return row, None
     frame = pd.DataFrame({"strategy": population.strategy_name, "seed": seed, **table})
-    frame["shift"] = model.shift_labels
+    frame["market_shift"] = model.shift_labels
     return row, frame
 
 

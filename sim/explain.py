@@ -7,10 +7,12 @@ from sim.landscape import department_interdependence
 from sim.model import Market
 from sim.scenario.schema import (
     AbruptShift,
+    EffectSpec,
     GradualShift,
     RedrawShift,
     Scenario,
     TurbulenceShift,
+    effect_decision,
 )
 
 
@@ -46,11 +48,73 @@ def describe_shift(shift) -> str:
     return f"turbulence {chance}: customers move to another regime at random"
 
 
+def _levels(sc: Scenario, value) -> str:
+    levels = sc.per_department(value)
+    if len(set(levels)) == 1:
+        return f"{levels[0]:g} in every department"
+    return ", ".join(f"{d.name} {v:g}" for d, v in zip(sc.departments, levels, strict=True))
+
+
+def _people(sc: Scenario) -> list[str]:
+    """The people mechanisms in words (none: everybody understands and is fully engaged)."""
+    firm = sc.firm
+    lines = []
+    if firm.understanding is not None:
+        u = firm.understanding
+        lines.append(
+            f"Strategic understanding: {_levels(sc, u.initial)} at the start; the coupling that "
+            f"acts is alpha x understanding; {u.forgetting:g} of it forgotten per period; "
+            "communication closes its rate of the gap"
+        )
+    if firm.engagement is not None:
+        e = firm.engagement
+        search = "scales the alternatives examined" if e.drives_search else "does not drive search"
+        lines.append(
+            f"Engagement: {_levels(sc, e.initial)} at the start; a change without purpose erodes "
+            f"{e.erosion:g} of it, purpose and stability recover {e.recovery:g} of the gap; it "
+            f"{search}; turnover {e.turnover:g} x (1 - engagement) per period"
+        )
+    if not lines:
+        lines.append("People: everybody understands the strategy and is fully engaged (off)")
+    return lines
+
+
+def describe_effect(effect: EffectSpec, scenario: Scenario) -> str:
+    """What a designed effect does, in words: its conditions and its changes."""
+    owner = {
+        i: d.label or d.name
+        for d, dec in zip(scenario.departments, scenario.department_decisions, strict=True)
+        for i in dec
+    }
+
+    def condition(key: str, value: int) -> str:
+        i = effect_decision(scenario, key)
+        return f"{scenario.decisions[i]} = {value} ({owner[i]})"
+
+    text = "when " + " and ".join(condition(k, v) for k, v in effect.when.items())
+    if effect.unless:
+        text += ", unless " + " or ".join(condition(k, v) for k, v in effect.unless.items())
+    labels = {d.name: d.label or d.name for d in scenario.departments}
+    changes = []
+    if effect.efficiency:
+        changes.append(
+            "efficiency " + ", ".join(f"{labels[d]} {a:+g}" for d, a in effect.efficiency.items())
+        )
+    if effect.market_value:
+        changes.append(
+            "market value " + ", ".join(f"{a:+g} in {r}" for r, a in effect.market_value.items())
+        )
+    return f"{text}: {'; '.join(changes)}"
+
+
 def explain(scenario: Scenario, *, seed: int = 0) -> str:
-    """The scenario's decisions by department, interaction structure, regimes and what each
-    wants, shifts, strategies and their costs; ``seed`` draws one interaction structure."""
+    """The scenario's decisions by department, interaction structure, designed effects, regimes
+    and what each wants, shifts, strategies and their costs; ``seed`` draws one interaction
+    structure."""
     sc = scenario
     lines = [sc.title or _words(sc.name), ""]
+    if sc.expected.strip():
+        lines += ["Expected (written before the first run):", sc.expected.strip(), ""]
     lines.append(f"Decisions ({len(sc.decisions)}), by the department that owns them:")
     for dep in sc.departments:
         lines.append(f"  {dep.label or dep.name}: {', '.join(dep.decisions)}")
@@ -69,13 +133,26 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         + ("; ".join(pairs) if pairs else "none")
     )
 
+    if sc.effects:
+        lines += [
+            "",
+            "Designed effects (added to the random landscapes; each efficiency and preference "
+            "fit kept within [0, 1]):",
+        ]
+        for effect in sc.effects:
+            if effect.description:
+                lines.append(f"  {effect.description}")
+            lines.append(("    " if effect.description else "  ") + describe_effect(effect, sc))
+
     market = sc.market
     lines += [
         "",
         f"Market value: {1 - market.rho:g} preferences + {market.rho:g} rugged part "
         f"(K = {market.k}, {market.structure}); performance = {sc.firm.beta:g} market value + "
         f"{1 - sc.firm.beta:g} efficiency",
-        "Regimes (what customers want; the best configuration for them sets exactly these):",
+        "Regimes (what customers want; the best configuration for them sets exactly these"
+        + (", designed effects aside" if any(e.market_value for e in sc.effects) else "")
+        + "):",
     ]
     for regime in market.regimes:
         start = " (at the start)" if regime.name == sc.initial_regime else ""
@@ -96,16 +173,21 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         alphas = sc.alpha_of(spec)
         alpha = f"{alphas[0]:g}" if len(set(alphas)) == 1 else "/".join(f"{a:g}" for a in alphas)
         cost = coordination_cost(spec, sc.costs, alphas)
+        examined = f", examines {spec.alternatives} alternative(s)" if spec.alternatives else ""
+        talk = f", communication {spec.communication:g}" if spec.communication else ""
         lines.append(
             f"  {name}: alpha {alpha}, {spec.coordination}, sensing {spec.sensing:g}, "
-            f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search; "
-            f"costs {cost:g} {unit}"
+            f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search"
+            f"{examined}{talk}; costs {cost:g} {unit}"
         )
     costs = sc.costs
     modes = ", ".join(f"{m} {c:g}" for m, c in costs.coordination.items())
     lines += [
         f"Costs ({unit}): coordination {modes}; alignment {costs.alignment:g} at alpha 1; "
-        f"sensing {costs.sensing:g} at rate 1",
+        f"sensing {costs.sensing:g} at rate 1; communication {costs.communication:g} at rate 1",
+    ]
+    lines += _people(sc)
+    lines += [
         "",
         f"Money: {sc.firm.money_scale:g} {unit} per unit of performance above "
         f"{sc.firm.break_even:g}; cash at the start {sc.firm.initial_cash:g}; a firm with "

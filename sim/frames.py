@@ -1,9 +1,10 @@
 """Tables a notebook can hold: a firm's log as a DataFrame, and `config` decoded into one 0/1
-column per decision, for any table that has a `config` column (periods, a firm's log, a
-sweep's periods)."""
+column per decision (``decision_<name>``), for any table that has a `config` column (periods, a
+firm's log, a sweep's periods, the app's CSV)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,29 +14,72 @@ if TYPE_CHECKING:
     from sim.agents import Firm
     from sim.scenario.schema import Scenario
 
+#: What a decision's column is called: this prefix and the decision's name. The prefix keeps
+#: every name a scenario may give a decision (`pivot`, `sample`, `period`, `profit` ...) from
+#: clashing with the table's other columns or shadowing a `pandas.DataFrame` method.
+DECISION_PREFIX = "decision_"
+
+
+def shadows_dataframe(name: str) -> bool:
+    """Whether a column called ``name`` would hide behind a `pandas.DataFrame` attribute
+    (``table.shift`` is the method, not a column called `shift`)."""
+    return hasattr(pd.DataFrame, name)
+
 
 def decision_bits(configs: np.ndarray | pd.Series, n_decisions: int) -> np.ndarray:
     """rows x decisions matrix of 0/1: bit ``i`` of each configuration is decision ``i``."""
     values = np.asarray(configs, dtype=np.int64)
-    return ((values[:, None] >> np.arange(n_decisions)) & 1).astype(np.int8)
+    out = np.empty((values.shape[0], n_decisions), dtype=np.int8)
+    for i in range(n_decisions):  # one decision at a time: no rows x decisions int64 matrix
+        out[:, i] = (values >> i) & 1
+    return out
+
+
+def decision_names(
+    scenario: Scenario | Sequence[str], *, prefix: str = DECISION_PREFIX
+) -> list[str]:
+    """The decision columns' names, in bit order: ``prefix`` + each decision's name."""
+    if isinstance(scenario, str):
+        raise TypeError("give a Scenario or a list of decision names, not one string")
+    decisions = scenario if isinstance(scenario, Sequence) else scenario.decisions
+    return [prefix + str(name) for name in decisions]
 
 
 def decision_columns(
-    table: pd.DataFrame, scenario: Scenario, *, column: str = "config", prefix: str = ""
+    table: pd.DataFrame,
+    scenario: Scenario | Sequence[str],
+    *,
+    column: str = "config",
+    prefix: str = DECISION_PREFIX,
 ) -> pd.DataFrame:
-    """``table`` with one 0/1 column per decision of ``scenario`` (named ``prefix`` + the
-    decision's name, in bit order) decoded from its ``column`` of integer configurations."""
+    """``table`` with one 0/1 (int8) column per decision, named ``prefix`` + the decision's
+    name, in bit order, decoded from its ``column`` of integer configurations.
+
+    ``scenario`` is a `Scenario` (for a results folder:
+    ``validate_scenario(load(folder)["manifest"]["scenario"])``) or its decisions' names in
+    bit order. Idempotent: columns already
+    there are kept if they hold the decoded bits (periods tables come with them), and only
+    the missing ones are added; the table itself is returned if none is missing. A column of
+    that name holding anything else is a `ValueError` (give another ``prefix``).
+    """
     if column not in table:
-        raise KeyError(f"the table has no {column!r} column to decode")
-    names = [prefix + name for name in scenario.decisions]
-    clash = sorted(set(names) & set(table.columns))
-    if clash:
-        raise ValueError(
-            f"decision column {clash[0]!r} is already a column of the table; give a prefix, "
-            "e.g. prefix='decision_'"
+        raise KeyError(
+            f"the table has no {column!r} column to decode; its columns: {', '.join(table.columns)}"
         )
+    names = decision_names(scenario, prefix=prefix)
     bits = decision_bits(table[column].to_numpy(), len(names))
-    decoded = pd.DataFrame(bits, columns=names, index=table.index)
+    missing = []
+    for i, name in enumerate(names):
+        if name not in table:
+            missing.append(i)
+        elif not np.array_equal(table[name].to_numpy(), bits[:, i]):
+            raise ValueError(
+                f"column {name!r} is already in the table and is not bit {i} of {column!r}; "
+                "give another prefix, e.g. prefix='decoded_'"
+            )
+    if not missing:
+        return table
+    decoded = pd.DataFrame(bits[:, missing], columns=[names[i] for i in missing], index=table.index)
     return pd.concat([table, decoded], axis=1)
 
 
@@ -46,11 +90,11 @@ def department_of(scenario: Scenario) -> dict[str, str]:
 
 def firm_frame(firm: Firm, *, decisions: bool = True) -> pd.DataFrame:
     """A firm's per-period log as a DataFrame (one row per period, the columns of the periods
-    table: docs/ODD.md section 9.1), with the shift labels and, if ``decisions``, one 0/1
-    column per decision."""
+    table: docs/ODD.md section 9.1), with the market shifts' labels and, if ``decisions``, one
+    0/1 column per decision."""
     market = firm.model
     scenario = market.spec
     columns = firm.log.columns([d.name for d in scenario.departments])
     frame = pd.DataFrame({"strategy": firm.strategy_name, "seed": market.seed, **columns})
-    frame["shift"] = list(market.shift_labels)
+    frame["market_shift"] = list(market.shift_labels)
     return decision_columns(frame, scenario) if decisions else frame

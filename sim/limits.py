@@ -26,21 +26,29 @@ MAX_MONEY = 1e9
 MAX_WEIGHT = 1e6
 
 # What a run holds in memory until it is written: a summary row (a dict, then a DataFrame
-# row) and, with periods, one row per period of about 18 + departments numbers, held as
-# arrays, as a DataFrame and as an Arrow table while Parquet is written.
+# row) and, with periods, one row per period of about 18 + departments numbers (8 bytes) and
+# a 0/1 column per decision (1 byte), held as arrays, as a DataFrame and as an Arrow table
+# while Parquet is written.
 _BYTES_PER_RUN = 4096
 _NUMBERS_PER_PERIOD = 18
 _COPIES = 3
 
 
 def run_memory(
-    *, runs: int, horizon: int, departments: int, periods: bool, landscapes: int = 0
+    *,
+    runs: int,
+    horizon: int,
+    departments: int,
+    periods: bool,
+    decisions: int = 0,
+    landscapes: int = 0,
 ) -> int:
     """Estimated peak memory (bytes) of ``runs`` runs held until written (`run_experiment`),
     plus ``landscapes``: the markets and per-period records of one batch held while it runs."""
     per_run = _BYTES_PER_RUN
     if periods:
-        per_run += (horizon + 1) * (_NUMBERS_PER_PERIOD + departments) * 8 * _COPIES
+        row = (_NUMBERS_PER_PERIOD + departments) * 8 + decisions
+        per_run += (horizon + 1) * row * _COPIES
     return runs * per_run + landscapes
 
 

@@ -168,6 +168,12 @@ class FirmLog:
         cols.update(self.bools)
         for d, name in enumerate(department_names):
             cols[f"efficiency_{name}"] = self.department_efficiency[:, d]
+        h = self._history()
+        for part in ("understanding", "engagement"):  # only where the mechanism is on
+            values = getattr(h, part)
+            if values is not None:
+                for d, name in enumerate(department_names):
+                    cols[f"{part}_{name}"] = values[:, self.row, d]
         return cols
 
 

@@ -10,6 +10,7 @@ import networkx as nx
 import numpy as np
 
 from sim.agents import Firm
+from sim.effects import with_efficiency_effects, with_market_value_effects
 from sim.engine import Engine, MarketState
 from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
@@ -87,6 +88,7 @@ class Market(mesa.Model):
         department_efficiency = NKTables.draw(
             edge_dependencies(n, self._interaction_edges), env_rng
         ).group_means(scenario.department_decisions)
+        department_efficiency = with_efficiency_effects(scenario, department_efficiency)
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
         self.department_masks = np.array(
@@ -104,6 +106,7 @@ class Market(mesa.Model):
             )
             for r in market.regimes
         }
+        regimes = with_market_value_effects(scenario, regimes)
         self.environment = MarketEnvironment(
             n=n,
             rho=market.rho,

@@ -90,9 +90,9 @@ def _colours(strategies: list[str]) -> dict[str, str]:
 
 def _shifts(periods: pd.DataFrame) -> list[tuple[int, str]]:
     """(period, label) of every market shift, in any run; labels of one period joined."""
-    if "shift" not in periods:
+    if "market_shift" not in periods:
         return []
-    labels = periods["shift"].astype("string").fillna("").str.strip()
+    labels = periods["market_shift"].astype("string").fillna("").str.strip()
     hits = periods.loc[labels != "", ["period"]].assign(label=labels[labels != ""])
     if hits.empty:
         return []
@@ -102,7 +102,7 @@ def _shifts(periods: pd.DataFrame) -> list[tuple[int, str]]:
 
 def _shift_share(periods: pd.DataFrame) -> pd.Series:
     """Per period with a shift in any run: the share of runs (strategy x seed) shifting then."""
-    labels = periods["shift"].astype("string").fillna("").str.strip()
+    labels = periods["market_shift"].astype("string").fillna("").str.strip()
     runs = periods[["strategy", "seed"]].drop_duplicates().shape[0]
     hits = periods.loc[labels != "", ["strategy", "seed", "period"]].drop_duplicates()
     return hits.groupby("period").size().sort_index() / max(runs, 1)

@@ -41,6 +41,7 @@ class FolderError(ScenarioError):
 MODEL_SOURCES: tuple[str, ...] = (
     "landscape.py",
     "market.py",
+    "effects.py",
     "streams.py",
     "engine.py",
     "agents.py",
@@ -358,9 +359,18 @@ def load(directory: str | Path, *, periods: bool = True) -> dict[str, Any]:
     periods_path = directory / "periods.parquet"
     return {
         "runs": read_table(directory / "runs.parquet"),
-        "periods": read_table(periods_path) if periods and periods_path.exists() else None,
+        "periods": _renamed(read_table(periods_path))
+        if periods and periods_path.exists()
+        else None,
         "manifest": manifest,
     }
+
+
+def _renamed(periods: pd.DataFrame) -> pd.DataFrame:
+    """A periods table written before `shift` was renamed `market_shift`, with the new name."""
+    if "shift" in periods and "market_shift" not in periods:
+        return periods.rename(columns={"shift": "market_shift"})
+    return periods
 
 
 #: What to do about a part of a sweep that cannot be read.
@@ -432,6 +442,7 @@ def _load_sweep(directory: Path, *, periods: bool) -> dict[str, Any]:
     runs = runs.reset_index(drop=True)
     period_table = _read_parts(directory / "periods") if periods else None
     if period_table is not None:
+        period_table = _renamed(period_table)
         period_table = period_table[period_table["run_id"].isin(runs["run_id"])]
         period_table = period_table.drop_duplicates(["run_id", "period"], keep="first")
         period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=strategies)

@@ -499,9 +499,13 @@ def km_median(
         below = np.flatnonzero(probabilities <= 0.5)
         return float(sf.quantiles[below[0]]) if below.size else math.inf
 
+    # where the band is undefined (the estimate at 0 or 1, e.g. every event at one time) it
+    # collapses onto the estimate, so the interval always contains the median
+    low_p = np.where(np.isnan(band.low.probabilities), sf.probabilities, band.low.probabilities)
+    high_p = np.where(np.isnan(band.high.probabilities), sf.probabilities, band.high.probabilities)
     median = first_at_half(sf.probabilities)
-    low = first_at_half(band.low.probabilities)
-    high = first_at_half(band.high.probabilities)
+    low = min(first_at_half(low_p), median)
+    high = max(first_at_half(high_p), median)
     return (median if math.isfinite(median) else math.nan), low, high
 
 

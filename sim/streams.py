@@ -18,7 +18,8 @@ GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
-SLOTS = 64  # random words a firm may use per period (see `sim.engine` for their layout)
+SLOTS = 64  # random words a firm may use per period in a bank (see `sim.engine` for their layout)
+_BANK = 2**40  # counters of bank b start at b * 2**40: slot SLOTS * b + s is slot s of bank b
 _TO_UNIT = 2.0**-53
 _POPULATION_GAMMA = np.uint64(0xD1B54A32D192ED03)  # another odd constant: keys apart from draws
 
@@ -43,9 +44,13 @@ def mix(z: np.ndarray) -> np.ndarray:
 
 def words(keys: np.ndarray, period: int, slots: np.ndarray) -> np.ndarray:
     """Random 64-bit words for ``period``: shape (len(keys), len(slots)) for slots shared by all
-    keys (1-D), or the shape of ``slots`` for each key's own slots (2-D, one row per key)."""
+    keys (1-D), or the shape of ``slots`` for each key's own slots (2-D, one row per key).
+
+    Slots 0..SLOTS-1 are bank 0; slot ``SLOTS * b + s`` is slot ``s`` of bank ``b``, whose
+    counters lie 2**40 * b further on (so adding a bank leaves bank 0's numbers unchanged)."""
     slots = np.asarray(slots, dtype=np.uint64)
-    counters = (np.uint64(period * SLOTS) + slots + np.uint64(1)) * GAMMA
+    bank, slot = slots // np.uint64(SLOTS), slots % np.uint64(SLOTS)
+    counters = (bank * np.uint64(_BANK) + np.uint64(period * SLOTS) + slot + np.uint64(1)) * GAMMA
     keys = np.asarray(keys, dtype=np.uint64)
     if counters.ndim == 1:  # one line per slot (numpy is slow on short inner loops), transposed
         return mix(keys + counters[:, None]).T

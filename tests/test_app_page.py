@@ -60,6 +60,28 @@ def classroom():
     rc.close()
 
 
+def test_flagships_are_one_click_and_the_other_scenarios_are_in_a_list(classroom):
+    from sim.app.state import ONE_CLICK_SCENARIOS, classroom_scenarios, plain
+
+    scenarios, _ = classroom_scenarios()
+    buttons = _with_class(classroom, "scenario-button", v.Btn)
+    assert [b.children[0] for b in buttons] == [
+        plain(n) for n in scenarios if n in ONE_CLICK_SCENARIOS
+    ]
+    (more,) = _with_class(classroom, "scenario-more", v.Select)
+    others = [plain(n) for n in scenarios if n not in ONE_CLICK_SCENARIOS]
+    assert len(others) >= 6 and more.items == others
+    more.v_model = "marketing sales silo"
+    assert "Period 0 of" in _html(classroom, "period-badge")
+    (more,) = _with_class(classroom, "scenario-more", v.Select)
+    assert more.v_model == "marketing sales silo"
+    _click(classroom, "info-button")
+    assert "installer" in _html(classroom, "story")
+    _click(classroom, "scenario-bakery_gluten_free")
+    (more,) = _with_class(classroom, "scenario-more", v.Select)
+    assert more.v_model is None
+
+
 def test_the_page_opens_on_the_bakery_with_the_info_panel_closed(classroom):
     assert _html(classroom, "period-badge") == "Period 0 of 160"
     buttons = _with_class(classroom, "scenario-button", v.Btn)

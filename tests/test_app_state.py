@@ -18,6 +18,7 @@ from sim.app.state import (
     parse_seed,
     scaled_costs,
 )
+from sim.frames import shadows_dataframe
 from sim.model import Market
 from sim.scenario import SCENARIO_DIR, load_scenario
 
@@ -189,9 +190,13 @@ def test_the_csv_holds_both_firms_every_period_so_far(bakery):
     frame = pd.read_csv(io.BytesIO(twins.to_csv()))
     assert len(frame) == 2 * 8
     assert set(frame["firm"]) == {"efficiency only", "aligned"}
-    for column in ("period", "efficiency", "market_value", "profit", "cash", "alpha", "shift"):
+    for column in ("period", "efficiency", "market_value", "profit", "cash", "alpha"):
         assert column in frame.columns
     assert frame["period"].max() == 7
+    assert frame["market_shift"].isna().all()  # no shift in periods 0-7 (empty in the CSV)
+    assert not [c for c in frame.columns if shadows_dataframe(c)]
+    for i, name in enumerate(bakery.decisions):
+        assert frame[f"decision_{name}"].tolist() == ((frame["config"] // 2**i) % 2).tolist()
 
 
 def test_the_debrief_replays_the_run_on_each_seed(bakery):

@@ -165,7 +165,7 @@ def test_scheduled_changes_in_a_batch_equal_live_changes_in_one_market():
             (batch.periods.seed == seed) & (batch.periods.strategy == "efficiency_only")
         ]
         assert silo["change"].tolist()[31] == "strategy aligned"
-        assert silo["shift"].tolist()[45].startswith("customers move to health_conscious")
+        assert silo["market_shift"].tolist()[45].startswith("customers move to health_conscious")
 
 
 def test_markets_stepped_together_run_their_events_and_end_with_their_clocks_at_the_horizon():
@@ -395,7 +395,9 @@ def test_move_tables_for_many_departments_and_live_changes_match(monkeypatch):
     assert runs[True]._tables.decided > 0
 
 
-def test_move_tables_are_not_used_where_their_conditions_fail(monkeypatch):
+def test_move_tables_are_used_where_their_conditions_hold_and_only_there(monkeypatch):
+    from dataclasses import replace
+
     from sim.engine import FirmSettings, _MoveTables
 
     monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 0.0)
@@ -412,8 +414,8 @@ def test_move_tables_are_not_used_where_their_conditions_fail(monkeypatch):
     # sequential and hierarchical coordination
     engine = _population_run(sc, range(2), ["efficiency_only", "aligned"], shortcuts=True)
     assert engine._tables.decided == 0
-    learning = FirmSettings(  # decentralized, but learning by doing (set on the engine's rows)
-        alphas=(0.0,) * 4,
+    plain = FirmSettings(  # decentralized, no learning: tables (set on the engine's rows)
+        alphas=(0.5,) * 4,
         coordination="decentralized",
         sensing=0.0,
         p_jump=0.0,
@@ -423,12 +425,24 @@ def test_move_tables_are_not_used_where_their_conditions_fail(monkeypatch):
         money_scale=1.0,
         break_even=0.0,
         initial_cash=0.0,
-        gain=0.3,
     )
-    engine = _population_run(
-        sc, range(2), ["efficiency_only"], shortcuts=True, changes=[(1, learning, np.arange(12))]
-    )
-    assert engine._tables.decided == 0
+    for settings, used in [
+        (plain, True),
+        (replace(plain, alternatives=4), True),  # every flip of the largest department
+        (replace(plain, engagement=(0.8,) * 4, engaged_search=False), True),
+        (replace(plain, gain=0.3), False),  # learning by doing
+        (replace(plain, alternatives=2), False),  # a sample of the flips
+        (replace(plain, engagement=(0.8,) * 4), False),  # engagement scales search
+        (replace(plain, understanding=(0.6,) * 4), False),  # the coupling is alpha x u
+    ]:
+        runs = [
+            _population_run(
+                sc, range(2), ["efficiency_only"], shortcuts=on, changes=[(1, settings, np.r_[:12])]
+            )
+            for on in (True, False)
+        ]
+        assert (runs[0]._tables.decided > 0) == used, settings
+        _assert_same_history(*runs)
     small = load_scenario(LEVINTHAL, {"horizon": 30, "population.firms": 50})
     monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 1 / 16)  # 50 firms < 2**10 / 16
     assert _population_run(small, range(2), ["levinthal"], shortcuts=True)._tables.decided == 0

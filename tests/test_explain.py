@@ -50,3 +50,29 @@ def test_explain_refuses_a_bad_scenario_in_one_line(tmp_path, capsys):
     assert main(["explain", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "bad.toml" in err[0]
+
+
+def test_people_mechanisms_are_explained_when_on_and_said_off_otherwise():
+    off = explain(load_scenario("bakery_gluten_free"))
+    assert "everybody understands the strategy and is fully engaged (off)" in off
+    on = explain(
+        load_scenario(
+            "bakery_gluten_free",
+            {
+                "firm.understanding.initial": 0.4,
+                "firm.engagement.initial": {
+                    "production": 0.5,
+                    "purchasing": 0.6,
+                    "marketing": 0.7,
+                    "shop": 0.8,
+                },
+                "firm.engagement.turnover": 0.05,
+                "strategies.aligned.communication": 0.1,
+                "strategies.aligned.alternatives": 2,
+            },
+        )
+    )
+    assert "Strategic understanding: 0.4 in every department at the start" in on
+    assert "Engagement: production 0.5, purchasing 0.6, marketing 0.7, shop 0.8" in on
+    assert "turnover 0.05" in on
+    assert "examines 2 alternative(s), communication 0.1; costs 2.9" in on

@@ -95,4 +95,9 @@ def test_kaplan_meier_median_counts_the_censored():
     times = np.array([1, 2, 3, 4, 5, 6, 7, 8, np.nan, np.nan], dtype=float)
     median, low, high = km_median(times, np.full(10, 10.0))
     assert median == 5.0 and low <= 5.0 <= high
+    # every firm recovered at once: the band is undefined and collapses onto the median
+    median, low, high = km_median(np.zeros(5), np.full(5, 10.0))
+    assert (median, low, high) == (0.0, 0.0, 0.0)
+    median, low, high = km_median(np.array([0.0, 0.0, 0.0, 0.0, np.nan]), np.full(5, 10.0))
+    assert median == 0.0 and low == 0.0 and high >= 0.0
     # a mean over the recovered only would say 4.5 and hide the two that never did

@@ -53,7 +53,7 @@ def make_periods() -> pd.DataFrame:
                         "miles": int(rng.integers(0, 3)) if t else 0,
                         "distance_to_port": int(rng.integers(1, 8)),
                         "alive": True,
-                        "shift": SHIFT_LABEL if t == SHIFT else "",
+                        "market_shift": SHIFT_LABEL if t == SHIFT else "",
                     }
                 )
                 cash += rows[-1]["profit"]
@@ -150,7 +150,7 @@ def test_turbulence_is_a_rug_with_one_legend_entry(periods: pd.DataFrame) -> Non
     # every seed shifts at its own periods, as under turbulence
     rng = np.random.default_rng(3)
     turbulent = periods.assign(
-        shift=np.where(rng.random(len(periods)) < 0.15, "customers move to regime b", "")
+        market_shift=np.where(rng.random(len(periods)) < 0.15, "customers move to regime b", "")
     )
     fig = kpi_figure(turbulent)
     for ax in fig.axes:
@@ -252,7 +252,7 @@ def test_legends_plain_words_and_consistent_colours(kpi: Figure, sailing: Figure
 def test_other_strategies_and_no_shift(periods: pd.DataFrame) -> None:
     renamed = periods.assign(
         strategy=periods.strategy.astype(str).replace({"aligned": "aligned_no_sensing"}),
-        shift="",
+        market_shift="",
     )
     fig = kpi_figure(renamed)
     assert not [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "shift"]
@@ -260,7 +260,7 @@ def test_other_strategies_and_no_shift(periods: pd.DataFrame) -> None:
         "efficiency only",
         "aligned no sensing",
     ]
-    sailing_figure(renamed.drop(columns=["shift", "alive"]))
+    sailing_figure(renamed.drop(columns=["market_shift", "alive"]))
 
 
 def test_thread_safe_without_pyplot(periods: pd.DataFrame, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def sweep(parameters: list[dict], design: dict | None = None, **extra):
 ALPHA = {"name": "alignment", "path": "strategies.aligned.alpha", "range": [0.0, 1.0]}
 CROSS = {"name": "interdependence", "path": "efficiency.cross", "range": [0, 4], "integer": True}
 MODE = {
-    "name": "mode",
+    "name": "coordination_mode",
     "path": "strategies.aligned.coordination",
     "values": ["sequential", "hierarchical"],
 }
@@ -36,12 +36,17 @@ def test_factorial_is_every_combination_in_order():
     s = sweep([{**ALPHA, "num": 3}, {**CROSS, "num": 9}, MODE])
     design = build_design(s, root_seed=0)
     assert len(design) == 3 * 5 * 2  # whole numbers 0..4 once each
-    assert design.points.columns.tolist() == ["point", "alignment", "interdependence", "mode"]
+    assert design.points.columns.tolist() == [
+        "point",
+        "alignment",
+        "interdependence",
+        "coordination_mode",
+    ]
     assert design.points["point"].tolist() == list(range(30))
     assert design.points["alignment"].unique().tolist() == [0.0, 0.5, 1.0]
     assert design.points["interdependence"].dtype == np.int64
     assert design.points.iloc[0].tolist() == [0, 0.0, 0, "sequential"]
-    assert design.points.iloc[1]["mode"] == "hierarchical"
+    assert design.points.iloc[1]["coordination_mode"] == "hierarchical"
 
 
 def test_factorial_levels_keep_int_and_float_columns_apart():
@@ -59,7 +64,7 @@ def test_latin_hypercube_stays_in_bounds_and_depends_only_on_the_root_seed():
     assert a.equals(b) and not a.equals(c)
     assert a["alignment"].between(0, 1).all()
     assert set(a["interdependence"]) <= {0, 1, 2, 3, 4}
-    assert set(a["mode"]) <= {"sequential", "hierarchical"}
+    assert set(a["coordination_mode"]) <= {"sequential", "hierarchical"}
     # one point per stratum of [0, 1] for a continuous parameter
     strata = np.floor(a["alignment"].to_numpy() * 20).astype(int)
     assert sorted(strata) == list(range(20))

@@ -18,7 +18,9 @@ import pytest
 import sim.experiment
 from sim.cli import main
 from sim.experiment import run_one
+from sim.frames import shadows_dataframe
 from sim.results import load
+from sim.scenario import load_scenario
 from sim.sweep import SweepError, run_sweep, sweep_from_dict
 from sim.sweep import execute as execute_module
 from sim.sweep.design import run_seeds
@@ -83,6 +85,13 @@ def test_the_tables_one_row_per_run_and_per_period(serial):
     assert {"profit_post_shift", "survived", "final_cash"} <= set(runs.columns)
     assert len(periods) == RUNS * 71
     assert set(periods["run_id"]) == set(runs["run_id"])
+    assert list(periods.columns[:3]) == ["run_id", "point", "seed_index"]
+    decisions = load_scenario("bakery_gluten_free").decisions
+    for i, name in enumerate(decisions):  # one 0/1 column per decision, bit i of config
+        column = periods[f"decision_{name}"]
+        assert column.dtype == "int8"
+        assert column.tolist() == ((periods["config"] // 2**i) % 2).tolist()
+    assert not [c for c in [*runs.columns, *periods.columns] if shadows_dataframe(c)]
     assert data["failures"].empty
     assert data["design"]["point"].tolist() == [0, 1, 2, 3]
     # common random numbers: seed k is the same at every design point and for every strategy

@@ -166,6 +166,11 @@ def test_a_builtin_strategy_parameter_keeps_the_rest_of_the_strategy(tmp_path):
             "name of an output column",
         ),
         (
+            GOOD.replace('name = "alignment"', 'name = "rank"'),
+            "parameters[0].name",
+            "pandas DataFrame attribute",
+        ),
+        (
             GOOD + '[[parameters]]\nname = "alignment"\npath = "costs.alignment"\nvalues = [1.0]\n',
             "parameters[1].name",
             "unique",

@@ -26,7 +26,10 @@ from PIL import Image
 
 from sim import plots
 from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, Intervention, TwinFirms, plain
+from sim.effects import holds
+from sim.explain import describe_effect
 from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
+from sim.scenario.schema import EffectSpec, effect_decision
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
 #: figure is 9 inches wide); exports for slides use `EXPORT_DPI`.
@@ -589,12 +592,18 @@ def live_views(twins: TwinFirms) -> dict[str, LiveView]:
 
 def decisions_table(twins: TwinFirms) -> str:
     """The decisions with their business names, both firms' choices, what customers want,
-    and those changed this period marked (HTML)."""
+    and those changed this period marked; under each department the designed effects its
+    decisions set off, and whether each acts in each firm now (HTML)."""
     sc = twins.scenario
     values = [twins.decision_values(i) for i in range(2)]
     changed = [twins.changed_decisions(i) for i in range(2)]
     wanted = twins.wanted_values()
     colours = firm_colours(twins.strategy_names)
+    effects: dict[tuple[int, ...], list[EffectSpec]] = {}  # under the department of `when`
+    for effect in sc.effects:
+        first = effect_decision(sc, next(iter(effect.when)))
+        owner = next(dec for dec in sc.department_decisions if first in dec)
+        effects.setdefault(owner, []).append(effect)
     head = "".join(
         f'<th style="color:{c}">{html.escape(label)}</th>'
         for c, label in zip(colours, twins.labels, strict=True)
@@ -624,10 +633,29 @@ def decisions_table(twins: TwinFirms) -> str:
             rows.append(
                 f"<tr><td>{html.escape(plain(sc.decisions[i]))}</td>{''.join(cells)}{want_cell}</tr>"
             )
+        rows += [_effect_row(twins, effect) for effect in effects.get(decisions, [])]
     return (
         '<table class="decisions"><thead><tr><th>decision</th>'
         f"{head}<th>customers want</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _effect_row(twins: TwinFirms, effect: EffectSpec) -> str:
+    """A designed effect under its department: what it does, and whether it acts in each firm
+    now (its conditions hold in the firm's set-up)."""
+    sc = twins.scenario
+    what = html.escape(describe_effect(effect, sc))
+    text = (
+        f"{html.escape(effect.description)}<br><small>{what}</small>"
+        if effect.description
+        else what
+    )
+    configs = np.array([firm.config for firm in twins.firms], dtype=np.int64)
+    acting = holds(effect, sc, configs)
+    cells = "".join(
+        '<td class="acts">acts</td>' if on else '<td class="idle">—</td>' for on in acting
+    )
+    return f'<tr class="effect"><td>effect: {text}</td>{cells}<td></td></tr>'
 
 
 def figure_png(fig: Figure, dpi: int = EXPORT_DPI) -> bytes:

@@ -21,7 +21,14 @@ from sim.app import spare
 from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
 from sim.app.notes import check_notes
-from sim.app.state import DEBRIEF_SEEDS, MAX_COST_FACTOR, TwinFirms, classroom_scenarios, plain
+from sim.app.state import (
+    DEBRIEF_SEEDS,
+    MAX_COST_FACTOR,
+    ONE_CLICK_SCENARIOS,
+    TwinFirms,
+    classroom_scenarios,
+    plain,
+)
 from sim.plots import stock_unit
 from sim.scenario import Scenario
 from sim.scenario.schema import COORDINATION_MODES
@@ -45,7 +52,8 @@ VIEW_HELP: dict[str, str] = {
     "departments": "Each circle is a department, coloured by its own efficiency (scale on the "
     "right): silos can each be efficient while the firm sails in circles.",
     "decisions": "Each firm's set-up, decision by decision. Highlighted: changed this period. "
-    "Right: what customers want now (— : they do not care).",
+    "Right: what customers want now (— : they do not care). An effect line: a designed "
+    "effect of the scenario, and whether it acts in each firm now.",
 }
 MODE_WORDS: dict[str, str] = {
     "decentralized": "decentralized (each alone)",
@@ -179,9 +187,12 @@ def ShiftLog(twins: TwinFirms, version: int) -> None:
 def ScenarioButtons(
     scenarios: dict[str, Scenario], current: str, on_choose: Callable[[str], None]
 ) -> None:
-    """One click per scenario."""
+    """One click per flagship scenario; the others from a list, so that the header keeps one
+    row on a projector however many scenarios the folder holds."""
+    buttons = [n for n in scenarios if n in ONE_CLICK_SCENARIOS] or list(scenarios)[:3]
+    others = {plain(n): n for n in scenarios if n not in buttons}
     with solara.Div(classes=["scenario-buttons"]):
-        for name in scenarios:
+        for name in buttons:
             chosen = name == current
             solara.Button(
                 label=plain(name),
@@ -190,6 +201,20 @@ def ScenarioButtons(
                 outlined=not chosen,
                 classes=["scenario-button", f"scenario-{name}"],
                 style={"color": "#1d3557" if chosen else "white"},
+            )
+        if others:
+
+            def choose(label: str | None) -> None:
+                if label in others:
+                    on_choose(others[label])
+
+            solara.Select(
+                label="more scenarios",
+                values=list(others),
+                value=plain(current) if current in others.values() else None,
+                on_value=choose,
+                dense=True,
+                classes=["scenario-more"],
             )
 
 

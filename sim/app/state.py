@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim.experiment import run_experiment
+from sim.frames import decision_columns
 from sim.landscape import department_interdependence
 from sim.model import Change, Market
 from sim.scenario import (
@@ -53,6 +54,10 @@ class ControlError(ValueError):
 
 
 # ---- scenarios for a class ----
+
+
+#: the scenarios the classroom's header offers as one-click buttons (the others are in a list)
+ONE_CLICK_SCENARIOS: tuple[str, ...] = ("bakery_gluten_free", "boutique_online", "canteen_stable")
 
 
 def classroom_scenarios(
@@ -567,7 +572,8 @@ class TwinFirms:
 
     # ---- exporting ----
     def periods_table(self) -> pd.DataFrame:
-        """One row per firm per period so far: the firm's log, its settings, market shifts."""
+        """One row per firm per period so far: the firm's log, its settings, market shifts and
+        one 0/1 column per decision."""
         with self.lock:
             t = self.period
             names = [d.name for d in self.scenario.departments]
@@ -589,10 +595,10 @@ class TwinFirms:
                         "coordination": self._mode_log[i, : t + 1],
                         "sensing": self._settings_log["sensing"][i, : t + 1],
                         "coordination_cost": self._settings_log["coordination_cost"][i, : t + 1],
-                        "shift": self.market.shift_labels[: t + 1],
+                        "market_shift": self.market.shift_labels[: t + 1],
                     }
                 )
-                frames.append(frame)
+                frames.append(decision_columns(frame, self.scenario))
             return pd.concat(frames, ignore_index=True)
 
     def to_csv(self) -> bytes:
@@ -646,7 +652,7 @@ class TwinFirms:
         for c in (*KPI_COLUMNS, "distance_to_port", "alive", "in_cycle"):
             data[c] = np.stack([block(name, c) for name in names])
         data["miles"] = np.cumsum(np.stack([block(name, "miles") for name in names]), axis=2)
-        shifted = periods.loc[periods["shift"].astype(str) != "", "period"]
+        shifted = periods.loc[periods["market_shift"].astype(str) != "", "period"]
         shift_periods = {int(p) for p in shifted}
         return Debrief(
             scenario=self.scenario,

@@ -235,6 +235,80 @@ class LearningSpec(Spec):
     )
 
 
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class UnderstandingSpec(Spec):
+    """Strategic understanding (`[firm.understanding]`; absent = off: everybody understands).
+
+    The coupling that acts in a department is alpha x its understanding; communication (a
+    strategy's `communication`) raises understanding at a cost per period (`costs.communication`).
+    """
+
+    initial: float | dict[str, Share] = Field(
+        0.4,
+        description="Share of each department's staff that understands the strategy at period 0: a "
+        "number in [0, 1] or a table per department.",
+    )
+    forgetting: float = Field(
+        0.0, ge=0, le=1, description="Share of understanding lost per period (people forget)."
+    )
+
+    @field_validator("initial")
+    @classmethod
+    def _initial_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        if isinstance(value, float) and not 0 <= value <= 1:
+            raise ValueError(f"must be in [0, 1], got {value}")
+        return value
+
+
+class EngagementSpec(Spec):
+    """Engagement of each department's staff (`[firm.engagement]`; absent = off: fully engaged).
+
+    Engagement falls when a department's decisions change without a purpose its staff
+    understand, rises with shared purpose and stability, scales how many alternatives the
+    department examines per period and drives turnover, which erodes experience.
+    """
+
+    initial: float | dict[str, Share] = Field(
+        1.0,
+        description="Engagement at period 0: a number in [0, 1] or a table per department.",
+    )
+    erosion: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of engagement lost in a period when the department's decisions change "
+        "with no purpose its staff understand (less in proportion to alpha x understanding).",
+    )
+    recovery: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of the gap to full engagement regained per period with full purpose "
+        "and stability (half of it each).",
+    )
+    turnover: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of staff leaving per period at zero engagement (in proportion to "
+        "1 - engagement); leavers take their experience and understanding with them.",
+    )
+    drives_search: bool = Field(
+        True,
+        description="Engagement scales the alternatives a department examines per period "
+        "(rounded, at least one).",
+    )
+
+    @field_validator("initial")
+    @classmethod
+    def _initial_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        if isinstance(value, float) and not 0 <= value <= 1:
+            raise ValueError(f"must be in [0, 1], got {value}")
+        return value
+
+
 class FirmSpec(Spec):
     """The firm at the start and its economics: cash, break-even, initial decisions (`[firm]`)."""
 
@@ -268,6 +342,10 @@ class FirmSpec(Spec):
         "performance in the initial market. Either way the same for every strategy on a seed.",
     )
     learning: LearningSpec = Field(default_factory=LearningSpec)
+    understanding: UnderstandingSpec | None = Field(
+        None, description="Strategic understanding (off when absent)."
+    )
+    engagement: EngagementSpec | None = Field(None, description="Engagement (off when absent).")
 
 
 DEFAULT_COORDINATION_COSTS = {"decentralized": 0.0, "sequential": 1.0, "hierarchical": 2.0}
@@ -292,6 +370,12 @@ class CostSpec(Spec):
         ge=0,
         le=MAX_MONEY,
         description="Cost per period of market intelligence at sensing rate 1.",
+    )
+    communication: float = Field(
+        2.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Cost per period of explaining the strategy at communication rate 1.",
     )
 
     @field_validator("coordination")
@@ -343,6 +427,20 @@ class StrategySpec(Spec):
     )
     search: SearchRule = Field(
         "best", description="best = best one-bit improvement; first = first in a fixed order."
+    )
+    alternatives: int = Field(
+        0,
+        ge=0,
+        le=MAX_DECISIONS,
+        description="One-bit alternatives each department examines per period, drawn at random "
+        "(0 = all of them).",
+    )
+    communication: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Communication rate: share of the gap to full strategic understanding closed "
+        "per period (acts only with [firm.understanding]; costs costs.communication x rate).",
     )
 
     @field_validator("alpha")
@@ -530,6 +628,59 @@ def check_names(expression: str) -> list[tuple[str, str]]:
     return pairs
 
 
+#: A designed effect's change of an efficiency or of market value.
+Amount = Annotated[float, Field(ge=-1, le=1)]
+
+
+def _dotted_keys(value: Any) -> Any:
+    """``{ marketing.automated_campaigns = 1 }`` (TOML reads a dotted key as a table in a table)
+    as ``{ "marketing.automated_campaigns" = 1 }``."""
+    if not isinstance(value, dict):
+        return value
+    flat: dict[Any, Any] = {}
+    for key, inner in value.items():
+        pairs = (
+            [(f"{key}.{k}", v) for k, v in inner.items()]
+            if isinstance(inner, dict)
+            else [(key, inner)]
+        )
+        for name, v in pairs:
+            if name in flat:
+                raise ValueError(f"{name!r} is given twice")
+            flat[name] = v
+    return flat
+
+
+Conditions = Annotated[dict[str, Bit], BeforeValidator(_dotted_keys)]
+
+
+class EffectSpec(Spec):
+    """A designed effect (`[[effects]]`): while the decisions in `when` all have the values
+    given (and none in `unless` does), the named departments' efficiencies and the market value
+    in the named regimes change by the amounts given, on top of the random landscapes."""
+
+    description: str = Field("", description="What the effect stands for, in plain words.")
+    when: Conditions = Field(
+        description="Decisions and values (0/1) that must all hold: a decision's name, or "
+        "department.decision.",
+    )
+    unless: Conditions = Field(
+        default_factory=dict,
+        description="Decisions and values (0/1) any one of which, holding, cancels the effect.",
+    )
+    efficiency: dict[str, Amount] = Field(
+        default_factory=dict,
+        description="Change of each named department's efficiency, in [-1, 1] (the result is "
+        "kept within [0, 1]).",
+    )
+    market_value: dict[str, Amount] = Field(
+        default_factory=dict,
+        description="Change of market value while customers are in each named regime, in "
+        "[-1, 1] (in proportion to the regime's weight during a gradual shift; the regime's "
+        "preference fit is kept within [0, 1]).",
+    )
+
+
 class Scenario(Spec):
     """A business, its market and the strategies compared: a validated scenario file.
 
@@ -541,6 +692,11 @@ class Scenario(Spec):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the scenario.")
     title: str = Field("", description="One-line title.")
     story: str = Field("", description="The business story in a few plain sentences.")
+    expected: str = Field(
+        "",
+        description="The outcomes the story expects, written before the scenario was first run "
+        "and kept as written; docs/scenarios.md reports what the model shows.",
+    )
     things_to_notice: list[NoticeSpec] = Field(
         default_factory=list,
         description="For a class: what to look at. Each a line of text, or a table "
@@ -570,6 +726,11 @@ class Scenario(Spec):
     )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
+    effects: list[EffectSpec] = Field(
+        default_factory=list,
+        description="Designed effects: changes of efficiency and market value stated in "
+        "business terms, on top of the random landscapes (none by default).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -659,6 +820,12 @@ class Scenario(Spec):
     def initial_regime(self) -> str:
         return self.market.initial_regime or self.market.regimes[0].name
 
+    def per_department(self, value: float | dict[str, float]) -> tuple[float, ...]:
+        """A number, or a table by department name, as one value per department."""
+        if isinstance(value, dict):
+            return tuple(float(value[d.name]) for d in self.departments)
+        return tuple(float(value) for _ in self.departments)
+
     def alpha_of(self, strategy: StrategySpec) -> tuple[float, ...]:
         """Alignment coupling per department for ``strategy``."""
         if isinstance(strategy.alpha, dict):
@@ -675,6 +842,7 @@ class Scenario(Spec):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         _check_scenario(self)
+        _check_effects(self)
         return self
 
 
@@ -773,6 +941,13 @@ def _check_scenario(sc: Scenario) -> None:
                     f"strategies.{s_name}.alpha",
                     f"a table of alpha needs exactly the departments {', '.join(names)}",
                 )
+    for part in ("understanding", "engagement"):
+        spec = getattr(sc.firm, part)
+        if spec is not None and isinstance(spec.initial, dict) and set(spec.initial) != set(names):
+            raise FieldError(
+                f"firm.{part}.initial",
+                f"a table needs exactly the departments {', '.join(names)}",
+            )
     population = sc.population
     if population.firms > 1 and sc.firm.learning.gain > 0:
         raise FieldError(
@@ -803,6 +978,68 @@ def _check_steering(shift: TurbulenceShift, where: str, regimes: list[str]) -> N
     for name in names:
         if name not in regimes:
             raise FieldError(f"{where}.{given[0]}", f"unknown regime {name!r}; allowed: {allowed}")
+
+
+def effect_decision(sc: Scenario, key: str) -> int:
+    """The decision (bit) a condition of a designed effect names: ``decision`` or
+    ``department.decision``; a ValueError saying what is allowed."""
+    department, _, decision = key.rpartition(".")
+    if decision not in sc.decision_index:
+        raise ValueError(f"unknown decision {decision!r}; allowed: {', '.join(sc.decisions)}")
+    if department:
+        owners = {d.name: d for d in sc.departments}
+        if department not in owners:
+            raise ValueError(
+                f"unknown department {department!r} in {key!r}; allowed: {', '.join(owners)}"
+            )
+        if decision not in owners[department].decisions:
+            owner = next(d.name for d in sc.departments if decision in d.decisions)
+            raise ValueError(f"{decision!r} is a decision of {owner}, not of {department}")
+    return sc.decision_index[decision]
+
+
+def _check_effects(sc: Scenario) -> None:
+    """Every designed effect names known decisions, departments and regimes, each once."""
+    departments = [d.name for d in sc.departments]
+    regimes = [r.name for r in sc.market.regimes]
+    for e_i, effect in enumerate(sc.effects):
+        where = f"effects[{e_i}]"
+        if not effect.when:
+            raise FieldError(f"{where}.when", "give at least one decision = 0/1 the effect needs")
+        seen: dict[int, str] = {}
+        for part in ("when", "unless"):
+            for key in getattr(effect, part):
+                try:
+                    bit = effect_decision(sc, key)
+                except ValueError as exc:
+                    raise FieldError(f"{where}.{part}", str(exc)) from None
+                if bit in seen:
+                    places = part if seen[bit] == part else f"{seen[bit]} and {part}"
+                    raise FieldError(
+                        f"{where}.{part}",
+                        f"decision {sc.decisions[bit]!r} is named twice (in {places}); name it "
+                        "once",
+                    )
+                seen[bit] = part
+        if not effect.efficiency and not effect.market_value:
+            raise FieldError(where, "an effect changes efficiency or market_value (or both)")
+        for name in effect.efficiency:
+            if name not in departments:
+                raise FieldError(
+                    f"{where}.efficiency",
+                    f"unknown department {name!r}; allowed: {', '.join(departments)}",
+                )
+        for name in effect.market_value:
+            if name not in regimes:
+                raise FieldError(
+                    f"{where}.market_value",
+                    f"unknown regime {name!r}; allowed: {', '.join(regimes)}",
+                )
+        if effect.market_value and sc.market.rho >= 1:
+            raise FieldError(
+                f"{where}.market_value",
+                "market.rho is 1: market value has no preference part for the effect to act on",
+            )
 
 
 def _identifier(name: str) -> bool:

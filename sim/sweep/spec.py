@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.frames import shadows_dataframe
 from sim.limits import MAX_DESIGN_POINTS, MAX_SWEEP_SEEDS
 from sim.scenario import (
     BUILTIN_STRATEGIES,
@@ -272,6 +273,12 @@ class SweepSpec(_Section):
                     f"parameters[{i}].name",
                     f"{name!r} is the name of an output column; choose another "
                     f"(taken: {', '.join(sorted(RESERVED_COLUMNS))})",
+                )
+            if shadows_dataframe(name):
+                raise _Field(
+                    f"parameters[{i}].name",
+                    f"{name!r} is a pandas DataFrame attribute (`runs.{name}` would be it, not "
+                    f"the column); choose another name, e.g. {'swept_' + name!r}",
                 )
         seen: dict[str, str] = {}
         for i, parameter in enumerate(self.parameters):

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from sim.validation.experiments import EXPERIMENTS, Measure, Outcome, Size
+from sim.validation.experiments import (
+    EXPERIMENTS,
+    VALIDATION_DIR,
+    Measure,
+    Outcome,
+    Setup,
+    Size,
+)
 
 
 @dataclass
@@ -27,9 +35,9 @@ class ValidationReport:
         return all(m.ok for m in self.measures)
 
     def table(self) -> pd.DataFrame:
-        """experiment | measure | published | model | tolerance | within tolerance | z (the
-        model's distance from the published number in standard errors of its mean; empty for
-        claims)."""
+        """experiment | measure | source | reference | model | tolerance | within tolerance |
+        z (the model's distance from the reference number in combined standard errors of the
+        two; empty for claims)."""
         frame = pd.DataFrame([asdict(m) for m in self.measures])
         return frame.rename(columns={"ok": "within_tolerance"})
 
@@ -39,9 +47,21 @@ def run_validation(
     quick: bool = False,
     only: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ValidationReport:
-    """Run the experiments (all, or ``only`` those named) at full or quick size."""
-    size = Size.of(quick)
+    """Run the experiments (all, or ``only`` those named) at full or quick size.
+
+    ``overrides`` changes the protocols' rules on purpose (negative controls): per validation
+    scenario name, dotted-path overrides applied on top of each experiment's own, e.g.
+    ``{"levinthal_1997": {"strategies.levinthal.search": "best"}}``. Unknown scenario names
+    are refused; bad paths or values fail as a scenario file would."""
+    scenarios = sorted(path.stem for path in VALIDATION_DIR.glob("*.toml"))
+    strangers = [name for name in overrides or {} if name not in scenarios]
+    if strangers:
+        raise KeyError(
+            f"unknown validation scenario {strangers[0]!r}; allowed: {', '.join(scenarios)}"
+        )
+    setup = Setup(Size.of(quick), dict(overrides or {}))
     names = list(only) if only else list(EXPERIMENTS)
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
@@ -50,7 +70,7 @@ def run_validation(
     for name in names:
         if progress is not None:
             progress(name)
-        outcomes[name] = EXPERIMENTS[name](size)
+        outcomes[name] = EXPERIMENTS[name](setup)
     return ValidationReport(quick, outcomes)
 
 

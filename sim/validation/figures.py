@@ -81,6 +81,9 @@ def rivkin_siggelkow(outcome: Outcome) -> Figure:
                 marker="o",
                 label=f"{design}, Incent={incent:g}",
             )
+            reference = [table[k, incent, design]["reference"] for k in ks]
+            ax.plot(ks, reference, "o", color=colour, mfc="white", ms=9, mew=1.5)
+    ax.plot([], [], "ko", mfc="white", label="independent implementation")
     ax.set(xlabel="K (random interactions, N=6)", ylabel="performance / global maximum")
     ax.legend(fontsize=9, frameon=False)
     return fig
@@ -89,9 +92,10 @@ def rivkin_siggelkow(outcome: Outcome) -> Figure:
 def ethiraj_levinthal(outcome: Outcome) -> Figure:
     fig, ax = _figure("Cycling under decentralisation (after Ethiraj & Levinthal 2004)")
     cross = outcome.curves["cross"]
+    independent = outcome.curves["independent"]
     for design, shares in outcome.curves["share"].items():
         sequential = design.startswith("sequential")
-        ax.plot(
+        (line,) = ax.plot(
             cross,
             [100 * shares[c] for c in cross],
             lw=2,
@@ -99,6 +103,18 @@ def ethiraj_levinthal(outcome: Outcome) -> Figure:
             ls="--" if sequential else "-",
             label=design,
         )
+        if design in independent:
+            points = independent[design]
+            ax.plot(
+                list(points),
+                [100 * v for v in points.values()],
+                "o",
+                color=line.get_color(),
+                mfc="white",
+                ms=9,
+                mew=1.5,
+            )
+    ax.plot([], [], "ko", mfc="white", label="independent implementation")
     ax.set(xlabel="cross-department interdependence C", ylabel="% of runs ending in a cycle")
     ax.legend(fontsize=9, frameon=False, ncol=2)
     return fig

@@ -1,0 +1,111 @@
+"""What the optional mechanisms cost (issue 13). Run: `python benchmarks/mechanisms_speed.py`.
+
+The flagship run (`run bakery_gluten_free`'s model time: 2 strategies x 30 seeds with the
+per-period table, no figures, no files) measured three ways, each in its own subprocess,
+alternately, ``--repeats`` times, medians in one invocation:
+
+  before      the code before the mechanisms (commit BEFORE, in a temporary git worktree)
+  all off     this checkout, the scenario as written (every mechanism off)
+  all on      this checkout with every mechanism on: designed effects, strategic
+              understanding with communication, engagement driving search and turnover,
+              and a limit on the alternatives examined
+
+Targets: all off is not slower than before (ratio <= 1, within noise); all on is at most 30%
+slower than all off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "c9cc397"  # main before the people mechanisms and designed effects
+
+ALL_ON = {
+    "firm.understanding.initial": 0.4,
+    "firm.understanding.forgetting": 0.02,
+    "strategies.aligned.communication": 0.1,
+    "strategies.efficiency_only.communication": 0.05,
+    "firm.engagement.initial": 0.8,
+    "firm.engagement.turnover": 0.05,
+    "strategies.aligned.alternatives": 3,
+    "strategies.efficiency_only.alternatives": 3,
+}
+
+RUN = """
+import json, sys, time
+from sim.experiment import run_experiment
+from sim.scenario import load_scenario
+overrides = json.loads(sys.argv[1])
+sc = load_scenario("bakery_gluten_free", overrides)
+if overrides and hasattr(sc, "effects"):  # designed effects, where this code has them
+    from sim.scenario.schema import scenario_from_dict
+    data = sc.model_dump(mode="python", exclude_unset=True)
+    data["effects"] = [
+        {"when": {"production.automated_ovens": 1},
+         "efficiency": {"production": 0.1, "shop": -0.05}},
+        {"when": {"marketing.loyalty_card": 1}, "unless": {"shop.extended_hours": 1},
+         "efficiency": {"shop": -0.1}},
+    ]
+    sc = scenario_from_dict(data)
+run_experiment(sc, seeds=2)  # imports and caches warm
+start = time.perf_counter()
+run_experiment(sc, seeds=30)
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def measure(source: Path, overrides: dict) -> float:
+    """Seconds of the run in a fresh interpreter that imports `sim` from ``source``."""
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, json.dumps(overrides)],
+        cwd=source,
+        env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"benchmark failed in {source}:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="repeats (medians reported)")
+    args = parser.parse_args()
+    times: dict[str, list[float]] = {"before": [], "all off": [], "all on": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        before = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), BEFORE],
+            check=True,
+        )
+        try:
+            for _ in range(args.repeats):  # interleaved, so machine noise hits all alike
+                times["before"].append(measure(before, {}))
+                times["all off"].append(measure(ROOT, {}))
+                times["all on"].append(measure(ROOT, ALL_ON))
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
+                check=False,
+            )
+    median = {k: statistics.median(v) for k, v in times.items()}
+    print(f"mechanisms' cost, run bakery (30 seeds), median of {args.repeats}, one run")
+    print(f"{'arm':10} {'seconds':>9} {'ratio':>7}  target")
+    print(f"{'before':10} {median['before']:9.3f} {1.0:7.2f}")
+    off = median["all off"] / median["before"]
+    on = median["all on"] / median["all off"]
+    print(f"{'all off':10} {median['all off']:9.3f} {off:7.2f}  <= 1 x before (within noise)")
+    print(f"{'all on':10} {median['all on']:9.3f} {on:7.2f}  <= 1.3 x all off")
+
+
+if __name__ == "__main__":
+    main()

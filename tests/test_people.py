@@ -1,0 +1,260 @@
+"""The people mechanisms of the engine: alternatives examined, strategic understanding and
+engagement (docs/ODD.md, sections 7.8, 7.15 and 7.16). Each is off by default; off, the numbers
+are those of the model without it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.experiment import simulate
+from sim.model import Market
+from sim.scenario import load_scenario
+from sim.scenario.errors import ScenarioError
+
+BAKERY = "bakery_gluten_free"
+
+
+def _firm(overrides: dict, *, seed: int = 0, strategy: str = "aligned", trace: bool = False):
+    sc = load_scenario(BAKERY, {"horizon": 80, "firm.initial_cash": 1e6, **overrides})
+    market = Market(scenario=sc, strategies=[strategy], rng=seed)
+    firm = market.firms[0]
+    if trace:
+        firm.trace()
+    market.run()
+    return firm
+
+
+def _examined(firm) -> dict[tuple[int, int], int]:
+    """One-bit alternatives each department examined per period (from the trace)."""
+    frame = firm.trace_frame()
+    flips = frame[(frame["step"] == "department") & (frame["alternative"] > 0)]
+    n_local = {d.index: len(d.decisions) for d in firm.departments}
+    flips = flips[flips["alternative"] <= flips["department"].map(n_local)]  # not the long jump
+    return flips.groupby(["period", "department"]).size().to_dict()
+
+
+# ---------------------------------------------------------------- alternatives examined
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_department_examines_k_random_alternatives_per_period(k):
+    firm = _firm(
+        {"strategies.aligned.alternatives": k, "strategies.aligned.p_jump": 0.0}, trace=True
+    )
+    counts = _examined(firm)
+    assert len(counts) == 80 * 4  # every department, every period
+    assert set(counts.values()) == {k}
+    frame = firm.trace_frame()
+    picked = frame[(frame["step"] == "department") & (frame["alternative"] > 0)]
+    # the draw changes from period to period: department 0 examines different flips
+    assert picked[picked["department"] == 0]["alternative"].nunique() > 1
+
+
+def test_examining_all_alternatives_is_the_default():
+    n_max = 4  # the bakery's largest department
+    everything = _firm({"strategies.aligned.alternatives": n_max})
+    default = _firm({})
+    limited = _firm({"strategies.aligned.alternatives": 1})
+    np.testing.assert_array_equal(everything.log.ints["config"], default.log.ints["config"])
+    assert not np.array_equal(limited.log.ints["config"], default.log.ints["config"])
+
+
+def test_people_mechanisms_do_not_depend_on_the_batch():
+    sc = load_scenario(
+        BAKERY,
+        {
+            "horizon": 70,
+            "strategies.aligned.alternatives": 1,
+            "firm.engagement.initial": 0.7,
+            "firm.engagement.turnover": 0.1,
+            "firm.understanding.initial": 0.5,
+            "strategies.aligned.communication": 0.1,
+        },
+    )
+    runs = [(sc, strategy, seed) for strategy in ("aligned", "efficiency_only") for seed in (3, 4)]
+    reference = simulate(runs)
+    for batch_rows in (1, 3):
+        again = simulate(runs, batch_rows=batch_rows)
+        for (row, frame), (row2, frame2) in zip(reference, again, strict=True):
+            assert row == row2 or pd.DataFrame([row]).equals(pd.DataFrame([row2]))
+            pd.testing.assert_frame_equal(frame, frame2)
+    assert "engagement_shop" in reference[0][1] and "understanding_shop" in reference[0][1]
+
+
+# ---------------------------------------------------------------- strategic understanding
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    alpha=st.floats(0.05, 1.0),
+    seed=st.integers(0, 50),
+    mode=st.sampled_from(["decentralized", "sequential"]),
+)
+def test_zero_understanding_makes_an_aligned_department_act_as_alpha_zero(alpha, seed, mode):
+    common = {
+        "strategies.aligned.coordination": mode,
+        "strategies.aligned.sensing": 0.3,
+        "firm.learning.gain": 0.3,
+    }
+    blind = _firm(
+        {**common, "strategies.aligned.alpha": alpha, "firm.understanding.initial": 0.0},
+        seed=seed,
+    )
+    silo = _firm({**common, "strategies.aligned.alpha": 0.0}, seed=seed)
+    np.testing.assert_array_equal(blind.log.ints["config"], silo.log.ints["config"])
+    assert all(d.understanding == 0.0 for d in blind.departments)
+
+
+def test_full_understanding_is_the_model_without_the_mechanism():
+    on = _firm({"firm.understanding.initial": 1.0})
+    off = _firm({})
+    np.testing.assert_array_equal(on.log.ints["config"], off.log.ints["config"])
+    np.testing.assert_array_equal(on.log.floats["profit"], off.log.floats["profit"])
+
+
+def test_communication_closes_the_gap_and_costs_money():
+    rate, forgetting, u0 = 0.1, 0.02, 0.3
+    firm = _firm(
+        {
+            "firm.understanding.initial": u0,
+            "firm.understanding.forgetting": forgetting,
+            "strategies.aligned.communication": rate,
+            "costs.communication": 1.5,
+        }
+    )
+    u = u0
+    for _ in range(80):
+        u = u * (1 - forgetting)
+        u = u + rate * (1 - u)
+    assert firm.departments[0].understanding == pytest.approx(u, rel=1e-12)
+    sc = firm.spec
+    base = _firm({}).coordination_cost
+    assert firm.coordination_cost == pytest.approx(base + 1.5 * rate)
+    frame = firm.log.to_frame()
+    assert frame["understanding_production"].iloc[0] == pytest.approx(u0)
+    assert frame["understanding_production"].is_monotonic_increasing
+    assert "engagement_production" not in frame
+    assert sc.firm.engagement is None
+
+
+def test_understanding_tables_must_name_every_department():
+    with pytest.raises(ScenarioError, match=r"firm\.understanding\.initial: a table needs"):
+        load_scenario(BAKERY, {"firm.understanding.initial": {"production": 0.5}})
+    with pytest.raises(ScenarioError, match=r"firm\.understanding\.initial: .*\[0, 1\]"):
+        load_scenario(BAKERY, {"firm.understanding.initial": 1.5})
+
+
+# ---------------------------------------------------------------- engagement
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    initial=st.floats(0.0, 1.0),
+    erosion=st.floats(0.0, 1.0),
+    recovery=st.floats(0.0, 1.0),
+    turnover=st.floats(0.0, 1.0),
+    understanding=st.floats(0.0, 1.0),
+    strategy=st.sampled_from(["efficiency_only", "aligned"]),
+    seed=st.integers(0, 20),
+)
+def test_engagement_and_understanding_stay_in_the_unit_interval(
+    initial, erosion, recovery, turnover, understanding, strategy, seed
+):
+    firm = _firm(
+        {
+            "firm.engagement.initial": initial,
+            "firm.engagement.erosion": erosion,
+            "firm.engagement.recovery": recovery,
+            "firm.engagement.turnover": turnover,
+            "firm.understanding.initial": understanding,
+            "firm.learning.gain": 0.3,
+        },
+        seed=seed,
+        strategy=strategy,
+    )
+    frame = firm.log.to_frame()
+    for part in ("engagement", "understanding"):
+        values = frame.filter(like=f"{part}_").to_numpy()
+        assert np.isfinite(values).all()
+        assert (values >= 0).all() and (values <= 1).all()
+    assert (firm.experience >= 0).all()
+
+
+def test_unexplained_change_erodes_engagement_and_stability_restores_it():
+    """Hand-computed: the efficiency-only firm (purpose 0) loses `erosion` of its engagement
+    in every department that changes and regains `recovery / 2` of the gap where nothing
+    changes."""
+    erosion, recovery = 0.3, 0.1
+    firm = _firm(
+        {
+            "firm.engagement.initial": 0.8,
+            "firm.engagement.erosion": erosion,
+            "firm.engagement.recovery": recovery,
+            "firm.engagement.drives_search": False,
+        },
+        strategy="efficiency_only",
+    )
+    frame = firm.log.to_frame()
+    configs = frame["config"].to_numpy()
+    for dept in firm.departments:
+        e = frame[f"engagement_{dept.name}"].to_numpy()
+        assert e[0] == pytest.approx(0.8)
+        for t in range(1, len(e)):
+            changed = ((configs[t] ^ configs[t - 1]) & dept.mask) != 0
+            if changed:
+                expected = e[t - 1] - erosion * e[t - 1]
+            else:
+                expected = e[t - 1] + recovery * (1 - e[t - 1]) / 2
+            assert e[t] == pytest.approx(expected, rel=1e-12)
+    assert any(
+        (frame[f"engagement_{d.name}"].diff() < 0).any() for d in firm.departments
+    )  # something changed, so the check above was not vacuous
+
+
+def test_turnover_takes_experience_and_a_disengaged_department_searches_less():
+    firm = _firm(
+        {
+            "firm.engagement.initial": 0.3,
+            "firm.engagement.erosion": 0.0,
+            "firm.engagement.recovery": 0.0,
+            "firm.engagement.turnover": 0.2,
+            "firm.learning.gain": 0.3,
+            "strategies.aligned.p_jump": 0.0,
+        },
+        trace=True,
+    )
+    counts = _examined(firm)
+    for dept in firm.departments:  # max(1, round(0.3 * n))
+        expected = max(1, int(np.floor(0.3 * len(dept.decisions) + 0.5)))
+        assert {c for (t, d), c in counts.items() if d == dept.index} == {expected}
+    engaged = _firm({"firm.learning.gain": 0.3, "strategies.aligned.p_jump": 0.0})
+    # with staff leaving, experience never builds up as far
+    assert firm.experience.max() < engaged.experience.max()
+    # experience recomputed by hand from the path: +1 or x (1 - reset), then the leavers' share
+    leaving, keep = 0.2 * (1 - 0.3), 1 - firm.spec.firm.learning.reset
+    configs = firm.log.ints["config"]
+    for dept in firm.departments:
+        x = 24.0
+        for t in range(1, 81):
+            changed = ((configs[t] ^ configs[t - 1]) & dept.mask) != 0
+            x = (x * keep if changed else x + 1.0) * (1 - leaving)
+        assert firm.experience[dept.index] == pytest.approx(x, rel=1e-12)
+
+
+def test_mechanisms_off_give_the_same_numbers_with_any_setting_of_their_parameters():
+    """The parameters of an absent mechanism do nothing: communication without
+    [firm.understanding] is only a cost."""
+    talk = _firm({"strategies.aligned.communication": 0.5})
+    quiet = _firm({})
+    np.testing.assert_array_equal(talk.log.ints["config"], quiet.log.ints["config"])
+    assert talk.coordination_cost > quiet.coordination_cost
+
+
+def test_department_levels_can_be_inspected_and_set_between_steps():
+    sc = load_scenario(BAKERY, {"horizon": 70, "firm.engagement.initial": 0.5})
+    market = Market(scenario=sc, strategies=["aligned"], rng=1)
+    dept = market.firms[0].departments[0]
+    assert dept.engagement == 0.5 and dept.understanding == 1.0
+    market.step()
+    dept.engagement = 0.9
+    assert dept.engagement == 0.9
+    with pytest.raises(ValueError, match="engagement must be in"):
+        dept.engagement = 1.2

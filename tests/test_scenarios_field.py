@@ -1,0 +1,232 @@
+"""Issue 13's businesses from the field: each scenario's `expected` outcomes, written in the file
+before the scenario was first run, checked over 200 seeds as effect sizes with 95% intervals,
+paired by seed where two strategies or two markets are compared (common random numbers). Each
+assertion names what its interval must exclude. docs/scenarios.md reports the numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiment import run_experiment
+from sim.frames import decision_columns
+from sim.model import Market
+from sim.scenario import load_scenario
+from sim.stats import equivalence, mean_ci, paired_difference, paired_values, share_ci
+from tests.conftest import SEEDS
+
+FIELD = ("hospitality_eco_tourism", "fintech_regulation")
+TWINS = ["efficiency_only", "aligned"]
+MARKET_VALUE_MARGIN = 0.05  # a twentieth of the scale: 0.6 x 0.05 x 80 = 2.4 k€ a month (fintech)
+
+
+@pytest.mark.parametrize("name", FIELD)
+def test_each_story_states_what_it_expects(name):
+    assert len(load_scenario(name).expected.split()) >= 40
+
+
+def _window(periods: pd.DataFrame, strategy: str, column: str, first: int, last: int) -> pd.Series:
+    """Per seed: the mean of ``column`` over periods ``first`` .. ``last`` (NaN once closed)."""
+    rows = periods[(periods["strategy"] == strategy) & periods["period"].between(first, last)]
+    return rows.groupby("seed")[column].mean()
+
+
+def _largest_fall_share(periods: pd.DataFrame, strategy: str, split: int, window: int, end: int):
+    """Per seed: the largest one-period fall of profit from the split on, as a share of the
+    whole fall from the window before the split to the last window (NaN where profit did not
+    fall): the measure `largest_monthly_fall` of docs/scenarios.md."""
+    out = {}
+    for seed, rows in periods[periods["strategy"] == strategy].groupby("seed"):
+        profit = rows.sort_values("period")["profit"].to_numpy()
+        fall = profit[max(1, split - window) : split].mean() - profit[end + 1 - window :].mean()
+        steps = (-np.diff(profit[split - 1 :])).clip(min=0).max()
+        out[seed] = steps / fall if fall > 0 else np.nan
+    return pd.Series(out)
+
+
+# ---- the hotel: travellers move gradually to sustainable stays
+
+
+@pytest.fixture(scope="module")
+def hotel():
+    sc = load_scenario("hospitality_eco_tourism")
+    return sc, run_experiment(sc, strategies=TWINS, seeds=SEEDS)
+
+
+def test_hotel_the_efficiency_only_hotel_keeps_its_efficiency_while_travellers_leave(hotel):
+    sc, result = hotel
+    runs, periods = result.runs, result.periods
+    eff = runs[runs["strategy"] == "efficiency_only"].set_index("seed")
+    # efficiency kept: the interval of after - before must exclude falls of 0.01 or more
+    _, low, _ = mean_ci(eff["efficiency_post_shift"] - eff["efficiency_pre_shift"])
+    assert low > -0.01
+    # market value: from before the drift to the last 30 months, a fall of more than 0.1
+    end = _window(periods, "efficiency_only", "market_value", sc.horizon - 29, sc.horizon)
+    _, _, high = mean_ci(end - eff["market_value_pre_shift"])
+    assert high < -0.1
+    _, _, high = mean_ci(eff["profit_post_shift"] - eff["profit_pre_shift"])
+    assert high < 0  # profit after the drift begins: lower, the interval excludes 0
+
+
+def test_hotel_the_aligned_hotel_follows_the_travellers_and_earns_more(hotel):
+    sc, result = hotel
+    runs, periods = result.runs, result.periods
+    diff = paired_difference(runs, "profit_post_shift", "aligned", "efficiency_only")
+    assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)  # excludes 0
+    aligned = runs[runs["strategy"] == "aligned"].set_index("seed")
+    end = _window(periods, "aligned", "market_value", sc.horizon - 29, sc.horizon)
+    # at least 90% of its market value before the drift: the interval excludes a shortfall
+    _, low, _ = mean_ci(end - 0.9 * aligned["market_value_pre_shift"])
+    assert low > 0
+
+
+def test_hotel_the_gap_is_there_before_the_drift_and_widens_only_once_it_is_over(hotel):
+    # Expected: the drift itself widens the profit gap (difference-in-differences over the
+    # whole window after period 48 above 0). The model shows an interval that includes 0,
+    # because the efficiency-only hotel has wandered off the package market before the drift
+    # (docs/scenarios.md); what it does show is tested here, the last part found after the run.
+    sc, result = hotel
+    runs, periods = result.runs, result.periods
+    before = paired_difference(runs, "profit_pre_shift", "aligned", "efficiency_only")
+    assert before.ci_low > 0, str(before)  # a gap before the drift: excludes 0
+    gap = paired_difference(runs, "market_value_pre_shift", "aligned", "efficiency_only")
+    assert gap.ci_low > 0.2, str(gap)  # the silo hotel fits less well: excludes gaps of 0.2
+    last = periods[periods["period"] > sc.horizon - 30].groupby(["seed", "strategy"], observed=True)
+    profit_end = last["profit"].mean().unstack()
+    widened = (
+        profit_end["aligned"]
+        - profit_end["efficiency_only"]
+        - paired_values(runs, "profit_pre_shift", "aligned", "efficiency_only")
+    )
+    mean, low, _ = mean_ci(widened)
+    assert low > 0, mean  # the last 30 months' gap is wider than the gap before: excludes 0
+
+
+def test_hotel_the_aligned_hotel_turns_green_while_the_trend_spreads(hotel):
+    sc, result = hotel
+    (drift,) = sc.market.shifts
+    halfway = drift.at + drift.duration // 2  # period 66
+    rows = result.periods[result.periods["period"] == halfway]
+    held = decision_columns(rows, sc).pivot(
+        index="seed", columns="strategy", values="decision_eco_certification"
+    )
+    share, low, _ = share_ci(held["aligned"] == 1)
+    assert low > 0.5, f"{share:.0%} of aligned hotels certified at period {halfway}"  # most
+    mean, low, _ = mean_ci(held["aligned"] - held["efficiency_only"])
+    assert low > 0, mean  # more than the efficiency-only hotels: excludes 0
+
+
+def test_hotel_a_slow_drift_erodes_profit_where_an_abrupt_one_breaks_it(hotel):
+    sc, result = hotel
+    (drift,) = sc.market.shifts
+    abrupt = load_scenario(
+        "hospitality_eco_tourism",
+        {"market.shifts": [{"kind": "abrupt", "at": drift.at, "to": drift.to}]},
+    )
+    sudden = run_experiment(abrupt, strategies=["efficiency_only"], seeds=SEEDS).periods
+    args = (sc.split, sc.metrics.window, sc.horizon)
+    gradual = _largest_fall_share(result.periods, "efficiency_only", *args)
+    at_once = _largest_fall_share(sudden, "efficiency_only", *args)
+    # defined where the silo hotel's profit fell at all: in about a third of the markets it had
+    # already wandered off the package market before the drift, and did not fall further
+    paired = (gradual - at_once).dropna()
+    assert len(paired) >= SEEDS // 2
+    mean, _, high = mean_ci(paired)
+    assert high < 0, mean  # a smaller share of the whole fall in one month: excludes 0
+
+
+# ---- the fintech: a regulation, then tightening that never relaxes
+
+
+@pytest.fixture(scope="module")
+def fintech():
+    sc = load_scenario("fintech_regulation")
+    return sc, run_experiment(sc, strategies=TWINS, seeds=SEEDS)
+
+
+def _regimes(sc, seeds) -> pd.DataFrame:
+    """The regime in force in every period of every seed (the market's drawn schedule)."""
+    frames = []
+    for seed in seeds:
+        regime = [sc.initial_regime] * (sc.horizon + 1)
+        for event in Market(scenario=sc, strategies=[], rng=seed).environment.schedule:
+            if event.kind == "regime":
+                regime[event.time :] = [event.to] * (sc.horizon + 1 - event.time)
+        frames.append(
+            pd.DataFrame({"seed": seed, "period": range(sc.horizon + 1), "regime": regime})
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_fintech_the_aligned_fintech_earns_more_from_the_regulation_on(fintech):
+    _, result = fintech
+    runs = result.runs
+    diff = paired_difference(runs, "profit_post_shift", "aligned", "efficiency_only")
+    assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)  # excludes 0
+    change = paired_difference(runs, "profit_change", "aligned", "efficiency_only")
+    assert change.ci_low > 0, str(change)  # the regulation itself widens the gap: excludes 0
+
+
+def test_fintech_each_tightening_is_a_step_down_for_the_efficiency_only_fintech(fintech):
+    sc, result = fintech
+    periods = result.periods.merge(_regimes(sc, range(SEEDS)), on=["seed", "period"])
+    value = periods.pivot_table(
+        index=["seed", "regime"], columns="strategy", values="market_value", observed=True
+    )
+    reached = value.xs("strict", level="regime").index  # markets that reach the strictest rules
+    assert len(reached) >= SEEDS * 0.8
+    first = value.xs("regulated", level="regime").loc[reached]
+    last = value.xs("strict", level="regime").loc[reached]
+    mean, _, high = mean_ci(last["efficiency_only"] - first["efficiency_only"])
+    assert high < 0, mean  # lower under the strictest rules: excludes 0
+    # Expected: the gap between the two widens. The model shows it staying as it was, because
+    # the aligned fintech meets a longer list of rules less fully too (docs/scenarios.md):
+    mean, _, high = mean_ci(last["aligned"] - first["aligned"])
+    assert high < 0, mean  # the aligned fintech loses as well: excludes 0
+    gap_first = first["aligned"] - first["efficiency_only"]
+    gap_last = last["aligned"] - last["efficiency_only"]
+    # the gap changes by less than 0.05 of market value (2.4 k€ a month for this fintech)
+    same = equivalence(gap_last - gap_first, MARKET_VALUE_MARGIN)
+    assert same.equivalent, same
+
+
+def test_fintech_rules_that_never_relax_leave_the_efficiency_only_fintech_no_way_back(fintech):
+    sc, result = fintech
+    turbulence = next(s for s in sc.market.shifts if s.kind == "turbulence")
+    relaxing = {
+        **turbulence.model_dump(exclude={"transitions"}),
+        "targets": {r.name: 1.0 for r in sc.market.regimes},
+    }
+    undirected = load_scenario("fintech_regulation", {"market.shifts.1": relaxing})
+    other = run_experiment(undirected, strategies=["efficiency_only"], seeds=SEEDS).periods
+    last = (sc.horizon - 29, sc.horizon)
+    never_back = _window(result.periods, "efficiency_only", "market_value", *last)
+    may_relax = _window(other, "efficiency_only", "market_value", *last)
+    mean, _, high = mean_ci((never_back - may_relax).dropna())
+    assert high < 0, mean  # lower when the rules never relax: excludes 0
+
+
+def test_fintech_compliance_costs_the_aligned_fintech_efficiency(fintech):
+    _, result = fintech
+    runs = result.runs.set_index("seed")
+    aligned = runs[runs["strategy"] == "aligned"]
+    _, _, high = mean_ci(aligned["efficiency_post_shift"] - aligned["efficiency_pre_shift"])
+    assert high < 0  # lower after the regulation: excludes 0
+    eff = runs[runs["strategy"] == "efficiency_only"]
+    _, low, _ = mean_ci(eff["efficiency_post_shift"] - eff["efficiency_pre_shift"])
+    assert low > -0.01  # the efficiency-only fintech's: excludes falls of 0.01 or more
+
+
+@pytest.mark.parametrize("name", FIELD)
+def test_each_runs_and_explains_itself_from_the_command_line(name, tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["explain", name]) == 0
+    text = capsys.readouterr().out
+    assert "Expected (written before the first run):" in text
+    assert " ".join(load_scenario(name).expected.split()[:8]) in " ".join(text.split())
+    out = tmp_path / "out"
+    assert main(["run", name, "--seeds", "2", "--out", str(out), "--quiet", "--no-figures"]) == 0
+    assert {"runs.parquet", "periods.parquet", "manifest.json"} <= {p.name for p in out.iterdir()}

@@ -1,0 +1,290 @@
+"""Issue 13's businesses about people: the restaurant whose staff do or do not understand its
+kitchen technology, and the metal works that automates with or without retraining. Each
+scenario's `expected` outcomes were written in the file before it was first run; the tests were
+written with them (commit 1babc19) and are kept where the model bears them out. Where it does
+not, the test checks what the model shows instead, and says so ("expected ..., the model shows
+..."); docs/scenarios.md gives the numbers and the reasons. Everything is an effect size over
+200 seeds with a 95% interval, paired by seed (common random numbers) where two strategies or
+two settings are compared, and each assertion names what its interval must exclude. "No
+difference" is only ever claimed by an equivalence test against a margin stated in business
+terms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiment import run_experiment
+from sim.frames import decision_names
+from sim.model import Market
+from sim.scenario import load_scenario
+from sim.stats import equivalence, mean_ci, paired_difference, share_ci
+from tests.conftest import SEEDS
+
+PEOPLE = ("restaurant_kitchen_tech", "manufacturing_automation")
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_each_story_states_what_it_expects(name):
+    sc = load_scenario(name)
+    assert len(sc.expected.split()) >= 40
+    assert sc.effects and sc.firm.understanding is not None and sc.firm.engagement is not None
+
+
+def _per_seed(periods: pd.DataFrame, strategy: str, column: str, first: int, last: int):
+    """Per seed: the mean of ``column`` over periods ``first`` .. ``last`` (periods alive)."""
+    rows = periods[(periods["strategy"] == strategy) & periods["period"].between(first, last)]
+    return rows[rows["alive"]].groupby("seed")[column].mean()
+
+
+def _held(periods: pd.DataFrame, period: int, *decisions: str) -> pd.DataFrame:
+    """Per seed (rows) and strategy (columns): 1 where every one of ``decisions`` is held at
+    ``period``, else 0 (from the periods table's decision columns)."""
+    rows = periods[periods["period"] == period]
+    rows = rows.assign(held=(rows[decision_names(decisions)] == 1).all(axis=1).astype(float))
+    return rows.pivot(index="seed", columns="strategy", values="held")
+
+
+def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
+    """Mean of a - b over the seeds both have, with its 95% interval."""
+    return mean_ci((a - b).dropna())
+
+
+def _flip_gains(name: str, decision: str, seeds: int) -> np.ndarray:
+    """Per seed: what switching ``decision`` on, alone, from the starting set-up changes in
+    the owning department's landscape efficiency and in the firm's landscape performance."""
+    sc = load_scenario(name)
+    bit = sc.decisions.index(decision)
+    dept = next(i for i, d in enumerate(sc.departments) if decision in d.decisions)
+    gains = []
+    for seed in range(seeds):
+        market = Market(scenario=sc, strategies=["aligned"], rng=seed)
+        s = market.start_config
+        t = s ^ (1 << bit)
+        table, performance = market.department_efficiency, market.landscape_performance
+        gains.append((table[t, dept] - table[s, dept], performance[t] - performance[s]))
+    return np.array(gains)
+
+
+# ---- the restaurant: kitchen technology, understood or imposed
+
+
+@pytest.fixture(scope="module")
+def restaurant():
+    sc = load_scenario("restaurant_kitchen_tech")
+    return sc, run_experiment(sc, seeds=SEEDS)
+
+
+def test_restaurant_explaining_builds_understanding_and_silence_loses_it(restaurant):
+    """Expected: about 0.9 at the shift (the level where explaining balances forgetting) and
+    below 0.4 without explaining. The model shows 0.84 to 0.86: leavers take their
+    understanding with them, which the expectation counted as 'a little'."""
+    sc, result = restaurant
+    at_shift = result.periods[result.periods["period"] == sc.split]
+    no_leavers = 0.15 / (1 - 0.98 * 0.85)  # the level with forgetting and explaining only
+    forgetting_only = 0.4 * 0.98**sc.split
+    for dept in sc.departments:
+        column = f"understanding_{dept.name}"
+        explained = at_shift[at_shift["strategy"] == "aligned_explained"][column]
+        _, low, high = mean_ci(explained)
+        assert low > 0.8 and high < no_leavers  # excludes 0.8 and the level without leavers
+        silent = at_shift[at_shift["strategy"] == "aligned"][column]
+        assert mean_ci(silent)[2] < forgetting_only  # leavers take it too: excludes 0.19
+
+
+def test_restaurant_the_kitchen_embraces_a_change_it_understands(restaurant):
+    sc, result = restaurant
+    periods = result.periods
+    engagement = {
+        s: _per_seed(periods, s, "engagement_kitchen", 1, sc.horizon)
+        for s in ("efficiency_only", "aligned", "aligned_explained")
+    }
+    mean, low, _ = _paired(engagement["aligned_explained"], engagement["aligned"])
+    assert low > 0, mean  # explained above aligned over the ten years: excludes 0
+    mean, low, _ = _paired(engagement["aligned"], engagement["efficiency_only"])
+    assert low > 0, mean  # aligned above efficiency-only over the ten years: excludes 0
+    # not expected: after the shift the aligned kitchen, changing for a strategy it no longer
+    # understands, is less engaged than the settled efficiency-only kitchen
+    after = {
+        s: _per_seed(periods, s, "engagement_kitchen", sc.split, sc.horizon)
+        for s in ("efficiency_only", "aligned")
+    }
+    mean, _, high = _paired(after["aligned"], after["efficiency_only"])
+    assert high < 0, mean  # excludes 0
+
+
+def test_restaurant_the_aligned_restaurants_install_the_technology_when_guests_want_it(
+    restaurant,
+):
+    """Expected: most restaurants of every strategy have the combi ovens by period 35. The
+    model shows it for the efficiency-only restaurant only; the aligned ones install them after
+    the shift, when the ovens make the wider menu possible and guests taste the difference."""
+    sc, result = restaurant
+    before = _held(result.periods, sc.split - 1, "combi_steam_ovens")
+    end = _held(result.periods, sc.horizon, "combi_steam_ovens")
+    assert share_ci(before["efficiency_only"] == 1)[1] > 0.5  # most: excludes a half
+    mean, low, _ = mean_ci(before["efficiency_only"] - before["aligned"])
+    assert low > 0, mean  # more silo kitchens than aligned ones before the shift: excludes 0
+    for strategy in ("aligned", "aligned_explained"):
+        mean, low, _ = mean_ci(end[strategy] - before[strategy])
+        assert low > 0, (strategy, mean)  # installed after the shift: excludes 0
+        assert share_ci(end[strategy] == 1)[1] > 0.8  # by the end: excludes 0.8
+    # why: from the starting set-up, tuned to cooking without them, the ovens alone raise the
+    # kitchen's efficiency by less than their 0.10, and the restaurant's performance (what the
+    # owner weighs) in fewer markets than the kitchen's efficiency (what a silo kitchen weighs)
+    gains = _flip_gains("restaurant_kitchen_tech", "combi_steam_ovens", SEEDS)
+    assert mean_ci(gains[:, 0])[2] < 0.10  # excludes the designed 0.10
+    assert share_ci(gains[:, 1] > 0)[2] < 0.6  # about half at most: excludes 0.6
+    mean, low, _ = mean_ci((gains[:, 0] > 0).astype(float) - (gains[:, 1] > 0))
+    assert low > 0, mean  # excludes 0
+
+
+def test_restaurant_the_explained_kitchen_is_not_more_efficient_before_the_shift(restaurant):
+    """Expected: the explained kitchen more efficient before the shift. The model shows no
+    difference within 0.02 (a fifth of the ovens' designed effect): both kitchens are engaged
+    enough to examine 4 of their 5 alternatives, and lose so few staff that their experience
+    stays far beyond the 6 months learning by doing needs."""
+    sc, result = restaurant
+    first = sc.split - sc.metrics.window
+    before = {
+        s: _per_seed(result.periods, s, "efficiency_kitchen", first, sc.split - 1)
+        for s in ("aligned", "aligned_explained")
+    }
+    test = equivalence((before["aligned_explained"] - before["aligned"]).dropna(), margin=0.02)
+    assert test.equivalent, test
+
+
+def test_restaurant_explaining_turns_the_efficiency_towards_the_guests(restaurant):
+    sc, result = restaurant
+    runs = result.runs
+    for a, b in (("aligned_explained", "aligned"), ("aligned", "efficiency_only")):
+        diff = paired_difference(runs, "market_value_post_shift", a, b)
+        assert diff.ci_low > 0, str(diff)  # excludes 0
+    held = _held(result.periods, sc.horizon, "seasonal_menu")
+    mean, low, _ = mean_ci(held["aligned_explained"] - held["aligned"])
+    assert low > 0, mean  # more explained restaurants serve the seasonal menu: excludes 0
+
+
+def test_restaurant_explaining_pays_for_its_briefings(restaurant):
+    runs = restaurant[1].runs
+    for a, b in (("aligned_explained", "aligned"), ("aligned", "efficiency_only")):
+        diff = paired_difference(runs, "profit_post_shift", a, b)
+        assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)  # excludes 0
+
+
+# ---- the metal works: automation with or without retraining
+
+
+@pytest.fixture(scope="module")
+def works():
+    sc = load_scenario("manufacturing_automation")
+    return sc, run_experiment(sc, seeds=SEEDS)
+
+
+def test_works_retraining_keeps_the_shop_floor_engaged_and_its_people(works):
+    """Expected: engagement retraining > aligned > efficiency-only over the twelve years. The
+    model shows retraining above both, but the aligned works above the efficiency-only one only
+    before the customer's move and below it after: the aligned shop floor then changes for a
+    strategy almost nobody on it understands any more, while the silo floor settles."""
+    sc, result = works
+    periods = result.periods
+
+    def engagement(first: int, last: int) -> dict[str, pd.Series]:
+        return {
+            s: _per_seed(periods, s, "engagement_production", first, last)
+            for s in ("efficiency_only", "aligned", "retraining")
+        }
+
+    whole = engagement(1, sc.horizon)
+    for other in ("aligned", "efficiency_only"):
+        mean, low, _ = _paired(whole["retraining"], whole[other])
+        assert low > 0, (other, mean)  # excludes 0
+    before, after = engagement(1, sc.split - 1), engagement(sc.split, sc.horizon)
+    mean, low, _ = _paired(before["aligned"], before["efficiency_only"])
+    assert low > 0, mean  # before the move: excludes 0
+    mean, _, high = _paired(after["aligned"], after["efficiency_only"])
+    assert high < 0, mean  # after the move, the other way round: excludes 0
+    # staff leaving per year, 12 x turnover x (1 - engagement): fewest with retraining
+    turnover = sc.firm.engagement.turnover
+    leaving = {s: 12 * turnover * (1 - e) for s, e in whole.items()}
+    for other in ("aligned", "efficiency_only"):
+        assert _paired(leaving[other], leaving["retraining"])[1] > 0  # excludes 0
+
+
+def test_works_turnover_costs_little_practice_at_these_engagement_levels(works):
+    """Expected: turnover costs production efficiency through lost experience, more in the
+    efficiency-only works than with retraining. The model shows a loss within 0.01 in both and
+    no difference within 0.01: at about 1% of staff leaving a month, experience settles far
+    beyond the 18 months learning by doing needs; what costs practice is changing the set-up."""
+    sc, result = works
+    steady = load_scenario("manufacturing_automation", {"firm.engagement.turnover": 0.0})
+    kept = run_experiment(steady, strategies=["efficiency_only", "retraining"], seeds=SEEDS)
+    loss = {
+        s: _per_seed(kept.periods, s, "efficiency_production", sc.split, sc.horizon)
+        - _per_seed(result.periods, s, "efficiency_production", sc.split, sc.horizon)
+        for s in ("efficiency_only", "retraining")
+    }
+    for strategy, values in loss.items():
+        test = equivalence(values.dropna(), margin=0.01)
+        assert test.equivalent, (strategy, test)
+    test = equivalence((loss["efficiency_only"] - loss["retraining"]).dropna(), margin=0.01)
+    assert test.equivalent, test
+
+
+def test_works_aligned_works_pair_robots_with_in_house_programming_for_custom_work(works):
+    """Expected: before the customer's move more aligned works than efficiency-only ones run
+    the robot cell with in-house programming. The model shows it only after the move (when the
+    pair also wins custom work); before it, fewer aligned works than silo ones have the robot
+    at all: from a shop floor tuned to manual welding the cell alone rarely pays."""
+    sc, result = works
+    robot = _held(result.periods, sc.split - 1, "robotic_welding_cell")
+    mean, low, _ = mean_ci(robot["efficiency_only"] - robot["aligned"])
+    assert low > 0, mean  # the silo floor installs it more often before the move: excludes 0
+    pair = ("robotic_welding_cell", "in_house_cell_programming")
+    end = _held(result.periods, sc.horizon, *pair)
+    for strategy in ("aligned", "retraining"):
+        mean, low, _ = mean_ci(end[strategy] - end["efficiency_only"])
+        assert low > 0, (strategy, mean)  # excludes 0
+    # why: switched on alone from the starting set-up, the cell lowers the floor's landscape
+    # efficiency on average and raises the works' performance in a minority of markets
+    gains = _flip_gains("manufacturing_automation", "robotic_welding_cell", SEEDS)
+    assert mean_ci(gains[:, 0])[2] < 0  # excludes 0
+    assert share_ci(gains[:, 1] > 0)[2] < 0.5  # excludes a half
+
+
+def test_works_the_twins_story_holds(works):
+    runs = works[1].runs
+    eff = runs[runs["strategy"] == "efficiency_only"].dropna(subset=["efficiency_post_shift"])
+    _, low, _ = mean_ci(eff["efficiency_post_shift"] - eff["efficiency_pre_shift"])
+    assert low > -0.01  # efficiency kept: excludes a fall of 0.01 or more
+    _, _, high = mean_ci(eff["market_value_post_shift"] - eff["market_value_pre_shift"])
+    assert high < 0  # excludes 0
+    _, _, high = mean_ci(eff["profit_post_shift"] - eff["profit_pre_shift"])
+    assert high < 0  # excludes 0
+    diff = paired_difference(runs, "profit_post_shift", "aligned", "efficiency_only")
+    assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)  # excludes 0
+
+
+def test_works_retraining_wins_customers_and_about_pays_for_itself(works):
+    """Expected: higher market value and profit net of the programme after the move. The model
+    shows the market value; the profit gain before the programme's cost (4 k€ a month) excludes
+    0 but is too close to that cost for the net gain to exclude 0 over 200 seeds."""
+    sc, result = works
+    runs = result.runs
+    diff = paired_difference(runs, "market_value_post_shift", "retraining", "aligned")
+    assert diff.ci_low > 0, str(diff)  # excludes 0
+    cost = sc.costs.communication * sc.all_strategies["retraining"].communication
+    gross = paired_difference(
+        runs.assign(
+            profit_post_shift=runs["profit_post_shift"]
+            + np.where(runs["strategy"] == "retraining", cost, 0.0)
+        ),
+        "profit_post_shift",
+        "retraining",
+        "aligned",
+    )
+    assert gross.ci_low > 0, str(gross)  # before the programme's cost: excludes 0
+    net = paired_difference(runs, "profit_post_shift", "retraining", "aligned")
+    assert net.ci_high < 2 * cost, str(net)  # the programme does not pay twice over
