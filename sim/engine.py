@@ -440,6 +440,20 @@ class Engine:
             value = value + flat.take(at + k * self.size) * weights[:, k : k + 1]
         return value
 
+    def _basis_values(
+        self, rows: np.ndarray | slice, configs: np.ndarray, *weights: np.ndarray
+    ) -> list[np.ndarray]:
+        """`_basis_value` of one configuration per row under each of ``weights`` (rows x K),
+        the look-ups shared: the same operations, in the same order, for each."""
+        flat = self.basis.reshape(-1)
+        at = _take(self.market, rows) * (self.k_basis * self.size) + configs
+        basis = flat.take(at)
+        values = [basis * w[:, 0] for w in weights]
+        for k in range(1, self.k_basis):
+            basis = flat.take(at + k * self.size)
+            values = [v + basis * w[:, k] for v, w in zip(values, weights, strict=True)]
+        return values
+
     def perceived(
         self, rows: np.ndarray, configs: np.ndarray, eff: np.ndarray | None = None, start=None
     ) -> np.ndarray:
@@ -849,10 +863,8 @@ class Engine:
         efficiency = self._weighted(dept_eff)
         # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
         truth = self.truth.take(m, axis=0)
-        value = np.clip(self._basis_value(rows, configs[:, None], truth)[:, 0], 0.0, 1.0)
-        believed = np.clip(
-            self._basis_value(rows, configs[:, None], self.belief[rows])[:, 0], 0.0, 1.0
-        )
+        value, believed = self._basis_values(rows, configs, truth, self.belief[rows])
+        value, believed = np.clip(value, 0.0, 1.0), np.clip(believed, 0.0, 1.0)
         beta = self.beta.take(m)
         performance = beta * value + (1.0 - beta) * efficiency
         profit = self.money_scale[rows] * (performance - self.break_even[rows]) - self.cost[rows]

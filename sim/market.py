@@ -106,6 +106,11 @@ class MarketEnvironment:
         self._rugged_index = len(self._names)
 
     @property
+    def shifting(self) -> bool:
+        """Whether customers are moving in a gradual shift (their weights change each period)."""
+        return self._blend is not None
+
+    @property
     def regime_weights(self) -> dict[str, float]:
         """Current weight of each regime in customers' preferences (two during a gradual shift)."""
         if self._blend is None:

@@ -391,6 +391,12 @@ class Market(mesa.Model):
         if t >= self.spec.horizon:
             self.running = False
 
+    def _moves_on(self, t: int) -> bool:
+        """Whether `advance(t)` would change anything: a gradual shift under way, customers
+        moved since the port was found, or the horizon reached."""
+        env = self.environment
+        return env.shifting or env.version != self.state.version or t >= self.spec.horizon
+
     def _event_due(self, t: float) -> bool:
         """Whether an event on Mesa's schedule may be due by ``t`` (True if unsure)."""
         events = getattr(self._event_list, "_events", None)
@@ -427,8 +433,9 @@ def step_together(markets: Sequence[Market]) -> None:
         for market in markets:
             if market._event_due(t):
                 market.run_until(t)
-            market.advance(t)
-            engine.update_market(market.index)
+            if market._moves_on(t):
+                market.advance(t)
+                engine.update_market(market.index)
         engine.step(t)
     for market in markets:
         if market.time < engine.horizon:
