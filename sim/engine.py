@@ -10,6 +10,8 @@ steps all its firms of all its seeds with one call per period.
 Each row's result depends on its own state, its market and its own random words only (see
 `sim.streams`), never on the other rows in the batch: element-wise numpy operations only, and
 no reduction across rows, so a batch gives bit for bit the numbers of its rows run one by one.
+(Populations are looked at as a whole only to choose how to compute their moves, by table
+look-up or not, `Engine._fast_rows`: both give the same numbers.)
 """
 
 from __future__ import annotations
@@ -919,10 +921,12 @@ class _MoveTables:
         self.lasted = np.zeros(count, dtype=np.int64)  # periods the key has stayed the same
         self.move: np.ndarray | None = None  # (count, 2**N, D) configurations
         self.utility: np.ndarray | None = None  # (count, 2**N, D)
+        self._low: np.ndarray | None = None  # `_deposit`'s look-up tables
+        self._high: np.ndarray | None = None
 
     def rows(self, qualifies: np.ndarray) -> np.ndarray:
         """Every engine row: True if its population's table is in force this period (built
-        now if its key has stayed the same since last period)."""
+        now if needed). ``qualifies``: the rows whose own settings allow a table."""
         e = self.engine
         if self.belief.shape[1] < e.k_basis:  # beliefs widened by zeros: values unchanged
             self.belief = np.pad(self.belief, ((0, 0), (0, e.k_basis - self.belief.shape[1])))
@@ -1047,13 +1051,12 @@ class _MoveTables:
         jump: bit j of the word sets decision j of the department), by two table look-ups."""
         e = self.engine
         half = (e.n_max + 1) // 2
-        if not hasattr(self, "_low"):
-            x = np.arange(2**half, dtype=np.int64)
-            bits = (x[:, None, None] >> np.arange(e.n_max)) & 1  # (2**half, 1, n_max)
-            self._low = (bits * np.where(np.arange(e.n_max) < half, e.flips, 0)).sum(axis=2).T
+        if self._low is None:  # (D, 2**half): the decisions set by each low or high half
+            bits = (np.arange(2**half)[:, None, None] >> np.arange(e.n_max)) & 1
+            low = np.where(np.arange(e.n_max) < half, e.flips, 0)
             high = np.roll(np.where(np.arange(e.n_max) >= half, e.flips, 0), -half, axis=1)
-            self._high = (bits * high).sum(axis=2).T.copy()  # (D, 2**half) each
-            self._low = self._low.copy()
+            self._low = np.ascontiguousarray((bits * low).sum(axis=2).T)
+            self._high = np.ascontiguousarray((bits * high).sum(axis=2).T)
         x = (w & np.uint64(2**e.n_max - 1)).astype(np.int64)
         at = np.arange(e.department_count) * 2**half
         return self._low.take(at + (x & (2**half - 1))) | self._high.take(at + (x >> half))
