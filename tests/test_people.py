@@ -209,6 +209,49 @@ def test_unexplained_change_erodes_engagement_and_stability_restores_it():
     )  # something changed, so the check above was not vacuous
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_engagement_and_understanding_follow_the_documented_updates_with_purpose(seed):
+    """Recomputed by hand from the recorded path, without clipping (docs/ODD.md 7.15, 7.16):
+    an aligned firm whose understanding is partial, so purpose = alpha x u lies inside (0, 1),
+    with communication, forgetting and turnover all on."""
+    alpha, comm, forget = 0.7, 0.1, 0.02
+    erosion, recovery, turnover = 0.3, 0.1, 0.1
+    firm = _firm(
+        {
+            "firm.understanding.initial": 0.5,
+            "firm.understanding.forgetting": forget,
+            "strategies.aligned.communication": comm,
+            "firm.engagement.initial": 0.7,
+            "firm.engagement.erosion": erosion,
+            "firm.engagement.recovery": recovery,
+            "firm.engagement.turnover": turnover,
+        },
+        seed=seed,
+    )
+    frame = firm.log.to_frame()
+    configs = frame["config"].to_numpy()
+    pushed = 0
+    for dept in firm.departments:
+        e_rec = frame[f"engagement_{dept.name}"].to_numpy()
+        u_rec = frame[f"understanding_{dept.name}"].to_numpy()
+        assert (e_rec[0], u_rec[0]) == (0.7, 0.5)
+        for t in range(1, len(e_rec)):
+            push = float(((configs[t] ^ configs[t - 1]) & dept.mask) != 0)
+            pushed += push
+            e, u = e_rec[t - 1], u_rec[t - 1]
+            purpose = alpha * u
+            e_new = (
+                e
+                + recovery * (1 - e) * (purpose + (1 - push)) / 2
+                - erosion * e * push * (1 - purpose)
+            )
+            leaving = turnover * (1 - e_new)
+            u_new = (u * (1 - forget) + comm * (1 - u * (1 - forget))) * (1 - leaving)
+            assert e_rec[t] == pytest.approx(e_new, abs=1e-12)
+            assert u_rec[t] == pytest.approx(u_new, abs=1e-12)
+    assert pushed > 0  # some department changed, so erosion with purpose was exercised
+
+
 def test_turnover_takes_experience_and_a_disengaged_department_searches_less():
     firm = _firm(
         {

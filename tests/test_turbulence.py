@@ -58,6 +58,41 @@ def test_a_transition_matrix_is_followed_in_distribution():
     assert low <= 0.75 <= high, share
 
 
+def test_a_matrix_over_several_regimes_with_weights_on_staying_is_followed():
+    """Every row of the matrix, every move of every path: from strict, classic with weight 1,
+    stricter 2, staying 1 (no shift); from classic, strict 1 or staying 1; stricter absorbing.
+    Destinations follow the weights among the moves, and staying halves the rate of moves
+    out of classic (a shift with probability 0.3 per period, half of them going nowhere)."""
+    sc = _scenario(
+        transitions={
+            "classic": {"classic": 1.0, "strict": 1.0},
+            "strict": {"classic": 1.0, "stricter": 2.0, "strict": 1.0},
+        }
+    )
+    from_strict, periods_in_classic, moves_from_classic = [], 0, 0
+    for seed in range(600):
+        schedule = [e for e in Market(scenario=sc, strategies=[], rng=seed).environment.schedule]
+        # a stint entered at period s has draws at s + 1, s + 2, ... (turbulence from period 2)
+        regime, since = "classic", 1
+        for event in schedule:
+            assert event.to != regime  # a weight on staying never schedules a shift
+            if regime == "classic":
+                periods_in_classic += event.time - since
+                moves_from_classic += 1
+                assert event.to == "strict"
+            elif regime == "strict":
+                from_strict.append(event.to)
+            else:
+                raise AssertionError("stricter is absorbing")
+            regime, since = event.to, event.time
+        if regime == "classic":
+            periods_in_classic += sc.horizon - since
+    share, low, high = share_ci(np.array(from_strict) == "stricter", level=0.999)
+    assert len(from_strict) > 300 and low <= 2 / 3 <= high, share
+    rate = moves_from_classic / periods_in_classic
+    assert 0.135 <= rate <= 0.165, rate  # 0.3 x 1/2; about 900 moves: sd of the rate ~0.005
+
+
 def test_targets_are_drawn_by_weight_among_the_others():
     sc = _scenario(targets={"strict": 1.0, "stricter": 1.0})
     first = [p[0] for p in (_path(sc, seed) for seed in range(1000)) if p]

@@ -173,8 +173,9 @@ class TurbulenceShift(Spec):
     transitions: dict[str, dict[str, Annotated[float, Field(ge=0, le=MAX_WEIGHT)]]] | None = Field(
         None,
         description="change = 'regime': from the current regime (a key), the next is drawn "
-        "with these weights; a regime without weights (no key, or an empty table) is "
-        "absorbing: no shift leaves it.",
+        "with these weights (a weight on the current regime: that share of shifts goes "
+        "nowhere); a regime without weights (no key, or an empty table) is absorbing: no shift "
+        "leaves it.",
     )
 
 
@@ -298,7 +299,7 @@ class EngagementSpec(Spec):
     drives_search: bool = Field(
         True,
         description="Engagement scales the alternatives a department examines per period "
-        "(rounded, at least one).",
+        "(rounded half up, at least one).",
     )
 
     @field_validator("initial")
