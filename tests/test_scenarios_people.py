@@ -135,13 +135,13 @@ def test_restaurant_the_aligned_restaurants_install_the_technology_when_guests_w
     for strategy in ("aligned", "aligned_explained"):
         mean, low, _ = mean_ci(end[strategy] - before[strategy])
         assert low > 0, (strategy, mean)  # installed after the shift: excludes 0
-        assert share_ci(end[strategy] == 1)[1] > 0.8  # by the end: excludes 0.8
+        assert share_ci(end[strategy] == 1)[1] > 0.8  # by the end: excludes 0.8 (set after the run)
     # why: from the starting set-up, tuned to cooking without them, the ovens alone raise the
     # kitchen's efficiency by less than their 0.10, and the restaurant's performance (what the
     # owner weighs) in fewer markets than the kitchen's efficiency (what a silo kitchen weighs)
     gains = _flip_gains("restaurant_kitchen_tech", "combi_steam_ovens", SEEDS)
     assert mean_ci(gains[:, 0])[2] < 0.10  # excludes the designed 0.10
-    assert share_ci(gains[:, 1] > 0)[2] < 0.6  # about half at most: excludes 0.6
+    assert share_ci(gains[:, 1] > 0)[2] < 0.6  # about half at most: excludes 0.6 (after the run)
     mean, low, _ = mean_ci((gains[:, 0] > 0).astype(float) - (gains[:, 1] > 0))
     assert low > 0, mean  # excludes 0
 
