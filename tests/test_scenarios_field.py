@@ -19,7 +19,8 @@ from tests.conftest import SEEDS
 
 FIELD = ("hospitality_eco_tourism", "fintech_regulation")
 TWINS = ["efficiency_only", "aligned"]
-MARKET_VALUE_MARGIN = 0.05  # a twentieth of the scale: 0.6 x 0.05 x 80 = 2.4 k€ a month (fintech)
+# a twentieth of the scale: 0.6 x 0.05 x 80 = 2.4 k€ a month (fintech); set after the run
+MARKET_VALUE_MARGIN = 0.05
 
 
 @pytest.mark.parametrize("name", FIELD)
@@ -92,7 +93,8 @@ def test_hotel_the_gap_is_there_before_the_drift_and_widens_only_once_it_is_over
     before = paired_difference(runs, "profit_pre_shift", "aligned", "efficiency_only")
     assert before.ci_low > 0, str(before)  # a gap before the drift: excludes 0
     gap = paired_difference(runs, "market_value_pre_shift", "aligned", "efficiency_only")
-    assert gap.ci_low > 0.2, str(gap)  # the silo hotel fits less well: excludes gaps of 0.2
+    # the silo hotel fits less well: excludes gaps of 0.2 (a bound set after the run)
+    assert gap.ci_low > 0.2, str(gap)
     last = periods[periods["period"] > sc.horizon - 30].groupby(["seed", "strategy"], observed=True)
     profit_end = last["profit"].mean().unstack()
     widened = (
@@ -130,7 +132,9 @@ def test_hotel_a_slow_drift_erodes_profit_where_an_abrupt_one_breaks_it(hotel):
     gradual = _largest_fall_share(result.periods, "efficiency_only", *args)
     at_once = _largest_fall_share(sudden, "efficiency_only", *args)
     # defined where the silo hotel's profit fell at all: in about a third of the markets it had
-    # already wandered off the package market before the drift, and did not fall further
+    # already wandered off the package market before the drift, and did not fall further.
+    # At least half: a threshold set after the run (the test written before it, commit
+    # 6647b54, required 80%).
     paired = (gradual - at_once).dropna()
     assert len(paired) >= SEEDS // 2
     mean, _, high = mean_ci(paired)
@@ -160,6 +164,13 @@ def _regimes(sc, seeds) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _regime_changes(sc, seeds, start: int) -> pd.Series:
+    """Per seed: how many times the regime in force changes from period ``start`` on."""
+    table = _regimes(sc, seeds)
+    changed = table["regime"].ne(table.groupby("seed")["regime"].shift())
+    return (changed & (table["period"] >= start)).groupby(table["seed"]).sum()
+
+
 def test_fintech_the_aligned_fintech_earns_more_from_the_regulation_on(fintech):
     _, result = fintech
     runs = result.runs
@@ -187,12 +198,20 @@ def test_fintech_each_tightening_is_a_step_down_for_the_efficiency_only_fintech(
     assert high < 0, mean  # the aligned fintech loses as well: excludes 0
     gap_first = first["aligned"] - first["efficiency_only"]
     gap_last = last["aligned"] - last["efficiency_only"]
-    # the gap changes by less than 0.05 of market value (2.4 k€ a month for this fintech)
+    # the gap changes by less than 0.05 of market value (2.4 k€ a month for this fintech): a
+    # margin set after the run (the test written before it asserted that the gap widens)
     same = equivalence(gap_last - gap_first, MARKET_VALUE_MARGIN)
     assert same.equivalent, same
 
 
 def test_fintech_rules_that_never_relax_leave_the_efficiency_only_fintech_no_way_back(fintech):
+    """Expected (3) compares the same rate of change with and without relaxing; the arms differ
+    in more than that. `strict` absorbs, so the shifts stop once it is reached: the arm whose
+    rules can relax changes regime about twice as often from period 48 (3.8 against 1.9 times a
+    market over these seeds, docs/scenarios.md). And the efficiency-only fintech does not watch
+    the market (alpha 0, no sensing): its decisions are the same in both arms while it is open
+    in both. So this shows that its fixed set-up scores lower under `strict` than averaged over
+    the regimes, not that the firm finds no way back."""
     sc, result = fintech
     turbulence = next(s for s in sc.market.shifts if s.kind == "turbulence")
     relaxing = {
@@ -206,6 +225,16 @@ def test_fintech_rules_that_never_relax_leave_the_efficiency_only_fintech_no_way
     may_relax = _window(other, "efficiency_only", "market_value", *last)
     mean, _, high = mean_ci((never_back - may_relax).dropna())
     assert high < 0, mean  # lower when the rules never relax: excludes 0
+    # found after the run, what the two arms differ in: the silo fintech's decisions do not
+    # (while it is open in both), the number of regime changes from period 48 does
+    silo = result.periods[result.periods["strategy"] == "efficiency_only"]
+    both = silo.merge(other, on=["seed", "period"], suffixes=("", "_relaxing"))
+    open_in_both = both["alive"] & both["alive_relaxing"]
+    assert (both["config"] == both["config_relaxing"])[open_in_both].all()
+    never = _regime_changes(sc, range(SEEDS), turbulence.start)
+    relax = _regime_changes(undirected, range(SEEDS), turbulence.start)
+    mean, low, _ = mean_ci(relax - never)
+    assert low > 0, mean  # more changes where the rules can relax (strict absorbs): excludes 0
 
 
 def test_fintech_compliance_costs_the_aligned_fintech_efficiency(fintech):

@@ -7,7 +7,11 @@ not, the test checks what the model shows instead, and says so ("expected ..., t
 200 seeds with a 95% interval, paired by seed (common random numbers) where two strategies or
 two settings are compared, and each assertion names what its interval must exclude. "No
 difference" is only ever claimed by an equivalence test against a margin stated in business
-terms.
+terms; where the model shows an interval that includes 0 and no margin was stated, the test
+asserts exactly that. Bounds and margins changed or added after the first run are marked "set
+after the run". Paired by seed shares the market, not the firm's own draws: a firm's random key
+hashes its strategy's name, so the third strategy draws other long jumps and examines other
+alternatives than `aligned` (docs/scenarios.md).
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ def test_restaurant_explaining_builds_understanding_and_silence_loses_it(restaur
     below 0.4 without explaining. The model shows 0.84 to 0.86: leavers take their
     understanding with them, which the expectation counted as 'a little'."""
     sc, result = restaurant
+    # both bounds set after the run (commit 1babc19 asked for above 0.85 and below 0.4)
     at_shift = result.periods[result.periods["period"] == sc.split]
     no_leavers = 0.15 / (1 - 0.98 * 0.85)  # the level with forgetting and explaining only
     forgetting_only = 0.4 * 0.98**sc.split
@@ -130,29 +135,31 @@ def test_restaurant_the_aligned_restaurants_install_the_technology_when_guests_w
     for strategy in ("aligned", "aligned_explained"):
         mean, low, _ = mean_ci(end[strategy] - before[strategy])
         assert low > 0, (strategy, mean)  # installed after the shift: excludes 0
-        assert share_ci(end[strategy] == 1)[1] > 0.8  # by the end: excludes 0.8
+        assert share_ci(end[strategy] == 1)[1] > 0.8  # by the end: excludes 0.8 (set after the run)
     # why: from the starting set-up, tuned to cooking without them, the ovens alone raise the
     # kitchen's efficiency by less than their 0.10, and the restaurant's performance (what the
     # owner weighs) in fewer markets than the kitchen's efficiency (what a silo kitchen weighs)
     gains = _flip_gains("restaurant_kitchen_tech", "combi_steam_ovens", SEEDS)
     assert mean_ci(gains[:, 0])[2] < 0.10  # excludes the designed 0.10
-    assert share_ci(gains[:, 1] > 0)[2] < 0.6  # about half at most: excludes 0.6
+    assert share_ci(gains[:, 1] > 0)[2] < 0.6  # about half at most: excludes 0.6 (after the run)
     mean, low, _ = mean_ci((gains[:, 0] > 0).astype(float) - (gains[:, 1] > 0))
     assert low > 0, mean  # excludes 0
 
 
 def test_restaurant_the_explained_kitchen_is_not_more_efficient_before_the_shift(restaurant):
     """Expected: the explained kitchen more efficient before the shift. The model shows no
-    difference within 0.02 (a fifth of the ovens' designed effect): both kitchens are engaged
-    enough to examine 4 of their 5 alternatives, and lose so few staff that their experience
-    stays far beyond the 6 months learning by doing needs."""
+    difference within 0.02 (a fifth of the ovens' designed effect; a margin set after the run,
+    when the test written before it had failed): both kitchens are engaged enough to examine 4
+    of their 5 alternatives, and lose so few staff that their experience stays far beyond the 6
+    months learning by doing needs."""
     sc, result = restaurant
     first = sc.split - sc.metrics.window
     before = {
         s: _per_seed(result.periods, s, "efficiency_kitchen", first, sc.split - 1)
         for s in ("aligned", "aligned_explained")
     }
-    test = equivalence((before["aligned_explained"] - before["aligned"]).dropna(), margin=0.02)
+    difference = (before["aligned_explained"] - before["aligned"]).dropna()
+    test = equivalence(difference, margin=0.02)  # margin set after the run
     assert test.equivalent, test
 
 
@@ -184,10 +191,12 @@ def works():
 
 
 def test_works_retraining_keeps_the_shop_floor_engaged_and_its_people(works):
-    """Expected: engagement retraining > aligned > efficiency-only over the twelve years. The
-    model shows retraining above both, but the aligned works above the efficiency-only one only
-    before the customer's move and below it after: the aligned shop floor then changes for a
-    strategy almost nobody on it understands any more, while the silo floor settles."""
+    """Expected: engagement retraining > aligned > efficiency-only over the twelve years, and
+    staff leaving lowest with retraining and highest in the efficiency-only works. The model
+    shows retraining above both (and its leavers fewest), but aligned against efficiency-only
+    an interval that includes 0 over the twelve years: the aligned works is above only before
+    the customer's move and below it after, when its shop floor changes for a strategy almost
+    nobody on it understands any more, while the silo floor settles."""
     sc, result = works
     periods = result.periods
 
@@ -201,6 +210,8 @@ def test_works_retraining_keeps_the_shop_floor_engaged_and_its_people(works):
     for other in ("aligned", "efficiency_only"):
         mean, low, _ = _paired(whole["retraining"], whole[other])
         assert low > 0, (other, mean)  # excludes 0
+    mean, low, high = _paired(whole["aligned"], whole["efficiency_only"])
+    assert low < 0 < high, mean  # over the twelve years: an interval that includes 0
     before, after = engagement(1, sc.split - 1), engagement(sc.split, sc.horizon)
     mean, low, _ = _paired(before["aligned"], before["efficiency_only"])
     assert low > 0, mean  # before the move: excludes 0
@@ -211,13 +222,18 @@ def test_works_retraining_keeps_the_shop_floor_engaged_and_its_people(works):
     leaving = {s: 12 * turnover * (1 - e) for s, e in whole.items()}
     for other in ("aligned", "efficiency_only"):
         assert _paired(leaving[other], leaving["retraining"])[1] > 0  # excludes 0
+    # efficiency-only against aligned (expected: more leavers) is reported, not claimed: it is
+    # -12 x turnover times the engagement difference above, whose interval includes 0
 
 
 def test_works_turnover_costs_little_practice_at_these_engagement_levels(works):
     """Expected: turnover costs production efficiency through lost experience, more in the
     efficiency-only works than with retraining. The model shows a loss within 0.01 in both and
     no difference within 0.01: at about 1% of staff leaving a month, experience settles far
-    beyond the 18 months learning by doing needs; what costs practice is changing the set-up."""
+    beyond the 18 months learning by doing needs; what costs practice is changing the set-up.
+    The margin, 0.01 of efficiency, was set after the run, when the test written before it had
+    failed. Leavers also take their understanding, so with retraining the arms differ in alpha
+    x understanding too: this compares turnover with all it does, not lost experience alone."""
     sc, result = works
     steady = load_scenario("manufacturing_automation", {"firm.engagement.turnover": 0.0})
     kept = run_experiment(steady, strategies=["efficiency_only", "retraining"], seeds=SEEDS)
@@ -226,6 +242,7 @@ def test_works_turnover_costs_little_practice_at_these_engagement_levels(works):
         - _per_seed(result.periods, s, "efficiency_production", sc.split, sc.horizon)
         for s in ("efficiency_only", "retraining")
     }
+    # all three margins, 0.01 of efficiency, set after the run
     for strategy, values in loss.items():
         test = equivalence(values.dropna(), margin=0.01)
         assert test.equivalent, (strategy, test)
@@ -267,10 +284,10 @@ def test_works_the_twins_story_holds(works):
     assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)  # excludes 0
 
 
-def test_works_retraining_wins_customers_and_about_pays_for_itself(works):
+def test_works_retraining_wins_customers_and_its_net_gain_includes_0(works):
     """Expected: higher market value and profit net of the programme after the move. The model
-    shows the market value; the profit gain before the programme's cost (4 k€ a month) excludes
-    0 but is too close to that cost for the net gain to exclude 0 over 200 seeds."""
+    shows the market value, and a profit gain before the programme's cost (4 k€ a month) that
+    excludes 0; net of the cost, an interval that includes 0 (no equivalence is claimed)."""
     sc, result = works
     runs = result.runs
     diff = paired_difference(runs, "market_value_post_shift", "retraining", "aligned")
@@ -287,4 +304,4 @@ def test_works_retraining_wins_customers_and_about_pays_for_itself(works):
     )
     assert gross.ci_low > 0, str(gross)  # before the programme's cost: excludes 0
     net = paired_difference(runs, "profit_post_shift", "retraining", "aligned")
-    assert net.ci_high < 2 * cost, str(net)  # the programme does not pay twice over
+    assert net.ci_low < 0 < net.ci_high, str(net)  # net of its cost: an interval that includes 0
