@@ -185,3 +185,42 @@ def test_numpy_numbers_are_numbers_in_overrides():
     assert sc.horizon == 90 and type(sc.horizon) is int and sc.firm.beta == 0.5
     with pytest.raises(ScenarioError, match="expected a whole number"):
         load_scenario("bakery_gluten_free", {"horizon": np.bool_(True)})
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            {
+                "strategies.aligned.alpha": {
+                    "production": 2.0,
+                    "purchasing": 0.0,
+                    "marketing": 0.0,
+                    "shop": 0.0,
+                }
+            },
+            "strategies.aligned.alpha.production: Input should be less than or equal to 1",
+        ),
+        (
+            {
+                "firm.engagement.initial": {
+                    "production": "a",
+                    "purchasing": 0.0,
+                    "marketing": 0.0,
+                    "shop": 0.0,
+                }
+            },
+            "firm.engagement.initial.production: expected a number",
+        ),
+        ({"strategies.aligned.alpha": "x"}, "strategies.aligned.alpha: expected a number"),
+        ({"firm.understanding.initial": 1.5}, "firm.understanding.initial: must be in [0, 1]"),
+    ],
+)
+def test_a_number_or_table_field_names_what_is_wrong_in_the_table(override, message):
+    """A field that takes a number or a table per department: a bad value in the table is named
+    by its department, not reported as "not a number"."""
+    from sim.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("bakery_gluten_free", override)
+    assert message in str(caught.value)

@@ -104,7 +104,12 @@ def validate_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") ->
     except FieldError as exc:
         raise ScenarioError(source, exc.field, exc.message) from None
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # for a union (a number or a table), the member that got furthest says what is wrong:
+        # {production = 2.0} is a table with a number out of range, not "not a number"
+        field = dotted_path(errors[0]["loc"])
+        same = [e for e in errors if dotted_path(e["loc"]).startswith(field)]
+        err = max(same, key=lambda e: len(dotted_path(e["loc"])))
         raise ScenarioError(source, dotted_path(err["loc"]), explain_error(err)) from None
 
 
@@ -177,7 +182,7 @@ def dotted_path(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item == "[key]" or item in _UNION_MEMBERS:  # pydantic's markers, not fields
+        elif item == "[key]" or item in _UNION_MEMBERS or _is_member(item):  # pydantic's markers
             continue
         elif (
             item in ("abrupt", "gradual", "redraw", "turbulence") and parts and parts[-1][0] == "["
@@ -186,6 +191,12 @@ def dotted_path(loc: tuple[Any, ...]) -> str:
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts)
+
+
+def _is_member(item: Any) -> bool:
+    """A union member's or validator's name in a location (``dict[str,constrained-float]``,
+    ``function-after[...]``): no field or key of a scenario has brackets."""
+    return isinstance(item, str) and ("[" in item or item.startswith("function-"))
 
 
 def explain_error(err: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -239,6 +240,16 @@ class LearningSpec(Spec):
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
+def _in_unit_interval(value: float | dict[str, float]) -> float | dict[str, float]:
+    if isinstance(value, float) and not 0 <= value <= 1:
+        raise ValueError(f"must be in [0, 1], got {value}")
+    return value
+
+
+#: a number in [0, 1], or a table of department = number in [0, 1]
+ShareOrTable = Annotated[float | dict[str, Share], AfterValidator(_in_unit_interval)]
+
+
 class UnderstandingSpec(Spec):
     """Strategic understanding (`[firm.understanding]`; absent = off: everybody understands).
 
@@ -246,7 +257,7 @@ class UnderstandingSpec(Spec):
     strategy's `communication`) raises understanding at a cost per period (`costs.communication`).
     """
 
-    initial: float | dict[str, Share] = Field(
+    initial: ShareOrTable = Field(
         0.4,
         description="Share of each department's staff that understands the strategy at period 0: a "
         "number in [0, 1] or a table per department.",
@@ -254,13 +265,6 @@ class UnderstandingSpec(Spec):
     forgetting: float = Field(
         0.0, ge=0, le=1, description="Share of understanding lost per period (people forget)."
     )
-
-    @field_validator("initial")
-    @classmethod
-    def _initial_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
-        if isinstance(value, float) and not 0 <= value <= 1:
-            raise ValueError(f"must be in [0, 1], got {value}")
-        return value
 
 
 class EngagementSpec(Spec):
@@ -271,7 +275,7 @@ class EngagementSpec(Spec):
     department examines per period and drives turnover, which erodes experience.
     """
 
-    initial: float | dict[str, Share] = Field(
+    initial: ShareOrTable = Field(
         1.0,
         description="Engagement at period 0: a number in [0, 1] or a table per department.",
     )
@@ -301,13 +305,6 @@ class EngagementSpec(Spec):
         description="Engagement scales the alternatives a department examines per period "
         "(rounded half up, at least one).",
     )
-
-    @field_validator("initial")
-    @classmethod
-    def _initial_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
-        if isinstance(value, float) and not 0 <= value <= 1:
-            raise ValueError(f"must be in [0, 1], got {value}")
-        return value
 
 
 class FirmSpec(Spec):
@@ -401,7 +398,7 @@ class StrategySpec(Spec):
     """A strategy: alignment coupling alpha, coordination mode, sensing and exploration."""
 
     description: str = Field("", description="What the strategy stands for, in plain words.")
-    alpha: float | dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+    alpha: ShareOrTable = Field(
         0.0,
         description="Alignment coupling in [0, 1]: 0 = silo optimising own efficiency, 1 = works "
         "only for the firm's perceived performance. A number, or a table per department.",
@@ -443,13 +440,6 @@ class StrategySpec(Spec):
         description="Communication rate: share of the gap to full strategic understanding closed "
         "per period (acts only with [firm.understanding]; costs costs.communication x rate).",
     )
-
-    @field_validator("alpha")
-    @classmethod
-    def _alpha_range(cls, value: float | dict[str, float]) -> float | dict[str, float]:
-        if isinstance(value, float) and not 0 <= value <= 1:
-            raise ValueError(f"must be in [0, 1], got {value}")
-        return value
 
 
 #: The built-in strategies differ only in alignment's three ingredients (alpha, coordination,
