@@ -17,11 +17,13 @@ The Levinthal (1997) Fig. 6 protocol against nkscape 0.1.0 is `benchmarks/levint
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,10 +54,11 @@ print(json.dumps({"seconds": seconds}))
 """
 
 
-def measure(code: str, source: Path) -> dict:
-    """Run ``code`` in a fresh interpreter that imports `sim` from ``source``."""
+def measure(code: str, source: Path, *args: str) -> dict:
+    """Run ``code`` (with ``args``) in a fresh interpreter that imports `sim` from ``source``;
+    returns the JSON it prints last."""
     done = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, *args],
         cwd=source,
         env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -67,14 +70,22 @@ def measure(code: str, source: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def release_worktree(folder: Path) -> Path:
-    """Release 0.1.0's code in ``folder`` (a git worktree of this repository)."""
-    target = folder / "release"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(target), RELEASE],
-        check=True,
-    )
-    return target
+@contextlib.contextmanager
+def checkout(commit: str) -> Iterator[Path]:
+    """``commit``'s code in a temporary git worktree of this repository, removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / commit
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(target), commit],
+            check=True,
+        )
+        try:
+            yield target
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(target)],
+                check=False,
+            )
 
 
 def main() -> None:
@@ -82,20 +93,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repeats (medians reported)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep (minutes)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        release = release_worktree(Path(tmp))
-        try:
-            results: dict[str, dict[str, list[dict]]] = {"old": {}, "new": {}}
-            jobs = [("run", RUN_BAKERY)] + ([] if args.no_sweep else [("sweep", RUN_SWEEP)])
-            for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
-                for name, code in jobs:
-                    for label, source in (("old", release), ("new", ROOT)):
-                        results[label].setdefault(name, []).append(measure(code, source))
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(release)],
-                check=False,
-            )
+    results: dict[str, dict[str, list[dict]]] = {"old": {}, "new": {}}
+    jobs = [("run", RUN_BAKERY)] + ([] if args.no_sweep else [("sweep", RUN_SWEEP)])
+    with checkout(RELEASE) as release:
+        for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
+            for name, code in jobs:
+                for label, source in (("old", release), ("new", ROOT)):
+                    results[label].setdefault(name, []).append(measure(code, source))
 
     def median(label: str, job: str, key: str) -> float:
         return statistics.median(r[key] for r in results[label][job])

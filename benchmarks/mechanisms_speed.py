@@ -19,12 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from engine_speed import ROOT, checkout, measure
+
 BEFORE = "c9cc397"  # main before the people mechanisms and designed effects
 
 ALL_ON = {
@@ -61,42 +58,17 @@ print(json.dumps({"seconds": time.perf_counter() - start}))
 """
 
 
-def measure(source: Path, overrides: dict) -> float:
-    """Seconds of the run in a fresh interpreter that imports `sim` from ``source``."""
-    done = subprocess.run(
-        [sys.executable, "-c", RUN, json.dumps(overrides)],
-        cwd=source,
-        env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise SystemExit(f"benchmark failed in {source}:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="repeats (medians reported)")
     args = parser.parse_args()
     times: dict[str, list[float]] = {"before": [], "all off": [], "all on": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        before = Path(tmp) / "before"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), BEFORE],
-            check=True,
-        )
-        try:
-            for _ in range(args.repeats):  # interleaved, so machine noise hits all alike
-                times["before"].append(measure(before, {}))
-                times["all off"].append(measure(ROOT, {}))
-                times["all on"].append(measure(ROOT, ALL_ON))
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
-                check=False,
-            )
+    on = json.dumps(ALL_ON)
+    with checkout(BEFORE) as before:
+        for _ in range(args.repeats):  # interleaved, so machine noise hits all alike
+            times["before"].append(measure(RUN, before, "{}")["seconds"])
+            times["all off"].append(measure(RUN, ROOT, "{}")["seconds"])
+            times["all on"].append(measure(RUN, ROOT, on)["seconds"])
     median = {k: statistics.median(v) for k, v in times.items()}
     print(f"mechanisms' cost, run bakery (30 seeds), median of {args.repeats}, one run")
     print(f"{'arm':10} {'seconds':>9} {'ratio':>7}  target")
