@@ -346,26 +346,33 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
         )
 
 
+def PlayAndStep(lesson: Lesson, *, play: str, step: str) -> None:
+    """Play/Pause and Step, with the CSS classes ``play`` and ``step`` (the drawer's or the
+    header's), added to the enclosing container (a function, not a component: a component
+    would stack them in a column of its own)."""
+    solara.Button(
+        "Pause" if lesson.playing else "Play",
+        icon_name="mdi-pause" if lesson.playing else "mdi-play",
+        on_click=lesson.toggle_play,
+        color="primary",
+        classes=[play],
+    )
+    solara.Button(
+        "Step",
+        icon_name="mdi-step-forward",
+        on_click=lesson.step,
+        disabled=lesson.playing,
+        classes=[step],
+    )
+
+
 @solara.component
 def RunControls(lesson: Lesson, version: int) -> None:
     """Play/Pause, Step, Reset, speed, the shift button, messages, market and costs."""
     twins = lesson.twins
     with solara.Card(classes=["run-controls"]):
         with solara.Row(gap="8px"):
-            solara.Button(
-                "Pause" if lesson.playing else "Play",
-                icon_name="mdi-pause" if lesson.playing else "mdi-play",
-                on_click=lesson.toggle_play,
-                color="primary",
-                classes=["play-button"],
-            )
-            solara.Button(
-                "Step",
-                icon_name="mdi-step-forward",
-                on_click=lesson.step,
-                disabled=lesson.playing,
-                classes=["step-button"],
-            )
+            PlayAndStep(lesson, play="play-button", step="step-button")
             solara.Button(
                 "Reset", icon_name="mdi-restart", on_click=lesson.reset, classes=["reset-button"]
             )
@@ -651,20 +658,7 @@ def Classroom() -> None:
                     classes=["drawer-button"],
                 )
                 if present:  # the run at hand without opening the drawer
-                    solara.Button(
-                        "Pause" if lesson.playing else "Play",
-                        icon_name="mdi-pause" if lesson.playing else "mdi-play",
-                        on_click=lesson.toggle_play,
-                        color="primary",
-                        classes=["header-play"],
-                    )
-                    solara.Button(
-                        "Step",
-                        icon_name="mdi-step-forward",
-                        on_click=lesson.step,
-                        disabled=lesson.playing,
-                        classes=["header-step"],
-                    )
+                    PlayAndStep(lesson, play="header-play", step="header-step")
             solara.HTML(
                 unsafe_innerHTML="<h1>An efficient ship sailing in circles</h1>"
                 '<div class="subtitle">two firms, one market: departments chasing their own '
