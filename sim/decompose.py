@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.agents import coordination_cost
 from sim.experiment import resolve_seeds, simulate
 from sim.scenario import Scenario, scenario_to_dict, validate_scenario
+from sim.settings import coordination_cost
 from sim.stats import mean_ci
 
 INGREDIENTS: tuple[str, ...] = ("alpha", "coordination", "sensing")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sim.agents import coordination_cost
 from sim.landscape import department_interdependence
 from sim.model import Market
 from sim.scenario.schema import (
@@ -14,6 +13,7 @@ from sim.scenario.schema import (
     TurbulenceShift,
     effect_decision,
 )
+from sim.settings import coordination_cost
 
 
 def _words(name: str) -> str:

@@ -15,9 +15,10 @@ from typing import Literal
 import networkx as nx
 import numpy as np
 
+from sim.limits import MAX_DECISIONS
+
 Structure = Literal["modular", "nearly_decomposable", "value_chain", "random", "next_k"]
 STRUCTURES: tuple[str, ...] = ("modular", "nearly_decomposable", "value_chain", "random", "next_k")
-MAX_DECISIONS = 20
 
 
 @cache

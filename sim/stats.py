@@ -18,13 +18,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from sim.experiment import ExperimentResult
 
 LEVEL = 0.95
 UNBOUNDED: tuple[float, float] = (-math.inf, math.inf)
@@ -413,8 +410,17 @@ def _survivor_only(runs: pd.DataFrame, metric: str) -> pd.Series:
     return values
 
 
+class RunsOfScenario(Protocol):
+    """What `summary_table` reads of an experiment's result (`sim.experiment.ExperimentResult`):
+    its runs table and the scenario they ran (this module is below the model's layers and
+    imports none of them)."""
+
+    runs: pd.DataFrame
+    scenario: Any
+
+
 def summary_table(
-    runs: pd.DataFrame | ExperimentResult,
+    runs: pd.DataFrame | RunsOfScenario,
     level: float = LEVEL,
     *,
     wide: bool = False,

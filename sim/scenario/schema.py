@@ -19,8 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.landscape import MAX_DECISIONS
-from sim.limits import MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
+from sim.limits import MAX_DECISIONS, MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
 from sim.scenario.errors import UnknownStrategy
 
 CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]

@@ -30,7 +30,8 @@ from sim import experiment
 from sim.results import REPAIR_HINT, RESULTS_DIR
 from sim.scenario import Scenario, apply_overrides, validate_scenario
 from sim.sweep.design import Design, build_design, draw_root_seed, run_seeds
-from sim.sweep.spec import Sweep, SweepError, load_sweep, sweep_from_dict
+from sim.sweep.load import load_sweep, sweep_from_dict
+from sim.sweep.spec import Sweep, SweepError
 from sim.sweep.store import SweepStore, concat, point_key, run_id
 
 #: Most runs in one task: enough to make per-task overhead small, few enough to lose little
