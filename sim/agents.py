@@ -229,3 +229,19 @@ class Firm(mesa.Agent):
         configs = np.atleast_1d(np.asarray(configs, dtype=np.int64))
         row = np.array([self.row])
         return self.engine.perceived(row, configs[None, :], start=self.engine.config[row])[0]
+
+
+def __getattr__(name: str):
+    """``sim.agents.coordination_cost`` moved to `sim.settings` (0.2.0); kept one release."""
+    if name == "coordination_cost":
+        import warnings
+
+        from sim.settings import coordination_cost
+
+        warnings.warn(
+            "sim.agents.coordination_cost moved to sim.settings.coordination_cost",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return coordination_cost
+    raise AttributeError(f"module 'sim.agents' has no attribute {name!r}")

@@ -154,3 +154,11 @@ def test_the_checker_sees_an_upward_import(tmp_path):
         "def f():\n    from sim.cli import main\n"
     )
     assert {"sim.model", "sim.cli"} <= _imports(source)
+
+
+def test_moved_coordination_cost_still_importable_with_a_warning():
+    import sim.agents
+    from sim.settings import coordination_cost
+
+    with pytest.warns(DeprecationWarning, match="sim.settings"):
+        assert sim.agents.coordination_cost is coordination_cost
