@@ -33,6 +33,8 @@ RULES: tuple[str, ...] = ("best", "first")
 # Bank 1 (slots SLOTS + s): slot SLOTS + d draws which of department d's one-bit alternatives
 # it examines when it examines fewer than all of them.
 _ORDER_SLOT, _SELECTION_SLOT, _EXAMINE_SLOT = 40, 60, streams.SLOTS
+# the burn-in's keys: each row's key mixed with this constant (`Engine._burn_in`)
+_BURN_IN_KEYS = np.uint64(0xA0761D6478BD642F)
 _UNSET = -1
 
 
@@ -95,6 +97,7 @@ class FirmSettings:
     recovery: float = 0.0  # share of the gap to full engagement regained with purpose, stability
     turnover: float = 0.0  # share of staff leaving per period at zero engagement
     engaged_search: bool = True  # engagement scales the alternatives examined
+    burn_in: int = 0  # periods run in the initial market before period 0 (`Engine.burn_in`)
 
 
 @dataclass
@@ -273,6 +276,7 @@ class Engine:
         self.erosion, self.recovery, self.turnover = np.empty(r), np.empty(r), np.empty(r)
         self.engaged_search = np.empty(r, dtype=bool)
         self.bankruptcy = np.empty(r, dtype=bool)
+        self.burn_in_periods = np.empty(r, dtype=np.int64)
         self.alive = np.ones(r, dtype=bool)
         self.group = np.empty(r, dtype=np.int64)
         self.ids = np.arange(r, dtype=np.int64)
@@ -320,6 +324,28 @@ class Engine:
         self._refresh_bonus()
         self._refresh_mechanisms()
         self._jumping = bool(self.p_jump.any())
+        self.burn_in_start = self.config.copy()
+        if self.burn_in_periods.any():
+            self._burn_in()
+
+    def _burn_in(self) -> None:
+        """Run each row's ``burn_in`` periods in its market as it is at period 0, under its own
+        strategy, before period 0 (docs/ODD.md, "Starts"). The firm keeps what those periods
+        made of it (configuration, experience, understanding, engagement, beliefs) and starts
+        period 0 with its initial cash: the burn-in earns and costs nothing, and no firm exits
+        or is selected in it. Its random words come from keys of their own, so the burn-in's
+        draws are not the run's first periods' draws again. Period 0 is recorded anew."""
+        keys = self.keys
+        self.keys = streams.mix(keys ^ _BURN_IN_KEYS)
+        try:
+            for k in range(1, int(self.burn_in_periods.max()) + 1):
+                self._move(np.flatnonzero(self.burn_in_periods >= k), k)
+                self._refresh_bonus()
+        finally:
+            self.keys = keys
+        self.cash[:] = self.initial_cash
+        self._record(0, np.arange(self.rows), moved=np.zeros(self.rows, dtype=np.int64), first=True)
+        self._refresh_bonus()
 
     def set_settings(self, rows: np.ndarray, settings: FirmSettings) -> None:
         """Give ``rows`` new parameters; they act from the next period on."""
@@ -327,6 +353,7 @@ class Engine:
         self.mode[rows] = MODES.index(settings.coordination)
         self.rule[rows] = RULES.index(settings.search)
         self.proposals[rows] = settings.proposals
+        self.burn_in_periods[rows] = settings.burn_in
         self.sensing[rows] = settings.sensing
         self.p_jump[rows] = settings.p_jump
         self.cost[rows] = settings.cost
@@ -772,6 +799,16 @@ class Engine:
             raise ValueError(f"period {t} is outside 1..{self.horizon}")
         self.period = t
         active = np.flatnonzero(self.alive)
+        start = self._move(active, t)
+        if self.selection_groups:
+            self.select(t, start)
+        moved = np.bitwise_count(self.config ^ start).astype(np.int64)
+        self._record(t, active, moved=moved)
+        self._refresh_bonus()
+
+    def _move(self, active: np.ndarray, t: int) -> np.ndarray:
+        """Period ``t``'s sensing, decisions, learning and people of the ``active`` rows (money,
+        exit, selection and records are `step`'s); returns every row's configuration before."""
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         # rows that never jump get a long-jump column they never take: results stay the same
         self._jumping = bool(self.p_jump[rows].any())
@@ -797,11 +834,7 @@ class Engine:
         if self._understanding_on or self._engagement_on:
             self._people(active, changed[active])
         self.config[rows] = new[rows]
-        if self.selection_groups:
-            self.select(t, start)
-        moved = np.bitwise_count(self.config ^ start).astype(np.int64)
-        self._record(t, active, moved=moved)
-        self._refresh_bonus()
+        return start
 
     def _people(self, rows: np.ndarray, changed: np.ndarray) -> None:
         """Strategic understanding and engagement after period's decisions (docs/ODD.md).

@@ -195,4 +195,15 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         f"Runs {sc.horizon} periods on {sc.seeds} seeds by default; 'after' = from period "
         f"{sc.split}",
     ]
+    start = {
+        "random": "a random configuration",
+        "efficient": "the most efficient configuration",
+        "fitted": "the configuration that fits the initial market best",
+    }[sc.firm.start]
+    lines.append(f"Every firm starts from {start} (the same for every strategy on a seed)")
+    if sc.firm.burn_in:
+        lines[-1] += (
+            f", then runs {sc.firm.burn_in} periods in the initial market under its own "
+            "strategy, without money, before period 0 (a burn-in)"
+        )
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.limits import MAX_DECISIONS, MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
+from sim.limits import MAX_BURN_IN, MAX_DECISIONS, MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
 from sim.scenario.errors import UnknownStrategy
 
 CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]
@@ -337,6 +337,15 @@ class FirmSpec(Spec):
         description="How the decisions not fixed by initial_decisions are set at period 0: "
         "random; efficient = the most efficient such configuration; fitted = the best for "
         "performance in the initial market. Either way the same for every strategy on a seed.",
+    )
+    burn_in: int = Field(
+        0,
+        ge=0,
+        le=MAX_BURN_IN,
+        description="Periods each firm runs in the initial market under its own strategy before "
+        "period 0, from the `start` configuration (0: none). It keeps what they made of it "
+        "(configuration, experience, people, beliefs) and starts period 0 with initial_cash: "
+        "with start = 'random', a start that favours no strategy.",
     )
     learning: LearningSpec = Field(default_factory=LearningSpec)
     understanding: UnderstandingSpec | None = Field(
