@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from sim.metrics import FirmLog
-from sim.settings import firm_settings
+from sim.settings import adaptation_of, firm_settings
 from sim.streams import firm_keys
 
 if TYPE_CHECKING:
@@ -124,6 +124,7 @@ class Firm(mesa.Agent):
             keys=[key],
             configs=[int(config)],
             settings=firm_settings(spec, strategy),
+            adaptation=adaptation_of(spec, strategy_name),
         )
         self.departments = [
             Department(model, firm=self, index=d, name=dep.name, decisions=dec)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import streams
+from sim.adaptation import Adaptation, AdaptationRule
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
@@ -32,6 +33,7 @@ RULES: tuple[str, ...] = ("best", "first")
 # slots 40..59 order the departments under sequential coordination; 60..63 are selection's.
 # Bank 1 (slots SLOTS + s): slot SLOTS + d draws which of department d's one-bit alternatives
 # it examines when it examines fewer than all of them.
+# Bank 2 (slots 2 SLOTS + s): slot 2 SLOTS draws a learning firm's strategy (`sim.adaptation`).
 _ORDER_SLOT, _SELECTION_SLOT, _EXAMINE_SLOT = 40, 60, streams.SLOTS
 # the burn-in's keys: each row's key mixed with this constant (`Engine._burn_in`)
 _BURN_IN_KEYS = np.uint64(0xA0761D6478BD642F)
@@ -162,6 +164,8 @@ class Engine:
         self.truth: np.ndarray | None = None
         self.k_basis = 1
         self._pending: list[tuple] = []
+        self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
+        self.adaptation: Adaptation | None = None
         self.rows = 0
         self.groups = 0
         self.built = False
@@ -221,11 +225,14 @@ class Engine:
         settings: FirmSettings,
         group: int = _UNSET,
         selection: bool = False,
+        adaptation: tuple[AdaptationRule, int] | None = None,
     ) -> np.ndarray:
         """Add firms to ``market``: one row per key; returns their row indices.
 
         Rows with the same ``group`` (>= 0) form a population; with ``selection`` it is
-        subject to Levinthal's selection.
+        subject to Levinthal's selection. With ``adaptation`` = (rule, index of the strategy
+        they start with in ``rule.names``) they revise their strategy (`sim.adaptation`);
+        ``settings`` must then be that strategy's.
         """
         if self.built:
             raise RuntimeError("firms must be added before the first period")
@@ -234,6 +241,8 @@ class Engine:
         start = self.rows
         self._pending.append((market, list(keys), list(configs), settings, group, selection))
         self.rows += len(keys)
+        if adaptation is not None:
+            self._adaptive.append((np.arange(start, self.rows), *adaptation))
         return np.arange(start, self.rows)
 
     def new_group(self) -> int:
@@ -320,6 +329,11 @@ class Engine:
             engagement=bool(self.engaged.any()),
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
+        if self._adaptive:
+            self.adaptation = Adaptation(r, self._adaptive)
+            self._adaptive = []
+            self.history.setting = np.full((t1, r), -1, dtype=np.int16)
+            self._adopt(self.adaptation.draw_starts(self.keys))
         self._record(0, np.arange(r), moved=np.zeros(r, dtype=np.int64), first=True)
         self._refresh_bonus()
         self._refresh_mechanisms()
@@ -804,7 +818,21 @@ class Engine:
             self.select(t, start)
         moved = np.bitwise_count(self.config ^ start).astype(np.int64)
         self._record(t, active, moved=moved)
+        if self.adaptation is not None:
+            due = self.adaptation.due(t, self.alive)
+            self._adopt(self.adaptation.revise(due, self.keys, t))
         self._refresh_bonus()
+
+    def _adopt(self, rows: np.ndarray) -> None:
+        """Give learning ``rows`` the parameters of the strategy they now follow."""
+        a = self.adaptation
+        if a is None or rows.size == 0:
+            return
+        for r, rule in enumerate(a.rules):
+            for k, settings in enumerate(rule.menu):
+                mine = rows[(a.rule[rows] == r) & (a.setting[rows] == k)]
+                if mine.size:
+                    self.set_settings(mine, settings)
 
     def _move(self, active: np.ndarray, t: int) -> np.ndarray:
         """Period ``t``'s sensing, decisions, learning and people of the ``active`` rows (money,
@@ -922,6 +950,9 @@ class Engine:
         h.performance_norm[t, rows] = self.performance_land.take(flat) / self.best.take(m)
         h.profit[t, rows] = profit
         h.cash[t, rows] = self.cash[rows]
+        if self.adaptation is not None:
+            self.adaptation.earn(active, profit)
+            h.setting[t] = self.adaptation.setting
         h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port.take(m))
         bust = active[(self.cash[rows] < 0) & self.bankruptcy[rows]]
         self.alive[bust] = False
@@ -1130,3 +1161,5 @@ class History:
         people = (periods, rows, departments)
         self.understanding = np.full(people, np.nan) if understanding else None
         self.engagement = np.full(people, np.nan) if engagement else None
+        # the index of the strategy each learning row follows (`sim.adaptation`; else None)
+        self.setting: np.ndarray | None = None

@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from sim.landscape import hamming
-from sim.settings import firm_settings
+from sim.settings import adaptation_of, firm_settings
 from sim.streams import firm_keys
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class Population(mesa.Agent):
             settings=firm_settings(spec, strategy, firms=configs.size),
             group=group,
             selection=spec.population.selection == "levinthal",
+            adaptation=adaptation_of(spec, strategy_name, firms=configs.size),
         )
         self.rows = slice(int(rows[0]), int(rows[-1]) + 1)
         self.log = PopulationLog(self.engine, self.rows, group)

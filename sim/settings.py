@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.adaptation import AdaptationRule
 from sim.engine import FirmSettings
+from sim.scenario.errors import ScenarioError
 
 if TYPE_CHECKING:
     from sim.scenario.schema import CostSpec, Scenario, StrategySpec
@@ -63,3 +65,32 @@ def coordination_cost(strategy: StrategySpec, costs: CostSpec, alphas: tuple[flo
         + costs.sensing * strategy.sensing
         + costs.communication * strategy.communication
     )
+
+
+def adaptation_of(
+    scenario: Scenario, strategy_name: str, *, firms: int = 1
+) -> tuple[AdaptationRule, int] | None:
+    """How a firm run as ``strategy_name`` learns (`[adaptation]`): the rule, with every
+    strategy of its menu compiled, and the index of the strategy it starts with; None if the
+    scenario's strategies do not learn."""
+    spec = scenario.adaptation
+    if spec is None:
+        return None
+    names = tuple(spec.strategies)
+    if spec.start == "own" and strategy_name not in names:
+        raise ScenarioError(
+            scenario.name,
+            "adaptation.strategies",
+            f"a firm run as {strategy_name!r} starts following it (adaptation.start = 'own'), so "
+            f"it must be one of the strategies it learns among: {', '.join(names)}",
+        )
+    rule = AdaptationRule(
+        names=names,
+        menu=tuple(firm_settings(scenario, scenario.strategy(n), firms=firms) for n in names),
+        review=spec.review,
+        recency=spec.recency,
+        aspiration_speed=spec.aspiration_speed,
+        temperature=spec.temperature,
+        start=spec.start,
+    )
+    return rule, names.index(strategy_name) if strategy_name in names else 0

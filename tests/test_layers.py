@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("landscapes and market", ("sim.landscape", "sim.market", "sim.effects")),
-    ("engine", ("sim.engine", "sim.metrics", "sim.frames")),
+    ("engine", ("sim.adaptation", "sim.engine", "sim.metrics", "sim.frames")),
     ("compiled settings", ("sim.settings",)),
     ("Mesa views", ("sim.agents", "sim.population", "sim.model")),
     ("experiment", ("sim.experiment",)),

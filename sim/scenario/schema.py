@@ -680,6 +680,50 @@ class EffectSpec(Spec):
     )
 
 
+class AdaptationSpec(Spec):
+    """Strategies that learn (`[adaptation]`, off when absent): every `review` periods a firm
+    judges the strategy it follows by the profit it made and, if that fell short of its
+    aspiration, draws which of `strategies` to follow next (docs/ODD.md §7.19)."""
+
+    strategies: list[str] = Field(
+        min_length=2,
+        description="The strategies a firm may switch among (names of the scenario's "
+        "strategies, each once): its menu of settings of alpha, sensing and coordination.",
+    )
+    start: Literal["own", "random"] = Field(
+        "own",
+        description="own: a firm starts following the strategy it is run as (which must be in "
+        "`strategies`); random: one of `strategies` drawn for each firm.",
+    )
+    review: int = Field(
+        12,
+        ge=1,
+        le=100_000,
+        description="Periods between two reviews (12: once a year when a period is a month).",
+    )
+    recency: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Weight of the newest review's profit in the attraction of the strategy "
+        "followed (1: only the newest counts).",
+    )
+    aspiration_speed: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the gap between the profit made and the aspiration level the "
+        "aspiration closes at each review (0: the first review's profit for good).",
+    )
+    temperature: float = Field(
+        1.0,
+        gt=0,
+        le=MAX_MONEY,
+        description="Money per period: an attraction higher by this much makes a strategy e "
+        "times as likely to be chosen when the firm is dissatisfied (softmax).",
+    )
+
+
 class Scenario(Spec):
     """A business, its market and the strategies compared: a validated scenario file.
 
@@ -725,6 +769,9 @@ class Scenario(Spec):
     )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
+    adaptation: AdaptationSpec | None = Field(
+        None, description="Strategies that learn (off when absent)."
+    )
     effects: list[EffectSpec] = Field(
         default_factory=list,
         description="Designed effects: changes of efficiency and market value stated in "
@@ -947,11 +994,26 @@ def _check_scenario(sc: Scenario) -> None:
                 f"firm.{part}.initial",
                 f"a table needs exactly the departments {', '.join(names)}",
             )
+    if sc.adaptation is not None:
+        menu = sc.adaptation.strategies
+        for i, name in enumerate(menu):
+            if name not in sc.all_strategies:
+                raise FieldError(
+                    f"adaptation.strategies[{i}]",
+                    f"unknown strategy {name!r}; allowed: {', '.join(sc.all_strategies)}",
+                )
+            if name in menu[:i]:
+                raise FieldError(f"adaptation.strategies[{i}]", f"{name!r} is given twice")
     population = sc.population
     if population.firms > 1 and sc.firm.learning.gain > 0:
         raise FieldError(
             "population.firms",
             "a population (firms > 1) runs without learning by doing; set firm.learning.gain = 0",
+        )
+    if population.selection != "none" and sc.adaptation is not None:
+        raise FieldError(
+            "adaptation", "strategies that learn are not combined with selection (a newcomer's "
+            "learning would have no history); remove [adaptation] or population.selection"
         )
     if population.selection != "none" and population.firms < 2:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")
