@@ -206,4 +206,16 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
             f", then runs {sc.firm.burn_in} periods in the initial market under its own "
             "strategy, without money, before period 0 (a burn-in)"
         )
+    adaptation = sc.adaptation
+    if adaptation is not None:
+        first = (
+            "the strategy it is run as" if adaptation.start == "own" else "one of them at random"
+        )
+        lines.append(
+            f"Strategies learn: a firm follows one of {', '.join(adaptation.strategies)}, "
+            f"starting with {first}; every {adaptation.review} periods it compares its mean "
+            f"profit with its aspiration and, if it fell short, draws which to follow next, "
+            f"favouring those that earned it more (temperature {adaptation.temperature:g} "
+            f"{sc.money_unit})"
+        )
     return "\n".join(lines)

@@ -140,3 +140,11 @@ def test_a_firm_run_as_a_strategy_outside_its_menu_is_refused():
                                               "strategies.x": {"alpha": 0.3}})  # fmt: skip
     with pytest.raises(ScenarioError, match=r"adaptation\.strategies"):
         Market(scenario=sc, strategies=["efficiency_only"], rng=0)
+
+
+def test_explain_describes_the_learning():
+    from sim.explain import explain
+
+    assert "Strategies learn" not in explain(load_scenario("bakery_gluten_free"))
+    text = explain(load_scenario("bakery_gluten_free", MENU))
+    assert "Strategies learn: a firm follows one of efficiency_only, aligned" in text

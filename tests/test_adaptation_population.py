@@ -69,23 +69,61 @@ def _difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return pa - pb, pa - pb - 1.96 * se, pa - pb + 1.96 * se
 
 
+MEASURED = (
+    "measured at the first run (200 seeds): stable 0.590 [0.521, 0.656] end aligned, turbulent "
+    "0.165 [0.120, 0.223]; random choice: stable 0.610, turbulent 0.260. In this canteen "
+    "(customers' tastes are 20% of performance) alignment loses money in both markets, more "
+    "under turbulence (aligned - efficiency_only profit after the split: stable -1.63 "
+    "[-1.83, -1.44], turbulent -2.25 [-2.41, -2.08] k€/month, 200 paired seeds): turbulence "
+    "does not make alignment pay here, it makes firms dissatisfied, so they review and leave "
+    "the strategy that earns less; in the stable market few reviews are dissatisfied and most "
+    "firms keep the strategy they were given. "
+)
+
+
+@pytest.mark.xfail(strict=True, reason=MEASURED + "E1 expected the opposite direction.")
 def test_e1_turbulence_raises_the_share_of_aligned_firms(shares):
     diff, low, high = _difference_ci(shares["turbulent"], shares["stable"])
     assert low > 0, f"turbulent - stable = {diff:.3f} [{low:.3f}, {high:.3f}]"
 
 
+@pytest.mark.xfail(strict=True, reason=MEASURED + "E2: inertia, not learning, sets the share.")
 def test_e2_in_a_stable_market_fewer_than_half_end_aligned(shares):
     mean, low, high = share_ci(shares["stable"])
     assert high < 0.5, f"stable: {mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
+@pytest.mark.xfail(strict=True, reason=MEASURED + "E3: alignment does not pay in this market.")
 def test_e3_in_a_turbulent_market_more_than_half_end_aligned(shares):
     mean, low, high = share_ci(shares["turbulent"])
     assert low > 0.5, f"turbulent: {mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=MEASURED + "E4 removed the attractions only: satisficing (keep a strategy while it "
+    "earns its aspiration, leave it when it does not) is itself a learning rule (win-stay, "
+    "lose-shift), so random choices still drift away from the strategy that earns less.",
+)
 @pytest.mark.parametrize("market", ["stable_random", "turbulent_random"])
 def test_e4_without_reinforcement_the_share_is_a_coin_toss(shares, market):
     flags = shares[market].astype(float)
     result = equivalence(flags - 0.5, margin=0.1)
     assert result.p_value < 0.05, f"{market}: {flags.mean():.3f}, {result}"
+
+
+# ---- written after the first run (post hoc), labelled so ----------------------------------
+
+
+def test_post_hoc_learning_moves_firms_towards_the_strategy_that_pays():
+    """POST HOC (written after E1-E4 failed): learning follows money, not turbulence. In the
+    bakery, where aligned earns about 10 k€/month more after the shift, more than half of the
+    learning firms end aligned; in the turbulent canteen, where it earns 2.2 less, fewer than
+    half do; with learning off, each firm keeps the strategy it is given (the control)."""
+    bakery = load_scenario("bakery_gluten_free", LEARNING)
+    runs = run_experiment(bakery, strategies=["efficiency_only"], seeds=SEEDS, periods=False).runs
+    mean, low, _ = share_ci(runs["adopted_final"] == "aligned")
+    assert low > 0.5, f"bakery: {mean:.3f}"
+    turbulent = _aligned_at_end({**LEARNING, **TURBULENCE})
+    mean, _, high = share_ci(turbulent)
+    assert high < 0.5, f"turbulent canteen: {mean:.3f}"
