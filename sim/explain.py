@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sim.landscape import department_interdependence
-from sim.model import Market
+from sim.environment import efficiency_edges, environment_rng
+from sim.landscape import department_links
 from sim.scenario.schema import (
     AbruptShift,
     EffectSpec,
@@ -125,9 +125,10 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         lines[-1] += f", K = {eff.k} dependencies per decision"
     else:
         lines[-1] += f", {eff.k_within} within the department, {eff.cross} across departments"
-    links = department_interdependence(Market(scenario=sc, strategies=[], rng=seed).interactions)
+    edges = efficiency_edges(sc, environment_rng(seed))
+    links = department_links(sc.department_decisions, edges)
     names = [d.label or d.name for d in sc.departments]
-    pairs = [f"{names[a]} - {names[b]} ({w})" for a, b, w in sorted(links.edges(data="weight"))]
+    pairs = [f"{names[a]} - {names[b]} ({w})" for (a, b), w in links.items()]
     lines.append(
         f"  cross-department dependencies on seed {seed} (each seed draws its own): "
         + ("; ".join(pairs) if pairs else "none")

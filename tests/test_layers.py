@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sim.scenario.checks",
         ),
     ),
-    ("landscapes and market", ("sim.landscape", "sim.market", "sim.effects")),
+    ("landscapes and market", ("sim.landscape", "sim.market", "sim.environment", "sim.effects")),
     ("engine", ("sim.adaptation", "sim.engine", "sim.metrics", "sim.frames")),
     ("compiled settings", ("sim.settings",)),
     ("Mesa views", ("sim.agents", "sim.population", "sim.model")),
