@@ -17,12 +17,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 0.5
+EXPLAIN = ["bakery_gluten_free"]
 COMMANDS = {
     "python (bare interpreter)": [sys.executable, "-c", "pass"],
     "python -m sim --help": [sys.executable, "-m", "sim", "--help"],
-    "python -m sim explain bakery_gluten_free": [
-        sys.executable, "-m", "sim", "explain", "bakery_gluten_free",
-    ],  # fmt: skip
+    "python -m sim explain bakery_gluten_free": [sys.executable, "-m", "sim", "explain", *EXPLAIN],
 }
 
 
