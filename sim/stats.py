@@ -187,6 +187,37 @@ def mean_ci(
     return mean, float(low), float(high)
 
 
+def ratio_ci(
+    numerator: pd.Series | np.ndarray | Sequence[float],
+    denominator: pd.Series | np.ndarray | Sequence[float],
+    level: float = LEVEL,
+) -> tuple[float, float, float]:
+    """Ratio of two means of paired samples (e.g. the paired gap before a shift over the gap
+    after it) and its Fieller ``level`` interval (Fieller 1954, for the ratio of the means of a
+    bivariate normal sample). Pairs with a NaN are dropped. The interval is NaN where it is
+    unbounded: the denominator's mean is not clearly away from 0 at this level."""
+    from scipy import stats
+
+    x = np.asarray(numerator, dtype=float)
+    y = np.asarray(denominator, dtype=float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = x.size
+    if n < 2 or y.mean() == 0:
+        return (math.nan,) * 3
+    mx, my = float(x.mean()), float(y.mean())
+    cov = np.cov(x, y, ddof=1)
+    t2 = float(stats.t.ppf(0.5 + level / 2, n - 1)) ** 2 / n
+    a = my**2 - t2 * cov[1, 1]
+    b = -2.0 * (mx * my - t2 * cov[0, 1])
+    c = mx**2 - t2 * cov[0, 0]
+    disc = b * b - 4 * a * c
+    if a <= 0 or disc < 0:
+        return mx / my, math.nan, math.nan
+    root = math.sqrt(disc)
+    return mx / my, (-b - root) / (2 * a), (-b + root) / (2 * a)
+
+
 def share_ci(
     flags: pd.Series | np.ndarray | Sequence[bool], level: float = LEVEL
 ) -> tuple[float, float, float]:
