@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.metrics import heading, limit_cycles, path_metrics, recovery_time, revisits
+from sim.metrics import fall_and_recovery, heading, limit_cycles, path_metrics, revisits
 from sim.stats import km_median
 
 
@@ -79,11 +79,26 @@ def test_path_metrics_count_nothing_while_a_firm_is_closed():
     assert np.isnan(path["heading"][5:, 0]).all()
 
 
-def test_recovery_is_the_first_period_at_the_common_reference():
-    after = np.array([0.7, 0.8, 0.96, 0.9, 0.97])
-    assert recovery_time(after, 0.95) == 2.0
-    assert recovery_time(np.array([0.99, 0.5]), 0.95) == 0.0  # there at the split
-    assert math.isnan(recovery_time(np.array([0.9, np.nan, np.nan]), 0.95))  # closed: never
+def test_recovery_is_counted_from_the_fall_below_the_common_reference():
+    # index 0 is the period before the split; a fall is a step from >= 0.95 to below it
+    assert fall_and_recovery(np.array([0.97, 0.7, 0.8, 0.96, 0.9, 0.97]), 0.95) == (1, 2.0)
+    # a gradual shift: the firm falls three periods after the split, is back two later
+    assert fall_and_recovery(np.array([0.99, 0.99, 0.98, 0.96, 0.9, 0.93, 0.96]), 0.95) == (4, 2.0)
+    fall, time = fall_and_recovery(np.array([0.99, 0.9, np.nan, np.nan]), 0.95)
+    assert fall == 1 and math.isnan(time)  # closed before it was back: never recovers
+    fall, time = fall_and_recovery(np.array([0.99, 0.99, np.nan]), 0.95)
+    assert fall == 2 and math.isnan(time)  # closing is a fall
+
+
+def test_a_firm_that_never_fell_has_no_recovery():
+    # above the bar throughout (the stable canteen's aligned firms): nothing to recover from
+    fall, time = fall_and_recovery(np.array([0.99, 0.99, 0.97, 1.0]), 0.95)
+    assert fall == -1 and math.isnan(time)
+    # below the bar before the split and never above it: it never fell either
+    fall, time = fall_and_recovery(np.array([0.8, 0.7, 0.8, 0.9]), 0.95)
+    assert fall == -1 and math.isnan(time)
+    # below before the split, then up, then down: it fell when it went down
+    assert fall_and_recovery(np.array([0.8, 0.96, 0.9, 0.99]), 0.95) == (2, 1.0)
 
 
 def test_kaplan_meier_median_counts_the_censored():
