@@ -250,7 +250,7 @@ def command_explain(args: argparse.Namespace) -> int:
 
 
 def command_decompose(args: argparse.Namespace) -> int:
-    from sim.decompose import INGREDIENTS, THREE_WAY, TOTAL, decompose
+    from sim.decompose import INGREDIENTS, THREE_WAY, TOTAL, decompose, signed
     from sim.plots import decomposition_figure
     from sim.results import (
         default_output_dir,
@@ -312,17 +312,18 @@ def command_decompose(args: argparse.Namespace) -> int:
             f"from {args.target})\npaired: on seed k all 8 arms face the same landscapes, "
             "market and start and draw one behaviour stream (long jumps, orders), so they differ "
             "only in the ingredients; `run` draws each strategy's behaviour from its own stream, "
-            f"so its {args.target} - {args.base} differs from 'all three' by sampling noise\n"
+            f"so its {args.target} - {args.base} differs from 'all three' by sampling noise (and "
+            "by anything else the two strategies differ in)\n"
         )
         print(result.text())
         net = result.effects[result.effects["outcome"] == "profit_post_shift"].set_index("term")
-        mains = " + ".join(f"{net.loc[i, 'mean']:+.3g}" for i in INGREDIENTS)
+        mains = " ".join(signed(net.loc[i, "mean"]) for i in INGREDIENTS)
         print(
             f"\nthe factorial is exact: every arm = mean of the 8 arms + each term x its sign "
             f"(+/-) / 2^(ingredients in it); so all three = the main effects + the three-way / 4 "
-            f"(net profit: {mains} + {net.loc[THREE_WAY, 'mean']:+.3g} / 4 = "
-            f"{net.loc[TOTAL, 'mean']:+.3g})\nprofit net = as earned, gross = before coordination "
-            f"costs ({scenario.money_unit})."
+            f"(net profit: {mains} + ({signed(net.loc[THREE_WAY, 'mean'])})/4 = "
+            f"{signed(net.loc[TOTAL, 'mean'])})\nprofit net = as earned, gross = before "
+            f"coordination costs ({scenario.money_unit})."
         )
         print(f"\nwrote {out}/: runs.parquet, effects.csv, decomposition.png, manifest.json")
     return 0

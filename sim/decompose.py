@@ -61,6 +61,11 @@ OUTCOMES: dict[str, str] = {
 STREAM = "decomposition"
 
 
+def signed(x: float) -> str:
+    """An effect as printed: 3 significant digits with its sign; exact zeros as 0 (not 1e-16)."""
+    return "0" if abs(x) < 1e-9 else f"{x:+.3g}"
+
+
 def arm_name(on: tuple[bool, ...]) -> str:
     """``alpha_sensing``-style name of the arm with these ingredients on (``none``: all off)."""
     names = [i for i, flag in zip(INGREDIENTS, on, strict=True) if flag]
@@ -88,12 +93,9 @@ class Decomposition:
     def table(self) -> pd.DataFrame:
         """Effects as text, one row per term, one column per outcome: 'mean [low, high]'."""
 
-        def number(x: float) -> str:
-            return "0" if abs(x) < 1e-9 else f"{x:+.3g}"  # exact zeros print as 0, not 1e-16
-
         text = self.effects.assign(
             value=[
-                f"{number(m)} [{number(lo)}, {number(hi)}]"
+                f"{signed(m)} [{signed(lo)}, {signed(hi)}]"
                 for m, lo, hi in zip(
                     self.effects["mean"],
                     self.effects["ci_low"],

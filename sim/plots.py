@@ -681,9 +681,9 @@ def decisions_figure(
 def decomposition_figure(
     effects: pd.DataFrame, *, money_unit: str = "k€ per month", title: str = ""
 ) -> Figure:
-    """What each ingredient of alignment adds (main effects, two-way interactions, all three),
-    with 95% intervals, per outcome: profit net and gross of coordination costs, market value,
-    efficiency (`sim.decompose`)."""
+    """What each ingredient of alignment adds (main effects, interactions, alone, added last,
+    all three), with 95% intervals, per outcome: profit net and gross of coordination costs,
+    market value, efficiency (`sim.decompose`)."""
     outcomes = list(dict.fromkeys(effects["outcome"]))
     terms = list(dict.fromkeys(effects["term"]))
     fig = _new_figure(4.0 * len(outcomes), 0.45 * len(terms) + 1.6)

@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from sim.experiment import run_experiment
 from sim.metrics import fall_and_recovery, heading, limit_cycles, path_metrics, revisits
-from sim.stats import km_median
+from sim.scenario import load_scenario
+from sim.stats import km_median, summary_table
 
 
 def column(values) -> np.ndarray:
@@ -116,3 +118,36 @@ def test_kaplan_meier_median_counts_the_censored():
     median, low, high = km_median(np.array([0.0, 0.0, 0.0, 0.0, np.nan]), np.full(5, 10.0))
     assert median == 0.0 and low == 0.0 and high >= 0.0
     # a mean over the recovered only would say 4.5 and hide the two that never did
+
+
+def test_in_the_stable_canteen_recovery_counts_only_the_firms_that_fell():
+    # issue 19: with no shift most aligned firms never fall below the bar; before 0.2.0 they
+    # "recovered" at k = 0. Checked here against the periods table, computed independently.
+    sc = load_scenario("canteen_stable")
+    result = run_experiment(sc, seeds=40)
+    split, bar = sc.split, sc.metrics.recovery_threshold
+    runs = result.runs.set_index(["strategy", "seed"])
+    at_bar_at_split = 0
+    for (strategy, seed), firm in result.periods.groupby(["strategy", "seed"], observed=True):
+        norm = firm.sort_values("period")["performance_norm"].to_numpy()
+        above = norm >= bar
+        falls = [t for t in range(split, len(norm)) if above[t - 1] and not above[t]]
+        row = runs.loc[(strategy, seed)]
+        assert row["fell"] == bool(falls)
+        assert row["fall_period"] == (falls[0] if falls else -1)
+        if falls:
+            back = [t for t in range(falls[0] + 1, len(norm)) if above[t]]
+            assert row["recovered"] == bool(back)
+            if back:
+                assert row["recovery_time"] == back[0] - falls[0] >= 1
+        else:
+            assert not row["recovered"] and math.isnan(row["recovery_time"])
+        at_bar_at_split += strategy == "aligned" and above[split]
+    # the negative control: most aligned firms are at the bar at the split, which the old
+    # definition counted as recovered at k = 0; none of them fell
+    assert at_bar_at_split > 0.5 * 40
+    table = summary_table(result).set_index(["strategy", "metric"])
+    for strategy in ("efficiency_only", "aligned"):
+        fell = int(runs.loc[strategy, "fell"].sum())
+        assert table.loc[(strategy, "recovered"), "n"] == fell
+        assert table.loc[(strategy, "recovery_time"), "n"] == fell
