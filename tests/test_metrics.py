@@ -151,3 +151,16 @@ def test_in_the_stable_canteen_recovery_counts_only_the_firms_that_fell():
         fell = int(runs.loc[strategy, "fell"].sum())
         assert table.loc[(strategy, "recovered"), "n"] == fell
         assert table.loc[(strategy, "recovery_time"), "n"] == fell
+
+
+def test_under_a_gradual_shift_recovery_runs_from_where_the_firm_fell():
+    # the eco-hotel's travellers drift from period 48 over 36 months: aligned hotels fall
+    # below the bar well after the split, and take periods (not 0) to come back from there
+    sc = load_scenario("hospitality_eco_tourism")
+    runs = run_experiment(sc, strategies=["aligned"], seeds=30, periods=False).runs
+    fell = runs[runs["fell"]]
+    assert len(fell) >= 20
+    assert (fell["fall_period"] >= sc.split).all() and fell["fall_period"].median() > sc.split + 5
+    median, low, _ = km_median(fell["recovery_time"], fell["recovery_observed"])
+    assert low >= 1 and median >= 1
+    assert (fell["recovery_observed"] == sc.horizon - fell["fall_period"]).all()
