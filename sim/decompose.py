@@ -59,6 +59,19 @@ OUTCOMES: dict[str, str] = {
     "efficiency_post_shift": "efficiency after",
 }
 STREAM = "decomposition"
+#: What each kind of term is, in the words the output and the docs use.
+KINDS: dict[str, str] = {
+    "main effect": "main effects: on minus off, averaged over the other two ingredients",
+    "two-way interaction": "two-way interactions: what a adds with b on minus with b off, "
+    "averaged over the third",
+    "three-way interaction": "three-way interaction: alpha x coordination with sensing on minus "
+    "with sensing off",
+    "alone": "alone: switched on from the arm with all three off",
+    "added last": "added last: switched on with the other two on",
+    "all three": "all three: the target's ingredients minus the base's",
+}
+TOTAL = "all three (target - base)"
+THREE_WAY = " x ".join(INGREDIENTS)
 
 
 def signed(x: float) -> str:
@@ -92,7 +105,6 @@ class Decomposition:
 
     def table(self) -> pd.DataFrame:
         """Effects as text, one row per term, one column per outcome: 'mean [low, high]'."""
-
         text = self.effects.assign(
             value=[
                 f"{signed(m)} [{signed(lo)}, {signed(hi)}]"
@@ -193,21 +205,6 @@ def _adds(table: pd.DataFrame, ingredient: str, **others: bool) -> np.ndarray:
     return _arm(table, **{ingredient: True, **others}) - _arm(
         table, **{ingredient: False, **others}
     )
-
-
-#: What each kind of term is, in the words the output and the docs use.
-KINDS: dict[str, str] = {
-    "main effect": "main effects: on minus off, averaged over the other two ingredients",
-    "two-way interaction": "two-way interactions: what a adds with b on minus with b off, "
-    "averaged over the third",
-    "three-way interaction": "three-way interaction: alpha x coordination with sensing on minus "
-    "with sensing off",
-    "alone": "alone: switched on from the arm with all three off",
-    "added last": "added last: switched on with the other two on",
-    "all three": "all three: the target's ingredients minus the base's",
-}
-TOTAL = "all three (target - base)"
-THREE_WAY = " x ".join(INGREDIENTS)
 
 
 def _terms(table: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:

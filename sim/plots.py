@@ -698,7 +698,12 @@ def decomposition_figure(
         label = rows["label"].iloc[0]
         unit = f" ({money_unit})" if outcome.endswith("profit_post_shift") else ""
         style_axes(ax, title=_short(label, 30), xlabel=f"effect{unit}")
-    axes[0].set_yticks(y, terms)
+    kinds = effects.drop_duplicates("term").set_index("term").get("kind")
+    labels = [  # a main effect says so: "alpha" alone would read as "alpha alone"
+        f"{t} (main effect)" if kinds is not None and kinds[t] == "main effect" else t
+        for t in terms
+    ]
+    axes[0].set_yticks(y, labels)
     if title:
         fig.suptitle(title, fontsize=_SUPTITLE)
     return fig
