@@ -500,9 +500,9 @@ class MetricsSpec(Spec):
         0.95,
         gt=0,
         le=1,
-        description="Recovered when normalised performance (share of the best configuration's "
-        "performance now, the same reference for every firm) first reaches this share after "
-        "the split.",
+        description="The recovery bar: this share of the best configuration's performance now "
+        "(normalised performance, the same bar for every firm). A firm that falls below it "
+        "from the split on has recovered when it is back at or above it.",
     )
 
 
