@@ -323,7 +323,9 @@ def command_decompose(args: argparse.Namespace) -> int:
             f"(+/-) / 2^(ingredients in it); so all three = the main effects + the three-way / 4 "
             f"(net profit: {mains} + ({signed(net.loc[THREE_WAY, 'mean'])})/4 = "
             f"{signed(net.loc[TOTAL, 'mean'])})\nprofit net = as earned, gross = before "
-            f"coordination costs ({scenario.money_unit})."
+            f"coordination costs ({scenario.money_unit}); share_before = the share of a term's "
+            "net profit effect after the split already there before it (ratio of the mean "
+            "effects, Fieller's interval), where the effect after is clearly away from 0."
         )
         print(f"\nwrote {out}/: runs.parquet, effects.csv, decomposition.png, manifest.json")
     return 0
@@ -448,7 +450,7 @@ def format_summary(result: ExperimentResult) -> str:
     metrics = paired_metrics(result.runs)
     if len(names) > 1 and metrics:
         pairs = pairwise_differences(result.runs, metrics, names)
-        count = len(pairs) // len(metrics)
+        count = int(pairs["pairs"].iloc[0])
         correction = (
             f"p: paired t test, Holm-adjusted across the {count} pairs (per outcome); the "
             "intervals are per pair, not adjusted"
@@ -457,7 +459,9 @@ def format_summary(result: ExperimentResult) -> str:
         )
         what = (
             f"profit (all firms, {scenario.money_unit}) before period {scenario.split}, from "
-            "it on, and after - before (difference-in-differences: the shift's own effect)"
+            "it on, and after - before (difference-in-differences: the shift's own effect); "
+            "the share of the after-gap there before is the ratio of the mean gaps (Fieller's "
+            "interval): near 100%, the lead existed before the shift"
             if "profit_change" in metrics
             else "performance (share of best) before and after the split"
         )

@@ -47,17 +47,21 @@ import pandas as pd
 from sim.experiment import resolve_seeds, simulate
 from sim.scenario import Scenario, scenario_to_dict, validate_scenario
 from sim.settings import coordination_cost
-from sim.stats import mean_ci
+from sim.stats import mean_ci, ratio_ci
 
 INGREDIENTS: tuple[str, ...] = ("alpha", "coordination", "sensing")
 ON: tuple[str, ...] = tuple(f"{i}_on" for i in INGREDIENTS)  # arm columns: ingredient on?
 #: outcome column -> label (net and gross profit, market value, efficiency after the split)
 OUTCOMES: dict[str, str] = {
+    "profit_pre_shift": "profit before (net)",
     "profit_post_shift": "profit after (net)",
     "gross_profit_post_shift": "profit after (gross)",
     "market_value_post_shift": "market value after",
     "efficiency_post_shift": "efficiency after",
 }
+#: Per term: the share of its net profit effect after the split already there before it (the
+#: ratio of the mean effects before and after, Fieller's interval; `sim.stats.ratio_ci`).
+SHARE_BEFORE = "share_before"
 STREAM = "decomposition"
 #: What each kind of term is, in the words the output and the docs use.
 KINDS: dict[str, str] = {
@@ -116,8 +120,21 @@ class Decomposition:
                 )
             ]
         )
+        share = self.effects["outcome"] == SHARE_BEFORE
+        after = self.effects[self.effects["outcome"] == "profit_post_shift"].set_index("term")
+        text.loc[share, "value"] = [
+            _share_text(m, lo, hi, after.loc[term, "ci_low"], after.loc[term, "ci_high"])
+            for term, m, lo, hi in zip(
+                self.effects.loc[share, "term"],
+                self.effects.loc[share, "mean"],
+                self.effects.loc[share, "ci_low"],
+                self.effects.loc[share, "ci_high"],
+                strict=True,
+            )
+        ]
         wide = text.pivot(index="term", columns="outcome", values="value")
-        return wide.loc[list(dict.fromkeys(self.effects["term"])), list(OUTCOMES)]
+        columns = [*OUTCOMES, SHARE_BEFORE] if share.any() else list(OUTCOMES)
+        return wide.loc[list(dict.fromkeys(self.effects["term"])), columns]
 
     def text(self) -> str:
         """`table` with a heading line before each kind of term (what the command prints)."""
@@ -161,6 +178,16 @@ def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario,
     return validate_scenario(data, source=f"{scenario.name} (decomposition arms)"), pd.DataFrame(
         rows
     )
+
+
+def _share_text(mean: float, low: float, high: float, after_low: float, after_high: float) -> str:
+    """A share of an effect there before the split, as printed: only where the effect after
+    the split is clearly away from 0 (else a ratio says nothing)."""
+    if after_low <= 0 <= after_high:
+        return "n/a (effect after ~0)"
+    if np.isnan(low):
+        return f"{100 * mean:.0f}% [unbounded]"
+    return f"{100 * mean:.0f}% [{100 * low:.0f}, {100 * high:.0f}]"
 
 
 def decompose(
@@ -304,4 +331,15 @@ def _effects(runs: pd.DataFrame, seeds: tuple[int, ...]) -> pd.DataFrame:
                     "n": int(np.isfinite(values).sum()),
                 }
             )
+    before = runs.pivot_table(index="seed", columns=list(ON), values="profit_pre_shift")
+    after = runs.pivot_table(index="seed", columns=list(ON), values="profit_post_shift")
+    complete = before.reindex(list(seeds)).dropna().index.intersection(after.dropna().index)
+    pre_terms, post_terms = _terms(before.loc[complete]), _terms(after.loc[complete])
+    for term, (kind, values) in post_terms.items():
+        share, low, high = ratio_ci(pre_terms[term][1], values)
+        records.append(
+            {"outcome": SHARE_BEFORE, "label": "share of the net effect after there before",
+             "kind": kind, "term": term, "mean": share, "ci_low": low, "ci_high": high,
+             "n": int(complete.size)}
+        )  # fmt: skip
     return pd.DataFrame(records)

@@ -60,6 +60,10 @@ PAIRED_METRICS: dict[str, str] = {
     "profit_post_shift": "profit after",
     "profit_change": "after - before",
 }
+#: The share of a pair's profit gap after the split that is already there before it (the
+#: ratio of the paired mean gaps, Fieller's interval; `pairwise_differences` adds it).
+GAP_SHARE = "gap_share_before"
+GAP_SHARE_LABEL = "share of the after-gap there before"
 POPULATION_PAIRED_METRICS: dict[str, str] = {
     "performance_norm_pre_shift": "performance before",
     "performance_norm_post_shift": "performance after",
@@ -447,6 +451,17 @@ def pairwise_differences(
                     "pairs": len(pairs),
                 }
             )
+    if {"profit_pre_shift", "profit_post_shift"} <= set(metrics):
+        for a, b in pairs:  # how much of the gap after the split exists before it
+            before = paired_values(runs, "profit_pre_shift", a, b)
+            after = paired_values(runs, "profit_post_shift", a, b)
+            both = before.index.intersection(after.index)
+            share, low, high = ratio_ci(before[both], after[both], level)
+            records.append(
+                {"a": a, "b": b, "metric": GAP_SHARE, "mean": share, "ci_low": low,
+                 "ci_high": high, "n": int(both.size), "p_value": math.nan,
+                 "p_holm": math.nan, "pairs": len(pairs)}
+            )  # fmt: skip
     columns = ["a", "b", "metric", "mean", "ci_low", "ci_high", "n", "p_value", "p_holm", "pairs"]
     return pd.DataFrame(records, columns=columns)
 
@@ -691,6 +706,13 @@ def wide_differences(pairs: pd.DataFrame) -> pd.DataFrame:
 
     cells: dict[str, dict[str, str]] = {}
     for r in pairs.itertuples(index=False):
+        if r.metric == GAP_SHARE:
+            cells.setdefault(GAP_SHARE_LABEL, {})[f"{r.a} - {r.b}"] = (
+                f"{100 * r.mean:.0f}% [unbounded]"
+                if math.isnan(r.ci_low)
+                else format_estimate(r.mean, r.ci_low, r.ci_high, percent=True)
+            )
+            continue
         estimate = format_estimate(r.mean, r.ci_low, r.ci_high)
         if not math.isnan(r.p_holm):
             estimate += f", {p_text(r.p_holm)}"

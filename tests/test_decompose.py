@@ -202,3 +202,20 @@ def test_the_command_prints_the_full_factorial_and_says_how_arms_are_paired(tmp_
         "added last",
         "all three",
     }
+
+
+def test_share_before_is_the_ratio_of_each_terms_mean_effects(bakery):
+    from sim.decompose import SHARE_BEFORE
+    from sim.stats import ratio_ci
+
+    effects = bakery.effects.set_index(["outcome", "term"])
+    runs = bakery.runs
+    pre = runs.pivot_table(index="seed", columns=["alpha_on", "coordination_on", "sensing_on"],
+                           values="profit_pre_shift")  # fmt: skip
+    post = runs.pivot_table(index="seed", columns=["alpha_on", "coordination_on", "sensing_on"],
+                            values="profit_post_shift")  # fmt: skip
+    every, none = (True, True, True), (False, False, False)
+    expected = ratio_ci(pre[every] - pre[none], post[every] - post[none])
+    share = effects.loc[(SHARE_BEFORE, "all three (target - base)")]
+    assert (share["mean"], share["ci_low"], share["ci_high"]) == pytest.approx(expected)
+    assert "share_before" in bakery.table().columns

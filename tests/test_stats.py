@@ -295,3 +295,27 @@ def test_ratio_ci_is_unbounded_when_the_denominator_may_be_zero():
     rng = np.random.default_rng(1)
     ratio, low, high = ratio_ci(rng.normal(1, 1, 30), rng.normal(0.05, 1, 30))
     assert np.isfinite(ratio) and np.isnan(low) and np.isnan(high)
+
+
+def test_every_pair_reports_the_share_of_its_gap_there_before_the_shift():
+    from sim.stats import GAP_SHARE, pairwise_differences, ratio_ci, wide_differences
+
+    rng = np.random.default_rng(3)
+    seeds = np.arange(40)
+    rows = []
+    for name, level in (("a", 0.0), ("b", 2.0)):
+        pre = level * 0.5 + rng.normal(0, 0.3, seeds.size)
+        post = level + rng.normal(0, 0.3, seeds.size)
+        columns = {"profit_pre_shift": pre, "profit_post_shift": post, "profit_change": post - pre}
+        rows.append(pd.DataFrame({"strategy": name, "seed": seeds, **columns}))
+    runs = pd.concat(rows, ignore_index=True)
+    pairs = pairwise_differences(runs, ["profit_pre_shift", "profit_post_shift", "profit_change"])
+    share = pairs[pairs["metric"] == GAP_SHARE].iloc[0]
+    b, a = runs[runs.strategy == "b"], runs[runs.strategy == "a"]
+    expected = ratio_ci(
+        b.profit_pre_shift.to_numpy() - a.profit_pre_shift.to_numpy(),
+        b.profit_post_shift.to_numpy() - a.profit_post_shift.to_numpy(),
+    )
+    assert (share["mean"], share["ci_low"], share["ci_high"]) == pytest.approx(expected)
+    assert share["ci_low"] < 0.5 < share["ci_high"]  # the true share is one half
+    assert "share of the after-gap there before" in wide_differences(pairs).columns
