@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import run_experiment
+from sim.experiment import run_experiment, simulate
 from sim.frames import decision_names
 from sim.model import Market
 from sim.scenario import load_scenario
@@ -434,3 +434,27 @@ def test_works_retraining_wins_customers_and_its_net_gain_includes_0_as_the_mode
     assert gross.ci_low > 0, str(gross)  # before the programme's cost: excludes 0
     net = paired_difference(runs, "profit_post_shift", "retraining", "aligned")
     assert net.ci_low < 0 < net.ci_high, str(net)  # net of its cost: an interval that includes 0
+
+
+# ---- built in by the model's structure (issue 19; docs/scenarios.md, "what the stories build in")
+
+
+@pytest.mark.parametrize(
+    ("name", "third"),
+    [("restaurant_kitchen_tech", "aligned_explained"), ("manufacturing_automation", "retraining")],
+)
+def test_without_understanding_the_third_strategy_is_aligned_less_its_cost(name, third):
+    """Communication acts only through understanding: without `[firm.understanding]` the
+    third strategy, on the aligned firm's random stream, earns exactly the aligned firm's
+    profit less what it pays for communicating, in every period of every market (from period
+    1: period 0 is the start, before anything is paid)."""
+    sc = load_scenario(name, {"firm.understanding": None})
+    cost = sc.costs.communication * sc.all_strategies[third].communication
+    runs = [(sc, s, seed) for s in ("aligned", third) for seed in range(20)]
+    done = simulate(runs, stream="aligned")
+    for seed in range(20):
+        aligned, other = done.frame(seed), done.frame(20 + seed)
+        alive = aligned["alive"].to_numpy() & other["alive"].to_numpy()
+        alive[0] = False
+        gap = (other["profit"] - aligned["profit"]).to_numpy()[alive]
+        np.testing.assert_allclose(gap, -cost, atol=1e-9)
