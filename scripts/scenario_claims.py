@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     tables = {}
     for name in args.scenario or list(catalogue):
         tables[name] = markdown_table(compare(catalogue[name], args.seeds))
-        print(f"## {name}\n{tables[name]}\n", flush=True)
+        print(f"## {name} (event: {catalogue[name].event})\n{tables[name]}\n", flush=True)
     text = args.doc.read_text(encoding="utf-8")  # read once the tables are computed
     if args.check:
         present = blocks_in(text)

@@ -10,7 +10,7 @@ aligned one after the shift"). Two numbers say how much of it the story's own me
 - the **share before the event**: the gap in the metrics window before the split (before the
   story's shift) divided by the gap from the split on, with a delta-method interval.
 
-`SCENARIO_CLAIMS` lists the gaps and mechanisms docs/scenarios.md reports;
+`scenario_claims()` lists the gaps and mechanisms docs/scenarios.md reports;
 `scripts/scenario_claims.py` regenerates its tables from them.
 """
 
@@ -247,13 +247,10 @@ def markdown_table(comparisons: Sequence[Comparison]) -> str:
         "| after: without - with | after: without ÷ with |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    seen: set[Gap] = set()
     for gap in dict.fromkeys(c.gap for c in comparisons):
         rows = [c for c in comparisons if c.gap == gap]
-        if gap not in seen:
-            e = rows[0].with_mechanism
-            lines.append(f"| {gap} | as it is | {e.before} | {e.after} | {e.share_before} | | |")
-            seen.add(gap)
+        e = rows[0].with_mechanism
+        lines.append(f"| {gap} | as it is | {e.before} | {e.after} | {e.share_before} | | |")
         for c in rows:
             e = c.without
             lines.append(
