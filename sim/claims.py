@@ -286,6 +286,7 @@ def scenario_claims() -> dict[str, ScenarioClaims]:
                 Gap("profit", "aligned_explained", "aligned"),
                 Gap("market_value", "aligned_explained", "aligned"),
                 Gap("engagement_kitchen", "aligned_explained", "aligned"),
+                Gap("understanding_kitchen", "aligned_explained", "aligned"),
                 Gap("held:seasonal_menu", "aligned_explained", "aligned"),
                 Gap("profit", *twins),
                 Gap("engagement_kitchen", *twins),
@@ -300,6 +301,7 @@ def scenario_claims() -> dict[str, ScenarioClaims]:
                 Gap("profit", "retraining", "aligned"),
                 Gap("market_value", "retraining", "aligned"),
                 Gap("engagement_production", "retraining", "aligned"),
+                Gap("understanding_production", "retraining", "aligned"),
                 Gap("profit", *twins),
                 Gap("engagement_production", *twins),
                 Gap("held:robotic_welding_cell+in_house_cell_programming", *twins),
@@ -313,6 +315,7 @@ def scenario_claims() -> dict[str, ScenarioClaims]:
                 Gap("profit", *twins),
                 Gap("market_value", *twins),
                 Gap("held:automated_campaigns=1+lead_scoring=0", "efficiency_only", "aligned"),
+                Gap("efficiency_sales", *twins),
             ),
             {
                 "the designed effects": {"effects": []},
@@ -326,6 +329,8 @@ def scenario_claims() -> dict[str, ScenarioClaims]:
                 Gap("profit", *twins),
                 Gap("market_value", *twins),
                 Gap("held:same_day_dispatch", *twins),
+                Gap("held:automated_picking", *twins),
+                Gap("efficiency_warehouse", "efficiency_only", "aligned"),
             ),
             {
                 "the designed effects": {"effects": []},
