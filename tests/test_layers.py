@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "analysis",
         (
             "sim.decompose",
+            "sim.claims",
             "sim.explain",
             "sim.sweep",
             "sim.sweep.spec",
