@@ -54,3 +54,17 @@ def test_the_page_is_what_the_script_writes_now(tmp_path):
     out = tmp_path / "findings.md"
     _script().main(["--seeds", str(_seeds()), "--out", str(out)])
     assert out.read_text() == PAGE.read_text()
+
+
+def test_the_readme_quotes_the_findings_page():
+    """Every number of the README's findings bullet is on the generated page."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("[docs/findings.md](docs/findings.md)")
+    bullet = readme[start : readme.index("\n- **", start)]
+    page = PAGE.read_text()
+    numbers = re.findall(r"[+-]?\d+(?:\.\d+)?%?(?: \[[^\]]+\])?", bullet.replace("\n  ", " "))
+    quoted = [n for n in numbers if "[" in n]
+    assert len(quoted) >= 6
+    for number in quoted:
+        assert number in page.replace("\n", " "), number
+    assert "in 6 of 6" in page and "in 6 of 6" in bullet
