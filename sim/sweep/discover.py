@@ -866,7 +866,7 @@ def box_rules(result: DiscoveryResult, box: int, labels: dict[str, str] | None =
     labels = labels or {}
     lines = []
     for row in result.limits[result.limits["box"] == box].itertuples(index=False):
-        name = _label(row.parameter, labels)
+        name = row.parameter
         if row.values:
             rule = f"{name} in {{{row.values}}}"
         elif row.low > row.full_low and row.high < row.full_high:
@@ -875,12 +875,17 @@ def box_rules(result: DiscoveryResult, box: int, labels: dict[str, str] | None =
             rule = f"{name} >= {_number(row.low)}"
         else:
             rule = f"{name} <= {_number(row.high)}"
+        details = []
         qp = [q for q in (row.qp_low, row.qp_high) if math.isfinite(q)]
-        quasi = f" (quasi-p {max(qp):.2g})" if qp else ""
+        if qp:
+            details.append(f"quasi-p {max(qp):.2g}")
+        if not row.values:
+            details.append(f"full range {_number(row.full_low)} to {_number(row.full_high)}")
+        label = labels.get(name)
         lines.append(
-            f"{rule}{quasi}; full range {_number(row.full_low)} to {_number(row.full_high)}"
-            if not row.values
-            else f"{rule}{quasi}"
+            rule
+            + (f" ({'; '.join(details)})" if details else "")
+            + (f": {label}" if label and label != name else "")
         )
     return lines
 
@@ -1048,6 +1053,7 @@ def trajectory_figure(result: DiscoveryResult) -> Figure:
         )
         right.axvline(int(box["step"]), color="#CC6677", linestyle=":", label="reported box")
         right.set_ylim(0, 1.05)
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
         right.set_xlabel("peeling / pasting step")
         right.set_ylabel("share")
         right.set_title(f"Box {number}: the peeling trajectory", fontsize=11)
