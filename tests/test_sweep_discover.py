@@ -145,6 +145,25 @@ def test_cart_and_the_feature_scores_find_the_planted_parameter(planted):
     assert scores.sum() == pytest.approx(1.0)
 
 
+def test_a_rule_on_words_and_true_false_parameters_is_recovered():
+    """A parameter of words (a coordination mode) and one of true/false: the condition holds
+    exactly where the mode is "lateral"; the box and the tree's densest leaf keep that one."""
+    runs = synthetic_runs(planted=False, seed=3)
+    runs["mode"] = np.array(["hierarchical", "lateral", "none"])[runs["point"] % 3]
+    runs["flag"] = runs["point"] % 2 == 0
+    aligned = runs["strategy"] == "aligned"
+    base = runs.loc[~aligned, "profit_post_shift"].to_numpy()
+    lateral = runs.loc[aligned, "mode"].eq("lateral").to_numpy()
+    runs.loc[aligned, "profit_post_shift"] = base + np.where(lateral, 1.0, -1.0)
+    result = discover_runs(runs, ["turbulence", "mode", "flag"], where=WHERE)
+    first = result.boxes.iloc[0]
+    assert first["clear"] and first["test_density"] == 1.0 and first["test_coverage"] == 1.0
+    limits = result.limits[result.limits["box"] == 1]
+    assert limits["parameter"].tolist() == ["mode"] and limits["values"].tolist() == ["lateral"]
+    assert result.tree.iloc[0]["rule"] == "mode in {lateral}"
+    assert "mode in {lateral}" in result.report
+
+
 def test_a_random_condition_gives_no_box_clearly_above_the_base_rate():
     """Negative control: the difference is noise, independent of the parameters. PRIM always
     peels to some box denser than the base rate on the cases it saw; on the held-out half the

@@ -784,28 +784,30 @@ def _codes(x: pd.DataFrame) -> pd.DataFrame:
 
 
 def _leaf_rules(classifier: Any, names: list[str], x: pd.DataFrame) -> dict[int, str]:
-    """Each leaf's path from the root as "a <= 0.5 and b > 2"."""
+    """Each leaf's path from the root as "a > 0.5 and b <= 2 and c in {u, v}": per parameter
+    the tightest bound on each side, or the categories left."""
     structure = classifier.tree_
     rules: dict[int, str] = {}
 
-    def describe(feature: int, threshold: float, left: bool) -> str:
-        name = names[feature]
-        column = x[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            categories = list(column.cat.categories)
-            kept = [c for i, c in enumerate(categories) if (i <= threshold) == left]
-            return f"{name} in {{{', '.join(map(str, kept))}}}"
-        return f"{name} {'<=' if left else '>'} {threshold:.4g}"
+    def describe(path: list[tuple[int, float, bool]]) -> str:
+        bounds: dict[tuple[int, bool], float] = {}
+        kept: dict[int, list[str]] = {}
+        for feature, threshold, left in path:
+            column = x[names[feature]]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                categories = kept.get(feature, list(map(str, column.cat.categories)))
+                codes = {str(c): i for i, c in enumerate(column.cat.categories)}
+                kept[feature] = [c for c in categories if (codes[c] <= threshold) == left]
+            else:
+                keep = min if left else max
+                bounds[(feature, left)] = keep(bounds.get((feature, left), threshold), threshold)
+        parts = [f"{names[f]} in {{{', '.join(values)}}}" for f, values in kept.items()]
+        parts += [f"{names[f]} {'<=' if left else '>'} {t:.4g}" for (f, left), t in bounds.items()]
+        return " and ".join(parts) or "(everywhere)"
 
     def walk(node: int, path: list[tuple[int, float, bool]]) -> None:
         if structure.children_left[node] == structure.children_right[node]:  # a leaf
-            tightest: dict[tuple[int, bool], float] = {}
-            for feature, threshold, left in path:  # the tightest bound on each side
-                keep = min if left else max
-                key = (feature, left)
-                tightest[key] = keep(tightest.get(key, threshold), threshold)
-            parts = [describe(f, t, left) for (f, left), t in tightest.items()]
-            rules[node] = " and ".join(parts) or "(everywhere)"
+            rules[node] = describe(path)
             return
         feature, threshold = int(structure.feature[node]), float(structure.threshold[node])
         walk(structure.children_left[node], [*path, (feature, threshold, True)])
