@@ -726,6 +726,7 @@ def command_discover(args: argparse.Namespace) -> int:
             depth=args.depth,
             seed=args.seed,
             figures=not args.no_figures,
+            command=["python -m sim", *sys.argv[1:]],
         )
     except DiscoveryError as exc:
         if exc.field:  # an argument: told as the command-line option

@@ -304,6 +304,7 @@ def test_the_command_line_end_to_end(small_sweep, tmp_path, capsys):
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# Scenario discovery")
     # again into the same folder: allowed (the same kind of result), the default folder too
     assert main([*args, "--quiet", "--no-figures"]) == 0
+    assert not list(out.glob("*.png"))  # no figure of the run before left behind
     assert main(["discover", str(small_sweep), "--where", "aligned > 0", "--quiet"]) == 0
     assert (small_sweep / "discovery" / "report.md").is_file()
     shutil.rmtree(small_sweep / "discovery")

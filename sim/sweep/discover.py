@@ -69,6 +69,8 @@ INSTALL_HINT = 'scenario discovery needs the optional extra: pip install "smb-si
 #: The column of random noise added to the feature scoring as a reference.
 NOISE = "(random noise)"
 _DPI = 120
+#: The figures `save_figures` writes.
+FIGURES = ("peeling_trajectory.png", "tree.png", "feature_scores.png")
 Cases = Literal["run", "point"]
 
 
@@ -255,6 +257,7 @@ def discover(
     seed: int = 0,
     figures: bool = True,
     write: bool = True,
+    command: list[str] | None = None,
 ) -> DiscoveryResult:
     """Scenario discovery on the sweep in ``directory``: where does ``where`` hold?
 
@@ -263,7 +266,8 @@ def discover(
     ``"run"`` (a design point and seed) or ``"point"`` (a design point, the mean over its
     seeds). Writes tables, figures and ``report.md`` to ``out`` (default
     ``directory/discovery/``) unless ``write`` is false. ``seed`` fixes the split into halves,
-    the tree and the feature scoring. See the module's docstring for the methods.
+    the tree and the feature scoring; ``command`` is recorded in the manifest. See the
+    module's docstring for the methods.
     """
     directory = Path(directory)
     if not (directory / "manifest.json").is_file() or not (directory / "runs").is_dir():
@@ -305,7 +309,10 @@ def discover(
         for name in ("boxes", "limits", "trajectory", "tree", "scores"):
             write_table(_storable(getattr(result, name)), out / f"{name}.parquet")
         if figures:
-            result.figures = save_figures(result, out, labels=labels, money=money)
+            result.figures = save_figures(result, out, labels=labels)
+        else:  # no figure of an earlier run left next to these tables
+            for name in FIGURES:
+                (out / name).unlink(missing_ok=True)
         result.report = text_report(
             result, labels=labels, money=money, title=result.settings["title"]
         )
@@ -319,9 +326,7 @@ def discover(
                 "settings": result.settings,
                 "cases": len(result.cases),
                 "base_rate": result.base_rate,
-                "command": ["python -m sim", *sys.argv[1:]]
-                if sys.argv[1:2] == ["discover"]
-                else None,
+                "command": command,
                 "elapsed_seconds": round(time.perf_counter() - started, 3),
                 "environment": environment(),
                 "git": git_state(),
@@ -1112,7 +1117,7 @@ def scores_figure(result: DiscoveryResult, labels: dict[str, str] | None = None)
 
 
 def save_figures(
-    result: DiscoveryResult, out: Path, *, labels: dict[str, str] | None = None, money: str = ""
+    result: DiscoveryResult, out: Path, *, labels: dict[str, str] | None = None
 ) -> list[Path]:
     """Write peeling_trajectory.png, tree.png and feature_scores.png into ``out``."""
     written = []
