@@ -337,6 +337,17 @@ def test_a_sweep_with_no_runs_and_a_folder_that_is_no_sweep(small_sweep, tmp_pat
     assert "not a sweep folder" in capsys.readouterr().err
 
 
+def test_an_output_folder_that_cannot_take_it_is_refused_before_any_work(
+    small_sweep, tmp_path, capsys
+):
+    afile = tmp_path / "file"
+    afile.write_text("x", encoding="utf-8")
+    for out, message in ((small_sweep, "holds a sweep result"), (afile, "is not a folder")):
+        assert main(["discover", str(small_sweep), "--where", WHERE, "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
+    assert not (small_sweep / ".lock").exists() and not (small_sweep / "report.md").exists()
+
+
 def test_without_the_extra_the_command_says_how_to_install_it(small_sweep, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ema_workbench", None)  # import fails as if not installed
     monkeypatch.setitem(sys.modules, "ema_workbench.analysis", None)

@@ -44,6 +44,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from sim.results import (
+    check_output_folder,
     environment,
     git_state,
     load,
@@ -272,6 +273,9 @@ def discover(
     directory = Path(directory)
     if not (directory / "manifest.json").is_file() or not (directory / "runs").is_dir():
         raise DiscoveryError(str(directory), "", "not a sweep folder (no manifest.json and runs/)")
+    out = Path(out) if out is not None else directory / "discovery"
+    if write:  # before any work: a folder that cannot take the result is refused now
+        check_output_folder(out, kind="discovery", error=DiscoveryError)
     data = load(directory, periods=False)
     manifest = data["manifest"]
     spec = manifest.get("sweep", {})
@@ -303,7 +307,6 @@ def discover(
     result.directory = directory
     if not write:
         return result
-    out = Path(out) if out is not None else directory / "discovery"
     with output_folder(out, kind="discovery", error=DiscoveryError):
         write_table(result.cases, out / "cases.parquet")
         for name in ("boxes", "limits", "trajectory", "tree", "scores"):
@@ -321,6 +324,10 @@ def discover(
             {
                 "kind": "discovery",
                 "sweep": str(directory.resolve()),
+                "sweep_name": spec.get("name"),
+                "sweep_root_seed": manifest.get("root_seed"),
+                "sweep_model_version": manifest.get("model_version"),
+                "runs": len(data["runs"]),
                 "where": str(result.condition),
                 "where_as_given": where,
                 "settings": result.settings,
@@ -1104,14 +1111,14 @@ def scores_figure(result: DiscoveryResult, labels: dict[str, str] | None = None)
     labels = labels or {}
     table = result.scores[result.scores["parameter"] != NOISE].iloc[::-1]
     noise = float(result.scores.loc[result.scores["parameter"] == NOISE, "score"].iloc[0])
-    fig = Figure(figsize=(7, 0.5 * len(table) + 1.8), layout="constrained")
+    fig = Figure(figsize=(9.5, 0.5 * len(table) + 2.0), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.barh([labels.get(p) or p for p in table["parameter"]], table["score"], color="#332288")
     ax.axvline(noise, color="#CC6677", linestyle="--", label="random noise (reference)")
-    ax.set_xlabel("extra-trees feature score (mean decrease in impurity, sums to 1)")
-    ax.set_title(f"Which parameters matter for: {result.condition}", fontsize=11)
-    ax.legend(frameon=False, fontsize=9)
+    ax.set_xlabel("feature score (extra trees: mean decrease in impurity; sums to 1)")
+    fig.suptitle(f"Which parameters matter for: {result.condition}", fontsize=11)
+    ax.legend(frameon=False, fontsize=9, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
     return fig
 
