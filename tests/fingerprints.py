@@ -1,0 +1,67 @@
+"""Fingerprints of the runs and period tables of every shipped scenario at a few seeds.
+
+`tests/data/fingerprints.json` holds them as the code computed them before markets of
+competing firms existed (commit b1f059f); `tests/test_competition.py` checks that the code now
+gives the same numbers, bit for bit, for every scenario without ``[competition]``. A change
+that alters these numbers on purpose regenerates the file and says so in its commit:
+
+    python -m tests.fingerprints            # writes tests/data/fingerprints.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+STORED = Path(__file__).resolve().parent / "data" / "fingerprints.json"
+SEEDS = (0, 1, 2)
+
+
+def shipped_scenarios() -> list[Path]:
+    """Every scenario file shipped (the stories and the validation scenarios)."""
+    folder = ROOT / "scenarios"
+    return sorted(folder.glob("*.toml")) + sorted((folder / "validation").glob("*.toml"))
+
+
+def table_fingerprint(frame: pd.DataFrame) -> str:
+    """A SHA-256 of a table's columns (sorted by name): names, then the values' bytes (text as
+    UTF-8), so that any change of any number changes it."""
+    digest = hashlib.sha256()
+    for name in sorted(frame.columns):
+        column = frame[name]
+        digest.update(name.encode())
+        numeric = pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+        if isinstance(column.dtype, pd.CategoricalDtype) or not numeric:  # text, by value
+            digest.update("\x1f".join(map(str, column.tolist())).encode())
+        else:
+            values = np.ascontiguousarray(column.to_numpy())
+            digest.update(str(values.dtype).encode())
+            digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def fingerprints(paths: list[Path] | None = None) -> dict[str, dict[str, str]]:
+    """Per scenario file: the fingerprints of its runs and period tables at `SEEDS`."""
+    from sim.experiment import run_experiment
+    from sim.scenario import load_scenario
+
+    out = {}
+    for path in paths or shipped_scenarios():
+        scenario = load_scenario(str(path))
+        result = run_experiment(scenario, seeds=list(SEEDS))
+        out[path.relative_to(ROOT).as_posix()] = {
+            "runs": table_fingerprint(result.runs),
+            "periods": table_fingerprint(result.periods),
+        }
+    return out
+
+
+if __name__ == "__main__":
+    STORED.write_text(json.dumps(fingerprints(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {STORED}", file=sys.stderr)
