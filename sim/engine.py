@@ -236,9 +236,7 @@ class Engine:
         if len(settings.alphas) != self.department_count:
             raise ValueError("one alpha per department")
         start = self.rows
-        self._pending.append(
-            (market, list(keys), list(configs), settings, group, selection, queue)
-        )
+        self._pending.append((market, list(keys), list(configs), settings, group, selection, queue))
         self.rows += len(keys)
         return np.arange(start, self.rows)
 
@@ -986,7 +984,6 @@ class Engine:
         h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port.take(m))
         bust = active[(self.cash[rows] < 0) & self.bankruptcy[rows]]
         self.alive[bust] = False
-
 
     def _demand(self, m: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Market shares and sales of the firms in business (markets ``m``, market values

@@ -1031,9 +1031,7 @@ def _check_competition(sc: Scenario) -> None:
     if total > 1000:
         raise FieldError("competition", f"{total} firms and entrants; at most 1000 allowed")
     if competition.entry_rate > 0 and not any(competition.entrants.values()):
-        raise FieldError(
-            "competition.entry_rate", "entrants arrive only if `entrants` names some"
-        )
+        raise FieldError("competition.entry_rate", "entrants arrive only if `entrants` names some")
 
 
 def _check_steering(shift: TurbulenceShift, where: str, regimes: list[str]) -> None:
