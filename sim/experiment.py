@@ -83,6 +83,7 @@ class ExperimentResult:
     seeds: tuple[int, ...]
     runs: pd.DataFrame
     periods: pd.DataFrame | None
+    markets: pd.DataFrame | None = None  # per market and period, with [competition] only
 
     def __repr__(self) -> str:
         from sim.display import result_repr
@@ -156,6 +157,12 @@ def simulate(
     from the stream of that name instead of its strategy's (common random numbers across
     strategies, e.g. the arms of a decomposition).
     """
+    for scenario, _, _ in runs:
+        if scenario.competition is not None:
+            raise ValueError(
+                f"scenario {scenario.name} has [competition]: its markets hold the whole mix of "
+                "firms; run it with sim.competition.run_competition"
+            )
     rows: list[dict | None] = [None] * len(runs)
     tables: list[tuple[list[int], pd.DataFrame]] = []
     families: dict[tuple, list[int]] = {}
