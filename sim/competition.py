@@ -172,7 +172,8 @@ def market_runs(result: ExperimentResult) -> pd.DataFrame:
 
 
 def _estimate(values, **kwargs) -> str:
-    return format_estimate(*mean_ci(np.asarray(values, dtype=float)), **kwargs)
+    bounds = (0.0, 1.0) if kwargs.get("percent") else (-np.inf, np.inf)
+    return format_estimate(*mean_ci(np.asarray(values, dtype=float), bounds=bounds), **kwargs)
 
 
 def format_competition(result: ExperimentResult) -> str:
@@ -195,7 +196,7 @@ def format_competition(result: ExperimentResult) -> str:
         f"{scenario.split}, after = from period {scenario.split} on; mean over markets "
         "[95% CI], each market counting once",
         "",
-        "The market                              before              after",
+        "The market                              before                after",
     ]  # fmt: skip
     rows = [
         ("firms in business", "firms", {}),
@@ -210,7 +211,7 @@ def format_competition(result: ExperimentResult) -> str:
     for label, column, options in rows:
         before = _estimate(markets[f"{column}_pre_shift"], **options)
         after = _estimate(markets[f"{column}_post_shift"], **options)
-        lines.append(f"  {label:<38}{before:<20}{after}")
+        lines.append(f"  {label:<38}{before:<22}{after}")
     lines.append(
         f"  entries over the run: {_estimate(markets['entries'])}; exits over the run: "
         f"{_estimate(markets['exits'])}; firms in business at the end: "
@@ -223,7 +224,7 @@ def format_competition(result: ExperimentResult) -> str:
     measures = [
         ("profit before", "profit_pre_shift", {}),
         ("profit after", "profit_post_shift", {}),
-        ("market share after", "market_share_post_shift", {"percent": True}),
+        ("market share after (while open)", "market_share_post_shift", {"percent": True}),
         ("survived to the end", "survived", {"percent": True}),
     ]
     for label, column, options in measures:
@@ -233,7 +234,10 @@ def format_competition(result: ExperimentResult) -> str:
             if group.empty:
                 cells.append("n/a")
                 continue
-            mean, low, high, _ = cluster_mean_ci(group[column].astype(float), group["seed"])
+            bounds = (0.0, 1.0) if options else (-np.inf, np.inf)
+            mean, low, high, _ = cluster_mean_ci(
+                group[column].astype(float), group["seed"], bounds=bounds
+            )
             cells.append(format_estimate(mean, low, high, **options))
         lines.append(f"  {label:<34}" + "".join(f"{c:<26}" for c in cells))
     entrants = runs[runs["entrant"] & (runs["entered"] > 0)]
@@ -244,7 +248,9 @@ def format_competition(result: ExperimentResult) -> str:
             if came.empty:
                 cells.append("none entered")
                 continue
-            mean, low, high, _ = cluster_mean_ci(came["survived"].astype(float), came["seed"])
+            mean, low, high, _ = cluster_mean_ci(
+                came["survived"].astype(float), came["seed"], bounds=(0.0, 1.0)
+            )
             cells.append(f"{len(came)} in; " + format_estimate(mean, low, high, percent=True))
         lines.append(f"  {'entrants: entered; survived':<34}" + "".join(f"{c:<26}" for c in cells))
     names = list(result.strategies)

@@ -188,3 +188,47 @@ def test_bad_competition_settings_are_named(overrides, field):
     with pytest.raises(ScenarioError) as info:
         load_scenario("bakery_gluten_free", overrides)
     assert field in str(info.value)
+
+
+# ---------------------------------------------------------------- the command line
+def test_run_prints_shares_concentration_entries_exits_and_profit_with_intervals(tmp_path, capsys):
+    import pandas as pd
+
+    from sim.cli import main
+
+    out = tmp_path / "town"
+    assert main(["run", "bakery_town", "--seeds", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for words in (
+        "concentration (HHI",
+        "market share of aligned",
+        "entries over the run",
+        "exits over the run",
+        "profit after",
+        "survived to the end",
+        "paired by market",
+    ):
+        assert words in printed, words  # fmt: skip
+    assert "[" in printed.split("profit after")[1].splitlines()[0]  # an interval
+    markets = pd.read_parquet(out / "markets.parquet")
+    assert set(markets["seed"]) == {0, 1, 2, 3} and {"hhi", "entries", "exits"} <= set(markets)
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 4 * 9  # five incumbents and four entrants (entered or not) per market
+    assert main(["run", "bakery_town", "--strategy", "aligned", "--out", str(tmp_path / "x")]) == 2
+    assert "--strategy" in capsys.readouterr().err
+
+
+def test_explain_describes_the_competition(capsys):
+    from sim.cli import main
+
+    assert main(["explain", "bakery_town"]) == 0
+    printed = capsys.readouterr().out
+    assert "Competition: 5 firms share the market's customers" in printed
+    assert "lambda = 4" in printed and "Entry: up to 2 efficiency_only" in printed
+
+
+def test_run_experiment_refuses_a_market_of_competing_firms_and_names_the_runner():
+    from sim.experiment import run_experiment
+
+    with pytest.raises(ValueError, match="run_competition"):
+        run_experiment(load_scenario("bakery_town"), seeds=1)
