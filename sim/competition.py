@@ -11,7 +11,7 @@ counting once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from sim.experiment import (
     resolve_seeds,
 )
 from sim.model import Market, engine_for, step_together
+from sim.scenario.errors import UnknownStrategy
 from sim.scenario.schema import Scenario
 from sim.stats import cluster_mean_ci, format_estimate, mean_ci
 
@@ -74,6 +75,55 @@ def run_competition(
         period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=list(names))
     market_periods = pd.concat(markets, ignore_index=True)
     return ExperimentResult(scenario, names, seed_list, runs_table, period_table, market_periods)
+
+
+def simulate_runs(
+    runs: Sequence[tuple[Scenario, str, int]], *, periods: bool = False
+) -> list[tuple[dict, None]]:
+    """Runs (scenario, strategy, seed) of scenarios with ``[competition]``, for sweeps: one
+    market per scenario and seed holds the whole mix (runs of different strategies on it share
+    it, as their firms share its customers); a run's row is its strategy's incumbents in that
+    market, averaged (numbers; ``survived`` becomes the share of them open at the end;
+    ``incumbents`` their count), with the market's own outcomes (`market_runs`: HHI, outside
+    share, industry profit, each strategy's share, entries, exits, firms at the end). Per-period
+    tables are not recorded this way (``periods`` must be False)."""
+    if periods:
+        raise ValueError(
+            "markets of competing firms record per-period tables with run_competition only; "
+            "set periods off (a sweep's [outputs] periods = false)"
+        )
+    scenarios = {id(sc): sc for sc, _, _ in runs}
+    results: dict[tuple[int, int], tuple[pd.DataFrame, dict]] = {}
+    for sc_id, scenario in scenarios.items():
+        if scenario.competition is None:
+            raise ValueError(f"scenario {scenario.name} has no [competition]")
+        seeds = sorted({seed for sc, _, seed in runs if id(sc) == sc_id})
+        result = run_competition(scenario, seeds=seeds, periods=False)
+        markets = market_runs(result).set_index("seed")
+        for seed, firms in result.runs.groupby("seed", sort=False):
+            results[(sc_id, int(seed))] = (firms, markets.loc[seed].to_dict())
+    out = []
+    for scenario, strategy, seed in runs:
+        if strategy not in scenario.competition.firms:
+            raise UnknownStrategy(
+                f"scenario {scenario.name}",
+                "competition.firms",
+                f"no incumbent follows {strategy!r}; "
+                f"allowed: {', '.join(scenario.competition.firms)}",
+            )
+        firms, market = results[(id(scenario), int(seed))]
+        own = firms[(firms["strategy"] == strategy) & ~firms["entrant"]]
+        numbers = own.drop(columns=["strategy", "coordination", "seed", "firm", "entrant"])
+        row = {
+            **{k: v for k, v in own.iloc[0].items() if k in ("strategy", "coordination")},
+            "seed": int(seed),
+            **numbers.astype(float).mean().to_dict(),
+            "incumbents": len(own),
+            **{f"market_{k}": v for k, v in market.items()},
+        }
+        row["strategy"] = strategy
+        out.append((row, None))
+    return out
 
 
 def _firm_row(firm) -> dict:

@@ -232,3 +232,39 @@ def test_run_experiment_refuses_a_market_of_competing_firms_and_names_the_runner
 
     with pytest.raises(ValueError, match="run_competition"):
         run_experiment(load_scenario("bakery_town"), seeds=1)
+
+
+# ---------------------------------------------------------------- sweeps
+def test_sweep_runs_share_a_market_per_seed_and_average_a_strategys_incumbents():
+    from sim.competition import run_competition, simulate_runs
+
+    sc = load_scenario("bakery_town")
+    (a, _), (e, _) = simulate_runs([(sc, "aligned", 3), (sc, "efficiency_only", 3)])
+    assert a["market_hhi_post_shift"] == e["market_hhi_post_shift"]  # one town
+    assert a["incumbents"] == 2 and e["incumbents"] == 3
+    firms = run_competition(sc, seeds=[3], periods=False).runs
+    own = firms[(firms["strategy"] == "aligned") & ~firms["entrant"]]
+    assert a["profit_post_shift"] == pytest.approx(own["profit_post_shift"].mean())
+    assert a["survived"] == pytest.approx(own["survived"].mean())
+    with pytest.raises(ScenarioError, match="no incumbent follows"):
+        simulate_runs([(sc, "informed_silos", 0)])
+
+
+def test_the_frequency_dependence_sweep_runs_from_its_shipped_spec(tmp_path):
+    import pandas as pd
+
+    from sim.scenario import SCENARIO_DIR
+    from sim.scenario.load import read_toml
+    from sim.sweep import run_sweep
+    from sim.sweep.spec import sweep_from_dict
+
+    spec = SCENARIO_DIR / "sweeps" / "alignment_frequency.toml"
+    data = read_toml(spec)
+    data["seeds"] = 2
+    data["parameters"][0]["values"] = [1, 4]
+    data["parameters"][1]["values"] = [1]
+    sweep = sweep_from_dict(data, source=str(spec), base_dir=spec.parent)
+    report = run_sweep(sweep, out=tmp_path / "sweep", workers=1, progress=False)
+    assert report.complete
+    runs = pd.concat(pd.read_parquet(p) for p in (tmp_path / "sweep" / "runs").glob("*.parquet"))
+    assert len(runs) == 2 * 2 * 2 and set(runs["aligned_firms"]) == {1, 4}
