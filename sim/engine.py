@@ -10,6 +10,9 @@ steps all its firms of all its seeds with one call per period.
 Each row's result depends on its own state, its market and its own random words only (see
 `sim.streams`), never on the other rows in the batch: element-wise numpy operations only, and
 no reduction across rows, so a batch gives bit for bit the numbers of its rows run one by one.
+The one exception is a market with competition (`Demand`, docs/ODD.md section 7.18), whose
+firms share its customers: their shares are sums over that market's rows only (in row order,
+which no batch changes), so a market still gives the same numbers alone and in any batch.
 (Populations are looked at as a whole only to choose how to compute their moves, by table
 look-up or not, `Engine._fast_rows`: both give the same numbers.)
 """

@@ -56,6 +56,10 @@ class Market(mesa.Model):
     on a seed behaves the same alone, next to other firms, or in any order (common random
     numbers that do not depend on the company a firm keeps).
 
+    With ``[competition]`` the market also holds the scenario's mix of competing firms and its
+    waiting entrants (``rivals``, `sim.rivals.add_rivals`), which share its customers; then
+    ``strategies`` defaults to none.
+
     The firms are rows of an `Engine`; markets of an experiment share one (``engine=``) and are
     stepped in lockstep by `step_together`. Market shifts, "shift now" and live changes are
     events on Mesa's schedule, recorded in ``shift_labels`` and ``changes``.
