@@ -31,9 +31,11 @@ def _markets(setup: Setup, overrides: dict, seeds: int) -> list[Market]:
 
 
 def _within(measure: str, reference: float, value: float, tolerance: float, source: str) -> Measure:
-    """A number against an exact or analytic reference: within ``tolerance`` (0: equal)."""
+    """A number against an exact or analytic reference: within ``tolerance`` (0: equal; then
+    z is 0 if equal, else infinite, as for exact references in `compare`; NaN otherwise)."""
     gap = abs(value - reference)
     ok = gap <= tolerance if not math.isnan(value) else False
+    z = (0.0 if ok else math.copysign(math.inf, value - reference)) if tolerance == 0 else math.nan
     return Measure(
         NAME,
         measure,
@@ -42,6 +44,7 @@ def _within(measure: str, reference: float, value: float, tolerance: float, sour
         f"{value:.3g}",
         "exact" if tolerance == 0 else f"±{tolerance:.0e} (rounding)",
         bool(ok),
+        z,
     )
 
 
