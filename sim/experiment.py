@@ -21,6 +21,7 @@ from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario.checks import check_seeds, check_strategies
+from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
 
 #: Firms computed together in one engine at most, what their markets' landscapes may hold and
@@ -159,9 +160,12 @@ def simulate(
     """
     for scenario, _, _ in runs:
         if scenario.competition is not None:
-            raise ValueError(
-                f"scenario {scenario.name} has [competition]: its markets hold the whole mix of "
-                "firms; run it with sim.competition.run_competition"
+            raise ScenarioError(
+                f"scenario {scenario.name}",
+                "competition",
+                "a market of competing firms holds its whole mix: run it with `python -m sim run` "
+                "(sim.competition.run_competition); this command runs firms that each have "
+                "their market to itself",
             )
     rows: list[dict | None] = [None] * len(runs)
     tables: list[tuple[list[int], pd.DataFrame]] = []

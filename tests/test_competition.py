@@ -230,8 +230,22 @@ def test_explain_describes_the_competition(capsys):
 def test_run_experiment_refuses_a_market_of_competing_firms_and_names_the_runner():
     from sim.experiment import run_experiment
 
-    with pytest.raises(ValueError, match="run_competition"):
+    with pytest.raises(ScenarioError, match="run_competition"):
         run_experiment(load_scenario("bakery_town"), seeds=1)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["decompose", "bakery_town", "--seeds", "2"], ["figure", "sailing-in-circles", "bakery_town"]],
+)
+def test_commands_for_lone_firms_refuse_a_market_of_competing_firms_in_one_line(
+    command, tmp_path, capsys
+):
+    from sim.cli import main
+
+    assert main([*command, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "competing firms" in err and "Traceback" not in err
 
 
 # ---------------------------------------------------------------- sweeps
