@@ -1,12 +1,15 @@
 """Fingerprints of the runs and period tables of every shipped scenario without
 ``[competition]`` at a few seeds.
 
-`tests/data/fingerprints.json` holds them as the code computed them before markets of
-competing firms existed (commit b1f059f); `tests/test_competition.py` checks that the code now
-gives the same numbers, bit for bit, for every scenario without ``[competition]``. A change
-that alters these numbers on purpose regenerates the file and says so in its commit:
+`tests/data/fingerprints.json` holds them, column by column, as the code computed them before
+markets of competing firms existed (commit b1f059f); `tests/test_competition.py` checks that
+every one of those columns is still there with the same numbers, bit for bit, for every
+scenario without ``[competition]`` (columns added since are not compared). A change
+that alters these numbers on purpose regenerates the file and says so in its commit, from
+the code it compares with (a checkout at DIR; `python tests/fingerprints.py` imports `sim` from
+PYTHONPATH before this checkout's):
 
-    python -m tests.fingerprints            # writes tests/data/fingerprints.json
+    PYTHONPATH=DIR python tests/fingerprints.py     # writes tests/data/fingerprints.json
 """
 
 from __future__ import annotations
@@ -30,25 +33,28 @@ def shipped_scenarios() -> list[Path]:
     return sorted(folder.glob("*.toml")) + sorted((folder / "validation").glob("*.toml"))
 
 
-def table_fingerprint(frame: pd.DataFrame) -> str:
-    """A SHA-256 of a table's columns (sorted by name): names, then the values' bytes (text as
-    UTF-8), so that any change of any number changes it."""
+def column_fingerprint(column: pd.Series) -> str:
+    """A SHA-256 of a column's values: their bytes (text as UTF-8), so that any change of any
+    number changes it."""
     digest = hashlib.sha256()
-    for name in sorted(frame.columns):
-        column = frame[name]
-        digest.update(name.encode())
-        numeric = pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-        if isinstance(column.dtype, pd.CategoricalDtype) or not numeric:  # text, by value
-            digest.update("\x1f".join(map(str, column.tolist())).encode())
-        else:
-            values = np.ascontiguousarray(column.to_numpy())
-            digest.update(str(values.dtype).encode())
-            digest.update(values.tobytes())
+    numeric = pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+    if isinstance(column.dtype, pd.CategoricalDtype) or not numeric:  # text, by value
+        digest.update("\x1f".join(map(str, column.tolist())).encode())
+    else:
+        values = np.ascontiguousarray(column.to_numpy())
+        digest.update(str(values.dtype).encode())
+        digest.update(values.tobytes())
     return digest.hexdigest()
 
 
-def fingerprints(paths: list[Path] | None = None) -> dict[str, dict[str, str]]:
-    """Per scenario file: the fingerprints of its runs and period tables at `SEEDS`."""
+def table_fingerprints(frame: pd.DataFrame) -> dict[str, str]:
+    """Each column's fingerprint, by name (a column added later does not change the others')."""
+    return {name: column_fingerprint(frame[name]) for name in sorted(frame.columns)}
+
+
+def fingerprints(paths: list[Path] | None = None) -> dict[str, dict[str, dict[str, str]]]:
+    """Per scenario file: the fingerprints of the columns of its runs and period tables at
+    `SEEDS`."""
     from sim.experiment import run_experiment
     from sim.scenario import load_scenario
 
@@ -59,8 +65,8 @@ def fingerprints(paths: list[Path] | None = None) -> dict[str, dict[str, str]]:
             continue  # markets of competing firms did not exist before
         result = run_experiment(scenario, seeds=list(SEEDS))
         out[path.relative_to(ROOT).as_posix()] = {
-            "runs": table_fingerprint(result.runs),
-            "periods": table_fingerprint(result.periods),
+            "runs": table_fingerprints(result.runs),
+            "periods": table_fingerprints(result.periods),
         }
     return out
 

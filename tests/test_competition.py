@@ -25,12 +25,19 @@ def _market(overrides: dict, seed: int = 0) -> Market:
 
 
 def test_without_competition_every_shipped_scenario_gives_the_numbers_it_gave_before():
-    """Runs and period tables of all shipped scenarios at seeds 0-2, bit for bit, against the
-    fingerprints the code computed before competition existed (tests/fingerprints.py)."""
+    """Every column of the runs and period tables of all shipped scenarios at seeds 0-2, bit for
+    bit, against the fingerprints the code computed before competition existed
+    (tests/fingerprints.py); columns added since are not compared."""
     stored = json.loads(STORED.read_text())
     now = fingerprints()
-    assert set(now) == set(stored), "a scenario was added or removed: regenerate the file"
-    changed = [name for name in stored if stored[name] != now[name]]
+    assert set(stored) <= set(now), "a scenario was removed: regenerate the file"
+    changed = [
+        f"{name} {table}.{column}"
+        for name, tables in stored.items()
+        for table, columns in tables.items()
+        for column, digest in columns.items()
+        if now[name][table].get(column) != digest
+    ]
     assert not changed, f"numbers changed without [competition]: {changed}"
 
 
