@@ -44,11 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a scenario: every strategy x seed, summary table, Parquet tables and figures",
         description="Run every strategy of a scenario on each seed with common random numbers "
         "(strategies on seed k face the same landscapes and market), print a summary table with "
-        "95% confidence intervals, and write OUT/runs.parquet (one row per run), "
-        "OUT/periods.parquet (one row per run per period), OUT/manifest.json and figures. A "
-        "scenario with [competition] runs its whole mix of competing firms in one market per "
-        "seed, prints market shares, concentration (HHI), entries, exits and each strategy's "
-        "profit, and writes one row per firm and OUT/markets.parquet (per market per period).",
+        "95% confidence intervals and every pair of strategies' paired differences "
+        "(Holm-adjusted p-values across the pairs), and write OUT/runs.parquet (one row per "
+        "run), OUT/periods.parquet (one row per run per period), OUT/summary.csv, "
+        "OUT/differences.csv, OUT/manifest.json and figures. A scenario with [competition] runs "
+        "its whole mix of competing firms in one market per seed, prints market shares, "
+        "concentration (HHI), entries, exits and each strategy's profit, and writes one row per "
+        "firm and OUT/markets.parquet (per market per period).",
     )
     run.add_argument(
         "scenario",
@@ -80,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-periods",
         action="store_true",
         help="skip periods.parquet (per-run summaries only; figures need periods)",
+    )
+    run.add_argument(
+        "--latex",
+        action="store_true",
+        help="also write the summary and the paired differences as LaTeX tables "
+        "(OUT/summary.tex, OUT/differences.tex)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
     add_memory_budget(run)
@@ -135,11 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="what alignment buys: each ingredient's effect (alpha, coordination, sensing)",
         description="Run the 2^3 factorial of alignment's ingredients (alignment coupling "
         "alpha, coordination mode, market sensing; each off = the base strategy's value, on = "
-        "the target's; exploration the target's in every arm) on common random numbers, and "
-        "print each ingredient's main effect, the two-way interactions and the full comparison "
-        "on profit after the split (net of coordination costs, and gross), market value and "
-        "efficiency after the split: means over seeds of paired differences, with 95% "
-        "intervals. Writes OUT/runs.parquet, OUT/effects.csv, OUT/decomposition.png and "
+        "the target's; exploration the target's in every arm) on common random numbers (the "
+        "arms of seed k share its landscapes and one behaviour stream), and print the full "
+        "factorial: each ingredient's main effect (averaged over the other two), the two-way "
+        "and three-way interactions, each ingredient alone and added last, and the full "
+        "comparison, on profit after the split (net of coordination costs, and gross), market "
+        "value and efficiency after the split: means over seeds of paired differences, with "
+        "95% intervals. Writes OUT/runs.parquet, OUT/effects.csv, OUT/decomposition.png and "
         "OUT/manifest.json.",
     )
     decompose.add_argument("scenario", metavar="SCENARIO", help="a scenario file or name")
@@ -188,7 +198,7 @@ def command_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.experiment import run_experiment
-    from sim.results import default_output_dir, output_folder, write_experiment
+    from sim.results import default_output_dir, output_folder, write_experiment, write_summary
     from sim.scenario import check_seeds, check_strategies, load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -217,6 +227,7 @@ def command_run(args: argparse.Namespace) -> int:
             command=["python -m sim", *sys.argv[1:]],
             elapsed_seconds=round(time.perf_counter() - started, 3),
         )
+        tables = write_summary(result, out, latex=args.latex)
         if result.periods is not None and not args.no_figures and scenario.population.firms == 1:
             from sim.plots import save_figures
 
@@ -228,6 +239,7 @@ def command_run(args: argparse.Namespace) -> int:
         print(
             f"\nwrote {out}/: runs.parquet"
             + (", periods.parquet" if result.periods is not None else "")
+            + "".join(f", {p.name}" for p in tables)
             + ", manifest.json"
             + "".join(f", {p.name}" for p in figures)
         )
@@ -282,7 +294,7 @@ def command_explain(args: argparse.Namespace) -> int:
 
 
 def command_decompose(args: argparse.Namespace) -> int:
-    from sim.decompose import decompose
+    from sim.decompose import INGREDIENTS, THREE_WAY, TOTAL, decompose, signed
     from sim.plots import decomposition_figure
     from sim.results import (
         default_output_dir,
@@ -337,17 +349,27 @@ def command_decompose(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"{scenario.title}\nwhat alignment buys, ingredient by ingredient: {args.base} -> "
-            f"{args.target}, {len(result.seeds)} seeds paired, mean [95% interval]\n"
-            f"{args.base} and {args.target} differ in: "
+            f"{args.target}, {len(result.seeds)} seeds, mean [95% interval] of per-seed "
+            f"differences\n{args.base} and {args.target} differ in: "
             f"{'; '.join(scenario.differences(args.base, args.target)) or 'nothing'} (the arms "
             "take each of alpha, coordination, sensing from one or the other, everything else "
-            f"from {args.target})\n"
+            f"from {args.target})\npaired: on seed k all 8 arms face the same landscapes, "
+            "market and start and draw one behaviour stream (long jumps, orders), so they differ "
+            "only in the ingredients; `run` draws each strategy's behaviour from its own stream, "
+            f"so its {args.target} - {args.base} differs from 'all three' by sampling noise (and "
+            "by anything else the two strategies differ in)\n"
         )
-        print(result.table().to_string())
+        print(result.text())
+        net = result.effects[result.effects["outcome"] == "profit_post_shift"].set_index("term")
+        mains = " ".join(signed(net.loc[i, "mean"]) for i in INGREDIENTS)
         print(
-            "\nmain effect: on minus off, averaged over the other two ingredients; "
-            "a x b: what a adds with b on minus with b off;\nprofit net = as earned, gross = "
-            f"before coordination costs ({scenario.money_unit})."
+            f"\nthe factorial is exact: every arm = mean of the 8 arms + each term x its sign "
+            f"(+/-) / 2^(ingredients in it); so all three = the main effects + the three-way / 4 "
+            f"(net profit: {mains} + ({signed(net.loc[THREE_WAY, 'mean'])})/4 = "
+            f"{signed(net.loc[TOTAL, 'mean'])})\nprofit net = as earned, gross = before "
+            f"coordination costs ({scenario.money_unit}); share_before = the share of a term's "
+            "net profit effect after the split already there before it (ratio of the mean "
+            "effects, Fieller's interval), where the effect after is clearly away from 0."
         )
         print(f"\nwrote {out}/: runs.parquet, effects.csv, decomposition.png, manifest.json")
     return 0
@@ -451,8 +473,9 @@ def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int
 
 def format_summary(result: ExperimentResult) -> str:
     """The summary table: outcomes as rows, strategies as columns, mean [95% CI], each row
-    saying whether it is over all firms or survivors; then the paired profit difference."""
-    from sim.stats import format_estimate, paired_difference, summary_table
+    saying whether it is over all firms or survivors; then every pair of strategies' paired
+    profit differences, p-values Holm-adjusted across the pairs."""
+    from sim.stats import paired_metrics, pairwise_differences, summary_table, wide_differences
 
     scenario = result.scenario
     wide = summary_table(result, wide=True)
@@ -463,24 +486,37 @@ def format_summary(result: ExperimentResult) -> str:
         "profit and market value 0; survivors: firms open at the end"
     )
     lines = [header]
-    names = list(result.strategies)
+    names = [str(n) for n in result.strategies]
     for other in names[1:]:
         differ = scenario.differences(names[0], other) or ["nothing"]
         lines.append(f"{names[0]} and {other} differ in: {'; '.join(differ)}")
     lines += ["", wide.to_string()]
-    strategies = set(wide.columns)
-    if {"efficiency_only", "aligned"} <= strategies and "profit_change" in result.runs:
-        lines.append(
-            f"\nProfit (all firms), aligned minus efficiency only, paired by seed, "
-            f"{scenario.money_unit}:"
+    metrics = paired_metrics(result.runs)
+    if len(names) > 1 and metrics:
+        pairs = pairwise_differences(result.runs, metrics, names)
+        count = int(pairs["pairs"].iloc[0])
+        correction = (
+            f"p: paired t test, Holm-adjusted across the {count} pairs (per outcome); the "
+            "intervals are per pair, not adjusted"
+            if count > 1
+            else "p: paired t test"
         )
-        for metric, what in (
-            ("profit_pre_shift", f"before period {scenario.split}"),
-            ("profit_post_shift", f"from period {scenario.split} on"),
-            ("profit_change", "difference-in-differences (after - before): the shift's own effect"),
-        ):
-            diff = paired_difference(result.runs, metric, "aligned", "efficiency_only")
-            lines.append(f"  {what}: {format_estimate(diff.mean, diff.ci_low, diff.ci_high)}")
+        what = (
+            f"profit (all firms, {scenario.money_unit}) before period {scenario.split}, from "
+            "it on, and after - before (difference-in-differences: the shift's own effect); "
+            "the share of the after-gap there before is the ratio of the mean gaps (Fieller's "
+            "interval): near 100%, the lead existed before the shift"
+            if "profit_change" in metrics
+            else "performance (share of best) before and after the split"
+        )
+        lines += [
+            "",
+            f"Every pair, later minus earlier strategy, paired by seed: {what}; mean [95% CI]; "
+            f"{correction}. On seed k the strategies face the same landscapes, market and "
+            "start; each draws its behaviour (long jumps, orders) from its own stream, keyed "
+            "by its name: pairs share landscapes, not behaviour.",
+            wide_differences(pairs).to_string(),
+        ]
     return "\n".join(lines)
 
 

@@ -8,17 +8,15 @@ key of index ``i`` (docs/ODD.md, section 5.3): incumbents 0..n-1, entrants n, n+
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sim.agents import Firm
 
-if TYPE_CHECKING:
-    from sim.model import Market
 
-
-def add_rivals(market: Market) -> list[Firm]:
-    """The market's competing firms, in the order of ``[competition].firms`` then of
-    ``entrants`` (each strategy's incumbents, then its entrants); added to ``market.firms``."""
+def add_rivals(market: Any) -> list[Firm]:
+    """A `sim.model.Market`'s competing firms, in the order of ``[competition].firms`` then of
+    ``entrants`` (each strategy's incumbents, then its entrants); added to ``market.firms``.
+    (The market is not typed: `sim.model` imports this module.)"""
     scenario = market.spec
     competition = scenario.competition
     if competition is None:

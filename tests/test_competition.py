@@ -276,8 +276,7 @@ def test_the_frequency_dependence_sweep_runs_from_its_shipped_spec(tmp_path):
 
     from sim.scenario import SCENARIO_DIR
     from sim.scenario.load import read_toml
-    from sim.sweep import run_sweep
-    from sim.sweep.spec import sweep_from_dict
+    from sim.sweep import run_sweep, sweep_from_dict
 
     spec = SCENARIO_DIR / "sweeps" / "alignment_frequency.toml"
     data = read_toml(spec)
