@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(commands)
     add_sweep_commands(commands)  # `sweep` and `analyze`: research-scale sweeps
+    add_discover_command(commands)  # `discover`: scenario discovery on a sweep
     return parser
 
 
@@ -696,6 +697,126 @@ def command_analyze(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(analysis.report)
         print(f"\nwrote {args.directory / 'analysis'}/: tables, report.md and figures")
+    return 0
+
+
+_DISCOVER_EXAMPLES = """\
+examples:
+  python -m sim discover results/sweeps/alignment_pays --where "aligned - efficiency_only > 0"
+  python -m sim discover DIR --where "aligned - efficiency_only > 5" --cases point
+  python -m sim discover DIR --where "aligned > 0" --metric profit_change --out DIR/mine
+
+WHERE is STRATEGY - STRATEGY OP NUMBER, STRATEGY OP NUMBER or STRATEGY OP STRATEGY, OP one of
+>, >=, <, <= (quote it: > is the shell's). Needs the optional extra: pip install
+"smb-sim[discover]". See docs/sweeps.md, "Scenario discovery".
+"""
+
+
+def add_discover_command(commands: argparse._SubParsersAction) -> None:
+    """The `discover` subcommand."""
+    discover = commands.add_parser(
+        "discover",
+        help="scenario discovery: the boxes of parameter space where a condition holds (PRIM, "
+        "CART, feature scores)",
+        description=_wrap(
+            "Scenario discovery on a sweep folder: where in parameter space does a condition on "
+            "the strategies' paired outcomes hold (e.g. aligned - efficiency_only > 0)? Each "
+            "case is a design point and seed (both strategies on the same seed), or with --cases "
+            "point a design point (the mean over its seeds). PRIM (the EMA Workbench) peels the "
+            "parameter space to boxes where the condition holds more often than overall, on a "
+            "random half of the cases; each box is checked on the other half. Prints each box's "
+            "coverage, density and restricted parameters, a CART tree's leaves (scikit-learn) "
+            "and which parameters matter (extra-trees feature scores, random noise as "
+            "reference). Writes OUT (default DIR/discovery/): report.md, Parquet tables "
+            "(cases, boxes, limits, trajectory, tree, scores), peeling_trajectory.png, tree.png, "
+            "feature_scores.png and manifest.json."
+        ),
+        epilog=_DISCOVER_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    discover.add_argument("directory", type=Path, metavar="DIR", help="a sweep's output folder")
+    discover.add_argument(
+        "--where",
+        required=True,
+        metavar="EXPR",
+        help='the condition, e.g. "aligned - efficiency_only > 0"',
+    )
+    discover.add_argument(
+        "--metric",
+        metavar="NAME",
+        help="outcome compared, a column of the runs table (default: the sweep file's "
+        "analysis.metric, profit_post_shift unless set: mean monthly profit after the shift, "
+        "all firms)",
+    )
+    discover.add_argument(
+        "--cases",
+        choices=["run", "point"],
+        default="run",
+        help="a case is a design point and seed (run, default) or a design point, the mean "
+        "over its seeds (point)",
+    )
+    discover.add_argument(
+        "--out", type=Path, metavar="OUT", help="output folder (default: DIR/discovery/)"
+    )
+    discover.add_argument(
+        "--max-boxes",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="at most N PRIM boxes (default 3; the search stops at a box not clearly above the "
+        "base rate)",
+    )
+    discover.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.5,
+        metavar="C",
+        help="the reported box covers at least this share of the cases of interest left, on "
+        "the held-out half (default 0.5)",
+    )
+    discover.add_argument(
+        "--depth", type=positive_int, default=3, metavar="N", help="CART depth (default 3)"
+    )
+    discover.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="K",
+        help="seed of the split into halves, the tree and the feature scores (default 0)",
+    )
+    discover.add_argument("--no-figures", action="store_true", help="tables and report only")
+    discover.add_argument("--quiet", action="store_true", help="do not print the report")
+    discover.set_defaults(handler=command_discover)
+
+
+def command_discover(args: argparse.Namespace) -> int:
+    from sim.sweep.discover import DiscoveryError, discover
+
+    if not args.directory.is_dir():
+        raise UsageError(f"{args.directory}: no such folder")
+    try:
+        result = discover(
+            args.directory,
+            where=args.where,
+            metric=args.metric,
+            cases=args.cases,
+            out=args.out,
+            max_boxes=args.max_boxes,
+            min_coverage=args.min_coverage,
+            depth=args.depth,
+            seed=args.seed,
+            figures=not args.no_figures,
+            command=["python -m sim", *sys.argv[1:]],
+        )
+    except DiscoveryError as exc:
+        if exc.field:  # an argument: told as the command-line option
+            option = "--" + exc.field.replace("_", "-")
+            raise UsageError(f"{option}: {exc.message}") from None
+        raise
+    if not args.quiet:
+        print(result.report)
+        out = args.out or args.directory / "discovery"
+        print(f"\nwrote {out}/: report.md, tables, manifest.json and figures")
     return 0
 
 

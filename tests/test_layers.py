@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sim.sweep.store",
             "sim.sweep.execute",
             "sim.sweep.analyze",
+            "sim.sweep.discover",
             "sim.validation",
             "sim.validation.reference",
             "sim.validation.experiments",
