@@ -47,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
         "95% confidence intervals and every pair of strategies' paired differences "
         "(Holm-adjusted p-values across the pairs), and write OUT/runs.parquet (one row per "
         "run), OUT/periods.parquet (one row per run per period), OUT/summary.csv, "
-        "OUT/differences.csv, OUT/manifest.json and figures.",
+        "OUT/differences.csv, OUT/manifest.json and figures. A scenario with [competition] runs "
+        "its whole mix of competing firms in one market per seed, prints market shares, "
+        "concentration (HHI), entries, exits and each strategy's profit, and writes one row per "
+        "firm and OUT/markets.parquet (per market per period).",
     )
     run.add_argument(
         "scenario",
@@ -200,6 +203,8 @@ def command_run(args: argparse.Namespace) -> int:
     from sim.scenario import check_seeds, check_strategies, load_scenario
 
     scenario = load_scenario(args.scenario)
+    if scenario.competition is not None:
+        return _run_competition(scenario, args)
     strategies = _option(check_strategies, scenario, args.strategy, "--strategy")
     seeds = len(_option(check_seeds, scenario, args.seeds, "--seeds"))
     _check_memory(scenario, len(strategies) * seeds, periods=not args.no_periods, args=args)
@@ -238,6 +243,45 @@ def command_run(args: argparse.Namespace) -> int:
             + "".join(f", {p.name}" for p in tables)
             + ", manifest.json"
             + "".join(f", {p.name}" for p in figures)
+        )
+    return 0
+
+
+def _run_competition(scenario, args: argparse.Namespace) -> int:
+    """`run` on a market of competing firms: the whole mix on every seed."""
+    from tqdm import tqdm
+
+    from sim.competition import firms_per_market, format_competition, run_competition
+    from sim.results import default_output_dir, output_folder, write_experiment
+    from sim.scenario import check_seeds
+
+    if args.strategy:
+        raise UsageError(
+            "--strategy: a scenario with [competition] runs its whole mix of firms "
+            f"({', '.join(scenario.compared_strategies)}); change [competition].firms instead"
+        )
+    seeds = len(_option(check_seeds, scenario, args.seeds, "--seeds"))
+    firms = firms_per_market(scenario)
+    _check_memory(scenario, firms * seeds, periods=not args.no_periods, args=args)
+    out = args.out or default_output_dir(scenario.name)
+    with output_folder(out, kind="run"):
+        started = time.perf_counter()
+        with tqdm(total=firms * seeds, unit="firm", disable=True if args.quiet else None) as bar:
+            result = run_competition(
+                scenario, seeds=seeds, periods=not args.no_periods, progress=bar.update
+            )
+        write_experiment(
+            result,
+            out,
+            command=["python -m sim", *sys.argv[1:]],
+            elapsed_seconds=round(time.perf_counter() - started, 3),
+        )
+    if not args.quiet:
+        print(format_competition(result))
+        print(
+            f"\nwrote {out}/: runs.parquet"
+            + (", periods.parquet" if result.periods is not None else "")
+            + ", markets.parquet, manifest.json"
         )
     return 0
 

@@ -21,6 +21,7 @@ from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario.checks import check_seeds, check_strategies
+from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
 
 #: Firms computed together in one engine at most, what their markets' landscapes may hold and
@@ -83,6 +84,7 @@ class ExperimentResult:
     seeds: tuple[int, ...]
     runs: pd.DataFrame
     periods: pd.DataFrame | None
+    markets: pd.DataFrame | None = None  # per market and period, with [competition] only
 
     def __repr__(self) -> str:
         from sim.display import result_repr
@@ -156,6 +158,15 @@ def simulate(
     from the stream of that name instead of its strategy's (common random numbers across
     strategies, e.g. the arms of a decomposition).
     """
+    for scenario, _, _ in runs:
+        if scenario.competition is not None:
+            raise ScenarioError(
+                f"scenario {scenario.name}",
+                "competition",
+                "a market of competing firms holds its whole mix: run it with `python -m sim run` "
+                "(sim.competition.run_competition); this command runs firms that each have "
+                "their market to itself",
+            )
     rows: list[dict | None] = [None] * len(runs)
     tables: list[tuple[list[int], pd.DataFrame]] = []
     families: dict[tuple, list[int]] = {}

@@ -174,11 +174,14 @@ def write_text(text: str, path: Path) -> None:
 
 
 def write_experiment(result: ExperimentResult, out: Path, **manifest_extra: Any) -> Path:
-    """Write runs.parquet, periods.parquet (if recorded) and manifest.json into ``out``."""
+    """Write runs.parquet, periods.parquet (if recorded), markets.parquet (with competition)
+    and manifest.json into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     write_table(result.runs, out / "runs.parquet")
     if result.periods is not None:
         write_table(result.periods, out / "periods.parquet")
+    if result.markets is not None:  # a market of competing firms: per market and period
+        write_table(result.markets, out / "markets.parquet")
     write_json(build_manifest(result, **manifest_extra), out / "manifest.json")
     return out
 

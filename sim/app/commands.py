@@ -128,6 +128,11 @@ def command_figure(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    if scenario.competition is not None:
+        raise UsageError(
+            f"{args.scenario}: a market of competing firms ([competition]) has no twin firms "
+            "to draw; use python -m sim run"
+        )
     if args.figure == "decisions":
         return _decisions_figure(scenario, args)
     strategies = tuple(args.strategy) if args.strategy else DEFAULT_TWINS

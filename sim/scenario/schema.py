@@ -529,6 +529,59 @@ class PopulationSpec(Spec):
     )
 
 
+class CompetitionSpec(Spec):
+    """Firms competing for one market's customers (`[competition]`; absent = off: every firm
+    has the market to itself). Customers choose among the firms by a multinomial logit over
+    their market values with an outside option (docs/ODD.md, section 7.18)."""
+
+    firms: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(
+        min_length=1,
+        description="Firms in the market at period 0, per strategy: strategy = count (any mix).",
+    )
+    sensitivity: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        description="Lambda: how strongly customers prefer the firm of higher market value (0: "
+        "they choose at random; large: nearly all go to the best).",
+    )
+    outside: bool = Field(
+        True,
+        description="Customers may buy from none of these firms (the outside option, of value "
+        "`outside_value`); false: every customer buys from one of them.",
+    )
+    outside_value: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="V_0: the market value of what customers do instead (the supermarket's "
+        "bread), on the scale of a firm's market value.",
+    )
+    market_size: float = Field(
+        1.0,
+        gt=0,
+        le=1000,
+        description="Customers in the market, in units of the market one firm has to itself "
+        "(a firm with all of them sells as much as the single firm of the same scenario).",
+    )
+    entrants: dict[str, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        default_factory=dict,
+        description="Firms that may enter later, per strategy: strategy = at most this many.",
+    )
+    entry_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance per period, for each strategy with entrants still waiting, that "
+        "one of them enters.",
+    )
+    entry_start: Literal["random", "leader"] = Field(
+        "random",
+        description="Where an entrant starts: random = a random configuration; leader = the "
+        "configuration of the firm with the largest market share last period.",
+    )
+
+
 #: What a "things to notice" line may claim, per firm and per market (`NoticeSpec.check`):
 #: "before" = the metrics window before the split, "after" = from the split to the end,
 #: "end" = the last window, "low_after" = the lowest value from the split on.
@@ -777,6 +830,10 @@ class Scenario(Spec):
         description="Designed effects: changes of efficiency and market value stated in "
         "business terms, on top of the random landscapes (none by default).",
     )
+    competition: CompetitionSpec | None = Field(
+        None,
+        description="Firms competing for the market's customers (off when absent).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -844,7 +901,10 @@ class Scenario(Spec):
 
     @cached_property
     def compared_strategies(self) -> tuple[str, ...]:
-        """Strategies a run compares: the scenario's own if it names any, else the built-ins."""
+        """Strategies a run compares: those of the competing firms (`[competition]`), else the
+        scenario's own if it names any, else the built-ins."""
+        if self.competition is not None:
+            return tuple(dict.fromkeys([*self.competition.firms, *self.competition.entrants]))
         return tuple(self.strategies) if self.strategies else tuple(BUILTIN_STRATEGIES)
 
     @cached_property
@@ -1017,8 +1077,31 @@ def _check_scenario(sc: Scenario) -> None:
         )
     if population.selection != "none" and population.firms < 2:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")
+    if sc.competition is not None:
+        _check_competition(sc)
     if sc.metrics.split is not None and sc.metrics.split > sc.horizon:
         raise FieldError("metrics.split", f"{sc.metrics.split} is after the horizon ({sc.horizon})")
+
+
+def _check_competition(sc: Scenario) -> None:
+    """Competing firms follow known strategies, one firm per row (no population)."""
+    competition = sc.competition
+    allowed = ", ".join(sc.all_strategies)
+    for part in ("firms", "entrants"):
+        for name in getattr(competition, part):
+            if name not in sc.all_strategies:
+                raise FieldError(
+                    f"competition.{part}", f"unknown strategy {name!r}; allowed: {allowed}"
+                )
+    if sc.population.firms > 1:
+        raise FieldError(
+            "population.firms", "competing firms are single firms; leave population.firms at 1"
+        )
+    total = sum(competition.firms.values()) + sum(competition.entrants.values())
+    if total > 1000:
+        raise FieldError("competition", f"{total} firms and entrants; at most 1000 allowed")
+    if competition.entry_rate > 0 and not any(competition.entrants.values()):
+        raise FieldError("competition.entry_rate", "entrants arrive only if `entrants` names some")
 
 
 def _check_steering(shift: TurbulenceShift, where: str, regimes: list[str]) -> None:

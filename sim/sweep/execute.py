@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from sim import experiment
+from sim import competition, experiment
 from sim.results import REPAIR_HINT, RESULTS_DIR
 from sim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
 from sim.settings import coordination_cost
@@ -547,15 +547,23 @@ def _simulate_each(
     """The task's runs as one batched computation (`sim.experiment.simulate`); if the batch
     raises, each run alone, so that one failing run does not take the others with it."""
     try:
-        return list(experiment.simulate(runs, periods=periods))
+        return list(_simulate(runs, periods=periods))
     except Exception:
         outcomes: list[tuple[dict, pd.DataFrame | None] | BaseException] = []
         for run in runs:
             try:
-                outcomes.append(experiment.simulate([run], periods=periods)[0])
+                outcomes.append(_simulate([run], periods=periods)[0])
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
+
+
+def _simulate(runs: list[tuple[Scenario, str, int]], *, periods: bool):
+    """`sim.experiment.simulate`, or for markets of competing firms (``[competition]``)
+    `sim.competition.simulate_runs` (a mixed list fails, and is then run run by run)."""
+    if runs and all(sc.competition is not None for sc, _, _ in runs):
+        return competition.simulate_runs(runs, periods=periods)
+    return experiment.simulate(runs, periods=periods)
 
 
 def _ident(batch: Batch, spec: RunSpec) -> dict[str, Any]:
