@@ -20,9 +20,9 @@ from sim.cli import main
 from sim.experiment import run_one
 from sim.frames import shadows_dataframe
 from sim.results import load
-from sim.scenario import load_scenario
-from sim.sweep import SweepError, run_sweep, sweep_from_dict
+from sim.scenario import UsageError, load_scenario
 from sim.sweep import execute as execute_module
+from sim.sweep import run_sweep, sweep_from_dict
 from sim.sweep.design import run_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -272,18 +272,29 @@ def _spec_file(tmp_path: Path) -> Path:
 
 
 def test_engine_options_are_checked(tmp_path, monkeypatch):
+    """Python's errors name Python's arguments (issue 20: `workers=0` said "--workers")."""
     sweep = sweep_from_dict(SMALL)
-    with pytest.raises(SweepError, match="either a scheduler address or --cluster local"):
-        run_sweep(sweep, scheduler="tcp://127.0.0.1:1", cluster="local", out=tmp_path)
-    with pytest.raises(SweepError, match="--cluster: unknown cluster 'slurm'; allowed: local"):
-        run_sweep(sweep, cluster="slurm", out=tmp_path)
-    with pytest.raises(SweepError, match="--workers: not used with --scheduler"):
-        run_sweep(sweep, scheduler="tcp://127.0.0.1:1", workers=2, out=tmp_path)
+    cases = [
+        ({"scheduler": "tcp://127.0.0.1:1", "cluster": "local"}, "scheduler", "cluster='local'"),
+        ({"cluster": "slurm"}, "cluster", "unknown cluster 'slurm'; allowed: 'local'"),
+        ({"scheduler": "tcp://127.0.0.1:1", "workers": 2}, "workers", "not used with scheduler="),
+        ({"workers": 0}, "workers", "expected a whole number >= 1, got 0"),
+        ({"workers": 2.5}, "workers", "expected a whole number >= 1, got 2.5"),
+        ({"batch_size": 0}, "batch_size", "expected a whole number >= 1, got 0"),
+    ]
+    for options, argument, message in cases:
+        with pytest.raises(UsageError) as caught:
+            run_sweep(sweep, out=tmp_path, **options)
+        assert caught.value.argument == argument and message in str(caught.value)
+        assert str(caught.value).startswith(f"{argument}: ") and "--" not in str(caught.value)
+        assert isinstance(caught.value, ValueError)
+    assert caught.value.value == 0
     monkeypatch.setattr(execute_module, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(
-        SweepError, match=r"cannot reach a Dask scheduler at 'tcp://127\.0\.0\.1:9'"
+        UsageError, match=r"scheduler: cannot reach a Dask scheduler at 'tcp://127\.0\.0\.1:9'"
     ):
         run_sweep(sweep, scheduler="tcp://127.0.0.1:9", out=tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_sweeps_on_the_same_base_in_one_process_do_not_mix(tmp_path):
