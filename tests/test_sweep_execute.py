@@ -426,12 +426,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _start_sweep(tmp_path: Path) -> tuple[subprocess.Popen, Path, list[str]]:
+def _start_sweep(
+    tmp_path: Path, engine: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, Path, list[str]]:
     spec = tmp_path / "fault.toml"
     spec.write_text(FAULT_SWEEP, encoding="utf-8")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "sim", "sweep", str(spec), "--workers", "2", "--out", str(out)]
-    command += ["--batch-size", "3", "--quiet"]
+    command += ["--batch-size", "3", "--quiet", *engine]
     proc = subprocess.Popen(
         command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -477,3 +479,44 @@ def test_sigterm_keeps_the_finished_runs_releases_the_lock_and_exits_143(tmp_pat
     assert again.returncode == 0, again.stderr
     runs = load(out)["runs"]
     assert len(runs) == 3 * 2 * 60 and runs["run_id"].is_unique
+
+
+@pytest.mark.parametrize("engine", [(), ("--cluster", "local")], ids=["pool", "dask"])
+def test_ctrl_c_is_quiet_keeps_the_runs_and_exits_130(tmp_path, engine):
+    """A terminal's Ctrl-C reaches the driver and every worker (one process group); issue 20:
+    under Dask the workers printed 4 tracebacks first."""
+    import signal
+
+    proc, out, _ = _start_sweep(tmp_path, engine)
+    if engine and Path("/proc/self/status").exists():  # whether a worker prints is a race: ...
+        workers = _descendants(proc.pid)
+        assert workers and all(_ignores_sigint(w) for w in workers)  # ... it ignores Ctrl-C
+    os.killpg(proc.pid, signal.SIGINT)  # the whole group, as a terminal does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip() == (
+        "interrupted: the runs finished so far are kept; run the same command again to resume"
+    )
+    session = load(out)["manifest"]["sessions"][0]
+    assert session["status"] == "interrupted" and session["ran"] == len(load(out)["runs"]) > 0
+    assert not (out / ".lock").exists() and not (out / ".reserve").exists()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process started by ``pid``, and by those, and so on (from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (its SigIgn mask in /proc)."""
+    import signal
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    return False

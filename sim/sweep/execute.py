@@ -694,7 +694,7 @@ class _Dask(_Engine):
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=":0",
-                    silence_logs=40,
+                    silence_logs=50,  # CRITICAL: errors come back with the tasks
                 )
             self.client = Client(self.cluster)
         else:
