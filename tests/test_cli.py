@@ -425,3 +425,19 @@ def test_python_errors_are_told_with_the_flag_on_the_command_line(tmp_path, caps
     assert "scenario bakery_gluten_free" not in err
     assert main(["run", "bakery_gluten_free", "--strategy", "x", "--out", out]) == 2
     assert capsys.readouterr().err.startswith("error: --strategy: unknown strategy 'x'")
+
+
+def test_decompose_on_a_full_disk_writes_none_of_its_files(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    def to_csv(frame, path, *args, **kwargs):
+        Path(path).write_text("term,mean\nalpha,", encoding="utf-8")  # half a table, then full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+    out = tmp_path / "out"
+    assert main(["decompose", "canteen_stable", "--seeds", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "effects.csv: cannot write: No space left on device" in err
+    assert not out.exists()  # no runs.parquet without its manifest, no temporary, no lock
