@@ -367,7 +367,7 @@ def command_validate(args: argparse.Namespace) -> int:
 
 
 def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int:
-    from sim.results import environment, git_state, write_csv, write_json
+    from sim.results import environment, git_state, staged
     from sim.validation import run_validation, save_figures
 
     started = time.perf_counter()
@@ -378,25 +378,26 @@ def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int
     )
     table = report.table()
 
-    write_csv(table, out / "validation.csv")
     figures = save_figures(report, out)
-    for outcome in report.outcomes.values():
-        for table_name, frame in outcome.tables.items():
-            write_csv(frame, out / f"{table_name}.csv")
-            figures.append(out / f"{table_name}.csv")
-    write_json(
-        {
-            "kind": "validation",
-            "command": ["python -m sim", *sys.argv[1:]],
-            "quick": args.quick,
-            "experiments": names,
-            "all_within_tolerance": report.ok,
-            "elapsed_seconds": round(time.perf_counter() - started, 3),
-            "environment": environment(),
-            "git": git_state(),
-        },
-        out / "manifest.json",
-    )
+    with staged(out) as stage:  # the tables and manifest together, or (a full disk) none
+        stage.csv(table, "validation.csv")
+        for outcome in report.outcomes.values():
+            for table_name, frame in outcome.tables.items():
+                stage.csv(frame, f"{table_name}.csv")
+                figures.append(out / f"{table_name}.csv")
+        stage.json(
+            {
+                "kind": "validation",
+                "command": ["python -m sim", *sys.argv[1:]],
+                "quick": args.quick,
+                "experiments": names,
+                "all_within_tolerance": report.ok,
+                "elapsed_seconds": round(time.perf_counter() - started, 3),
+                "environment": environment(),
+                "git": git_state(),
+            },
+            "manifest.json",
+        )
     shown = table.assign(
         within_tolerance=table["within_tolerance"].map({True: "yes", False: "NO"}),
         z=table["z"].map(lambda z: "" if math.isnan(z) else f"{z:+.2f}"),

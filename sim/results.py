@@ -134,8 +134,9 @@ def build_manifest(result: ExperimentResult, **extra: Any) -> dict[str, Any]:
     }
 
 
-#: A temporary file of an atomic write: ``.NAME.XXXXXXXX.tmp`` beside the file it becomes.
-_TEMPORARY = re.compile(r"^\..+\.\w+\.tmp$")
+#: A temporary file of an atomic write: ``.NAME.XXXXXXXX.tmp`` beside the file it becomes
+#: (NAME one of the kinds of file this package writes).
+_TEMPORARY = re.compile(r"^\.[\w.-]+\.(parquet|json|csv|png|gif|md)\.\w+\.tmp$")
 
 
 class WriteError(FolderError):

@@ -189,11 +189,12 @@ def test_temporaries_a_killed_session_left_are_removed_when_the_folder_is_next_o
     stale[1].parent.mkdir()
     for path in stale:
         path.write_bytes(b"half a table")  # as kill -9 in the middle of a write leaves it
-    mine = tmp_path / "notes.tmp"  # not a temporary of ours: kept
-    mine.write_text("keep", encoding="utf-8")
+    mine = [tmp_path / "notes.tmp", tmp_path / ".draft.txt.1.tmp"]  # not ours: kept
+    for path in mine:
+        path.write_text("keep", encoding="utf-8")
     with output_folder(tmp_path, kind="run"):
         assert not any(path.exists() for path in stale)
-    assert mine.exists() and len(load(tmp_path)["runs"]) == 2
+    assert all(path.exists() for path in mine) and len(load(tmp_path)["runs"]) == 2
 
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="no SIGHUP here")
