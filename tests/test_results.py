@@ -172,11 +172,9 @@ def test_a_run_whose_figures_do_not_fit_says_its_tables_are_written(tmp_path, mo
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "kpi.png: cannot write: No space left on device" in err
     assert "tables and manifest are written in full" in err
-    assert sorted(p.name for p in out.iterdir()) == [
-        "manifest.json",
-        "periods.parquet",
-        "runs.parquet",
-    ]  # no truncated figure, no temporary
+    names = {p.name for p in out.iterdir()}
+    assert {"manifest.json", "periods.parquet", "runs.parquet"} <= names
+    assert not [n for n in names if n.endswith(".png") or n.startswith(".")]  # no half figure
     assert len(load(out)["runs"]) == 4
 
 

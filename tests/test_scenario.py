@@ -244,3 +244,10 @@ def test_a_huge_or_deep_check_is_a_scenario_error_not_a_recursion_error(check, m
     assert message in str(caught.value) and len(str(caught.value)) < 300
     fine = "abs(aligned.miles - efficiency_only.miles) > 0.1 * (aligned.miles + 1)"
     load_scenario("bakery_gluten_free", {"things_to_notice": [{"text": "ok", "check": fine}]})
+
+
+def test_overrides_never_change_the_callers_tables():
+    table = {"adaptation": {"strategies": ["efficiency_only", "aligned"]}}
+    scenario = load_scenario("bakery_gluten_free", {**table, "adaptation.review": 6})
+    assert scenario.adaptation.review == 6
+    assert table == {"adaptation": {"strategies": ["efficiency_only", "aligned"]}}
