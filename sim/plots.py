@@ -687,7 +687,8 @@ def decomposition_figure(
     """What each ingredient of alignment adds (main effects, interactions, alone, added last,
     all three), with 95% intervals, per outcome: profit net and gross of coordination costs,
     market value, efficiency (`sim.decompose`)."""
-    outcomes = list(dict.fromkeys(effects["outcome"]))
+    # the effects after the split (not the shares before it, nor the profit before)
+    outcomes = [o for o in dict.fromkeys(effects["outcome"]) if o.endswith("_post_shift")]
     terms = list(dict.fromkeys(effects["term"]))
     fig = _new_figure(4.0 * len(outcomes), 0.45 * len(terms) + 1.6)
     axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]

@@ -30,7 +30,7 @@ from sim.scenario import ScenarioError, scenario_to_dict
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 #: The kinds of result a folder can hold (its manifest's ``kind``); one kind per folder.
-RESULT_KINDS = ("run", "validation", "figures", "sweep", "analysis", "discovery", "decomposition")
+RESULT_KINDS = ("run", "decomposition", "validation", "figures", "sweep", "analysis", "discovery")
 
 
 class FolderError(ScenarioError):

@@ -219,3 +219,11 @@ def test_share_before_is_the_ratio_of_each_terms_mean_effects(bakery):
     share = effects.loc[(SHARE_BEFORE, "all three (target - base)")]
     assert (share["mean"], share["ci_low"], share["ci_high"]) == pytest.approx(expected)
     assert "share_before" in bakery.table().columns
+
+
+def test_decompose_may_write_again_into_its_own_folder(tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["decompose", "canteen_stable", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    assert main(["decompose", "canteen_stable", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    assert main(["run", "canteen_stable", "--seeds", "2", "--out", str(tmp_path)]) == 2
