@@ -20,8 +20,9 @@ from sim.frames import decision_names
 from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
-from sim.scenario.checks import check_seeds, check_strategies
+from sim.scenario.checks import check_seed, check_seeds, check_strategies
 from sim.scenario.errors import ScenarioError
+from sim.scenario.load import as_scenario
 from sim.scenario.schema import Scenario
 
 #: Firms computed together in one engine at most, what their markets' landscapes may hold and
@@ -106,8 +107,11 @@ def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tupl
 def run_one(
     scenario: Scenario, strategy: str, seed: int, *, periods: bool = True
 ) -> tuple[dict, pd.DataFrame | None]:
-    """One run: ``strategy`` on ``seed``, to the horizon (the same numbers as in any batch)."""
-    return simulate([(scenario, strategy, seed)], periods=periods)[0]
+    """One run: ``strategy`` on ``seed``, to the horizon (the same numbers as in any batch);
+    ``scenario`` may be a scenario's name or file."""
+    scenario = as_scenario(scenario)
+    check_strategies(scenario, [strategy], field="strategy")
+    return simulate([(scenario, strategy, check_seed(seed))], periods=periods)[0]
 
 
 Run = tuple[Scenario, str, int]
@@ -222,7 +226,9 @@ def run_markets(
 ) -> Iterator[Market]:
     """Markets of ``scenario`` on each seed with a firm (or population) per strategy, run to
     the horizon in batches of at most ``batch_rows`` firms stepped together; yielded in the
-    order of ``seeds`` (the same numbers as running each alone)."""
+    order of ``seeds`` (the same numbers as running each alone); ``scenario`` may be a
+    scenario's name or file."""
+    scenario = as_scenario(scenario)
     names = tuple(strategies) if strategies is not None else scenario.compared_strategies
     per_market = max(1, len(names) * scenario.population.firms)
     seeds = list(seeds)
@@ -426,7 +432,9 @@ def run_experiment(
     changes: Sequence[Change] = (),
 ) -> ExperimentResult:
     """Every strategy x seed, all seeds stepped together; ``changes`` (`sim.model.Change`) are
-    made in every run at their periods; ``progress`` is called with the runs done."""
+    made in every run at their periods; ``progress`` is called with the runs done. ``scenario``
+    may be a scenario's name or file (loaded with `sim.scenario.load_scenario`)."""
+    scenario = as_scenario(scenario)
     names = check_strategies(scenario, strategies if strategies else None)
     seed_list = resolve_seeds(scenario, seeds)
     result = simulate(

@@ -6,6 +6,8 @@ import numpy as np
 
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import department_links
+from sim.scenario.checks import check_seed
+from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
     AbruptShift,
     EffectSpec,
@@ -157,8 +159,9 @@ def describe_competition(sc: Scenario) -> list[str]:
 def explain(scenario: Scenario, *, seed: int = 0) -> str:
     """The scenario's decisions by department, interaction structure, designed effects, regimes
     and what each wants, shifts, strategies and their costs; ``seed`` draws one interaction
-    structure."""
-    sc = scenario
+    structure. ``scenario`` may be a scenario's name or file."""
+    sc = as_scenario(scenario)
+    check_seed(seed)
     lines = [sc.title or _words(sc.name), ""]
     if sc.expected.strip():
         lines += ["Expected (written before the first run):", sc.expected.strip(), ""]

@@ -18,6 +18,8 @@ from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edg
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
 from sim.rivals import add_rivals
+from sim.scenario.checks import check_seed
+from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
     AbruptShift,
     CostSpec,
@@ -77,6 +79,9 @@ class Market(mesa.Model):
         rng: int = 0,
         engine: Engine | None = None,
     ) -> None:
+        scenario = as_scenario(scenario)  # a name or path is loaded
+        if rng is not None:
+            check_seed(rng, "rng")  # numpy's own error would be a traceback from its internals
         super().__init__(rng=rng)
         self.spec = scenario  # (Mesa's own `scenario` attribute is a different thing)
         self.seed = int(rng)

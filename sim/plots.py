@@ -508,7 +508,10 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
 def save_figures(
     periods: pd.DataFrame, out_dir: Path, *, money_unit: str = "k€ per month", title: str = ""
 ) -> list[Path]:
-    """Write `kpi.png` and `sailing_in_circles.png` into ``out_dir``; return their paths."""
+    """Write `kpi.png` and `sailing_in_circles.png` into ``out_dir`` (each atomically: a full
+    disk leaves no truncated file); return their paths."""
+    from sim.results import save_figure
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = {
@@ -518,7 +521,7 @@ def save_figures(
     paths = []
     for filename, fig in figures.items():
         path = out_dir / filename
-        fig.savefig(path, dpi=_DPI, facecolor="white")
+        save_figure(fig, path, dpi=_DPI, facecolor="white")
         paths.append(path)
     return paths
 

@@ -19,7 +19,15 @@ from pydantic import (
     model_validator,
 )
 
-from sim.limits import MAX_BURN_IN, MAX_DECISIONS, MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
+from sim.limits import (
+    MAX_BURN_IN,
+    MAX_CHECK_DEPTH,
+    MAX_CHECK_LENGTH,
+    MAX_DECISIONS,
+    MAX_MONEY,
+    MAX_SEEDS,
+    MAX_WEIGHT,
+)
 from sim.scenario.errors import UnknownStrategy
 
 CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]
@@ -653,13 +661,23 @@ class NoticeSpec(Spec):
 
 def check_names(expression: str) -> list[tuple[str, str]]:
     """The (firm, measure) pairs an expression of `NoticeSpec.check` uses; a ValueError naming
-    what is not allowed (a syntax error, another construct, an unknown measure)."""
+    what is not allowed (a syntax error, another construct, an unknown measure, more than
+    `MAX_CHECK_LENGTH` characters or `MAX_CHECK_DEPTH` levels of nesting)."""
     import ast
 
+    if len(expression) > MAX_CHECK_LENGTH:
+        raise ValueError(
+            f"{len(expression):,} characters; a check is at most {MAX_CHECK_LENGTH:,} (a "
+            "comparison of a few measures)"
+        )
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"not a comparison of measures: {exc.msg}") from None
+    except (RecursionError, MemoryError):  # Python's parser gives up on deep nesting
+        tree = None
+    if tree is None or _depth(tree) > MAX_CHECK_DEPTH:
+        raise ValueError(f"nested more than {MAX_CHECK_DEPTH} levels deep, the limit for a check")
     pairs = []
     for node in ast.walk(tree):
         kind = type(node).__name__
@@ -678,6 +696,18 @@ def check_names(expression: str) -> list[tuple[str, str]]:
                 )
             pairs.append((node.value.id, node.attr))
     return pairs
+
+
+def _depth(tree) -> int:
+    """How deeply the nodes of a syntax tree nest (counted without recursion)."""
+    import ast
+
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 #: A designed effect's change of an efficiency or of market value.

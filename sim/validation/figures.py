@@ -130,10 +130,13 @@ FIGURES = {
 
 
 def save(name: str, outcome: Outcome, out: Path) -> Path | None:
-    """Write the experiment's figure as ``OUT/<name>.png`` (if it has one)."""
+    """Write the experiment's figure as ``OUT/<name>.png`` (if it has one; atomically: a full
+    disk leaves no truncated file)."""
+    from sim.results import save_figure
+
     draw = FIGURES.get(name)
     if draw is None:
         return None
     path = out / f"{name}.png"
-    draw(outcome).savefig(path)
+    save_figure(draw(outcome), path)
     return path
