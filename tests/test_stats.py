@@ -198,3 +198,22 @@ def test_wide_summary_is_outcomes_by_strategies():
     assert sorted(wide.columns) == ["a", "b"]
     assert wide.loc["profit after (all firms)", "a"].startswith("2.00 [")
     assert wide.loc["survival", "b"].startswith("100% [")
+
+
+def test_km_median_is_silent_where_scipy_band_is_undefined():
+    """The last firm recovering takes the survival estimate to 0, where scipy's log-log band is
+    undefined and scipy warns (issue 20: the warning printed in `run`); km_median handles those
+    points and says nothing, and the band's finite part is scipy's own."""
+    import warnings
+
+    from sim.stats import km_median
+
+    times = np.array([1.0, 2.0, 3.0, 3.0, 5.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        median, low, high = km_median(times, np.full(5, 10.0))
+    assert (median, low, high) == (3.0, 1.0, 5.0)
+    # the cause is real: scipy warns on the same data
+    data = scipy_stats.CensoredData(uncensored=times)
+    with pytest.warns(RuntimeWarning, match="confidence interval is undefined"):
+        scipy_stats.ecdf(data).sf.confidence_interval(0.95, method="log-log")
