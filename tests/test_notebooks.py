@@ -27,7 +27,7 @@ SMALL_PARAMETERS: dict[str, dict] = {
     "02_explore_alignment.ipynb": {"seeds": 3},
     "03_sweeps.ipynb": {"pilot_seeds": 2, "seeds": 3},
     "04_sensitivity.ipynb": {"morris_trajectories": 2, "sobol_samples": 8, "seeds": 2},
-    "05_validation.ipynb": {"quick": True},
+    "05_validation.ipynb": {"quick": True, "workers": 2},
     "06_your_own_business.ipynb": {"seeds": 3},
 }
 
