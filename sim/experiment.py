@@ -449,3 +449,25 @@ def run_experiment(
     if period_table is not None:
         period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=list(names))
     return ExperimentResult(scenario, names, seed_list, runs, period_table)
+
+
+#: Names that moved from this module to `sim.stats` in 0.2.0: importing them from here still
+#: works, with a DeprecationWarning, until 0.3.0.
+_MOVED_TO_STATS = ("summary_table", "mean_ci", "share_ci")
+
+
+def __getattr__(name: str):
+    """The deprecated aliases of `_MOVED_TO_STATS` (PEP 562)."""
+    if name in _MOVED_TO_STATS:
+        import warnings
+
+        from sim import stats
+
+        warnings.warn(
+            f"sim.experiment.{name} moved to sim.stats.{name} in smb-sim 0.2.0; import it from "
+            "sim.stats (this alias goes in 0.3.0)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(stats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
