@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "foundations",
         (
             "sim",
+            "sim.errors",
             "sim.limits",
             "sim.paths",
             "sim.streams",
