@@ -378,6 +378,15 @@ def _summary(firm) -> dict:
     }
 
 
+def runs_table(rows: Sequence[dict]) -> pd.DataFrame:
+    """Per-run rows (`simulate`) as the runs table (docs/ODD.md section 9.2): ``cycled``, an
+    outcome over survivors, is a nullable boolean, NA for a firm that closed."""
+    runs = pd.DataFrame(list(rows))
+    if "cycled" in runs:
+        runs["cycled"] = runs["cycled"].astype("boolean")
+    return runs
+
+
 def run_experiment(
     scenario: Scenario,
     *,
@@ -397,7 +406,7 @@ def run_experiment(
         progress=progress,
         changes=changes,
     )
-    runs = pd.DataFrame(result.rows)
+    runs = runs_table(result.rows)
     runs["strategy"] = pd.Categorical(runs["strategy"], categories=list(names))
     period_table = result.periods
     if period_table is not None:

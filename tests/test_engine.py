@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import run_experiment, run_one, simulate
+from sim.experiment import run_experiment, run_one, runs_table, simulate
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario import load_scenario
@@ -71,7 +71,7 @@ def test_a_batch_equals_its_runs_one_by_one(name):
             row, frame = run_one(sc, strategy, seed)
             rows.append(row)
             frames.append(frame)
-    alone = pd.DataFrame(rows)
+    alone = runs_table(rows)
     pd.testing.assert_frame_equal(
         batched.runs.drop(columns="strategy"), alone.drop(columns="strategy")
     )
