@@ -117,14 +117,20 @@ def run_one(
 Run = tuple[Scenario, str, int]
 
 
-@dataclass
+@dataclass(repr=False)
 class Simulation:
-    """The outcomes of runs, in the order asked: one per-run row each, and their per-period
-    tables stacked in the same order (``spans[i]``: the rows of run i)."""
+    """The outcomes of runs, in the order asked (`simulate`): ``rows``, one per-run dict each
+    (the runs table's row, `runs_table`); ``periods``, their per-period tables stacked in the
+    same order (None without them); ``spans[i]``, the rows of run i in ``periods``. Indexing
+    or iterating gives (row, per-period table) per run."""
 
     rows: list[dict]
     periods: pd.DataFrame | None
     spans: list[tuple[int, int]]
+
+    def __repr__(self) -> str:
+        periods = "no periods" if self.periods is None else f"periods {len(self.periods)} rows"
+        return f"Simulation({len(self.rows)} runs, {periods})"
 
     def frame(self, i: int) -> pd.DataFrame | None:
         """Run ``i``'s per-period table."""
