@@ -17,6 +17,7 @@ from sim.engine import Engine, MarketState
 from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
+from sim.scenario.checks import MAX_SEED
 from sim.scenario.schema import (
     AbruptShift,
     CostSpec,
@@ -580,10 +581,6 @@ def _regime_at(initial: str, events: list[ShiftEvent], t: int) -> str:
 def _redraw_label(scenario: Scenario, decisions: tuple[int, ...]) -> str:
     names = ", ".join(scenario.decisions[i] for i in decisions)
     return f"what customers value in {names} changes"
-
-
-#: The largest seed (as `sim.scenario.checks`): seeds are 63-bit whole numbers.
-MAX_SEED = 2**63 - 1
 
 
 def _seed_of(rng: object) -> int:
