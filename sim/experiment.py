@@ -36,10 +36,7 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while a batch is built and run: a batch makes
     thousands of objects that live as long as it does (markets, agents, graphs) and little
     cyclic garbage, and the collector's full passes over them cost more than the engine in a
-    population experiment. Back on (if it was) when the batch is done, and the batch's own
-    objects (all in the youngest generation) collected at once: markets and agents refer to
-    each other, so without it a batch's engine and records (at 100,000 firms, half a gigabyte)
-    would still be held while the next batch runs."""
+    population experiment. Back on (if it was) when the batch is done."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -47,7 +44,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-            gc.collect(0)
 
 
 def market_bytes(scenario: Scenario) -> int:
