@@ -14,9 +14,10 @@ What allocated the memory (issue 20 reported 2.1 GB and 23 s against 0.1.0's 733
 (`sim.engine.History`: seven floats, four integers, a flag and each department's efficiency,
 per firm and period: about 1.9 GB at 100,000 firms x 161 periods) for population rows too,
 which read four of them (configuration, identity, performance, normalised performance: 515
-MB). Measured here (2 cores shared with other jobs, one run each): main before the fix 2,387
-MB; then 0.1.0 1,331 MB, now 1,012 MB (ratio 0.76); wall time 250 s and 1,354 s (the engine's
-search on populations this large is slower than 0.1.0's; memory is the target here).
+MB). Measured here (2 cores shared with several other jobs, one run each): main before the
+fix 2,387 MB; then `--repeats 1`: 0.1.0 1,327 MB, now 1,018 MB (ratio 0.77); wall time 227 s
+and 517 s (2.3x: the engine's search on populations this large is slower than 0.1.0's; memory
+is the target here).
 """
 
 from __future__ import annotations

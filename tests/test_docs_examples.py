@@ -43,9 +43,7 @@ def test_solaraviz_steps_and_rebuilds_the_market(example):
     @solara.component
     def Page():
         with solara.AppLayout():  # where SolaraViz puts its controls
-            SolaraViz(
-                model, components=example["components"], model_params=example["model_params"]
-            )
+            SolaraViz(model, components=example["components"], model_params=example["model_params"])
 
     _, rc = solara.render(Page(), handle_error=False)
     first = model.value

@@ -33,6 +33,4 @@ MEASURES = [
 components = [make_plot_component(measure) for measure in MEASURES]
 
 market = Market(scenario=SCENARIO, strategies=STRATEGIES, rng=1)
-page = SolaraViz(
-    market, components=components, model_params=model_params, name=SCENARIO.title
-)
+page = SolaraViz(market, components=components, model_params=model_params, name=SCENARIO.title)
