@@ -12,62 +12,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.engine import FirmSettings
 from sim.metrics import FirmLog
+from sim.settings import adaptation_of, firm_settings
 from sim.streams import firm_keys
 
 if TYPE_CHECKING:
-    from sim.model import Market
     from sim.scenario.schema import CostSpec, Scenario, StrategySpec
-
-
-def firm_settings(
-    scenario: Scenario, strategy: StrategySpec, costs: CostSpec | None = None, *, firms: int = 1
-) -> FirmSettings:
-    """The engine's parameters for a firm following ``strategy`` in ``scenario``."""
-    costs = scenario.costs if costs is None else costs
-    alphas = scenario.alpha_of(strategy)
-    firm, learning = scenario.firm, scenario.firm.learning
-    understanding, engagement = firm.understanding, firm.engagement
-    return FirmSettings(
-        alphas=alphas,
-        coordination=strategy.coordination,
-        sensing=strategy.sensing,
-        p_jump=strategy.p_jump,
-        proposals=strategy.proposals,
-        search=strategy.search,
-        cost=coordination_cost(strategy, costs, alphas),
-        money_scale=firm.money_scale,
-        break_even=firm.break_even,
-        initial_cash=firm.initial_cash,
-        gain=learning.gain,
-        tau=learning.tau,
-        reset=learning.reset,
-        initial_experience=learning.initial_experience,
-        bankruptcy=firms == 1,  # in a population, selection decides who stays
-        alternatives=strategy.alternatives,
-        understanding=None
-        if understanding is None
-        else scenario.per_department(understanding.initial),
-        communication=strategy.communication if understanding is not None else 0.0,
-        forgetting=0.0 if understanding is None else understanding.forgetting,
-        engagement=None if engagement is None else scenario.per_department(engagement.initial),
-        erosion=0.0 if engagement is None else engagement.erosion,
-        recovery=0.0 if engagement is None else engagement.recovery,
-        turnover=0.0 if engagement is None else engagement.turnover,
-        engaged_search=engagement is not None and engagement.drives_search,
-    )
-
-
-def coordination_cost(strategy: StrategySpec, costs: CostSpec, alphas: tuple[float, ...]) -> float:
-    """Money per period the strategy's coordination, alignment, sensing and communication
-    cost (communication is paid whatever the understanding mechanism: it is the meetings)."""
-    return (
-        costs.coordination[strategy.coordination]
-        + costs.alignment * float(np.mean(alphas))
-        + costs.sensing * strategy.sensing
-        + costs.communication * strategy.communication
-    )
 
 
 def _share(value: float, name: str) -> float:
@@ -100,7 +50,7 @@ class Department(mesa.Agent):
     """
 
     def __init__(
-        self, model: Market, *, firm: Firm, index: int, name: str, decisions: tuple[int, ...]
+        self, model: mesa.Model, *, firm: Firm, index: int, name: str, decisions: tuple[int, ...]
     ) -> None:
         super().__init__(model)
         self.firm = firm
@@ -179,7 +129,7 @@ class Firm(mesa.Agent):
 
     def __init__(
         self,
-        model: Market,
+        model: mesa.Model,
         *,
         strategy_name: str,
         strategy: StrategySpec,
@@ -203,6 +153,7 @@ class Firm(mesa.Agent):
             keys=[key],
             configs=[int(config)],
             settings=firm_settings(spec, strategy),
+            adaptation=adaptation_of(spec, strategy_name),
         )
         self.departments = [
             Department(model, firm=self, index=d, name=dep.name, decisions=dec)
@@ -319,3 +270,19 @@ class Firm(mesa.Agent):
         configs = np.atleast_1d(np.asarray(configs, dtype=np.int64))
         row = np.array([self.row])
         return self.engine.perceived(row, configs[None, :], start=self.engine.config[row])[0]
+
+
+def __getattr__(name: str):
+    """``sim.agents.coordination_cost`` moved to `sim.settings` (0.2.0); kept one release."""
+    if name == "coordination_cost":
+        import warnings
+
+        from sim.settings import coordination_cost
+
+        warnings.warn(
+            "sim.agents.coordination_cost moved to sim.settings.coordination_cost",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return coordination_cost
+    raise AttributeError(f"module 'sim.agents' has no attribute {name!r}")

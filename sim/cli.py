@@ -44,8 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a scenario: every strategy x seed, summary table, Parquet tables and figures",
         description="Run every strategy of a scenario on each seed with common random numbers "
         "(strategies on seed k face the same landscapes and market), print a summary table with "
-        "95% confidence intervals, and write OUT/runs.parquet (one row per run), "
-        "OUT/periods.parquet (one row per run per period), OUT/manifest.json and figures.",
+        "95% confidence intervals and every pair of strategies' paired differences "
+        "(Holm-adjusted p-values across the pairs), and write OUT/runs.parquet (one row per "
+        "run), OUT/periods.parquet (one row per run per period), OUT/summary.csv, "
+        "OUT/differences.csv, OUT/manifest.json and figures.",
     )
     run.add_argument(
         "scenario",
@@ -77,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-periods",
         action="store_true",
         help="skip periods.parquet (per-run summaries only; figures need periods)",
+    )
+    run.add_argument(
+        "--latex",
+        action="store_true",
+        help="also write the summary and the paired differences as LaTeX tables "
+        "(OUT/summary.tex, OUT/differences.tex)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
     add_memory_budget(run)
@@ -132,11 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="what alignment buys: each ingredient's effect (alpha, coordination, sensing)",
         description="Run the 2^3 factorial of alignment's ingredients (alignment coupling "
         "alpha, coordination mode, market sensing; each off = the base strategy's value, on = "
-        "the target's; exploration the target's in every arm) on common random numbers, and "
-        "print each ingredient's main effect, the two-way interactions and the full comparison "
-        "on profit after the split (net of coordination costs, and gross), market value and "
-        "efficiency after the split: means over seeds of paired differences, with 95% "
-        "intervals. Writes OUT/runs.parquet, OUT/effects.csv, OUT/decomposition.png and "
+        "the target's; exploration the target's in every arm) on common random numbers (the "
+        "arms of seed k share its landscapes and one behaviour stream), and print the full "
+        "factorial: each ingredient's main effect (averaged over the other two), the two-way "
+        "and three-way interactions, each ingredient alone and added last, and the full "
+        "comparison, on profit after the split (net of coordination costs, and gross), market "
+        "value and efficiency after the split: means over seeds of paired differences, with "
+        "95% intervals. Writes OUT/runs.parquet, OUT/effects.csv, OUT/decomposition.png and "
         "OUT/manifest.json.",
     )
     decompose.add_argument("scenario", metavar="SCENARIO", help="a scenario file or name")
@@ -166,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(commands)
     add_sweep_commands(commands)  # `sweep` and `analyze`: research-scale sweeps
+    add_discover_command(commands)  # `discover`: scenario discovery on a sweep
     return parser
 
 
@@ -185,7 +196,7 @@ def command_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.experiment import run_experiment
-    from sim.results import default_output_dir, output_folder, write_experiment
+    from sim.results import default_output_dir, output_folder, write_experiment, write_summary
     from sim.scenario import check_seeds, check_strategies, load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -212,6 +223,7 @@ def command_run(args: argparse.Namespace) -> int:
             command=["python -m sim", *sys.argv[1:]],
             elapsed_seconds=round(time.perf_counter() - started, 3),
         )
+        tables = write_summary(result, out, latex=args.latex)
         if result.periods is not None and not args.no_figures and scenario.population.firms == 1:
             from sim.plots import save_figures
 
@@ -223,6 +235,7 @@ def command_run(args: argparse.Namespace) -> int:
         print(
             f"\nwrote {out}/: runs.parquet"
             + (", periods.parquet" if result.periods is not None else "")
+            + "".join(f", {p.name}" for p in tables)
             + ", manifest.json"
             + "".join(f", {p.name}" for p in figures)
         )
@@ -238,7 +251,7 @@ def command_explain(args: argparse.Namespace) -> int:
 
 
 def command_decompose(args: argparse.Namespace) -> int:
-    from sim.decompose import decompose
+    from sim.decompose import INGREDIENTS, THREE_WAY, TOTAL, decompose, signed
     from sim.plots import decomposition_figure
     from sim.results import (
         default_output_dir,
@@ -293,17 +306,27 @@ def command_decompose(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"{scenario.title}\nwhat alignment buys, ingredient by ingredient: {args.base} -> "
-            f"{args.target}, {len(result.seeds)} seeds paired, mean [95% interval]\n"
-            f"{args.base} and {args.target} differ in: "
+            f"{args.target}, {len(result.seeds)} seeds, mean [95% interval] of per-seed "
+            f"differences\n{args.base} and {args.target} differ in: "
             f"{'; '.join(scenario.differences(args.base, args.target)) or 'nothing'} (the arms "
             "take each of alpha, coordination, sensing from one or the other, everything else "
-            f"from {args.target})\n"
+            f"from {args.target})\npaired: on seed k all 8 arms face the same landscapes, "
+            "market and start and draw one behaviour stream (long jumps, orders), so they differ "
+            "only in the ingredients; `run` draws each strategy's behaviour from its own stream, "
+            f"so its {args.target} - {args.base} differs from 'all three' by sampling noise (and "
+            "by anything else the two strategies differ in)\n"
         )
-        print(result.table().to_string())
+        print(result.text())
+        net = result.effects[result.effects["outcome"] == "profit_post_shift"].set_index("term")
+        mains = " ".join(signed(net.loc[i, "mean"]) for i in INGREDIENTS)
         print(
-            "\nmain effect: on minus off, averaged over the other two ingredients; "
-            "a x b: what a adds with b on minus with b off;\nprofit net = as earned, gross = "
-            f"before coordination costs ({scenario.money_unit})."
+            f"\nthe factorial is exact: every arm = mean of the 8 arms + each term x its sign "
+            f"(+/-) / 2^(ingredients in it); so all three = the main effects + the three-way / 4 "
+            f"(net profit: {mains} + ({signed(net.loc[THREE_WAY, 'mean'])})/4 = "
+            f"{signed(net.loc[TOTAL, 'mean'])})\nprofit net = as earned, gross = before "
+            f"coordination costs ({scenario.money_unit}); share_before = the share of a term's "
+            "net profit effect after the split already there before it (ratio of the mean "
+            "effects, Fieller's interval), where the effect after is clearly away from 0."
         )
         print(f"\nwrote {out}/: runs.parquet, effects.csv, decomposition.png, manifest.json")
     return 0
@@ -407,8 +430,9 @@ def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int
 
 def format_summary(result: ExperimentResult) -> str:
     """The summary table: outcomes as rows, strategies as columns, mean [95% CI], each row
-    saying whether it is over all firms or survivors; then the paired profit difference."""
-    from sim.stats import format_estimate, paired_difference, summary_table
+    saying whether it is over all firms or survivors; then every pair of strategies' paired
+    profit differences, p-values Holm-adjusted across the pairs."""
+    from sim.stats import paired_metrics, pairwise_differences, summary_table, wide_differences
 
     scenario = result.scenario
     wide = summary_table(result, wide=True)
@@ -419,24 +443,37 @@ def format_summary(result: ExperimentResult) -> str:
         "profit and market value 0; survivors: firms open at the end"
     )
     lines = [header]
-    names = list(result.strategies)
+    names = [str(n) for n in result.strategies]
     for other in names[1:]:
         differ = scenario.differences(names[0], other) or ["nothing"]
         lines.append(f"{names[0]} and {other} differ in: {'; '.join(differ)}")
     lines += ["", wide.to_string()]
-    strategies = set(wide.columns)
-    if {"efficiency_only", "aligned"} <= strategies and "profit_change" in result.runs:
-        lines.append(
-            f"\nProfit (all firms), aligned minus efficiency only, paired by seed, "
-            f"{scenario.money_unit}:"
+    metrics = paired_metrics(result.runs)
+    if len(names) > 1 and metrics:
+        pairs = pairwise_differences(result.runs, metrics, names)
+        count = int(pairs["pairs"].iloc[0])
+        correction = (
+            f"p: paired t test, Holm-adjusted across the {count} pairs (per outcome); the "
+            "intervals are per pair, not adjusted"
+            if count > 1
+            else "p: paired t test"
         )
-        for metric, what in (
-            ("profit_pre_shift", f"before period {scenario.split}"),
-            ("profit_post_shift", f"from period {scenario.split} on"),
-            ("profit_change", "difference-in-differences (after - before): the shift's own effect"),
-        ):
-            diff = paired_difference(result.runs, metric, "aligned", "efficiency_only")
-            lines.append(f"  {what}: {format_estimate(diff.mean, diff.ci_low, diff.ci_high)}")
+        what = (
+            f"profit (all firms, {scenario.money_unit}) before period {scenario.split}, from "
+            "it on, and after - before (difference-in-differences: the shift's own effect); "
+            "the share of the after-gap there before is the ratio of the mean gaps (Fieller's "
+            "interval): near 100%, the lead existed before the shift"
+            if "profit_change" in metrics
+            else "performance (share of best) before and after the split"
+        )
+        lines += [
+            "",
+            f"Every pair, later minus earlier strategy, paired by seed: {what}; mean [95% CI]; "
+            f"{correction}. On seed k the strategies face the same landscapes, market and "
+            "start; each draws its behaviour (long jumps, orders) from its own stream, keyed "
+            "by its name: pairs share landscapes, not behaviour.",
+            wide_differences(pairs).to_string(),
+        ]
     return "\n".join(lines)
 
 
@@ -616,6 +653,126 @@ def command_analyze(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(analysis.report)
         print(f"\nwrote {args.directory / 'analysis'}/: tables, report.md and figures")
+    return 0
+
+
+_DISCOVER_EXAMPLES = """\
+examples:
+  python -m sim discover results/sweeps/alignment_pays --where "aligned - efficiency_only > 0"
+  python -m sim discover DIR --where "aligned - efficiency_only > 5" --cases point
+  python -m sim discover DIR --where "aligned > 0" --metric profit_change --out DIR/mine
+
+WHERE is STRATEGY - STRATEGY OP NUMBER, STRATEGY OP NUMBER or STRATEGY OP STRATEGY, OP one of
+>, >=, <, <= (quote it: > is the shell's). Needs the optional extra: pip install
+"smb-sim[discover]". See docs/sweeps.md, "Scenario discovery".
+"""
+
+
+def add_discover_command(commands: argparse._SubParsersAction) -> None:
+    """The `discover` subcommand."""
+    discover = commands.add_parser(
+        "discover",
+        help="scenario discovery: the boxes of parameter space where a condition holds (PRIM, "
+        "CART, feature scores)",
+        description=_wrap(
+            "Scenario discovery on a sweep folder: where in parameter space does a condition on "
+            "the strategies' paired outcomes hold (e.g. aligned - efficiency_only > 0)? Each "
+            "case is a design point and seed (both strategies on the same seed), or with --cases "
+            "point a design point (the mean over its seeds). PRIM (the EMA Workbench) peels the "
+            "parameter space to boxes where the condition holds more often than overall, on a "
+            "random half of the cases; each box is checked on the other half. Prints each box's "
+            "coverage, density and restricted parameters, a CART tree's leaves (scikit-learn) "
+            "and which parameters matter (extra-trees feature scores, random noise as "
+            "reference). Writes OUT (default DIR/discovery/): report.md, Parquet tables "
+            "(cases, boxes, limits, trajectory, tree, scores), peeling_trajectory.png, tree.png, "
+            "feature_scores.png and manifest.json."
+        ),
+        epilog=_DISCOVER_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    discover.add_argument("directory", type=Path, metavar="DIR", help="a sweep's output folder")
+    discover.add_argument(
+        "--where",
+        required=True,
+        metavar="EXPR",
+        help='the condition, e.g. "aligned - efficiency_only > 0"',
+    )
+    discover.add_argument(
+        "--metric",
+        metavar="NAME",
+        help="outcome compared, a column of the runs table (default: the sweep file's "
+        "analysis.metric, profit_post_shift unless set: mean monthly profit after the shift, "
+        "all firms)",
+    )
+    discover.add_argument(
+        "--cases",
+        choices=["run", "point"],
+        default="run",
+        help="a case is a design point and seed (run, default) or a design point, the mean "
+        "over its seeds (point)",
+    )
+    discover.add_argument(
+        "--out", type=Path, metavar="OUT", help="output folder (default: DIR/discovery/)"
+    )
+    discover.add_argument(
+        "--max-boxes",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="at most N PRIM boxes (default 3; the search stops at a box not clearly above the "
+        "base rate)",
+    )
+    discover.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.5,
+        metavar="C",
+        help="the reported box covers at least this share of the cases of interest left, on "
+        "the held-out half (default 0.5)",
+    )
+    discover.add_argument(
+        "--depth", type=positive_int, default=3, metavar="N", help="CART depth (default 3)"
+    )
+    discover.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="K",
+        help="seed of the split into halves, the tree and the feature scores (default 0)",
+    )
+    discover.add_argument("--no-figures", action="store_true", help="tables and report only")
+    discover.add_argument("--quiet", action="store_true", help="do not print the report")
+    discover.set_defaults(handler=command_discover)
+
+
+def command_discover(args: argparse.Namespace) -> int:
+    from sim.sweep.discover import DiscoveryError, discover
+
+    if not args.directory.is_dir():
+        raise UsageError(f"{args.directory}: no such folder")
+    try:
+        result = discover(
+            args.directory,
+            where=args.where,
+            metric=args.metric,
+            cases=args.cases,
+            out=args.out,
+            max_boxes=args.max_boxes,
+            min_coverage=args.min_coverage,
+            depth=args.depth,
+            seed=args.seed,
+            figures=not args.no_figures,
+            command=["python -m sim", *sys.argv[1:]],
+        )
+    except DiscoveryError as exc:
+        if exc.field:  # an argument: told as the command-line option
+            option = "--" + exc.field.replace("_", "-")
+            raise UsageError(f"{option}: {exc.message}") from None
+        raise
+    if not args.quiet:
+        print(result.report)
+        out = args.out or args.directory / "discovery"
+        print(f"\nwrote {out}/: report.md, tables, manifest.json and figures")
     return 0
 
 

@@ -4,14 +4,31 @@ Alignment has three ingredients (docs/ODD.md): the coupling ``alpha``, the ``coo
 mode and market ``sensing``. Each arm of the factorial takes each ingredient either off (the
 ``base`` strategy's value, by default `efficiency_only`'s) or on (the ``target`` strategy's,
 by default `aligned`'s); everything else (exploration: ``p_jump``, ``proposals``, ``search``)
-is the target's in every arm. All arms run on the same seeds, and every firm draws from one
-random stream (`sim.experiment.simulate`'s ``stream``), so arms differ only in the
-ingredients. Effects are paired by seed:
+is the target's in every arm.
+
+**Pairing.** All arms run on the same seeds: on seed k they face the same landscapes, market
+and start, and every firm draws its own behaviour (long jumps, the sequential order, the
+alternatives examined) from one random stream, ``STREAM`` (`sim.experiment.simulate`'s
+``stream``). So arms are paired on landscapes *and* behaviour and differ only in the
+ingredients. `python -m sim run` pairs strategies on landscapes only: each strategy draws the
+stream of its own name (docs/ODD.md section 5.3). So "all three" here and `run`'s target minus
+base estimate the same difference with different behaviour draws, and differ by sampling noise.
+
+Effects, per seed, then means over seeds with t intervals (paired by seed):
 
 - main effect of an ingredient: on minus off, averaged over the four settings of the others;
-- interaction of two: what the first adds when the second is on minus what it adds when the
-  second is off, averaged over the third ("difference in differences");
+- two-way interaction ``a x b``: what ``a`` adds with ``b`` on minus what it adds with ``b``
+  off (a difference in differences), averaged over the third;
+- three-way interaction: the ``alpha x coordination`` interaction with sensing on minus with
+  sensing off (the same for any order of the three);
+- ``alone``: switched on from the arm with all three off; ``added last``: switched on in the
+  arm with the other two on;
 - all three: the target's ingredients minus the base's (the full comparison).
+
+The main effects and interactions are the full factorial model: every arm is exactly the mean
+of the eight arms plus, for each term, its sign in that arm (+ on, - off; an interaction's is
+the product of its ingredients') times the term divided by 2^(ingredients in it) (see
+`reconstruct`). So "all three" = the three main effects + the three-way interaction / 4.
 
 Profit is reported **net** (as earned, after coordination costs) and **gross** (costs added
 back for the periods the firm was open), so a referee sees both what alignment is worth and
@@ -27,23 +44,45 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.agents import coordination_cost
 from sim.experiment import resolve_seeds, simulate
 from sim.scenario import Scenario, scenario_to_dict, validate_scenario
-from sim.stats import mean_ci
+from sim.settings import coordination_cost
+from sim.stats import mean_ci, ratio_ci
 
 INGREDIENTS: tuple[str, ...] = ("alpha", "coordination", "sensing")
 ON: tuple[str, ...] = tuple(f"{i}_on" for i in INGREDIENTS)  # arm columns: ingredient on?
 #: outcome column -> label (net and gross profit, market value, efficiency after the split),
 #: each over all firms or survivors (the closed-firm rule, docs/ODD.md section 9.2)
 OUTCOMES: dict[str, str] = {
+    "profit_pre_shift": "profit before (net, all firms)",
     "profit_post_shift": "profit after (net, all firms)",
     "gross_profit_post_shift": "profit after (gross, all firms)",
     "market_value_post_shift_all": "market value after (all firms)",
     "market_value_post_shift": "market value after (survivors)",
     "efficiency_post_shift": "efficiency after (survivors)",
 }
+#: Per term: the share of its net profit effect after the split already there before it (the
+#: ratio of the mean effects before and after, Fieller's interval; `sim.stats.ratio_ci`).
+SHARE_BEFORE = "share_before"
 STREAM = "decomposition"
+#: What each kind of term is, in the words the output and the docs use.
+KINDS: dict[str, str] = {
+    "main effect": "main effects: on minus off, averaged over the other two ingredients",
+    "two-way interaction": "two-way interactions: what a adds with b on minus with b off, "
+    "averaged over the third",
+    "three-way interaction": "three-way interaction: alpha x coordination with sensing on minus "
+    "with sensing off",
+    "alone": "alone: switched on from the arm with all three off",
+    "added last": "added last: switched on with the other two on",
+    "all three": "all three: the target's ingredients minus the base's",
+}
+TOTAL = "all three (target - base)"
+THREE_WAY = " x ".join(INGREDIENTS)
+
+
+def signed(x: float) -> str:
+    """An effect as printed: 3 significant digits with its sign; exact zeros as 0 (not 1e-16)."""
+    return "0" if abs(x) < 1e-9 else f"{x:+.3g}"
 
 
 def arm_name(on: tuple[bool, ...]) -> str:
@@ -72,12 +111,9 @@ class Decomposition:
 
     def table(self) -> pd.DataFrame:
         """Effects as text, one row per term, one column per outcome: 'mean [low, high]'."""
-        def number(x: float) -> str:
-            return "0" if abs(x) < 1e-9 else f"{x:+.3g}"  # exact zeros print as 0, not 1e-16
-
         text = self.effects.assign(
             value=[
-                f"{number(m)} [{number(lo)}, {number(hi)}]"
+                f"{signed(m)} [{signed(lo)}, {signed(hi)}]"
                 for m, lo, hi in zip(
                     self.effects["mean"],
                     self.effects["ci_low"],
@@ -86,8 +122,35 @@ class Decomposition:
                 )
             ]
         )
+        share = self.effects["outcome"] == SHARE_BEFORE
+        after = self.effects[self.effects["outcome"] == "profit_post_shift"].set_index("term")
+        text.loc[share, "value"] = [
+            _share_text(m, lo, hi, after.loc[term, "ci_low"], after.loc[term, "ci_high"])
+            for term, m, lo, hi in zip(
+                self.effects.loc[share, "term"],
+                self.effects.loc[share, "mean"],
+                self.effects.loc[share, "ci_low"],
+                self.effects.loc[share, "ci_high"],
+                strict=True,
+            )
+        ]
         wide = text.pivot(index="term", columns="outcome", values="value")
-        return wide.loc[list(dict.fromkeys(self.effects["term"])), list(OUTCOMES)]
+        columns = [*OUTCOMES, SHARE_BEFORE] if share.any() else list(OUTCOMES)
+        return wide.loc[list(dict.fromkeys(self.effects["term"])), columns]
+
+    def text(self) -> str:
+        """`table` with a heading line before each kind of term (what the command prints)."""
+        wide = self.table()
+        lines = wide.to_string().splitlines()
+        kinds = self.effects.drop_duplicates("term").set_index("term")["kind"]
+        head = len(lines) - len(wide)  # the header's lines
+        out, previous = lines[:head], None
+        for term, line in zip(wide.index, lines[head:], strict=True):
+            if kinds[term] != previous:
+                previous = kinds[term]
+                out.append(f"-- {KINDS[previous]}")
+            out.append(line)
+        return "\n".join(out)
 
 
 def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario, pd.DataFrame]:
@@ -117,6 +180,16 @@ def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario,
     return validate_scenario(data, source=f"{scenario.name} (decomposition arms)"), pd.DataFrame(
         rows
     )
+
+
+def _share_text(mean: float, low: float, high: float, after_low: float, after_high: float) -> str:
+    """A share of an effect there before the split, as printed: only where the effect after
+    the split is clearly away from 0 (else a ratio says nothing)."""
+    if after_low <= 0 <= after_high:
+        return "n/a (effect after ~0)"
+    if np.isnan(low):
+        return f"{100 * mean:.0f}% [unbounded]"
+    return f"{100 * mean:.0f}% [{100 * low:.0f}, {100 * high:.0f}]"
 
 
 def decompose(
@@ -163,42 +236,96 @@ def _adds(table: pd.DataFrame, ingredient: str, **others: bool) -> np.ndarray:
     )
 
 
-def _terms(table: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per-seed main effects, two-way interactions and the full comparison."""
-    terms: dict[str, np.ndarray] = {}
+def _terms(table: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:
+    """Per seed: every term of the factorial (main effects, two- and three-way interactions),
+    the simple effects (alone, added last) and the full comparison, with its kind."""
+    terms: dict[str, tuple[str, np.ndarray]] = {}
     for ingredient in INGREDIENTS:
         a, b = (i for i in INGREDIENTS if i != ingredient)
         settings = itertools.product((False, True), repeat=2)
-        terms[ingredient] = np.mean(
-            [_adds(table, ingredient, **{a: x, b: y}) for x, y in settings], axis=0
+        terms[ingredient] = (
+            "main effect",
+            np.mean([_adds(table, ingredient, **{a: x, b: y}) for x, y in settings], axis=0),
         )
     for first, second in itertools.combinations(INGREDIENTS, 2):
         (third,) = (i for i in INGREDIENTS if i not in (first, second))
-        terms[f"{first} x {second}"] = np.mean(
-            [
-                _adds(table, first, **{second: True, third: flag})
-                - _adds(table, first, **{second: False, third: flag})
-                for flag in (False, True)
-            ],
-            axis=0,
+        terms[f"{first} x {second}"] = (
+            "two-way interaction",
+            np.mean(
+                [_did(table, first, second, **{third: flag}) for flag in (False, True)], axis=0
+            ),
+        )
+    first, second, third = INGREDIENTS
+    terms[THREE_WAY] = (
+        "three-way interaction",
+        _did(table, first, second, **{third: True}) - _did(table, first, second, **{third: False}),
+    )
+    for ingredient in INGREDIENTS:
+        others = [i for i in INGREDIENTS if i != ingredient]
+        terms[f"{ingredient} alone"] = (
+            "alone",
+            _adds(table, ingredient, **dict.fromkeys(others, False)),
+        )
+    for ingredient in INGREDIENTS:
+        others = [i for i in INGREDIENTS if i != ingredient]
+        terms[f"{ingredient} added last"] = (
+            "added last",
+            _adds(table, ingredient, **dict.fromkeys(others, True)),
         )
     everything = dict.fromkeys(INGREDIENTS, True)
     nothing = dict.fromkeys(INGREDIENTS, False)
-    terms["all three (target - base)"] = _arm(table, **everything) - _arm(table, **nothing)
+    terms[TOTAL] = ("all three", _arm(table, **everything) - _arm(table, **nothing))
     return terms
 
 
+def _did(table: pd.DataFrame, first: str, second: str, **third: bool) -> np.ndarray:
+    """What ``first`` adds with ``second`` on minus with it off, the third as given, per seed."""
+    return _adds(table, first, **{second: True, **third}) - _adds(
+        table, first, **{second: False, **third}
+    )
+
+
+def factorial_terms() -> list[tuple[str, tuple[str, ...]]]:
+    """The terms of the full factorial model, each with its ingredients: the three main
+    effects, the three two-way interactions and the three-way interaction."""
+    return [
+        (" x ".join(group), group)
+        for size in range(1, len(INGREDIENTS) + 1)
+        for group in itertools.combinations(INGREDIENTS, size)
+    ]
+
+
+def reconstruct(terms: dict[str, float], grand_mean: float) -> dict[str, float]:
+    """Each arm's outcome from the factorial terms: the mean of the eight arms plus, per term,
+    its sign in the arm (the product of +1 for each of its ingredients on, -1 off) times the
+    term / 2^(its ingredients). Exact for the terms `decompose` estimates (the identity)."""
+    values = {}
+    for flags in itertools.product((False, True), repeat=len(INGREDIENTS)):
+        on = dict(zip(INGREDIENTS, flags, strict=True))
+        value = grand_mean
+        for name, group in factorial_terms():
+            sign = np.prod([1 if on[i] else -1 for i in group])
+            value += sign * terms[name] / 2 ** len(group)
+        values[arm_name(flags)] = float(value)
+    return values
+
+
 def _effects(runs: pd.DataFrame, seeds: tuple[int, ...]) -> pd.DataFrame:
-    """Per outcome and term: mean over seeds of the per-seed effect, 95% t interval, n."""
+    """Per outcome and term: mean over seeds of the per-seed effect, 95% t interval, n (the
+    seeds with a value in every arm)."""
     records = []
     for outcome, label in OUTCOMES.items():
         table = runs.pivot_table(index="seed", columns=list(ON), values=outcome)
-        for term, values in _terms(table.reindex(list(seeds))).items():
+        # seeds with all eight arms (a firm closed before the split has no market value
+        # after it): every term over the same seeds, so the factorial identity is exact
+        complete = table.reindex(list(seeds)).dropna()
+        for term, (kind, values) in _terms(complete).items():
             mean, low, high = mean_ci(values)
             records.append(
                 {
                     "outcome": outcome,
                     "label": label,
+                    "kind": kind,
                     "term": term,
                     "mean": mean,
                     "ci_low": low,
@@ -206,4 +333,15 @@ def _effects(runs: pd.DataFrame, seeds: tuple[int, ...]) -> pd.DataFrame:
                     "n": int(np.isfinite(values).sum()),
                 }
             )
+    before = runs.pivot_table(index="seed", columns=list(ON), values="profit_pre_shift")
+    after = runs.pivot_table(index="seed", columns=list(ON), values="profit_post_shift")
+    complete = before.reindex(list(seeds)).dropna().index.intersection(after.dropna().index)
+    pre_terms, post_terms = _terms(before.loc[complete]), _terms(after.loc[complete])
+    for term, (kind, values) in post_terms.items():
+        share, low, high = ratio_ci(pre_terms[term][1], values)
+        records.append(
+            {"outcome": SHARE_BEFORE, "label": "share of the net effect after there before",
+             "kind": kind, "term": term, "mean": share, "ci_low": low, "ci_high": high,
+             "n": int(complete.size)}
+        )  # fmt: skip
     return pd.DataFrame(records)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import streams
+from sim.adaptation import Adaptation, AdaptationRule
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
@@ -32,7 +33,10 @@ RULES: tuple[str, ...] = ("best", "first")
 # slots 40..59 order the departments under sequential coordination; 60..63 are selection's.
 # Bank 1 (slots SLOTS + s): slot SLOTS + d draws which of department d's one-bit alternatives
 # it examines when it examines fewer than all of them.
+# Bank 2 (slots 2 SLOTS + s): slot 2 SLOTS draws a learning firm's strategy (`sim.adaptation`).
 _ORDER_SLOT, _SELECTION_SLOT, _EXAMINE_SLOT = 40, 60, streams.SLOTS
+# the burn-in's keys: each row's key mixed with this constant (`Engine._burn_in`)
+_BURN_IN_KEYS = np.uint64(0xA0761D6478BD642F)
 _UNSET = -1
 
 
@@ -95,6 +99,7 @@ class FirmSettings:
     recovery: float = 0.0  # share of the gap to full engagement regained with purpose, stability
     turnover: float = 0.0  # share of staff leaving per period at zero engagement
     engaged_search: bool = True  # engagement scales the alternatives examined
+    burn_in: int = 0  # periods run in the initial market before period 0 (`Engine.burn_in`)
 
 
 @dataclass
@@ -159,6 +164,8 @@ class Engine:
         self.truth: np.ndarray | None = None
         self.k_basis = 1
         self._pending: list[tuple] = []
+        self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
+        self.adaptation: Adaptation | None = None
         self.rows = 0
         self.groups = 0
         self.built = False
@@ -226,11 +233,14 @@ class Engine:
         settings: FirmSettings,
         group: int = _UNSET,
         selection: bool = False,
+        adaptation: tuple[AdaptationRule, int] | None = None,
     ) -> np.ndarray:
         """Add firms to ``market``: one row per key; returns their row indices.
 
         Rows with the same ``group`` (>= 0) form a population; with ``selection`` it is
-        subject to Levinthal's selection.
+        subject to Levinthal's selection. With ``adaptation`` = (rule, index of the strategy
+        they start with in ``rule.names``) they revise their strategy (`sim.adaptation`);
+        ``settings`` must then be that strategy's.
         """
         if self.built:
             raise RuntimeError("firms must be added before the first period")
@@ -239,6 +249,8 @@ class Engine:
         start = self.rows
         self._pending.append((market, list(keys), list(configs), settings, group, selection))
         self.rows += len(keys)
+        if adaptation is not None:
+            self._adaptive.append((np.arange(start, self.rows), *adaptation))
         return np.arange(start, self.rows)
 
     def new_group(self) -> int:
@@ -281,6 +293,7 @@ class Engine:
         self.erosion, self.recovery, self.turnover = np.empty(r), np.empty(r), np.empty(r)
         self.engaged_search = np.empty(r, dtype=bool)
         self.bankruptcy = np.empty(r, dtype=bool)
+        self.burn_in_periods = np.empty(r, dtype=np.int64)
         self.alive = np.ones(r, dtype=bool)
         self.group = np.empty(r, dtype=np.int64)
         self.ids = np.arange(r, dtype=np.int64)
@@ -325,10 +338,37 @@ class Engine:
             single_firms=bool((self.group == _UNSET).any()),
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
+        if self._adaptive:
+            self.adaptation = Adaptation(r, self._adaptive)
+            self._adaptive = []
+            self.history.setting = np.full((t1, r), -1, dtype=np.int16)
+            self._adopt(self.adaptation.draw_starts(self.keys))
         self._record(0, np.arange(r), moved=np.zeros(r, dtype=np.int64), first=True)
         self._refresh_bonus()
         self._refresh_mechanisms()
         self._jumping = bool(self.p_jump.any())
+        self.burn_in_start = self.config.copy()
+        if self.burn_in_periods.any():
+            self._burn_in()
+
+    def _burn_in(self) -> None:
+        """Run each row's ``burn_in`` periods in its market as it is at period 0, under its own
+        strategy, before period 0 (docs/ODD.md, "Starts"). The firm keeps what those periods
+        made of it (configuration, experience, understanding, engagement, beliefs) and starts
+        period 0 with its initial cash: the burn-in earns and costs nothing, and no firm exits
+        or is selected in it. Its random words come from keys of their own, so the burn-in's
+        draws are not the run's first periods' draws again. Period 0 is recorded anew."""
+        keys = self.keys
+        self.keys = streams.mix(keys ^ _BURN_IN_KEYS)
+        try:
+            for k in range(1, int(self.burn_in_periods.max()) + 1):
+                self._move(np.flatnonzero(self.burn_in_periods >= k), k)
+                self._refresh_bonus()
+        finally:
+            self.keys = keys
+        self.cash[:] = self.initial_cash
+        self._record(0, np.arange(self.rows), moved=np.zeros(self.rows, dtype=np.int64), first=True)
+        self._refresh_bonus()
 
     def set_settings(self, rows: np.ndarray, settings: FirmSettings) -> None:
         """Give ``rows`` new parameters; they act from the next period on."""
@@ -336,6 +376,7 @@ class Engine:
         self.mode[rows] = MODES.index(settings.coordination)
         self.rule[rows] = RULES.index(settings.search)
         self.proposals[rows] = settings.proposals
+        self.burn_in_periods[rows] = settings.burn_in
         self.sensing[rows] = settings.sensing
         self.p_jump[rows] = settings.p_jump
         self.cost[rows] = settings.cost
@@ -782,6 +823,30 @@ class Engine:
             raise ValueError(f"period {t} is outside 1..{self.horizon}")
         self.period = t
         active = np.flatnonzero(self.alive)
+        start = self._move(active, t)
+        if self.selection_groups:
+            self.select(t, start)
+        moved = np.bitwise_count(self.config ^ start).astype(np.int64)
+        self._record(t, active, moved=moved)
+        if self.adaptation is not None:
+            due = self.adaptation.due(t, self.alive)
+            self._adopt(self.adaptation.revise(due, self.keys, t))
+        self._refresh_bonus()
+
+    def _adopt(self, rows: np.ndarray) -> None:
+        """Give learning ``rows`` the parameters of the strategy they now follow."""
+        a = self.adaptation
+        if a is None or rows.size == 0:
+            return
+        for r, rule in enumerate(a.rules):
+            for k, settings in enumerate(rule.menu):
+                mine = rows[(a.rule[rows] == r) & (a.setting[rows] == k)]
+                if mine.size:
+                    self.set_settings(mine, settings)
+
+    def _move(self, active: np.ndarray, t: int) -> np.ndarray:
+        """Period ``t``'s sensing, decisions, learning and people of the ``active`` rows (money,
+        exit, selection and records are `step`'s); returns every row's configuration before."""
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         # rows that never jump get a long-jump column they never take: results stay the same
         self._jumping = bool(self.p_jump[rows].any())
@@ -807,11 +872,7 @@ class Engine:
         if self._understanding_on or self._engagement_on:
             self._people(active, changed[active])
         self.config[rows] = new[rows]
-        if self.selection_groups:
-            self.select(t, start)
-        moved = np.bitwise_count(self.config ^ start).astype(np.int64)
-        self._record(t, active, moved=moved)
-        self._refresh_bonus()
+        return start
 
     def _people(self, rows: np.ndarray, changed: np.ndarray) -> None:
         """Strategic understanding and engagement after period's decisions (docs/ODD.md).
@@ -906,6 +967,9 @@ class Engine:
         if h.engagement is not None:
             h.engagement[t, rows] = self.engagement[rows]
         h.ids[t] = self.ids
+        if self.adaptation is not None:
+            self.adaptation.earn(active, profit)
+            h.setting[t] = self.adaptation.setting
         bust = active[(self.cash[rows] < 0) & self.bankruptcy[rows]]
         self.alive[bust] = False
 
@@ -1128,6 +1192,8 @@ class History:
         # per department, only where the mechanism is on for some row (else None)
         self.understanding = np.full(people, np.nan) if understanding and single_firms else None
         self.engagement = np.full(people, np.nan) if engagement and single_firms else None
+        # the index of the strategy each learning row follows (`sim.adaptation`; else None)
+        self.setting: np.ndarray | None = None
 
     def __repr__(self) -> str:
         kept = "all records" if self.single_firms else "populations' records"

@@ -320,6 +320,10 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
         ):
             for d, department in enumerate(firms[0].spec.departments):
                 columns[f"{part}_{department.name}"] = stacked(values[..., d])
+    adaptation = engine.adaptation
+    if adaptation is not None and adaptation.learning[rows].any():  # strategies that learn
+        adopted = adaptation.name_of(rows, history.setting[:, rows].astype(np.int64))
+        columns["adopted"] = adopted.T.reshape(-1)
     columns["market_shift"] = np.concatenate(
         [np.array(f.market.shift_labels, dtype=object) for f in firms]
     )
@@ -373,7 +377,7 @@ def _summary(firm) -> dict:
     """A firm's per-run outcomes (see `metrics.summarize_run`)."""
     scenario = firm.spec
     metrics = scenario.metrics
-    return {
+    row = {
         **_strategy_columns(scenario, firm.strategy_name, firm.strategy),
         "seed": firm.market.seed,
         **summarize_run(
@@ -384,6 +388,29 @@ def _summary(firm) -> dict:
             recovery_threshold=metrics.recovery_threshold,
         ),
     }
+    adaptation = firm.engine.adaptation
+    if adaptation is not None and adaptation.learning[firm.row]:
+        row.update(adoption_summary(firm, split=scenario.split))
+    return row
+
+
+def adoption_summary(firm, *, split: int) -> dict:
+    """A learning firm's strategies over the run (docs/ODD.md §9.2): how often it switched,
+    the strategy it followed at the horizon and the share of periods from ``split`` on it
+    followed each of its menu's strategies (over periods open)."""
+    engine, row = firm.engine, firm.row
+    adaptation, history = engine.adaptation, engine.history
+    settings = history.setting[:, row].astype(np.int64)
+    alive = history.alive[:, row]
+    names = adaptation.rules[adaptation.rule[row]].names
+    out: dict = {
+        "switches": int(np.count_nonzero(np.diff(settings[alive]))),
+        "adopted_final": names[settings[alive][-1]] if alive.any() else "",
+    }
+    after = settings[split:][alive[split:]]
+    for k, name in enumerate(names):
+        out[f"share_{name}_post_shift"] = float(np.mean(after == k)) if after.size else np.nan
+    return out
 
 
 def runs_table(rows: Sequence[dict]) -> pd.DataFrame:

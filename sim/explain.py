@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sim.agents import coordination_cost
-from sim.landscape import department_interdependence
-from sim.model import Market
+from sim.environment import efficiency_edges, environment_rng
+from sim.landscape import department_links
 from sim.scenario.schema import (
     AbruptShift,
     EffectSpec,
@@ -14,6 +13,7 @@ from sim.scenario.schema import (
     TurbulenceShift,
     effect_decision,
 )
+from sim.settings import coordination_cost
 
 
 def _words(name: str) -> str:
@@ -125,9 +125,10 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         lines[-1] += f", K = {eff.k} dependencies per decision"
     else:
         lines[-1] += f", {eff.k_within} within the department, {eff.cross} across departments"
-    links = department_interdependence(Market(scenario=sc, strategies=[], rng=seed).interactions)
+    edges = efficiency_edges(sc, environment_rng(seed))
+    links = department_links(sc.department_decisions, edges)
     names = [d.label or d.name for d in sc.departments]
-    pairs = [f"{names[a]} - {names[b]} ({w})" for a, b, w in sorted(links.edges(data="weight"))]
+    pairs = [f"{names[a]} - {names[b]} ({w})" for (a, b), w in links.items()]
     lines.append(
         f"  cross-department dependencies on seed {seed} (each seed draws its own): "
         + ("; ".join(pairs) if pairs else "none")
@@ -195,4 +196,27 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         f"Runs {sc.horizon} periods on {sc.seeds} seeds by default; 'after' = from period "
         f"{sc.split}",
     ]
+    start = {
+        "random": "a random configuration",
+        "efficient": "the most efficient configuration",
+        "fitted": "the configuration that fits the initial market best",
+    }[sc.firm.start]
+    lines.append(f"Every firm starts from {start} (the same for every strategy on a seed)")
+    if sc.firm.burn_in:
+        lines[-1] += (
+            f", then runs {sc.firm.burn_in} periods in the initial market under its own "
+            "strategy, without money, before period 0 (a burn-in)"
+        )
+    adaptation = sc.adaptation
+    if adaptation is not None:
+        first = (
+            "the strategy it is run as" if adaptation.start == "own" else "one of them at random"
+        )
+        lines.append(
+            f"Strategies learn: a firm follows one of {', '.join(adaptation.strategies)}, "
+            f"starting with {first}; every {adaptation.review} periods it compares its mean "
+            f"profit with its aspiration and, if it fell short, draws which to follow next, "
+            f"favouring those that earned it more (temperature {adaptation.temperature:g} "
+            f"{sc.money_unit})"
+        )
     return "\n".join(lines)

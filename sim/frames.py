@@ -5,13 +5,12 @@ firm's log, a sweep's periods, the app's CSV)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from sim.agents import Firm
     from sim.scenario.schema import Scenario
 
 #: What a decision's column is called: this prefix and the decision's name. The prefix keeps
@@ -122,10 +121,11 @@ def department_of(scenario: Scenario) -> dict[str, str]:
     return {d: dep.name for dep in scenario.departments for d in dep.decisions}
 
 
-def firm_frame(firm: Firm, *, decisions: bool = True) -> pd.DataFrame:
+def firm_frame(firm: Any, *, decisions: bool = True) -> pd.DataFrame:
     """A firm's per-period log as a DataFrame (one row per period, the columns of the periods
     table: docs/ODD.md section 9.1), with the market shifts' labels and, if ``decisions``, one
-    0/1 column per decision."""
+    0/1 column per decision. ``firm`` is a `sim.agents.Firm` (this module sits below the Mesa
+    views and does not import them)."""
     market = firm.model
     scenario = market.spec
     columns = firm.log.columns([d.name for d in scenario.departments])

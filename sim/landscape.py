@@ -1,4 +1,4 @@
-"""NK landscapes over an interaction structure (plain numpy and networkx, no Mesa).
+"""NK landscapes over an interaction structure (plain numpy; networkx only for graphs).
 
 A configuration of N binary decisions is coded as an integer: decision ``i`` is bit ``i``.
 Every function here works on all 2**N configurations at once, so global optima, peaks and
@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import networkx as nx
 import numpy as np
+
+from sim.limits import MAX_DECISIONS
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built (it is slow to import)
+    import networkx as nx
 
 Structure = Literal["modular", "nearly_decomposable", "value_chain", "random", "next_k"]
 STRUCTURES: tuple[str, ...] = ("modular", "nearly_decomposable", "value_chain", "random", "next_k")
-MAX_DECISIONS = 20
 
 
 @cache
@@ -114,6 +117,8 @@ def interaction_edges(
 def graph_of(departments: Sequence[Sequence[int]], edges: Iterable[tuple[int, int]]) -> nx.DiGraph:
     """The interaction graph of ``edges`` over the decisions of ``departments`` (each node holds
     its department)."""
+    import networkx as nx
+
     graph = nx.DiGraph()
     graph.add_nodes_from(
         (int(i), {"department": d}) for d, decisions in enumerate(departments) for i in decisions
@@ -135,15 +140,33 @@ def dependencies(graph: nx.DiGraph) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(sorted(graph.predecessors(i))) for i in range(graph.number_of_nodes()))
 
 
+def department_links(
+    departments: Sequence[Sequence[int]], edges: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    """Pairs of departments ``(a, b)``, ``a < b``, -> the number of dependencies between their
+    decisions, either way."""
+    owner = {int(i): d for d, decisions in enumerate(departments) for i in decisions}
+    links: dict[tuple[int, int], int] = {}
+    for j, i in edges:
+        a, b = owner[int(j)], owner[int(i)]
+        if a != b:
+            pair = (min(a, b), max(a, b))
+            links[pair] = links.get(pair, 0) + 1
+    return dict(sorted(links.items()))
+
+
 def department_interdependence(graph: nx.DiGraph) -> nx.Graph:
     """Departments as nodes, edge weights = number of cross-department dependencies."""
+    import networkx as nx
+
     result = nx.Graph()
-    result.add_nodes_from(sorted({d for _, d in graph.nodes(data="department")}))
-    for j, i in graph.edges:
-        a, b = graph.nodes[j]["department"], graph.nodes[i]["department"]
-        if a != b:
-            w = result.get_edge_data(a, b, {"weight": 0})["weight"]
-            result.add_edge(a, b, weight=w + 1)
+    departments: dict[int, list[int]] = {}
+    for node, d in graph.nodes(data="department"):
+        departments.setdefault(d, []).append(node)
+    result.add_nodes_from(sorted(departments))
+    owners = [departments.get(d, []) for d in range(max(departments, default=-1) + 1)]
+    for (a, b), weight in department_links(owners, graph.edges).items():
+        result.add_edge(a, b, weight=weight)
     return result
 
 

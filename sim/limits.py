@@ -6,6 +6,11 @@ line, sweeps) without loading the model.
 
 from __future__ import annotations
 
+#: Most decisions a firm may have: every configuration (2**N) is enumerated, for the exact
+#: best configuration, distances to it and normalised performance.
+MAX_DECISIONS = 20
+#: Most periods of a burn-in before period 0 (`firm.burn_in`).
+MAX_BURN_IN = 10_000
 #: Largest scenario or sweep file read (bytes); larger files (or endless ones such as
 #: /dev/zero) are refused before they are parsed.
 MAX_INPUT_BYTES = 1_000_000

@@ -251,15 +251,31 @@ def summarize_run(
     out["miles_sailed"] = int(ints["miles"].sum())
     out["final_distance_to_port"] = int(ints["distance_to_port"][-1])
     out["final_cash"] = float(floats["cash"][-1])
-    out["recovery_time"] = recovery_time(floats["performance_norm"][post], recovery_threshold)
-    out["recovered"] = not np.isnan(out["recovery_time"])
-    out["recovery_observed"] = log.horizon - split  # periods watched: censored there if not
+    # recovery: only a firm that fell below the threshold from the split on can recover
+    fall, time = fall_and_recovery(floats["performance_norm"][split - 1 :], recovery_threshold)
+    out["fell"] = fall >= 0
+    out["fall_period"] = split - 1 + fall if fall >= 0 else -1
+    out["recovery_time"] = time
+    out["recovered"] = not np.isnan(time)
+    # periods watched for the return (censored there if none): from the fall to the horizon
+    out["recovery_observed"] = log.horizon - (out["fall_period"] if fall >= 0 else split)
     return out
 
 
-def recovery_time(after: np.ndarray, level: float) -> float:
-    """Periods from the split until performance first reaches ``level`` of the best
-    configuration's (a reference common to all firms): 0 if it is there at the split; NaN if it
-    never gets there by the horizon (censored; a closed firm never gets there)."""
-    reached = np.flatnonzero(after >= level)  # NaN (closed) is never >= level
-    return float(reached[0]) if reached.size else float("nan")
+def fall_and_recovery(path: np.ndarray, level: float) -> tuple[int, float]:
+    """Where a firm fell below ``level`` and how long it took to get back (docs/ODD.md 7.13).
+
+    ``path`` is its `performance_norm` (a share of the best configuration's performance: one
+    bar for every firm) from the period before the split (index 0) to the horizon; a closed
+    firm (NaN) is below any bar. The firm *fell* at the first index >= 1 where it is below
+    ``level`` after being at or above it the period before (-1: it never fell; a firm below
+    the bar before the split has not fallen until it has been above it). The recovery time is
+    the number of periods from the fall to the first period at or above ``level`` again (NaN:
+    not by the horizon, or it never fell)."""
+    above = np.asarray(path, dtype=float) >= level  # NaN (closed) is never >= level
+    falls = np.flatnonzero(above[:-1] & ~above[1:]) + 1
+    if not falls.size:
+        return -1, float("nan")
+    fall = int(falls[0])
+    back = np.flatnonzero(above[fall:])
+    return fall, float(back[0]) if back.size else float("nan")

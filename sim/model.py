@@ -6,14 +6,15 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import mesa
-import networkx as nx
 import numpy as np
 
 from sim.agents import Firm
 from sim.effects import with_efficiency_effects, with_market_value_effects
 from sim.engine import Engine, MarketState
+from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
@@ -27,6 +28,9 @@ from sim.scenario.schema import (
     StrategySpec,
     TurbulenceShift,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -101,20 +105,12 @@ class Market(mesa.Model):
         self.spec = scenario  # (Mesa's own `scenario` attribute is a different thing)
         self.seed = seed
         self._datacollector: mesa.DataCollector | None = None
-        (env_rng,) = self.rng.spawn(1)
+        env_rng = environment_rng(self.seed)  # = self.rng.spawn(1)[0], without spawning it
         n = len(scenario.decisions)
         self.n_decisions = n
         self.beta = scenario.firm.beta
 
-        eff = scenario.efficiency
-        self._interaction_edges = interaction_edges(
-            eff.structure,
-            scenario.department_decisions,
-            k_within=eff.k_within,
-            cross=eff.cross,
-            k=min(eff.k, n - 1),
-            rng=env_rng,
-        )
+        self._interaction_edges = efficiency_edges(scenario, env_rng)
         self._interactions: nx.DiGraph | None = None
         department_efficiency = NKTables.draw(
             edge_dependencies(n, self._interaction_edges), env_rng

@@ -681,10 +681,11 @@ def decisions_figure(
 def decomposition_figure(
     effects: pd.DataFrame, *, money_unit: str = "k€ per month", title: str = ""
 ) -> Figure:
-    """What each ingredient of alignment adds (main effects, two-way interactions, all three),
-    with 95% intervals, per outcome: profit net and gross of coordination costs, market value,
-    efficiency (`sim.decompose`)."""
-    outcomes = list(dict.fromkeys(effects["outcome"]))
+    """What each ingredient of alignment adds (main effects, interactions, alone, added last,
+    all three), with 95% intervals, per outcome: profit net and gross of coordination costs,
+    market value, efficiency (`sim.decompose`)."""
+    # the effects after the split (not the shares before it, nor the profit before)
+    outcomes = [o for o in dict.fromkeys(effects["outcome"]) if o.endswith("_post_shift")]
     terms = list(dict.fromkeys(effects["term"]))
     fig = _new_figure(4.0 * len(outcomes), 0.45 * len(terms) + 1.6)
     axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
@@ -698,7 +699,12 @@ def decomposition_figure(
         label = rows["label"].iloc[0]
         unit = f" ({money_unit})" if outcome.endswith("profit_post_shift") else ""
         style_axes(ax, title=_short(label, 30), xlabel=f"effect{unit}")
-    axes[0].set_yticks(y, terms)
+    kinds = effects.drop_duplicates("term").set_index("term").get("kind")
+    labels = [  # a main effect says so: "alpha" alone would read as "alpha alone"
+        f"{t} (main effect)" if kinds is not None and kinds[t] == "main effect" else t
+        for t in terms
+    ]
+    axes[0].set_yticks(y, labels)
     if title:
         fig.suptitle(title, fontsize=_SUPTITLE)
     return fig

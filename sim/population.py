@@ -13,10 +13,10 @@ import mesa
 import numpy as np
 
 from sim.landscape import hamming
+from sim.settings import adaptation_of, firm_settings
 from sim.streams import firm_keys
 
 if TYPE_CHECKING:
-    from sim.model import Market
     from sim.scenario.schema import Scenario, StrategySpec
 
 
@@ -96,7 +96,7 @@ class Population(mesa.Agent):
 
     def __init__(
         self,
-        model: Market,
+        model: mesa.Model,
         *,
         strategy_name: str,
         strategy: StrategySpec,
@@ -104,8 +104,6 @@ class Population(mesa.Agent):
         scenario: Scenario | None = None,
         stream: str | None = None,
     ) -> None:
-        from sim.agents import firm_settings
-
         super().__init__(model)
         spec = model.spec if scenario is None else scenario
         self.spec = spec  # (Mesa's own `scenario` attribute is a different thing)
@@ -122,6 +120,7 @@ class Population(mesa.Agent):
             settings=firm_settings(spec, strategy, firms=configs.size),
             group=group,
             selection=spec.population.selection == "levinthal",
+            adaptation=adaptation_of(spec, strategy_name, firms=configs.size),
         )
         self.rows = slice(int(rows[0]), int(rows[-1]) + 1)
         self.log = PopulationLog(self.engine, self.rows, group)

@@ -29,7 +29,7 @@ from sim.scenario import ScenarioError, scenario_to_dict
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 #: The kinds of result a folder can hold (its manifest's ``kind``); one kind per folder.
-RESULT_KINDS = ("run", "validation", "figures", "sweep", "analysis")
+RESULT_KINDS = ("run", "decomposition", "validation", "figures", "sweep", "analysis", "discovery")
 
 
 class FolderError(ScenarioError):
@@ -181,6 +181,34 @@ def write_experiment(result: ExperimentResult, out: Path, **manifest_extra: Any)
         write_table(result.periods, out / "periods.parquet")
     write_json(build_manifest(result, **manifest_extra), out / "manifest.json")
     return out
+
+
+def write_summary(result: ExperimentResult, out: Path, *, latex: bool = False) -> list[Path]:
+    """Write the summary `python -m sim run` prints as tables: ``summary.csv`` (per strategy
+    and outcome: label, mean, ci_low, ci_high, n; `sim.stats.summary_table`) and
+    ``differences.csv`` (every pair of strategies, paired by seed, Holm-adjusted p-values;
+    `sim.stats.pairwise_differences`); with ``latex``, also ``summary.tex`` and
+    ``differences.tex`` (the tables as printed, booktabs). Returns the paths written."""
+    from sim.stats import (
+        paired_metrics,
+        pairwise_differences,
+        summary_table,
+        wide_differences,
+        wide_summary,
+    )
+
+    table = summary_table(result)
+    strategies = [str(s) for s in result.strategies]
+    pairs = pairwise_differences(result.runs, paired_metrics(result.runs), strategies)
+    written = [out / "summary.csv", out / "differences.csv"]
+    write_csv(table, written[0])
+    write_csv(pairs, written[1])
+    if latex:
+        wide = wide_summary(table)
+        write_text(wide.to_latex(escape=True), out / "summary.tex")
+        write_text(wide_differences(pairs).to_latex(escape=True), out / "differences.tex")
+        written += [out / "summary.tex", out / "differences.tex"]
+    return written
 
 
 # ------------------------------------------------------------------ output folders and locks

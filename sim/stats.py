@@ -10,22 +10,21 @@
   seeds (`cluster_mean_ci`): the seeds, not the runs, are the independent replicates.
 - "No difference" is claimed only by an equivalence test with a stated margin (`equivalence`,
   two one-sided t tests); many comparisons get a Benjamini-Hochberg correction
-  (`benjamini_hochberg`).
+  (`benjamini_hochberg`, a sweep's design points), every pair of a run's strategies a Holm
+  correction (`holm`, `pairwise_differences`: the family-wise error across the pairs).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from sim.experiment import ExperimentResult
 
 LEVEL = 0.95
 UNBOUNDED: tuple[float, float] = (-math.inf, math.inf)
@@ -67,9 +66,38 @@ SUMMARY_METRICS: dict[str, str] = {
     "profit_post_shift_survivors": "profit after (survivors)",
     "survived": "survival",
     "cycled": "cycling (survivors)",
-    "recovered": "recovered by the horizon (all firms)",
-    "recovery_time": "recovery time, periods (median, Kaplan-Meier)",
+    "fell": "fell below the recovery threshold from the split on (all firms)",
+    "recovered": "recovered by the horizon (firms that fell)",
+    "recovery_time": "recovery time from the fall, periods (median, Kaplan-Meier; firms that fell)",
 }
+#: Outcomes taken over the firms that fell below the recovery threshold only (docs/ODD.md 7.13).
+FELL_METRICS: frozenset[str] = frozenset({"recovered", "recovery_time"})
+#: Outcomes compared between every pair of strategies (`pairwise_differences`), with the short
+#: label printed for each: a single firm's profit (all firms) before and after the split and
+#: its change (the difference-in-differences), else a population's performance.
+PAIRED_METRICS: dict[str, str] = {
+    "profit_pre_shift": "profit before",
+    "profit_post_shift": "profit after",
+    "profit_change": "after - before",
+}
+#: The share of a pair's profit gap after the split that is already there before it (the
+#: ratio of the paired mean gaps, Fieller's interval; `pairwise_differences` adds it).
+GAP_SHARE = "gap_share_before"
+GAP_SHARE_LABEL = "share of the after-gap there before"
+POPULATION_PAIRED_METRICS: dict[str, str] = {
+    "performance_norm_pre_shift": "performance before",
+    "performance_norm_post_shift": "performance after",
+}
+
+
+def paired_metrics(runs: pd.DataFrame) -> list[str]:
+    """The outcomes of ``runs`` compared between pairs of strategies: `PAIRED_METRICS`, or a
+    population's `POPULATION_PAIRED_METRICS`, those in the table."""
+    return [m for m in PAIRED_METRICS if m in runs] or [
+        m for m in POPULATION_PAIRED_METRICS if m in runs
+    ]
+
+
 #: Runs-table outcomes over the surviving firms only (firms open at the horizon): NaN (NA for
 #: `cycled`) in the runs of a firm that closed (docs/ODD.md section 9.2, "Closed firms").
 SURVIVOR_METRICS: frozenset[str] = frozenset(
@@ -102,8 +130,7 @@ ALL_FIRMS_METRICS: frozenset[str] = frozenset(
         "periods_cycling",
         "revisits",
         "miles_sailed",
-        "recovered",
-        "recovery_time",
+        "fell",
     }
 )
 _SURVIVOR_COPIES = {
@@ -120,7 +147,7 @@ def bounds_of(metric: str) -> tuple[float, float]:
     before, ``*_change*``) lies in [low - high, high - low] of its outcome."""
     if "_change" in metric:
         return difference_bounds(metric.replace("_change", "_post_shift"))
-    if metric.startswith(_UNIT_INTERVAL) or metric in ("recovered", "in_cycle", "alive"):
+    if metric.startswith(_UNIT_INTERVAL) or metric in ("recovered", "fell", "in_cycle", "alive"):
         return (0.0, 1.0)
     if metric in ("recovery_time", "miles_sailed", "periods_cycling", "final_distance_to_port"):
         return (0.0, math.inf)
@@ -216,6 +243,21 @@ def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     return out
 
 
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values, controlling the family-wise error rate across
+    the tests (every pair of strategies); NaNs are left out of the count and stay NaN."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = valid.size
+    if m == 0:
+        return out
+    order = valid[np.argsort(p[valid], kind="stable")]
+    scaled = p[order] * (m - np.arange(m))
+    out[order] = np.minimum(np.maximum.accumulate(scaled), 1.0)
+    return out
+
+
 # --------------------------------------------------------------------------- one sample
 
 
@@ -236,6 +278,37 @@ def mean_ci(
     std = float(x.std(ddof=1)) if x.size > 1 else math.nan
     low, high = t_interval(mean, std, x.size, level, bounds)
     return mean, float(low), float(high)
+
+
+def ratio_ci(
+    numerator: pd.Series | np.ndarray | Sequence[float],
+    denominator: pd.Series | np.ndarray | Sequence[float],
+    level: float = LEVEL,
+) -> tuple[float, float, float]:
+    """Ratio of two means of paired samples (e.g. the paired gap before a shift over the gap
+    after it) and its Fieller ``level`` interval (Fieller 1954, for the ratio of the means of a
+    bivariate normal sample). Pairs with a NaN are dropped. The interval is NaN where it is
+    unbounded: the denominator's mean is not clearly away from 0 at this level."""
+    from scipy import stats
+
+    x = np.asarray(numerator, dtype=float)
+    y = np.asarray(denominator, dtype=float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = x.size
+    if n < 2 or y.mean() == 0:
+        return (math.nan,) * 3
+    mx, my = float(x.mean()), float(y.mean())
+    cov = np.cov(x, y, ddof=1)
+    t2 = float(stats.t.ppf(0.5 + level / 2, n - 1)) ** 2 / n
+    a = my**2 - t2 * cov[1, 1]
+    b = -2.0 * (mx * my - t2 * cov[0, 1])
+    c = mx**2 - t2 * cov[0, 0]
+    disc = b * b - 4 * a * c
+    if a <= 0 or disc < 0:
+        return mx / my, math.nan, math.nan
+    root = math.sqrt(disc)
+    return mx / my, (-b - root) / (2 * a), (-b + root) / (2 * a)
 
 
 def share_ci(
@@ -355,9 +428,12 @@ class Difference:
 def population_of(metric: str) -> str:
     """Over which firms a runs-table outcome is taken under the closed-firm rule (docs/ODD.md
     section 9.2): "survivors" (firms open at the horizon; NaN for a firm that closed), "all
-    firms" (a closed firm counts with 0), or "" for columns the rule does not concern."""
+    firms" (a closed firm counts with 0), "firms that fell" (recovery, docs/ODD.md 7.13), or ""
+    for columns the rule does not concern."""
     if metric in SURVIVOR_METRICS:
         return "survivors"
+    if metric in FELL_METRICS:
+        return "firms that fell"
     if metric in ALL_FIRMS_METRICS:
         return "all firms"
     return ""
@@ -444,6 +520,58 @@ def paired_difference(
     )
 
 
+def pairwise_differences(
+    runs: pd.DataFrame,
+    metrics: Sequence[str],
+    strategies: Sequence[str] | None = None,
+    *,
+    level: float = LEVEL,
+) -> pd.DataFrame:
+    """Every pair of strategies (``strategies[j] - strategies[i]`` for i < j; default: in the
+    runs' order), per metric: the paired difference by seed (`paired_difference`) and its
+    two-sided p-value, Holm-adjusted across the pairs (per metric: one family per outcome).
+    Columns: a, b, metric, mean, ci_low, ci_high (unadjusted ``level`` interval), n, p_value,
+    p_holm, pairs (the family's size)."""
+    names = (
+        list(strategies)
+        if strategies is not None
+        else list(dict.fromkeys(runs["strategy"].astype(str)))
+    )
+    pairs = [(b, a) for a, b in itertools.combinations(names, 2)]
+    records = []
+    for metric in metrics:
+        diffs = [paired_difference(runs, metric, a, b, level=level) for a, b in pairs]
+        adjusted = holm([d.p_value for d in diffs])
+        for d, p in zip(diffs, adjusted, strict=True):
+            records.append(
+                {
+                    "a": d.a,
+                    "b": d.b,
+                    "metric": metric,
+                    "mean": d.mean,
+                    "ci_low": d.ci_low,
+                    "ci_high": d.ci_high,
+                    "n": d.n,
+                    "p_value": d.p_value,
+                    "p_holm": float(p),
+                    "pairs": len(pairs),
+                }
+            )
+    if {"profit_pre_shift", "profit_post_shift"} <= set(metrics):
+        for a, b in pairs:  # how much of the gap after the split exists before it
+            before = paired_values(runs, "profit_pre_shift", a, b)
+            after = paired_values(runs, "profit_post_shift", a, b)
+            both = before.index.intersection(after.index)
+            share, low, high = ratio_ci(before[both], after[both], level)
+            records.append(
+                {"a": a, "b": b, "metric": GAP_SHARE, "mean": share, "ci_low": low,
+                 "ci_high": high, "n": int(both.size), "p_value": math.nan,
+                 "p_holm": math.nan, "pairs": len(pairs)}
+            )  # fmt: skip
+    columns = ["a", "b", "metric", "mean", "ci_low", "ci_high", "n", "p_value", "p_holm", "pairs"]
+    return pd.DataFrame(records, columns=columns)
+
+
 @dataclass(frozen=True)
 class Equivalence:
     """Two one-sided t tests: is the mean within +/- margin? ``interval`` is the 1 - 2 alpha
@@ -524,8 +652,17 @@ def _survivor_only(runs: pd.DataFrame, metric: str) -> pd.Series:
     return values
 
 
+class RunsOfScenario(Protocol):
+    """What `summary_table` reads of an experiment's result (`sim.experiment.ExperimentResult`):
+    its runs table and the scenario they ran (this module is below the model's layers and
+    imports none of them)."""
+
+    runs: pd.DataFrame
+    scenario: Any
+
+
 def summary_table(
-    runs: pd.DataFrame | ExperimentResult,
+    runs: pd.DataFrame | RunsOfScenario,
     level: float = LEVEL,
     *,
     wide: bool = False,
@@ -556,13 +693,19 @@ def summary_table(
         for column, label in SUMMARY_METRICS.items():
             if column not in group:
                 continue
-            values = _survivor_only(group, column)
+            rows = group
+            if column in FELL_METRICS and "fell" in group:
+                rows = group[group["fell"].astype(bool)]
+            values = _survivor_only(rows, column)
             if column == "recovery_time":  # censored at the horizon: Kaplan-Meier median
-                mean, low, high = km_median(
-                    group["recovery_time"], group.get("recovery_observed"), level
-                )
-                n = len(group)
-            elif column in _PERCENT or pd.api.types.is_bool_dtype(group[column]):
+                if rows.empty:
+                    mean, low, high = math.nan, math.nan, math.nan
+                else:
+                    mean, low, high = km_median(
+                        rows["recovery_time"], rows.get("recovery_observed"), level
+                    )
+                n = len(rows)
+            elif column in _PERCENT or pd.api.types.is_bool_dtype(rows[column]):
                 flags = values.dropna().astype(bool)
                 mean, low, high = share_ci(flags, level)
                 n = int(flags.size)
@@ -650,7 +793,7 @@ def format_estimate(mean: float, low: float, high: float, *, percent: bool = Fal
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-_PERCENT = ("survived", "cycled", "cycled_all", "recovered")
+_PERCENT = ("survived", "cycled", "cycled_all", "recovered", "fell")
 
 
 def wide_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -662,9 +805,36 @@ def wide_summary(table: pd.DataFrame) -> pd.DataFrame:
         for r in group.itertuples(index=False):
             text = format_estimate(r.mean, r.ci_low, r.ci_high, percent=metric in _PERCENT)
             if metric == "recovery_time" and math.isnan(r.mean):
-                text = "not reached by half"
+                text = "not reached by half" if r.n else "n/a"
+            if metric in FELL_METRICS:  # over the firms that fell: say how many
+                text += f" (n = {r.n})"
             cells[r.strategy] = text
         rows[group["label"].iloc[0]] = cells
     wide = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=strategies)
     wide.columns = [str(c) for c in wide.columns]
     return wide.fillna("n/a")
+
+
+def wide_differences(pairs: pd.DataFrame) -> pd.DataFrame:
+    """A `pairwise_differences` table as `python -m sim run` prints it: one row per pair
+    ("a - b"), one column per outcome, cells "mean [low, high], p = ..." (p Holm-adjusted
+    across the pairs)."""
+
+    def p_text(p: float) -> str:
+        return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.1 else f"p = {p:.2f}"
+
+    cells: dict[str, dict[str, str]] = {}
+    for r in pairs.itertuples(index=False):
+        if r.metric == GAP_SHARE:
+            cells.setdefault(GAP_SHARE_LABEL, {})[f"{r.a} - {r.b}"] = (
+                f"{100 * r.mean:.0f}% [unbounded]"
+                if math.isnan(r.ci_low)
+                else format_estimate(r.mean, r.ci_low, r.ci_high, percent=True)
+            )
+            continue
+        estimate = format_estimate(r.mean, r.ci_low, r.ci_high)
+        if not math.isnan(r.p_holm):
+            estimate += f", {p_text(r.p_holm)}"
+        label = {**PAIRED_METRICS, **POPULATION_PAIRED_METRICS}.get(r.metric, r.metric)
+        cells.setdefault(label, {})[f"{r.a} - {r.b}"] = estimate
+    return pd.DataFrame(cells)

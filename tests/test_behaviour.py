@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from sim.agents import coordination_cost
 from sim.decompose import decompose
 from sim.experiment import run_experiment
 from sim.scenario import load_scenario
+from sim.settings import coordination_cost
 from sim.stats import mean_ci, paired_difference, share_ci
 from tests.conftest import FLAGSHIPS, SEEDS
 

@@ -51,6 +51,68 @@ def test_run_writes_tables_manifest_and_figures(tmp_path, capsys):
         assert (out / figure).stat().st_size > 10_000
 
 
+def test_run_compares_every_pair_and_writes_the_summary_as_csv_and_latex(tmp_path, capsys):
+    out = tmp_path / "three"
+    assert (
+        main(
+            [
+                "run",
+                "restaurant_kitchen_tech",
+                "--seeds",
+                "4",
+                "--no-figures",
+                "--no-periods",
+                "--latex",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    for pair in (
+        "aligned - efficiency_only",
+        "aligned_explained - efficiency_only",
+        "aligned_explained - aligned",
+    ):
+        assert pair in printed
+    assert "Holm-adjusted across the 3 pairs" in printed
+    assert "pairs share landscapes, not behaviour" in printed
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["strategy"]) == {"efficiency_only", "aligned", "aligned_explained"}
+    assert {"metric", "label", "mean", "ci_low", "ci_high", "n"} <= set(summary.columns)
+    differences = pd.read_csv(out / "differences.csv")
+    tested = differences[differences["metric"] != "gap_share_before"]
+    assert len(tested) == 3 * 3 and (tested["p_holm"] >= tested["p_value"]).all()
+    shares = differences[differences["metric"] == "gap_share_before"]
+    assert len(shares) == 3 and shares["p_value"].isna().all()  # an estimate, not a test
+    for name in ("summary.tex", "differences.tex"):
+        text = (out / name).read_text()
+        assert text.startswith("\\begin{tabular}") and "\\toprule" in text
+    assert "aligned\\_explained - aligned" in (out / "differences.tex").read_text()
+
+
+def test_two_strategies_print_one_pair_without_a_correction(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "run",
+                "canteen_stable",
+                "--seeds",
+                "3",
+                "--no-figures",
+                "--no-periods",
+                "--out",
+                str(tmp_path / "two"),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "aligned - efficiency_only" in printed and "Holm" not in printed
+    assert not (tmp_path / "two" / "summary.tex").exists()
+
+
 def test_strategy_option_restricts_the_run(tmp_path):
     out = tmp_path / "one"
     assert (

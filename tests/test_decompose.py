@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.decompose import INGREDIENTS, arms_scenario, decompose
+from sim.decompose import (
+    INGREDIENTS,
+    STREAM,
+    THREE_WAY,
+    TOTAL,
+    arm_name,
+    arms_scenario,
+    decompose,
+    factorial_terms,
+    reconstruct,
+)
+from sim.experiment import simulate
 from sim.scenario import load_scenario
+from sim.stats import paired_difference
+
+OUTCOMES = ("profit_post_shift", "gross_profit_post_shift", "market_value_post_shift")
+
+
+@pytest.fixture(scope="module")
+def bakery():
+    return decompose(load_scenario("bakery_gluten_free"), seeds=10)
+
+
+def _arm_means(result, outcome: str) -> dict[str, float]:
+    """Mean per arm over the seeds with a value in every arm."""
+    table = result.runs.pivot(index="seed", columns="arm", values=outcome).dropna()
+    return table.mean().to_dict()
 
 
 def test_the_arms_differ_only_in_the_ingredients():
@@ -80,3 +108,122 @@ def test_the_command_refuses_an_unknown_strategy(tmp_path, capsys):
     assert main(["decompose", "bakery_gluten_free", "--base", "nope", "--out", str(out)]) == 2
     assert "--base: unknown strategy 'nope'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_main_effects_and_interactions_reproduce_every_arm(bakery):
+    # the identity of the 2^3 factorial, written out here: arm = grand mean + sum over terms of
+    # (product of +1/-1 for its ingredients on/off) x term / 2^(its ingredients)
+    for outcome in OUTCOMES:
+        effects = bakery.effects[bakery.effects["outcome"] == outcome].set_index("term")["mean"]
+        arms = _arm_means(bakery, outcome)
+        grand = float(np.mean(list(arms.values())))
+        for flags in itertools.product((False, True), repeat=3):
+            on = dict(zip(INGREDIENTS, flags, strict=True))
+            value = grand
+            for group in (g for k in (1, 2, 3) for g in itertools.combinations(INGREDIENTS, k)):
+                sign = math.prod(1 if on[i] else -1 for i in group)
+                value += sign * effects[" x ".join(group)] / 2 ** len(group)
+            assert value == pytest.approx(arms[arm_name(flags)], abs=1e-9)
+        assert reconstruct(effects.to_dict(), grand) == pytest.approx(arms, abs=1e-9)
+        # so "all three" is the three main effects and a quarter of the three-way interaction
+        assert effects[TOTAL] == pytest.approx(
+            sum(effects[i] for i in INGREDIENTS) + effects[THREE_WAY] / 4
+        )
+    assert [name for name, _ in factorial_terms()][-1] == THREE_WAY
+
+
+def test_the_identity_fails_without_the_three_way_term(bakery):
+    # negative control: the two-way model alone does not reproduce the arms in the bakery
+    effects = bakery.effects[bakery.effects["outcome"] == "profit_post_shift"].set_index("term")
+    arms = _arm_means(bakery, "profit_post_shift")
+    grand = float(np.mean(list(arms.values())))
+    without = reconstruct({**effects["mean"].to_dict(), THREE_WAY: 0.0}, grand)
+    assert max(abs(without[a] - arms[a]) for a in arms) > 0.5
+
+
+def test_simple_effects_are_what_one_ingredient_adds_from_all_off_and_to_the_other_two(bakery):
+    runs = bakery.runs.set_index(["arm", "seed"])["profit_post_shift"]
+    effects = bakery.effects[bakery.effects["outcome"] == "profit_post_shift"].set_index("term")
+    for ingredient in INGREDIENTS:
+        alone = (runs.loc[ingredient] - runs.loc["none"]).mean()
+        others = [i for i in INGREDIENTS if i != ingredient]
+        last = (runs.loc[arm_name((True,) * 3)] - runs.loc["_".join(others)]).mean()
+        assert effects.loc[f"{ingredient} alone", "mean"] == pytest.approx(alone)
+        assert effects.loc[f"{ingredient} added last", "mean"] == pytest.approx(last)
+        assert effects.loc[f"{ingredient} alone", "kind"] == "alone"
+    # "added last" minus "alone" is the interactions the others bring: not 0 in the bakery
+    gap = effects.loc["alpha added last", "mean"] - effects.loc["alpha alone", "mean"]
+    assert abs(gap) > 3
+
+
+def test_all_three_is_run_s_difference_when_both_strategies_draw_the_same_behaviour(bakery):
+    # arms share one behaviour stream; `run` draws each strategy's own. With the decomposition's
+    # stream for both, the target and the base give exactly the corner arms.
+    sc = bakery.scenario
+    seeds = list(bakery.seeds)
+    shared = simulate(
+        [(sc, s, k) for s in ("aligned", "efficiency_only") for k in seeds],
+        periods=False,
+        stream=STREAM,
+    )
+    own = simulate(
+        [(sc, s, k) for s in ("aligned", "efficiency_only") for k in seeds], periods=False
+    )
+    runs = bakery.runs.set_index(["arm", "seed"])["profit_post_shift"]
+    corner = (runs.loc[arm_name((True,) * 3)] - runs.loc["none"]).to_numpy()
+    for result, equal in ((shared, True), (own, False)):
+        table = pd.DataFrame(result.rows)
+        diff = paired_difference(table, "profit_post_shift", "aligned", "efficiency_only")
+        values = table.pivot(index="seed", columns="strategy", values="profit_post_shift")
+        per_seed = (values["aligned"] - values["efficiency_only"]).to_numpy()
+        assert np.array_equal(per_seed, corner) is equal
+        assert diff.mean == pytest.approx(corner.mean()) or not equal
+
+
+def test_the_command_prints_the_full_factorial_and_says_how_arms_are_paired(tmp_path, capsys):
+    out = tmp_path / "dec"
+    assert main(["decompose", "bakery_gluten_free", "--seeds", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for text in (
+        "alpha x coordination x sensing",
+        "alpha alone",
+        "sensing added last",
+        "main effects: on minus off, averaged over the other two ingredients",
+        "draw one behaviour stream",
+        "all three = the main effects + the three-way / 4",
+    ):
+        assert text in printed, text
+    effects = pd.read_csv(out / "effects.csv")
+    assert set(effects["kind"]) == {
+        "main effect",
+        "two-way interaction",
+        "three-way interaction",
+        "alone",
+        "added last",
+        "all three",
+    }
+
+
+def test_share_before_is_the_ratio_of_each_terms_mean_effects(bakery):
+    from sim.decompose import SHARE_BEFORE
+    from sim.stats import ratio_ci
+
+    effects = bakery.effects.set_index(["outcome", "term"])
+    runs = bakery.runs
+    pre = runs.pivot_table(index="seed", columns=["alpha_on", "coordination_on", "sensing_on"],
+                           values="profit_pre_shift")  # fmt: skip
+    post = runs.pivot_table(index="seed", columns=["alpha_on", "coordination_on", "sensing_on"],
+                            values="profit_post_shift")  # fmt: skip
+    every, none = (True, True, True), (False, False, False)
+    expected = ratio_ci(pre[every] - pre[none], post[every] - post[none])
+    share = effects.loc[(SHARE_BEFORE, "all three (target - base)")]
+    assert (share["mean"], share["ci_low"], share["ci_high"]) == pytest.approx(expected)
+    assert "share_before" in bakery.table().columns
+
+
+def test_decompose_may_write_again_into_its_own_folder(tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["decompose", "canteen_stable", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    assert main(["decompose", "canteen_stable", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    assert main(["run", "canteen_stable", "--seeds", "2", "--out", str(tmp_path)]) == 2

@@ -353,8 +353,8 @@ def test_move_tables_are_not_rebuilt_while_beliefs_move():
 def test_move_tables_for_many_departments_and_live_changes_match(monkeypatch):
     from dataclasses import replace
 
-    from sim.agents import firm_settings
     from sim.engine import _MoveTables
+    from sim.settings import firm_settings
 
     monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 0.0)  # tables for small populations
     sc = load_scenario(

@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from sim.metrics import heading, limit_cycles, path_metrics, recovery_time, revisits
-from sim.stats import km_median
+from sim.experiment import run_experiment
+from sim.metrics import fall_and_recovery, heading, limit_cycles, path_metrics, revisits
+from sim.scenario import load_scenario
+from sim.stats import km_median, summary_table
 
 
 def column(values) -> np.ndarray:
@@ -79,11 +81,26 @@ def test_path_metrics_count_nothing_while_a_firm_is_closed():
     assert np.isnan(path["heading"][5:, 0]).all()
 
 
-def test_recovery_is_the_first_period_at_the_common_reference():
-    after = np.array([0.7, 0.8, 0.96, 0.9, 0.97])
-    assert recovery_time(after, 0.95) == 2.0
-    assert recovery_time(np.array([0.99, 0.5]), 0.95) == 0.0  # there at the split
-    assert math.isnan(recovery_time(np.array([0.9, np.nan, np.nan]), 0.95))  # closed: never
+def test_recovery_is_counted_from_the_fall_below_the_common_reference():
+    # index 0 is the period before the split; a fall is a step from >= 0.95 to below it
+    assert fall_and_recovery(np.array([0.97, 0.7, 0.8, 0.96, 0.9, 0.97]), 0.95) == (1, 2.0)
+    # a gradual shift: the firm falls three periods after the split, is back two later
+    assert fall_and_recovery(np.array([0.99, 0.99, 0.98, 0.96, 0.9, 0.93, 0.96]), 0.95) == (4, 2.0)
+    fall, time = fall_and_recovery(np.array([0.99, 0.9, np.nan, np.nan]), 0.95)
+    assert fall == 1 and math.isnan(time)  # closed before it was back: never recovers
+    fall, time = fall_and_recovery(np.array([0.99, 0.99, np.nan]), 0.95)
+    assert fall == 2 and math.isnan(time)  # closing is a fall
+
+
+def test_a_firm_that_never_fell_has_no_recovery():
+    # above the bar throughout (the stable canteen's aligned firms): nothing to recover from
+    fall, time = fall_and_recovery(np.array([0.99, 0.99, 0.97, 1.0]), 0.95)
+    assert fall == -1 and math.isnan(time)
+    # below the bar before the split and never above it: it never fell either
+    fall, time = fall_and_recovery(np.array([0.8, 0.7, 0.8, 0.9]), 0.95)
+    assert fall == -1 and math.isnan(time)
+    # below before the split, then up, then down: it fell when it went down
+    assert fall_and_recovery(np.array([0.8, 0.96, 0.9, 0.99]), 0.95) == (2, 1.0)
 
 
 def test_kaplan_meier_median_counts_the_censored():
@@ -190,3 +207,47 @@ def test_paired_differences_say_which_firms_they_are_over(closures):
     assert everyone.population == "all firms" and survivors.population == "survivors"
     cycling = paired_difference(runs, "cycled", "aligned", "efficiency_only")
     assert cycling.unpaired == either_closed.sum()
+def test_in_the_stable_canteen_recovery_counts_only_the_firms_that_fell():
+    # issue 19: with no shift most aligned firms never fall below the bar; before 0.2.0 they
+    # "recovered" at k = 0. Checked here against the periods table, computed independently.
+    sc = load_scenario("canteen_stable")
+    result = run_experiment(sc, seeds=40)
+    split, bar = sc.split, sc.metrics.recovery_threshold
+    runs = result.runs.set_index(["strategy", "seed"])
+    at_bar_at_split = 0
+    for (strategy, seed), firm in result.periods.groupby(["strategy", "seed"], observed=True):
+        norm = firm.sort_values("period")["performance_norm"].to_numpy()
+        above = norm >= bar
+        falls = [t for t in range(split, len(norm)) if above[t - 1] and not above[t]]
+        row = runs.loc[(strategy, seed)]
+        assert row["fell"] == bool(falls)
+        assert row["fall_period"] == (falls[0] if falls else -1)
+        if falls:
+            back = [t for t in range(falls[0] + 1, len(norm)) if above[t]]
+            assert row["recovered"] == bool(back)
+            if back:
+                assert row["recovery_time"] == back[0] - falls[0] >= 1
+        else:
+            assert not row["recovered"] and math.isnan(row["recovery_time"])
+        at_bar_at_split += strategy == "aligned" and above[split]
+    # the negative control: most aligned firms are at the bar at the split, which the old
+    # definition counted as recovered at k = 0; none of them fell
+    assert at_bar_at_split > 0.5 * 40
+    table = summary_table(result).set_index(["strategy", "metric"])
+    for strategy in ("efficiency_only", "aligned"):
+        fell = int(runs.loc[strategy, "fell"].sum())
+        assert table.loc[(strategy, "recovered"), "n"] == fell
+        assert table.loc[(strategy, "recovery_time"), "n"] == fell
+
+
+def test_under_a_gradual_shift_recovery_runs_from_where_the_firm_fell():
+    # the eco-hotel's travellers drift from period 48 over 36 months: aligned hotels fall
+    # below the bar well after the split, and take periods (not 0) to come back from there
+    sc = load_scenario("hospitality_eco_tourism")
+    runs = run_experiment(sc, strategies=["aligned"], seeds=30, periods=False).runs
+    fell = runs[runs["fell"]]
+    assert len(fell) >= 20
+    assert (fell["fall_period"] >= sc.split).all() and fell["fall_period"].median() > sc.split + 5
+    median, low, _ = km_median(fell["recovery_time"], fell["recovery_observed"])
+    assert low >= 1 and median >= 1
+    assert (fell["recovery_observed"] == sc.horizon - fell["fall_period"]).all()

@@ -224,3 +224,10 @@ def test_a_number_or_table_field_names_what_is_wrong_in_the_table(override, mess
     with pytest.raises(ScenarioError) as caught:
         load_scenario("bakery_gluten_free", override)
     assert message in str(caught.value)
+
+
+def test_overrides_never_change_the_callers_tables():
+    table = {"adaptation": {"strategies": ["efficiency_only", "aligned"]}}
+    scenario = load_scenario("bakery_gluten_free", {**table, "adaptation.review": 6})
+    assert scenario.adaptation.review == 6
+    assert table == {"adaptation": {"strategies": ["efficiency_only", "aligned"]}}

@@ -8,7 +8,8 @@ exclude. docs/scenarios.md reports the numbers.
 Unlike the other four scenarios' tests, these were written after the first run (commit 432e8d9,
 with the rewritten things to notice and the classroom seeds), not committed with the
 expectations. They follow the expectations as written; the one assertion that differs from
-them is marked "differs from expected".
+them is marked "differs from expected", and that expectation's own words are checked by an
+expected failure (`xfail(strict=True)`, with the measured reason) next to it.
 """
 
 from __future__ import annotations
@@ -84,6 +85,24 @@ def test_installer_the_flood_lasts_in_the_efficiency_only_firm_and_not_in_the_al
     # docs/scenarios.md)
     share, low, _ = share_ci(flood["efficiency_only"] == 1)
     assert low > 0.5, f"{share:.0%} of efficiency-only installers still flood sales"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (1) as written: about half of the efficiency-only installers still flood "
+    "sales at the horizon; the model shows 73.5% [67.0, 79.1]: local search starts where the "
+    "story starts, campaigns on and no scoring (docs/scenarios.md)",
+)
+def test_installer_about_half_of_the_efficiency_only_firms_still_flood_sales(installer):
+    # No test of "about half" was written before the run (these tests were written after it);
+    # read here generously, as an interval that reaches into 0.4 .. 0.6 (written after the run)
+    sc, result, _ = installer
+    campaigns = _held(result, sc, sc.horizon, "automated_campaigns")
+    scoring = _held(result, sc, sc.horizon, "lead_scoring")
+    flood = campaigns * (1 - scoring)
+    share, low, high = share_ci(flood["efficiency_only"] == 1)
+    assert low < 0.6 and high > 0.4, f"{share:.0%} of efficiency-only installers flood sales"
 
 
 def test_installer_the_aligned_firm_ends_the_flood_by_scoring_its_leads(installer):

@@ -2,6 +2,11 @@
 before the scenario was first run, checked over 200 seeds as effect sizes with 95% intervals,
 paired by seed where two strategies or two markets are compared (common random numbers). Each
 assertion names what its interval must exclude. docs/scenarios.md reports the numbers.
+
+The tests written before the first run (commit 6647b54) are kept as written: where the model does
+not bear one out, it stays here as an expected failure (`xfail(strict=True)`, with the measured
+reason), and a separate test, named "..._as_the_model_shows" or "..._found_after_the_run",
+checks what the model shows instead, its bounds marked "set after the run".
 """
 
 from __future__ import annotations
@@ -71,7 +76,29 @@ def test_hotel_the_efficiency_only_hotel_keeps_its_efficiency_while_travellers_l
     assert high < 0  # profit after the drift begins: lower, the interval excludes 0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (2) as written: the drift itself widens the profit gap; the model shows a "
+    "difference-in-differences of 0.38 [-0.44, 1.19]: the efficiency-only hotel had wandered off "
+    "the package market before the drift (docs/scenarios.md)",
+)
 def test_hotel_the_aligned_hotel_follows_the_travellers_and_earns_more(hotel):
+    sc, result = hotel  # as written before the first run (commit 6647b54)
+    runs, periods = result.runs, result.periods
+    diff = paired_difference(runs, "profit_post_shift", "aligned", "efficiency_only")
+    assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)  # excludes 0
+    change = paired_difference(runs, "profit_change", "aligned", "efficiency_only")
+    assert change.ci_low > 0, str(change)  # the drift itself widens the gap: excludes 0
+    aligned = runs[runs["strategy"] == "aligned"].set_index("seed")
+    end = _window(periods, "aligned", "market_value", sc.horizon - 29, sc.horizon)
+    # at least 90% of its market value before the drift: the interval excludes a shortfall
+    _, low, _ = mean_ci(end - 0.9 * aligned["market_value_pre_shift"])
+    assert low > 0
+
+
+def test_hotel_the_aligned_hotel_follows_the_travellers_as_the_model_shows(hotel):
+    # expected (2) without the difference-in-differences, which fails (the test above)
     sc, result = hotel
     runs, periods = result.runs, result.periods
     diff = paired_difference(runs, "profit_post_shift", "aligned", "efficiency_only")
@@ -120,8 +147,9 @@ def test_hotel_the_aligned_hotel_turns_green_while_the_trend_spreads(hotel):
     assert low > 0, mean  # more than the efficiency-only hotels: excludes 0
 
 
-def test_hotel_a_slow_drift_erodes_profit_where_an_abrupt_one_breaks_it(hotel):
-    sc, result = hotel
+def _fall_shares(sc, result) -> pd.Series:
+    """Per seed: the efficiency-only hotel's largest one-month fall as a share of its whole
+    fall, with the drift minus with travellers switching at once at the drift's start."""
     (drift,) = sc.market.shifts
     abrupt = load_scenario(
         "hospitality_eco_tourism",
@@ -131,11 +159,34 @@ def test_hotel_a_slow_drift_erodes_profit_where_an_abrupt_one_breaks_it(hotel):
     args = (sc.split, sc.metrics.window, sc.horizon)
     gradual = _largest_fall_share(result.periods, "efficiency_only", *args)
     at_once = _largest_fall_share(sudden, "efficiency_only", *args)
+    return gradual - at_once
+
+
+@pytest.fixture(scope="module")
+def fall_shares(hotel):
+    return _fall_shares(*hotel)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (4) as written, with the measure defined in at least 80% of markets; the "
+    "model shows it defined in 137 of 200: in the others the efficiency-only hotel's profit did "
+    "not fall, having wandered off the package market before the drift (docs/scenarios.md)",
+)
+def test_hotel_a_slow_drift_erodes_profit_where_an_abrupt_one_breaks_it(fall_shares):
+    paired = fall_shares.dropna()  # as written before the first run (commit 6647b54)
+    assert len(paired) >= SEEDS * 0.8
+    mean, _, high = mean_ci(paired)
+    assert high < 0, mean  # a smaller share of the whole fall in one month: excludes 0
+
+
+def test_hotel_a_slow_drift_erodes_profit_as_the_model_shows(fall_shares):
     # defined where the silo hotel's profit fell at all: in about a third of the markets it had
     # already wandered off the package market before the drift, and did not fall further.
     # At least half: a threshold set after the run (the test written before it, commit
     # 6647b54, required 80%).
-    paired = (gradual - at_once).dropna()
+    paired = fall_shares.dropna()
     assert len(paired) >= SEEDS // 2
     mean, _, high = mean_ci(paired)
     assert high < 0, mean  # a smaller share of the whole fall in one month: excludes 0
@@ -180,7 +231,10 @@ def test_fintech_the_aligned_fintech_earns_more_from_the_regulation_on(fintech):
     assert change.ci_low > 0, str(change)  # the regulation itself widens the gap: excludes 0
 
 
-def test_fintech_each_tightening_is_a_step_down_for_the_efficiency_only_fintech(fintech):
+@pytest.fixture(scope="module")
+def staircase(fintech) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per seed and strategy, over the markets that reach the strictest rules: market value
+    under the first regulation and under the strictest rules."""
     sc, result = fintech
     periods = result.periods.merge(_regimes(sc, range(SEEDS)), on=["seed", "period"])
     value = periods.pivot_table(
@@ -190,6 +244,28 @@ def test_fintech_each_tightening_is_a_step_down_for_the_efficiency_only_fintech(
     assert len(reached) >= SEEDS * 0.8
     first = value.xs("regulated", level="regime").loc[reached]
     last = value.xs("strict", level="regime").loc[reached]
+    return first, last
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (2) as written: the gap between the two fintechs' market values widens "
+    "under the strictest rules; the model shows a change of -0.001 [-0.025, 0.022]: both lose "
+    "about as much at each step (docs/scenarios.md)",
+)
+def test_fintech_each_tightening_is_a_step_down_for_the_efficiency_only_fintech(staircase):
+    first, last = staircase  # as written before the first run (commit 6647b54)
+    mean, _, high = mean_ci(last["efficiency_only"] - first["efficiency_only"])
+    assert high < 0, mean  # lower under the strictest rules: excludes 0
+    gap_first = first["aligned"] - first["efficiency_only"]
+    gap_last = last["aligned"] - last["efficiency_only"]
+    mean, low, _ = mean_ci(gap_last - gap_first)
+    assert low > 0, mean  # the gap widens: excludes 0
+
+
+def test_fintech_each_tightening_is_a_step_down_as_the_model_shows(staircase):
+    first, last = staircase
     mean, _, high = mean_ci(last["efficiency_only"] - first["efficiency_only"])
     assert high < 0, mean  # lower under the strictest rules: excludes 0
     # Expected: the gap between the two widens. The model shows it staying as it was, because
@@ -204,7 +280,24 @@ def test_fintech_each_tightening_is_a_step_down_for_the_efficiency_only_fintech(
     assert same.equivalent, same
 
 
-def test_fintech_rules_that_never_relax_leave_the_efficiency_only_fintech_no_way_back(fintech):
+@pytest.fixture(scope="module")
+def relaxing_market(fintech):
+    """The fintech whose turbulence may also relax the rules (same probability and start, any
+    regime): the scenario, its efficiency-only runs' periods, and the turbulence."""
+    sc, _ = fintech
+    turbulence = next(s for s in sc.market.shifts if s.kind == "turbulence")
+    relaxing = {
+        **turbulence.model_dump(exclude={"transitions"}),
+        "targets": {r.name: 1.0 for r in sc.market.regimes},
+    }
+    undirected = load_scenario("fintech_regulation", {"market.shifts.1": relaxing})
+    other = run_experiment(undirected, strategies=["efficiency_only"], seeds=SEEDS).periods
+    return undirected, other, turbulence
+
+
+def test_fintech_rules_that_never_relax_leave_the_efficiency_only_fintech_no_way_back(
+    fintech, relaxing_market
+):
     """Expected (3) compares the same rate of change with and without relaxing; the arms differ
     in more than that. `strict` absorbs, so the shifts stop once it is reached: the arm whose
     rules can relax changes regime about twice as often from period 48 (3.8 against 1.9 times a
@@ -213,20 +306,22 @@ def test_fintech_rules_that_never_relax_leave_the_efficiency_only_fintech_no_way
     in both. So this shows that its fixed set-up scores lower under `strict` than averaged over
     the regimes, not that the firm finds no way back."""
     sc, result = fintech
-    turbulence = next(s for s in sc.market.shifts if s.kind == "turbulence")
-    relaxing = {
-        **turbulence.model_dump(exclude={"transitions"}),
-        "targets": {r.name: 1.0 for r in sc.market.regimes},
-    }
-    undirected = load_scenario("fintech_regulation", {"market.shifts.1": relaxing})
-    other = run_experiment(undirected, strategies=["efficiency_only"], seeds=SEEDS).periods
+    _, other, _ = relaxing_market
     last = (sc.horizon - 29, sc.horizon)
     never_back = _window(result.periods, "efficiency_only", "market_value", *last)
     may_relax = _window(other, "efficiency_only", "market_value", *last)
     mean, _, high = mean_ci((never_back - may_relax).dropna())
     assert high < 0, mean  # lower when the rules never relax: excludes 0
-    # found after the run, what the two arms differ in: the silo fintech's decisions do not
-    # (while it is open in both), the number of regime changes from period 48 does
+
+
+def test_fintech_the_never_back_arms_differ_in_rate_not_in_decisions_found_after_the_run(
+    fintech, relaxing_market
+):
+    """Found after the run, what the two arms of expected (3) differ in: the silo fintech's
+    decisions do not (while it is open in both), the number of regime changes from period 48
+    does (`strict` absorbs, so the shifts stop once it is reached)."""
+    sc, result = fintech
+    undirected, other, turbulence = relaxing_market
     silo = result.periods[result.periods["strategy"] == "efficiency_only"]
     both = silo.merge(other, on=["seed", "period"], suffixes=("", "_relaxing"))
     open_in_both = both["alive"] & both["alive_relaxing"]

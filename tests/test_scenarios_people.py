@@ -1,16 +1,17 @@
 """Issue 13's businesses about people: the restaurant whose staff do or do not understand its
 kitchen technology, and the metal works that automates with or without retraining. Each
 scenario's `expected` outcomes were written in the file before it was first run; the tests were
-written with them (commit 1babc19) and are kept where the model bears them out. Where it does
-not, the test checks what the model shows instead, and says so ("expected ..., the model shows
-..."); docs/scenarios.md gives the numbers and the reasons. Everything is an effect size over
-200 seeds with a 95% interval, paired by seed (common random numbers) where two strategies or
-two settings are compared, and each assertion names what its interval must exclude. "No
-difference" is only ever claimed by an equivalence test against a margin stated in business
-terms; where the model shows an interval that includes 0 and no margin was stated, the test
-asserts exactly that. Bounds and margins changed or added after the first run are marked "set
-after the run". Paired by seed shares the market, not the firm's own draws: a firm's random key
-hashes its strategy's name, so the third strategy draws other long jumps and examines other
+written with them (commit 1babc19) and are kept as written: where the model does not bear one
+out, it stays here as an expected failure (`xfail(strict=True)`, with the measured reason), and
+a separate test, named "..._as_the_model_shows" or "..._found_after_the_run", checks what the
+model shows instead; docs/scenarios.md gives the numbers and the reasons. Everything is an
+effect size over 200 seeds with a 95% interval, paired by seed (common random numbers) where two
+strategies or two settings are compared, and each assertion names what its interval must
+exclude. "No difference" is only ever claimed by an equivalence test against a margin stated in
+business terms; where the model shows an interval that includes 0 and no margin was stated, the
+test asserts exactly that. Bounds and margins changed or added after the first run are marked
+"set after the run". Paired by seed shares the market, not the firm's own draws: a firm's random
+key hashes its strategy's name, so the third strategy draws other long jumps and examines other
 alternatives than `aligned` (docs/scenarios.md).
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import run_experiment
+from sim.experiment import run_experiment, simulate
 from sim.frames import decision_names
 from sim.model import Market
 from sim.scenario import load_scenario
@@ -81,7 +82,26 @@ def restaurant():
     return sc, run_experiment(sc, seeds=SEEDS)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (1) as written: about 0.9, the interval above 0.85; the model shows 0.84 "
+    "to 0.86 across departments at the shift, because leavers take their understanding with "
+    "them (docs/scenarios.md)",
+)
 def test_restaurant_explaining_builds_understanding_and_silence_loses_it(restaurant):
+    sc, result = restaurant  # as written before the first run (commit 1babc19)
+    shift = sc.split
+    at_shift = result.periods[result.periods["period"] == shift]
+    for dept in sc.departments:
+        column = f"understanding_{dept.name}"
+        explained = at_shift[at_shift["strategy"] == "aligned_explained"][column]
+        silent = at_shift[at_shift["strategy"] == "aligned"][column]
+        assert mean_ci(explained)[1] > 0.85  # about 0.9: the interval excludes 0.85
+        assert mean_ci(silent)[2] < 0.4  # below the initial 0.4: excludes it
+
+
+def test_restaurant_understanding_as_the_model_shows(restaurant):
     """Expected: about 0.9 at the shift (the level where explaining balances forgetting) and
     below 0.4 without explaining. The model shows 0.84 to 0.86: leavers take their
     understanding with them, which the expectation counted as 'a little'."""
@@ -110,8 +130,15 @@ def test_restaurant_the_kitchen_embraces_a_change_it_understands(restaurant):
     assert low > 0, mean  # explained above aligned over the ten years: excludes 0
     mean, low, _ = _paired(engagement["aligned"], engagement["efficiency_only"])
     assert low > 0, mean  # aligned above efficiency-only over the ten years: excludes 0
-    # not expected: after the shift the aligned kitchen, changing for a strategy it no longer
-    # understands, is less engaged than the settled efficiency-only kitchen
+
+
+def test_restaurant_after_the_shift_the_aligned_kitchen_is_less_engaged_found_after_the_run(
+    restaurant,
+):
+    """Not expected, found after the run: after the shift the aligned kitchen, changing for a
+    strategy it no longer understands, is less engaged than the settled efficiency-only one."""
+    sc, result = restaurant
+    periods = result.periods
     after = {
         s: _per_seed(periods, s, "engagement_kitchen", sc.split, sc.horizon)
         for s in ("efficiency_only", "aligned")
@@ -120,7 +147,23 @@ def test_restaurant_the_kitchen_embraces_a_change_it_understands(restaurant):
     assert high < 0, mean  # excludes 0
 
 
-def test_restaurant_the_aligned_restaurants_install_the_technology_when_guests_want_it(
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (3) as written: most restaurants of every strategy have the combi ovens at "
+    "month 35; the model shows 56.5% [49.6, 63.2] of aligned and 56% [49, 63] of explained "
+    "restaurants: from a set-up tuned to cooking without them the ovens alone rarely pay the "
+    "whole restaurant (docs/scenarios.md)",
+)
+def test_restaurant_every_restaurant_installs_the_combi_ovens(restaurant):
+    sc, result = restaurant  # as written before the first run (commit 1babc19)
+    held = _held(result.periods, sc.split - 1, "combi_steam_ovens")  # (the decision_ column)
+    for strategy in held.columns:
+        share, low, _ = share_ci(held[strategy] == 1)
+        assert low > 0.5, f"{strategy}: {share:.0%} have the ovens"  # most: excludes a half
+
+
+def test_restaurant_the_aligned_restaurants_install_the_technology_as_the_model_shows(
     restaurant,
 ):
     """Expected: most restaurants of every strategy have the combi ovens by period 35. The
@@ -146,7 +189,25 @@ def test_restaurant_the_aligned_restaurants_install_the_technology_when_guests_w
     assert low > 0, mean  # excludes 0
 
 
-def test_restaurant_the_explained_kitchen_is_not_more_efficient_before_the_shift(restaurant):
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (4) as written: the explained kitchen more efficient in months 6 to 35; "
+    "the model shows +0.001 [-0.006, 0.008]: both kitchens examine 4 of their 5 alternatives "
+    "and keep their experience (docs/scenarios.md)",
+)
+def test_restaurant_the_explained_kitchen_makes_more_of_the_technology(restaurant):
+    sc, result = restaurant  # as written before the first run (commit 1babc19)
+    first = sc.split - sc.metrics.window
+    before = {
+        s: _per_seed(result.periods, s, "efficiency_kitchen", first, sc.split - 1)
+        for s in ("aligned", "aligned_explained")
+    }
+    mean, low, _ = _paired(before["aligned_explained"], before["aligned"])
+    assert low > 0, mean  # excludes 0
+
+
+def test_restaurant_the_explained_kitchen_is_not_more_efficient_as_the_model_shows(restaurant):
     """Expected: the explained kitchen more efficient before the shift. The model shows no
     difference within 0.02 (a fifth of the ovens' designed effect; a margin set after the run,
     when the test written before it had failed): both kitchens are engaged enough to examine 4
@@ -190,7 +251,30 @@ def works():
     return sc, run_experiment(sc, seeds=SEEDS)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (1)-(2) as written: aligned above efficiency-only in shop-floor engagement "
+    "over the twelve years; the model shows +0.004 [-0.011, 0.019]: the two swap places at the "
+    "customer's move (docs/scenarios.md)",
+)
 def test_works_retraining_keeps_the_shop_floor_engaged_and_its_people(works):
+    sc, result = works  # as written before the first run (commit 1babc19)
+    engagement = {
+        s: _per_seed(result.periods, s, "engagement_production", 1, sc.horizon)
+        for s in ("efficiency_only", "aligned", "retraining")
+    }
+    mean, low, _ = _paired(engagement["retraining"], engagement["aligned"])
+    assert low > 0, mean  # excludes 0
+    mean, low, _ = _paired(engagement["aligned"], engagement["efficiency_only"])
+    assert low > 0, mean  # excludes 0
+    # staff leaving per year, 12 x turnover x (1 - engagement): the same order, reversed
+    turnover = sc.firm.engagement.turnover
+    leaving = {s: 12 * turnover * (1 - e) for s, e in engagement.items()}
+    assert _paired(leaving["efficiency_only"], leaving["retraining"])[1] > 0  # excludes 0
+
+
+def test_works_retraining_keeps_the_shop_floor_engaged_as_the_model_shows(works):
     """Expected: engagement retraining > aligned > efficiency-only over the twelve years, and
     staff leaving lowest with retraining and highest in the efficiency-only works. The model
     shows retraining above both (and its leavers fewest), but aligned against efficiency-only
@@ -226,7 +310,30 @@ def test_works_retraining_keeps_the_shop_floor_engaged_and_its_people(works):
     # -12 x turnover times the engagement difference above, whose interval includes 0
 
 
-def test_works_turnover_costs_little_practice_at_these_engagement_levels(works):
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (3) as written: turnover costs the efficiency-only works production "
+    "efficiency, more than with retraining; the model shows a loss of 0.002 [-0.003, 0.007] "
+    "there: at about 1% of leavers a month experience stays far beyond what learning by doing "
+    "needs (docs/scenarios.md)",
+)
+def test_works_turnover_costs_the_efficiency_only_works_more_practice(works):
+    sc, result = works  # as written before the first run (commit 1babc19)
+    steady = load_scenario("manufacturing_automation", {"firm.engagement.turnover": 0.0})
+    kept = run_experiment(steady, strategies=["efficiency_only", "retraining"], seeds=SEEDS)
+    loss = {
+        s: _per_seed(kept.periods, s, "efficiency_production", sc.split, sc.horizon)
+        - _per_seed(result.periods, s, "efficiency_production", sc.split, sc.horizon)
+        for s in ("efficiency_only", "retraining")
+    }
+    mean, low, _ = mean_ci(loss["efficiency_only"])
+    assert low > 0, mean  # turnover costs the silo works production efficiency: excludes 0
+    mean, low, _ = _paired(loss["efficiency_only"], loss["retraining"])
+    assert low > 0, mean  # more than it costs the works with retraining: excludes 0
+
+
+def test_works_turnover_costs_little_practice_as_the_model_shows(works):
     """Expected: turnover costs production efficiency through lost experience, more in the
     efficiency-only works than with retraining. The model shows a loss within 0.01 in both and
     no difference within 0.01: at about 1% of staff leaving a month, experience settles far
@@ -250,7 +357,22 @@ def test_works_turnover_costs_little_practice_at_these_engagement_levels(works):
     assert test.equivalent, test
 
 
-def test_works_aligned_works_pair_robots_with_in_house_programming_for_custom_work(works):
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (4) as written: before the customer's move more aligned works than "
+    "efficiency-only ones run the robot cell with in-house programming; the model shows it only "
+    "after the move: from a shop floor tuned to manual welding the cell alone rarely pays "
+    "(docs/scenarios.md)",
+)
+def test_works_aligned_works_program_their_robots_in_house(works):
+    sc, result = works  # as written before the first run (commit 1babc19)
+    pair = _held(result.periods, sc.split - 1, "robotic_welding_cell", "in_house_cell_programming")
+    mean, low, _ = mean_ci(pair["aligned"] - pair["efficiency_only"])
+    assert low > 0, mean  # excludes 0
+
+
+def test_works_aligned_works_pair_robots_with_in_house_programming_as_the_model_shows(works):
     """Expected: before the customer's move more aligned works than efficiency-only ones run
     the robot cell with in-house programming. The model shows it only after the move (when the
     pair also wins custom work); before it, fewer aligned works than silo ones have the robot
@@ -284,7 +406,21 @@ def test_works_the_twins_story_holds(works):
     assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)  # excludes 0
 
 
-def test_works_retraining_wins_customers_and_its_net_gain_includes_0(works):
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (6) as written: retraining earns more than aligned after the move, net of "
+    "the programme; the model shows +1.26 [-0.49, 3.01]: its gain before the cost is about what "
+    "the programme costs, 4 k€ a month (docs/scenarios.md)",
+)
+def test_works_retraining_pays_for_itself(works):
+    runs = works[1].runs  # as written before the first run (commit 1babc19)
+    for metric in ("market_value_post_shift", "profit_post_shift"):
+        diff = paired_difference(runs, metric, "retraining", "aligned")
+        assert diff.ci_low > 0, str(diff)  # excludes 0
+
+
+def test_works_retraining_wins_customers_and_its_net_gain_includes_0_as_the_model_shows(works):
     """Expected: higher market value and profit net of the programme after the move. The model
     shows the market value, and a profit gain before the programme's cost (4 k€ a month) that
     excludes 0; net of the cost, an interval that includes 0 (no equivalence is claimed)."""
@@ -305,3 +441,27 @@ def test_works_retraining_wins_customers_and_its_net_gain_includes_0(works):
     assert gross.ci_low > 0, str(gross)  # before the programme's cost: excludes 0
     net = paired_difference(runs, "profit_post_shift", "retraining", "aligned")
     assert net.ci_low < 0 < net.ci_high, str(net)  # net of its cost: an interval that includes 0
+
+
+# ---- built in by the model's structure (issue 19; docs/scenarios.md, "what the stories build in")
+
+
+@pytest.mark.parametrize(
+    ("name", "third"),
+    [("restaurant_kitchen_tech", "aligned_explained"), ("manufacturing_automation", "retraining")],
+)
+def test_without_understanding_the_third_strategy_is_aligned_less_its_cost(name, third):
+    """Communication acts only through understanding: without `[firm.understanding]` the
+    third strategy, on the aligned firm's random stream, earns exactly the aligned firm's
+    profit less what it pays for communicating, in every period of every market (from period
+    1: period 0 is the start, before anything is paid)."""
+    sc = load_scenario(name, {"firm.understanding": None})
+    cost = sc.costs.communication * sc.all_strategies[third].communication
+    runs = [(sc, s, seed) for s in ("aligned", third) for seed in range(20)]
+    done = simulate(runs, stream="aligned")
+    for seed in range(20):
+        aligned, other = done.frame(seed), done.frame(20 + seed)
+        alive = aligned["alive"].to_numpy() & other["alive"].to_numpy()
+        alive[0] = False
+        gap = (other["profit"] - aligned["profit"]).to_numpy()[alive]
+        np.testing.assert_allclose(gap, -cost, atol=1e-9)

@@ -22,12 +22,15 @@ from sim.stats import (
     cluster_mean_ci,
     equivalence,
     grouped_cluster_ci,
+    holm,
     mean_ci,
     paired_difference,
+    pairwise_differences,
     population_of,
     share_ci,
     summary_table,
     tost_p,
+    wide_differences,
 )
 
 RNG = np.random.default_rng(2024)
@@ -82,6 +85,47 @@ def test_benjamini_hochberg_matches_statsmodels_and_scipy():
     with_nan = benjamini_hochberg(np.array([0.01, np.nan, 0.04]))
     assert math.isnan(with_nan[1])
     assert with_nan[[0, 2]] == pytest.approx(multipletests([0.01, 0.04], method="fdr_bh")[1])
+
+
+def test_holm_matches_statsmodels():
+    p = np.array([0.01, 0.04, 0.03, 0.005, 0.5, 0.2])
+    assert holm(p) == pytest.approx(multipletests(p, method="holm")[1])
+    assert holm([0.03]) == pytest.approx([0.03])  # one test: nothing to correct
+    with_nan = holm(np.array([0.01, np.nan, 0.04]))
+    assert math.isnan(with_nan[1])
+    assert with_nan[[0, 2]] == pytest.approx(multipletests([0.01, 0.04], method="holm")[1])
+
+
+def test_every_pair_of_strategies_is_compared_with_holm_across_the_pairs():
+    seeds = np.arange(40)
+    common = RNG.normal(0.0, 5.0, size=40)
+    effect = {"x": 0.0, "y": 1.0, "z": 1.1}
+    runs = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "strategy": name,
+                    "seed": seeds,
+                    "profit_post_shift": common + shift + RNG.normal(0, 1.0, size=40),
+                }
+            )
+            for name, shift in effect.items()
+        ]
+    )
+    pairs = pairwise_differences(runs, ["profit_post_shift"])
+    assert list(zip(pairs["a"], pairs["b"], strict=True)) == [("y", "x"), ("z", "x"), ("z", "y")]
+    for r in pairs.itertuples():
+        expected = paired_difference(runs, "profit_post_shift", r.a, r.b)
+        assert (r.mean, r.ci_low, r.ci_high, r.p_value) == pytest.approx(
+            (expected.mean, expected.ci_low, expected.ci_high, expected.p_value)
+        )
+    assert pairs["p_holm"].to_numpy() == pytest.approx(
+        multipletests(pairs["p_value"], method="holm")[1]
+    )
+    assert (pairs["p_holm"] >= pairs["p_value"]).all() and (pairs["pairs"] == 3).all()
+    wide = wide_differences(pairs)
+    assert list(wide.index) == ["y - x", "z - x", "z - y"]
+    assert list(wide.columns) == ["profit after"] and ", p " in wide.iloc[0, 0]
 
 
 def test_tost_matches_statsmodels():
@@ -193,7 +237,30 @@ def test_closed_firm_outcomes_count_closed_periods_as_zero():
 def test_every_summary_label_names_its_firms():
     for metric, label in SUMMARY_METRICS.items():
         if metric != "survived":
-            assert "(all firms)" in label or "(survivors)" in label or "Kaplan-Meier" in label
+            assert any(f"{w})" in label for w in ("all firms", "survivors", "firms that fell"))
+
+
+def test_recovery_is_summarised_over_the_firms_that_fell_only():
+    runs = pd.DataFrame(
+        {
+            "strategy": ["a"] * 6,
+            "seed": range(6),
+            "fell": [True, True, True, False, False, False],
+            "recovered": [True, True, False, False, False, False],
+            "recovery_time": [2.0, 4.0, np.nan, np.nan, np.nan, np.nan],
+            "recovery_observed": [10, 10, 10, 12, 12, 12],
+        }
+    )
+    table = summary_table(runs).set_index("metric")
+    assert table.loc["fell", "mean"] == pytest.approx(0.5) and table.loc["fell", "n"] == 6
+    assert table.loc["recovered", "mean"] == pytest.approx(2 / 3)
+    assert table.loc["recovered", "n"] == 3 and table.loc["recovery_time", "n"] == 3
+    assert table.loc["recovery_time", "mean"] == 4.0  # KM: S(2) = 2/3, S(4) = 1/3
+    wide = summary_table(runs, wide=True)
+    assert wide.loc["recovered by the horizon (firms that fell)", "a"].endswith("(n = 3)")
+    # nobody fell: no share and no median, and the count says why
+    nobody = summary_table(runs.assign(fell=False), wide=True)
+    assert nobody.loc["recovered by the horizon (firms that fell)", "a"] == "n/a (n = 0)"
 
 
 def test_wide_summary_is_outcomes_by_strategies():
@@ -267,3 +334,57 @@ def test_a_change_is_bounded_by_the_range_of_its_outcome():
     assert bounds_of("market_value_change") == (-1.0, 1.0)
     assert bounds_of("market_value_change_all") == (-1.0, 1.0)
     assert bounds_of("profit_change") == (-math.inf, math.inf)
+
+
+def test_ratio_ci_covers_the_true_ratio_at_its_level():
+    """Fieller's interval for paired means: coverage over many samples near 95% (within 4 SE),
+    and a tighter interval than nothing: a negative control with the pairs shuffled (their
+    correlation broken) gives wider intervals."""
+    from sim.stats import ratio_ci
+
+    rng = np.random.default_rng(5)
+    hits, widths, shuffled = 0, [], []
+    trials = 800
+    for _ in range(trials):
+        y = rng.normal(10.0, 3.0, 60)
+        x = 0.6 * y + rng.normal(0.0, 1.0, 60)  # true ratio of means 0.6
+        _, low, high = ratio_ci(x, y)
+        hits += low <= 0.6 <= high
+        widths.append(high - low)
+        _, slow, shigh = ratio_ci(x, rng.permutation(y))
+        shuffled.append(shigh - slow)
+    coverage = hits / trials
+    assert abs(coverage - 0.95) < 4 * np.sqrt(0.95 * 0.05 / trials)
+    assert np.median(widths) < np.median(shuffled)
+
+
+def test_ratio_ci_is_unbounded_when_the_denominator_may_be_zero():
+    from sim.stats import ratio_ci
+
+    rng = np.random.default_rng(1)
+    ratio, low, high = ratio_ci(rng.normal(1, 1, 30), rng.normal(0.05, 1, 30))
+    assert np.isfinite(ratio) and np.isnan(low) and np.isnan(high)
+
+
+def test_every_pair_reports_the_share_of_its_gap_there_before_the_shift():
+    from sim.stats import GAP_SHARE, pairwise_differences, ratio_ci, wide_differences
+
+    rng = np.random.default_rng(3)
+    seeds = np.arange(40)
+    rows = []
+    for name, level in (("a", 0.0), ("b", 2.0)):
+        pre = level * 0.5 + rng.normal(0, 0.3, seeds.size)
+        post = level + rng.normal(0, 0.3, seeds.size)
+        columns = {"profit_pre_shift": pre, "profit_post_shift": post, "profit_change": post - pre}
+        rows.append(pd.DataFrame({"strategy": name, "seed": seeds, **columns}))
+    runs = pd.concat(rows, ignore_index=True)
+    pairs = pairwise_differences(runs, ["profit_pre_shift", "profit_post_shift", "profit_change"])
+    share = pairs[pairs["metric"] == GAP_SHARE].iloc[0]
+    b, a = runs[runs.strategy == "b"], runs[runs.strategy == "a"]
+    expected = ratio_ci(
+        b.profit_pre_shift.to_numpy() - a.profit_pre_shift.to_numpy(),
+        b.profit_post_shift.to_numpy() - a.profit_post_shift.to_numpy(),
+    )
+    assert (share["mean"], share["ci_low"], share["ci_high"]) == pytest.approx(expected)
+    assert share["ci_low"] < 0.5 < share["ci_high"]  # the true share is one half
+    assert "share of the after-gap there before" in wide_differences(pairs).columns

@@ -330,7 +330,8 @@ def test_a_firm_reads_its_own_strategy_and_nothing_of_the_others(changed, unchan
 
 def test_runs_that_are_the_same_are_computed_once_and_stored_at_every_point(serial):
     # SMALL sweeps the aligned strategy's alpha (2 values) and the hierarchy's cost (2 values):
-    # efficiency-only runs differ only with the cost, so 2 x 3 of them are computed, not 4 x 3
+    # the decentralized efficiency-only firm reads neither, so 1 x 3 of its runs are computed,
+    # not 4 x 3 (nor 2 x 3, as when every cost was taken to be read by every strategy)
     from sim.sweep.design import build_design
     from sim.sweep.execute import plan_groups, shared_points
 
@@ -338,13 +339,13 @@ def test_runs_that_are_the_same_are_computed_once_and_stored_at_every_point(seri
     design = build_design(sweep, root_seed=11)
     shared = shared_points(sweep, design)
     assert shared["aligned"] == {p: (p,) for p in range(4)}
-    assert shared["efficiency_only"] == {0: (0, 2), 1: (1, 3), 2: (0, 2), 3: (1, 3)}
+    assert shared["efficiency_only"] == dict.fromkeys(range(4), (0, 1, 2, 3))
     groups = list(plan_groups(sweep, design, run_seeds(11, 3)))
-    assert len(groups) == 4 * 3 + 2 * 3
+    assert len(groups) == 4 * 3 + 1 * 3
     assert sum(len(g.members) for g in groups) == RUNS
 
     manifest = json.loads((serial / "manifest.json").read_text())
-    assert manifest["sessions"][0]["computed"] == 18 and manifest["sessions"][0]["ran"] == RUNS
+    assert manifest["sessions"][0]["computed"] == 15 and manifest["sessions"][0]["ran"] == RUNS
     # a run stored from another point's computation is that point's own run, number for number
     runs = load(serial)["runs"]
     row = runs[(runs["point"] == 2) & (runs["strategy"] == "efficiency_only")].iloc[2]
@@ -466,3 +467,21 @@ def test_sigterm_keeps_the_finished_runs_releases_the_lock_and_exits_143(tmp_pat
     assert again.returncode == 0, again.stderr
     runs = load(out)["runs"]
     assert len(runs) == 3 * 2 * 60 and runs["run_id"].is_unique
+
+
+def test_a_cost_is_shared_by_the_strategies_that_do_not_pay_it():
+    """The decentralized efficiency-only firm pays the decentralized mode's cost and the
+    hierarchical aligned firm does not: a sweep of that cost shares the aligned runs only."""
+    from sim.sweep.design import build_design
+    from sim.sweep.execute import shared_points
+
+    spec = {
+        **SMALL,
+        "parameters": [
+            {"name": "silo_cost", "path": "costs.coordination.decentralized", "values": [0.0, 1.0]}
+        ],
+    }
+    sweep = sweep_from_dict(spec)
+    shared = shared_points(sweep, build_design(sweep, root_seed=11))
+    assert shared["efficiency_only"] == {0: (0,), 1: (1,)}
+    assert shared["aligned"] == {0: (0, 1), 1: (0, 1)}

@@ -127,6 +127,8 @@ def apply_overrides(
             value = value.item()  # a numpy number (from an array, a DataFrame) as Python's
         if isinstance(value, float) and not math.isfinite(value):
             raise ScenarioError(source, dotted, f"must be a finite number, got {value!r}")
+        if isinstance(value, (dict, list)):  # the caller's table is never changed by a later path
+            value = copy.deepcopy(value)
         node: Any = out
         keys = dotted.split(".")
         for depth, key in enumerate(keys):

@@ -19,8 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.landscape import MAX_DECISIONS
-from sim.limits import MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
+from sim.limits import MAX_BURN_IN, MAX_DECISIONS, MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
 from sim.scenario.errors import UnknownStrategy
 
 CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]
@@ -339,6 +338,15 @@ class FirmSpec(Spec):
         "random; efficient = the most efficient such configuration; fitted = the best for "
         "performance in the initial market. Either way the same for every strategy on a seed.",
     )
+    burn_in: int = Field(
+        0,
+        ge=0,
+        le=MAX_BURN_IN,
+        description="Periods each firm runs in the initial market under its own strategy before "
+        "period 0, from the `start` configuration (0: none). It keeps what they made of it "
+        "(configuration, experience, people, beliefs) and starts period 0 with initial_cash: "
+        "with start = 'random', a start that favours no strategy.",
+    )
     learning: LearningSpec = Field(default_factory=LearningSpec)
     understanding: UnderstandingSpec | None = Field(
         None, description="Strategic understanding (off when absent)."
@@ -492,9 +500,9 @@ class MetricsSpec(Spec):
         0.95,
         gt=0,
         le=1,
-        description="Recovered when normalised performance (share of the best configuration's "
-        "performance now, the same reference for every firm) first reaches this share after "
-        "the split.",
+        description="The recovery bar: this share of the best configuration's performance now "
+        "(normalised performance, the same bar for every firm). A firm that falls below it "
+        "from the split on has recovered when it is back at or above it.",
     )
 
 
@@ -672,6 +680,50 @@ class EffectSpec(Spec):
     )
 
 
+class AdaptationSpec(Spec):
+    """Strategies that learn (`[adaptation]`, off when absent): every `review` periods a firm
+    judges the strategy it follows by the profit it made and, if that fell short of its
+    aspiration, draws which of `strategies` to follow next (docs/ODD.md §7.19)."""
+
+    strategies: list[str] = Field(
+        min_length=2,
+        description="The strategies a firm may switch among (names of the scenario's "
+        "strategies, each once): its menu of settings of alpha, sensing and coordination.",
+    )
+    start: Literal["own", "random"] = Field(
+        "own",
+        description="own: a firm starts following the strategy it is run as (which must be in "
+        "`strategies`); random: one of `strategies` drawn for each firm.",
+    )
+    review: int = Field(
+        12,
+        ge=1,
+        le=100_000,
+        description="Periods between two reviews (12: once a year when a period is a month).",
+    )
+    recency: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Weight of the newest review's profit in the attraction of the strategy "
+        "followed (1: only the newest counts).",
+    )
+    aspiration_speed: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the gap between the profit made and the aspiration level the "
+        "aspiration closes at each review (0: the first review's profit for good).",
+    )
+    temperature: float = Field(
+        1.0,
+        gt=0,
+        le=MAX_MONEY,
+        description="Money per period: an attraction higher by this much makes a strategy e "
+        "times as likely to be chosen when the firm is dissatisfied (softmax).",
+    )
+
+
 class Scenario(Spec):
     """A business, its market and the strategies compared: a validated scenario file.
 
@@ -726,6 +778,9 @@ class Scenario(Spec):
     )
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
+    adaptation: AdaptationSpec | None = Field(
+        None, description="Strategies that learn (off when absent)."
+    )
     effects: list[EffectSpec] = Field(
         default_factory=list,
         description="Designed effects: changes of efficiency and market value stated in "
@@ -948,11 +1003,26 @@ def _check_scenario(sc: Scenario) -> None:
                 f"firm.{part}.initial",
                 f"a table needs exactly the departments {', '.join(names)}",
             )
+    if sc.adaptation is not None:
+        menu = sc.adaptation.strategies
+        for i, name in enumerate(menu):
+            if name not in sc.all_strategies:
+                raise FieldError(
+                    f"adaptation.strategies[{i}]",
+                    f"unknown strategy {name!r}; allowed: {', '.join(sc.all_strategies)}",
+                )
+            if name in menu[:i]:
+                raise FieldError(f"adaptation.strategies[{i}]", f"{name!r} is given twice")
     population = sc.population
     if population.firms > 1 and sc.firm.learning.gain > 0:
         raise FieldError(
             "population.firms",
             "a population (firms > 1) runs without learning by doing; set firm.learning.gain = 0",
+        )
+    if population.selection != "none" and sc.adaptation is not None:
+        raise FieldError(
+            "adaptation", "strategies that learn are not combined with selection (a newcomer's "
+            "learning would have no history); remove [adaptation] or population.selection"
         )
     if population.selection != "none" and population.firms < 2:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")

@@ -6,7 +6,8 @@ folder it writes (`store`) is resumable and read by `sim.results.load`.
 """
 
 from sim.sweep.execute import EngineError, SweepReport, default_sweep_dir, run_sweep
-from sim.sweep.spec import Sweep, SweepError, SweepSpec, load_sweep, sweep_from_dict
+from sim.sweep.load import load_sweep, sweep_from_dict
+from sim.sweep.spec import Sweep, SweepError, SweepSpec
 
 __all__ = [
     "EngineError",

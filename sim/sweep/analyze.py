@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from sim.plots import PALETTE, STRATEGY_COLOURS
 from sim.results import load, output_folder, write_table, write_text
 from sim.stats import (
+    FELL_METRICS,
     SUMMARY_METRICS,
     SURVIVOR_METRICS,
     benjamini_hochberg,
@@ -230,7 +231,8 @@ def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str])
     Means get a Student t interval, shares (survival, cycling, recovered) a Wilson interval,
     both within the outcome's range (`sim.stats`). Each point's runs are on distinct seeds.
     Outcomes labelled "(survivors)" (`sim.stats.SURVIVOR_METRICS`) are over the runs whose
-    firm survived, as in the summary table.
+    firm survived, recovery (`sim.stats.FELL_METRICS`) over the runs whose firm fell below
+    the recovery threshold, as in the summary table.
     """
     keys = ["point", *parameters, "strategy"]
     survived = runs["survived"].astype(bool) if "survived" in runs else None
@@ -240,6 +242,8 @@ def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str])
         values = runs[metric].astype(float)
         if survived is not None and metric in SURVIVOR_METRICS:
             values = values.where(survived)
+        if "fell" in runs and metric in FELL_METRICS:  # over the firms that fell only
+            values = values.where(runs["fell"].astype(bool))
         column = values.groupby([runs[k] for k in keys], observed=True, sort=True)
         n = column.count().astype(float)
         if share:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.sweep.spec import ParameterSpec, Sweep
+from sim.sweep.spec import ParameterSpec, Sweep, check_overrides
 
 _SEEDS_STREAM, _DESIGN_STREAM = 0, 1
 
@@ -139,3 +139,23 @@ def _table(parameters: list[ParameterSpec], rows: list[tuple[Any, ...]]) -> pd.D
     for j, p in enumerate(parameters):
         columns[names[j]] = pd.Series([r[j] for r in rows], dtype=dtypes[p.dtype])
     return pd.DataFrame(columns)
+
+
+def check_design_points(sweep: Sweep) -> None:
+    """Each parameter on its own (the others as in the base scenario) at each of its values or
+    bounds, then every design point, must give a valid scenario; the first that does not is
+    named."""
+    for i, parameter in enumerate(sweep.parameters):
+        trial = (
+            parameter.values
+            if parameter.values is not None
+            else [parameter.cast(v) for v in parameter.range or ()]
+        )
+        for value in trial:
+            overrides = dict.fromkeys(parameter.paths, value)
+            check_overrides(sweep, overrides, f"parameters[{i}]", f"value {value!r}")
+    design = build_design(sweep, root_seed=sweep.spec.root_seed or 0)
+    for values in design.points.to_dict("records"):
+        point = values.pop("point")
+        shown = ", ".join(f"{k} = {v!r}" for k, v in values.items())
+        check_overrides(sweep, sweep.point_overrides(values), f"design point {point}", shown)

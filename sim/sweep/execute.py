@@ -28,9 +28,11 @@ import pandas as pd
 
 from sim import experiment
 from sim.results import REPAIR_HINT, RESULTS_DIR
-from sim.scenario import Scenario, apply_overrides, validate_scenario
+from sim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
+from sim.settings import coordination_cost
 from sim.sweep.design import Design, build_design, draw_root_seed, run_seeds
-from sim.sweep.spec import Sweep, SweepError, load_sweep, sweep_from_dict
+from sim.sweep.load import load_sweep, sweep_from_dict
+from sim.sweep.spec import Sweep, SweepError
 from sim.sweep.store import SweepStore, concat, point_key, run_id
 
 #: Most runs in one task: enough to make per-task overhead small, few enough to lose little
@@ -327,29 +329,51 @@ def plan_groups(sweep: Sweep, design: Design, seeds: list[int]) -> Iterator[RunG
 
 def shared_points(sweep: Sweep, design: Design) -> dict[str, dict[int, tuple[int, ...]]]:
     """Per strategy: each design point -> the points (in order) whose runs of that strategy
-    are the same runs, because the points differ only in other strategies' parameters.
+    are the same runs, because the points differ only in what a run of it does not read.
 
     A firm's run reads its own strategy and nothing of the others' (`Market` builds a firm
-    from ``scenario.all_strategies[name]`` alone; `tests/test_sweep_execute.py` checks it), so
-    a swept `strategies.aligned.alpha` leaves the efficiency-only runs unchanged: they are
-    computed once per seed and stored under each point's run id.
+    from ``scenario.all_strategies[name]`` alone; `tests/test_sweep_execute.py` checks it),
+    and of the costs only its own bill (`sim.settings.coordination_cost`: the cost of its own
+    coordination mode, alignment's and sensing's as far as it aligns and senses). So a swept
+    `strategies.aligned.alpha` or `costs.coordination.hierarchical` leaves the efficiency-only
+    runs unchanged: they are computed once per seed and stored under each point's run id. With
+    `[adaptation]` a firm may follow any strategy of its menu, so every path counts.
     """
-    overrides = {
-        int(values.pop("point")): sweep.point_overrides(values)
-        for values in design.points.to_dict("records")
-    }
+    points = design.points.to_dict("records")
+    overrides = {int(values.pop("point")): sweep.point_overrides(values) for values in points}
+    learning = sweep.base.adaptation is not None
+    costs_swept = any(path.startswith("costs.") for o in overrides.values() for path in o)
+    bills: dict[int, dict[str, float]] = {}
+    if costs_swept and not learning:  # each strategy's own bill at each point
+        for point, values in zip(overrides, points, strict=True):
+            try:
+                scenario = sweep.scenario_at(values, point=point)
+            except ScenarioError:  # an invalid point shares nothing (its runs fail alone)
+                continue
+            bills[point] = {
+                name: coordination_cost(
+                    scenario.strategy(name),
+                    scenario.costs,
+                    scenario.alpha_of(scenario.strategy(name)),
+                )
+                for name in sweep.strategies
+            }
     result: dict[str, dict[int, tuple[int, ...]]] = {}
     for strategy in sweep.strategies:
         groups: dict[str, list[int]] = {}
         for point, paths in overrides.items():
-            own = {path: v for path, v in paths.items() if _reads(strategy, path)}
+            own = {path: v for path, v in paths.items() if learning or _reads(strategy, path)}
+            if point in bills:
+                own = {k: v for k, v in own.items() if not k.startswith("costs.")}
+                own["costs (its own bill)"] = bills[point][strategy]
             groups.setdefault(point_key(sweep.scenario_digest, own), []).append(point)
         result[strategy] = {p: tuple(g) for g in groups.values() for p in g}
     return result
 
 
 def _reads(strategy: str, path: str) -> bool:
-    """Whether a run of ``strategy`` reads the scenario value at dotted ``path``."""
+    """Whether a run of ``strategy`` may read the scenario value at dotted ``path`` (another
+    strategy's settings it never reads; costs are judged by their bill, `shared_points`)."""
     parts = path.split(".")
     return not (parts[0] == "strategies" and len(parts) > 1 and parts[1] != strategy)
 

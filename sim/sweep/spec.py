@@ -39,7 +39,7 @@ from sim.scenario import (
     scenario_to_dict,
     validate_scenario,
 )
-from sim.scenario.load import dotted_path, explain_error, read_toml
+from sim.scenario.load import dotted_path, explain_error
 
 SWEEP_DIR = SCENARIO_DIR / "sweeps"
 
@@ -386,17 +386,12 @@ def resolve_sweep_path(name_or_path: str | Path) -> Path:
     raise SweepError(str(name_or_path), "", f"no such file or sweep; sweeps available: {available}")
 
 
-def load_sweep(name_or_path: str | Path) -> Sweep:
-    """Read and validate a sweep file (a path, or a name in scenarios/sweeps/)."""
-    path = resolve_sweep_path(name_or_path)
-    data = read_toml(path, SweepError)
-    return sweep_from_dict(data, source=str(path), base_dir=path.parent)
-
-
-def sweep_from_dict(
+def parse_sweep(
     data: Mapping[str, Any], *, source: str = "<sweep>", base_dir: Path | None = None
 ) -> Sweep:
-    """Validate a sweep given as a dict (as read from TOML); paths relative to ``base_dir``."""
+    """Validate a sweep given as a dict (as read from TOML), paths relative to ``base_dir``: its
+    fields, base scenario, strategies and analysis. Its design points are checked by
+    `sim.sweep.load.sweep_from_dict`, which samples them (`sim.sweep.design`)."""
     spec = _validate_spec(data, source)
     scenario_path, raw = _read_base(spec, source, base_dir or Path.cwd())
     raw = _with_builtin_strategies(raw, spec)
@@ -424,7 +419,6 @@ def sweep_from_dict(
             )
     sweep = Sweep(spec, source, scenario_path, fixed, base, strategies)
     _check_analysis(sweep)
-    _check_points(sweep)
     return sweep
 
 
@@ -534,29 +528,9 @@ def outcome_columns(scenario: Scenario, strategy: str) -> list[str]:
     return [k for k, v in row.items() if k not in skip and isinstance(v, (int, float))]
 
 
-def _check_points(sweep: Sweep) -> None:
-    """Each parameter on its own (the others as in the base scenario) at each of its values or
-    bounds, then every design point, must give a valid scenario; the first that does not is
-    named."""
-    from sim.sweep.design import build_design  # design imports this module
-
-    for i, parameter in enumerate(sweep.parameters):
-        trial = (
-            parameter.values
-            if parameter.values is not None
-            else [parameter.cast(v) for v in parameter.range or ()]
-        )
-        for value in trial:
-            overrides = dict.fromkeys(parameter.paths, value)
-            _check_one(sweep, overrides, f"parameters[{i}]", f"value {value!r}")
-    design = build_design(sweep, root_seed=sweep.spec.root_seed or 0)
-    for values in design.points.to_dict("records"):
-        point = values.pop("point")
-        shown = ", ".join(f"{k} = {v!r}" for k, v in values.items())
-        _check_one(sweep, sweep.point_overrides(values), f"design point {point}", shown)
-
-
-def _check_one(sweep: Sweep, overrides: dict[str, Any], where: str, shown: str) -> None:
+def check_overrides(sweep: Sweep, overrides: dict[str, Any], where: str, shown: str) -> None:
+    """A `SweepError` naming ``where`` (the sweep file's field) if ``overrides`` (dotted path ->
+    value, shown to the user as ``shown``) lead nowhere in the base scenario or make it invalid."""
     try:
         data = apply_overrides(sweep.scenario_data, overrides)
     except ScenarioError as exc:

@@ -1,0 +1,96 @@
+"""Compiled settings: a scenario's strategy and costs turned into the engine's per-firm
+parameters (`FirmSettings`), once, before a market runs. The Mesa views (`sim.agents`,
+`sim.population`), `decompose` and `explain` read a strategy's parameters and costs from here
+alone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.adaptation import AdaptationRule
+from sim.engine import FirmSettings
+from sim.scenario.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import CostSpec, Scenario, StrategySpec
+
+
+def firm_settings(
+    scenario: Scenario, strategy: StrategySpec, costs: CostSpec | None = None, *, firms: int = 1
+) -> FirmSettings:
+    """The engine's parameters for a firm following ``strategy`` in ``scenario``."""
+    costs = scenario.costs if costs is None else costs
+    alphas = scenario.alpha_of(strategy)
+    firm, learning = scenario.firm, scenario.firm.learning
+    understanding, engagement = firm.understanding, firm.engagement
+    return FirmSettings(
+        alphas=alphas,
+        coordination=strategy.coordination,
+        sensing=strategy.sensing,
+        p_jump=strategy.p_jump,
+        proposals=strategy.proposals,
+        search=strategy.search,
+        cost=coordination_cost(strategy, costs, alphas),
+        money_scale=firm.money_scale,
+        break_even=firm.break_even,
+        initial_cash=firm.initial_cash,
+        gain=learning.gain,
+        tau=learning.tau,
+        reset=learning.reset,
+        initial_experience=learning.initial_experience,
+        bankruptcy=firms == 1,  # in a population, selection decides who stays
+        alternatives=strategy.alternatives,
+        understanding=None
+        if understanding is None
+        else scenario.per_department(understanding.initial),
+        communication=strategy.communication if understanding is not None else 0.0,
+        forgetting=0.0 if understanding is None else understanding.forgetting,
+        engagement=None if engagement is None else scenario.per_department(engagement.initial),
+        erosion=0.0 if engagement is None else engagement.erosion,
+        recovery=0.0 if engagement is None else engagement.recovery,
+        turnover=0.0 if engagement is None else engagement.turnover,
+        engaged_search=engagement is not None and engagement.drives_search,
+        burn_in=firm.burn_in,
+    )
+
+
+def coordination_cost(strategy: StrategySpec, costs: CostSpec, alphas: tuple[float, ...]) -> float:
+    """Money per period the strategy's coordination, alignment, sensing and communication
+    cost (communication is paid whatever the understanding mechanism: it is the meetings)."""
+    return (
+        costs.coordination[strategy.coordination]
+        + costs.alignment * float(np.mean(alphas))
+        + costs.sensing * strategy.sensing
+        + costs.communication * strategy.communication
+    )
+
+
+def adaptation_of(
+    scenario: Scenario, strategy_name: str, *, firms: int = 1
+) -> tuple[AdaptationRule, int] | None:
+    """How a firm run as ``strategy_name`` learns (`[adaptation]`): the rule, with every
+    strategy of its menu compiled, and the index of the strategy it starts with; None if the
+    scenario's strategies do not learn."""
+    spec = scenario.adaptation
+    if spec is None:
+        return None
+    names = tuple(spec.strategies)
+    if spec.start == "own" and strategy_name not in names:
+        raise ScenarioError(
+            scenario.name,
+            "adaptation.strategies",
+            f"a firm run as {strategy_name!r} starts following it (adaptation.start = 'own'), so "
+            f"it must be one of the strategies it learns among: {', '.join(names)}",
+        )
+    rule = AdaptationRule(
+        names=names,
+        menu=tuple(firm_settings(scenario, scenario.strategy(n), firms=firms) for n in names),
+        review=spec.review,
+        recency=spec.recency,
+        aspiration_speed=spec.aspiration_speed,
+        temperature=spec.temperature,
+        start=spec.start,
+    )
+    return rule, names.index(strategy_name) if strategy_name in names else 0
