@@ -207,6 +207,8 @@ def test_paired_differences_say_which_firms_they_are_over(closures):
     assert everyone.population == "all firms" and survivors.population == "survivors"
     cycling = paired_difference(runs, "cycled", "aligned", "efficiency_only")
     assert cycling.unpaired == either_closed.sum()
+
+
 def test_in_the_stable_canteen_recovery_counts_only_the_firms_that_fell():
     # issue 19: with no shift most aligned firms never fall below the bar; before 0.2.0 they
     # "recovered" at k = 0. Checked here against the periods table, computed independently.
