@@ -74,6 +74,10 @@ class Adaptation:
             self.valid[block, : len(rule.names)] = True
         self.learning = self.rule >= 0
 
+    def __repr__(self) -> str:
+        menus = "; ".join(", ".join(rule.names) for rule in self.rules)
+        return f"Adaptation({int(self.learning.sum())} learning rows of {self.rule.size}: {menus})"
+
     def name_of(self, rows: np.ndarray, settings: np.ndarray) -> np.ndarray:
         """The names of the strategies ``settings`` (indices) of ``rows`` stand for ("" where a
         row does not learn)."""

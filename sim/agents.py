@@ -27,11 +27,26 @@ def _share(value: float, name: str) -> float:
     return value
 
 
+def _no_step_alone(agent: mesa.Agent) -> None:
+    kind = type(agent).__name__.lower()
+    raise RuntimeError(
+        f"a {kind} does not step alone: the market steps all its firms at once (they are rows "
+        "of one engine). Step the market instead: market.step() for one period, market.run() "
+        "to the horizon"
+    )
+
+
 class Department(mesa.Agent):
-    """Owns some of the firm's decisions and proposes changes that raise its objective.
+    """A department of a `Firm` (a Mesa agent): owns some of the firm's decisions and proposes
+    changes that raise its objective.
 
     Objective: U_d = (1 - alpha) * E_d + alpha * P_hat, where E_d is its own efficiency (with
     learning by doing) and P_hat the firm's performance as the firm perceives it.
+
+    Attributes: ``name``; ``firm``; ``index`` (its place in the firm); ``decisions`` (the bit
+    numbers of the decisions it owns) and ``mask``; ``alpha``, ``understanding`` and
+    ``engagement`` (settable between periods, read from the engine's row). `propose` lists the
+    configurations it would propose next. It does not step alone (`step`).
     """
 
     def __init__(
@@ -46,6 +61,12 @@ class Department(mesa.Agent):
 
     def __repr__(self) -> str:
         return f"<Department {self.name!r} of {self.firm.strategy_name!r} alpha={self.alpha:g}>"
+
+    def step(self) -> None:
+        """Not used: a department does not step alone. The market steps all its firms and their
+        departments at once, one period per `Market.step` (rows of one engine); a `RuntimeError`
+        says so."""
+        _no_step_alone(self)
 
     @property
     def alpha(self) -> float:
@@ -92,10 +113,18 @@ class Department(mesa.Agent):
 
 
 class Firm(mesa.Agent):
-    """A firm: departments, a coordination mode, market intelligence, cash and survival.
+    """A firm (a Mesa agent): departments, a coordination mode, market intelligence, cash and
+    survival.
 
     A view of one row of the market's engine: its state (configuration, cash, experience,
     beliefs) and parameters are the engine's, and ``log`` reads its history.
+
+    Attributes: ``strategy_name`` and ``strategy`` (a `StrategySpec`; change it with
+    `set_strategy`); ``costs``; ``departments`` (`Department` agents); ``market`` (its
+    `Market`); ``log`` (`FirmLog`, the per-period records; ``log.to_frame()`` as a table);
+    now: ``config``, ``alive``, ``cash``, ``experience``, ``belief``, ``coordination_cost``.
+    `trace` records what its departments consider; `trace_frame` returns it. A firm does not
+    step alone: `Market.step` steps all firms at once (`step`).
     """
 
     def __init__(
@@ -151,6 +180,12 @@ class Firm(mesa.Agent):
 
         return firm_html(self)
 
+    def step(self) -> None:
+        """Not used: a firm does not step alone. The market steps all its firms at once, one
+        period per `Market.step` (``market.step()``, ``market.run()``), because the firms are
+        rows of one engine; a `RuntimeError` says so (Mesa's ``agents.do("step")`` included)."""
+        _no_step_alone(self)
+
     def set_strategy(
         self, strategy: StrategySpec, *, costs: CostSpec | None = None, label: str | None = None
     ) -> None:
@@ -172,10 +207,13 @@ class Firm(mesa.Agent):
         )
 
     def trace(self, on: bool = True) -> None:
-        """Record (or stop recording) what the firm's departments and head office consider each
-        period from the next on; `trace_frame` returns it."""
+        """Record (``on=True``) or stop recording (``on=False``) what the firm's departments and
+        head office consider each period from the next on; `trace_frame` returns it. Anything
+        but True or False is a `TypeError`."""
+        if not isinstance(on, bool | np.bool_):
+            raise TypeError(f"trace(on): True or False, got {on!r}")
         self.engine.build()
-        self.engine.traced[self.row] = on
+        self.engine.traced[self.row] = bool(on)
 
     def trace_frame(self):
         """The recorded periods as a DataFrame: per period, each department's alternatives (in
@@ -209,11 +247,13 @@ class Firm(mesa.Agent):
 
     @property
     def alive(self) -> bool:
+        """Whether the firm is in business (False from the period after its cash fell below 0)."""
         self.engine.build()
         return bool(self.engine.alive[self.row])
 
     @property
     def cash(self) -> float:
+        """Cash now (money units; frozen at its negative value once the firm closed)."""
         self.engine.build()
         return float(self.engine.cash[self.row])
 

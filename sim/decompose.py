@@ -58,13 +58,15 @@ from sim.stats import mean_ci, ratio_ci
 
 INGREDIENTS: tuple[str, ...] = ("alpha", "coordination", "sensing")
 ON: tuple[str, ...] = tuple(f"{i}_on" for i in INGREDIENTS)  # arm columns: ingredient on?
-#: outcome column -> label (net and gross profit, market value, efficiency after the split)
+#: outcome column -> label (net and gross profit, market value, efficiency after the split),
+#: each over all firms or survivors (the closed-firm rule, docs/ODD.md section 9.2)
 OUTCOMES: dict[str, str] = {
-    "profit_pre_shift": "profit before (net)",
-    "profit_post_shift": "profit after (net)",
-    "gross_profit_post_shift": "profit after (gross)",
-    "market_value_post_shift": "market value after",
-    "efficiency_post_shift": "efficiency after",
+    "profit_pre_shift": "profit before (net, all firms)",
+    "profit_post_shift": "profit after (net, all firms)",
+    "gross_profit_post_shift": "profit after (gross, all firms)",
+    "market_value_post_shift_all": "market value after (all firms)",
+    "market_value_post_shift": "market value after (survivors)",
+    "efficiency_post_shift": "efficiency after (survivors)",
 }
 #: Per term: the share of its net profit effect after the split already there before it (the
 #: ratio of the mean effects before and after, Fieller's interval; `sim.stats.ratio_ci`).

@@ -180,8 +180,16 @@ class Engine:
         self.period = 0
         self.shortcuts = True  # exact shortcuts where they apply (`_fast_rows`); False: never
 
+    def __repr__(self) -> str:
+        state = f"period {self.period} of {self.horizon}" if self.built else "not built"
+        return (
+            f"Engine({self.rows} rows in {len(self.markets)} markets, {self.n} decisions in "
+            f"{self.department_count} departments, {state})"
+        )
+
     @property
     def department_count(self) -> int:
+        """The number of departments."""
         return len(self.departments)
 
     # ------------------------------------------------------------------ building
@@ -354,6 +362,7 @@ class Engine:
             understanding=bool(self.understands.any()),
             engagement=bool(self.engaged.any()),
             competition=self._competing,
+            single_firms=bool((self.group == _UNSET).any()),
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         if self._adaptive:
@@ -450,9 +459,10 @@ class Engine:
             self._refresh_mechanisms()
             h = self.history  # a mechanism switched on by a live change is recorded from now on
             people = (h.config.shape[0], self.rows, self.department_count)
-            if self._understanding_on and h.understanding is None:
+            single = h.single_firms  # (an engine of populations records neither)
+            if single and self._understanding_on and h.understanding is None:
                 h.understanding = np.full(people, np.nan)
-            if self._engagement_on and h.engagement is None:
+            if single and self._engagement_on and h.engagement is None:
                 h.engagement = np.full(people, np.nan)
 
     def _refresh_mechanisms(self) -> None:
@@ -1032,26 +1042,32 @@ class Engine:
         if first:
             profit = np.zeros_like(profit)
         self.cash[rows] = self.cash[rows] + profit
-        h.config[t, rows] = configs
-        h.moved[t, rows] = moved[rows]
-        h.alive[t, rows] = True
-        h.ids[t] = self.ids
-        h.department_efficiency[t, rows] = dept_eff
+        records = {
+            "config": configs,
+            "moved": moved[rows],
+            "alive": True,
+            "department_efficiency": dept_eff,
+            "efficiency": efficiency,
+            "market_value": value,
+            "believed_market_value": believed,
+            "performance": performance,
+            "performance_norm": self.performance_land.take(flat) / self.best.take(m),
+            "profit": profit,
+            "cash": self.cash[rows],
+            "distance_to_port": np.bitwise_count(configs ^ self.port.take(m)),
+        }
+        for name, values in records.items():
+            target = getattr(h, name)
+            if target is not None:  # (an engine of populations keeps only some)
+                target[t, rows] = values
         if h.understanding is not None:
             h.understanding[t, rows] = self.understanding[rows]
         if h.engagement is not None:
             h.engagement[t, rows] = self.engagement[rows]
-        h.efficiency[t, rows] = efficiency
-        h.market_value[t, rows] = value
-        h.believed_market_value[t, rows] = believed
-        h.performance[t, rows] = performance
-        h.performance_norm[t, rows] = self.performance_land.take(flat) / self.best.take(m)
-        h.profit[t, rows] = profit
-        h.cash[t, rows] = self.cash[rows]
+        h.ids[t] = self.ids
         if self.adaptation is not None:
             self.adaptation.earn(active, profit)
             h.setting[t] = self.adaptation.setting
-        h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port.take(m))
         bust = active[(self.cash[rows] < 0) & self.bankruptcy[rows]]
         self.alive[bust] = False
 
@@ -1241,7 +1257,16 @@ class _MoveTables:
 
 
 class History:
-    """Per-period records of every row, periods 0..horizon (see docs/ODD.md, "Outputs")."""
+    """Per-period records of every row, periods 0..horizon (see docs/ODD.md, "Outputs").
+
+    Arrays of shape (periods, rows): the `FLOATS`, ``config``, ``moved``,
+    ``distance_to_port``, ``ids`` and ``alive``; (periods, rows, departments):
+    ``department_efficiency`` and, where the mechanism is on, ``understanding`` and
+    ``engagement`` (else None). An engine of populations only (``single_firms=False``) keeps
+    what a population's log reads, ``config``, ``ids``, ``performance`` and
+    ``performance_norm``; the other records are None (at 100,000 firms they would take
+    gigabytes).
+    """
 
     FLOATS = (
         "efficiency",
@@ -1252,6 +1277,8 @@ class History:
         "profit",
         "cash",
     )
+    #: What an engine of populations only records.
+    POPULATION = ("config", "ids", "performance", "performance_norm")
 
     def __init__(
         self,
@@ -1262,23 +1289,31 @@ class History:
         understanding: bool = False,
         engagement: bool = False,
         competition: bool = False,
+        single_firms: bool = True,
     ) -> None:
         shape = (periods, rows)
+        self.periods, self.rows, self.single_firms = periods, rows, single_firms
+
+        def kept(name: str) -> bool:
+            return single_firms or name in self.POPULATION
+
         for name in self.FLOATS:
-            setattr(self, name, np.full(shape, np.nan))
-        self.config = np.zeros(shape, dtype=np.int64)
-        self.moved = np.zeros(shape, dtype=np.int64)
-        self.distance_to_port = np.zeros(shape, dtype=np.int64)
-        self.ids = np.zeros(shape, dtype=np.int64)
-        self.alive = np.zeros(shape, dtype=bool)
-        self.department_efficiency = np.full((periods, rows, departments), np.nan)
-        # per department, only where the mechanism is on for some row (else None)
+            setattr(self, name, np.full(shape, np.nan) if kept(name) else None)
+        for name in ("config", "moved", "distance_to_port", "ids"):
+            setattr(self, name, np.zeros(shape, dtype=np.int64) if kept(name) else None)
+        self.alive = np.zeros(shape, dtype=bool) if single_firms else None
         people = (periods, rows, departments)
-        self.understanding = np.full(people, np.nan) if understanding else None
-        self.engagement = np.full(people, np.nan) if engagement else None
+        self.department_efficiency = np.full(people, np.nan) if single_firms else None
+        # per department, only where the mechanism is on for some row (else None)
+        self.understanding = np.full(people, np.nan) if understanding and single_firms else None
+        self.engagement = np.full(people, np.nan) if engagement and single_firms else None
         # with competition (docs/ODD.md, section 7.18): each firm's share of its market's
         # customers and its sales (market size x share x market value); None without
         self.market_share = np.full(shape, np.nan) if competition else None
         self.sales = np.full(shape, np.nan) if competition else None
         # the index of the strategy each learning row follows (`sim.adaptation`; else None)
         self.setting: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        kept = "all records" if self.single_firms else "populations' records"
+        return f"History({self.rows} rows x periods 0..{self.periods - 1}, {kept})"

@@ -57,7 +57,9 @@ def market_bytes(scenario: Scenario) -> int:
 def history_bytes(scenario: Scenario) -> int:
     """Memory of one firm's per-period records in an engine (`sim.engine.History`), at most:
     per period, the floats, each department's efficiency, understanding and engagement, four
-    integers and a flag."""
+    integers and a flag; a population's firm: only `History.POPULATION`, 8 bytes each."""
+    if scenario.population.firms > 1:
+        return (scenario.horizon + 1) * len(History.POPULATION) * 8
     numbers = len(History.FLOATS) + 3 * len(scenario.departments) + 4
     return (scenario.horizon + 1) * (numbers * 8 + 1)
 
@@ -117,14 +119,20 @@ def run_one(
 Run = tuple[Scenario, str, int]
 
 
-@dataclass
+@dataclass(repr=False)
 class Simulation:
-    """The outcomes of runs, in the order asked: one per-run row each, and their per-period
-    tables stacked in the same order (``spans[i]``: the rows of run i)."""
+    """The outcomes of runs, in the order asked (`simulate`): ``rows``, one per-run dict each
+    (the runs table's row, `runs_table`); ``periods``, their per-period tables stacked in the
+    same order (None without them); ``spans[i]``, the rows of run i in ``periods``. Indexing
+    or iterating gives (row, per-period table) per run."""
 
     rows: list[dict]
     periods: pd.DataFrame | None
     spans: list[tuple[int, int]]
+
+    def __repr__(self) -> str:
+        periods = "no periods" if self.periods is None else f"periods {len(self.periods)} rows"
+        return f"Simulation({len(self.rows)} runs, {periods})"
 
     def frame(self, i: int) -> pd.DataFrame | None:
         """Run ``i``'s per-period table."""
@@ -422,6 +430,15 @@ def adoption_summary(firm, *, split: int) -> dict:
     return out
 
 
+def runs_table(rows: Sequence[dict]) -> pd.DataFrame:
+    """Per-run rows (`simulate`) as the runs table (docs/ODD.md section 9.2): ``cycled``, an
+    outcome over survivors, is a nullable boolean, NA for a firm that closed."""
+    runs = pd.DataFrame(list(rows))
+    if "cycled" in runs:
+        runs["cycled"] = runs["cycled"].astype("boolean")
+    return runs
+
+
 def run_experiment(
     scenario: Scenario,
     *,
@@ -443,7 +460,7 @@ def run_experiment(
         progress=progress,
         changes=changes,
     )
-    runs = pd.DataFrame(result.rows)
+    runs = runs_table(result.rows)
     runs["strategy"] = pd.Categorical(runs["strategy"], categories=list(names))
     period_table = result.periods
     if period_table is not None:

@@ -60,12 +60,17 @@ def decision_columns(
     there are kept if they hold the decoded bits (periods tables come with them), and only
     the missing ones are added; the table itself is returned if none is missing. A column of
     that name holding anything else is a `ValueError` (give another ``prefix``).
+
+    The scenario must be the table's: a configuration that needs more decisions than it has,
+    or decision columns in the table that are not its decisions, is a `ValueError` naming
+    both (a scenario with more decisions than the table's cannot be told from its values).
     """
     if column not in table:
         raise KeyError(
             f"the table has no {column!r} column to decode; its columns: {', '.join(table.columns)}"
         )
     names = decision_names(scenario, prefix=prefix)
+    _check_fits(table, column, names, prefix)
     bits = decision_bits(table[column].to_numpy(), len(names))
     missing = []
     for i, name in enumerate(names):
@@ -80,6 +85,35 @@ def decision_columns(
         return table
     decoded = pd.DataFrame(bits[:, missing], columns=[names[i] for i in missing], index=table.index)
     return pd.concat([table, decoded], axis=1)
+
+
+def _check_fits(table: pd.DataFrame, column: str, names: list[str], prefix: str) -> None:
+    """A `ValueError` if ``table`` cannot be the decisions ``names``' (another scenario's)."""
+    configs = table[column].to_numpy()
+    if configs.size == 0:
+        return
+    as_float = configs.astype(float)
+    if not np.all(np.isfinite(as_float)) or np.any(as_float % 1 != 0):
+        raise ValueError(f"column {column!r} must hold whole-number configurations")
+    low, high = int(configs.min()), int(configs.max())
+    if low < 0 or high >= 2 ** len(names):
+        needed = max(high, 0).bit_length()
+        raise ValueError(
+            f"column {column!r} holds configuration {high if low >= 0 else low}, which needs "
+            f"{needed if low >= 0 else 'a non-negative'} decisions; the scenario given has "
+            f"{len(names)} ({', '.join(n.removeprefix(prefix) for n in names)}): give the "
+            "scenario the table was made with"
+        )
+    others = sorted(
+        c for c in table.columns if isinstance(c, str) and c.startswith(prefix) and c not in names
+    )
+    if others and prefix == DECISION_PREFIX:
+        raise ValueError(
+            f"the table has decision columns the scenario given does not have: "
+            f"{', '.join(others[:5])}{' ...' if len(others) > 5 else ''}; its decisions are "
+            f"{', '.join(n.removeprefix(prefix) for n in names)}: give the scenario the table "
+            "was made with"
+        )
 
 
 def department_of(scenario: Scenario) -> dict[str, str]:

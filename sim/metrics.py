@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -91,7 +92,13 @@ def path_metrics(
 
 
 class FirmLog:
-    """Per-period records of one firm (periods 0..horizon): a view of its engine row."""
+    """Per-period records of one firm (periods 0..horizon): a view of its engine row.
+
+    ``to_frame()`` gives them as the periods table (docs/ODD.md section 9.1); ``floats``,
+    ``ints`` and ``bools`` as arrays by column (one value per period; periods not yet run hold
+    NaN, 0 or False), ``department_efficiency`` as periods x departments. ``horizon`` is the
+    last period, ``firm`` the `Firm` it belongs to.
+    """
 
     def __init__(self, engine, row: int, *, heading_window: int = 10, firm=None) -> None:
         self.engine = engine
@@ -99,12 +106,18 @@ class FirmLog:
         self.firm = firm
         self.heading_window = heading_window
 
+    def __repr__(self) -> str:
+        who = f"{self.firm.strategy_name!r}, seed {self.firm.market.seed}, " if self.firm else ""
+        return f"FirmLog({who}periods 0..{self.horizon}, run to period {self.engine.period})"
+
     @property
     def horizon(self) -> int:
+        """The last period recorded."""
         return self.engine.horizon
 
     @property
     def departments(self) -> int:
+        """The number of departments."""
         return self.engine.department_count
 
     def _history(self):
@@ -191,30 +204,48 @@ def summarize_run(
     recovery_threshold: float,
 ) -> dict[str, Any]:
     """Per-run outcomes: before/after the split, survival, cycling, recovery, miles sailed
-    (docs/ODD.md, section 7.13).
+    (docs/ODD.md, sections 7.13 and 9.2).
 
     Pre-shift = the ``window`` periods before ``split``; post-shift = ``split`` to the horizon.
-    Means of E, V and P are over periods alive; profit counts 0 after exit (no business).
-    A firm survives if its cash never went negative; it exits in the period it does.
+    A firm survives if its cash never went negative; it exits in the period it does. Closed
+    firms follow the one rule of docs/ODD.md section 9.2: an outcome over *all firms* counts
+    a closed firm's periods with profit 0 and market value 0 (``profit_*``,
+    ``market_value_*_all``, ``cycled_all``: a closed firm is not cycling); an outcome over
+    *survivors* is NaN (``cycled``: None) for a firm that closed (``efficiency_*``,
+    ``market_value_*``, ``performance_norm_*``, ``profit_*_survivors``, ``cycled``).
     """
     pre = slice(max(1, split - window), split)
     post = slice(split, log.horizon + 1)
     out: dict[str, Any] = {}
     floats, ints = log.floats, log.ints  # (each call gathers every column)
+    bust = np.flatnonzero(floats["cash"] < 0)
+    survived = not bust.size
     for column in ("efficiency", "market_value", "performance_norm", "profit"):
         values = floats[column]
-        out[f"{column}_pre_shift"] = _mean(values[pre])
-        out[f"{column}_post_shift"] = _mean(values[post])
+        if column == "profit":  # all firms (0 after exit), and survivors
+            for name, part in (("pre_shift", pre), ("post_shift", post)):
+                out[f"profit_{name}"] = _mean(values[part])
+            continue
+        for name, part in (("pre_shift", pre), ("post_shift", post)):
+            out[f"{column}_{name}"] = _mean(values[part]) if survived else math.nan
+            if column == "market_value":  # all firms: a closed period counts 0
+                out[f"{column}_{name}_all"] = _mean(np.nan_to_num(values[part], nan=0.0))
     # after minus before: paired differences of these between strategies are the
     # difference-in-differences, what the shift itself does to the gap
     out["profit_change"] = out["profit_post_shift"] - out["profit_pre_shift"]
     out["market_value_change"] = out["market_value_post_shift"] - out["market_value_pre_shift"]
-    bust = np.flatnonzero(floats["cash"] < 0)
-    out["survived"] = not bust.size
+    out["market_value_change_all"] = (
+        out["market_value_post_shift_all"] - out["market_value_pre_shift_all"]
+    )
+    for name in ("pre_shift", "post_shift", "change"):
+        out[f"profit_{name}_survivors"] = out[f"profit_{name}"] if survived else math.nan
+    out["survived"] = survived
     out["exit_period"] = int(bust[0]) if bust.size else -1
     bools = log.bools
     in_cycle = bools["in_cycle"]
-    out["cycled"] = bool(in_cycle[-cycle_window:].any())
+    cycling_at_end = bool(in_cycle[-cycle_window:].any())
+    out["cycled"] = cycling_at_end if survived else None
+    out["cycled_all"] = cycling_at_end  # a closed firm is not cycling
     out["periods_cycling"] = int(in_cycle.sum())
     out["revisits"] = int(bools["revisit"].sum())
     out["miles_sailed"] = int(ints["miles"].sum())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import mesa
@@ -56,6 +57,27 @@ class Market(mesa.Model):
     `Population` per strategy when the scenario has ``population.firms > 1``). `step()` is one
     period: the market moves, then every firm acts; `run()` runs to the horizon.
 
+    Arguments: ``scenario``, a `sim.scenario.Scenario` or a scenario's name
+    (``"bakery_gluten_free"``); ``strategies``, the names of the scenario's strategies (one
+    name alone is one firm), or (name, `StrategySpec`) pairs; ``rng``, the seed (a whole
+    number from 0 to 2**63 - 1; None, as Mesa's ``batch_run`` passes it, draws one and keeps
+    it in ``seed``); ``engine``, an engine shared with other markets (`step_together`).
+
+    Attributes:
+
+    - ``spec``: the scenario (Mesa's own ``scenario`` slot is not used: None);
+    - ``seed``: the seed everything was drawn from (the one drawn when ``rng`` was None);
+    - ``firms`` (`Firm` agents) or ``populations`` (`Population` agents), in strategy order;
+    - ``period``: the current period (Mesa's ``time``); ``running``: False at the horizon;
+    - ``datacollector``: a `mesa.DataCollector` of the per-period KPIs (`market_collector`):
+      model-level columns per firm (``profit_aligned`` ...), agent-level rows per firm or
+      population; so ``mesa.batch_run(Market, ...)`` and Mesa's ``SolaraViz`` work as on any
+      Mesa model (docs/mesa.md);
+    - ``environment`` (regimes, schedule, market value), ``port`` and ``best_performance``,
+      ``efficiency``, ``market_value``, ``landscape_performance`` (per configuration), and
+      ``interactions`` (the efficiency landscape's interaction graph);
+    - ``shift_labels`` (per period), ``changes`` and ``replaced_shifts``: what happened.
+
     All randomness comes from the seed: the landscapes, the schedule and the start from the
     model's seeded generator (``self.rng``), and each firm's behaviour from a stream keyed by
     the seed, its strategy's name and its place in a population (`sim.streams`). So a strategy
@@ -68,23 +90,27 @@ class Market(mesa.Model):
 
     The firms are rows of an `Engine`; markets of an experiment share one (``engine=``) and are
     stepped in lockstep by `step_together`. Market shifts, "shift now" and live changes are
-    events on Mesa's schedule, recorded in ``shift_labels`` and ``changes``.
+    events on Mesa's schedule, recorded in ``shift_labels`` and ``changes``. A market on its
+    own engine collects its KPIs at period 0 and after every `step`; markets stepped together
+    do not (their records are the engine's: ``firm.log``, the experiment's tables).
     """
 
     def __init__(
         self,
         *,
-        scenario: Scenario,
-        strategies: Sequence[str | tuple[str, StrategySpec]] | None = None,
-        rng: int = 0,
+        scenario: Scenario | str,
+        strategies: Sequence[str | tuple[str, StrategySpec]] | str | None = None,
+        rng: int | None = 0,
         engine: Engine | None = None,
     ) -> None:
         scenario = as_scenario(scenario)  # a name or path is loaded
-        if rng is not None:
-            check_seed(rng, "rng")  # numpy's own error would be a traceback from its internals
-        super().__init__(rng=rng)
+        seed = _seed_of(rng)
+        if isinstance(strategies, str):  # one strategy's name: one firm
+            strategies = (strategies,)
+        super().__init__(rng=seed)
         self.spec = scenario  # (Mesa's own `scenario` attribute is a different thing)
-        self.seed = int(rng)
+        self.seed = seed
+        self._datacollector: mesa.DataCollector | None = None
         env_rng = environment_rng(self.seed)  # = self.rng.spawn(1)[0], without spawning it
         n = len(scenario.decisions)
         self.n_decisions = n
@@ -165,9 +191,7 @@ class Market(mesa.Model):
         if strategies is None:  # a market of competing firms holds its mix (`add_rivals`)
             strategies = () if scenario.competition is not None else ("efficiency_only",)
         for entry in strategies:
-            name, spec = (
-                (entry, scenario.all_strategies[entry]) if isinstance(entry, str) else entry
-            )
+            name, spec = (entry, scenario.strategy(entry)) if isinstance(entry, str) else entry
             self.add_firm(name, spec)
         self.rivals = add_rivals(self)  # the competing firms of `[competition]` (or none)
         self._scheduled: set[int] = set()
@@ -176,6 +200,7 @@ class Market(mesa.Model):
             self._schedule_shift(event.time)
         if self.standalone:
             self.engine.build()
+            self.datacollector.collect(self)  # period 0
         else:
             # a market sharing an engine is stepped by `step_together`, which advances its
             # clock (running its shift and change events) and then steps all markets' firms at
@@ -220,6 +245,31 @@ class Market(mesa.Model):
         from sim.display import market_repr
 
         return market_repr(self)
+
+    @property
+    def scenario(self) -> None:
+        """Mesa's experimental `mesa.experimental.scenarios.Scenario` slot: not used (None).
+        The market's parameters are a `sim.scenario.Scenario`, given as ``scenario=`` and kept
+        in ``spec``. (None also lets Mesa's SolaraViz rebuild the market from its parameters.)
+        """
+        return None
+
+    @scenario.setter
+    def scenario(self, value: object) -> None:  # set by mesa.Model.__init__: not kept
+        pass
+
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """The market's `mesa.DataCollector` (`market_collector`): the per-period KPIs, made
+        when first read. A market on its own engine collects at period 0 and after each
+        `step`; markets stepped together (`step_together`) leave it to their tables."""
+        if self._datacollector is None:
+            self._datacollector = market_collector(self)
+        return self._datacollector
+
+    @datacollector.setter
+    def datacollector(self, collector: mesa.DataCollector) -> None:
+        self._datacollector = collector
 
     def _repr_html_(self) -> str:
         from sim.display import market_html
@@ -385,10 +435,12 @@ class Market(mesa.Model):
 
     # ---- the period ----
     def step(self) -> None:
-        """One period: the market moves (shifts), then every firm acts."""
+        """One period: the market moves (shifts), then every firm acts; then the KPIs are
+        collected (``datacollector``)."""
         self.advance()
         self.engine.update_market(self.index)
         self.engine.step(self.period)
+        self.datacollector.collect(self)
 
     def advance(self, t: int | None = None) -> None:
         """The market's part of period ``t`` (default: the current period), after its shift
@@ -535,3 +587,111 @@ def _regime_at(initial: str, events: list[ShiftEvent], t: int) -> str:
 def _redraw_label(scenario: Scenario, decisions: tuple[int, ...]) -> str:
     names = ", ".join(scenario.decisions[i] for i in decisions)
     return f"what customers value in {names} changes"
+
+
+def _seed_of(rng: object) -> int:
+    """The market's seed from ``rng``: a whole number from 0 to 2**63 - 1 (`check_seed`), or
+    None for a seed drawn from the operating system's entropy (0 to 2**32 - 1, kept in
+    ``Market.seed``)."""
+    if rng is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
+    return check_seed(rng, "rng")
+
+
+#: What `market_collector` records per firm each period: its column in the engine's history.
+FIRM_KPIS = ("efficiency", "market_value", "performance_norm", "profit", "cash")
+
+
+def market_collector(market: Market) -> mesa.DataCollector:
+    """A `mesa.DataCollector` of ``market``'s per-period KPIs, read from the engine's records.
+
+    Model level (one row per period, `get_model_vars_dataframe`): ``seed``, ``period``,
+    ``regime`` (what customers value now), ``market_shift`` (the period's shift labels),
+    ``firms_open``, and per firm ``<kpi>_<strategy>`` for each of `FIRM_KPIS` (for a
+    population, its mean ``performance_norm_<strategy>``). Agent level
+    (`get_agenttype_vars_dataframe(Firm)`; the agents' rows of ``mesa.batch_run``): per firm
+    ``strategy``, ``alive``, ``config``, ``miles``, ``distance_to_port`` and `FIRM_KPIS`; per
+    population ``strategy``, ``performance_norm`` (mean), ``best_performance_norm`` and
+    ``distinct_forms``. A closed firm's efficiency, market value and performance are NaN,
+    its profit 0 (docs/ODD.md section 9.1).
+    """
+    model: dict[str, object] = {
+        "seed": "seed",
+        "period": _period,
+        "regime": _regime,
+        "market_shift": _market_shift,
+        "firms_open": _firms_open,
+    }
+    names = [f.strategy_name for f in market.firms] + [p.strategy_name for p in market.populations]
+    taken: set[str] = set()
+    for i, firm in enumerate(market.firms):
+        suffix = _unique(names[i], taken)
+        for kpi in FIRM_KPIS:
+            model[f"{kpi}_{suffix}"] = partial(_firm_kpi, row=firm.row, kpi=kpi)
+    for population in market.populations:
+        suffix = _unique(population.strategy_name, taken)
+        model[f"performance_norm_{suffix}"] = partial(_population_norm, rows=population.rows)
+    firm_reporters: dict[str, object] = {
+        "strategy": "strategy_name",
+        "alive": "alive",
+        "config": "config",
+        "miles": partial(_agent_record, kpi="moved"),
+        "distance_to_port": partial(_agent_record, kpi="distance_to_port"),
+    }
+    firm_reporters.update({kpi: partial(_agent_record, kpi=kpi) for kpi in FIRM_KPIS})
+    agents: dict[type, dict[str, object]] = {}
+    if market.firms:
+        agents[Firm] = firm_reporters
+    if market.populations:
+        agents[Population] = {
+            "strategy": "strategy_name",
+            "performance_norm": partial(_population_agent, kpi="performance_norm"),
+            "best_performance_norm": partial(_population_agent, kpi="best"),
+            "distinct_forms": partial(_population_agent, kpi="forms"),
+        }
+    return mesa.DataCollector(model_reporters=model, agenttype_reporters=agents or None)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    suffix, k = name, 2
+    while suffix in taken:
+        suffix, k = f"{name}_{k}", k + 1
+    taken.add(suffix)
+    return suffix
+
+
+def _period(market: Market) -> int:
+    return market.period
+
+
+def _regime(market: Market) -> str:
+    return str(market.environment.regime)
+
+
+def _market_shift(market: Market) -> str:
+    return market.shift_labels[market.period]
+
+
+def _firms_open(market: Market) -> int:
+    return int(sum(market.engine.history.alive[market.period, f.row] for f in market.firms))
+
+
+def _firm_kpi(market: Market, *, row: int, kpi: str) -> float:
+    return float(getattr(market.engine.history, kpi)[market.period, row])
+
+
+def _population_norm(market: Market, *, rows: slice) -> float:
+    return float(market.engine.history.performance_norm[market.period, rows].mean())
+
+
+def _agent_record(agent: Firm, *, kpi: str) -> float | int:
+    value = getattr(agent.engine.history, kpi)[agent.market.period, agent.row]
+    return int(value) if kpi in ("moved", "distance_to_port") else float(value)
+
+
+def _population_agent(agent: Population, *, kpi: str) -> float | int:
+    t = agent.market.period
+    if kpi == "forms":
+        return int(agent.log.distinct_forms()[t])
+    norm = agent.engine.history.performance_norm[t, agent.rows]
+    return float(norm.mean() if kpi == "performance_norm" else norm.max())

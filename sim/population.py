@@ -21,12 +21,23 @@ if TYPE_CHECKING:
 
 
 class PopulationLog:
-    """Per-period records of every firm slot: configuration, identity and performance."""
+    """Per-period records of every firm slot: configuration, identity and performance.
+
+    ``configs``, ``ids``, ``performance`` and ``performance_norm`` are periods x firms arrays;
+    ``entrants`` the firms replaced by selection in each period; `distinct_forms` and
+    `incumbent_survival` summarise them.
+    """
 
     def __init__(self, engine, rows: slice, group: int) -> None:
         self.engine = engine
         self.rows = rows
         self.group = group
+
+    def __repr__(self) -> str:
+        return (
+            f"PopulationLog({self.firms} firms, periods 0..{self.horizon}, "
+            f"run to period {self.engine.period})"
+        )
 
     @property
     def horizon(self) -> int:
@@ -75,7 +86,13 @@ class PopulationLog:
 
 
 class Population(mesa.Agent):
-    """A cohort of firms with one strategy in one market (rows of the market's engine)."""
+    """A cohort of firms with one strategy in one market (a Mesa agent; rows of the market's
+    engine), made by a `Market` whose scenario has ``population.firms > 1``.
+
+    Attributes: ``strategy_name`` and ``strategy``; ``market``; ``rows`` (its block of the
+    engine's rows); ``log`` (`PopulationLog`); now: ``configs`` and ``ids`` of every firm slot.
+    `period_table` gives the per-period aggregates. It does not step alone (`step`).
+    """
 
     def __init__(
         self,
@@ -111,6 +128,13 @@ class Population(mesa.Agent):
     def __repr__(self) -> str:
         who = f"{self.strategy_name!r} of {self.log.firms} firms"
         return f"<Population {who}, seed={self.market.seed}>"
+
+    def step(self) -> None:
+        """Not used: a population does not step alone; the market steps all its firms at once
+        (`Market.step`). A `RuntimeError` says so."""
+        from sim.agents import _no_step_alone
+
+        _no_step_alone(self)
 
     @property
     def configs(self) -> np.ndarray:

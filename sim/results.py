@@ -220,6 +220,10 @@ class Staged:
         self.out = Path(out)
         self.temporaries: dict[Path, str] = {}
 
+    def __repr__(self) -> str:
+        names = ", ".join(sorted(path.name for path in self.temporaries)) or "nothing yet"
+        return f"Staged({str(self.out)!r}: {names})"
+
     def write(self, name: str, write) -> None:
         """``write(tmp)`` the file ``name`` of the folder (put in place at the end)."""
         path = self.out / name

@@ -29,6 +29,25 @@ import pandas as pd
 LEVEL = 0.95
 UNBOUNDED: tuple[float, float] = (-math.inf, math.inf)
 
+
+class TooFewValuesWarning(UserWarning):
+    """An interval asked of fewer than two values (e.g. one seed): it is NaN."""
+
+
+def check_level(level: float, name: str = "level") -> float:
+    """``level`` if it is a confidence level strictly between 0 and 1, else a `ValueError`
+    naming the argument."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name}: a confidence level between 0 and 1 (e.g. 0.95), got {level!r}"
+        ) from None
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name}: a confidence level between 0 and 1 (e.g. 0.95), got {level!r}")
+    return value
+
+
 #: Outcomes of a run the summary reports, with the label printed for each. The label says over
 #: which firms the mean is taken (see `summarize`): all firms (a closed firm counts with
 #: profit 0 and market value 0) or survivors (firms still open at the horizon).
@@ -79,30 +98,55 @@ def paired_metrics(runs: pd.DataFrame) -> list[str]:
     ]
 
 
-#: Outcomes whose mean is taken over the surviving firms only (the rest: over all firms).
+#: Runs-table outcomes over the surviving firms only (firms open at the horizon): NaN (NA for
+#: `cycled`) in the runs of a firm that closed (docs/ODD.md section 9.2, "Closed firms").
 SURVIVOR_METRICS: frozenset[str] = frozenset(
     {
         "efficiency_pre_shift",
         "efficiency_post_shift",
         "market_value_pre_shift",
         "market_value_post_shift",
+        "market_value_change",
         "performance_norm_pre_shift",
         "performance_norm_post_shift",
         "profit_pre_shift_survivors",
         "profit_post_shift_survivors",
+        "profit_change_survivors",
         "cycled",
+    }
+)
+#: Runs-table outcomes over all firms: a closed firm counts with profit 0, market value 0 and
+#: no cycling, moves or recovery from the period after it closed.
+ALL_FIRMS_METRICS: frozenset[str] = frozenset(
+    {
+        "market_value_pre_shift_all",
+        "market_value_post_shift_all",
+        "market_value_change_all",
+        "profit_pre_shift",
+        "profit_post_shift",
+        "profit_change",
+        "survived",
+        "cycled_all",
+        "periods_cycling",
+        "revisits",
+        "miles_sailed",
+        "fell",
     }
 )
 _SURVIVOR_COPIES = {
     "profit_pre_shift_survivors": "profit_pre_shift",
     "profit_post_shift_survivors": "profit_post_shift",
+    "profit_change_survivors": "profit_change",
 }
 _UNIT_INTERVAL = ("efficiency", "market_value", "performance_norm", "survived", "cycled")
 
 
 def bounds_of(metric: str) -> tuple[float, float]:
     """The range a run's outcome ``metric`` can take (efficiency, market value, shares: [0, 1];
-    durations and counts: [0, inf)); unbounded otherwise (profit, cash)."""
+    durations and counts: [0, inf)); unbounded otherwise (profit, cash). A change (after minus
+    before, ``*_change*``) lies in [low - high, high - low] of its outcome."""
+    if "_change" in metric:
+        return difference_bounds(metric.replace("_change", "_post_shift"))
     if metric.startswith(_UNIT_INTERVAL) or metric in ("recovered", "fell", "in_cycle", "alive"):
         return (0.0, 1.0)
     if metric in ("recovery_time", "miles_sailed", "periods_cycling", "final_distance_to_port"):
@@ -134,6 +178,7 @@ def t_interval(
     NaN where n < 2."""
     from scipy import stats  # imported here: scipy.stats is slow to import
 
+    level = check_level(level)
     n = np.asarray(n, dtype=float)
     mean = np.asarray(mean, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -147,7 +192,7 @@ def wilson_interval(k: Any, n: Any, level: float = LEVEL) -> tuple[np.ndarray, n
     """Wilson interval of shares k / n (always within [0, 1])."""
     from scipy import stats
 
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = stats.norm.ppf(0.5 + check_level(level) / 2)
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.asarray(k, dtype=float) / n
@@ -224,6 +269,7 @@ def mean_ci(
 ) -> tuple[float, float, float]:
     """Mean and its ``level`` confidence interval (Student t, clipped to ``bounds``); NaNs
     ignored; the interval is NaN with fewer than two values."""
+    check_level(level)
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -269,6 +315,7 @@ def share_ci(
     flags: pd.Series | np.ndarray | Sequence[bool], level: float = LEVEL
 ) -> tuple[float, float, float]:
     """Share of True and its Wilson ``level`` confidence interval."""
+    check_level(level)
     x = np.asarray(flags, dtype=bool)
     if x.size == 0:
         return (math.nan,) * 3
@@ -324,8 +371,17 @@ def grouped_cluster_ci(
 
 @dataclass(frozen=True)
 class Difference:
-    """A paired difference a - b of one outcome: mean, ``level`` interval, n pairs, the
-    two-sided p-value of no difference and, with a margin, the equivalence (TOST) p-value."""
+    """A paired difference a - b of one outcome (`paired_difference`).
+
+    Attributes: ``metric`` and the two strategies ``a`` and ``b``; ``mean``, ``ci_low`` and
+    ``ci_high`` (the ``level`` interval, NaN with fewer than 2 pairs); ``n``, the pairs used
+    (seeds where both have a value); ``unpaired``, the seeds left out because one of the two has
+    no value (an outcome over survivors has none for a firm that closed, docs/ODD.md section
+    9.2); ``p_value``, the two-sided p-value of no difference; with a ``margin``, the
+    equivalence (TOST) p-value ``p_equivalence``; ``population``, over which firms the
+    outcome is taken ("all firms", "survivors", or "" if the outcome is not one of
+    `SUMMARY_METRICS`' or their changes).
+    """
 
     metric: str
     a: str
@@ -338,6 +394,8 @@ class Difference:
     level: float = LEVEL
     margin: float | None = None
     p_equivalence: float | None = None
+    unpaired: int = 0
+    population: str = ""
 
     @property
     def verdict(self) -> str:
@@ -352,20 +410,39 @@ class Difference:
         return "unclear"
 
     def __str__(self) -> str:
+        over = f" ({self.population})" if self.population else ""
         text = (
-            f"{self.metric}, {self.a} - {self.b}: {self.mean:.4g} "
-            f"[{self.ci_low:.4g}, {self.ci_high:.4g}] (n = {self.n} pairs)"
+            f"{self.metric}{over}, {self.a} - {self.b}: {self.mean:.4g} "
+            f"[{self.ci_low:.4g}, {self.ci_high:.4g}] (n = {self.n} pairs"
         )
+        if self.unpaired:
+            text += f"; {self.unpaired} seeds left out, without a value for both" + (
+                ": a firm closed" if self.population == "survivors" else ""
+            )
+        text += ")"
         if self.margin is not None:
             text += f"; equivalence within +/-{self.margin:g}: p = {self.p_equivalence:.3g}"
         return text
 
 
-def paired_values(
-    runs: pd.DataFrame, metric: str, a: str, b: str, *, on: Sequence[str] = ("seed",)
-) -> pd.Series:
-    """Per seed (per ``on``): ``metric`` of strategy ``a`` minus that of ``b``; pairs with a
-    missing value are dropped."""
+def population_of(metric: str) -> str:
+    """Over which firms a runs-table outcome is taken under the closed-firm rule (docs/ODD.md
+    section 9.2): "survivors" (firms open at the horizon; NaN for a firm that closed), "all
+    firms" (a closed firm counts with 0), "firms that fell" (recovery, docs/ODD.md 7.13), or ""
+    for columns the rule does not concern."""
+    if metric in SURVIVOR_METRICS:
+        return "survivors"
+    if metric in FELL_METRICS:
+        return "firms that fell"
+    if metric in ALL_FIRMS_METRICS:
+        return "all firms"
+    return ""
+
+
+def _paired(
+    runs: pd.DataFrame, metric: str, a: str, b: str, on: Sequence[str]
+) -> tuple[pd.Series, int]:
+    """The per-``on`` differences with a value for both, and how many had none for one."""
     keys = list(on)
     for name in (a, b):
         if name not in set(runs["strategy"].astype(str)):
@@ -374,11 +451,21 @@ def paired_values(
     if metric not in runs:
         raise KeyError(f"{metric!r} is not a column of the runs table")
     frame = runs.assign(strategy=runs["strategy"].astype(str))
+    frame = frame.assign(**{metric: frame[metric].astype(float)})
     wide = frame[frame["strategy"].isin([a, b])].pivot_table(
         index=keys, columns="strategy", values=metric, aggfunc="first", dropna=False
     )
-    diff = wide[a].astype(float) - wide[b].astype(float)
-    return diff.dropna().rename(f"{metric}: {a} - {b}")
+    diff = wide[a] - wide[b]
+    kept = diff.dropna()
+    return kept.rename(f"{metric}: {a} - {b}"), int(diff.size - kept.size)
+
+
+def paired_values(
+    runs: pd.DataFrame, metric: str, a: str, b: str, *, on: Sequence[str] = ("seed",)
+) -> pd.Series:
+    """Per seed (per ``on``): ``metric`` of strategy ``a`` minus that of ``b``; pairs with a
+    missing value are dropped (`paired_difference` counts them in ``unpaired``)."""
+    return _paired(runs, metric, a, b, on)[0]
 
 
 def paired_difference(
@@ -392,9 +479,25 @@ def paired_difference(
     on: Sequence[str] = ("seed",),
 ) -> Difference:
     """Mean of ``metric`` for strategy ``a`` minus ``b``, paired by seed (common random
-    numbers), with its ``level`` interval and n; with ``margin``, also the TOST p-value that the
-    difference lies within +/- margin."""
-    diff = paired_values(runs, metric, a, b, on=on).to_numpy()
+    numbers), with its ``level`` interval (0 < level < 1, else a `ValueError`) and n; with
+    ``margin``, also the TOST p-value that the difference lies within +/- margin.
+
+    Seeds where one of the two has no value are left out and counted in ``unpaired``: for an
+    outcome over survivors (`population_of`), the seeds where either firm closed. To compare
+    all firms, pick the all-firms column (``market_value_post_shift_all``, ``profit_*``).
+    With fewer than two pairs the interval and p-values are NaN and a `TooFewValuesWarning`
+    says so.
+    """
+    level = check_level(level)
+    kept, unpaired = _paired(runs, metric, a, b, on)
+    diff = kept.to_numpy()
+    if diff.size < 2:
+        warnings.warn(
+            f"paired_difference({metric!r}): {diff.size} pair(s) of runs; an interval needs "
+            "at least 2 (more seeds), so it is NaN",
+            TooFewValuesWarning,
+            stacklevel=2,
+        )
     mean, low, high = mean_ci(diff, level, bounds=difference_bounds(metric))
     std = float(diff.std(ddof=1)) if diff.size > 1 else math.nan
     p_equivalence = None
@@ -412,6 +515,8 @@ def paired_difference(
         level=level,
         margin=margin,
         p_equivalence=p_equivalence,
+        unpaired=unpaired,
+        population=population_of(metric),
     )
 
 
@@ -483,7 +588,12 @@ class Equivalence:
 def equivalence(
     values: pd.Series | np.ndarray | Sequence[float], margin: float, *, alpha: float = 0.05
 ) -> Equivalence:
-    """TOST of a sample's mean (e.g. paired differences) against +/- ``margin``."""
+    """TOST of a sample's mean (e.g. paired differences) against +/- ``margin`` at level
+    ``alpha`` (0 < alpha < 0.5)."""
+    if not 0.0 < float(alpha) < 0.5:
+        raise ValueError(
+            f"alpha: a significance level between 0 and 0.5 (e.g. 0.05), got {alpha!r}"
+        )
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     mean = float(x.mean()) if x.size else math.nan
@@ -506,12 +616,14 @@ def equivalence(
 def closed_firm_outcomes(
     runs: pd.DataFrame, *, horizon: int, split: int, window: int
 ) -> pd.DataFrame:
-    """``runs`` with the outcomes the summary needs under the closed-firm rule (docs/ODD.md):
-    a firm closed (cash below zero) earns 0 and has market value 0 from the next period on.
+    """``runs`` under the closed-firm rule (docs/ODD.md section 9.2), also for a runs table
+    written before the runs table carried it (0.1.0 folders): a firm closed (cash below zero)
+    earns 0 and has market value 0 from the next period on.
 
-    Adds `market_value_{pre,post}_shift_all` (the per-run mean counting a closed firm's periods
-    as 0) and `profit_{pre,post}_shift_survivors` (profit of the runs that survived, NaN for
-    the others). The runs table's `market_value_*` are means over the periods the firm was open.
+    Adds what is missing of `market_value_{pre,post}_shift_all` (the per-run mean counting a
+    closed firm's periods as 0: there, the mean over the periods open times the share of the
+    window the firm was open) and `profit_{pre,post}_shift_survivors` (NaN for the runs whose
+    firm closed); columns already there are kept.
     """
     out = runs.copy()
     if "exit_period" not in out:
@@ -523,7 +635,7 @@ def closed_firm_outcomes(
         ("post_shift", split, horizon),
     ):
         column = f"market_value_{window_name}"
-        if column not in out:
+        if column not in out or f"{column}_all" in out:
             continue
         length = last - first + 1
         open_periods = np.clip(np.minimum(last_open, last) - first + 1, 0, length)
@@ -565,6 +677,7 @@ def summary_table(
     table `python -m sim run` prints: one row per outcome, one column per strategy, cells
     "mean [low, high]".
     """
+    check_level(level)
     if not isinstance(runs, pd.DataFrame):
         scenario = runs.scenario
         runs = closed_firm_outcomes(
@@ -592,7 +705,7 @@ def summary_table(
                         rows["recovery_time"], rows.get("recovery_observed"), level
                     )
                 n = len(rows)
-            elif rows[column].dtype == bool:
+            elif column in _PERCENT or pd.api.types.is_bool_dtype(rows[column]):
                 flags = values.dropna().astype(bool)
                 mean, low, high = share_ci(flags, level)
                 n = int(flags.size)
@@ -625,6 +738,7 @@ def km_median(
     is NaN (lower) or inf (upper)."""
     from scipy import stats
 
+    check_level(level)
     times = np.asarray(times, dtype=float)
     happened = ~np.isnan(times)
     if not happened.any():
@@ -635,11 +749,10 @@ def km_median(
         censored_at = np.asarray(observed_for, dtype=float)[~happened]
     data = stats.CensoredData(uncensored=times[happened], right=censored_at)
     sf = stats.ecdf(data).sf
-    with warnings.catch_warnings():
-        # scipy warns where the log-log band is undefined (the estimate at 0 or 1: every
-        # firm still unrecovered, or the last one recovered); those points are NaN and
-        # handled below, so the warning says nothing to the user
-        warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
+    with warnings.catch_warnings():  # an undefined band is handled below: no warning to show
+        warnings.filterwarnings(
+            "ignore", message="The confidence interval is undefined", category=RuntimeWarning
+        )
         band = sf.confidence_interval(level, method="log-log")
 
     def first_at_half(probabilities: np.ndarray) -> float:
@@ -661,7 +774,7 @@ def _survivors_profit(runs: pd.DataFrame) -> pd.DataFrame:
     out = runs.copy()
     if "survived" in out:
         for copy, column in _SURVIVOR_COPIES.items():
-            if column in out:
+            if column in out and copy not in out:
                 out[copy] = out[column].where(out["survived"].astype(bool))
     return out
 
@@ -680,7 +793,7 @@ def format_estimate(mean: float, low: float, high: float, *, percent: bool = Fal
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-_PERCENT = ("survived", "cycled", "recovered", "fell")
+_PERCENT = ("survived", "cycled", "cycled_all", "recovered", "fell")
 
 
 def wide_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -39,7 +39,9 @@ def column_fingerprint(column: pd.Series) -> str:
     number changes it."""
     digest = hashlib.sha256()
     numeric = pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-    if isinstance(column.dtype, pd.CategoricalDtype) or not numeric:  # text, by value
+    # text, and nullable columns (their NumPy form is an array of objects, whose bytes are
+    # addresses), by value
+    if isinstance(column.dtype, pd.api.extensions.ExtensionDtype) or not numeric:
         digest.update("\x1f".join(map(str, column.tolist())).encode())
     else:
         values = np.ascontiguousarray(column.to_numpy())

@@ -54,9 +54,13 @@ def test_some_efficiency_only_firms_sail_in_limit_cycles_and_aligned_ones_do_not
 @pytest.mark.parametrize("name", FLAGSHIPS)
 def test_aligned_firms_recover_and_earn_more_after_the_shift(flagship_results, name):
     runs = flagship_results[name].runs
-    for metric in ("profit_post_shift", "market_value_post_shift"):
+    # (issue 20: market value over all firms is `market_value_post_shift_all`; the column
+    # without `_all` is over survivors, so it leaves out the seeds where a firm closed)
+    for metric in ("profit_post_shift", "market_value_post_shift_all"):
         diff = paired_difference(runs, metric, "aligned", "efficiency_only")
         assert diff.n >= SEEDS * 0.9 and diff.ci_low > 0, str(diff)
+    survivors = paired_difference(runs, "market_value_post_shift", "aligned", "efficiency_only")
+    assert survivors.n + survivors.unpaired == SEEDS and survivors.ci_low > 0, str(survivors)
     # the shift's own effect (difference-in-differences) favours the aligned firm as well
     assert paired_difference(runs, "profit_change", "aligned", "efficiency_only").ci_low > 0
     aligned = _runs(flagship_results[name], "aligned")["recovered"]

@@ -116,7 +116,8 @@ def _finite(table: pd.DataFrame, *, split: int = 2) -> bool:
     kept = table[~exited.to_numpy()].select_dtypes("number")
     kept = kept.drop(columns=MAY_BE_NAN, errors="ignore")
     if split < 2:
-        kept = kept.drop(columns=[c for c in kept if c.endswith(("_pre_shift", "_change"))])
+        pre = ("_pre_shift", "_change")  # (and their _all and _survivors columns)
+        kept = kept.drop(columns=[c for c in kept if any(p in c for p in pre)])
     return bool(np.isfinite(kept.to_numpy(dtype=float)).all())
 
 

@@ -77,3 +77,81 @@ def test_every_public_class_has_a_docstring_of_its_own():
         if not doc or not doc.strip() or doc.startswith(f"{cls.__name__}("):
             missing.append(f"{cls.__module__}.{cls.__qualname__}")
     assert not missing, f"public classes without a docstring: {missing}"
+
+
+#: Public classes still with Python's default repr ("<... object at 0x...>"), in modules this
+#: change did not touch (issue 20 asks for one on every public class): to be given one.
+DEFAULT_REPR_LEFT = {
+    "sim.app.lesson.Lesson",
+    "sim.app.live.LiveView",
+    "sim.app.live.OverTimeView",
+    "sim.app.live.SailingView",
+    "sim.app.live.DepartmentsView",
+    "sim.app.live.Screen",
+    "sim.app.state.TwinFirms",
+    "sim.plots.SailingPanels",
+    "sim.sweep.store.SweepStore",
+}
+
+
+def test_public_classes_have_a_repr_of_their_own():
+    """Issue 20: `FirmLog` (and the engine's classes) printed as `<... object at 0x...>`.
+    Exceptions and pydantic specs show their message and fields; every other public class
+    has a `__repr__` of its own, or is listed in DEFAULT_REPR_LEFT."""
+    default = []
+    for cls in _public_classes():
+        if issubclass(cls, BaseException) or getattr(cls, "_is_protocol", False):
+            continue  # (a protocol is never an object of its own)
+        owner = next(k for k in cls.__mro__ if "__repr__" in k.__dict__)
+        if owner is object:
+            default.append(f"{cls.__module__}.{cls.__qualname__}")
+    assert sorted(set(default) - DEFAULT_REPR_LEFT) == []
+    assert sorted(DEFAULT_REPR_LEFT - set(default)) == [], "given a repr: remove from the list"
+
+
+def test_the_model_classes_print_what_they_are(scenario):
+    market = Market(scenario=scenario, strategies=["aligned"], rng=1)
+    market.step()
+    firm = market.firms[0]
+    assert repr(firm.log) == "FirmLog('aligned', seed 1, periods 0..70, run to period 1)"
+    assert repr(market.engine).startswith("Engine(1 rows in 1 markets, 14 decisions")
+    assert repr(market.engine.history).startswith("History(1 rows x periods 0..70")
+    crowd = Market(
+        scenario=load_scenario(
+            "bakery_gluten_free",
+            {"horizon": 70, "population.firms": 20, "firm.learning.gain": 0.0},
+        ),
+        strategies=["aligned"],
+        rng=1,
+    )
+    assert (
+        repr(crowd.populations[0].log) == "PopulationLog(20 firms, periods 0..70, run to period 0)"
+    )
+    assert "populations' records" in repr(crowd.engine.history)
+    for text in (repr(firm.log), repr(market.engine), repr(crowd.populations[0].log)):
+        _short(text)
+
+
+@pytest.mark.parametrize("name", ["Market", "Firm", "Population", "Scenario", "FirmLog"])
+def test_the_main_classes_explain_themselves_and_their_attributes_first(name):
+    """Issue 20: `help(Market)` was 65% Mesa's and `help(Scenario)` 81% pydantic's text; the
+    class docstring (what `help` shows first) explains the class and its main attributes."""
+    from sim.agents import Firm
+    from sim.metrics import FirmLog
+    from sim.population import Population
+    from sim.scenario.schema import Scenario
+
+    cls = {"Market": Market, "Firm": Firm, "Population": Population, "Scenario": Scenario,
+           "FirmLog": FirmLog}[name]  # fmt: skip
+    doc = cls.__dict__["__doc__"]
+    expected = {
+        "Market": ["spec", "seed", "firms", "populations", "datacollector", "period"],
+        "Firm": ["strategy_name", "departments", "log", "config", "cash", "alive"],
+        "Population": ["strategy_name", "rows", "log", "configs"],
+        "Scenario": ["departments", "market", "strategies", "horizon", "split", "decisions"],
+        "FirmLog": ["to_frame", "floats", "horizon"],
+    }[name]
+    for attribute in expected:
+        assert f"``{attribute}" in doc or f"`{attribute}" in doc, (name, attribute)
+    assert len(doc) > 300, name  # a paragraph, not a line
+    assert inspect.getdoc(cls) == inspect.cleandoc(doc)  # help() starts with it

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import run_experiment, run_one, simulate
+from sim.experiment import run_experiment, run_one, runs_table, simulate
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario import load_scenario
@@ -71,7 +71,7 @@ def test_a_batch_equals_its_runs_one_by_one(name):
             row, frame = run_one(sc, strategy, seed)
             rows.append(row)
             frames.append(frame)
-    alone = pd.DataFrame(rows)
+    alone = runs_table(rows)
     pd.testing.assert_frame_equal(
         batched.runs.drop(columns="strategy"), alone.drop(columns="strategy")
     )
@@ -314,7 +314,7 @@ def test_population_move_tables_give_the_general_paths_numbers(overrides):
     general = _population_run(sc, range(5), ["levinthal"], shortcuts=False)
     _assert_same_history(fast, general)
     assert fast._tables.decided > 0 and general._tables.decided == 0
-    assert fast.history.moved[1:].sum() > 0
+    assert (fast.history.config[1:] != fast.history.config[:-1]).any()  # firms moved
 
 
 def test_move_tables_for_populations_of_several_sizes_in_one_engine(monkeypatch):
@@ -446,3 +446,22 @@ def test_move_tables_are_used_where_their_conditions_hold_and_only_there(monkeyp
     small = load_scenario(LEVINTHAL, {"horizon": 30, "population.firms": 50})
     monkeypatch.setattr(_MoveTables, "MIN_FIRMS_SHARE", 1 / 16)  # 50 firms < 2**10 / 16
     assert _population_run(small, range(2), ["levinthal"], shortcuts=True)._tables.decided == 0
+
+
+def test_an_engine_of_populations_keeps_only_what_their_logs_read():
+    """Issue 20 (memory of population_huge): population rows kept the full single-firm
+    records (seven floats, four integers, a flag, department efficiencies) and read four."""
+    from sim.engine import History
+
+    sc = load_scenario(
+        "bakery_gluten_free", {"horizon": 70, "population.firms": 50, "firm.learning.gain": 0.0}
+    )
+    crowd = Market(scenario=sc, strategies=["aligned", "efficiency_only"], rng=3).run()
+    history = crowd.engine.history
+    kept = {name for name, value in vars(history).items() if isinstance(value, np.ndarray)}
+    assert kept == set(History.POPULATION)
+    assert sum(getattr(history, n).nbytes for n in kept) == 4 * 71 * 100 * 8
+    table = crowd.populations[0].period_table()  # everything a population reports still works
+    assert np.isfinite(table["performance_norm"]).all() and table["miles"][1:].sum() > 0
+    alone = Market(scenario=load_scenario("bakery_gluten_free", {"horizon": 70}), rng=3).run()
+    assert alone.engine.history.single_firms and alone.engine.history.alive.any()

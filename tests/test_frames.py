@@ -190,3 +190,25 @@ def test_docs_list_every_column_of_the_periods_table(scenario):
         for column in periods.columns:
             family = any(column.startswith(f) and column not in documented for f in families)
             assert column in documented or family, f"docs/ODD.md 9.1 lacks {column!r}"
+
+
+def test_decision_columns_refuses_another_scenarios_decisions(scenario, result):
+    """Issue 20: `decision_columns` with the wrong scenario decoded under wrong names silently."""
+    periods = result.periods
+    assert periods["config"].max() >= 2**13  # the bakery's 14th decision is on somewhere
+    fewer = load_scenario("canteen_stable")  # 13 decisions
+    bare = periods[[c for c in periods.columns if not c.startswith(DECISION_PREFIX)]]
+    with pytest.raises(ValueError, match=r"needs 14 decisions; the scenario given has 13"):
+        decision_columns(bare, fewer)
+    # as many decisions (14) but other names: the table's own decision columns tell
+    same_size = load_scenario("fintech_regulation")
+    assert len(same_size.decisions) == len(scenario.decisions)
+    with pytest.raises(ValueError, match="decision columns the scenario given does not have"):
+        decision_columns(periods, same_size)
+    with pytest.raises(ValueError, match="configuration -1"):
+        decision_columns(pd.DataFrame({"config": [3, -1]}), scenario)
+    with pytest.raises(ValueError, match="whole-number"):
+        decision_columns(pd.DataFrame({"config": [0.5]}), scenario)
+    # the right scenario, or its decision names, still decode
+    assert decision_columns(bare, scenario).shape == periods.shape
+    assert decision_columns(bare, list(scenario.decisions)).shape == periods.shape

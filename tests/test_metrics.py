@@ -120,6 +120,95 @@ def test_kaplan_meier_median_counts_the_censored():
     # a mean over the recovered only would say 4.5 and hide the two that never did
 
 
+# ----------------------------------------------------- the closed-firm rule in the runs table
+
+
+@pytest.fixture(scope="module")
+def closures():
+    """bakery_gluten_free, 60 seeds with the per-period table: some efficiency-only firms close."""
+    from sim.experiment import run_experiment
+    from sim.scenario import load_scenario
+
+    result = run_experiment(load_scenario("bakery_gluten_free"), seeds=60)
+    closed = ~result.runs["survived"].astype(bool)
+    assert 3 <= closed.sum() < 60, "the test needs runs with and without a closed firm"
+    return result
+
+
+def test_survivors_outcomes_are_missing_for_closed_firms_and_all_firms_count_zero(closures):
+    """Issue 20: the runs table's market value ran over a closed firm's open periods (neither
+    all firms nor survivors) and there was no all-firms column; `cycled` counted a closed firm
+    as not cycling. The rule (docs/ODD.md 9.2) now holds in the runs table itself."""
+    from sim.stats import ALL_FIRMS_METRICS, SURVIVOR_METRICS
+
+    runs, periods, sc = closures.runs, closures.periods, closures.scenario
+    closed = ~runs["survived"].astype(bool)
+    for metric in SURVIVOR_METRICS:
+        assert runs.loc[closed, metric].isna().all(), metric
+        assert runs.loc[~closed, metric].notna().all(), metric
+    for metric in ALL_FIRMS_METRICS - {"recovery_time"}:  # (NaN: not recovered)
+        assert runs[metric].notna().all(), metric
+    assert str(runs["cycled"].dtype) == "boolean"
+    # all firms, computed independently from the periods table: a closed period counts 0
+    window = {"pre_shift": range(sc.split - sc.metrics.window, sc.split),
+              "post_shift": range(sc.split, sc.horizon + 1)}  # fmt: skip
+    for name, part in window.items():
+        inside = periods[periods["period"].isin(part)]
+        expected = (
+            inside.assign(v=inside["market_value"].fillna(0.0))
+            .groupby(["strategy", "seed"], observed=True)["v"]
+            .mean()
+        )
+        got = runs.set_index(["strategy", "seed"])[f"market_value_{name}_all"]
+        np.testing.assert_allclose(got.loc[expected.index], expected, rtol=1e-12)
+    # negative control: for a closed firm after the split, the all-firms value is lower
+    late = closed & (runs["exit_period"] >= sc.split)
+    if late.any():
+        assert (runs.loc[late, "market_value_post_shift_all"] < 1).all()
+
+
+def test_old_runs_tables_get_the_same_all_firms_columns(closures):
+    """`closed_firm_outcomes` (for runs tables written before the rule, where the market value
+    was a mean over the open periods) gives the all-firms columns `summarize_run` writes: the two
+    implementations of the rule agree."""
+    from sim.stats import closed_firm_outcomes
+
+    runs, periods, sc = closures.runs, closures.periods, closures.scenario
+    old = runs.drop(columns=[c for c in runs if c.endswith(("_all", "_survivors"))])
+    for name, part in (("pre_shift", range(sc.split - sc.metrics.window, sc.split)),
+                       ("post_shift", range(sc.split, sc.horizon + 1))):  # fmt: skip
+        inside = periods[periods["period"].isin(part)]
+        open_mean = inside.groupby(["strategy", "seed"], observed=True)["market_value"].mean()
+        old[f"market_value_{name}"] = open_mean.loc[
+            list(zip(old["strategy"], old["seed"], strict=True))
+        ].to_numpy()
+    rebuilt = closed_firm_outcomes(
+        old, horizon=sc.horizon, split=sc.split, window=sc.metrics.window
+    )
+    for column in ("market_value_pre_shift_all", "market_value_post_shift_all"):
+        np.testing.assert_allclose(rebuilt[column], runs[column], rtol=1e-12, atol=1e-15)
+    for column in ("profit_pre_shift_survivors", "profit_post_shift_survivors"):
+        np.testing.assert_array_equal(rebuilt[column], runs[column])
+
+
+def test_paired_differences_say_which_firms_they_are_over(closures):
+    """Issue 20: `paired_difference(runs, "market_value_post_shift")` used 27 of 30 pairs
+    without a word; the all-firms column uses every seed."""
+    from sim.stats import paired_difference
+
+    runs = closures.runs
+    either_closed = (~runs["survived"].astype(bool)).groupby(runs["seed"]).any()
+    survivors = paired_difference(runs, "market_value_post_shift", "aligned", "efficiency_only")
+    assert survivors.unpaired == either_closed.sum() > 0
+    assert survivors.n == len(closures.seeds) - either_closed.sum()
+    assert f"{survivors.unpaired} seeds left out" in str(survivors)
+    everyone = paired_difference(runs, "market_value_post_shift_all", "aligned", "efficiency_only")
+    assert (everyone.n, everyone.unpaired) == (len(closures.seeds), 0)
+    assert everyone.population == "all firms" and survivors.population == "survivors"
+    cycling = paired_difference(runs, "cycled", "aligned", "efficiency_only")
+    assert cycling.unpaired == either_closed.sum()
+
+
 def test_in_the_stable_canteen_recovery_counts_only_the_firms_that_fell():
     # issue 19: with no shift most aligned firms never fall below the bar; before 0.2.0 they
     # "recovered" at k = 0. Checked here against the periods table, computed independently.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,9 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from sim.stats import (
     SUMMARY_METRICS,
+    TooFewValuesWarning,
     benjamini_hochberg,
+    bounds_of,
     closed_firm_outcomes,
     cluster_mean_ci,
     equivalence,
@@ -23,6 +26,7 @@ from sim.stats import (
     mean_ci,
     paired_difference,
     pairwise_differences,
+    population_of,
     share_ci,
     summary_table,
     tost_p,
@@ -265,6 +269,71 @@ def test_wide_summary_is_outcomes_by_strategies():
     assert sorted(wide.columns) == ["a", "b"]
     assert wide.loc["profit after (all firms)", "a"].startswith("2.00 [")
     assert wide.loc["survival", "b"].startswith("100% [")
+
+
+@pytest.mark.parametrize("level", [2, 1, 0, -0.5, math.nan, "high", None])
+def test_a_level_outside_0_1_is_refused_naming_it(level):
+    """Issue 20: `paired_difference(..., level=2)` gave `12.04 [nan, nan]` and no error."""
+    runs = _runs(RNG.normal(size=10), RNG.normal(size=10))
+    with pytest.raises(ValueError, match="level: a confidence level between 0 and 1"):
+        paired_difference(runs, "profit_post_shift", "a", "b", level=level)
+    with pytest.raises(ValueError, match="level"):
+        mean_ci([1.0, 2.0, 3.0], level)
+    with pytest.raises(ValueError, match="level"):
+        share_ci([True, False], level)
+    with pytest.raises(ValueError, match="level"):
+        summary_table(runs.assign(survived=True), level)
+    with pytest.raises(ValueError, match="alpha"):
+        equivalence([0.1, 0.2], 1.0, alpha=0.5)
+    # a level inside (0, 1) gives a finite interval
+    diff = paired_difference(runs, "profit_post_shift", "a", "b", level=0.9)
+    assert math.isfinite(diff.ci_low) and diff.level == 0.9
+
+
+def test_one_pair_gives_a_nan_interval_with_a_warning():
+    """Issue 20: n = 1 returned [nan, nan] silently. The choice (docs: `paired_difference`):
+    the mean, a NaN interval and p-value, and a `TooFewValuesWarning` saying why."""
+    runs = _runs(np.array([3.0]), np.array([1.0]))
+    with pytest.warns(TooFewValuesWarning, match="1 pair"):
+        diff = paired_difference(runs, "profit_post_shift", "a", "b")
+    assert diff.n == 1 and diff.mean == 2.0
+    assert math.isnan(diff.ci_low) and math.isnan(diff.ci_high) and math.isnan(diff.p_value)
+    two = _runs(np.array([3.0, 4.0]), np.array([1.0, 1.5]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TooFewValuesWarning)  # none with two pairs
+        assert math.isfinite(paired_difference(two, "profit_post_shift", "a", "b").ci_low)
+
+
+def test_seeds_without_a_value_for_both_are_counted_and_said():
+    """Issue 20: a survivors-only outcome silently dropped the seeds where a firm closed."""
+    a, b = RNG.normal(1.0, 1.0, size=30), RNG.normal(0.0, 1.0, size=30)
+    a[[2, 7, 11]] = np.nan  # firms of strategy a that closed: no survivors' value
+    runs = _runs(a, b, "market_value_post_shift")
+    diff = paired_difference(runs, "market_value_post_shift", "a", "b")
+    assert (diff.n, diff.unpaired, diff.population) == (27, 3, "survivors")
+    assert "3 seeds left out" in str(diff) and "a firm closed" in str(diff)
+    assert diff.mean == pytest.approx(np.nanmean(a - b))
+    profit = _runs(np.nan_to_num(a), b, "profit_post_shift")  # all firms: closed counts 0
+    full = paired_difference(profit, "profit_post_shift", "a", "b")
+    assert (full.n, full.unpaired, full.population) == (30, 0, "all firms")
+    assert "left out" not in str(full)
+
+
+def test_every_outcome_of_the_rule_has_one_population():
+    assert population_of("market_value_post_shift") == "survivors"
+    assert population_of("market_value_post_shift_all") == "all firms"
+    assert population_of("profit_post_shift") == "all firms"
+    assert population_of("profit_post_shift_survivors") == "survivors"
+    assert population_of("cycled") == "survivors" and population_of("cycled_all") == "all firms"
+    for metric in SUMMARY_METRICS:
+        assert population_of(metric), metric
+
+
+def test_a_change_is_bounded_by_the_range_of_its_outcome():
+    # market value in [0, 1]: a change after minus before in [-1, 1], not [0, 1]
+    assert bounds_of("market_value_change") == (-1.0, 1.0)
+    assert bounds_of("market_value_change_all") == (-1.0, 1.0)
+    assert bounds_of("profit_change") == (-math.inf, math.inf)
 
 
 def test_ratio_ci_covers_the_true_ratio_at_its_level():

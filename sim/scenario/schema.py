@@ -810,9 +810,18 @@ class AdaptationSpec(Spec):
 class Scenario(Spec):
     """A business, its market and the strategies compared: a validated scenario file.
 
-    Load one with `sim.scenario.load_scenario(name_or_path, overrides)`; docs/scenarios.md
-    documents every field. Decisions are numbered in bit order (`decisions`): departments in
-    order, each department's decisions in order.
+    Load one with `sim.scenario.load_scenario(name_or_path, overrides)` (``overrides`` maps
+    dotted fields to values, e.g. ``{"horizon": 90}``); docs/scenarios.md documents every
+    field. A scenario is immutable (a pydantic model; ``model_dump()`` gives its data).
+
+    Main attributes: ``name``, ``title``, ``story``; ``departments`` (each with its
+    ``decisions``); ``market`` (``regimes`` of what customers value and the ``shifts``);
+    ``firm`` (beta, money, learning, start), ``costs``; ``strategies`` (the scenario's own;
+    ``all_strategies`` adds the built-ins, ``compared_strategies`` are those a run compares,
+    ``strategy(name)`` one of them); ``horizon``, ``seeds``, ``split`` (the period that
+    separates "before" from "after") and ``metrics``; ``population`` (more than one firm per
+    strategy). Decisions are numbered in bit order (``decisions``, ``decision_index``):
+    departments in order, each department's decisions in order.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Identifier of the scenario.")
