@@ -56,6 +56,7 @@ def firm_settings(
         recovery=0.0 if engagement is None else engagement.recovery,
         turnover=0.0 if engagement is None else engagement.turnover,
         engaged_search=engagement is not None and engagement.drives_search,
+        sequential_order=strategy.sequential_order,
     )
 
 

@@ -26,6 +26,7 @@ from sim import streams
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
+ORDERS: tuple[str, ...] = ("random", "fixed")  # sequential coordination's order of departments
 
 # Layout of a firm's random words in a period (`sim.streams.SLOTS` = 64 per period):
 # department d: slot 2d decides a long jump, slot 2d + 1 gives its bits (d < 20);
@@ -95,6 +96,7 @@ class FirmSettings:
     recovery: float = 0.0  # share of the gap to full engagement regained with purpose, stability
     turnover: float = 0.0  # share of staff leaving per period at zero engagement
     engaged_search: bool = True  # engagement scales the alternatives examined
+    sequential_order: str = "random"  # sequential coordination: "random" each period or "fixed"
 
 
 @dataclass
@@ -254,6 +256,7 @@ class Engine:
         self.config = np.empty(r, dtype=np.int64)
         self.alpha = np.empty((r, d))
         self.mode = np.empty(r, dtype=np.int64)
+        self.fixed_order = np.empty(r, dtype=bool)  # sequential: departments in their own order
         self.rule = np.empty(r, dtype=np.int64)
         self.proposals = np.empty(r, dtype=np.int64)
         self.sensing, self.p_jump, self.cost = np.empty(r), np.empty(r), np.empty(r)
@@ -325,6 +328,7 @@ class Engine:
         """Give ``rows`` new parameters; they act from the next period on."""
         self.alpha[rows] = settings.alphas
         self.mode[rows] = MODES.index(settings.coordination)
+        self.fixed_order[rows] = ORDERS.index(settings.sequential_order) == 1
         self.rule[rows] = RULES.index(settings.search)
         self.proposals[rows] = settings.proposals
         self.sensing[rows] = settings.sensing
@@ -635,9 +639,15 @@ class Engine:
 
     # ------------------------------------------------------------------ coordination
     def _sequential(self, rows, start, t) -> np.ndarray:
+        """Sequential coordination: departments move one after another, each from where the
+        previous one left the configuration; in a random order drawn each period, or (with
+        `sequential_order = "fixed"`) always in the scenario's order of departments."""
         d_count = self.department_count
         w = streams.words(self.keys[rows], t, np.arange(_ORDER_SLOT, _ORDER_SLOT + d_count))
         order = np.argsort(w, axis=1, kind="stable")
+        fixed = self.fixed_order[rows]
+        if fixed.any():
+            order[fixed] = np.arange(d_count)
         current = start.copy()
         for position in range(d_count):
             dept = order[:, position]

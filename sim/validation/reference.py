@@ -189,10 +189,9 @@ def rivkin_siggelkow(
     seed: int | Sequence[int] = 0,
     alternatives: int = 1,
     periods: int = 100,
-    long_run_from: int = 50,
 ) -> np.ndarray:
-    """Rivkin & Siggelkow (2003): per landscape, the mean over periods ``long_run_from`` ..
-    ``periods`` of firm performance divided by the landscape's global maximum.
+    """Rivkin & Siggelkow (2003): per landscape, firm performance divided by the landscape's
+    global maximum in every period 0..``periods``, shape (landscapes, periods + 1).
 
     N = 6 decisions, departments {0, 1, 2} and {3, 4, 5}; each decision depends on ``k`` others
     drawn at random. Every period each department draws ``alternatives`` distinct one-bit
@@ -237,4 +236,169 @@ def rivkin_siggelkow(
             pick = np.argmax(firm[rows[:, None], cands], axis=1)  # ties: the status quo
             config = cands[rows, pick]
         normalised[t] = firm[rows, config] / best
-    return normalised[long_run_from:].mean(axis=0)
+    return normalised.T
+
+
+#: Readings of Levinthal's (1997) protocol where its statement leaves room (`levinthal`): the
+#: first of each is issue 3's, the one `validate` compares the model with.
+LEVINTHAL_READINGS: dict[str, tuple[str, ...]] = {
+    "selection_on": ("after_moves", "before_moves"),
+    "imitation": ("fitness", "uniform"),
+    "jump_against": ("local_move", "start"),
+    "local_search": ("first_fixed", "one_random"),
+}
+
+
+@dataclass(frozen=True)
+class LevinthalRuns:
+    """Per landscape: % of incumbents (alive at ``incumbents_at``) alive at each period of
+    ``survival_periods``, shape (landscapes, periods), NaN where a landscape has none; and the
+    number of distinct forms in every period 0..horizon, shape (landscapes, horizon + 1)."""
+
+    survival: np.ndarray
+    forms: np.ndarray
+
+
+def levinthal(
+    *,
+    k: int,
+    landscapes: int,
+    seed: int | Sequence[int] = 0,
+    selection: bool = True,
+    p_jump: float = 1.0,
+    change_at: int | None = 25,
+    survival_periods: Sequence[int] = tuple(range(24, 51)),
+    incumbents_at: tuple[int, int] = (23, 24),
+    n: int = 10,
+    firms: int = 100,
+    periods: int = 50,
+    reading: dict[str, str] | None = None,
+    chunk: int = 250,
+) -> LevinthalRuns:
+    """Levinthal (1997), "Adaptation on rugged landscapes", as issue 3 states the protocol.
+
+    Per landscape: N = ``n`` attributes, each contributing a U(0,1) draw per setting of itself
+    and the ``k`` attributes that follow it (cyclically); fitness = the mean contribution.
+    ``firms`` organisations start from random forms. Every period, each organisation first
+    tries its one-attribute changes in a fixed order (attribute 0 first) and takes the first
+    that raises fitness (one step), then, with probability ``p_jump``, considers a random form
+    (a long jump) and takes it if it is fitter than what local search gave. Then, with
+    ``selection``, each organisation survives with probability V / V_max (V_max: the fittest
+    in its population); each vacancy goes to a random form with probability
+    1 - mean(V) / V_max, else to a copy of a survivor drawn in proportion to V; a newcomer is a
+    new organisation. At the start of period ``change_at`` (None: never) one attribute, drawn
+    at random, gets a new contribution table.
+
+    ``reading`` swaps in another reading of a rule (`LEVINTHAL_READINGS`, for
+    docs/validation.md's table of what each changes): selection on the fitness before the
+    period's moves; imitators copying a survivor drawn uniformly; a long jump taken if fitter
+    than the period's starting form (replacing the local move); local search trying one
+    attribute drawn at random. Landscapes are simulated ``chunk`` at a time."""
+    chosen = {name: options[0] for name, options in LEVINTHAL_READINGS.items()}
+    for name, value in (reading or {}).items():
+        if value not in LEVINTHAL_READINGS.get(name, ()):
+            allowed = ", ".join(f"{k}: {'/'.join(v)}" for k, v in LEVINTHAL_READINGS.items())
+            raise ValueError(f"unknown reading {name}={value!r}; allowed: {allowed}")
+        chosen[name] = value
+    rng = np.random.default_rng(seed)
+    survival, forms = [], []
+    for start in range(0, landscapes, chunk):
+        size = min(chunk, landscapes - start)
+        s, f = _levinthal_chunk(
+            rng, k, size, selection, p_jump, change_at, survival_periods, incumbents_at,
+            n, firms, periods, chosen,
+        )  # fmt: skip
+        survival.append(s)
+        forms.append(f)
+    return LevinthalRuns(np.concatenate(survival), np.concatenate(forms))
+
+
+def _levinthal_fitness(tables: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Fitness of every form (landscapes, 2**n) from per-attribute tables (L, n, 2**(k+1))."""
+    bits = _bits(n)
+    fitness = np.zeros((tables.shape[0], 2**n))
+    for i in range(n):
+        index = np.zeros(2**n, dtype=np.int64)
+        for place, j in enumerate([i] + [(i + step) % n for step in range(1, k + 1)]):
+            index |= bits[:, j] << place
+        fitness += tables[:, i, index]
+    return fitness / n
+
+
+def _first_improvement(fitness: np.ndarray, n: int) -> np.ndarray:
+    """Per landscape and form: the form after one step of first-improvement local search."""
+    forms = np.arange(2**n)
+    step = np.tile(forms, (fitness.shape[0], 1))
+    moved = np.zeros(step.shape, dtype=bool)
+    for i in range(n):  # the fixed order: attribute 0 first; only the first improvement counts
+        neighbour = forms ^ (1 << i)
+        better = ~moved & (fitness[:, neighbour] > fitness)
+        step = np.where(better, neighbour[None, :], step)
+        moved |= better
+    return step
+
+
+def _distinct(form: np.ndarray) -> np.ndarray:
+    ordered = np.sort(form, axis=1)
+    return 1 + (ordered[:, 1:] != ordered[:, :-1]).sum(axis=1)
+
+
+def _levinthal_chunk(
+    rng, k, size, selection, p_jump, change_at, survival_periods, incumbents_at, n, firms,
+    periods, reading,
+):  # fmt: skip
+    tables = rng.random((size, n, 2 ** (k + 1)))
+    fitness = _levinthal_fitness(tables, n, k)
+    local = _first_improvement(fitness, n)
+    lines = np.arange(size)[:, None]
+    form = rng.integers(0, 2**n, size=(size, firms))
+    born = np.zeros((size, firms), dtype=np.int64)  # period an organisation entered (0: start)
+    births = np.empty((periods + 1, size, firms), dtype=np.int64)
+    births[0] = born
+    distinct = np.empty((size, periods + 1), dtype=np.int64)
+    distinct[:, 0] = _distinct(form)
+    for t in range(1, periods + 1):
+        if change_at is not None and t == change_at:
+            changed = rng.integers(0, n, size=size)
+            tables[np.arange(size), changed] = rng.random((size, 2 ** (k + 1)))
+            fitness = _levinthal_fitness(tables, n, k)
+            local = _first_improvement(fitness, n)
+        start = form
+        if reading["local_search"] == "first_fixed":
+            form = local[lines, form]
+        else:  # one attribute drawn at random, changed if that is fitter
+            neighbour = form ^ (1 << rng.integers(0, n, size=(size, firms)))
+            form = np.where(fitness[lines, neighbour] > fitness[lines, form], neighbour, form)
+        if p_jump > 0:
+            jumps = rng.random((size, firms)) < p_jump
+            target = rng.integers(0, 2**n, size=(size, firms))
+            against = start if reading["jump_against"] == "start" else form
+            form = np.where(
+                jumps & (fitness[lines, target] > fitness[lines, against]), target, form
+            )
+        if selection:
+            judged = start if reading["selection_on"] == "before_moves" else form
+            v = fitness[lines, judged]
+            best = v.max(axis=1, keepdims=True)
+            survive = rng.random((size, firms)) < v / best
+            newcomer_share = 1.0 - v.mean(axis=1, keepdims=True) / best
+            random_entry = rng.random((size, firms)) < newcomer_share
+            weights = np.where(survive, v if reading["imitation"] == "fitness" else 1.0, 0.0)
+            cumulative = np.cumsum(weights, axis=1)
+            draw = rng.random((size, firms)) * cumulative[:, -1:]
+            copied = np.empty((size, firms), dtype=np.int64)
+            for line in range(size):  # the survivor copied by each vacancy
+                copied[line] = form[line, np.searchsorted(cumulative[line], draw[line], "right")]
+            fresh = rng.integers(0, 2**n, size=(size, firms))
+            dead = ~survive
+            form = np.where(dead, np.where(random_entry, fresh, copied), form)
+            born = np.where(dead, t, born)
+        births[t] = born
+        distinct[:, t] = _distinct(form)
+    a, b = incumbents_at
+    incumbent = births[b] <= a  # alive at a and still the same organisation at b
+    counts = incumbent.sum(axis=1)
+    alive = np.stack([(births[t] == births[b]) & incumbent for t in survival_periods], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = 100 * alive.sum(axis=2) / counts[:, None]
+    return share, distinct
