@@ -1,18 +1,23 @@
-"""Independent implementations of two published protocols, for docking.
+"""Independent implementations of three published protocols, for docking.
 
-Plain numpy written from the papers' descriptions, sharing no code with the model's engine,
-landscapes or random streams (`sim.engine`, `sim.landscape`, `sim.streams`): where a paper's
-own numbers are not available, `validate` compares the model's numbers with these, which run
+Plain numpy written from the papers' descriptions (as issues 3 and 11 state the protocols),
+sharing no code with the model's engine, landscapes or random streams (`sim.engine`,
+`sim.landscape`, `sim.streams`): `validate` compares the model's numbers with these, which run
 the same protocol by other code (Axtell, Axelrod, Epstein & Cohen 1996, "docking"). Only the
 measurement of limit cycles is shared (`sim.metrics.limit_cycles`), so that both count the
 same thing. See docs/validation.md.
 
+- `levinthal`: Levinthal (1997): populations of 100 organisations on next-K landscapes,
+  first-improvement local search in a fixed order, long jumps, selection with probability
+  V / V_max and a changed attribute at t = 25 (Figs. 1 and 6); other readings of its rules
+  can be swapped in (`LEVINTHAL_READINGS`).
 - `rivkin_siggelkow`: Rivkin & Siggelkow (2003): two departments of three decisions, random
   interactions, each department examining ``alternatives`` randomly drawn one-bit changes of
   its own decisions per period (AltSub), a rubber-stamping or an active head office.
-- `silo_cycling`: simultaneous departments in a nearly decomposable landscape (after Ethiraj &
-  Levinthal 2004), with a choice of how cross-department links are drawn and of the search rule
-  (used by `benchmarks/cycling.py` to find what drives the cycling rate).
+- `silo_cycling`: departments in a nearly decomposable landscape (after Ethiraj & Levinthal
+  2004) moving at once or one after another (in a random or a fixed order), with a choice of
+  how cross-department links are drawn and of the search rule (used by
+  `benchmarks/cycling.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from sim.metrics import limit_cycles, revisits
 LINK_SCHEMES: tuple[str, ...] = ("per_decision", "per_department", "one_department", "mutual")
 #: Department search rules (`silo_cycling`).
 SILO_RULES: tuple[str, ...] = ("best", "first", "random_flip")
+#: How departments' moves combine (`silo_cycling`): all at once, or one after another in an
+#: order drawn each period or always the same.
+SILO_MOVES: tuple[str, ...] = ("simultaneous", "sequential_random", "sequential_fixed")
 #: Head-office designs (`rivkin_siggelkow`).
 RS_DESIGNS: tuple[str, ...] = ("rubber_stamp", "active")
 
@@ -113,26 +121,38 @@ def silo_cycling(
     seed: int | Sequence[int] = 0,
     scheme: str = "per_decision",
     rule: str = "best",
+    moves: str = "simultaneous",
     alpha: float = 0.0,
     sizes: Sequence[int] = (4, 4, 4),
     periods: int = 100,
     cycle_window: int = 20,
 ) -> SiloRuns:
-    """Departments that all move at once, each fully interdependent inside (every decision
+    """Departments, each fully interdependent inside (every decision
     depends on the others of its department) and linked to other departments by ``cross``
     links per ``scheme``; each ranks its alternatives by ``(1 - alpha) E_d + alpha E``
     (E_d: mean contribution of its decisions; E: the firm's mean). Rules: ``best`` = the best
     one-bit change of its own decisions if it beats the status quo; ``first`` = the first that
     does, in a fixed order; ``random_flip`` = one own decision drawn at random, changed if that
-    is better. A run cycles if it is in a limit cycle in one of its last ``cycle_window``
-    periods (`sim.metrics.limit_cycles`); random start, one landscape per run."""
+    is better. ``moves``: ``simultaneous`` = every department moves from the period's start
+    and all changes are made at once; ``sequential_random`` / ``sequential_fixed`` = one
+    department after another, each from the configuration the previous one left, in an order
+    drawn each period / always department 0 first (rules ``best`` and ``first`` only). A run
+    cycles if it is in a limit cycle in one of its last ``cycle_window`` periods
+    (`sim.metrics.limit_cycles`); random start, one landscape per run."""
     if rule not in SILO_RULES:
         raise ValueError(f"unknown rule {rule!r}; allowed: {', '.join(SILO_RULES)}")
+    if moves not in SILO_MOVES or (moves != "simultaneous" and rule == "random_flip"):
+        raise ValueError(
+            f"unknown moves {moves!r} for rule {rule!r}; allowed: {', '.join(SILO_MOVES)}"
+            " (sequential with the rules best and first)"
+        )
     rng = np.random.default_rng(seed)
     departments = _departments(sizes)
     n = sum(sizes)
     configs = np.arange(2**n)
     nxt = np.empty((landscapes, 2**n), dtype=np.int64)
+    sequential = moves != "simultaneous"  # then each department's move: (L, D, 2**n)
+    step = np.empty((landscapes, len(sizes), 2**n) if sequential else (0, 0, 0), dtype=np.int32)
     stored = np.empty((landscapes, 2**n, len(sizes)) if rule == "random_flip" else (0, 0, 0))
     for run in range(landscapes):
         foreign = cross_links(departments, cross, scheme, rng)
@@ -147,7 +167,7 @@ def silo_cycling(
             stored[run] = utility
             continue
         move = np.zeros(2**n, dtype=np.int64)
-        for d, dec in enumerate(departments):
+        for d, dec in enumerate(departments):  # its move from every configuration
             flips = np.array([0] + [1 << i for i in dec])
             scores = utility[configs[:, None] ^ flips[None, :], d]  # status quo first
             if rule == "best":
@@ -156,11 +176,23 @@ def silo_cycling(
                 better = scores[:, 1:] > scores[:, :1]
                 pick = np.where(better.any(axis=1), better.argmax(axis=1) + 1, 0)
             move |= flips[pick]
+            if sequential:
+                step[run, d] = configs ^ flips[pick]
         nxt[run] = configs ^ move
     path = np.empty((periods + 1, landscapes), dtype=np.int64)
     path[0] = rng.integers(0, 2**n, size=landscapes)
     rows = np.arange(landscapes)
     for t in range(1, periods + 1):
+        if sequential:
+            now = path[t - 1]
+            if moves == "sequential_fixed":
+                order = np.tile(np.arange(len(sizes)), (landscapes, 1))
+            else:
+                order = np.argsort(rng.random((landscapes, len(sizes))), axis=1)
+            for position in range(len(sizes)):
+                now = step[rows, order[:, position], now]
+            path[t] = now
+            continue
         if rule != "random_flip":
             path[t] = nxt[rows, path[t - 1]]
             continue
@@ -253,10 +285,12 @@ LEVINTHAL_READINGS: dict[str, tuple[str, ...]] = {
 class LevinthalRuns:
     """Per landscape: % of incumbents (alive at ``incumbents_at``) alive at each period of
     ``survival_periods``, shape (landscapes, periods), NaN where a landscape has none; and the
-    number of distinct forms in every period 0..horizon, shape (landscapes, horizon + 1)."""
+    number of distinct forms and the organisations' mean fitness divided by the landscape's
+    maximum, in every period 0..horizon, each shape (landscapes, horizon + 1)."""
 
     survival: np.ndarray
     forms: np.ndarray
+    fitness: np.ndarray
 
 
 def levinthal(
@@ -301,16 +335,14 @@ def levinthal(
             raise ValueError(f"unknown reading {name}={value!r}; allowed: {allowed}")
         chosen[name] = value
     rng = np.random.default_rng(seed)
-    survival, forms = [], []
+    parts = []
     for start in range(0, landscapes, chunk):
         size = min(chunk, landscapes - start)
-        s, f = _levinthal_chunk(
+        parts.append(_levinthal_chunk(
             rng, k, size, selection, p_jump, change_at, survival_periods, incumbents_at,
             n, firms, periods, chosen,
-        )  # fmt: skip
-        survival.append(s)
-        forms.append(f)
-    return LevinthalRuns(np.concatenate(survival), np.concatenate(forms))
+        ))  # fmt: skip
+    return LevinthalRuns(*(np.concatenate(part) for part in zip(*parts, strict=True)))
 
 
 def _levinthal_fitness(tables: np.ndarray, n: int, k: int) -> np.ndarray:
@@ -357,6 +389,8 @@ def _levinthal_chunk(
     births[0] = born
     distinct = np.empty((size, periods + 1), dtype=np.int64)
     distinct[:, 0] = _distinct(form)
+    mean_fitness = np.empty((size, periods + 1))
+    mean_fitness[:, 0] = fitness[lines, form].mean(axis=1) / fitness.max(axis=1)
     for t in range(1, periods + 1):
         if change_at is not None and t == change_at:
             changed = rng.integers(0, n, size=size)
@@ -395,10 +429,11 @@ def _levinthal_chunk(
             born = np.where(dead, t, born)
         births[t] = born
         distinct[:, t] = _distinct(form)
+        mean_fitness[:, t] = fitness[lines, form].mean(axis=1) / fitness.max(axis=1)
     a, b = incumbents_at
     incumbent = births[b] <= a  # alive at a and still the same organisation at b
     counts = incumbent.sum(axis=1)
     alive = np.stack([(births[t] == births[b]) & incumbent for t in survival_periods], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = 100 * alive.sum(axis=2) / counts[:, None]
-    return share, distinct
+    return share, distinct, mean_fitness
