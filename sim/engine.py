@@ -31,6 +31,7 @@ from sim.demand import Demand, logit_shares
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
+ORDERS: tuple[str, ...] = ("random", "fixed")  # sequential coordination's order of departments
 
 # Layout of a firm's random words in a period (`sim.streams.SLOTS` = 64 per period):
 # department d: slot 2d decides a long jump, slot 2d + 1 gives its bits (d < 20);
@@ -106,6 +107,7 @@ class FirmSettings:
     turnover: float = 0.0  # share of staff leaving per period at zero engagement
     engaged_search: bool = True  # engagement scales the alternatives examined
     burn_in: int = 0  # periods run in the initial market before period 0 (`Engine.burn_in`)
+    sequential_order: str = "random"  # sequential coordination: "random" each period or "fixed"
 
 
 @dataclass
@@ -290,6 +292,7 @@ class Engine:
         self.config = np.empty(r, dtype=np.int64)
         self.alpha = np.empty((r, d))
         self.mode = np.empty(r, dtype=np.int64)
+        self.fixed_order = np.empty(r, dtype=bool)  # sequential: departments in their own order
         self.rule = np.empty(r, dtype=np.int64)
         self.proposals = np.empty(r, dtype=np.int64)
         self.sensing, self.p_jump, self.cost = np.empty(r), np.empty(r), np.empty(r)
@@ -422,6 +425,7 @@ class Engine:
         """Give ``rows`` new parameters; they act from the next period on."""
         self.alpha[rows] = settings.alphas
         self.mode[rows] = MODES.index(settings.coordination)
+        self.fixed_order[rows] = ORDERS.index(settings.sequential_order) == 1
         self.rule[rows] = RULES.index(settings.search)
         self.proposals[rows] = settings.proposals
         self.burn_in_periods[rows] = settings.burn_in
@@ -734,9 +738,15 @@ class Engine:
 
     # ------------------------------------------------------------------ coordination
     def _sequential(self, rows, start, t) -> np.ndarray:
+        """Sequential coordination: departments move one after another, each from where the
+        previous one left the configuration; in a random order drawn each period, or (with
+        `sequential_order = "fixed"`) always in the scenario's order of departments."""
         d_count = self.department_count
         w = streams.words(self.keys[rows], t, np.arange(_ORDER_SLOT, _ORDER_SLOT + d_count))
         order = np.argsort(w, axis=1, kind="stable")
+        fixed = self.fixed_order[rows]
+        if fixed.any():
+            order[fixed] = np.arange(d_count)
         current = start.copy()
         for position in range(d_count):
             dept = order[:, position]

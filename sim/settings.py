@@ -53,6 +53,7 @@ def firm_settings(
         turnover=0.0 if engagement is None else engagement.turnover,
         engaged_search=engagement is not None and engagement.drives_search,
         burn_in=firm.burn_in,
+        sequential_order=strategy.sequential_order,
     )
 
 

@@ -465,3 +465,59 @@ def test_an_engine_of_populations_keeps_only_what_their_logs_read():
     assert np.isfinite(table["performance_norm"]).all() and table["miles"][1:].sum() > 0
     alone = Market(scenario=load_scenario("bakery_gluten_free", {"horizon": 70}), rng=3).run()
     assert alone.engine.history.single_firms and alone.engine.history.alive.any()
+
+
+def _department_order(sc, seed: int, periods: int) -> list[list[int]]:
+    """The order in which the aligned firm's departments proposed, per traced period."""
+    market = Market(scenario=sc, strategies=["aligned"], rng=seed)
+    firm = market.firms[0]
+    firm.trace()
+    market.run_for(periods)
+    trace = firm.trace_frame()
+    steps = trace[trace["step"] == "department"]
+    return [list(dict.fromkeys(g["department"])) for _, g in steps.groupby("period", sort=True)]
+
+
+def test_sequential_departments_move_in_a_fixed_order_only_when_asked():
+    base = {**RICH, "strategies.aligned.coordination": "sequential"}
+    fixed = load_scenario(
+        "bakery_gluten_free", {**base, "strategies.aligned.sequential_order": "fixed"}
+    )
+    count = len(fixed.departments)
+    assert all(order == list(range(count)) for order in _department_order(fixed, 3, 30))
+    drawn = _department_order(load_scenario("bakery_gluten_free", base), 3, 30)
+    assert len({tuple(order) for order in drawn}) > 1  # the default draws an order each period
+
+
+def test_the_default_order_is_the_random_one_bit_for_bit():
+    base = {**RICH, "strategies.aligned.coordination": "sequential"}
+    default = run_experiment(load_scenario("bakery_gluten_free", base), seeds=6).periods
+    explicit = run_experiment(
+        load_scenario(
+            "bakery_gluten_free", {**base, "strategies.aligned.sequential_order": "random"}
+        ),
+        seeds=6,
+    ).periods
+    pd.testing.assert_frame_equal(default, explicit)
+
+
+def test_sequential_runs_are_bit_identical_to_before_the_order_option():
+    # the hash of these efficiencies was computed on main before `sequential_order` existed
+    import hashlib
+
+    from sim.validation.experiments import scenario
+
+    sc = scenario(
+        "ethiraj_levinthal_2004",
+        {
+            "efficiency.cross": 2,
+            "horizon": 40,
+            "strategies.silos.coordination": "sequential",
+            "strategies.silos.alpha": 0.5,
+        },
+    )
+    result = run_experiment(sc, seeds=12)
+    efficiency = result.periods.sort_values(["seed", "period"])["efficiency"].to_numpy()
+    digest = hashlib.sha256(np.ascontiguousarray(efficiency).tobytes()).hexdigest()
+    assert digest == "38636fa3c72ed58f4704951c8d0cfce4626720db86653c2a41511eea4ca31e25"
+    assert int(result.runs["cycled"].sum()) == 1

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.cli import main
 from sim.engine import Engine
-from sim.validation import EXPERIMENTS, run_validation
-from sim.validation.reference import cross_links, rivkin_siggelkow, silo_cycling
+from sim.validation import EXPERIMENTS, Size, run_validation
+from sim.validation.reference import (
+    LEVINTHAL_READINGS,
+    cross_links,
+    levinthal,
+    rivkin_siggelkow,
+    silo_cycling,
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +85,9 @@ def test_a_rubber_stamp_in_place_of_the_active_head_office_fails_validation():
         "rivkin_siggelkow_2003",
     )
     measures = set(failing["measure"])
-    assert {f"K={k}, Incent=0, active CEO, P=2: performance / maximum" for k in (2, 5)} <= measures
+    p2 = "active CEO, P=2: performance / maximum"
+    assert {f"K={k}, Incent=0, {p2} at t=100" for k in (2, 5)} <= measures
+    assert {f"K={k}, Incent=0, {p2}, mean t=50-100" for k in (2, 5)} <= measures
     assert {f"K={k}, Incent=0: active CEO (P=2) beats rubber-stamp" for k in (2, 5)} <= measures
     assert not failing["measure"].str.contains("rubber-stamp: performance").any()
 
@@ -86,7 +96,11 @@ def test_ranking_all_changes_in_place_of_one_random_alternative_fails_rivkin_sig
     # the protocol before issue 11: every one-bit change examined (AltSub = 3), not one drawn
     everything = {f"strategies.{s}.alternatives": 0 for s in ("rubber_stamp", "active_ceo")}
     failing = _failing({"rivkin_siggelkow_2003": everything}, "rivkin_siggelkow_2003")
-    assert failing["measure"].str.contains("K=5, Incent=0, rubber-stamp: performance").any()
+    # a department's two best options need not include its status quo: the head office sees
+    # fewer combinations that keep what works
+    p2 = "K=5, Incent=0, active CEO, P=2: performance / maximum"
+    assert {f"{p2} at t=100", f"{p2}, mean t=50-100"} <= set(failing["measure"])
+    assert (failing.loc[failing["measure"].str.startswith(p2), "z"] < 0).all()
     assert failing["source"].eq("independent implementation").all()
 
 
@@ -181,8 +195,103 @@ def test_the_independent_implementations_know_the_exact_cases():
         runs = rivkin_siggelkow(
             k=0, incent=0.0, design=design, proposals=proposals, landscapes=30, seed=1
         )
-        assert np.allclose(runs, 1.0)
+        assert runs.shape == (30, 101)
+        assert np.allclose(runs[:, 50:], 1.0)
     for rule in ("best", "first", "random_flip"):
         assert not silo_cycling(cross=0, landscapes=30, rule=rule, seed=1).cycled.any()
     # firm-minded departments moving one at a time would never cycle; moving at once they do
     assert silo_cycling(cross=4, landscapes=200, alpha=1.0, seed=1).cycled.mean() > 0.3
+
+
+def test_the_full_validation_docks_at_5000_landscapes_or_more():
+    full = Size.of(quick=False)
+    assert full.levinthal_landscapes >= 5000 and full.rs_landscapes >= 5000
+    assert set(full.levinthal_ks) == {0, 1, 5}
+
+
+def test_the_independent_levinthal_knows_the_exact_cases():
+    # K = 0 without selection: every organisation climbs to the single peak by t = 20
+    local = levinthal(k=0, landscapes=20, seed=1, selection=False, p_jump=0.0, change_at=None)
+    assert local.forms.shape == (20, 51)
+    assert (local.forms[:, 0] > 50).all() and (local.forms[:, 20:] == 1).all()
+    # without selection nobody dies; K = 0 with selection: all end on the peak, V / V_max = 1
+    assert (levinthal(k=5, landscapes=5, seed=2, selection=False).survival == 100).all()
+    assert (levinthal(k=0, landscapes=10, seed=3).survival[:, -1] == 100).all()
+    # selection kills at K = 5; forms stay many without selection at K = 5
+    assert levinthal(k=5, landscapes=20, seed=4).survival[:, -1].mean() < 80
+    with pytest.raises(ValueError, match="allowed: selection_on"):
+        levinthal(k=1, landscapes=2, reading={"selection_on": "never"})
+    for rule, options in LEVINTHAL_READINGS.items():  # every reading runs
+        runs = levinthal(k=1, landscapes=3, seed=5, reading={rule: options[-1]})
+        assert runs.survival.shape == (3, 27)
+
+
+def test_the_independent_silos_move_in_the_order_asked():
+    # departments working for the firm never cycle when they move one after another, in any
+    # order; a fixed order cycles where a new random order each period rarely does
+    for moves in ("sequential_random", "sequential_fixed"):
+        assert not silo_cycling(
+            cross=4, landscapes=100, alpha=1.0, moves=moves, seed=2
+        ).cycled.any()
+    fixed = silo_cycling(cross=4, landscapes=300, moves="sequential_fixed", seed=3).cycled.mean()
+    drawn = silo_cycling(cross=4, landscapes=300, moves="sequential_random", seed=3).cycled.mean()
+    assert fixed > 0.1 and drawn < 0.08
+    with pytest.raises(ValueError, match="allowed: simultaneous"):
+        silo_cycling(cross=1, landscapes=2, rule="random_flip", moves="sequential_fixed")
+
+
+# ---- negative controls at the full size (5,000 landscapes per K or cell): subtle errors that the
+# figures read off cannot catch, but the independent implementation does
+FULL_K1_K5 = dataclasses.replace(Size.of(quick=False), levinthal_ks=(1, 5))
+
+
+def _failing_at_full_size(overrides: dict, only: str, size: Size = FULL_K1_K5) -> pd.DataFrame:
+    table = run_validation(only=[only], overrides=overrides, size=size).table()
+    return table[~table["within_tolerance"]]
+
+
+@pytest.mark.slow
+def test_the_change_one_period_early_fails_the_independent_rows():
+    early = {"market.shifts": [{"kind": "redraw", "at": 24, "count": 1}]}
+    failing = _failing_at_full_size({"levinthal_1997": early}, "levinthal_1997_fig6")
+    # the incumbents (alive at t = 23 and 24) have already faced one selection on the new
+    # landscape: more of them survive the next periods
+    assert {"K=1, t=25: % incumbents alive", "K=5, t=25: % incumbents alive"} <= set(
+        failing["measure"]
+    )
+    assert (failing["z"] > 0).all()
+    assert failing["source"].eq("independent implementation").all()  # the figures miss it
+
+
+@pytest.mark.slow
+def test_long_jumps_half_as_often_fail_the_independent_rows():
+    half = {"strategies.levinthal.p_jump": 0.5}
+    size = dataclasses.replace(FULL_K1_K5, levinthal_ks=(5,))
+    failing = _failing_at_full_size({"levinthal_1997": half}, "levinthal_1997_fig6", size)
+    # fewer random forms tried: the organisations are less fit early on; the survival curves
+    # and the figures read off do not see it
+    assert "K=5, t=1: mean fitness / maximum" in set(failing["measure"])
+    assert (failing["z"] < 0).all()
+    assert failing["source"].eq("independent implementation").all()
+
+
+@pytest.mark.slow
+def test_best_improvement_fails_the_independent_rows_of_fig1():
+    best = {"strategies.levinthal.search": "best"}
+    failing = _failing_at_full_size({"levinthal_1997": best}, "levinthal_1997_fig1")
+    docked = failing[failing["source"] == "independent implementation"]
+    assert {"K=1, t=4: distinct forms", "K=5, t=4: distinct forms"} <= set(docked["measure"])
+
+
+@pytest.mark.slow
+def test_two_alternatives_per_period_fail_rivkin_siggelkow():
+    # AltSub = 2 in place of the paper's AltSub = 1
+    two = {f"strategies.{s}.alternatives": 2 for s in ("rubber_stamp", "active_ceo")}
+    size = dataclasses.replace(Size.of(quick=False), rs_ks=(0, 5), rs_incents=(0.0,))
+    failing = _failing_at_full_size({"rivkin_siggelkow_2003": two}, "rivkin_siggelkow_2003", size)
+    # a department's two best options need not include its status quo: the head office sees
+    # fewer combinations that keep what works
+    p2 = "K=5, Incent=0, active CEO, P=2: performance / maximum"
+    assert {f"{p2} at t=100", f"{p2}, mean t=50-100"} <= set(failing["measure"])
+    assert (failing.loc[failing["measure"].str.startswith(p2), "z"] < 0).all()
+    assert failing["source"].eq("independent implementation").all()

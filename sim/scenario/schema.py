@@ -33,6 +33,7 @@ from sim.scenario.errors import UnknownStrategy
 CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]
 COORDINATION_MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 SearchRule = Literal["best", "first"]
+SequentialOrder = Literal["random", "fixed"]
 
 
 class FieldError(Exception):
@@ -438,6 +439,11 @@ class StrategySpec(Spec):
     )
     proposals: int = Field(
         1, ge=1, le=8, description="Proposals per department sent to the head office."
+    )
+    sequential_order: SequentialOrder = Field(
+        "random",
+        description="Under sequential coordination, the order in which departments move: "
+        "random = drawn anew each period; fixed = always the order of [[departments]].",
     )
     search: SearchRule = Field(
         "best", description="best = best one-bit improvement; first = first in a fixed order."

@@ -52,8 +52,10 @@ def run_validation(
     only: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    size: Size | None = None,
 ) -> ValidationReport:
-    """Run the experiments (all, or ``only`` those named) at full or quick size.
+    """Run the experiments (all, or ``only`` those named) at full or quick size, or at
+    ``size`` (e.g. the full size restricted to a few cells, for a negative control).
 
     ``overrides`` changes the protocols' rules on purpose (negative controls): per validation
     scenario name, dotted-path overrides applied on top of each experiment's own, e.g.
@@ -65,7 +67,7 @@ def run_validation(
         raise KeyError(
             f"unknown validation scenario {strangers[0]!r}; allowed: {', '.join(scenarios)}"
         )
-    setup = Setup(Size.of(quick), dict(overrides or {}))
+    setup = Setup(size or Size.of(quick), dict(overrides or {}))
     names = list(only) if only else list(EXPERIMENTS)
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
@@ -86,4 +88,11 @@ def save_figures(report: ValidationReport, out: Path) -> list[Path]:
     return [p for p in paths if p is not None]
 
 
-__all__ = ["EXPERIMENTS", "Measure", "ValidationReport", "run_validation", "save_figures"]
+__all__ = [
+    "EXPERIMENTS",
+    "Measure",
+    "Size",
+    "ValidationReport",
+    "run_validation",
+    "save_figures",
+]

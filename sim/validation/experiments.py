@@ -8,6 +8,7 @@ published numbers. See docs/validation.md for protocols, sources and tolerances.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from sim.landscape import local_peaks
 from sim.model import Market
 from sim.scenario import SCENARIO_DIR, load_scenario
 from sim.scenario.schema import Scenario
-from sim.validation.reference import rivkin_siggelkow, silo_cycling
+from sim.validation.reference import LevinthalRuns, levinthal, rivkin_siggelkow, silo_cycling
 
 VALIDATION_DIR = SCENARIO_DIR / "validation"
 
@@ -45,8 +46,9 @@ LEVINTHAL_FIG8 = {2: 9.0, 3: 15.9, 4: 25.2, 5: 36.0, 6: 45.5, 7: 60.0, 8: 75.6} 
 #: curves average this many landscapes, issue 3's account of the protocol) and by the reading.
 LEVINTHAL_LANDSCAPES = 100
 READING = 0.5  # standard uncertainty of a reading: half a unit (form, peak, % point)
-#: Allowed distance in combined standard errors. Bonferroni over the 68 numeric rows: the chance
-#: that any row of a correct model fails by chance is at most about 68 x 2 x Phi(-3.5) = 3%.
+#: Allowed distance in combined standard errors. Bonferroni over the 146 numeric rows of the full
+#: run: the chance that any row of a correct model fails by chance is at most about
+#: 146 x 2 x Phi(-3.5) = 7% (many rows are strongly correlated, so in fact less).
 Z = 3.5
 SOURCE_ANALYTIC = "analytic"
 SOURCE_INDEPENDENT = "independent implementation"
@@ -81,19 +83,20 @@ class Size:
     """How much to run: the published protocol at full size or a small version (quick)."""
 
     kauffman_landscapes: int
-    levinthal_landscapes: int
+    levinthal_landscapes: int  # per K, for the model and the independent implementation alike
     peak_landscapes: int
-    rs_landscapes: int
+    rs_landscapes: int  # per cell, for the model and the independent implementation alike
     rs_ks: tuple[int, ...]
     rs_incents: tuple[float, ...]
     el_runs: int
     el_horizon: int
+    levinthal_ks: tuple[int, ...] = (0, 1, 5)
 
     @classmethod
     def of(cls, quick: bool) -> Size:
         if quick:
             return cls(60, 20, 30, 200, (0, 2, 5), (0.0,), 100, 60)
-        return cls(1000, 1000, 1000, 1000, (0, 1, 2, 3, 4, 5), (0.0, 1.0), 1000, 100)
+        return cls(1000, 5000, 1000, 5000, (0, 1, 2, 3, 4, 5), (0.0, 1.0), 1000, 100)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,10 @@ def scenario(name: str, overrides: dict[str, Any] | None = None) -> Scenario:
 
 
 def _mean_se(samples: Iterable[float]) -> tuple[float, float, float]:
+    """Mean, standard error and standard deviation over the samples that are numbers (a
+    landscape without incumbents has no survival rate)."""
     x = np.asarray(list(samples), dtype=float)
+    x = x[~np.isnan(x)]
     sd = float(x.std(ddof=1)) if x.size > 1 else 0.0
     return float(x.mean()), sd / np.sqrt(x.size), sd
 
@@ -263,6 +269,22 @@ def _population_runs(
     return np.array([measure(m) for m in run_markets(sc, range(landscapes), ["levinthal"])])
 
 
+@functools.cache
+def independent_levinthal(k: int, landscapes: int, figure: int) -> LevinthalRuns:
+    """The independent implementation's runs of Fig. 1 (local search only, no selection, no
+    change) or Fig. 6 (the full protocol) for one K (cached: negative controls never change
+    it; its random numbers are its own, seeded by figure and K)."""
+    if figure == 1:
+        return levinthal(
+            k=k, landscapes=landscapes, seed=(1997, 1, k), selection=False, p_jump=0.0,
+            change_at=None,
+        )  # fmt: skip
+    return levinthal(k=k, landscapes=landscapes, seed=(1997, 6, k))
+
+
+FIG1_INDEPENDENT_AT = (4, 8, 10, 20)
+
+
 def levinthal_fig1(setup: Setup) -> Outcome:
     out = Outcome("Levinthal 1997 Fig. 1")
     local_only = {
@@ -270,16 +292,17 @@ def levinthal_fig1(setup: Setup) -> Outcome:
         "strategies.levinthal.p_jump": 0.0,
         "market.shifts": [],
     }
-    curves = {}
-    for k, targets in LEVINTHAL_FIG1.items():
+    curves, independent = {}, {}
+    n = setup.size.levinthal_landscapes
+    for k in setup.size.levinthal_ks:
         forms = _population_runs(
             setup,
             {**local_only, "market.k": k},
-            setup.size.levinthal_landscapes,
+            n,
             lambda m: m.populations[0].log.distinct_forms(),
         )
         curves[k] = forms.mean(axis=0)
-        for t, published in targets.items():
+        for t, published in LEVINTHAL_FIG1[k].items():
             out.measures.append(
                 compare_figure(
                     out.name,
@@ -289,6 +312,17 @@ def levinthal_fig1(setup: Setup) -> Outcome:
                     figure="Fig. 1, read off",
                 )
             )
+        docked = independent_levinthal(k, n, 1).forms
+        independent[k] = docked.mean(axis=0)
+        for t in FIG1_INDEPENDENT_AT:
+            out.measures.append(
+                compare_independent(
+                    out.name, f"K={k}, t={t}: distinct forms", forms[:, t], docked[:, t]
+                )
+            )
+    out.curves = {"model": curves, "published": LEVINTHAL_FIG1, "independent": independent}
+    if set(curves) != {0, 1, 5}:  # the orderings need every K
+        return out
     for t in (4, 8, 20):
         values = [float(curves[k][t]) for k in (0, 1, 5)]
         out.measures.append(
@@ -301,7 +335,6 @@ def levinthal_fig1(setup: Setup) -> Outcome:
                 source="Fig. 1",
             )
         )
-    out.curves = {"model": curves, "published": LEVINTHAL_FIG1}
     return out
 
 
@@ -309,18 +342,31 @@ INCUMBENTS_AT = (23, 24)
 SURVIVAL_PERIODS = list(range(24, 51))
 
 
+#: Periods of Fig. 6 compared with the independent implementation: the period of the change
+#: (where a change at the wrong time shows most) and the figure's.
+FIG6_INDEPENDENT_AT = (25, 29, 33, 41, 49)
+#: Periods at which the organisations' mean fitness (/ the landscape's maximum) in the Fig. 6
+#: protocol is compared with the independent implementation: early on (where long jumps show
+#: most), before and after the change, and at the end.
+FIG6_FITNESS_AT = (1, 5, 24, 25, 50)
+
+
+def _survival_and_fitness(market: Market) -> np.ndarray:
+    """% of incumbents alive per `SURVIVAL_PERIODS`, then the mean fitness / maximum per period."""
+    log = market.populations[0].log
+    survival = 100 * log.incumbent_survival(INCUMBENTS_AT, SURVIVAL_PERIODS)
+    return np.concatenate((survival, log.performance_norm.mean(axis=1)))
+
+
 def levinthal_fig6(setup: Setup) -> Outcome:
     out = Outcome("Levinthal 1997 Fig. 6")
-    curves = {}
-    for k, targets in LEVINTHAL_FIG6.items():
-        survival = 100 * _population_runs(
-            setup,
-            {"market.k": k},
-            setup.size.levinthal_landscapes,
-            lambda m: m.populations[0].log.incumbent_survival(INCUMBENTS_AT, SURVIVAL_PERIODS),
-        )
-        curves[k] = survival.mean(axis=0)
-        for t, published in targets.items():
+    curves, independent = {}, {}
+    n = setup.size.levinthal_landscapes
+    for k in setup.size.levinthal_ks:
+        runs = _population_runs(setup, {"market.k": k}, n, _survival_and_fitness)
+        survival, fitness = runs[:, : len(SURVIVAL_PERIODS)], runs[:, len(SURVIVAL_PERIODS) :]
+        curves[k] = np.nanmean(survival, axis=0)
+        for t, published in LEVINTHAL_FIG6[k].items():
             column = SURVIVAL_PERIODS.index(t)
             out.measures.append(
                 compare_figure(
@@ -331,6 +377,35 @@ def levinthal_fig6(setup: Setup) -> Outcome:
                     figure="Fig. 6, read off",
                 )
             )
+        docked = independent_levinthal(k, n, 6)
+        independent[k] = np.nanmean(docked.survival, axis=0)
+        for t in FIG6_INDEPENDENT_AT:
+            column = SURVIVAL_PERIODS.index(t)
+            out.measures.append(
+                compare_independent(
+                    out.name,
+                    f"K={k}, t={t}: % incumbents alive",
+                    survival[:, column],
+                    docked.survival[:, column],
+                )
+            )
+        for t in FIG6_FITNESS_AT:
+            out.measures.append(
+                compare_independent(
+                    out.name,
+                    f"K={k}, t={t}: mean fitness / maximum",
+                    fitness[:, t],
+                    docked.fitness[:, t],
+                )
+            )
+    out.curves = {
+        "model": curves,
+        "published": LEVINTHAL_FIG6,
+        "periods": SURVIVAL_PERIODS,
+        "independent": independent,
+    }
+    if set(curves) != {0, 1, 5}:  # the ordering needs every K
+        return out
     last = SURVIVAL_PERIODS.index(49)  # the figure's last period (the curves run to 50)
     final = [float(curves[k][last]) for k in (5, 1, 0)]
     out.measures.append(
@@ -343,7 +418,6 @@ def levinthal_fig6(setup: Setup) -> Outcome:
             source="Fig. 6",
         )
     )
-    out.curves = {"model": curves, "published": LEVINTHAL_FIG6, "periods": SURVIVAL_PERIODS}
     return out
 
 
@@ -361,15 +435,51 @@ def incent_to_alpha(incent: float) -> float:
     return 2 * incent / (1 + incent)
 
 
+#: R&S's long run: periods 50..100 (mean), and the last period, t = 100.
+RS_LONG_RUN_FROM = 50
+
+
+def _rs_paths(sc: Scenario, strategy: str, landscapes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per landscape (seeds 0..landscapes-1), the firm's performance / global maximum and its
+    raw performance (efficiency) in every period, each shape (landscapes, horizon + 1)."""
+    norm, raw = [], []
+    for market in run_markets(sc, range(landscapes), [strategy]):
+        firm = market.firms[0]
+        history = firm.engine.history
+        norm.append(history.performance_norm[:, firm.row].copy())
+        raw.append(history.efficiency[:, firm.row].copy())
+    return np.array(norm), np.array(raw)
+
+
+@functools.cache
+def independent_rivkin_siggelkow(
+    k: int, incent: float, design: str, landscapes: int, alternatives: int, periods: int
+) -> np.ndarray:
+    """The independent implementation's normalised paths for one cell (cached: negative
+    controls never change it; its random numbers are its own, seeded by the cell)."""
+    _, proposals, kind = RS_DESIGNS[design]
+    return rivkin_siggelkow(
+        k=k,
+        incent=incent,
+        design=kind,
+        proposals=proposals,
+        alternatives=alternatives,
+        periods=periods,
+        landscapes=landscapes,
+        seed=(2003, k, int(10 * incent), list(RS_DESIGNS).index(design)),
+    )
+
+
 def rivkin_siggelkow_2003(setup: Setup) -> Outcome:
     out = Outcome("Rivkin & Siggelkow 2003")
     size = setup.size
-    model: dict[tuple[int, float, str], pd.DataFrame] = {}
+    norm: dict[tuple[int, float, str], np.ndarray] = {}
+    raw: dict[tuple[int, float, str], np.ndarray] = {}
     reference: dict[tuple[int, float, str], np.ndarray] = {}
     protocol = scenario("rivkin_siggelkow_2003")  # what the independent code runs: no controls
     for k in size.rs_ks:
         for incent in size.rs_incents:
-            for index, (design, (strategy, proposals, kind)) in enumerate(RS_DESIGNS.items()):
+            for design, (strategy, proposals, _) in RS_DESIGNS.items():
                 sc = setup.scenario(
                     "rivkin_siggelkow_2003",
                     {
@@ -378,27 +488,28 @@ def rivkin_siggelkow_2003(setup: Setup) -> Outcome:
                         f"strategies.{strategy}.proposals": proposals,
                     },
                 )
-                runs = run_experiment(
-                    sc, strategies=[strategy], seeds=size.rs_landscapes, periods=False
-                ).runs.set_index("seed")
-                model[k, incent, design] = runs
-                reference[k, incent, design] = rivkin_siggelkow(
-                    k=k,
-                    incent=incent,
-                    design=kind,
-                    proposals=proposals,
-                    alternatives=protocol.strategies[strategy].alternatives or 3,  # 0: all
-                    periods=protocol.horizon,
-                    landscapes=size.rs_landscapes,
-                    seed=(2003, k, int(10 * incent), index),
+                key = (k, incent, design)
+                norm[key], raw[key] = _rs_paths(sc, strategy, size.rs_landscapes)
+                reference[key] = independent_rivkin_siggelkow(
+                    k,
+                    incent,
+                    design,
+                    size.rs_landscapes,
+                    protocol.strategies[strategy].alternatives or 3,  # 0: all
+                    protocol.horizon,
                 )
-    norm = "performance_norm_post_shift"
+    last = protocol.horizon
+    span = f"{RS_LONG_RUN_FROM}-{last}"
+
+    def long_run(paths: np.ndarray) -> np.ndarray:
+        return paths[:, RS_LONG_RUN_FROM:].mean(axis=1)
+
     for incent in size.rs_incents:
         for k in size.rs_ks:
             cell = f"K={k}, Incent={incent:g}"
             if k == 0:
                 spread = max(
-                    abs(model[0, incent, d][norm].mean() - model[0, incent, e][norm].mean())
+                    abs(long_run(norm[0, incent, d]).mean() - long_run(norm[0, incent, e]).mean())
                     for d in RS_DESIGNS
                     for e in RS_DESIGNS
                 )
@@ -412,24 +523,34 @@ def rivkin_siggelkow_2003(setup: Setup) -> Outcome:
                         source=RS_CLAIMS,
                     )
                 )
-                raw = model[0, incent, "rubber-stamp"]["efficiency_post_shift"]
                 out.measures.append(
                     compare(
-                        out.name, f"{cell}: raw performance", 2 / 3, raw, source=SOURCE_ANALYTIC
+                        out.name,
+                        f"{cell}: raw performance",
+                        2 / 3,
+                        long_run(raw[0, incent, "rubber-stamp"]),
+                        source=SOURCE_ANALYTIC,
                     )
                 )
                 continue
             for design in RS_DESIGNS:
-                out.measures.append(
+                model, docked = norm[k, incent, design], reference[k, incent, design]
+                out.measures += [
                     compare_independent(
                         out.name,
-                        f"{cell}, {design}: performance / maximum",
-                        model[k, incent, design][norm],
-                        reference[k, incent, design],
-                    )
-                )
-            diff = (
-                model[k, incent, "active CEO, P=2"][norm] - model[k, incent, "rubber-stamp"][norm]
+                        f"{cell}, {design}: performance / maximum at t={last}",
+                        model[:, last],
+                        docked[:, last],
+                    ),
+                    compare_independent(
+                        out.name,
+                        f"{cell}, {design}: performance / maximum, mean t={span}",
+                        long_run(model),
+                        long_run(docked),
+                    ),
+                ]
+            diff = long_run(norm[k, incent, "active CEO, P=2"]) - long_run(
+                norm[k, incent, "rubber-stamp"]
             )
             p = stats.ttest_1samp(diff, 0.0, alternative="greater").pvalue
             out.measures.append(
@@ -444,11 +565,13 @@ def rivkin_siggelkow_2003(setup: Setup) -> Outcome:
             )
     table = {
         key: {
-            "normalised": float(runs[norm].mean()),
-            "raw": float(runs["efficiency_post_shift"].mean()),
-            "reference": float(reference[key].mean()),
+            "normalised": float(long_run(paths).mean()),
+            "normalised_t100": float(paths[:, last].mean()),
+            "raw": float(long_run(raw[key]).mean()),
+            "reference": float(long_run(reference[key]).mean()),
+            "reference_t100": float(reference[key][:, last].mean()),
         }
-        for key, runs in model.items()
+        for key, paths in norm.items()
     }
     out.curves = {"table": table, "ks": size.rs_ks, "incents": size.rs_incents}
     out.tables["rivkin_siggelkow_2003"] = pd.DataFrame(
@@ -458,8 +581,10 @@ def rivkin_siggelkow_2003(setup: Setup) -> Outcome:
                 "Incent": incent,
                 "design": design,
                 "performance_normalised": values["normalised"],
+                "performance_normalised_t100": values["normalised_t100"],
                 "performance_raw": values["raw"],
                 "independent_normalised": values["reference"],
+                "independent_normalised_t100": values["reference_t100"],
             }
             for (k, incent, design), values in table.items()
         ]
@@ -468,12 +593,20 @@ def rivkin_siggelkow_2003(setup: Setup) -> Outcome:
 
 
 EL_CROSS = (0, 1, 2, 4)
-EL_DESIGNS = {  # name: (coordination, alpha)
-    f"{mode}, alpha={alpha:g}": (mode, alpha)
-    for mode in ("decentralized", "sequential")
-    for alpha in (0.0, 0.5, 1.0)
+EL_DESIGNS = {  # name: (coordination, alpha, order of sequential moves)
+    **{
+        f"{mode}, alpha={alpha:g}": (mode, alpha, "random")
+        for mode in ("decentralized", "sequential")
+        for alpha in (0.0, 0.5, 1.0)
+    },
+    "sequential (fixed order), alpha=0": ("sequential", 0.0, "fixed"),
 }
-EL_DOCKED = ("decentralized, alpha=0", "decentralized, alpha=1")  # also run independently
+EL_DOCKED = {  # also run independently: design -> how `silo_cycling` combines the moves
+    "decentralized, alpha=0": "simultaneous",
+    "decentralized, alpha=1": "simultaneous",
+    "sequential, alpha=0": "sequential_random",
+    "sequential (fixed order), alpha=0": "sequential_fixed",
+}
 EL_CLAIMS = "paper's text, per issue 3"
 
 
@@ -484,7 +617,7 @@ def ethiraj_levinthal_2004(setup: Setup) -> Outcome:
     independent: dict[str, dict[int, float]] = {d: {} for d in EL_DOCKED}
     window = scenario("ethiraj_levinthal_2004").metrics.cycle_window  # the protocol's, no controls
     for c in EL_CROSS:
-        for design, (mode, alpha) in EL_DESIGNS.items():
+        for index, (design, (mode, alpha, order)) in enumerate(EL_DESIGNS.items()):
             sc = setup.scenario(
                 "ethiraj_levinthal_2004",
                 {
@@ -492,6 +625,7 @@ def ethiraj_levinthal_2004(setup: Setup) -> Outcome:
                     "horizon": size.el_horizon,
                     "strategies.silos.coordination": mode,
                     "strategies.silos.alpha": alpha,
+                    "strategies.silos.sequential_order": order,
                 },
             )
             cycled = run_experiment(sc, seeds=size.el_runs, periods=False).runs["cycled"]
@@ -500,10 +634,11 @@ def ethiraj_levinthal_2004(setup: Setup) -> Outcome:
                 runs = silo_cycling(
                     cross=c,
                     alpha=alpha,
+                    moves=EL_DOCKED[design],
                     landscapes=size.el_runs,
                     periods=size.el_horizon,
                     cycle_window=window,
-                    seed=(2004, c, int(10 * alpha)),
+                    seed=(2004, c, int(10 * alpha), index),
                 )
                 independent[design][c] = float(runs.cycled.mean())
                 out.measures.append(

@@ -33,6 +33,11 @@ def _curves_by_k(ax, outcome: Outcome, x: list[int] | None = None) -> None:
         ax.plot(x or range(len(curve)), curve, color=colour, lw=2, label=f"model, K={k}")
         points = outcome.curves["published"][k]
         ax.plot(list(points), list(points.values()), "o", color=colour, mfc="white", ms=8, mew=2)
+        docked = outcome.curves.get("independent", {}).get(k)
+        if docked is not None:
+            ax.plot(x or range(len(docked)), docked, color=colour, lw=1, ls=":")
+    if outcome.curves.get("independent"):
+        ax.plot([], [], color="0.3", lw=1, ls=":", label="independent implementation")
     _published_legend(ax)
 
 
