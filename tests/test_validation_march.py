@@ -68,6 +68,8 @@ def test_bad_arguments_are_refused():
         equilibrium_knowledge(p1=0.1, p2=0.1, replications=2, learns_from="all")
     with pytest.raises(ValueError, match="p2 must be a probability"):
         equilibrium_knowledge(p1=0.1, p2=1.5, replications=2)
+    with pytest.raises(ValueError, match="max_periods must be at least 1"):
+        equilibrium_knowledge(p1=0.1, p2=0.1, replications=2, max_periods=0)
     with pytest.raises(KeyError, match="allowed: learns_from, zero_teaches"):
         _table({"learns": "everyone"})
     with pytest.raises(ValueError, match="allowed: superior, everyone"):

@@ -80,6 +80,9 @@ def equilibrium_knowledge(
     for name, value in (("p1", p1), ("p2", p2)):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
+    for name, value in (("replications", replications), ("max_periods", max_periods)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
     rng = np.random.default_rng(seed)
     r, n, m = replications, individuals, dimensions
     reality = (2 * rng.integers(0, 2, size=(r, m)) - 1).astype(np.int8)
