@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sim.validation.reference",
             "sim.validation.experiments",
             "sim.validation.figures",
+            "sim.validation.march",
         ),
     ),
     ("interfaces", ("sim.cli", "sim.__main__", "sim.app")),
