@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="reproduce the published NK results on organisations and compare",
         description="Run the published experiments (Kauffman 1993 landscape statistics; "
         "Levinthal 1997 Figs. 1, 6 and 8; Rivkin & Siggelkow 2003; cycling after Ethiraj & "
-        "Levinthal 2004) as scenarios of this model, print 'experiment | measure | source | "
+        "Levinthal 2004) as scenarios of this model, and March 1991 Fig. 1 (organisational "
+        "learning) as a published protocol of its own, print 'experiment | measure | source | "
         "reference | model | within tolerance | z' (a reference is a published figure's "
         "number, an analytic value or the same protocol run by independent code; z is the gap "
         "in combined standard errors), write OUT/validation.csv, OUT/manifest.json and figures "

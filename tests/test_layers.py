@@ -67,6 +67,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sim.validation.experiments",
             "sim.validation.figures",
             "sim.validation.competition",
+            "sim.validation.march",
         ),
     ),
     ("interfaces", ("sim.cli", "sim.__main__", "sim.app")),

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.validation import march
 from sim.validation.competition import competition_logit
 from sim.validation.experiments import (
     EXPERIMENTS,
@@ -19,8 +20,14 @@ from sim.validation.experiments import (
     Size,
 )
 
-#: The published NK results, then the analytic checks of markets of competing firms.
-EXPERIMENTS = {**EXPERIMENTS, "competition_logit": competition_logit}
+#: Every experiment: the NK ones, run as scenarios of the model (`experiments`), the analytic
+#: checks of markets of competing firms, and March (1991), a published protocol run by its own
+#: code (`march`).
+EXPERIMENTS = {
+    **EXPERIMENTS,
+    "competition_logit": competition_logit,
+    march.EXPERIMENT: march.march_1991_fig1,
+}
 
 
 @dataclass
@@ -59,9 +66,10 @@ def run_validation(
 
     ``overrides`` changes the protocols' rules on purpose (negative controls): per validation
     scenario name, dotted-path overrides applied on top of each experiment's own, e.g.
-    ``{"levinthal_1997": {"strategies.levinthal.search": "best"}}``. Unknown scenario names
-    are refused; bad paths or values fail as a scenario file would."""
-    scenarios = sorted(path.stem for path in VALIDATION_DIR.glob("*.toml"))
+    ``{"levinthal_1997": {"strategies.levinthal.search": "best"}}``; for March (1991),
+    ``{"march_1991": {"learns_from": "everyone"}}`` (rules in `march.CONTROLS`). Unknown
+    scenario names are refused; bad paths or values fail as a scenario file would."""
+    scenarios = sorted([*(path.stem for path in VALIDATION_DIR.glob("*.toml")), march.PROTOCOL])
     strangers = [name for name in overrides or {} if name not in scenarios]
     if strangers:
         raise KeyError(

@@ -139,12 +139,29 @@ def ethiraj_levinthal(outcome: Outcome) -> Figure:
     return fig
 
 
+def march_fig1(outcome: Outcome) -> Figure:
+    fig, ax = _figure("March 1991 Fig. 1: equilibrium knowledge of the code (m=30, n=50)")
+    colours = {0.1: "#D55E00", 0.5: "#0072B2", 0.9: "#009E73"}
+    p1 = outcome.curves["p1"]
+    for p2, colour in colours.items():
+        model = outcome.curves["model"][p2]
+        ax.plot(list(model), list(model.values()), color=colour, lw=2, label=f"model, p2={p2:g}")
+        ax.plot(p1, outcome.curves["march"][p2], "o", color=colour, mfc="white", ms=8, mew=2)
+        ax.plot(p1, outcome.curves["replication"][p2], "x", color=colour, ms=7, mew=1.5)
+    ax.plot([], [], "ko", mfc="white", label="March (1991), read off")
+    ax.plot([], [], "kx", label="replication (Workiewicz, 10,000 runs)")
+    ax.set(xlabel="socialisation rate p1", ylabel="average equilibrium knowledge")
+    ax.legend(fontsize=9, frameon=False)
+    return fig
+
+
 FIGURES = {
     "levinthal_1997_fig1": levinthal_fig1,
     "levinthal_1997_fig6": levinthal_fig6,
     "levinthal_1997_fig8": landscape_peaks,
     "rivkin_siggelkow_2003": rivkin_siggelkow,
     "ethiraj_levinthal_2004": ethiraj_levinthal,
+    "march_1991_fig1": march_fig1,
 }
 
 
