@@ -969,6 +969,9 @@ class SailingPanels:
     sets them around what is drawn.
     """
 
+    def __repr__(self) -> str:
+        return f"SailingPanels({len(self.labels)} firms: {', '.join(map(str, self.labels))})"
+
     def __init__(
         self,
         fig: Figure,
@@ -978,6 +981,7 @@ class SailingPanels:
         max_distance: float,
         fontsize: float = _NOTE,
     ) -> None:
+        self.labels = tuple(labels)
         self.ax_map, self.ax_sail = fig.subplots(1, 2)
         style_axes(
             self.ax_map,

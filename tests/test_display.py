@@ -89,8 +89,6 @@ DEFAULT_REPR_LEFT = {
     "sim.app.live.DepartmentsView",
     "sim.app.live.Screen",
     "sim.app.state.TwinFirms",
-    "sim.plots.SailingPanels",
-    "sim.sweep.store.SweepStore",
 }
 
 

@@ -81,6 +81,9 @@ class SweepStore:
         self.out = Path(out)
         self.session = 0
 
+    def __repr__(self) -> str:
+        return f"SweepStore({str(self.out)!r}, session {self.session})"
+
     @property
     def manifest_path(self) -> Path:
         return self.out / MANIFEST
