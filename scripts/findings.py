@@ -188,11 +188,15 @@ VARIANTS = {
 
 
 def where_runs(
-    overrides: dict | None = None, *, seeds: int | None = None, samples: int | None = None
+    overrides: dict | None = None,
+    *,
+    seeds: int | None = None,
+    samples: int | None = None,
+    workers: int | None = None,
 ) -> tuple[Sweep, pd.DataFrame]:
     """Run the shipped sweep in a temporary folder, its fixed overrides updated by ``overrides``
     (``seeds`` per design point and ``samples`` design points if given, else the file's); the
-    sweep and its runs table (sorted: the same whatever the worker count)."""
+    sweep and its runs table (sorted; the same whatever the number of ``workers``)."""
     path = resolve_sweep_path(WHERE_SWEEP)
     data = read_toml(path, SweepError)
     data["overrides"] = {**data.get("overrides", {}), **(overrides or {})}
@@ -202,7 +206,7 @@ def where_runs(
         data["design"] = {**data["design"], "samples": samples}
     sweep = sweep_from_dict(data, source=str(path), base_dir=path.parent)
     with tempfile.TemporaryDirectory() as folder:
-        report = run_sweep(sweep, out=folder, progress=False)
+        report = run_sweep(sweep, out=folder, workers=workers, progress=False)
         if not report.complete:
             raise RuntimeError(f"{WHERE_SWEEP}: {report}")
         runs = load(folder, periods=False)["runs"]
@@ -220,7 +224,11 @@ def in_box(cases: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
 
 
 def where_found(
-    *, seeds: int | None = None, samples: int | None = None, variants: dict | None = None
+    *,
+    seeds: int | None = None,
+    samples: int | None = None,
+    variants: dict | None = None,
+    workers: int | None = None,
 ) -> dict:
     """The sweep, its discovery and, per variant, the first box's share of cases where
     alignment pays inside and outside it, with the variant's own first box."""
@@ -229,7 +237,7 @@ def where_found(
     variants = VARIANTS if variants is None else variants
     found, rows = None, []
     for label, overrides in variants.items():
-        sweep, runs = where_runs(overrides, seeds=seeds, samples=samples)
+        sweep, runs = where_runs(overrides, seeds=seeds, samples=samples, workers=workers)
         names = [p.name for p in sweep.parameters]
         result = discover_runs(runs, names, where=WHERE, metric=METRIC, strategies=[B, A])
         if found is None:
@@ -267,8 +275,11 @@ def _box_text(result, box: int) -> str:
     return " and ".join(rule.split(" (")[0] for rule in box_rules(result, box)) or "everywhere"
 
 
-def where_section(*, seeds: int | None = None, samples: int | None = None) -> list[str]:
-    found = where_found(seeds=seeds, samples=samples)
+def where_section(
+    *, seeds: int | None = None, samples: int | None = None, workers: int | None = None
+) -> list[str]:
+    """Section 3: the shipped sweep's scenario discovery and the robustness table."""
+    found = where_found(seeds=seeds, samples=samples, workers=workers)
     sweep, result, runs = found["sweep"], found["result"], found["runs"]
     spec = sweep.spec
     cases = result.cases
