@@ -291,10 +291,15 @@ def where_section(
         "",
         f"The shipped sweep `scenarios/sweeps/{WHERE_SWEEP}.toml`: the bakery, customers",
         f"switching tastes at random from period {sweep.base.metrics.split} with the swept",
-        f"probability; fixed: {fixed}. A {spec.design.kind.replace('_', ' ')} design of "
-        f"{points} points x {per_point} seeds x 2 strategies = {len(runs):,} runs"
-        + (" (fewer seeds per point than the sections above: each point is a different"
-           " market, and the region is what is sought)." if per_point < 20 else "."),
+        f"probability; fixed: {fixed}.",
+        f"A {spec.design.kind.replace('_', ' ').replace('latin', 'Latin')} design of {points} "
+        f"points x {per_point} seeds x 2 strategies = {len(runs):,} runs"
+        + (
+            " (fewer seeds per point than the\nsections above: each point is a different"
+            " market, and the region is what is sought)."
+            if per_point < 20
+            else "."
+        ),
         "",
         "| parameter | what | path | range |",
         "| --- | --- | --- | --- |",
@@ -309,13 +314,14 @@ def where_section(
     gap = mean_ci(cases["value"])
     lines += [
         "",
-        f"A case is a design point and seed; the condition is `{WHERE}` on mean monthly profit",
-        "after the split (paired: both strategies on the same seed). Scenario discovery",
-        "(`sim.sweep.discover`, docs/sweeps.md: PRIM on a random half of the cases, each box",
-        "checked on the held-out half):",
+        f"A case is a design point and seed; the condition is `{WHERE}` on mean",
+        "monthly profit after the split (paired: both strategies on the same seed). Scenario",
+        "discovery (`sim.sweep.discover`, docs/sweeps.md: PRIM on a random half of the cases,",
+        "each box checked on the held-out half):",
         "",
-        f"Over all {len(cases)} cases the aligned bakery earns more in "
-        f"{_fmt(held, percent=True)} of them; the mean difference is {_fmt(gap)} k€ per month.",
+        f"Over all {len(cases):,} cases the aligned bakery earns more in "
+        f"{_fmt(held, percent=True)} of them;",
+        f"the mean difference is {_fmt(gap)} k€ per month.",
         "",
         "| box | restricted | coverage (held out) | density (held out) | base rate left | clear |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -343,18 +349,23 @@ def where_section(
     lines.append("")
     if not result.boxes.empty:
         first = result.boxes.iloc[0]
-        lines.append(
-            f"Where {_box_text(result, 1)}, the aligned bakery earns more in "
-            f"{100 * first.test_density:.0f}% [{100 * first.test_density_low:.0f}%, "
-            f"{100 * first.test_density_high:.0f}%] of the held-out cases, against "
-            f"{100 * first.test_base_rate:.0f}% over all of them; this box holds "
-            f"{100 * first.test_coverage:.0f}% of the held-out cases where alignment pays."
-        )
+        lines += [
+            f"Where {_box_text(result, 1)},",
+            f"the aligned bakery earns more in {100 * first.test_density:.0f}% "
+            f"[{100 * first.test_density_low:.0f}%, {100 * first.test_density_high:.0f}%] of "
+            f"the held-out cases, against {100 * first.test_base_rate:.0f}% over all of them;",
+            f"this box holds {100 * first.test_coverage:.0f}% of the held-out cases where "
+            "alignment pays.",
+        ]
     top = str(scores.drop("(random noise)", errors="ignore").idxmax())
+    below = [name for name in found["parameters"] if name not in matter]
     lines += [
         f"{len(matter)} of the {len(found['parameters'])} parameters score above the noise"
         + (f": {', '.join(matter)}" if matter else "")
-        + f"; {top} scores highest.",
+        + f"; {top} scores highest"
+        + (f"; {below[0]} does not clearly matter." if len(below) == 1 else "")
+        + (f"; {', '.join(below)} do not clearly matter." if len(below) > 1 else "")
+        + ("." if not below else ""),
         "",
         "Said plainly, what is built in: alignment pays where market value counts and moves,",
         "by the model's construction. An aligned department weighs market value and a silo one",
@@ -389,8 +400,8 @@ def where_section(
     failed = [r["variant"].split(":")[0] for r in found["robustness"][1:] if not r["survives"]]
     lines += [
         "",
-        f"The first box survives {len(survived)} of the {len(found['robustness']) - 1} changed"
-        " rules" + (f" ({', '.join(survived)})" if survived else "")
+        f"The first box survives {len(survived)} of the {len(found['robustness']) - 1} changed "
+        "rules" + (f" ({', '.join(survived)})" if survived else "")
         + (f" and not the {', '.join(failed)}." if failed else "."),
         "",
     ]
