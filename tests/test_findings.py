@@ -102,3 +102,19 @@ def test_the_readme_quotes_the_findings_page():
     for number in quoted:
         assert number in page.replace("\n", " "), number
     assert "in 6 of 6" in page and "in 6 of 6" in bullet
+
+
+def test_the_readme_quotes_where_alignment_pays():
+    """Every interval of the README's "where alignment pays" bullet is on the generated page,
+    as is its count of rules the first box survives."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("[docs/findings.md §3](docs/findings.md#3-where-alignment-pays)")
+    bullet = readme[start : readme.index("\n- **", start)].replace("\n  ", " ")
+    page = PAGE.read_text().replace("\n", " ")
+    assert "## 3. Where alignment pays" in PAGE.read_text()
+    quoted = [n for n in re.findall(r"[+-]?\d+(?:\.\d+)?%?(?: \[[^\]]+\])?", bullet) if "[" in n]
+    assert len(quoted) >= 4
+    for number in quoted:
+        assert number in page, number
+    survived = re.search(r"survives (\d+) of the (\d+) changed rules", page)
+    assert survived and f"({survived[1]} of {survived[2]})" in bullet
