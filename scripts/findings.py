@@ -383,7 +383,7 @@ def where_section(
         "the box was found on, so its inside share is optimistic), and the first box that",
         "discovery finds in the variant's own runs. The box survives when the inside interval's",
         "lower end is above the outside share. The choice model (how customers pick among",
-        "rival firms) comes with competition, not yet in the model.",
+        "rival firms) and the share of aligned rivals are not varied: this bakery has no rivals.",
         "",
         "| variant | inside the first box | outside it | mean difference inside | "
         "mean difference outside | survives | its own first box |",
