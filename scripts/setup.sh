@@ -46,7 +46,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
       | { grep -v -e "^WARNING: Location" || true; } >&2
   }
   pip_quiet --upgrade pip
-  pip_quiet -e "$root[test]"
+  # setuptools tells every editable install of a package outside src/ that it is one, as a
+  # warning ("Editable installation ... folders in your working directory with the same name
+  # as your package", its `InformationOnly` category), which pip shows: that one message alone
+  # is left out (the build's own warnings still show).
+  PYTHONWARNINGS="ignore:Editable installation.:UserWarning" pip_quiet -e "$root[test]"
   # matplotlib's font list is built on its first import (seconds on a machine with many
   # fonts): built now, not when a class is waiting for the app's first page
   "$venv/bin/python" -c "import matplotlib.font_manager" >/dev/null 2>&1 || true

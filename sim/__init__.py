@@ -1,3 +1,3 @@
 """smb-sim: a small or medium business as a complex adaptive system."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -107,23 +107,28 @@ class Firm(mesa.Agent):
         config: int,
         scenario: Scenario | None = None,
         stream: str | None = None,
+        index: int = 0,
+        queue: int = -1,
     ) -> None:
         super().__init__(model)
         spec = model.spec if scenario is None else scenario
         self.spec = spec  # (Mesa's own `scenario` attribute is a different thing)
         self.market = model
+        self.index = index  # its place among its strategy's firms in the market (its key's)
         self.engine = model.engine
         self.strategy_name = strategy_name
         self.strategy = strategy
         self.costs = spec.costs
-        # its random stream: keyed by the seed and its strategy's name (or ``stream``, so that
-        # firms of different strategies can share draws: common random numbers)
-        (key,) = firm_keys(model.seed, stream or strategy_name, 1)
+        # its random stream: keyed by the seed, its strategy's name (or ``stream``, so that
+        # firms of different strategies can share draws: common random numbers) and ``index``;
+        # ``queue`` (>= 0): an entrant waiting in that queue to enter (a market with competition)
+        key = firm_keys(model.seed, stream or strategy_name, index + 1)[index]
         (self.row,) = self.engine.add_rows(
             market=model.index,
             keys=[key],
             configs=[int(config)],
             settings=firm_settings(spec, strategy),
+            queue=queue,
             adaptation=adaptation_of(spec, strategy_name),
         )
         self.departments = [

@@ -27,7 +27,7 @@ def whole_number(
 
 
 positive_int = whole_number(1)
-seed_number = whole_number(0)
+seed_number = whole_number(0, 2**63 - 1)  # (`sim.scenario.checks.MAX_SEED`)
 port_number = whole_number(0, 65535, noun="a port number")
 
 

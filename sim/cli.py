@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim import __version__
-from sim.arguments import positive_int, positive_number
+from sim.arguments import positive_int, positive_number, seed_number
+from sim.errors import ScenarioError, UsageError
 from sim.limits import DEFAULT_MEMORY_BUDGET
 
 if TYPE_CHECKING:  # pandas loads with the commands that use it (the app starts faster)
@@ -25,8 +26,25 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
-class UsageError(Exception):
-    """Bad input found before anything ran: printed as one line, exit code 2."""
+#: The command-line flag of each Python argument a `UsageError` may name (the command line
+#: names what its user typed; ``scenario`` is told as the SCENARIO given).
+FLAGS = {
+    "seeds": "--seeds",
+    "strategies": "--strategy",
+    "strategy": "--strategy",
+    "seed": "--seed",
+    "rng": "--seed",
+    "base": "--base",
+    "target": "--target",
+    "out": "--out",
+    "workers": "--workers",
+    "batch_size": "--batch-size",
+    "scheduler": "--scheduler",
+    "cluster": "--cluster",
+    "metric": "--metric",
+    "compare": "--compare",
+    "margin": "--margin",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
         "95% confidence intervals and every pair of strategies' paired differences "
         "(Holm-adjusted p-values across the pairs), and write OUT/runs.parquet (one row per "
         "run), OUT/periods.parquet (one row per run per period), OUT/summary.csv, "
-        "OUT/differences.csv, OUT/manifest.json and figures.",
+        "OUT/differences.csv, OUT/manifest.json and figures. A scenario with [competition] runs "
+        "its whole mix of competing firms in one market per seed, prints market shares, "
+        "concentration (HHI), entries, exits and each strategy's profit, and writes one row per "
+        "firm and OUT/markets.parquet (per market per period).",
     )
     run.add_argument(
         "scenario",
@@ -131,7 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("scenario", metavar="SCENARIO", help="a scenario file or name")
     explain.add_argument(
-        "--seed", type=int, default=0, metavar="K", help="seed of the structure shown (default 0)"
+        "--seed",
+        type=seed_number,
+        default=0,
+        metavar="K",
+        help="seed of the structure shown (default 0)",
     )
     explain.set_defaults(handler=command_explain)
 
@@ -200,8 +225,10 @@ def command_run(args: argparse.Namespace) -> int:
     from sim.scenario import check_seeds, check_strategies, load_scenario
 
     scenario = load_scenario(args.scenario)
-    strategies = _option(check_strategies, scenario, args.strategy, "--strategy")
-    seeds = len(_option(check_seeds, scenario, args.seeds, "--seeds"))
+    if scenario.competition is not None:
+        return _run_competition(scenario, args)
+    strategies = check_strategies(scenario, args.strategy)
+    seeds = len(check_seeds(scenario, args.seeds))
     _check_memory(scenario, len(strategies) * seeds, periods=not args.no_periods, args=args)
     out = args.out or default_output_dir(scenario.name)
 
@@ -226,10 +253,15 @@ def command_run(args: argparse.Namespace) -> int:
         tables = write_summary(result, out, latex=args.latex)
         if result.periods is not None and not args.no_figures and scenario.population.firms == 1:
             from sim.plots import save_figures
+            from sim.results import WriteError
 
-            figures = save_figures(
-                result.periods, out, money_unit=scenario.money_unit, title=scenario.title
-            )
+            try:
+                figures = save_figures(
+                    result.periods, out, money_unit=scenario.money_unit, title=scenario.title
+                )
+            except WriteError as exc:  # a full disk: the run itself is written in full
+                then = "run again for the figures (its tables and manifest are written in full)"
+                raise WriteError(exc.source, exc.reason, exc.fix, then) from None
     if not args.quiet:
         print(format_summary(result))
         print(
@@ -238,6 +270,47 @@ def command_run(args: argparse.Namespace) -> int:
             + "".join(f", {p.name}" for p in tables)
             + ", manifest.json"
             + "".join(f", {p.name}" for p in figures)
+        )
+    return 0
+
+
+def _run_competition(scenario, args: argparse.Namespace) -> int:
+    """`run` on a market of competing firms: the whole mix on every seed."""
+    from tqdm import tqdm
+
+    from sim.competition import firms_per_market, format_competition, run_competition
+    from sim.results import default_output_dir, output_folder, write_experiment
+    from sim.scenario import check_seeds
+
+    if args.strategy:
+        raise UsageError(
+            "--strategy",
+            "a scenario with [competition] runs its whole mix of firms "
+            f"({', '.join(scenario.compared_strategies)}); change [competition].firms instead",
+            args.strategy,
+        )
+    seeds = len(check_seeds(scenario, args.seeds))
+    firms = firms_per_market(scenario)
+    _check_memory(scenario, firms * seeds, periods=not args.no_periods, args=args)
+    out = args.out or default_output_dir(scenario.name)
+    with output_folder(out, kind="run"):
+        started = time.perf_counter()
+        with tqdm(total=firms * seeds, unit="firm", disable=True if args.quiet else None) as bar:
+            result = run_competition(
+                scenario, seeds=seeds, periods=not args.no_periods, progress=bar.update
+            )
+        write_experiment(
+            result,
+            out,
+            command=["python -m sim", *sys.argv[1:]],
+            elapsed_seconds=round(time.perf_counter() - started, 3),
+        )
+    if not args.quiet:
+        print(format_competition(result))
+        print(
+            f"\nwrote {out}/: runs.parquet"
+            + (", periods.parquet" if result.periods is not None else "")
+            + ", markets.parquet, manifest.json"
         )
     return 0
 
@@ -251,58 +324,50 @@ def command_explain(args: argparse.Namespace) -> int:
 
 
 def command_decompose(args: argparse.Namespace) -> int:
-    from sim.decompose import INGREDIENTS, THREE_WAY, TOTAL, decompose, signed
-    from sim.plots import decomposition_figure
-    from sim.results import (
-        default_output_dir,
-        environment,
-        git_state,
-        output_folder,
-        write_csv,
-        write_json,
-        write_table,
+    from sim.decompose import (
+        INGREDIENTS,
+        THREE_WAY,
+        TOTAL,
+        check_decomposition,
+        decompose,
+        signed,
     )
-    from sim.scenario import check_seeds, load_scenario, scenario_to_dict
+    from sim.plots import decomposition_figure
+    from sim.results import default_output_dir, environment, git_state, output_folder, staged
+    from sim.scenario import load_scenario, scenario_to_dict
 
     scenario = load_scenario(args.scenario)
-    for option, name in (("--base", args.base), ("--target", args.target)):
-        if name not in scenario.all_strategies:
-            allowed = ", ".join(scenario.all_strategies)
-            raise UsageError(f"{option}: unknown strategy {name!r}; allowed: {allowed}")
-    if args.base == args.target:
-        raise UsageError("--target: the same strategy as --base; name two different ones")
-    seeds = len(_option(check_seeds, scenario, args.seeds, "--seeds"))
-    if seeds < 2:
-        raise UsageError("--seeds: at least 2 (intervals need them)")
+    seeds = len(check_decomposition(scenario, seeds=args.seeds, base=args.base, target=args.target))
     _check_memory(scenario, 8 * seeds, periods=False, args=args)
     stamp = default_output_dir(scenario.name)
     out = args.out or stamp.with_name("decomposition-" + stamp.name)
     with output_folder(out, kind="decomposition"):
         started = time.perf_counter()
         result = decompose(scenario, seeds=seeds, base=args.base, target=args.target)
-        write_table(result.runs, out / "runs.parquet")
-        write_csv(result.effects, out / "effects.csv")
         figure = decomposition_figure(
             result.effects,
             money_unit=scenario.money_unit,
             title=f"{scenario.title}: what alignment buys ({args.base} -> {args.target})",
         )
-        figure.savefig(out / "decomposition.png")
-        write_json(
-            {
-                "kind": "decomposition",
-                "scenario": scenario_to_dict(scenario),
-                "base": args.base,
-                "target": args.target,
-                "seeds": list(result.seeds),
-                "arms": result.arms.to_dict("records"),
-                "command": ["python -m sim", *sys.argv[1:]],
-                "elapsed_seconds": round(time.perf_counter() - started, 3),
-                "environment": environment(),
-                "git": git_state(),
-            },
-            out / "manifest.json",
-        )
+        with staged(out) as stage:  # all four files, or (a full disk) none
+            stage.table(result.runs, "runs.parquet")
+            stage.csv(result.effects, "effects.csv")
+            stage.figure(figure, "decomposition.png")
+            stage.json(
+                {
+                    "kind": "decomposition",
+                    "scenario": scenario_to_dict(scenario),
+                    "base": args.base,
+                    "target": args.target,
+                    "seeds": list(result.seeds),
+                    "arms": result.arms.to_dict("records"),
+                    "command": ["python -m sim", *sys.argv[1:]],
+                    "elapsed_seconds": round(time.perf_counter() - started, 3),
+                    "environment": environment(),
+                    "git": git_state(),
+                },
+                "manifest.json",
+            )
     if not args.quiet:
         print(
             f"{scenario.title}\nwhat alignment buys, ingredient by ingredient: {args.base} -> "
@@ -350,20 +415,12 @@ def _check_memory(scenario, runs: int, *, periods: bool, args: argparse.Namespac
     budget = args.memory_budget * 1e9
     if need > budget:
         raise UsageError(
-            f"--seeds: {runs:,} runs would hold about {gigabytes(need)} in memory, more than the "
+            "--seeds",
+            f"{runs:,} runs would hold about {gigabytes(need)} in memory, more than the "
             f"budget of {gigabytes(budget)}; use fewer seeds, --no-periods, a sweep (which writes "
-            "runs as they finish), or raise --memory-budget GB"
+            "runs as they finish), or raise --memory-budget GB",
+            runs,
         )
-
-
-def _option(check, scenario, value, option: str):
-    """``check(scenario, value)``, its error told as one about the command-line ``option``."""
-    from sim.scenario import ScenarioError
-
-    try:
-        return check(scenario, value)
-    except ScenarioError as exc:
-        raise UsageError(f"{option}: {exc.message}") from None
 
 
 def command_validate(args: argparse.Namespace) -> int:
@@ -374,17 +431,19 @@ def command_validate(args: argparse.Namespace) -> int:
     for i, name in enumerate(names):
         if name not in EXPERIMENTS:
             raise UsageError(
-                f"--experiment: unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}"
+                "--experiment",
+                f"unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}",
+                name,
             )
         if name in names[:i]:
-            raise UsageError(f"--experiment: {name!r} is given twice")
+            raise UsageError("--experiment", f"{name!r} is given twice", name)
     out = args.out or default_output_dir("validation")
     with output_folder(out, kind="validation"):
         return _validate_into(out, names, args)
 
 
 def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int:
-    from sim.results import environment, git_state, write_csv, write_json
+    from sim.results import environment, git_state, staged
     from sim.validation import run_validation, save_figures
 
     started = time.perf_counter()
@@ -395,25 +454,26 @@ def _validate_into(out: Path, names: list[str], args: argparse.Namespace) -> int
     )
     table = report.table()
 
-    write_csv(table, out / "validation.csv")
     figures = save_figures(report, out)
-    for outcome in report.outcomes.values():
-        for table_name, frame in outcome.tables.items():
-            write_csv(frame, out / f"{table_name}.csv")
-            figures.append(out / f"{table_name}.csv")
-    write_json(
-        {
-            "kind": "validation",
-            "command": ["python -m sim", *sys.argv[1:]],
-            "quick": args.quick,
-            "experiments": names,
-            "all_within_tolerance": report.ok,
-            "elapsed_seconds": round(time.perf_counter() - started, 3),
-            "environment": environment(),
-            "git": git_state(),
-        },
-        out / "manifest.json",
-    )
+    with staged(out) as stage:  # the tables and manifest together, or (a full disk) none
+        stage.csv(table, "validation.csv")
+        for outcome in report.outcomes.values():
+            for table_name, frame in outcome.tables.items():
+                stage.csv(frame, f"{table_name}.csv")
+                figures.append(out / f"{table_name}.csv")
+        stage.json(
+            {
+                "kind": "validation",
+                "command": ["python -m sim", *sys.argv[1:]],
+                "quick": args.quick,
+                "experiments": names,
+                "all_within_tolerance": report.ok,
+                "elapsed_seconds": round(time.perf_counter() - started, 3),
+                "environment": environment(),
+                "git": git_state(),
+            },
+            "manifest.json",
+        )
     shown = table.assign(
         within_tolerance=table["within_tolerance"].map({True: "yes", False: "NO"}),
         z=table["z"].map(lambda z: "" if math.isnan(z) else f"{z:+.2f}"),
@@ -601,7 +661,9 @@ def command_sweep(args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.spec)
     if args.workers is not None and args.scheduler is not None:
-        raise UsageError("--workers: not used with --scheduler (the cluster's workers run it)")
+        raise UsageError(
+            "--workers", "not used with --scheduler (the cluster's workers run it)", args.workers
+        )
     cores = os.cpu_count() or 1
     if args.workers is not None and args.workers > cores and args.scheduler is None:
         print(
@@ -640,9 +702,11 @@ def command_analyze(args: argparse.Namespace) -> int:
     from sim.sweep.analyze import analyze_sweep
 
     if not args.directory.is_dir():
-        raise UsageError(f"{args.directory}: no such folder")
+        raise UsageError(str(args.directory), "no such folder", args.directory)
     if args.compare and args.compare[0] == args.compare[1]:
-        raise UsageError(f"--compare: two different strategies, not {args.compare[0]!r} twice")
+        raise UsageError(
+            "--compare", f"two different strategies, not {args.compare[0]!r} twice", args.compare
+        )
     analysis = analyze_sweep(
         args.directory,
         metric=args.metric,
@@ -749,7 +813,7 @@ def command_discover(args: argparse.Namespace) -> int:
     from sim.sweep.discover import DiscoveryError, discover
 
     if not args.directory.is_dir():
-        raise UsageError(f"{args.directory}: no such folder")
+        raise UsageError(str(args.directory), "no such folder", args.directory)
     try:
         result = discover(
             args.directory,
@@ -767,7 +831,7 @@ def command_discover(args: argparse.Namespace) -> int:
     except DiscoveryError as exc:
         if exc.field:  # an argument: told as the command-line option
             option = "--" + exc.field.replace("_", "-")
-            raise UsageError(f"{option}: {exc.message}") from None
+            raise UsageError(option, exc.message, getattr(args, exc.field, None)) from None
         raise
     if not args.quiet:
         print(result.report)
@@ -778,18 +842,35 @@ def command_discover(args: argparse.Namespace) -> int:
 
 def _bad_input(exc: Exception) -> bool:
     """A usage or scenario error (reported in one line), not a bug."""
-    # A ScenarioError can only come from an imported sim.scenario; not importing it up front
-    # keeps pydantic off the app's start.
-    load = sys.modules.get("sim.scenario.load")
-    return isinstance(exc, UsageError) or (load is not None and isinstance(exc, load.ScenarioError))
+    return isinstance(exc, ScenarioError)  # a UsageError, SweepError, FolderError too
+
+
+def _for_command_line(exc: ScenarioError, args: argparse.Namespace) -> str:
+    """The one-line message of a bad-input error, a Python argument told as its flag
+    (``workers`` as ``--workers``, ``scenario`` as the SCENARIO given)."""
+    if not isinstance(exc, UsageError):
+        return str(exc)
+    if exc.argument == "scenario":
+        return f"{getattr(args, 'scenario', 'SCENARIO')}: {exc.message}"
+    return f"{FLAGS.get(exc.argument, exc.argument)}: {exc.message}"
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is: work finished so far kept, locks released."""
+    """SIGTERM or SIGHUP (the terminal closed), handled as Ctrl-C is: work finished so far
+    kept, temporary files and locks removed; ``signum``: the signal."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: The signals handled as SIGTERM is (those that exist here: Windows has no SIGHUP); a
+#: signal ignored when the command starts (`nohup`) stays ignored.
+TERMINATING = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+    raise Terminated(signum)
 
 
 def _stopped(exc: BaseException) -> str:
@@ -798,23 +879,27 @@ def _stopped(exc: BaseException) -> str:
 
 def _interrupted_code(exc: BaseException) -> int:
     """128 + the signal's number, as a shell reports a process the signal ended."""
-    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    return 128 + exc.signum if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, with a one-line message; 130 after
-    Ctrl-C, 143 after SIGTERM)."""
+    Ctrl-C, 143 after SIGTERM, 129 after SIGHUP)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        previous = {
+            signum: signal.signal(signum, _terminate)
+            for signum in TERMINATING
+            if signal.getsignal(signum) is not signal.SIG_IGN
+        }
     try:
         return int(args.handler(args) or 0)
     except Exception as exc:
         if not _bad_input(exc):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_for_command_line(exc, args)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
@@ -823,8 +908,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{_stopped(exc)}", file=sys.stderr)
         return _interrupted_code(exc)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

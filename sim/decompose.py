@@ -45,7 +45,14 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment import resolve_seeds, simulate
-from sim.scenario import Scenario, scenario_to_dict, validate_scenario
+from sim.scenario import (
+    Scenario,
+    UsageError,
+    as_scenario,
+    check_strategies,
+    scenario_to_dict,
+    validate_scenario,
+)
 from sim.settings import coordination_cost
 from sim.stats import mean_ci, ratio_ci
 
@@ -180,6 +187,34 @@ def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario,
     )
 
 
+def check_decomposition(
+    scenario: Scenario, *, seeds: int | Iterable[int] | None, base: str, target: str
+) -> tuple[int, ...]:
+    """The seeds of a decomposition, after checking what it asks (before anything runs): two
+    different strategies of the scenario, at least two seeds, single firms (a population's runs
+    have no profit to decompose); a `UsageError` naming the argument otherwise."""
+    where = f"scenario {scenario.name}"
+    for argument, name in (("base", base), ("target", target)):
+        check_strategies(scenario, [name], field=argument)
+    if base == target:
+        raise UsageError(
+            "target", f"the same strategy as base ({base!r}); name two different ones", target
+        )
+    firms = scenario.population.firms
+    if firms > 1:
+        raise UsageError(
+            "scenario",
+            f"population.firms = {firms}: a decomposition compares single firms' profit, which a "
+            "population's runs do not have; set population.firms = 1",
+            firms,
+            where,
+        )
+    seed_list = resolve_seeds(scenario, seeds)
+    if len(seed_list) < 2:
+        raise UsageError("seeds", "at least 2 seeds (intervals need them)", seeds, where)
+    return seed_list
+
+
 def _share_text(mean: float, low: float, high: float, after_low: float, after_high: float) -> str:
     """A share of an effect there before the split, as printed: only where the effect after
     the split is clearly away from 0 (else a ratio says nothing)."""
@@ -191,16 +226,17 @@ def _share_text(mean: float, low: float, high: float, after_low: float, after_hi
 
 
 def decompose(
-    scenario: Scenario,
+    scenario: Scenario | str,
     *,
     seeds: int | Iterable[int] | None = 200,
     base: str = "efficiency_only",
     target: str = "aligned",
 ) -> Decomposition:
-    """Run the eight arms on common random numbers and estimate each ingredient's effect."""
-    seed_list = resolve_seeds(scenario, seeds)
-    if not seed_list:
-        raise ValueError("seeds: at least 2 are needed for intervals")
+    """Run the eight arms on common random numbers and estimate each ingredient's effect
+    (``scenario`` may be a scenario's name or file); what it asks is checked first
+    (`check_decomposition`)."""
+    scenario = as_scenario(scenario)
+    seed_list = check_decomposition(scenario, seeds=seeds, base=base, target=target)
     arms_sc, arms = arms_scenario(scenario, base, target)
     names = list(arms["arm"])
     result = simulate(

@@ -10,6 +10,9 @@ steps all its firms of all its seeds with one call per period.
 Each row's result depends on its own state, its market and its own random words only (see
 `sim.streams`), never on the other rows in the batch: element-wise numpy operations only, and
 no reduction across rows, so a batch gives bit for bit the numbers of its rows run one by one.
+The one exception is a market with competition (`Demand`, docs/ODD.md section 7.18), whose
+firms share its customers: their shares are sums over that market's rows only (in row order,
+which no batch changes), so a market still gives the same numbers alone and in any batch.
 (Populations are looked at as a whole only to choose how to compute their moves, by table
 look-up or not, `Engine._fast_rows`: both give the same numbers.)
 """
@@ -24,6 +27,7 @@ import numpy as np
 
 from sim import streams
 from sim.adaptation import Adaptation, AdaptationRule
+from sim.demand import Demand, logit_shares
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
@@ -33,8 +37,10 @@ RULES: tuple[str, ...] = ("best", "first")
 # slots 40..59 order the departments under sequential coordination; 60..63 are selection's.
 # Bank 1 (slots SLOTS + s): slot SLOTS + d draws which of department d's one-bit alternatives
 # it examines when it examines fewer than all of them.
+# Bank 1 slots 40 and 41 decide whether a waiting entrant enters and where it starts (§7.18).
 # Bank 2 (slots 2 SLOTS + s): slot 2 SLOTS draws a learning firm's strategy (`sim.adaptation`).
 _ORDER_SLOT, _SELECTION_SLOT, _EXAMINE_SLOT = 40, 60, streams.SLOTS
+_ENTRY_SLOT = streams.SLOTS + 40
 # the burn-in's keys: each row's key mixed with this constant (`Engine._burn_in`)
 _BURN_IN_KEYS = np.uint64(0xA0761D6478BD642F)
 _UNSET = -1
@@ -120,6 +126,7 @@ class MarketState:
     best: float
     version: int = 0
     on_basis: Callable[[np.ndarray], None] | None = None  # told where the basis now lives
+    demand: Demand | None = None  # customers shared among the market's firms (None: not)
 
     def share_basis(self, basis: np.ndarray) -> None:
         """Use ``basis`` (a view of the engine's copy) instead of a copy of one's own."""
@@ -168,6 +175,7 @@ class Engine:
         self.adaptation: Adaptation | None = None
         self.rows = 0
         self.groups = 0
+        self.queues = 0
         self.built = False
         self.period = 0
         self.shortcuts = True  # exact shortcuts where they apply (`_fast_rows`); False: never
@@ -225,12 +233,15 @@ class Engine:
         settings: FirmSettings,
         group: int = _UNSET,
         selection: bool = False,
+        queue: int = _UNSET,
         adaptation: tuple[AdaptationRule, int] | None = None,
     ) -> np.ndarray:
         """Add firms to ``market``: one row per key; returns their row indices.
 
         Rows with the same ``group`` (>= 0) form a population; with ``selection`` it is
-        subject to Levinthal's selection. With ``adaptation`` = (rule, index of the strategy
+        subject to Levinthal's selection. Rows with a ``queue`` (>= 0, from `new_queue`) are
+        entrants waiting to enter a market with `Demand`, in the order they were added.
+        With ``adaptation`` = (rule, index of the strategy
         they start with in ``rule.names``) they revise their strategy (`sim.adaptation`);
         ``settings`` must then be that strategy's.
         """
@@ -239,11 +250,16 @@ class Engine:
         if len(settings.alphas) != self.department_count:
             raise ValueError("one alpha per department")
         start = self.rows
-        self._pending.append((market, list(keys), list(configs), settings, group, selection))
+        self._pending.append((market, list(keys), list(configs), settings, group, selection, queue))
         self.rows += len(keys)
         if adaptation is not None:
             self._adaptive.append((np.arange(start, self.rows), *adaptation))
         return np.arange(start, self.rows)
+
+    def new_queue(self) -> int:
+        """A new queue of waiting entrants."""
+        self.queues += 1
+        return self.queues - 1
 
     def new_group(self) -> int:
         """A new population's group number."""
@@ -290,9 +306,13 @@ class Engine:
         self.group = np.empty(r, dtype=np.int64)
         self.ids = np.arange(r, dtype=np.int64)
         self.belief = np.zeros((r, self.k_basis))
+        self.waiting = np.zeros(r, dtype=bool)  # entrants not yet entered
+        self.queue = np.full(r, _UNSET, dtype=np.int64)  # a waiting row's entry queue
+        self.place = np.zeros(r, dtype=np.int64)  # and its place in it
+        in_queue = np.zeros(self.queues, dtype=np.int64)
         selection_groups: dict[int, bool] = {}
         row = 0
-        for market, keys, configs, settings, group, selection in self._pending:
+        for market, keys, configs, settings, group, selection, queue in self._pending:
             rows = slice(row, row + len(keys))
             self.market[rows] = market
             self.keys[rows] = np.array(keys, dtype=np.uint64)
@@ -307,6 +327,11 @@ class Engine:
             self.engagement[rows] = self.initial_engagement[rows]
             if group != _UNSET:
                 selection_groups[group] = selection
+            if queue != _UNSET:
+                self.waiting[rows] = True
+                self.queue[rows] = queue
+                self.place[rows] = in_queue[queue] + np.arange(len(keys))
+                in_queue[queue] += len(keys)
             row += len(keys)
         self._pending = []
         self.traced = np.zeros(r, dtype=bool)  # rows whose decisions are recorded (`trace`)
@@ -321,12 +346,14 @@ class Engine:
         self._selection_blocks = _blocks(self, groups)
         self._tables = _MoveTables(self)
 
+        self._build_demand()
         self.history = History(
             t1,
             r,
             d,
             understanding=bool(self.understands.any()),
             engagement=bool(self.engaged.any()),
+            competition=self._competing,
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         if self._adaptive:
@@ -334,7 +361,7 @@ class Engine:
             self._adaptive = []
             self.history.setting = np.full((t1, r), -1, dtype=np.int16)
             self._adopt(self.adaptation.draw_starts(self.keys))
-        self._record(0, np.arange(r), moved=np.zeros(r, dtype=np.int64), first=True)
+        self._record(0, np.flatnonzero(self.alive), moved=np.zeros(r, dtype=np.int64), first=True)
         self._refresh_bonus()
         self._refresh_mechanisms()
         self._jumping = bool(self.p_jump.any())
@@ -353,13 +380,34 @@ class Engine:
         self.keys = streams.mix(keys ^ _BURN_IN_KEYS)
         try:
             for k in range(1, int(self.burn_in_periods.max()) + 1):
-                self._move(np.flatnonzero(self.burn_in_periods >= k), k)
+                self._move(np.flatnonzero((self.burn_in_periods >= k) & self.alive), k)
                 self._refresh_bonus()
         finally:
             self.keys = keys
         self.cash[:] = self.initial_cash
-        self._record(0, np.arange(self.rows), moved=np.zeros(self.rows, dtype=np.int64), first=True)
+        self._record(
+            0, np.flatnonzero(self.alive), moved=np.zeros(self.rows, dtype=np.int64), first=True
+        )
         self._refresh_bonus()
+
+    def _build_demand(self) -> None:
+        """Each market's choice model (`Demand`) as arrays; waiting entrants are not alive."""
+        demands = [m.demand for m in self.markets]
+        self.competing = np.array([d is not None for d in demands], dtype=bool)
+        self._competing = bool(self.competing.any())
+        if (self.waiting & ~self.competing[self.market]).any():
+            raise ValueError("waiting entrants need a market with competition (Demand)")
+        if not self._competing:
+            return
+        none = Demand(sensitivity=0.0, outside_value=None)
+        demands = [none if d is None else d for d in demands]
+        self.sensitivity_of = np.array([d.sensitivity for d in demands])
+        self.outside_weight = np.array([d.outside_weight for d in demands])
+        self.market_size = np.array([d.market_size for d in demands])
+        self.entry_rate = np.array([d.entry_rate for d in demands])
+        self.entry_leader = np.array([d.entry_start == "leader" for d in demands], dtype=bool)
+        self.entered = np.zeros(self.queues, dtype=np.int64)  # entrants so far, per queue
+        self.alive[self.waiting] = False
 
     def set_settings(self, rows: np.ndarray, settings: FirmSettings) -> None:
         """Give ``rows`` new parameters; they act from the next period on."""
@@ -812,6 +860,8 @@ class Engine:
         if not 1 <= t <= self.horizon:
             raise ValueError(f"period {t} is outside 1..{self.horizon}")
         self.period = t
+        if self._competing and self.waiting.any():
+            self._enter(t)
         active = np.flatnonzero(self.alive)
         start = self._move(active, t)
         if self.selection_groups:
@@ -864,6 +914,44 @@ class Engine:
         self.config[rows] = new[rows]
         return start
 
+    def _enter(self, t: int) -> None:
+        """Entry at the start of period ``t`` (docs/ODD.md, section 7.18): in every queue of
+        waiting entrants, the first enters with its market's entry rate (its own random word,
+        bank 1 slot 40). It starts at a random configuration (slot 41) or at the configuration
+        of the market's firm with the largest share last period (ties: the first row), with
+        its initial cash, experience, understanding and engagement, and knowing the market."""
+        first = np.flatnonzero(self.waiting)
+        first = first[self.place[first] == self.entered[self.queue[first]]]
+        if not first.size:
+            return
+        m = self.market[first]
+        w = streams.words(self.keys[first], t, np.array([_ENTRY_SLOT, _ENTRY_SLOT + 1]))
+        enters = streams.uniforms(w[:, 0]) < self.entry_rate[m]
+        rows, m, w = first[enters], m[enters], w[enters]
+        if not rows.size:
+            return
+        config = (w[:, 1] & np.uint64(self.size - 1)).astype(np.int64)
+        leading = self.entry_leader[m]
+        if leading.any():
+            share = np.where(self.alive, self.history.market_share[t - 1], -1.0)
+            order = np.lexsort((np.arange(self.rows), -share, self.market))
+            heads = order[np.r_[True, np.diff(self.market[order]) != 0]]
+            leader = np.full(len(self.markets), _UNSET, dtype=np.int64)
+            open_heads = heads[share[heads] >= 0]
+            leader[self.market[open_heads]] = open_heads
+            copies = leading & (leader[m] != _UNSET)
+            config = np.where(copies, self.config[leader[m]], config)
+        self.config[rows] = config
+        self.alive[rows] = True
+        self.waiting[rows] = False
+        self.entered[self.queue[rows]] += 1
+        self.cash[rows] = self.initial_cash[rows]
+        self.experience[rows] = self.initial_experience[rows][:, None]
+        self.understanding[rows] = self.initial_understanding[rows]
+        self.engagement[rows] = self.initial_engagement[rows]
+        self.belief[rows] = self.truth[m]
+        self._refresh_bonus()
+
     def _people(self, rows: np.ndarray, changed: np.ndarray) -> None:
         """Strategic understanding and engagement after period's decisions (docs/ODD.md).
 
@@ -909,7 +997,11 @@ class Engine:
     ) -> None:
         h = self.history
         dead = np.flatnonzero(~self.alive)
-        if dead.size:  # exited firms: configuration, distance and cash frozen, no profit
+        if dead.size and first:  # entrants waiting at period 0
+            h.config[t, dead] = self.config[dead]
+            h.profit[t, dead] = 0.0
+            h.cash[t, dead] = self.cash[dead]
+        elif dead.size:  # exited firms: configuration, distance and cash frozen, no profit
             h.config[t, dead] = h.config[t - 1, dead]
             h.distance_to_port[t, dead] = h.distance_to_port[t - 1, dead]
             h.profit[t, dead] = 0.0
@@ -930,7 +1022,13 @@ class Engine:
         value, believed = np.clip(value, 0.0, 1.0), np.clip(believed, 0.0, 1.0)
         beta = self.beta.take(m)
         performance = beta * value + (1.0 - beta) * efficiency
-        profit = self.money_scale[rows] * (performance - self.break_even[rows]) - self.cost[rows]
+        earned = performance
+        if self._competing:  # customers shared: sales replace market value in what is earned
+            share, sales = self._demand(m, value)
+            earned = beta * sales + (1.0 - beta) * efficiency
+            h.market_share[t, rows] = share
+            h.sales[t, rows] = sales
+        profit = self.money_scale[rows] * (earned - self.break_even[rows]) - self.cost[rows]
         if first:
             profit = np.zeros_like(profit)
         self.cash[rows] = self.cash[rows] + profit
@@ -956,6 +1054,22 @@ class Engine:
         h.distance_to_port[t, rows] = np.bitwise_count(configs ^ self.port.take(m))
         bust = active[(self.cash[rows] < 0) & self.bankruptcy[rows]]
         self.alive[bust] = False
+
+    def _demand(self, m: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Market shares and sales of the firms in business (markets ``m``, market values
+        ``value``): s_j by the logit in competing markets (NaN elsewhere); sales = market size x
+        s_j x V_j there, V_j elsewhere (a firm alone in its market, as without competition)."""
+        competing = self.competing[m]
+        share = np.full(value.shape, np.nan)
+        sales = value.copy()
+        if competing.any():
+            inside = np.flatnonzero(competing)
+            markets = m[inside]
+            share[inside] = logit_shares(
+                value[inside], markets, self.sensitivity_of, self.outside_weight
+            )
+            sales[inside] = self.market_size[markets] * share[inside] * value[inside]
+        return share, sales
 
 
 class _MoveTables:
@@ -1147,6 +1261,7 @@ class History:
         *,
         understanding: bool = False,
         engagement: bool = False,
+        competition: bool = False,
     ) -> None:
         shape = (periods, rows)
         for name in self.FLOATS:
@@ -1161,5 +1276,9 @@ class History:
         people = (periods, rows, departments)
         self.understanding = np.full(people, np.nan) if understanding else None
         self.engagement = np.full(people, np.nan) if engagement else None
+        # with competition (docs/ODD.md, section 7.18): each firm's share of its market's
+        # customers and its sales (market size x share x market value); None without
+        self.market_share = np.full(shape, np.nan) if competition else None
+        self.sales = np.full(shape, np.nan) if competition else None
         # the index of the strategy each learning row follows (`sim.adaptation`; else None)
         self.setting: np.ndarray | None = None

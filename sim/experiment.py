@@ -20,7 +20,9 @@ from sim.frames import decision_names
 from sim.metrics import FLOAT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
-from sim.scenario.checks import check_seeds, check_strategies
+from sim.scenario.checks import check_seed, check_seeds, check_strategies
+from sim.scenario.errors import ScenarioError
+from sim.scenario.load import as_scenario
 from sim.scenario.schema import Scenario
 
 #: Firms computed together in one engine at most, what their markets' landscapes may hold and
@@ -83,6 +85,7 @@ class ExperimentResult:
     seeds: tuple[int, ...]
     runs: pd.DataFrame
     periods: pd.DataFrame | None
+    markets: pd.DataFrame | None = None  # per market and period, with [competition] only
 
     def __repr__(self) -> str:
         from sim.display import result_repr
@@ -104,8 +107,11 @@ def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tupl
 def run_one(
     scenario: Scenario, strategy: str, seed: int, *, periods: bool = True
 ) -> tuple[dict, pd.DataFrame | None]:
-    """One run: ``strategy`` on ``seed``, to the horizon (the same numbers as in any batch)."""
-    return simulate([(scenario, strategy, seed)], periods=periods)[0]
+    """One run: ``strategy`` on ``seed``, to the horizon (the same numbers as in any batch);
+    ``scenario`` may be a scenario's name or file."""
+    scenario = as_scenario(scenario)
+    check_strategies(scenario, [strategy], field="strategy")
+    return simulate([(scenario, strategy, check_seed(seed))], periods=periods)[0]
 
 
 Run = tuple[Scenario, str, int]
@@ -156,6 +162,15 @@ def simulate(
     from the stream of that name instead of its strategy's (common random numbers across
     strategies, e.g. the arms of a decomposition).
     """
+    for scenario, _, _ in runs:
+        if scenario.competition is not None:
+            raise ScenarioError(
+                f"scenario {scenario.name}",
+                "competition",
+                "a market of competing firms holds its whole mix: run it with `python -m sim run` "
+                "(sim.competition.run_competition); this command runs firms that each have "
+                "their market to itself",
+            )
     rows: list[dict | None] = [None] * len(runs)
     tables: list[tuple[list[int], pd.DataFrame]] = []
     families: dict[tuple, list[int]] = {}
@@ -211,7 +226,9 @@ def run_markets(
 ) -> Iterator[Market]:
     """Markets of ``scenario`` on each seed with a firm (or population) per strategy, run to
     the horizon in batches of at most ``batch_rows`` firms stepped together; yielded in the
-    order of ``seeds`` (the same numbers as running each alone)."""
+    order of ``seeds`` (the same numbers as running each alone); ``scenario`` may be a
+    scenario's name or file."""
+    scenario = as_scenario(scenario)
     names = tuple(strategies) if strategies is not None else scenario.compared_strategies
     per_market = max(1, len(names) * scenario.population.firms)
     seeds = list(seeds)
@@ -415,7 +432,9 @@ def run_experiment(
     changes: Sequence[Change] = (),
 ) -> ExperimentResult:
     """Every strategy x seed, all seeds stepped together; ``changes`` (`sim.model.Change`) are
-    made in every run at their periods; ``progress`` is called with the runs done."""
+    made in every run at their periods; ``progress`` is called with the runs done. ``scenario``
+    may be a scenario's name or file (loaded with `sim.scenario.load_scenario`)."""
+    scenario = as_scenario(scenario)
     names = check_strategies(scenario, strategies if strategies else None)
     seed_list = resolve_seeds(scenario, seeds)
     result = simulate(
@@ -430,3 +449,25 @@ def run_experiment(
     if period_table is not None:
         period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=list(names))
     return ExperimentResult(scenario, names, seed_list, runs, period_table)
+
+
+#: Names that moved from this module to `sim.stats` in 0.2.0: importing them from here still
+#: works, with a DeprecationWarning, until 0.3.0.
+_MOVED_TO_STATS = ("summary_table", "mean_ci", "share_ci")
+
+
+def __getattr__(name: str):
+    """The deprecated aliases of `_MOVED_TO_STATS` (PEP 562)."""
+    if name in _MOVED_TO_STATS:
+        import warnings
+
+        from sim import stats
+
+        warnings.warn(
+            f"sim.experiment.{name} moved to sim.stats.{name} in smb-sim 0.2.0; import it from "
+            "sim.stats (this alias goes in 0.3.0)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(stats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

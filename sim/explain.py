@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import department_links
+from sim.scenario.checks import check_seed
+from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
     AbruptShift,
     EffectSpec,
@@ -107,11 +111,57 @@ def describe_effect(effect: EffectSpec, scenario: Scenario) -> str:
     return f"{text}: {'; '.join(changes)}"
 
 
+def describe_competition(sc: Scenario) -> list[str]:
+    """The market of competing firms in words: the mix, the choice model with a worked
+    example, what a firm earns, exit and entry (none without `[competition]`)."""
+    c = sc.competition
+    if c is None:
+        return []
+    mix = ", ".join(f"{n} {name}" for name, n in c.firms.items())
+    lam = c.sensitivity
+    outside = (
+        f"customers may buy elsewhere (the outside option, worth V_0 = {c.outside_value:g})"
+        if c.outside
+        else "every customer buys from one of the firms (no outside option)"
+    )
+    lines = [
+        "",
+        f"Competition: {sum(c.firms.values())} firms share the market's customers ({mix}).",
+        f"  Customers choose by a logit of market values, lambda = {lam:g}: a firm whose market "
+        f"value is 0.1 higher draws {np.exp(0.1 * lam):.2f} times the customers of an otherwise "
+        f"equal rival; {outside}.",
+        "  share s_j = exp(lambda V_j) / (" + ("exp(lambda V_0) + " if c.outside else "")
+        + "sum_k exp(lambda V_k)); firms at the same market value split the customers they "
+        "would draw alone (crowding).",
+        f"  A firm sells market size ({c.market_size:g} firms' markets) x s_j x V_j, which "
+        "replaces its market value in what it earns; its departments still decide without "
+        "looking at rivals.",
+        "  A firm whose cash runs out closes; its customers go to the others and the outside "
+        "option.",
+    ]  # fmt: skip
+    waiting = {name: n for name, n in c.entrants.items() if n}
+    if waiting and c.entry_rate > 0:
+        who = ", ".join(f"up to {n} {name}" for name, n in waiting.items())
+        start = (
+            "at the set-up of the firm with the largest share last period"
+            if c.entry_start == "leader"
+            else "at a random set-up"
+        )
+        lines.append(
+            f"  Entry: {who}; each period, for each kind with entrants waiting, one enters with "
+            f"chance {c.entry_rate:g} (about one every {1 / c.entry_rate:.0f} periods), {start}."
+        )
+    else:
+        lines.append("  Entry: none (no entrants waiting).")
+    return lines
+
+
 def explain(scenario: Scenario, *, seed: int = 0) -> str:
     """The scenario's decisions by department, interaction structure, designed effects, regimes
     and what each wants, shifts, strategies and their costs; ``seed`` draws one interaction
-    structure."""
-    sc = scenario
+    structure. ``scenario`` may be a scenario's name or file."""
+    sc = as_scenario(scenario)
+    check_seed(seed)
     lines = [sc.title or _words(sc.name), ""]
     if sc.expected.strip():
         lines += ["Expected (written before the first run):", sc.expected.strip(), ""]
@@ -188,6 +238,7 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         f"sensing {costs.sensing:g} at rate 1; communication {costs.communication:g} at rate 1",
     ]
     lines += _people(sc)
+    lines += describe_competition(sc)
     lines += [
         "",
         f"Money: {sc.firm.money_scale:g} {unit} per unit of performance above "

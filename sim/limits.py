@@ -29,6 +29,10 @@ DEFAULT_MEMORY_BUDGET = 4 * 1024**3
 MAX_MONEY = 1e9
 #: Largest weight of a customer preference (weights are relative to each other).
 MAX_WEIGHT = 1e6
+#: Longest `things_to_notice` check expression (characters; the scenarios' are under 200).
+MAX_CHECK_LENGTH = 2_000
+#: Deepest nesting of a check expression (operators and brackets inside one another).
+MAX_CHECK_DEPTH = 32
 
 # What a run holds in memory until it is written: a summary row (a dict, then a DataFrame
 # row) and, with periods, one row per period of about 18 + departments numbers (8 bytes) and

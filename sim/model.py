@@ -10,12 +10,16 @@ import mesa
 import numpy as np
 
 from sim.agents import Firm
+from sim.demand import demand_of
 from sim.effects import with_efficiency_effects, with_market_value_effects
 from sim.engine import Engine, MarketState
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
+from sim.rivals import add_rivals
+from sim.scenario.checks import check_seed
+from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
     AbruptShift,
     CostSpec,
@@ -58,6 +62,10 @@ class Market(mesa.Model):
     on a seed behaves the same alone, next to other firms, or in any order (common random
     numbers that do not depend on the company a firm keeps).
 
+    With ``[competition]`` the market also holds the scenario's mix of competing firms and its
+    waiting entrants (``rivals``, `sim.rivals.add_rivals`), which share its customers; then
+    ``strategies`` defaults to none.
+
     The firms are rows of an `Engine`; markets of an experiment share one (``engine=``) and are
     stepped in lockstep by `step_together`. Market shifts, "shift now" and live changes are
     events on Mesa's schedule, recorded in ``shift_labels`` and ``changes``.
@@ -67,10 +75,13 @@ class Market(mesa.Model):
         self,
         *,
         scenario: Scenario,
-        strategies: Sequence[str | tuple[str, StrategySpec]] = ("efficiency_only",),
+        strategies: Sequence[str | tuple[str, StrategySpec]] | None = None,
         rng: int = 0,
         engine: Engine | None = None,
     ) -> None:
+        scenario = as_scenario(scenario)  # a name or path is loaded
+        if rng is not None:
+            check_seed(rng, "rng")  # numpy's own error would be a traceback from its internals
         super().__init__(rng=rng)
         self.spec = scenario  # (Mesa's own `scenario` attribute is a different thing)
         self.seed = int(rng)
@@ -124,6 +135,7 @@ class Market(mesa.Model):
             port=0,
             best=1.0,
             on_basis=self._share_basis,
+            demand=demand_of(scenario),
         )
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
@@ -150,11 +162,14 @@ class Market(mesa.Model):
         self.population_starts = starts
         self.firms: list[Firm] = []
         self.populations: list[Population] = []
+        if strategies is None:  # a market of competing firms holds its mix (`add_rivals`)
+            strategies = () if scenario.competition is not None else ("efficiency_only",)
         for entry in strategies:
             name, spec = (
                 (entry, scenario.all_strategies[entry]) if isinstance(entry, str) else entry
             )
             self.add_firm(name, spec)
+        self.rivals = add_rivals(self)  # the competing firms of `[competition]` (or none)
         self._scheduled: set[int] = set()
         self._changes: dict[int, list[Change]] = {}
         for event in self.environment.schedule:

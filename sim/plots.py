@@ -37,8 +37,11 @@ STRATEGY_COLOURS: dict[str, str] = {"efficiency_only": "#D55E00", "aligned": "#0
 #: distance > 20, tests/test_plots.py). Okabe-Ito's orange is left out: for a deutan it is
 #: hard to tell from the efficiency-only firm's vermillion.
 PALETTE = ("#009E73", "#332288", "#000000", "#DDCC77", "#56B4E9", "#999999")
-#: More distinct shift periods than this are drawn as a rug of ticks, not as labelled lines.
+#: More distinct shift periods than this are drawn as a rug of ticks, not as labelled lines
+#: (a turbulent market).
 MAX_SHIFT_LINES = 3
+#: Under turbulence, the sailing figure's mean paths are moving averages over this many periods.
+TURBULENT_WINDOW = 12
 
 #: Tick labels' size in points (the classroom's views draw 11 points at 130 dpi, 20 pixels).
 TICK_POINTS = 11
@@ -303,11 +306,9 @@ def kpi_figure(
     ax_open.set_ylim(-5, 105)
     ax_open.set_yticks([0, 50, 100])
     style_axes(ax_open, title="Firms open", xlabel="period", ylabel="% of seeds")
-    for ax in [*axes, ax_open]:
+    for ax in [*axes, ax_open]:  # period ticks labelled on every panel, not only the strip
         ax.set_xlim(first - pad, last + pad)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
-    for ax in axes:
-        ax.tick_params(labelbottom=False)
     shift_handle = _mark_shifts([*axes, ax_open], frame)
 
     handles = [Line2D([], [], color=colours[n], linewidth=2.2, label=_plain(n)) for n in strategies]
@@ -395,6 +396,16 @@ def typical_seed(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> in
     return None if by_seed.empty else int(by_seed.idxmin())
 
 
+def _moving_average(mean: pd.DataFrame, start: int | None, window: int) -> pd.DataFrame:
+    """``mean`` (rows: periods) with every column from period ``start`` on replaced by its
+    centred moving average over ``window`` periods (fewer at the ends); before ``start`` as
+    it is."""
+    after = mean.index >= (start if start is not None else mean.index.min())
+    smooth = mean.copy()
+    smooth.loc[after] = mean.loc[after].rolling(window, center=True, min_periods=1).mean()
+    return smooth
+
+
 def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
     """The "sailing in circles" pictures.
 
@@ -402,12 +413,23 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
     strategy the mean path over the firms open in each period (thick) and one typical seed,
     named in the legend (thin dashed; the seed whose path in both panels stays closest to the
     mean, `typical_seed`): one seed shows the circles a mean smooths away.
+
+    Under turbulence (more than `MAX_SHIFT_LINES` shift periods) each seed switches regime at
+    its own periods, so the mean of a period mixes regimes and jumps from period to period
+    with the share of seeds in each: a tangle with no direction. From the first shift on the
+    thick path is then the mean's moving average over `TURBULENT_WINDOW` periods (the raw
+    mean thin and faint behind it), and the typical seed, whose every regime switch is a
+    jump, is drawn faint: the drift stays readable, the circles of one seed still visible.
     """
     frame = _prepare(periods, ("efficiency", "market_value", "miles", "distance_to_port"))
     strategies = _strategies(periods)
     colours = _colours(strategies)
     shifts = _shifts(frame)
     first_shift = shifts[0][0] if shifts else None
+    turbulent = len(shifts) > MAX_SHIFT_LINES
+    seed_style = (
+        {"alpha": 0.35, "linewidth": 0.9} if turbulent else {"alpha": 0.8, "linewidth": 1.3}
+    )
 
     frame = frame.sort_values(["strategy", "seed", "period"], kind="stable")
     alive = frame["alive"].astype(bool) if "alive" in frame else pd.Series(True, frame.index)
@@ -440,13 +462,23 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
                     xs,
                     ys,
                     color=colour,
-                    alpha=0.8,
-                    linewidth=1.3,
                     linestyle=(0, (3, 2)),
                     zorder=2,
                     gid=f"typical:{name}",
+                    **seed_style,
                 )
             mean = means.loc[name]
+            if turbulent:
+                ax.plot(
+                    mean[xcol].to_numpy(),
+                    mean[ycol].to_numpy(),
+                    color=colour,
+                    alpha=0.3,
+                    linewidth=0.8,
+                    zorder=3,
+                    gid=f"raw-mean:{name}",
+                )
+                mean = _moving_average(mean, first_shift, TURBULENT_WINDOW)
             _marked_path(
                 ax,
                 mean[xcol].to_numpy(),
@@ -472,8 +504,9 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
     ax_sail.yaxis.set_major_locator(MaxNLocator(integer=True))
     note_sailing_in_circles(ax_sail, fontsize=_NOTE)
 
+    what = f"mean; {TURBULENT_WINDOW}-period moving average" if turbulent else "mean"
     handles = [
-        Line2D([], [], color=colours[n], linewidth=2.2, label=f"{_plain(n)} (mean)")
+        Line2D([], [], color=colours[n], linewidth=2.2, label=f"{_plain(n)} ({what})")
         for n in strategies
     ]
     for n, seed in typical.items():
@@ -482,11 +515,14 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
                 [],
                 [],
                 color=colours[n],
-                alpha=0.8,
-                linewidth=1.3,
                 linestyle=(0, (3, 2)),
                 label=f"{_plain(n)}: seed {seed} (typical)",
+                **seed_style,
             )
+        )
+    if turbulent:
+        handles.append(
+            Line2D([], [], color="0.3", alpha=0.3, linewidth=0.8, label="mean of each period")
         )
     marker_style = {"color": "0.6", "markeredgecolor": "black", "linestyle": "none"}
     handles.append(Line2D([], [], marker="o", markersize=9, label="start", **marker_style))
@@ -497,7 +533,7 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
                 [],
                 marker="*",
                 markersize=14,
-                label=f"shift (period {first_shift})",
+                label=f"{'first shift' if turbulent else 'shift'} (period {first_shift})",
                 **marker_style,
             )
         )
@@ -508,7 +544,10 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
 def save_figures(
     periods: pd.DataFrame, out_dir: Path, *, money_unit: str = "k€ per month", title: str = ""
 ) -> list[Path]:
-    """Write `kpi.png` and `sailing_in_circles.png` into ``out_dir``; return their paths."""
+    """Write `kpi.png` and `sailing_in_circles.png` into ``out_dir`` (each atomically: a full
+    disk leaves no truncated file); return their paths."""
+    from sim.results import save_figure
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = {
@@ -518,7 +557,7 @@ def save_figures(
     paths = []
     for filename, fig in figures.items():
         path = out_dir / filename
-        fig.savefig(path, dpi=_DPI, facecolor="white")
+        save_figure(fig, path, dpi=_DPI, facecolor="white")
         paths.append(path)
     return paths
 
@@ -537,8 +576,12 @@ def decisions_figure(
     Per strategy a column: above, efficiency (solid) and market value (dashed) over periods;
     below, a raster of the firm's decisions (one row per decision, grouped by department; a
     filled cell: the decision is on in that period), decoded from the periods table's
-    `config`. Market shifts are dashed lines, ``changes`` (period, label), e.g. a teacher's
-    live changes, dotted lines; the periods after a firm closed are hatched.
+    `config`. The story's key decisions (those its designed effects name, `key_decisions`)
+    have bold labels, and every switch of one is marked (a triangle up: on, down: off) and,
+    the first two in a row, labelled with its period, so a switch that lasts one period
+    still shows. Market shifts are dashed lines (fainter, and summarised in the legend, in a
+    turbulent market), ``changes`` (period, label), e.g. a teacher's live changes, dotted
+    lines; the periods after a firm closed are hatched.
     """
     frame = _prepare(periods, ("config", "efficiency", "market_value"))
     frame = frame[frame["seed"] == seed]
@@ -556,6 +599,13 @@ def decisions_figure(
     owner = department_of(scenario)
     first, last = int(frame["period"].min()), int(frame["period"].max())
     shifts = _shifts(frame)
+    turbulent = len(shifts) > MAX_SHIFT_LINES
+    shift_style = (
+        {"color": "0.35", "linestyle": "--", "linewidth": 0.9, "alpha": 0.7}
+        if turbulent
+        else {"color": "0.1", "linestyle": "--", "linewidth": 1.4}
+    )
+    keys = [decisions.index(d) for d in key_decisions(scenario)]
 
     fig = _new_figure(2.5 + 6.0 * len(names), 2.8 + 0.3 * len(decisions))
     grid = fig.add_gridspec(2, len(names), height_ratios=[1.0, 0.12 + 0.1 * len(decisions)])
@@ -585,7 +635,7 @@ def decisions_figure(
         top.text(
             1.0,
             1.02,
-            f"{flips} decision changes",
+            f"{flips} decision change{'' if flips == 1 else 's'}",
             transform=top.transAxes,
             ha="right",
             va="bottom",
@@ -610,6 +660,10 @@ def decisions_figure(
             raster.axhline(b - 0.5, color="0.2", linewidth=1.0)
         raster.set_yticks(range(len(decisions)))
         raster.set_yticklabels([_plain(d) for d in decisions] if col == 0 else [])
+        if col == 0:
+            for i in keys:
+                raster.get_yticklabels()[i].set_fontweight("bold")
+        _mark_switches(raster, bits, period, keys)
         if col == len(names) - 1:  # department names to the right of the last raster
             labels = {dep.name: dep.label or dep.name for dep in scenario.departments}
             starts = [0, *bounds]
@@ -634,7 +688,7 @@ def decisions_figure(
             ax.set_xlim(first - 0.5, last + 0.5)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
             for p, _ in shifts:
-                ax.axvline(p, color="0.1", linestyle="--", linewidth=1.4, gid="shift")
+                ax.axvline(p, gid="shift", **shift_style)
             for p, _ in changes or []:
                 ax.axvline(p, color="#CC79A7", linestyle=":", linewidth=2.0, gid="change")
             if len(closed):
@@ -654,14 +708,28 @@ def decisions_figure(
         Line2D([], [], color="0.3", linewidth=2.0, linestyle="--", label="market value"),
         Patch(facecolor="0.35", edgecolor="0.35", label="decision on (filled) / off"),
     ]
+    if keys:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="^",
+                markersize=9,
+                color="black",
+                markeredgecolor="white",
+                linestyle="none",
+                label="key decision (bold) switched on (\u25b2) / off (\u25bc), at period",
+            )
+        )
     if shifts:
         (period0, label0), *rest = shifts
-        text = (
-            f"market shift at {period0}: {_short(label0)}"
-            if not rest
-            else "market shifts at " + ", ".join(str(p) for p, _ in shifts)
-        )
-        handles.append(Line2D([], [], color="0.1", linestyle="--", label=text))
+        if not rest:
+            text = f"market shift at {period0}: {_short(label0)}"
+        elif not turbulent:
+            text = "market shifts at " + ", ".join(str(p) for p, _ in shifts)
+        else:  # a turbulent market: how many, from when to when
+            text = f"market shifts: {len(shifts)}, periods {period0} to {shifts[-1][0]}"
+        handles.append(Line2D([], [], label=text, **shift_style))
     if changes:
         handles.append(
             Line2D(
@@ -676,6 +744,62 @@ def decisions_figure(
     if "alive" in frame and not frame["alive"].astype(bool).all():
         handles.append(Patch(facecolor="none", edgecolor="0.5", hatch="//", label="closed"))
     return _finish(fig, handles, title, ncols=2 if len(names) == 1 else 4)
+
+
+def key_decisions(scenario: Scenario) -> list[str]:
+    """The decisions the scenario's designed effects name (`when`, `unless`), in the
+    scenario's order: the ones its story turns on."""
+    named = {
+        key.rpartition(".")[2]
+        for effect in scenario.effects
+        for key in (*effect.when, *effect.unless)
+    }
+    return [d for d in scenario.decisions if d in named]
+
+
+#: Switches of one key decision labelled with their period, at most (the rest marked only).
+_LABELLED_SWITCHES = 2
+
+
+def _mark_switches(ax: Axes, bits: np.ndarray, period: np.ndarray, rows: list[int]) -> None:
+    """A triangle (up: on, down: off) where each of ``rows`` switches, and the period of the
+    first `_LABELLED_SWITCHES` of each row beside it."""
+    for row in rows:
+        at = np.flatnonzero(np.diff(bits[row]) != 0) + 1
+        for n, i in enumerate(at):
+            on = bool(bits[row, i])
+            ax.plot(
+                period[i] - 0.5,
+                row,
+                marker="^" if on else "v",
+                markersize=9,
+                color="black",
+                markeredgecolor="white",
+                markeredgewidth=1.0,
+                linestyle="none",
+                zorder=5,
+                gid="switch",
+            )
+            if n < _LABELLED_SWITCHES:
+                ax.annotate(
+                    f"{'on' if on else 'off'} at {period[i]}",
+                    xy=(period[i] - 0.5, row),
+                    xytext=(7, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center",
+                    fontsize=_NOTE - 1,
+                    fontweight="bold",
+                    color="black",
+                    bbox={
+                        "boxstyle": "round,pad=0.15",
+                        "facecolor": "white",
+                        "alpha": 0.85,
+                        "linewidth": 0,
+                    },
+                    zorder=6,
+                    gid="switch-label",
+                )
 
 
 def decomposition_figure(

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import stat
 import subprocess
 import sys
@@ -133,18 +134,150 @@ def build_manifest(result: ExperimentResult, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+#: A temporary file of an atomic write: ``.NAME.XXXXXXXX.tmp`` beside the file it becomes
+#: (NAME one of the kinds of file this package writes).
+_TEMPORARY = re.compile(r"^\.[\w.-]+\.(parquet|json|csv|png|gif|md)\.\w+\.tmp$")
+
+
+class WriteError(FolderError):
+    """A file that could not be written (a full disk, a folder made read-only): names it, why
+    (``reason``) and what to do (``fix``, then ``then``); nothing of the file is left."""
+
+    def __init__(self, path: str, reason: str, fix: str = "", then: str = "run again") -> None:
+        self.reason, self.fix, self.then = reason, fix, then
+        todo = f"{fix}, then {then}" if fix else then
+        super().__init__(path, "", f"cannot write: {reason}; {todo}")
+
+    def __reduce__(self):
+        return (type(self), (self.source, self.reason, self.fix, self.then))
+
+    @classmethod
+    def of(cls, path: str | Path, exc: OSError) -> WriteError:
+        """The error of ``exc``, an OSError writing ``path``, in words."""
+        code = exc.errno
+        if code:
+            reason = os.strerror(code)
+        else:
+            reason = (str(exc).splitlines() or ["unknown error"])[0][:160]
+        fix = ""
+        if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            fix = "free some space (or give another output folder)"
+        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            fix = "make the folder writable (or give another output folder)"
+        return cls(str(path), reason, fix)
+
+
+def _temporary(path: Path, write) -> str:
+    """``write(tmp)`` into a temporary file beside ``path``, readable as a file made with the
+    umask; its name. Nothing is left behind if it fails, and a `FolderError` names ``path``
+    for an OSError (a full disk, a folder made read-only)."""
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        return tmp
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
+            raise WriteError.of(path, exc) from None
         raise
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = _temporary(path, write)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise WriteError.of(path, exc) from None
+
+
+def clean_temporaries(folder: Path) -> list[Path]:
+    """Remove what interrupted writes left in ``folder`` and its subfolders (``kill -9``, a
+    lost machine): temporary files of atomic writes (`_TEMPORARY`); the files removed. Only
+    for a folder whose lock this session holds (no other session is writing to it)."""
+    removed = []
+    for candidate in (*Path(folder).glob(".*.tmp"), *Path(folder).glob("*/.*.tmp")):
+        if _TEMPORARY.match(candidate.name) and not candidate.is_dir():
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
+class Staged:
+    """Files of one result written together (`staged`): each to a temporary file, all put in
+    place at the end, ``manifest.json`` last, so a reader never sees a half-written result."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.temporaries: dict[Path, str] = {}
+
+    def write(self, name: str, write) -> None:
+        """``write(tmp)`` the file ``name`` of the folder (put in place at the end)."""
+        path = self.out / name
+        self.temporaries[path] = _temporary(path, write)
+
+    def table(self, frame: pd.DataFrame, name: str) -> None:
+        """A Parquet table."""
+        self.write(name, lambda tmp: frame.to_parquet(tmp, index=False))
+
+    def csv(self, frame: pd.DataFrame, name: str) -> None:
+        """A CSV table."""
+        self.write(name, lambda tmp: frame.to_csv(tmp, index=False))
+
+    def json(self, data: dict[str, Any], name: str) -> None:
+        """A JSON file (the manifest is put in place last)."""
+        self.write(name, lambda tmp: _dump_json(data, tmp))
+
+    def figure(self, figure, name: str, **savefig: Any) -> None:
+        """A matplotlib figure (its format from the name's suffix)."""
+        fmt = Path(name).suffix.lstrip(".") or "png"
+        self.write(name, lambda tmp: figure.savefig(tmp, format=fmt, **savefig))
+
+    def discard(self) -> None:
+        """Remove every temporary file written so far."""
+        for tmp in self.temporaries.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.temporaries.clear()
+
+    def commit(self) -> None:
+        """Put every file in place, the manifest last."""
+        order = sorted(self.temporaries, key=lambda p: p.name == MANIFEST)
+        for path in order:
+            try:
+                os.replace(self.temporaries[path], path)
+            except OSError as exc:
+                self.discard()
+                raise WriteError.of(path, exc) from None
+            del self.temporaries[path]
+
+
+@contextlib.contextmanager
+def staged(out: str | Path) -> Iterator[Staged]:
+    """Write a result's files together: all of them, or (if anything fails, the disk fills,
+    the command is interrupted) none, the folder left as it was."""
+    stage = Staged(Path(out))
+    try:
+        yield stage
+    except BaseException:
+        stage.discard()
+        raise
+    stage.commit()
+
+
+def save_figure(figure, path: Path, **savefig: Any) -> None:
+    """Save a matplotlib figure atomically (its format from the path's suffix)."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    _atomic_write(Path(path), lambda tmp: figure.savefig(tmp, format=fmt, **savefig))
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -157,15 +290,15 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     _atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
+def _dump_json(data: dict[str, Any], tmp: str) -> None:
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+
+
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write JSON atomically."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
-            fh.write("\n")
-
-    _atomic_write(path, write)
+    _atomic_write(path, lambda tmp: _dump_json(data, tmp))
 
 
 def write_text(text: str, path: Path) -> None:
@@ -174,12 +307,23 @@ def write_text(text: str, path: Path) -> None:
 
 
 def write_experiment(result: ExperimentResult, out: Path, **manifest_extra: Any) -> Path:
-    """Write runs.parquet, periods.parquet (if recorded) and manifest.json into ``out``."""
+    """Write runs.parquet, periods.parquet (if recorded), markets.parquet (with competition)
+    and manifest.json into ``out``: all of them or, if one cannot be written (a full disk),
+    none (`staged`). A run written over another replaces it: a periods.parquet (or
+    markets.parquet) of the run before is removed if this one has none."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_table(result.runs, out / "runs.parquet")
-    if result.periods is not None:
-        write_table(result.periods, out / "periods.parquet")
-    write_json(build_manifest(result, **manifest_extra), out / "manifest.json")
+    with staged(out) as stage:
+        stage.table(result.runs, "runs.parquet")
+        if result.periods is not None:
+            stage.table(result.periods, "periods.parquet")
+        if result.markets is not None:  # a market of competing firms: per market and period
+            stage.table(result.markets, "markets.parquet")
+        stage.json(build_manifest(result, **manifest_extra), MANIFEST)
+    if result.periods is None:
+        (out / "periods.parquet").unlink(missing_ok=True)
+    if result.markets is None:
+        (out / "markets.parquet").unlink(missing_ok=True)
     return out
 
 
@@ -287,7 +431,12 @@ def output_folder(
 ) -> Iterator[Path]:
     """The one way a command writes a results folder: check it (`check_output_folder`), create
     it, and hold its lock for the session; a folder made here and left empty is removed again,
-    and the lock file is removed when the session ends, however the session ends."""
+    and the lock file is removed when the session ends, however the session ends.
+
+    Temporary files that interrupted writes left in the folder (a killed session) are removed
+    once the lock is held. An OSError inside the session (a full disk, a folder made read-only
+    meanwhile) becomes one ``error`` naming the file and the remedy, not a traceback.
+    """
     out = Path(out)
     check_output_folder(out, kind=kind, error=error)
     created = [p for p in (out, *out.parents) if not p.exists()]
@@ -297,7 +446,13 @@ def output_folder(
         raise error(str(out), "", f"cannot be created: {exc.strerror}") from None
     try:
         with folder_lock(out, kind=kind, error=error):
-            yield out
+            clean_temporaries(out)
+            try:
+                yield out
+            except OSError as exc:
+                if isinstance(exc, ConnectionError | TimeoutError):
+                    raise
+                raise WriteError.of(exc.filename or out, exc) from None
     finally:
         for folder in created:  # deepest first
             with contextlib.suppress(OSError):

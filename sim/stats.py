@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -634,7 +635,12 @@ def km_median(
         censored_at = np.asarray(observed_for, dtype=float)[~happened]
     data = stats.CensoredData(uncensored=times[happened], right=censored_at)
     sf = stats.ecdf(data).sf
-    band = sf.confidence_interval(level, method="log-log")
+    with warnings.catch_warnings():
+        # scipy warns where the log-log band is undefined (the estimate at 0 or 1: every
+        # firm still unrecovered, or the last one recovered); those points are NaN and
+        # handled below, so the warning says nothing to the user
+        warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
+        band = sf.confidence_interval(level, method="log-log")
 
     def first_at_half(probabilities: np.ndarray) -> float:
         below = np.flatnonzero(probabilities <= 0.5)

@@ -319,8 +319,10 @@ def _listing(folder: Path) -> dict[str, float]:
         ["run", "bakery_gluten_free", "--seeds", "2", "--out"],
         ["validate", "--quick", "--experiment", "kauffman_1993", "--out"],
         ["figure", "sailing-in-circles", "bakery_gluten_free", "--no-gif", "--out"],
+        ["figure", "decisions", "bakery_gluten_free", "--out"],
+        ["decompose", "bakery_gluten_free", "--seeds", "2", "--out"],
     ],
-    ids=["run", "validate", "figure"],
+    ids=["run", "validate", "figure", "figure-decisions", "decompose"],
 )
 def test_a_writer_refuses_a_sweep_folder_and_bad_folders_before_any_work(
     tmp_path, capsys, sweep_folder, command
@@ -386,3 +388,120 @@ def test_run_names_every_setting_in_which_the_strategies_differ(tmp_path, capsys
         "efficiency_only and aligned differ in: alpha 0 vs 0.7; "
         "coordination decentralized vs hierarchical; sensing 0 vs 0.3"
     )
+
+
+# ---- issue 20: checks before any work, and one line for every fault
+
+
+def _no_simulation(monkeypatch):
+    """Make simulating fail loudly: a command refused before it simulates never sees this."""
+    import sim.experiment
+
+    def simulate(*args, **kwargs):
+        raise AssertionError("simulated before the input was checked")
+
+    monkeypatch.setattr(sim.experiment, "simulate", simulate)
+    monkeypatch.setattr(sim.experiment, "run_experiment", simulate)
+    import sim.decompose
+
+    monkeypatch.setattr(sim.decompose, "simulate", simulate)
+
+
+def test_decompose_refuses_a_population_before_simulating(tmp_path, capsys, monkeypatch):
+    population = tmp_path / "crowd.toml"
+    text = (SCENARIO_DIR / "canteen_stable.toml").read_text(encoding="utf-8")
+    text = text.replace("gain = 0.3 ", "gain = 0.0 ")  # a population learns nothing by doing
+    population.write_text(text + "\n[population]\nfirms = 3\n", encoding="utf-8")
+    _no_simulation(monkeypatch)
+    out = tmp_path / "out"
+    assert main(["decompose", str(population), "--seeds", "3", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {population}: population.firms = 3: a decomposition compares single firms' "
+        "profit, which a population's runs do not have; set population.firms = 1"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--base", "luck"], "--base: unknown strategy 'luck'; allowed: efficiency_only, aligned"),
+        (["--target", "efficiency_only"], "--target: the same strategy as base"),
+        (["--seeds", "1"], "--seeds: at least 2 seeds (intervals need them)"),
+    ],
+)
+def test_decompose_options_name_their_flags(tmp_path, capsys, monkeypatch, args, expected):
+    _no_simulation(monkeypatch)
+    out = tmp_path / "out"
+    assert main(["decompose", "bakery_gluten_free", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(f"error: {expected}")
+    assert not out.exists()
+
+
+def test_decompose_runs_again_into_its_own_folder(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["decompose", "canteen_stable", "--seeds", "2", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    assert main(args) == 0  # (was: "holds a run result")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "decomposition.png",
+        "effects.csv",
+        "manifest.json",
+        "runs.parquet",
+    ]
+
+
+def test_explain_refuses_a_negative_seed_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["explain", "bakery_gluten_free", "--seed", "-1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--seed: expected a whole number 0..9223372036854775807, got -1" in err
+    assert "Traceback" not in err
+
+
+def test_analyze_a_sweep_with_no_runs_yet_says_so(tmp_path, capsys, sweep_folder):
+    import shutil
+
+    empty = tmp_path / "sweep"
+    shutil.copytree(sweep_folder, empty)
+    for part in (empty / "runs").glob("*.parquet"):
+        part.unlink()
+    shutil.rmtree(empty / "analysis", ignore_errors=True)  # (another test may have analysed it)
+    assert main(["analyze", str(empty), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {empty}: no runs yet: the sweep has not finished a batch; run or resume it "
+        "(the same sweep command), then analyse it"
+    )
+    assert not (empty / "analysis").exists()
+
+
+def test_python_errors_are_told_with_the_flag_on_the_command_line(tmp_path, capsys, monkeypatch):
+    """The checks are the Python API's (naming `seeds`, `strategies`); the command line names
+    the flags its user typed."""
+    out = str(tmp_path / "out")
+    assert main(["run", "bakery_gluten_free", "--seeds", "1000000", "--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --seeds: expected a number of seeds from 1 to 100,000")
+    assert "scenario bakery_gluten_free" not in err
+    assert main(["run", "bakery_gluten_free", "--strategy", "x", "--out", out]) == 2
+    assert capsys.readouterr().err.startswith("error: --strategy: unknown strategy 'x'")
+
+
+def test_decompose_on_a_full_disk_writes_none_of_its_files(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    def to_csv(frame, path, *args, **kwargs):
+        Path(path).write_text("term,mean\nalpha,", encoding="utf-8")  # half a table, then full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+    out = tmp_path / "out"
+    assert main(["decompose", "canteen_stable", "--seeds", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "effects.csv: cannot write: No space left on device" in err
+    assert not out.exists()  # no runs.parquet without its manifest, no temporary, no lock

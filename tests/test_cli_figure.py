@@ -99,3 +99,25 @@ def test_app_refuses_a_bad_port(capsys):
     with pytest.raises(SystemExit):
         main(["app", "--port", "70000"])
     assert "expected a port number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("scenario", ["manufacturing_automation", "restaurant_kitchen_tech"])
+def test_decisions_draws_the_first_two_strategies_by_default(tmp_path, capsys, scenario):
+    """Scenarios with three strategies (issue 20: "--strategy: give it once or twice, got 3"
+    though no --strategy was given)."""
+    out = tmp_path / "figures"
+    assert main(["figure", "decisions", scenario, "--seed", "1", "--out", str(out)]) == 0
+    png = out / f"{scenario}_decisions_seed1.png"
+    assert f"wrote {png}" in capsys.readouterr().out
+    two = ["--strategy", "efficiency_only", "--strategy", "aligned"]
+    assert main(["figure", "decisions", scenario, "--seed", "1", *two, "--out", str(tmp_path)]) == 0
+    with Image.open(png) as default, Image.open(tmp_path / png.name) as named:
+        assert default.size == named.size  # the same two firms side by side ...
+        assert default.tobytes() == named.tobytes()  # ... pixel for pixel
+    assert list(out.iterdir()) == [png]  # no lock, no temporary left
+
+
+def test_figure_help_says_which_strategies_decisions_draws(capsys):
+    with pytest.raises(SystemExit):
+        main(["figure", "--help"])
+    assert "first two strategies" in " ".join(capsys.readouterr().out.split())

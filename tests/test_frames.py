@@ -154,8 +154,15 @@ def test_the_written_table_keeps_int8_and_old_folders_are_read_with_the_new_name
 def test_no_column_of_the_runs_or_periods_table_is_a_dataframe_attribute(path):
     assert shadows_dataframe("shift") and not shadows_dataframe("market_shift")
     scenario = load_scenario(path)
-    result = run_experiment(scenario, seeds=1)
-    for table in (result.runs, result.periods):
+    if scenario.competition is not None:  # a market of competing firms: its own runner
+        from sim.competition import run_competition
+
+        result = run_competition(scenario, seeds=1)
+    else:
+        result = run_experiment(scenario, seeds=1)
+    for table in (result.runs, result.periods, result.markets):
+        if table is None:
+            continue
         clashes = [c for c in table.columns if shadows_dataframe(c)]
         assert not clashes, f"{path.name}: {clashes}"
     if scenario.population.firms == 1:

@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "foundations",
         (
             "sim",
+            "sim.errors",
             "sim.limits",
             "sim.paths",
             "sim.streams",
@@ -38,11 +39,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sim.scenario.checks",
         ),
     ),
-    ("landscapes and market", ("sim.landscape", "sim.market", "sim.environment", "sim.effects")),
+    (
+        "landscapes and market",
+        ("sim.landscape", "sim.market", "sim.environment", "sim.effects", "sim.demand"),
+    ),
     ("engine", ("sim.adaptation", "sim.engine", "sim.metrics", "sim.frames")),
     ("compiled settings", ("sim.settings",)),
-    ("Mesa views", ("sim.agents", "sim.population", "sim.model")),
-    ("experiment", ("sim.experiment",)),
+    ("Mesa views", ("sim.agents", "sim.population", "sim.rivals", "sim.model")),
+    ("experiment", ("sim.experiment", "sim.competition")),
     ("results and figures", ("sim.results", "sim.plots")),
     (
         "analysis",
@@ -62,6 +66,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sim.validation.reference",
             "sim.validation.experiments",
             "sim.validation.figures",
+            "sim.validation.competition",
         ),
     ),
     ("interfaces", ("sim.cli", "sim.__main__", "sim.app")),

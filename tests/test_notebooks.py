@@ -27,7 +27,7 @@ SMALL_PARAMETERS: dict[str, dict] = {
     "02_explore_alignment.ipynb": {"seeds": 3},
     "03_sweeps.ipynb": {"pilot_seeds": 2, "seeds": 3},
     "04_sensitivity.ipynb": {"morris_trajectories": 2, "sobol_samples": 8, "seeds": 2},
-    "05_validation.ipynb": {"quick": True},
+    "05_validation.ipynb": {"quick": True, "workers": 2},
     "06_your_own_business.ipynb": {"seeds": 3},
 }
 
@@ -123,3 +123,56 @@ def test_notebook_runs(path: Path, tmp_path: Path):
         if output.get("output_type") == "error"
     ]
     assert not errors, f"{path.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+
+
+def _outputs_text(notebook) -> str:
+    """Everything the executed cells printed or showed as text."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                parts.append(output.get("text", ""))
+            else:
+                data = output.get("data", {})
+                parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def test_quickstart_speaks_of_the_scenario_it_runs(tmp_path: Path):
+    """Notebook 01 on a scenario with no market shift (the canteen): its text is the
+    scenario's, not the bakery's (issue 20: it said "bakery" and "the shift")."""
+    path = NOTEBOOK_DIR / "01_quickstart.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells[1:], start=1):
+        if cell.cell_type == "markdown":
+            text = cell.source.lower()
+            assert "bakery" not in text and "bakeries" not in text, f"cell {i}"
+            assert "the shift" not in text, f"cell {i}: say which shift, or 'a market shift'"
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters={"scenario_name": "canteen_stable", "seeds": 3, "out_dir": str(tmp_path)},
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        execution_timeout=TIME_LIMIT,
+        progress_bar=False,
+    )
+    printed = _outputs_text(nbformat.read(tmp_path / path.name, as_version=4))
+    assert "canteen" in printed.lower()
+    assert "bakery" not in printed.lower() and "bakeries" not in printed.lower()
+    assert "after the shift" not in printed.lower()
+    assert "from period 30 on (this market does not shift)" in printed
+
+
+def test_sensitivity_conclusions_are_computed_from_its_tables():
+    """Notebook 04's conclusions were typed and contradicted its own tables at other settings
+    (issue 20): section 5 asks what to look for, and the code cell after it states each
+    conclusion from the Morris ranking and the Sobol' indices of the run."""
+    nb = nbformat.read(NOTEBOOK_DIR / "04_sensitivity.ipynb", as_version=4)
+    (at,) = [i for i, c in enumerate(nb.cells) if c.source.startswith("## 5. What the indices")]
+    answer = nb.cells[at + 1]
+    assert answer.cell_type == "code"
+    for table in ("ranking", "indices", "market_value"):
+        assert table in answer.source
+    for n in range(1, 6):
+        assert f'"{n}. ' in answer.source or f'f"{n}. ' in answer.source

@@ -39,17 +39,83 @@ def test_no_test_tool_is_a_runtime_dependency_or_imported_by_the_package():
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel, and what building it printed (stdout and stderr)."""
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    # as on a user's machine: with PYTHONDONTWRITEBYTECODE set, distutils notes "warning:
+    # byte-compiling is disabled" (the build has no other output to compare with)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), "."],
         cwd=ROOT,
         check=True,
         capture_output=True,
+        text=True,
         timeout=300,
+        env=env,
     )
     (found,) = out.glob("smb_sim-*.whl")
-    return found
+    return found, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(built) -> Path:
+    return built[0]
+
+
+def test_the_build_prints_no_warning(built):
+    """setuptools warned ~160 lines ("Package would be ignored") for the scenario folders that
+    were package data but not packages (issue 20)."""
+    _, output = built
+    noisy = [line for line in output.splitlines() if "warning" in line.lower()]
+    assert not noisy, "\n".join(noisy[:20])
+
+
+def test_the_wheel_is_the_version_the_package_says(wheel):
+    import sim
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["version"] == sim.__version__
+    assert wheel.name.startswith(f"smb_sim-{sim.__version__}-")
+
+
+def test_the_citation_is_complete_and_of_this_version():
+    """CITATION.cff: the fields GitHub's "Cite this repository" and Zenodo read, the version of
+    the package, a release date and an author that is not a placeholder."""
+    import sim
+
+    text = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    fields = {
+        line.split(":", 1)[0]: line.split(":", 1)[1].strip().strip('"')
+        for line in text.splitlines()
+        if line and not line.startswith((" ", "#", "-")) and ":" in line
+    }
+    for field in ("cff-version", "message", "title", "authors", "version", "date-released"):
+        assert field in fields, field
+    assert fields["version"] == sim.__version__
+    assert len(fields["date-released"]) == 10 and fields["date-released"][4] == "-"
+    authors = text.split("\nauthors:\n", 1)[1].split("\n", 1)[0]
+    assert "name:" in authors and "contributors" not in authors.lower()
+
+
+@pytest.mark.parametrize("name", ["summary_table", "mean_ci", "share_ci"])
+def test_names_moved_to_sim_stats_still_import_from_sim_experiment_with_a_warning(name):
+    """Moved in 0.2.0: the old import works for one release and says where the name went."""
+    import sim.experiment
+    import sim.stats
+
+    with pytest.warns(DeprecationWarning, match=f"sim.stats.{name}"):
+        alias = getattr(sim.experiment, name)
+    assert alias is getattr(sim.stats, name)
+    with pytest.warns(DeprecationWarning):
+        exec(f"from sim.experiment import {name}", {})
+
+
+def test_an_unknown_name_of_sim_experiment_is_still_an_attribute_error():
+    import sim.experiment
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        sim.experiment.nope  # noqa: B018
 
 
 def test_the_wheel_ships_every_scenario_as_package_data(wheel):

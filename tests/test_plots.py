@@ -372,3 +372,139 @@ def test_limits_grow_with_room_to_spare_and_never_shrink():
     assert lo <= -1.0 and hi >= 17.3 + 0.25 * 17.3 - 1e-9
     assert grown_limits((lo, hi), np.array([3.0]), pad=0.25, min_span=2.0) == (lo, hi)
     assert grown_limits((0.0, 1.0), np.array([np.nan]), pad=0.25, min_span=2.0) == (0.0, 1.0)
+
+
+# ------------------------------------------------------------------ issue 20: readable figures
+
+
+def _turbulent(periods: pd.DataFrame) -> pd.DataFrame:
+    """Every seed shifting at its own periods, as under turbulence."""
+    rng = np.random.default_rng(3)
+    return periods.assign(
+        market_shift=np.where(rng.random(len(periods)) < 0.15, "customers move to regime b", "")
+    )
+
+
+def test_every_kpi_panel_labels_its_periods(kpi: Figure) -> None:
+    """The top panels had no period tick labels (only the strip at the bottom had)."""
+    kpi.canvas.draw()
+    for ax in kpi.axes:
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_visible()]
+        assert any(label.strip() for label in labels), ax.get_title()
+        assert all(tick.label1.get_visible() for tick in ax.xaxis.get_major_ticks())
+
+
+def test_sailing_under_turbulence_shows_a_moving_average_over_a_faint_mean(
+    periods: pd.DataFrame,
+) -> None:
+    """Under turbulence the mean of each period jumps with the seeds' regimes (a tangle): the
+    thick path is its moving average from the first shift on, the raw mean and the typical
+    seed thin and faint behind it; without turbulence nothing changes."""
+    from sim.plots import TURBULENT_WINDOW
+
+    turbulent = _turbulent(periods)
+    fig = sailing_figure(turbulent)
+    ax = fig.axes[0]
+    raw, mean = line(ax, "raw-mean:aligned"), line(ax, "mean:aligned")
+    assert raw.get_alpha() < 0.5 and raw.get_linewidth() < mean.get_linewidth()
+    typical = line(ax, "typical:aligned")
+    assert typical.get_alpha() < 0.5
+    # the thick path is the centred moving average of the raw mean after the first shift
+    first = int(turbulent.loc[turbulent.market_shift != "", "period"].min())
+    y_raw = pd.Series(raw.get_ydata(), dtype=float)
+    after = np.arange(len(y_raw)) >= first
+    expected = y_raw.where(
+        ~after, y_raw[after].rolling(TURBULENT_WINDOW, center=True, min_periods=1).mean()
+    )
+    np.testing.assert_allclose(mean.get_ydata(), expected.to_numpy())
+    assert np.abs(np.diff(mean.get_ydata()[after])).sum() < np.abs(np.diff(y_raw[after])).sum()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert f"aligned (mean; {TURBULENT_WINDOW}-period moving average)" in legend
+    calm = sailing_figure(periods)
+    assert not [ln for a in calm.axes for ln in a.get_lines() if ln.get_gid() == "raw-mean:aligned"]
+    assert "aligned (mean)" in [t.get_text() for t in calm.legends[0].get_texts()]
+
+
+def test_decision_timeline_summarises_many_shifts_in_one_short_legend_entry() -> None:
+    scenario = load_scenario(
+        "bakery_gluten_free",
+        {
+            "horizon": 120,
+            "market.shifts": [
+                {"kind": "turbulence", "probability": 0.2, "start": 10, "change": "regime"}
+            ],
+        },
+    )
+    periods = run_experiment(scenario, seeds=[1]).periods
+    shifts = sorted(periods.loc[periods.market_shift != "", "period"].unique())
+    assert len(shifts) > 10  # the case of the issue: 21 periods listed in the legend
+    fig = decisions_figure(periods, scenario, seed=1)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    entry = [t for t in legend if "market shift" in t]
+    assert entry == [f"market shifts: {len(shifts)}, periods {shifts[0]} to {shifts[-1]}"]
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_gid() == "shift"]
+    assert len(lines) == len(shifts) and all(ln.get_linewidth() < 1.2 for ln in lines)
+
+
+def test_decision_timeline_marks_every_switch_of_the_storys_key_decisions() -> None:
+    """marketing_sales_silo: the aligned installer switches lead scoring on at period 1, a
+    one-period sliver of the raster; the switch is marked and labelled with its period."""
+    from sim.plots import key_decisions
+
+    scenario = load_scenario("marketing_sales_silo")
+    assert key_decisions(scenario) == ["automated_campaigns", "lead_scoring"]
+    assert key_decisions(load_scenario("bakery_gluten_free")) == []
+    seed = 2
+    periods = run_experiment(scenario, seeds=[seed]).periods
+    fig = decisions_figure(periods, scenario, seed=seed)
+    row = list(scenario.decisions).index("lead_scoring")
+    for col, name in enumerate(("efficiency_only", "aligned")):
+        raster = fig.axes[2 * col + 1]
+        run = periods[periods.strategy == name].sort_values("period")
+        bits = decision_bits(run["config"].to_numpy(), len(scenario.decisions)).T
+        switches = {
+            r: [
+                (int(run["period"].iloc[i]), int(bits[r, i]))
+                for i in np.flatnonzero(np.diff(bits[r]) != 0) + 1
+            ]
+            for r in (0, row)
+        }
+        marks = [ln for ln in raster.get_lines() if ln.get_gid() == "switch"]
+        assert len(marks) == sum(map(len, switches.values())), name
+        labels = sorted(t.get_text() for t in raster.texts if t.get_gid() == "switch-label")
+        labelled = [s for r in switches for s in switches[r][:2]]  # two a row at most
+        assert labels == sorted(f"{'on' if on else 'off'} at {p}" for p, on in labelled)
+    aligned = fig.axes[3]
+    assert "on at 1" in [t.get_text() for t in aligned.texts]  # the story's key moment
+    bold = [t.get_text() for t in fig.axes[1].get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == ["automated campaigns", "lead scoring"]
+
+
+def test_cycling_validation_figure_keeps_legend_off_the_curves_in_safe_colours() -> None:
+    from matplotlib.colors import to_hex
+
+    from sim.validation.experiments import Outcome
+    from sim.validation.figures import ALPHA_COLOURS, ethiraj_levinthal
+
+    cross = (0, 1, 2, 4)
+    designs = [
+        f"{mode}, alpha={a}" for mode in ("decentralized", "sequential") for a in (0, 0.5, 1)
+    ]
+    share = {d: {c: 0.1 * c * (i + 1) / 6 for c in cross} for i, d in enumerate(designs)}
+    outcome = Outcome(
+        "ethiraj_levinthal_2004",
+        curves={"share": share, "cross": cross, "independent": {designs[0]: {1: 0.05, 4: 0.3}}},
+    )
+    fig = ethiraj_levinthal(outcome)
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    assert ax.get_legend() is None and len(fig.legends) == 1  # the figure's, below the axes
+    legend_box = fig.legends[0].get_window_extent()
+    assert legend_box.y1 <= ax.get_window_extent().y0
+    assert [float(t) for t in ax.get_xticks()] == [0.0, 1.0, 2.0, 4.0]  # C is whole
+    colours = {to_hex(ln.get_color()) for ln in ax.get_lines() if ln.get_label() in designs}
+    assert colours == {c.lower() for c in ALPHA_COLOURS}
+    for deficiency in (None, "deutan", "protan"):
+        labs = [_lab(c, deficiency) for c in ALPHA_COLOURS]
+        closest = min(np.linalg.norm(labs[i] - labs[j]) for i in range(3) for j in range(i + 1, 3))
+        assert closest > 20, deficiency

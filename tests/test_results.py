@@ -106,3 +106,118 @@ def test_a_broken_manifest_or_part_is_named_with_its_remedy(tmp_path):
     (tmp_path / "manifest.json").write_text('{"kind": "ru', encoding="utf-8")
     with pytest.raises(FolderError, match=r"manifest\.json: not a readable manifest .*restore"):
         load(tmp_path)
+
+
+# ---- issue 20: a full disk, a killed run: one message, no half-written run, no stale temporary
+
+
+def _full_disk(monkeypatch, name: str) -> None:
+    """Writing the table ``name`` fails as on a full disk: part of it written, then ENOSPC."""
+    import errno
+
+    real = pd.DataFrame.to_parquet
+
+    def to_parquet(frame, path, *args, **kwargs):
+        if Path(path).name.startswith(f".{name}."):
+            Path(path).write_bytes(b"PAR1 half a table")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+
+
+def test_a_run_is_written_in_full_or_not_at_all(tmp_path, monkeypatch):
+    from sim.results import WriteError
+
+    sc = load_scenario("bakery_gluten_free", {"horizon": 70})
+    before = run_experiment(sc, seeds=1)
+    write_experiment(before, tmp_path)
+    kept = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _full_disk(monkeypatch, "periods.parquet")
+    with pytest.raises(WriteError, match=r"periods\.parquet: cannot write: No space left on dev"):
+        write_experiment(run_experiment(sc, seeds=2), tmp_path)
+    # the run before is there as it was: not the new runs.parquet beside the old manifest
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == kept
+    assert len(load(tmp_path)["runs"]) == len(before.runs)
+
+
+def test_run_on_a_full_disk_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from sim.cli import main
+
+    _full_disk(monkeypatch, "periods.parquet")
+    out = tmp_path / "out"
+    assert main(["run", "bakery_gluten_free", "--seeds", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert err == (
+        f"error: {out}/periods.parquet: cannot write: No space left on device; free some "
+        "space (or give another output folder), then run again"
+    )
+    assert not out.exists()  # no runs.parquet without its manifest, no temporary, no lock
+
+
+def test_a_run_whose_figures_do_not_fit_says_its_tables_are_written(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import matplotlib.figure
+
+    from sim.cli import main
+
+    def savefig(self, path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    out = tmp_path / "out"
+    assert main(["run", "bakery_gluten_free", "--seeds", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "kpi.png: cannot write: No space left on device" in err
+    assert "tables and manifest are written in full" in err
+    names = {p.name for p in out.iterdir()}
+    assert {"manifest.json", "periods.parquet", "runs.parquet"} <= names
+    assert not [n for n in names if n.endswith(".png") or n.startswith(".")]  # no half figure
+    assert len(load(out)["runs"]) == 4
+
+
+def test_temporaries_a_killed_session_left_are_removed_when_the_folder_is_next_opened(tmp_path):
+    from sim.results import output_folder
+
+    sc = load_scenario("bakery_gluten_free", {"horizon": 70})
+    write_experiment(run_experiment(sc, seeds=1), tmp_path)
+    stale = [tmp_path / ".runs.parquet.k3x_9q2a.tmp", tmp_path / "sub" / ".part-1.parquet.ab.tmp"]
+    stale[1].parent.mkdir()
+    for path in stale:
+        path.write_bytes(b"half a table")  # as kill -9 in the middle of a write leaves it
+    mine = [tmp_path / "notes.tmp", tmp_path / ".draft.txt.1.tmp"]  # not ours: kept
+    for path in mine:
+        path.write_text("keep", encoding="utf-8")
+    with output_folder(tmp_path, kind="run"):
+        assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in mine) and len(load(tmp_path)["runs"]) == 2
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="no SIGHUP here")
+@pytest.mark.parametrize("name", ["SIGHUP", "SIGTERM"])
+def test_a_run_stopped_by_a_signal_while_writing_leaves_nothing(tmp_path, name):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sim", "run", "bakery_gluten_free", "--seeds", "400"]
+    proc = subprocess.Popen(
+        [*command, "--out", str(out), "--quiet", "--no-figures"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not list(out.glob(".*.tmp")):
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run finished before it was stopped"
+    proc.send_signal(getattr(signal, name))  # (the terminal closed: SIGHUP)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + getattr(signal, name), err
+    assert err.strip() == "terminated"
+    assert not out.exists()  # no temporary, no lock, no half-written run

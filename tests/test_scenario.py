@@ -226,6 +226,26 @@ def test_a_number_or_table_field_names_what_is_wrong_in_the_table(override, mess
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        ("(" * 100_000 + "1" + ")" * 100_000, "200,001 characters; a check is at most 2,000"),
+        ("aligned.miles" + " + aligned.miles" * 12_000, "characters; a check is at most 2,000"),
+        ("-" * 100 + "aligned.miles > 0", "nested more than 32 levels deep, the limit for a check"),
+        ("not " * 400 + "aligned.miles > 0", "nested more than 32 levels deep"),
+    ],
+    ids=["brackets", "a long sum", "deep", "deep and long"],
+)
+def test_a_huge_or_deep_check_is_a_scenario_error_not_a_recursion_error(check, message):
+    """Issue 20: a 200 KB `things_to_notice` check raised RecursionError (docs/limits.md)."""
+    notice = {"things_to_notice": [{"text": "look", "check": check}]}
+    with pytest.raises(ScenarioError, match=r"things_to_notice\[0\]\.check: ") as caught:
+        load_scenario("bakery_gluten_free", notice)
+    assert message in str(caught.value) and len(str(caught.value)) < 300
+    fine = "abs(aligned.miles - efficiency_only.miles) > 0.1 * (aligned.miles + 1)"
+    load_scenario("bakery_gluten_free", {"things_to_notice": [{"text": "ok", "check": fine}]})
+
+
 def test_overrides_never_change_the_callers_tables():
     table = {"adaptation": {"strategies": ["efficiency_only", "aligned"]}}
     scenario = load_scenario("bakery_gluten_free", {**table, "adaptation.review": 6})

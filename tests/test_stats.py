@@ -319,3 +319,20 @@ def test_every_pair_reports_the_share_of_its_gap_there_before_the_shift():
     assert (share["mean"], share["ci_low"], share["ci_high"]) == pytest.approx(expected)
     assert share["ci_low"] < 0.5 < share["ci_high"]  # the true share is one half
     assert "share of the after-gap there before" in wide_differences(pairs).columns
+def test_km_median_is_silent_where_scipy_band_is_undefined():
+    """The last firm recovering takes the survival estimate to 0, where scipy's log-log band is
+    undefined and scipy warns (issue 20: the warning printed in `run`); km_median handles those
+    points and says nothing, and the band's finite part is scipy's own."""
+    import warnings
+
+    from sim.stats import km_median
+
+    times = np.array([1.0, 2.0, 3.0, 3.0, 5.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        median, low, high = km_median(times, np.full(5, 10.0))
+    assert (median, low, high) == (3.0, 1.0, 5.0)
+    # the cause is real: scipy warns on the same data
+    data = scipy_stats.CensoredData(uncensored=times)
+    with pytest.warns(RuntimeWarning, match="confidence interval is undefined"):
+        scipy_stats.ecdf(data).sf.confidence_interval(0.95, method="log-log")

@@ -158,9 +158,7 @@ def test_salib_designs_get_sensitivity_indices(tmp_path, design, points, indices
     }
     spec["parameters"][0].pop("values")
     # small tasks: several Parquet parts, so that removing one leaves a design point missing
-    report = run_sweep(
-        sweep_from_dict(spec), workers=1, out=tmp_path, progress=False, batch_size=4
-    )
+    report = run_sweep(sweep_from_dict(spec), workers=1, out=tmp_path, progress=False, batch_size=4)
     assert report.planned == points * 2 * 2
     analysis = analyze_sweep(tmp_path)
     table = analysis.sensitivity

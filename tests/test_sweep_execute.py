@@ -20,9 +20,9 @@ from sim.cli import main
 from sim.experiment import run_one
 from sim.frames import shadows_dataframe
 from sim.results import load
-from sim.scenario import load_scenario
-from sim.sweep import SweepError, run_sweep, sweep_from_dict
+from sim.scenario import UsageError, load_scenario
 from sim.sweep import execute as execute_module
+from sim.sweep import run_sweep, sweep_from_dict
 from sim.sweep.design import run_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -272,18 +272,29 @@ def _spec_file(tmp_path: Path) -> Path:
 
 
 def test_engine_options_are_checked(tmp_path, monkeypatch):
+    """Python's errors name Python's arguments (issue 20: `workers=0` said "--workers")."""
     sweep = sweep_from_dict(SMALL)
-    with pytest.raises(SweepError, match="either a scheduler address or --cluster local"):
-        run_sweep(sweep, scheduler="tcp://127.0.0.1:1", cluster="local", out=tmp_path)
-    with pytest.raises(SweepError, match="--cluster: unknown cluster 'slurm'; allowed: local"):
-        run_sweep(sweep, cluster="slurm", out=tmp_path)
-    with pytest.raises(SweepError, match="--workers: not used with --scheduler"):
-        run_sweep(sweep, scheduler="tcp://127.0.0.1:1", workers=2, out=tmp_path)
+    cases = [
+        ({"scheduler": "tcp://127.0.0.1:1", "cluster": "local"}, "scheduler", "cluster='local'"),
+        ({"cluster": "slurm"}, "cluster", "unknown cluster 'slurm'; allowed: 'local'"),
+        ({"scheduler": "tcp://127.0.0.1:1", "workers": 2}, "workers", "not used with scheduler="),
+        ({"workers": 0}, "workers", "expected a whole number >= 1, got 0"),
+        ({"workers": 2.5}, "workers", "expected a whole number >= 1, got 2.5"),
+        ({"batch_size": 0}, "batch_size", "expected a whole number >= 1, got 0"),
+    ]
+    for options, argument, message in cases:
+        with pytest.raises(UsageError) as caught:
+            run_sweep(sweep, out=tmp_path, **options)
+        assert caught.value.argument == argument and message in str(caught.value)
+        assert str(caught.value).startswith(f"{argument}: ") and "--" not in str(caught.value)
+        assert isinstance(caught.value, ValueError)
+    assert caught.value.value == 0
     monkeypatch.setattr(execute_module, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(
-        SweepError, match=r"cannot reach a Dask scheduler at 'tcp://127\.0\.0\.1:9'"
+        UsageError, match=r"scheduler: cannot reach a Dask scheduler at 'tcp://127\.0\.0\.1:9'"
     ):
         run_sweep(sweep, scheduler="tcp://127.0.0.1:9", out=tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_sweeps_on_the_same_base_in_one_process_do_not_mix(tmp_path):
@@ -416,12 +427,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _start_sweep(tmp_path: Path) -> tuple[subprocess.Popen, Path, list[str]]:
+def _start_sweep(
+    tmp_path: Path, engine: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, Path, list[str]]:
     spec = tmp_path / "fault.toml"
     spec.write_text(FAULT_SWEEP, encoding="utf-8")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "sim", "sweep", str(spec), "--workers", "2", "--out", str(out)]
-    command += ["--batch-size", "3", "--quiet"]
+    command += ["--batch-size", "3", "--quiet", *engine]
     proc = subprocess.Popen(
         command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -467,6 +480,47 @@ def test_sigterm_keeps_the_finished_runs_releases_the_lock_and_exits_143(tmp_pat
     assert again.returncode == 0, again.stderr
     runs = load(out)["runs"]
     assert len(runs) == 3 * 2 * 60 and runs["run_id"].is_unique
+
+
+@pytest.mark.parametrize("engine", [(), ("--cluster", "local")], ids=["pool", "dask"])
+def test_ctrl_c_is_quiet_keeps_the_runs_and_exits_130(tmp_path, engine):
+    """A terminal's Ctrl-C reaches the driver and every worker (one process group); issue 20:
+    under Dask the workers printed 4 tracebacks first."""
+    import signal
+
+    proc, out, _ = _start_sweep(tmp_path, engine)
+    if engine and Path("/proc/self/status").exists():  # whether a worker prints is a race: ...
+        workers = _descendants(proc.pid)
+        assert workers and all(_ignores_sigint(w) for w in workers)  # ... it ignores Ctrl-C
+    os.killpg(proc.pid, signal.SIGINT)  # the whole group, as a terminal does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip() == (
+        "interrupted: the runs finished so far are kept; run the same command again to resume"
+    )
+    session = load(out)["manifest"]["sessions"][0]
+    assert session["status"] == "interrupted" and session["ran"] == len(load(out)["runs"]) > 0
+    assert not (out / ".lock").exists() and not (out / ".reserve").exists()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process started by ``pid``, and by those, and so on (from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (its SigIgn mask in /proc)."""
+    import signal
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    return False
 
 
 def test_a_cost_is_shared_by_the_strategies_that_do_not_pay_it():

@@ -3,6 +3,7 @@ no run missing and none twice; a folder holds one sweep; other tools read the pa
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -325,3 +326,137 @@ def test_a_refused_sweep_leaves_no_lock_behind(tmp_path):
     with pytest.raises(SweepError, match="root seed differs"):
         run_sweep(sweep_from_dict(other), workers=1, out=out, progress=False)
     assert not (out / ".lock").exists()
+
+
+# ---- issue 20: a full disk or a folder made read-only mid-sweep: one message, a consistent folder
+
+
+def _failing_writes(monkeypatch, code: int, after: int) -> dict:
+    """Writing a runs part fails once ``after`` of them were written, as the system fails it:
+    ENOSPC (a full disk) while the table is written, EACCES (runs/ made read-only; root may
+    write anywhere, so it is simulated) when the temporary file is created. The counts."""
+    import tempfile
+
+    import sim.results
+
+    seen = {"runs": 0, "refused": 0}
+
+    def refuse(folder: Path) -> bool:
+        if folder.name != "runs":
+            return False
+        if seen["runs"] >= after:
+            seen["refused"] += 1
+            return True
+        seen["runs"] += 1
+        return False
+
+    if code == errno.EACCES:
+        real_mkstemp = tempfile.mkstemp
+
+        def mkstemp(*args, dir=None, **kwargs):
+            if dir is not None and refuse(Path(dir)):
+                raise PermissionError(code, os.strerror(code), str(dir))
+            return real_mkstemp(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(sim.results.tempfile, "mkstemp", mkstemp)
+    else:
+        real_to_parquet = pd.DataFrame.to_parquet
+
+        def to_parquet(frame, path, *args, **kwargs):
+            if refuse(Path(path).parent):
+                Path(path).write_bytes(b"PAR1 half a part")  # what a full disk leaves
+                raise OSError(code, os.strerror(code))
+            return real_to_parquet(frame, path, *args, **kwargs)
+
+        monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        (errno.ENOSPC, "free some space (or give another output folder)"),
+        (errno.EACCES, "make the folder writable (or give another output folder)"),
+    ],
+    ids=["disk-full", "read-only"],
+)
+def test_a_part_that_cannot_be_written_stops_the_sweep_in_one_line_keeping_the_runs(
+    tmp_path, monkeypatch, capsys, code, fix
+):
+    from sim.cli import main
+
+    spec = tmp_path / "store.toml"
+    spec.write_text(_spec_toml(SPEC), encoding="utf-8")
+    out = tmp_path / "out"
+    seen = _failing_writes(monkeypatch, code, after=2)
+    command = ["sweep", str(spec), "--workers", "1", "--batch-size", "3", "--out", str(out)]
+    assert main([*command, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err  # one line, no traceback
+    assert err.startswith(f"error: {out / 'runs'}/part-000-000002.parquet: cannot write: ")
+    assert os.strerror(code) in err and fix in err
+    assert "run the same command again to resume" in err
+    # the folder: the two batches written before, the session closed, nothing half-written
+    session = load(out)["manifest"]["sessions"][0]
+    assert session["status"].startswith("stopped: cannot write") and session["finished"]
+    kept = len(load(out)["runs"])
+    assert session["ran"] == kept and 0 < kept < RUNS and seen["refused"] == 1
+    assert len(list((out / "periods").glob("*.parquet"))) == 0  # (the sweep keeps no periods)
+    leftovers = [p.name for p in out.rglob(".*")]
+    assert leftovers == [], leftovers  # no temporary, no reserve, no lock
+    # once the cause is gone, the same command finishes the sweep
+    monkeypatch.undo()
+    assert main([*command, "--quiet"]) == 0
+    runs = load(out)["runs"]
+    assert len(runs) == RUNS and runs["run_id"].is_unique
+    assert load(out)["manifest"]["sessions"][1]["completed_before"] == kept
+
+
+def test_a_batch_whose_runs_part_fails_leaves_none_of_its_parts(tmp_path, monkeypatch):
+    periods = {**SPEC, "outputs": {"periods": True}}
+    _failing_writes(monkeypatch, errno.ENOSPC, after=1)
+    from sim.results import WriteError
+
+    with pytest.raises(WriteError, match=r"part-000-000001\.parquet: cannot write: No space"):
+        run_sweep(sweep_from_dict(periods), workers=1, out=tmp_path, progress=False, batch_size=4)
+    assert [p.name for p in (tmp_path / "periods").glob("*.parquet")] == [
+        "part-000-000000.parquet"  # the failed batch's periods part is gone with it
+    ]
+    assert set(load(tmp_path)["periods"]["run_id"]) == set(load(tmp_path)["runs"]["run_id"])
+
+
+def test_the_session_is_closed_on_a_full_disk_with_the_space_it_kept(tmp_path, monkeypatch):
+    import sim.sweep.store as store_module
+    from sim.results import WriteError
+
+    sweep = sweep_from_dict(SPEC)
+    store = SweepStore(tmp_path)
+    design = build_design(sweep, root_seed=3)
+    with store.lock():
+        manifest = store.prepare(
+            sweep, design, root_seed=3, root_seed_drawn=False, seeds=run_seeds(3, 2)
+        )
+        store.open(manifest, periods=False, engine={"engine": "serial", "workers": 1})
+        reserve = tmp_path / ".reserve"
+        assert reserve.stat().st_size > (tmp_path / "manifest.json").stat().st_size
+        real = store_module.write_json
+        calls = []
+
+        def full_disk_until_the_reserve_is_freed(data, path):
+            calls.append(reserve.exists())
+            if reserve.exists():
+                raise WriteError(str(path), "No space left on device")
+            real(data, path)
+
+        monkeypatch.setattr(store_module, "write_json", full_disk_until_the_reserve_is_freed)
+        store.finish("stopped: the disk is full", ran=0)
+    assert calls == [True, False]
+    assert not reserve.exists()
+    assert load(tmp_path)["manifest"]["sessions"][0]["status"] == "stopped: the disk is full"
+
+
+def _spec_toml(spec: dict) -> str:
+    """The sweep file of ``spec`` (the test sweeps' TOML)."""
+    from tests.test_sweep_execute import _toml
+
+    return _toml(spec)

@@ -100,7 +100,7 @@ def test_sequential_moves_in_place_of_simultaneous_ones_fail_the_cycling_rows():
 
 
 def test_overrides_for_an_unknown_scenario_are_refused():
-    with pytest.raises(KeyError, match="allowed: ethiraj_levinthal_2004"):
+    with pytest.raises(KeyError, match=r"allowed: .*ethiraj_levinthal_2004"):
         run_validation(quick=True, only=["kauffman_1993"], overrides={"levinthal": {}})
 
 

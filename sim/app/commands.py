@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.arguments import port_number, seed_number
+from sim.errors import UsageError
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -88,7 +89,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="sailing-in-circles: the twin firms' strategies, twice (default: efficiency_only "
         "and aligned); decisions: the firm(s) drawn, once or twice (default: the scenario's "
-        "strategies side by side)",
+        "first two strategies side by side, efficiency_only and aligned in most scenarios)",
     )
     figure.add_argument(
         "--no-gif", action="store_true", help="write the PNG only (the GIF takes a few seconds)"
@@ -99,19 +100,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def command_app(args: argparse.Namespace) -> int:
     """Serve the classroom page until interrupted."""
     from sim.app.server import check_host, serve
-    from sim.cli import UsageError
 
     try:
         warning = check_host(args.host)
     except ValueError as exc:
-        raise UsageError(f"--host: {exc}") from None
+        raise UsageError("--host", str(exc), args.host) from None
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     try:
         serve(args.host, args.port)
     except OSError as exc:
         raise UsageError(
-            f"--host/--port: cannot listen on {args.host}:{args.port}: {exc}"
+            "--host/--port", f"cannot listen on {args.host}:{args.port}: {exc}", args.port
         ) from None
     except KeyboardInterrupt:
         pass
@@ -122,22 +122,32 @@ def command_figure(args: argparse.Namespace) -> int:
     """Write the sailing-in-circles figures of a scenario's twin firms."""
     from sim.app.live import firm_colours, sailing_tracks
     from sim.app.state import DEFAULT_TWINS, ControlError, TwinFirms, plain
-    from sim.cli import UsageError
     from sim.plots import sailing_slides
-    from sim.results import output_folder
+    from sim.results import check_output_folder, output_folder
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    if scenario.competition is not None:
+        raise UsageError(
+            "scenario",
+            "a market of competing firms ([competition]) has no twin firms to draw; use "
+            "python -m sim run",
+            args.scenario,
+            source=str(args.scenario),
+        )
     if args.figure == "decisions":
         return _decisions_figure(scenario, args)
+    check_output_folder(args.out, kind="figures")
     strategies = tuple(args.strategy) if args.strategy else DEFAULT_TWINS
     if len(strategies) != 2:
-        raise UsageError(f"--strategy: give it twice (two firms), got {len(strategies)}")
+        raise UsageError(
+            "--strategy", f"give it twice (two firms), got {len(strategies)}", strategies
+        )
     out: Path = args.out
     try:
         twins = TwinFirms(scenario, strategies=strategies, seed=args.seed)
     except ControlError as exc:
-        raise UsageError(f"--strategy: {exc}") from None
+        raise UsageError("--strategy", str(exc), strategies) from None
     with output_folder(out, kind="figures"):
         twins.replay([])
         stem = f"{scenario.name}_sailing_in_circles"
@@ -161,29 +171,27 @@ def command_figure(args: argparse.Namespace) -> int:
 
 def _decisions_figure(scenario: Scenario, args: argparse.Namespace) -> int:
     """Write the decision timeline of one seed: SCENARIO_decisions_seedK.png."""
-    from sim.cli import UsageError
     from sim.experiment import run_experiment
     from sim.plots import decisions_figure
+    from sim.results import output_folder, save_figure
+    from sim.scenario import check_strategies
 
-    strategies = tuple(args.strategy) if args.strategy else scenario.compared_strategies
-    if len(strategies) > 2:
-        raise UsageError(f"--strategy: give it once or twice, got {len(strategies)}")
-    for name in strategies:
-        if name not in scenario.all_strategies:
-            raise UsageError(
-                f"--strategy: unknown strategy {name!r}; allowed: "
-                f"{', '.join(scenario.all_strategies)}"
-            )
+    if args.strategy and len(args.strategy) > 2:
+        raise UsageError(
+            "--strategy", f"give it once or twice, got {len(args.strategy)}", args.strategy
+        )
+    # by default the first two (slides show two firms side by side)
+    strategies = check_strategies(scenario, args.strategy)[:2]
     if scenario.population.firms > 1:
-        raise UsageError(f"{args.scenario}: a population scenario has no single firm to draw")
+        raise UsageError(
+            args.scenario, "a population scenario has no single firm to draw", scenario.name
+        )
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
     seed = scenario.classroom_seed if args.seed is None else args.seed
-    result = run_experiment(scenario, strategies=strategies, seeds=[seed])
-    fig = decisions_figure(result.periods, scenario, seed=seed, title=scenario.title)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{scenario.name}_decisions_seed{seed}.png"
-    fig.savefig(path, dpi=120, facecolor="white")
+    with output_folder(out, kind="figures"):  # checked before anything runs
+        result = run_experiment(scenario, strategies=strategies, seeds=[seed])
+        fig = decisions_figure(result.periods, scenario, seed=seed, title=scenario.title)
+        path = out / f"{scenario.name}_decisions_seed{seed}.png"
+        save_figure(fig, path, dpi=120, facecolor="white")
     print(f"wrote {path}")
     return 0

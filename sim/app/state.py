@@ -66,7 +66,9 @@ def classroom_scenarios(
     """The scenarios a class can pick: every ``*.toml`` in ``scenarios/`` but validation ones.
 
     Validation scenarios (a name starting with ``validation`` or a sub-folder such as
-    ``scenarios/validation/``) reproduce published results and are not stories for a class.
+    ``scenarios/validation/``) reproduce published results and are not stories for a class;
+    markets of competing firms (``[competition]``) are run with `python -m sim run`, not in the
+    classroom's twin-firm view.
     Returns the scenarios by name, the bakery first, and the files that failed to load with
     their one-line error (shown on the page instead of crashing it).
     """
@@ -80,6 +82,8 @@ def classroom_scenarios(
             scenario = load_scenario(path)
         except ScenarioError as exc:
             failed[path.name] = str(exc)
+            continue
+        if scenario.competition is not None:  # a market of competing firms: not (yet) a class's
             continue
         loaded[scenario.name] = scenario
     first = [n for n in loaded if n.startswith("bakery")]

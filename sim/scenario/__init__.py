@@ -1,10 +1,11 @@
 """Scenarios: the schema (what can be set) and the one loader (TOML file -> Scenario)."""
 
-from sim.scenario.checks import check_seeds, check_strategies
-from sim.scenario.errors import ScenarioError, UnknownStrategy
+from sim.scenario.checks import check_seed, check_seeds, check_strategies
+from sim.scenario.errors import ScenarioError, UnknownStrategy, UsageError
 from sim.scenario.load import (
     SCENARIO_DIR,
     apply_overrides,
+    as_scenario,
     load_scenario,
     read_scenario_data,
     resolve_scenario_path,
@@ -21,7 +22,10 @@ __all__ = [
     "ScenarioError",
     "StrategySpec",
     "UnknownStrategy",
+    "UsageError",
     "apply_overrides",
+    "as_scenario",
+    "check_seed",
     "check_seeds",
     "check_strategies",
     "load_scenario",

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
+from sim.errors import ScenarioError, UsageError
 
-class ScenarioError(Exception):
-    """Bad scenario input: names the file, the field and what is allowed."""
-
-    def __init__(self, source: str, field: str, message: str) -> None:
-        self.source, self.field, self.message = source, field, message
-        where = f"{source}: {field}" if field else source
-        super().__init__(f"{where}: {message}")
-
-    def __reduce__(self):  # picklable, so errors cross process boundaries (sweeps)
-        return (type(self), (self.source, self.field, self.message))
+__all__ = ["ScenarioError", "UnknownStrategy", "UsageError"]
 
 
 class UnknownStrategy(ScenarioError, KeyError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import tomllib
 import types
 import typing
@@ -40,6 +41,20 @@ def load_scenario(name_or_path: str | Path, overrides: Mapping[str, Any] | None 
     if overrides:
         data = apply_overrides(data, overrides, source=str(path))
     return validate_scenario(data, source=str(path))
+
+
+def as_scenario(scenario: Scenario | str | os.PathLike, argument: str = "scenario") -> Scenario:
+    """A `Scenario` as given, or the one a scenario name or file path loads (`load_scenario`),
+    so that ``run_experiment("bakery_gluten_free")`` works; a `TypeError` naming ``argument``
+    for anything else."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, str | os.PathLike):
+        return load_scenario(scenario)
+    raise TypeError(
+        f"{argument}: expected a Scenario, a scenario name or a file path, got "
+        f"{type(scenario).__name__} {scenario!r:.80}"
+    )
 
 
 def read_scenario_data(name_or_path: str | Path) -> tuple[Path, dict[str, Any]]:

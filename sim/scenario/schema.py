@@ -19,7 +19,15 @@ from pydantic import (
     model_validator,
 )
 
-from sim.limits import MAX_BURN_IN, MAX_DECISIONS, MAX_MONEY, MAX_SEEDS, MAX_WEIGHT
+from sim.limits import (
+    MAX_BURN_IN,
+    MAX_CHECK_DEPTH,
+    MAX_CHECK_LENGTH,
+    MAX_DECISIONS,
+    MAX_MONEY,
+    MAX_SEEDS,
+    MAX_WEIGHT,
+)
 from sim.scenario.errors import UnknownStrategy
 
 CoordinationMode = Literal["decentralized", "sequential", "hierarchical"]
@@ -529,6 +537,59 @@ class PopulationSpec(Spec):
     )
 
 
+class CompetitionSpec(Spec):
+    """Firms competing for one market's customers (`[competition]`; absent = off: every firm
+    has the market to itself). Customers choose among the firms by a multinomial logit over
+    their market values with an outside option (docs/ODD.md, section 7.18)."""
+
+    firms: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(
+        min_length=1,
+        description="Firms in the market at period 0, per strategy: strategy = count (any mix).",
+    )
+    sensitivity: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        description="Lambda: how strongly customers prefer the firm of higher market value (0: "
+        "they choose at random; large: nearly all go to the best).",
+    )
+    outside: bool = Field(
+        True,
+        description="Customers may buy from none of these firms (the outside option, of value "
+        "`outside_value`); false: every customer buys from one of them.",
+    )
+    outside_value: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="V_0: the market value of what customers do instead (the supermarket's "
+        "bread), on the scale of a firm's market value.",
+    )
+    market_size: float = Field(
+        1.0,
+        gt=0,
+        le=1000,
+        description="Customers in the market, in units of the market one firm has to itself "
+        "(a firm with all of them sells as much as the single firm of the same scenario).",
+    )
+    entrants: dict[str, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        default_factory=dict,
+        description="Firms that may enter later, per strategy: strategy = at most this many.",
+    )
+    entry_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance per period, for each strategy with entrants still waiting, that "
+        "one of them enters.",
+    )
+    entry_start: Literal["random", "leader"] = Field(
+        "random",
+        description="Where an entrant starts: random = a random configuration; leader = the "
+        "configuration of the firm with the largest market share last period.",
+    )
+
+
 #: What a "things to notice" line may claim, per firm and per market (`NoticeSpec.check`):
 #: "before" = the metrics window before the split, "after" = from the split to the end,
 #: "end" = the last window, "low_after" = the lowest value from the split on.
@@ -600,13 +661,23 @@ class NoticeSpec(Spec):
 
 def check_names(expression: str) -> list[tuple[str, str]]:
     """The (firm, measure) pairs an expression of `NoticeSpec.check` uses; a ValueError naming
-    what is not allowed (a syntax error, another construct, an unknown measure)."""
+    what is not allowed (a syntax error, another construct, an unknown measure, more than
+    `MAX_CHECK_LENGTH` characters or `MAX_CHECK_DEPTH` levels of nesting)."""
     import ast
 
+    if len(expression) > MAX_CHECK_LENGTH:
+        raise ValueError(
+            f"{len(expression):,} characters; a check is at most {MAX_CHECK_LENGTH:,} (a "
+            "comparison of a few measures)"
+        )
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"not a comparison of measures: {exc.msg}") from None
+    except (RecursionError, MemoryError):  # Python's parser gives up on deep nesting
+        tree = None
+    if tree is None or _depth(tree) > MAX_CHECK_DEPTH:
+        raise ValueError(f"nested more than {MAX_CHECK_DEPTH} levels deep, the limit for a check")
     pairs = []
     for node in ast.walk(tree):
         kind = type(node).__name__
@@ -625,6 +696,18 @@ def check_names(expression: str) -> list[tuple[str, str]]:
                 )
             pairs.append((node.value.id, node.attr))
     return pairs
+
+
+def _depth(tree) -> int:
+    """How deeply the nodes of a syntax tree nest (counted without recursion)."""
+    import ast
+
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 #: A designed effect's change of an efficiency or of market value.
@@ -777,6 +860,10 @@ class Scenario(Spec):
         description="Designed effects: changes of efficiency and market value stated in "
         "business terms, on top of the random landscapes (none by default).",
     )
+    competition: CompetitionSpec | None = Field(
+        None,
+        description="Firms competing for the market's customers (off when absent).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -844,7 +931,10 @@ class Scenario(Spec):
 
     @cached_property
     def compared_strategies(self) -> tuple[str, ...]:
-        """Strategies a run compares: the scenario's own if it names any, else the built-ins."""
+        """Strategies a run compares: those of the competing firms (`[competition]`), else the
+        scenario's own if it names any, else the built-ins."""
+        if self.competition is not None:
+            return tuple(dict.fromkeys([*self.competition.firms, *self.competition.entrants]))
         return tuple(self.strategies) if self.strategies else tuple(BUILTIN_STRATEGIES)
 
     @cached_property
@@ -1017,8 +1107,31 @@ def _check_scenario(sc: Scenario) -> None:
         )
     if population.selection != "none" and population.firms < 2:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")
+    if sc.competition is not None:
+        _check_competition(sc)
     if sc.metrics.split is not None and sc.metrics.split > sc.horizon:
         raise FieldError("metrics.split", f"{sc.metrics.split} is after the horizon ({sc.horizon})")
+
+
+def _check_competition(sc: Scenario) -> None:
+    """Competing firms follow known strategies, one firm per row (no population)."""
+    competition = sc.competition
+    allowed = ", ".join(sc.all_strategies)
+    for part in ("firms", "entrants"):
+        for name in getattr(competition, part):
+            if name not in sc.all_strategies:
+                raise FieldError(
+                    f"competition.{part}", f"unknown strategy {name!r}; allowed: {allowed}"
+                )
+    if sc.population.firms > 1:
+        raise FieldError(
+            "population.firms", "competing firms are single firms; leave population.firms at 1"
+        )
+    total = sum(competition.firms.values()) + sum(competition.entrants.values())
+    if total > 1000:
+        raise FieldError("competition", f"{total} firms and entrants; at most 1000 allowed")
+    if competition.entry_rate > 0 and not any(competition.entrants.values()):
+        raise FieldError("competition.entry_rate", "entrants arrive only if `entrants` names some")
 
 
 def _check_steering(shift: TurbulenceShift, where: str, regimes: list[str]) -> None:

@@ -124,6 +124,15 @@ def _analyze(
 ) -> SweepAnalysis:
     data = load(directory, periods=False)
     runs, manifest = data["runs"], data["manifest"]
+    if runs.empty:
+        failed = len(data["failures"])
+        raise SweepError(
+            str(directory),
+            "",
+            "no runs yet: the sweep has not finished a batch"
+            + (f" ({failed} runs failed: see failures/)" if failed else "")
+            + "; run or resume it (the same sweep command), then analyse it",
+        )
     spec = manifest["sweep"]
     parameters = list(manifest["design"]["parameters"])
     strategies = list(manifest["strategies"])

@@ -8,9 +8,12 @@ depend only on the root seed, never on the engine or the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
+import numbers
 import os
+import signal
 import sys
 import threading
 import time
@@ -26,9 +29,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from sim import experiment
-from sim.results import REPAIR_HINT, RESULTS_DIR
-from sim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
+from sim import competition, experiment
+from sim.results import REPAIR_HINT, RESULTS_DIR, FolderError, WriteError
+from sim.scenario import Scenario, ScenarioError, UsageError, apply_overrides, validate_scenario
 from sim.settings import coordination_cost
 from sim.sweep.design import Design, build_design, draw_root_seed, run_seeds
 from sim.sweep.load import load_sweep, sweep_from_dict
@@ -242,10 +245,24 @@ def run_sweep(
                     f"a worker process died ({exc}); the runs finished so far are kept in "
                     f"{store.out}/: run the same command again to resume"
                 ) from None
+            except WriteError as exc:  # a part could not be written: a full disk, read-only
+                status = f"stopped: cannot write {exc.source}: {exc.reason}"
+                raise WriteError(
+                    exc.source,
+                    exc.reason,
+                    exc.fix,
+                    f"run the same command again to resume (the runs finished before are kept "
+                    f"in {store.out}/)",
+                ) from None
             finally:
                 if bar is not None:
                     bar.close()
-                store.finish(status, completed_before=completed_before, **counts)
+                try:
+                    store.finish(status, completed_before=completed_before, **counts)
+                except FolderError:
+                    if status == "finished":
+                        raise
+                    # not even the reserve's room: left "running", marked so at the next session
         return SweepReport(
             out=store.out,
             planned=planned,
@@ -266,18 +283,25 @@ def run_sweep(
 def _check_engine_options(
     workers: int | None, scheduler: str | None, cluster: str | None, batch_size: int | None
 ) -> None:
+    """A `UsageError` naming the argument for a bad engine option (the command line names its
+    flag)."""
     if scheduler is not None and cluster is not None:
-        raise SweepError("--scheduler", "", "give either a scheduler address or --cluster local")
-    if cluster is not None and cluster != "local":
-        raise SweepError("--cluster", "", f"unknown cluster {cluster!r}; allowed: local")
-    if workers is not None and workers < 1:
-        raise SweepError("--workers", "", f"expected a whole number >= 1, got {workers}")
-    if workers is not None and scheduler is not None:
-        raise SweepError(
-            "--workers", "", "not used with --scheduler: the cluster's own workers run the sweep"
+        raise UsageError(
+            "scheduler", "give either a scheduler address or cluster='local', not both", scheduler
         )
-    if batch_size is not None and batch_size < 1:
-        raise SweepError("--batch-size", "", f"expected a whole number >= 1, got {batch_size}")
+    if cluster is not None and cluster != "local":
+        raise UsageError("cluster", f"unknown cluster {cluster!r}; allowed: 'local'", cluster)
+    for argument, value in (("workers", workers), ("batch_size", batch_size)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise UsageError(argument, f"expected a whole number >= 1, got {value!r}", value)
+        if value < 1:
+            raise UsageError(argument, f"expected a whole number >= 1, got {value}", value)
+    if workers is not None and scheduler is not None:
+        raise UsageError(
+            "workers", "not used with scheduler=: the cluster's own workers run the sweep", workers
+        )
 
 
 def _root_seed(sweep: Sweep, previous: dict[str, Any] | None) -> tuple[int, bool]:
@@ -547,15 +571,23 @@ def _simulate_each(
     """The task's runs as one batched computation (`sim.experiment.simulate`); if the batch
     raises, each run alone, so that one failing run does not take the others with it."""
     try:
-        return list(experiment.simulate(runs, periods=periods))
+        return list(_simulate(runs, periods=periods))
     except Exception:
         outcomes: list[tuple[dict, pd.DataFrame | None] | BaseException] = []
         for run in runs:
             try:
-                outcomes.append(experiment.simulate([run], periods=periods)[0])
+                outcomes.append(_simulate([run], periods=periods)[0])
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
+
+
+def _simulate(runs: list[tuple[Scenario, str, int]], *, periods: bool):
+    """`sim.experiment.simulate`, or for markets of competing firms (``[competition]``)
+    `sim.competition.simulate_runs` (a mixed list fails, and is then run run by run)."""
+    if runs and all(sc.competition is not None for sc, _, _ in runs):
+        return competition.simulate_runs(runs, periods=periods)
+    return experiment.simulate(runs, periods=periods)
 
 
 def _ident(batch: Batch, spec: RunSpec) -> dict[str, Any]:
@@ -688,13 +720,13 @@ class _Dask(_Engine):
             # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_ set, which turns off
             # glibc's adaptive mmap threshold: every array of 128 KiB or more (a landscape) is
             # then mapped and unmapped anew, and the model runs about 3x slower.
-            with dask.config.set({NANNY_MALLOC_TRIM: None}):
+            with dask.config.set({NANNY_MALLOC_TRIM: None}), _workers_ignore_ctrl_c():
                 self.cluster = LocalCluster(
                     n_workers=workers or os.cpu_count() or 1,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=":0",
-                    silence_logs=40,
+                    silence_logs=50,  # CRITICAL: errors come back with the tasks
                 )
             self.client = Client(self.cluster)
         else:
@@ -702,11 +734,11 @@ class _Dask(_Engine):
             try:
                 self.client = Client(scheduler, timeout=CONNECT_TIMEOUT)
             except (OSError, TimeoutError, ValueError) as exc:
-                raise SweepError(
-                    "--scheduler",
-                    "",
+                raise UsageError(
+                    "scheduler",
                     f"cannot reach a Dask scheduler at {scheduler!r} ({exc}); expected the "
                     "address `dask scheduler` prints, e.g. tcp://192.0.2.1:8786",
+                    scheduler,
                 ) from None
         self.workers = max(1, sum(self.client.nthreads().values()))
 
@@ -743,6 +775,21 @@ class _Dask(_Engine):
             nxt = next(source, None)
             if nxt is not None:
                 submit(nxt)
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start processes that ignore SIGINT: a terminal's Ctrl-C reaches every process of its
+    group, and Dask's worker processes would each print a traceback; the driver handles it
+    (keeps the finished runs, closes the cluster and its workers) and exits with code 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the workers
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _failed_batch(batch: Batch, exc: BaseException) -> BatchResult:

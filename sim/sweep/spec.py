@@ -521,9 +521,14 @@ def outcome_columns(scenario: Scenario, strategy: str) -> list[str]:
     """The numeric outcomes of a run of ``scenario`` (columns of the runs table `analyze` can
     compare), found by running it once on seed 0 without its periods (milliseconds for the
     scenarios in scenarios/)."""
-    from sim.experiment import run_one
+    if scenario.competition is not None:  # a market of competing firms (`[competition]`)
+        from sim.competition import simulate_runs
 
-    row, _ = run_one(scenario, strategy, 0, periods=False)
+        ((row, _),) = simulate_runs([(scenario, strategy, 0)])
+    else:
+        from sim.experiment import run_one
+
+        row, _ = run_one(scenario, strategy, 0, periods=False)
     skip = {"seed", "alpha", "sensing"}  # what a run is, not what it gives
     return [k for k, v in row.items() if k not in skip and isinstance(v, (int, float))]
 

@@ -5,6 +5,8 @@
     OUT/periods/part-*.parquet  one row per run per period (when the sweep keeps them)
     OUT/failures/part-*.parquet runs that raised: their error and traceback
     OUT/.lock               held by the session writing to the folder (one at a time)
+    OUT/.reserve            disk space kept while a session runs, so that it can be closed in
+                            the manifest when the disk fills up
     OUT/broken/             parts that could not be read, set aside by `--repair`
 
 Every part is written atomically with `sim.results.write_table`, so a crash never leaves a
@@ -16,7 +18,9 @@ writes to a folder at a time (`SweepStore.lock`, `sim.results.output_folder`): a
 stops with an error naming the first. A session that ended without closing (killed) is marked so
 in the manifest when the folder is next opened. A part that cannot be read (truncated, or not
 this package's) stops a session with an error naming it; `--repair` sets such parts aside in
-OUT/broken/ and their runs are computed again.
+OUT/broken/ and their runs are computed again. A part that cannot be written (a full disk, a
+folder made read-only) stops the session, closed in the manifest as such (the space of
+OUT/.reserve is given back to write it), with the runs finished before kept.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import pyarrow.parquet as pq
 
 from sim.results import (
     MANIFEST,
+    FolderError,
     environment,
     git_state,
     model_version,
@@ -49,6 +54,9 @@ from sim.sweep.spec import Sweep, SweepError, spec_to_dict
 
 RUNS, PERIODS, FAILURES = "runs", "periods", "failures"
 BROKEN = "broken"
+RESERVE = ".reserve"
+#: Disk space kept in OUT/.reserve beyond the manifest's own size (bytes).
+RESERVE_MARGIN = 64 * 1024
 #: Fields of the sweep file that may change between sessions of one folder (more seeds).
 MAY_CHANGE = ("seeds", "root_seed")  # (the root seed in use is compared on its own)
 
@@ -132,6 +140,7 @@ class SweepStore:
         another session is writing to it or it holds another kind of result. A folder made here
         and left with nothing in it is removed again."""
         with output_folder(self.out, kind="sweep", error=SweepError):
+            (self.out / RESERVE).unlink(missing_ok=True)  # left by a killed session
             yield
 
     def broken_parts(self) -> list[Path]:
@@ -180,17 +189,38 @@ class SweepStore:
             (self.out / sub).mkdir(parents=True, exist_ok=True)
         self._clean()
         write_json(manifest, self.manifest_path)
+        self._reserve()
+
+    def _reserve(self) -> None:
+        """Keep room on the disk for one more manifest (written when the session closes)."""
+        size = self.manifest_path.stat().st_size + RESERVE_MARGIN
+        try:
+            with open(self.out / RESERVE, "wb") as fh:
+                fh.write(bytes(size))  # written, not sparse: the blocks are taken
+        except OSError:  # no room even for that: the session stops at its first part
+            (self.out / RESERVE).unlink(missing_ok=True)
 
     def finish(self, status: str, **counts: Any) -> None:
-        """Close the session in the manifest: end time, status and counts."""
-        manifest = self.read_manifest()
-        if manifest is None:
-            return
-        session = manifest["sessions"][self.session]
-        session.update(
-            finished=datetime.now(UTC).isoformat(timespec="seconds"), status=status, **counts
-        )
-        write_json(manifest, self.manifest_path)
+        """Close the session in the manifest: end time, status and counts. On a full disk the
+        space kept in OUT/.reserve is given back first."""
+        reserve = self.out / RESERVE
+        try:
+            manifest = self.read_manifest()
+            if manifest is None:
+                return
+            session = manifest["sessions"][self.session]
+            session.update(
+                finished=datetime.now(UTC).isoformat(timespec="seconds"), status=status, **counts
+            )
+            try:
+                write_json(manifest, self.manifest_path)
+            except FolderError:
+                if not reserve.exists():
+                    raise
+                reserve.unlink()
+                write_json(manifest, self.manifest_path)
+        finally:
+            reserve.unlink(missing_ok=True)
 
     def completed(self) -> set[str]:
         """Ids of the runs already in runs parts (read one column at a time)."""
@@ -215,23 +245,22 @@ class SweepStore:
         """Write one finished batch: failures and periods first, then the runs part, which
         commits them (a run counts as done only once its runs part exists)."""
         name = f"part-{self.session:03d}-{batch:06d}.parquet"
-        if failures is not None and len(failures):
-            write_table(failures, self.out / FAILURES / name)
-        if periods is not None and len(periods):
-            write_table(periods, self.out / PERIODS / name)
-        if runs is not None and len(runs):
-            write_table(runs, self.out / RUNS / name)
+        written = []
+        try:
+            for kind, table in ((FAILURES, failures), (PERIODS, periods), (RUNS, runs)):
+                if table is not None and len(table):
+                    write_table(table, self.out / kind / name)
+                    written.append(self.out / kind / name)
+        except BaseException:  # (a full disk) the batch's runs are not committed: none of it
+            for path in written:
+                if path.parent.name != FAILURES:  # a failure is kept: it is not a result
+                    path.unlink(missing_ok=True)
+            raise
 
     def _clean(self) -> None:
-        """Remove temporary files of interrupted writes and periods parts whose runs part was
-        never written (the sweep was killed between the two)."""
+        """Remove periods parts whose runs part was never written (the sweep was killed between
+        the two); `output_folder` has removed the temporary files of interrupted writes."""
         committed = {p.name for p in self.parts(RUNS)}
-        for kind in (RUNS, PERIODS, FAILURES):
-            folder = self.out / kind
-            if not folder.is_dir():
-                continue
-            for tmp in folder.glob(".part-*.tmp"):
-                tmp.unlink(missing_ok=True)
         for part in self.parts(PERIODS):
             if part.name not in committed:
                 part.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.validation.competition import competition_logit
 from sim.validation.experiments import (
     EXPERIMENTS,
     VALIDATION_DIR,
@@ -17,6 +18,9 @@ from sim.validation.experiments import (
     Setup,
     Size,
 )
+
+#: The published NK results, then the analytic checks of markets of competing firms.
+EXPERIMENTS = {**EXPERIMENTS, "competition_logit": competition_logit}
 
 
 @dataclass

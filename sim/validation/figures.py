@@ -89,17 +89,29 @@ def rivkin_siggelkow(outcome: Outcome) -> Figure:
     return fig
 
 
+#: The cycling figure's colours by alpha (Okabe-Ito: vermillion, reddish purple, blue, told
+#: apart in deutan and protan vision too) and marker by alpha, line style by coordination.
+ALPHA_COLOURS = ("#D55E00", "#CC79A7", "#0072B2")
+ALPHA_MARKERS = ("o", "s", "^")
+
+
 def ethiraj_levinthal(outcome: Outcome) -> Figure:
     fig, ax = _figure("Cycling under decentralisation (after Ethiraj & Levinthal 2004)")
+    fig.set_figheight(5.6)
     cross = outcome.curves["cross"]
     independent = outcome.curves["independent"]
+    designs = list(outcome.curves["share"])
+    alphas = list(dict.fromkeys(d.partition("alpha=")[2] for d in designs))
     for design, shares in outcome.curves["share"].items():
         sequential = design.startswith("sequential")
-        (line,) = ax.plot(
+        which = alphas.index(design.partition("alpha=")[2]) % len(ALPHA_COLOURS)
+        colour = ALPHA_COLOURS[which]
+        ax.plot(
             cross,
             [100 * shares[c] for c in cross],
             lw=2,
-            marker="o",
+            color=colour,
+            marker=ALPHA_MARKERS[which],
             ls="--" if sequential else "-",
             label=design,
         )
@@ -109,14 +121,16 @@ def ethiraj_levinthal(outcome: Outcome) -> Figure:
                 list(points),
                 [100 * v for v in points.values()],
                 "o",
-                color=line.get_color(),
+                color=colour,
                 mfc="white",
-                ms=9,
+                ms=10,
                 mew=1.5,
             )
-    ax.plot([], [], "ko", mfc="white", label="independent implementation")
+    ax.plot([], [], "ko", mfc="white", ms=10, label="independent implementation")
     ax.set(xlabel="cross-department interdependence C", ylabel="% of runs ending in a cycle")
-    ax.legend(fontsize=9, frameon=False, ncol=2)
+    ax.set_xticks(list(cross))  # C is a whole number of links
+    # below the axes, never over the curves
+    fig.legend(loc="outside lower center", ncols=3, fontsize=9, frameon=False)
     return fig
 
 
@@ -130,10 +144,13 @@ FIGURES = {
 
 
 def save(name: str, outcome: Outcome, out: Path) -> Path | None:
-    """Write the experiment's figure as ``OUT/<name>.png`` (if it has one)."""
+    """Write the experiment's figure as ``OUT/<name>.png`` (if it has one; atomically: a full
+    disk leaves no truncated file)."""
+    from sim.results import save_figure
+
     draw = FIGURES.get(name)
     if draw is None:
         return None
     path = out / f"{name}.png"
-    draw(outcome).savefig(path)
+    save_figure(draw(outcome), path)
     return path
