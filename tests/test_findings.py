@@ -48,6 +48,40 @@ def test_a_gap_and_its_share_before_are_the_paired_means():
     assert np.isclose(gaps["share_values"][0], pre / post)
 
 
+
+def test_where_alignment_pays_small_version(monkeypatch):
+    """Section 3 on a small version of the shipped sweep (20 points x 2 seeds, one variant):
+    its base rate and the first box's shares are those of the paired runs."""
+    pytest.importorskip("ema_workbench")
+    findings = _script()
+    monkeypatch.setattr(findings, "VARIANTS", {"as swept": {}})
+    captured = {}
+    where_found = findings.where_found
+
+    def capture(**kwargs):
+        captured.update(where_found(**kwargs))
+        return captured
+
+    monkeypatch.setattr(findings, "where_found", capture)
+    text = "\n".join(findings.where_section(seeds=2, samples=20, workers=1))
+    runs = captured["runs"]
+    assert runs["point"].nunique() == 20 and runs["seed_index"].nunique() == 2
+    wide = runs.pivot(index=["point", "seed_index"], columns="strategy", values="profit_post_shift")
+    gap = (wide["aligned"] - wide["efficiency_only"]).to_numpy()
+    share = findings.share_ci(gap > 0)
+    assert f"earns more in {findings._fmt(share, percent=True)} of them" in text
+    assert f"the mean difference is {findings._fmt(findings.mean_ci(gap))}" in text
+    result = captured["result"]
+    assert "| 1 | " in text and len(result.boxes) >= 1
+    row = captured["robustness"][0]
+    inside = findings.in_box(result.cases, result.limits[result.limits["box"] == 1])
+    assert 0 < inside.sum() < len(inside)
+    assert np.isclose(row["inside"][0], result.cases["holds"][inside].mean())
+    assert np.isclose(row["outside"][0], result.cases["holds"][~inside].mean())
+    assert row["survives"] == (row["inside"][1] > row["outside"][0])
+    # the runs started at random with a burn-in: the sweep's fixed overrides
+    assert captured["sweep"].base.firm.burn_in == findings.BURN_IN
+
 @pytest.mark.slow
 def test_the_page_is_what_the_script_writes_now(tmp_path):
     """Regenerates the whole page at its seeds: the same file, byte for byte."""
@@ -68,3 +102,19 @@ def test_the_readme_quotes_the_findings_page():
     for number in quoted:
         assert number in page.replace("\n", " "), number
     assert "in 6 of 6" in page and "in 6 of 6" in bullet
+
+
+def test_the_readme_quotes_where_alignment_pays():
+    """Every interval of the README's "where alignment pays" bullet is on the generated page,
+    as is its count of rules the first box survives."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("[docs/findings.md §3](docs/findings.md#3-where-alignment-pays)")
+    bullet = readme[start : readme.index("\n- **", start)].replace("\n  ", " ")
+    page = PAGE.read_text().replace("\n", " ")
+    assert "## 3. Where alignment pays" in PAGE.read_text()
+    quoted = [n for n in re.findall(r"[+-]?\d+(?:\.\d+)?%?(?: \[[^\]]+\])?", bullet) if "[" in n]
+    assert len(quoted) >= 4
+    for number in quoted:
+        assert number in page, number
+    survived = re.search(r"survives (\d+) of the (\d+) changed rules", page)
+    assert survived and f"({survived[1]} of {survived[2]})" in bullet

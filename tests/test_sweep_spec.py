@@ -61,6 +61,45 @@ def test_the_flagship_sweep_loads():
     assert point.all_strategies["efficiency_only"].alpha == 0.0
 
 
+
+def test_the_where_alignment_pays_sweep_is_what_the_docs_say():
+    """docs/sweeps.md: a Latin hypercube of 160 points x 8 seeds x 2 strategies over six
+    parameters, from a random start with a burn-in of 60 periods."""
+    import numpy as np
+
+    from sim.sweep.design import build_design
+
+    sweep = load_sweep("where_alignment_pays")
+    assert sweep.strategies == ("efficiency_only", "aligned")
+    assert sweep.spec.seeds == 8
+    assert sweep.spec.design.kind == "latin_hypercube" and sweep.spec.design.samples == 160
+    assert sweep.base.firm.start == "random" and sweep.base.firm.burn_in == 60
+    assert sweep.base.metrics.split == 40
+    ranges = {p.name: (tuple(p.paths), tuple(p.range), p.integer) for p in sweep.parameters}
+    assert ranges == {
+        "turbulence": (("market.shifts.0.probability",), (0.0, 0.2), False),
+        "complexity": (("efficiency.k_within",), (0, 3), True),
+        "interdependence": (("efficiency.cross",), (0, 4), True),
+        "taste_weight": (("firm.beta",), (0.2, 0.9), False),
+        "alignment_cost": (("costs.alignment",), (0.0, 8.0), False),
+        "coordination_cost": (("costs.coordination.hierarchical",), (0.0, 9.0), False),
+    }
+    points = build_design(sweep, root_seed=sweep.spec.root_seed).points
+    assert len(points) == 160
+    for name, (_, (low, high), integer) in ranges.items():
+        values = points[name].to_numpy(dtype=float)
+        assert values.min() >= low and values.max() <= high
+        if integer:  # every whole number in the range is taken
+            assert set(values) == set(range(int(low), int(high) + 1))
+        else:  # a Latin hypercube: one point in each of the 160 strata
+            strata = np.floor((values - low) / (high - low) * 160).astype(int)
+            assert sorted(strata) == list(range(160))
+    first = {name: points[name].iloc[0].item() for name in ranges}
+    point = sweep.scenario_at(first)
+    assert point.firm.beta == first["taste_weight"]
+    assert point.costs.alignment == first["alignment_cost"]
+    assert point.efficiency.cross == first["interdependence"]
+
 def test_every_sweep_file_shipped_loads():
     files = sorted(SWEEP_DIR.glob("*.toml"))
     assert files
