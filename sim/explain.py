@@ -160,13 +160,16 @@ def describe_network(sc: Scenario) -> str:
     network = sc.competition.network
     if network is None or network.kind == "none":
         return "  Partners: none (no firm shares market information with another)."
-    total = sum(sc.competition.firms.values()) + sum(sc.competition.entrants.values())
+    c = sc.competition
+    names = [name for part in (c.firms, c.entrants) for name, n in part.items() for _ in range(n)]
+    total = len(names)
     links = {
         "complete": f"every firm is linked with every other ({total * (total - 1) // 2} links)",
         "ring": "each firm is linked with the one before and the one after it, in a ring",
         "random": f"each pair of firms is linked with chance {network.density:g}, drawn per "
         f"market (about {network.density * total * (total - 1) / 2:.1f} links)",
-        "edges": "the listed pairs are linked: " + ", ".join(f"{i}-{j}" for i, j in network.edges),
+        "edges": "the listed pairs are linked: "
+        + ", ".join(f"{i} ({names[i]}) with {j} ({names[j]})" for i, j in network.edges),
     }[network.kind]
     return (
         f"  Partners: {links} (firms numbered 0 to {total - 1}: the firms, then the entrants, "

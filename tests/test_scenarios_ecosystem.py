@@ -94,3 +94,17 @@ def test_6_the_lone_smbs_lose_customers_to_the_partnered_ones(ecosystem):
     with_network = _per_market(linked.runs, "profit_post_shift", "aligned", LONE)
     without = _per_market(alone.runs, "profit_post_shift", "aligned", LONE)
     assert _interval(with_network - without)[2] < 0
+
+
+def test_negative_control_without_the_network_partnered_and_lone_smbs_are_alike(ecosystem):
+    """Not one of the expectations (added after the first run): a control that the comparisons
+    above could fail. Without the network SMBs 0, 1 and 2, 3 are exchangeable, so the gap of
+    expectation 3 must vanish: its 95% interval within +-1.5 k€ per month (an equivalence test;
+    the gap with the network is about 11)."""
+    _, _, alone = ecosystem
+    runs = alone.runs
+    gap = _per_market(runs, "profit_post_shift", "aligned", PARTNERED) - _per_market(
+        runs, "profit_post_shift", "aligned", LONE
+    )
+    _, low, high = _interval(gap)
+    assert low > -1.5 and high < 1.5
