@@ -128,3 +128,23 @@ def test_explain_describes_the_network():
     sc = _scenario({"kind": "ring", "information_sharing": 0.25})
     assert "in a ring" in describe_network(sc) and "25% of the way" in describe_network(sc)
     assert "Partners: none" in describe_network(_scenario())
+
+
+def test_a_linked_market_gives_the_same_numbers_alone_and_in_a_batch():
+    from sim.model import engine_for, step_together
+
+    sc = _scenario(
+        {"kind": "random", "density": 0.6},
+        **{"competition.firms": {"aligned": 3, "efficiency_only": 3}},
+    )
+    alone = {seed: Market(scenario=sc, rng=seed).run() for seed in (3, 5)}
+    engine = engine_for(sc, markets=3)
+    batch = [Market(scenario=sc, rng=seed, engine=engine) for seed in (5, 9, 3)]
+    step_together(batch)
+    for seed, single in alone.items():
+        rows = [f.row for f in next(m for m in batch if m.seed == seed).rivals]
+        for name in ("profit", "market_share", "config", "alive"):
+            np.testing.assert_array_equal(
+                getattr(single.engine.history, name), getattr(engine.history, name)[:, rows]
+            )
+        assert single.partners.number_of_edges() > 0
