@@ -174,6 +174,8 @@ class Engine:
         self.k_basis = 1
         self._pending: list[tuple] = []
         self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
+        self._links: list[tuple[np.ndarray, np.ndarray, float]] = []  # partners (`add_partners`)
+        self.partners = None  # their adjacency matrix over rows (scipy sparse), if any
         self.adaptation: Adaptation | None = None
         self.rows = 0
         self.groups = 0
@@ -266,6 +268,14 @@ class Engine:
             self._adaptive.append((np.arange(start, self.rows), *adaptation))
         return np.arange(start, self.rows)
 
+    def add_partners(self, first: np.ndarray, second: np.ndarray, sharing: float) -> None:
+        """Link rows ``first[i]`` and ``second[i]`` (of one market) as partners that share
+        market information with weight ``sharing`` (docs/ODD.md, section 7.20)."""
+        if self.built:
+            raise RuntimeError("partners must be added before the first period")
+        rows = np.concatenate([first, second]).astype(np.int64)
+        self._links.append((rows, np.concatenate([second, first]).astype(np.int64), sharing))
+
     def new_queue(self) -> int:
         """A new queue of waiting entrants."""
         self.queues += 1
@@ -345,6 +355,7 @@ class Engine:
                 in_queue[queue] += len(keys)
             row += len(keys)
         self._pending = []
+        self._build_partners()
         self.traced = np.zeros(r, dtype=bool)  # rows whose decisions are recorded (`trace`)
         self.trace_records: list[dict] = []
         self.selection_groups = {g for g, on in selection_groups.items() if on}
@@ -893,6 +904,41 @@ class Engine:
             self._adopt(self.adaptation.revise(due, self.keys, t))
         self._refresh_bonus()
 
+    def _build_partners(self) -> None:
+        """The partners' adjacency matrix (rows x rows, symmetric, 0/1) and each row's share of
+        information taken from them (none without links)."""
+        if not self._links:
+            return
+        from scipy import sparse
+
+        self.sharing = np.zeros(self.rows)
+        for rows, _, sharing in self._links:
+            self.sharing[rows] = sharing
+        i = np.concatenate([a for a, _, _ in self._links])
+        j = np.concatenate([b for _, b, _ in self._links])
+        adjacency = sparse.coo_matrix((np.ones(i.size), (i, j)), shape=(self.rows, self.rows))
+        adjacency = adjacency.tocsr()
+        adjacency.data[:] = 1.0  # a pair listed twice is one link
+        self.partners = adjacency
+        self._links = []
+
+    def _share_information(self, active: np.ndarray) -> None:
+        """Partners share market information (docs/ODD.md, section 7.20): every ``active`` firm
+        (in business) with active partners moves its belief the share ``sharing`` of the way towards
+        their mean belief, all at once from the beliefs after sensing (one sparse product for
+        all firms of all markets)."""
+        acting = np.zeros(self.rows, dtype=bool)
+        acting[active] = True
+        open_ = acting.astype(float)[:, None]
+        summed = self.partners @ np.hstack([self.belief * open_, open_])
+        count = summed[:, -1]
+        shares = acting & (count > 0) & (self.sharing > 0)
+        if not shares.any():
+            return
+        mean = summed[shares, :-1] / count[shares, None]
+        belief = self.belief[shares]
+        self.belief[shares] = belief + self.sharing[shares, None] * (mean - belief)
+
     def _adopt(self, rows: np.ndarray) -> None:
         """Give learning ``rows`` the parameters of the strategy they now follow."""
         a = self.adaptation
@@ -915,6 +961,8 @@ class Engine:
             belief = self.belief[rows]
             truth = self.truth.take(_take(self.market, rows), axis=0)
             self.belief[rows] = belief + sigma * (truth - belief)
+        if self.partners is not None:
+            self._share_information(active)
         start = self.config.copy()
         new = start.copy()
         new[rows] = self.decide(active, t)

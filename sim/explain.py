@@ -153,7 +153,32 @@ def describe_competition(sc: Scenario) -> list[str]:
         )
     else:
         lines.append("  Entry: none (no entrants waiting).")
+    lines.append(describe_network(sc))
     return lines
+
+
+def describe_network(sc: Scenario) -> str:
+    """The partners among a market's competing firms in one line (`[competition.network]`)."""
+    network = sc.competition.network
+    if network is None or network.kind == "none":
+        return "  Partners: none (no firm shares market information with another)."
+    c = sc.competition
+    names = [name for part in (c.firms, c.entrants) for name, n in part.items() for _ in range(n)]
+    total = len(names)
+    links = {
+        "complete": f"every firm is linked with every other ({total * (total - 1) // 2} links)",
+        "ring": "each firm is linked with the one before and the one after it, in a ring",
+        "random": f"each pair of firms is linked with chance {network.density:g}, drawn per "
+        f"market (about {network.density * total * (total - 1) / 2:.1f} links)",
+        "edges": "the listed pairs are linked: "
+        + ", ".join(f"{i} ({names[i]}) with {j} ({names[j]})" for i, j in network.edges),
+    }[network.kind]
+    return (
+        f"  Partners: {links} (firms numbered 0 to {total - 1}: the firms, then the entrants, "
+        f"in order). Each period, after its own sensing, a firm's picture of the market moves "
+        f"{network.information_sharing:.0%} of the way towards the mean picture of its partners "
+        "in business."
+    )
 
 
 def explain(scenario: Scenario, *, seed: int = 0) -> str:

@@ -543,6 +543,39 @@ class PopulationSpec(Spec):
     )
 
 
+class NetworkSpec(Spec):
+    """Partners among a market's competing firms (`[competition.network]`; absent or kind
+    "none" = no links): linked firms share part of their market information (docs/ODD.md,
+    section 7.20). Firms are numbered in the order of `firms`, then of `entrants`, from 0."""
+
+    kind: Literal["none", "complete", "ring", "random", "edges"] = Field(
+        "none",
+        description="none: no links; complete: every firm with every other; ring: each firm "
+        "with the one before and after it (firm 0 after the last); random: each pair linked "
+        "with chance `density`, drawn per market; edges: the pairs listed in `edges`.",
+    )
+    density: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="For kind random: the chance that a pair of firms is linked.",
+    )
+    edges: list[Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)]] = (
+        Field(
+            default_factory=list,
+            description="For kind edges: the linked pairs of firms [i, j], by number.",
+        )
+    )
+    information_sharing: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Each period, after its own sensing, a firm's belief moves this share of "
+        "the way towards the mean belief of its partners in business (0: links do nothing; "
+        "1: it adopts their mean).",
+    )
+
+
 class CompetitionSpec(Spec):
     """Firms competing for one market's customers (`[competition]`; absent = off: every firm
     has the market to itself). Customers choose among the firms by a multinomial logit over
@@ -593,6 +626,10 @@ class CompetitionSpec(Spec):
         "random",
         description="Where an entrant starts: random = a random configuration; leader = the "
         "configuration of the firm with the largest market share last period.",
+    )
+    network: NetworkSpec | None = Field(
+        None,
+        description="Partners among the firms, who share market information (absent: none).",
     )
 
 
@@ -1147,6 +1184,20 @@ def _check_competition(sc: Scenario) -> None:
         raise FieldError("competition", f"{total} firms and entrants; at most 1000 allowed")
     if competition.entry_rate > 0 and not any(competition.entrants.values()):
         raise FieldError("competition.entry_rate", "entrants arrive only if `entrants` names some")
+    network = competition.network
+    if network is not None:
+        if network.edges and network.kind != "edges":
+            raise FieldError(
+                "competition.network.edges",
+                f'edges are listed only with kind = "edges" (kind is {network.kind!r})',
+            )
+        for i, j in network.edges:
+            if i == j or max(i, j) >= total:
+                raise FieldError(
+                    "competition.network.edges",
+                    f"[{i}, {j}]: two different firms numbered 0 to {total - 1} (the firms, "
+                    "then the entrants, in order)",
+                )
 
 
 def _check_steering(shift: TurbulenceShift, where: str, regimes: list[str]) -> None:
