@@ -21,6 +21,7 @@ from sim.app import spare
 from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
 from sim.app.notes import check_notes
+from sim.app.server import PLOTLY_URL
 from sim.app.state import (
     DEBRIEF_SEEDS,
     MAX_COST_FACTOR,
@@ -92,6 +93,11 @@ def BrowserBridge(
     event_copied: Callable[[str], None],
 ) -> None:
     """The window's width (``viewport``), the link in the address bar, copying it."""
+
+
+@solara.component_vue("assets/plotly_chart.vue")
+def PlotlyChart(name: str, chart_layout: dict, traces: list, period: int, src: str) -> None:
+    """A chart drawn by plotly.js in the browser (`sim.app.charts`)."""
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -438,9 +444,23 @@ def Notices(lesson: Lesson, version: int) -> None:
 
 @solara.component
 def LiveImage(screen: Screen, name: str, version: int) -> None:
-    """One live view as an image, and what it marks in words under it."""
-    solara.Image(screen.frame(name, version), width="100%", classes=["view-image", f"view-{name}"])
-    caption = screen.caption(name)
+    """One live view: a chart drawn in the browser, or an image; what it marks in words under
+    it."""
+    if name in screen.charts:
+        spec = screen.chart(name, version)
+        PlotlyChart(
+            name=name,
+            chart_layout=spec.layout,
+            traces=spec.data,
+            period=screen.twins.period,
+            src=PLOTLY_URL,
+        )
+        caption = spec.caption
+    else:
+        solara.Image(
+            screen.frame(name, version), width="100%", classes=["view-image", f"view-{name}"]
+        )
+        caption = screen.caption(name)
     if caption:
         solara.HTML(
             tag="p",
