@@ -92,7 +92,7 @@ PAUSE_WHILE_PLAYING = """async () => {
 
 # The font sizes (CSS px) of the over-time chart's tick labels, as drawn by plotly.js.
 TICK_PX = """() => [...document.querySelectorAll(
-  '.view-over_time .xtick text, .view-over_time .ytick text')]
+  '.view-over_time .xaxislayer-above text, .view-over_time .yaxislayer-above text')]
   .map((e) => parseFloat(getComputedStyle(e).fontSize))"""
 
 
@@ -377,4 +377,73 @@ def test_lesson_plan_screens(server, browser, scenario, period, view):
     page.wait_for_function(VIEWS_LOADED, arg=[view])
     page.locator(".app-notice").evaluate_all("(els) => els.forEach((e) => e.remove())")
     _shot(page, f"lesson_{scenario}_{period}_{view}", doc=True)
+    page.close()
+
+
+# Set before the page's scripts run: records whether the desk view was ever shown while the
+# page opened (it should not flash before presentation mode).
+WATCH_LAYOUT = """new MutationObserver(() => {
+  if (document.querySelector('.classroom-root.desk:not(.measuring)')) window.smbDeskShown = true;
+}).observe(document, {subtree: true, childList: true, attributes: true,
+                      attributeFilter: ['class']});"""
+
+# The boxes of the over-time chart and of every tick label and axis title in it.
+CHART_PARTS = """() => {
+  const chart = document.querySelector('.plotly-chart.view-over_time');
+  const parts = [...chart.querySelectorAll(
+    '.xaxislayer-above text, .yaxislayer-above text, [class*="title"] text')];
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+  return {chart: box(chart), parts: parts.map(box), n: parts.length,
+          fonts: parts.map((e) => parseFloat(getComputedStyle(e).fontSize))};
+}"""
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "zoom"),
+    [
+        (1024, 768, 1.0),
+        (1024, 678, 1.0),  # 1024 x 768 less a browser's bars, not full screen
+        (1280, 800, 1.0),
+        (1366, 768, 1.0),
+        (1280, 720, 1.0),
+        (853, 533, 1.5),  # 1280 x 800 at 150% zoom
+        (1152, 720, 1.25),  # 1440 x 900 at 125% zoom
+    ],
+)
+def test_presentation_fits_any_projector(server, browser, width, height, zoom):
+    """Presentation mode from the first frame, the whole over-time chart (every tick label and
+    axis title) above the fold, ticks of at least 18 px, no sideways scrolling; the controls
+    open under the chart, never over it."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=zoom)
+    page.add_init_script(WATCH_LAYOUT)
+    problems = _watch(page)
+    page.goto(url + "?scenario=bakery_gluten_free&period=90")
+    page.locator(".period-badge", has_text="Period 90 of").wait_for(timeout=30_000)
+    page.locator(".classroom-root.presentation").wait_for()
+    page.wait_for_function(VIEWS_LOADED, arg=["over_time"])
+    page.wait_for_timeout(300)  # the chart fitted to the window's height
+    assert not page.evaluate("() => !!window.smbDeskShown"), "the desk view flashed"
+    found = page.evaluate(CHART_PARTS)
+    chart = found["chart"]
+    assert found["n"] >= 16, found  # ticks and the axes' titles are there
+    for part in [chart, *found["parts"]]:
+        assert part["top"] >= 0 and part["bottom"] <= height, (part, chart)
+        assert part["left"] >= 0 and part["right"] <= width, (part, chart)
+    assert min(found["fonts"]) >= 18, found["fonts"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    _shot(page, f"20_projector_{width}x{height}_{round(100 * zoom)}")
+    # the controls open under the chart: it keeps its place and size
+    page.locator(".drawer-button").click()
+    page.locator(".controls-column .alpha-0-input").wait_for()
+    page.wait_for_timeout(200)
+    after = page.locator(".plotly-chart.view-over_time").bounding_box()
+    assert (
+        abs(after["y"] - chart["top"]) < 1
+        and abs(after["height"] - (chart["bottom"] - chart["top"])) < 1
+    )
+    controls = page.locator(".controls-column").bounding_box()
+    assert controls["y"] >= after["y"] + after["height"], (controls, after)
+    assert problems == []
     page.close()

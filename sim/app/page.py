@@ -35,8 +35,9 @@ from sim.scenario import Scenario
 from sim.scenario.schema import COORDINATION_MODES
 
 ASSETS = Path(__file__).parent / "assets"
-#: Below this window width (CSS pixels), the page opens in presentation mode.
-PRESENTATION_BELOW_PX = 1100
+#: Below this window width (CSS pixels), the page opens in presentation mode: every
+#: projector width up to 1440 (1024, 1280, 1366, 1440; or a wider screen at 125-150% zoom).
+PRESENTATION_BELOW_PX = 1441
 VIEW_TITLES: dict[str, str] = {
     "over_time": "Over time",
     "sailing": "Sailing in circles",
@@ -105,7 +106,7 @@ def _fmt(value: float, digits: int = 2) -> str:
 
 
 def presenting(lesson: Lesson, width: int) -> bool:
-    """Whether the page shows presentation mode: chosen, or by default below 1100 px."""
+    """Whether the page shows presentation mode: chosen, or by default up to 1440 px."""
     if lesson.layout == "auto":
         return 0 < width < PRESENTATION_BELOW_PX
     return lesson.layout == "presentation"
@@ -668,6 +669,10 @@ def Classroom() -> None:
         "presentation" if present else "desk",
         "drawer-open" if lesson.drawer_open else "drawer-closed",
     ]
+    if lesson.layout == "auto" and width.value == 0:
+        # the window's width is not known yet: nothing shown rather than a flash of the
+        # wrong layout (the width arrives with the first message from the browser)
+        root.append("measuring")
     with solara.Div(classes=root):
         with solara.Div(classes=["app-header"]):
             with solara.Div(classes=["header-buttons"]):
