@@ -89,10 +89,9 @@ class OverTimeChart:
                 data.append(
                     {
                         "type": "scatter",
-                        "mode": "lines+markers",  # a dot on the latest period only
+                        "mode": "lines",
                         "x": x,
                         "y": _numbers(y),
-                        "marker": {"size": [0] * t + [10], "line": {"width": 1.5}},
                         "xaxis": f"x{axis}",
                         "yaxis": f"y{axis}",
                         "name": textwrap.shorten(labels[i], 60),
@@ -100,6 +99,26 @@ class OverTimeChart:
                         "showlegend": k == 0,
                         "line": {"color": self.colours[i], "width": 3},
                         "hovertemplate": f"{what}: %{{y:.2f}}<extra>{labels[i][:30]}</extra>",
+                    }
+                )
+                alive = np.flatnonzero(np.isfinite(y))
+                last = int(alive[-1]) if alive.size else 0
+                data.append(  # a dot where the line is now (one point: cheap to draw)
+                    {
+                        "type": "scatter",
+                        "mode": "markers",
+                        "x": [last],
+                        "y": _numbers(y[last : last + 1]),
+                        "xaxis": f"x{axis}",
+                        "yaxis": f"y{axis}",
+                        "legendgroup": f"head{i}",
+                        "showlegend": False,
+                        "hoverinfo": "skip",
+                        "marker": {
+                            "color": self.colours[i],
+                            "size": 11,
+                            "line": {"color": "black", "width": 1.5},
+                        },
                     }
                 )
                 bx: list[int] = []
