@@ -19,10 +19,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-#: The live views, by the CSS class of their image (`img.view-NAME`).
+#: The live views, by CSS class: `.view-NAME` (a chart drawn by plotly.js, or an image).
 VIEWS = ("over_time", "sailing", "departments")
-#: True in the page once every view's image is loaded and decoded.
+#: The views drawn in the browser by plotly.js (`sim.app.charts`); the others are images.
+CHARTS = ("over_time",)
+#: True in the page once every view is drawn: a chart's SVG for the period it was sent (its
+#: `data-period`), or an image loaded and decoded.
 VIEWS_LOADED = """(views) => views.every((name) => {
+  const chart = document.querySelector('.plotly-chart.view-' + name);
+  if (chart) return chart.dataset.period !== undefined && !!chart.querySelector('.main-svg');
   const img = document.querySelector('img.view-' + name);
   return img && img.complete && img.naturalWidth > 0;
 })"""

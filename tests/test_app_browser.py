@@ -22,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from sim.app.live import SCREEN_DPI
-from sim.plots import TICK_POINTS
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, start_app, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,21 +41,28 @@ pytestmark = pytest.mark.skipif(
     reason="Debian's chromium is not installed (.ci/run installs it)",
 )
 
-# Clicks "Step" and waits until the period, the numbers and every view's image have changed
-# and the images are decoded; returns the milliseconds that took.
+# Clicks "Step" and waits until the period, the numbers and every view have changed: a chart
+# drawn by plotly.js for the new period (its data-period), an image's source changed and
+# decoded; returns the milliseconds that took.
 STEP_AND_WAIT = """async (views) => {
+  const chart = (name) => document.querySelector('.plotly-chart.view-' + name);
   const image = (name) => document.querySelector('img.view-' + name);
-  const before = views.map((name) => image(name).src);
+  const before = views.map((name) => chart(name) ? null : image(name).src);
   const period = document.querySelector('.period-badge').textContent;
   const started = performance.now();
   document.querySelector('.step-button').click();
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 0));
-    const now = views.map(image);
-    if (document.querySelector('.period-badge').textContent !== period &&
-        now.every((img, k) => img && img.src !== before[k])) {
-      await Promise.all(now.map((img) => img.decode()));
-      return performance.now() - started;
+    const badge = document.querySelector('.period-badge').textContent;
+    if (badge !== period) {
+      const now = badge.split(' ')[1];
+      const drawn = views.every((name, k) => chart(name)
+        ? chart(name).dataset.period === now
+        : image(name) && image(name).src !== before[k]);
+      if (drawn) {
+        await Promise.all(views.filter((name) => !chart(name)).map((n) => image(n).decode()));
+        return performance.now() - started;
+      }
     }
     if (performance.now() - started > 15000) return -1;
   }
@@ -83,6 +88,12 @@ PAUSE_WHILE_PLAYING = """async () => {
   }
   return {frames: seen, stopped_ms: lastChange - clicked, final: last};
 }"""
+
+
+# The font sizes (CSS px) of the over-time chart's tick labels, as drawn by plotly.js.
+TICK_PX = """() => [...document.querySelectorAll(
+  '.view-over_time .xaxislayer-above text, .view-over_time .yaxislayer-above text')]
+  .map((e) => parseFloat(getComputedStyle(e).fontSize))"""
 
 
 @pytest.fixture(scope="module")
@@ -266,15 +277,14 @@ def test_a_lesson_on_a_projector(server, browser):
     problems = _watch(page)
     page.goto(url + "?scenario=bakery_gluten_free&speed=30")
     page.locator(".classroom-root.presentation").wait_for(timeout=30_000)
-    page.locator("img.view-over_time").wait_for()
+    page.locator(".view-over_time").wait_for()
     page.wait_for_function(VIEWS_LOADED, arg=["over_time"])
     # one large view at a time, fully above the fold, with large type; no sideways scrolling
-    assert page.locator("img.view-sailing").count() == 0
-    box = page.locator("img.view-over_time").bounding_box()
+    assert page.locator(".view-sailing").count() == 0
+    box = page.locator(".view-over_time").bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= 768, box
-    natural = page.evaluate("() => document.querySelector('img.view-over_time').naturalWidth")
-    tick_px = TICK_POINTS * SCREEN_DPI / 72 * box["width"] / natural
-    assert tick_px >= 18, f"tick labels {tick_px:.1f} px"
+    tick_px = page.evaluate(TICK_PX)
+    assert tick_px and min(tick_px) >= 18, f"tick labels {tick_px} px"
     lines = page.evaluate(
         "() => [...document.querySelectorAll('.score')]"
         ".map((e) => e.getBoundingClientRect().height)"
@@ -367,4 +377,73 @@ def test_lesson_plan_screens(server, browser, scenario, period, view):
     page.wait_for_function(VIEWS_LOADED, arg=[view])
     page.locator(".app-notice").evaluate_all("(els) => els.forEach((e) => e.remove())")
     _shot(page, f"lesson_{scenario}_{period}_{view}", doc=True)
+    page.close()
+
+
+# Set before the page's scripts run: records whether the desk view was ever shown while the
+# page opened (it should not flash before presentation mode).
+WATCH_LAYOUT = """new MutationObserver(() => {
+  if (document.querySelector('.classroom-root.desk:not(.measuring)')) window.smbDeskShown = true;
+}).observe(document, {subtree: true, childList: true, attributes: true,
+                      attributeFilter: ['class']});"""
+
+# The boxes of the over-time chart and of every tick label and axis title in it.
+CHART_PARTS = """() => {
+  const chart = document.querySelector('.plotly-chart.view-over_time');
+  const parts = [...chart.querySelectorAll(
+    '.xaxislayer-above text, .yaxislayer-above text, [class*="title"] text')];
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+  return {chart: box(chart), parts: parts.map(box), n: parts.length,
+          fonts: parts.map((e) => parseFloat(getComputedStyle(e).fontSize))};
+}"""
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "zoom"),
+    [
+        (1024, 768, 1.0),
+        (1024, 678, 1.0),  # 1024 x 768 less a browser's bars, not full screen
+        (1280, 800, 1.0),
+        (1366, 768, 1.0),
+        (1280, 720, 1.0),
+        (853, 533, 1.5),  # 1280 x 800 at 150% zoom
+        (1152, 720, 1.25),  # 1440 x 900 at 125% zoom
+    ],
+)
+def test_presentation_fits_any_projector(server, browser, width, height, zoom):
+    """Presentation mode from the first frame, the whole over-time chart (every tick label and
+    axis title) above the fold, ticks of at least 18 px, no sideways scrolling; the controls
+    open under the chart, never over it."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=zoom)
+    page.add_init_script(WATCH_LAYOUT)
+    problems = _watch(page)
+    page.goto(url + "?scenario=bakery_gluten_free&period=90")
+    page.locator(".period-badge", has_text="Period 90 of").wait_for(timeout=30_000)
+    page.locator(".classroom-root.presentation").wait_for()
+    page.wait_for_function(VIEWS_LOADED, arg=["over_time"])
+    page.wait_for_timeout(300)  # the chart fitted to the window's height
+    assert not page.evaluate("() => !!window.smbDeskShown"), "the desk view flashed"
+    found = page.evaluate(CHART_PARTS)
+    chart = found["chart"]
+    assert found["n"] >= 16, found  # ticks and the axes' titles are there
+    for part in [chart, *found["parts"]]:
+        assert part["top"] >= 0 and part["bottom"] <= height, (part, chart)
+        assert part["left"] >= 0 and part["right"] <= width, (part, chart)
+    assert min(found["fonts"]) >= 18, found["fonts"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    _shot(page, f"20_projector_{width}x{height}_{round(100 * zoom)}")
+    # the controls open under the chart: it keeps its place and size
+    page.locator(".drawer-button").click()
+    page.locator(".controls-column .alpha-0-input").wait_for()
+    page.wait_for_timeout(200)
+    after = page.locator(".plotly-chart.view-over_time").bounding_box()
+    assert (
+        abs(after["y"] - chart["top"]) < 1
+        and abs(after["height"] - (chart["bottom"] - chart["top"])) < 1
+    )
+    controls = page.locator(".controls-column").bounding_box()
+    assert controls["y"] >= after["y"] + after["height"], (controls, after)
+    assert problems == []
     page.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import ipyvue
 import ipyvuetify as v
 import ipywidgets
 import pandas as pd
@@ -107,11 +108,24 @@ def test_the_page_opens_on_the_bakery_with_the_info_panel_closed(classroom):
         assert f"<dt>{word}</dt>" in story
 
 
+def _charts(rc) -> dict:
+    """The charts drawn in the browser by plotly.js (`page.PlotlyChart`), by view name."""
+    return {
+        w.name: w
+        for w in rc.find(ipyvue.VueTemplate).widgets
+        if "plotly_chart" in type(w).__name__.lower() or hasattr(w, "traces")
+    }
+
+
 def test_step_moves_both_firms_and_redraws_every_view(classroom):
     images = {
         name: _with_class(classroom, f"view-{name}", ipywidgets.Image)[0].value
-        for name in ("over_time", "sailing", "departments")
+        for name in ("sailing", "departments")
     }
+    (chart,) = _charts(classroom).values()
+    assert chart.name == "over_time" and chart.period == 0
+    firms = [t for t in chart.traces if t["legendgroup"].startswith("firm")]
+    assert [len(t["x"]) for t in firms] == [1] * 8
     before = _html(classroom, "scoreboard")
     for _ in range(3):
         _click(classroom, "step-button")
@@ -120,6 +134,13 @@ def test_step_moves_both_firms_and_redraws_every_view(classroom):
     for name, png in images.items():
         now = _with_class(classroom, f"view-{name}", ipywidgets.Image)[0].value
         assert now != png, f"{name} was not redrawn"
+    # the chart gets the data of periods 0 to 3 (numbers, not an image), each firm's own
+    (chart,) = _charts(classroom).values()
+    assert chart.period == 3
+    lines = [t for t in chart.traces if t["legendgroup"].startswith("firm")]
+    assert len(lines) == 8  # 4 panels x 2 firms
+    assert all(t["x"] == [0, 1, 2, 3] and len(t["y"]) == 4 for t in lines)
+    assert lines[0]["y"] != lines[1]["y"]  # the two firms' efficiency differ
 
 
 def test_a_typed_bad_value_shows_a_message_that_goes_after_a_good_one(classroom):
@@ -148,10 +169,13 @@ def test_presentation_shows_one_view_and_hides_the_controls_in_a_drawer(classroo
     _click(classroom, "layout-button")
     roots = _with_class(classroom, "presentation", v.Html)
     assert roots, "the page is not in presentation mode"
-    assert len(classroom.find(ipywidgets.Image).widgets) == 1  # only the view shown is drawn
+    # only the view shown is drawn: the over-time chart, no image
+    assert list(_charts(classroom)) == ["over_time"]
+    assert len(classroom.find(ipywidgets.Image).widgets) == 0
     _click(classroom, "tab-sailing")
     (image,) = classroom.find(ipywidgets.Image).widgets
     assert "view-sailing" in image._dom_classes
+    assert _charts(classroom) == {}
     _click(classroom, "drawer-button")
     assert _with_class(classroom, "drawer-open", v.Html)
 

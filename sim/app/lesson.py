@@ -317,7 +317,7 @@ class Lesson:
     @_guarded
     def set_layout(self, layout: str) -> None:
         """``presentation`` (one large view at a time), ``desk`` (all views) or ``auto``
-        (presentation below 1100 px wide)."""
+        (presentation up to 1440 px wide)."""
         if layout not in LAYOUTS:
             raise ControlError(f"layout: expected one of {', '.join(LAYOUTS)}, got {layout!r}")
         self.layout = layout

@@ -10,6 +10,7 @@ import html
 import io
 import textwrap
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -30,6 +31,9 @@ from sim.effects import holds
 from sim.explain import describe_effect
 from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
 from sim.scenario.schema import EffectSpec, effect_decision
+
+if TYPE_CHECKING:
+    from sim.app.charts import ChartSpec
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
 #: figure is 9 inches wide); exports for slides use `EXPORT_DPI`.
@@ -690,10 +694,33 @@ class Screen:
 
     def __init__(self, twins: TwinFirms) -> None:
         self.twins = twins
-        self.views = live_views(twins)
+        # the charts drawn in the browser (imported here: sim.app.charts uses this module)
+        from sim.app.charts import live_charts
+
+        self.views = live_views(twins)  # matplotlib: exports, and the views not charted
+        self.charts = live_charts(twins)
         self.debrief: Debrief | None = None
         self._debrief_png: bytes | None = None
         self._frames: dict[str, tuple[int, bytes]] = {}
+        self._charts: dict[str, tuple[int, ChartSpec]] = {}
+
+    def draw_ahead(self) -> None:
+        """Every view as the page first shows it: a chart's spec, or an image."""
+        for name in self.views:
+            if name in self.charts:
+                self.chart(name, 0)
+            else:
+                self.frame(name, 0)
+
+    def chart(self, name: str, version: int) -> "ChartSpec":
+        """The Plotly spec of chart ``name`` as of ``version`` (the page's change counter)."""
+        with self.twins.lock:
+            cached = self._charts.get(name)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            spec = self.charts[name].spec(self.twins)
+            self._charts[name] = (version, spec)
+            return spec
 
     def run_debrief(
         self, seeds: int = DEBRIEF_SEEDS, progress: Callable[[int], None] | None = None

@@ -21,6 +21,7 @@ from sim.app import spare
 from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
 from sim.app.notes import check_notes
+from sim.app.server import PLOTLY_URL
 from sim.app.state import (
     DEBRIEF_SEEDS,
     MAX_COST_FACTOR,
@@ -34,8 +35,9 @@ from sim.scenario import Scenario
 from sim.scenario.schema import COORDINATION_MODES
 
 ASSETS = Path(__file__).parent / "assets"
-#: Below this window width (CSS pixels), the page opens in presentation mode.
-PRESENTATION_BELOW_PX = 1100
+#: Below this window width (CSS pixels), the page opens in presentation mode: every
+#: projector width up to 1440 (1024, 1280, 1366, 1440; or a wider screen at 125-150% zoom).
+PRESENTATION_BELOW_PX = 1441
 VIEW_TITLES: dict[str, str] = {
     "over_time": "Over time",
     "sailing": "Sailing in circles",
@@ -94,12 +96,17 @@ def BrowserBridge(
     """The window's width (``viewport``), the link in the address bar, copying it."""
 
 
+@solara.component_vue("assets/plotly_chart.vue")
+def PlotlyChart(name: str, chart_layout: dict, traces: list, period: int, src: str) -> None:
+    """A chart drawn by plotly.js in the browser (`sim.app.charts`)."""
+
+
 def _fmt(value: float, digits: int = 2) -> str:
     return "—" if value != value else f"{value:,.{digits}f}"
 
 
 def presenting(lesson: Lesson, width: int) -> bool:
-    """Whether the page shows presentation mode: chosen, or by default below 1100 px."""
+    """Whether the page shows presentation mode: chosen, or by default up to 1440 px."""
     if lesson.layout == "auto":
         return 0 < width < PRESENTATION_BELOW_PX
     return lesson.layout == "presentation"
@@ -438,9 +445,23 @@ def Notices(lesson: Lesson, version: int) -> None:
 
 @solara.component
 def LiveImage(screen: Screen, name: str, version: int) -> None:
-    """One live view as an image, and what it marks in words under it."""
-    solara.Image(screen.frame(name, version), width="100%", classes=["view-image", f"view-{name}"])
-    caption = screen.caption(name)
+    """One live view: a chart drawn in the browser, or an image; what it marks in words under
+    it."""
+    if name in screen.charts:
+        spec = screen.chart(name, version)
+        PlotlyChart(
+            name=name,
+            chart_layout=spec.layout,
+            traces=spec.data,
+            period=screen.twins.period,
+            src=PLOTLY_URL,
+        )
+        caption = spec.caption
+    else:
+        solara.Image(
+            screen.frame(name, version), width="100%", classes=["view-image", f"view-{name}"]
+        )
+        caption = screen.caption(name)
     if caption:
         solara.HTML(
             tag="p",
@@ -648,6 +669,10 @@ def Classroom() -> None:
         "presentation" if present else "desk",
         "drawer-open" if lesson.drawer_open else "drawer-closed",
     ]
+    if lesson.layout == "auto" and width.value == 0:
+        # the window's width is not known yet: nothing shown rather than a flash of the
+        # wrong layout (the width arrives with the first message from the browser)
+        root.append("measuring")
     with solara.Div(classes=root):
         with solara.Div(classes=["app-header"]):
             with solara.Div(classes=["header-buttons"]):

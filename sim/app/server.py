@@ -8,9 +8,13 @@ import socket
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 APP_MODULE = "sim.app.app"
 DEFAULT_HOST = "127.0.0.1"
+#: plotly.js from the plotly wheel (no CDN), served by `serve` for `sim.app.charts`.
+PLOTLY_URL = "/_smb-sim/plotly.min.js"
 DEFAULT_PORT = 8765
 
 
@@ -83,6 +87,8 @@ def serve(
     from solara.server import server as solara_server
     from solara.server.starlette import app
 
+    _serve_plotly_js(app)
+
     from sim.app import spare
 
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
@@ -96,6 +102,20 @@ def serve(
     spare.prepare_soon()  # the model, matplotlib, the page and the first page's figures
     (announce or _print)(address(sock))
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_plotly_js(app: Any) -> None:
+    """plotly.js from the plotly wheel at `sim.app.charts.PLOTLY_URL` (offline, cached)."""
+    from starlette.responses import FileResponse
+    from starlette.routing import Route
+
+    def plotly_js(request: Any) -> FileResponse:
+        from plotly import __file__ as plotly_init
+
+        path = Path(plotly_init).parent / "package_data" / "plotly.min.js"
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
+
+    app.router.routes.insert(0, Route(PLOTLY_URL, plotly_js))
 
 
 def _print(url: str) -> None:

@@ -44,8 +44,7 @@ def prepare(scenario: Scenario | None = None) -> None:
                 return
             scenario = next(iter(scenarios.values()))
         screen = Screen(TwinFirms(scenario))
-        for name in screen.views:
-            screen.frame(name, 0)
+        screen.draw_ahead()
         with _lock:
             _spares[scenario.name] = screen
     finally:

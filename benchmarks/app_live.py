@@ -1,0 +1,201 @@
+"""The classroom's live views in the browser (issue 25): this checkout and another, side by side.
+
+Run: `python benchmarks/app_live.py --base ../main-checkout --base-python ../main/.venv/bin/python`
+
+Each repeat starts each app (`python -m sim app --port 0` in its checkout, with its python) in
+turn (interleaved, so both see the same machine), opens it in Debian's Chromium and measures:
+
+- usable: seconds from the command to the page's buttons there and every live view drawn;
+- server CPU per period: the server process's CPU seconds (user + system, /proc) over a run
+  of fast play (30 periods a second), per period advanced, in milliseconds;
+- frames a second in Fast mode: distinct redraws of the over-time view the browser shows per
+  second of fast play (an image's new source, or a chart drawn for a new period);
+- Pause under load: with a busy-loop process per core started and the run seen playing (the
+  period shown moved past two frames of 4 periods), the milliseconds from clicking Pause to
+  the last change of the period shown, and the periods shown after the click (overshoot).
+
+Prints the medians (and min-max) per app and whether the issue's budgets are met: usable <= 2.5
+s, <= 20 ms CPU per period, Pause within 300 ms and overshoot <= 2 periods, >= 20 frames a
+second. Needs `/usr/bin/chromium` and Playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, stop  # noqa: E402
+
+BUDGETS = {  # metric: (budget, "<=" or ">=")
+    "usable (s)": (2.5, "<="),
+    "server CPU per period (ms)": (20.0, "<="),
+    "frames a second, Fast": (20.0, ">="),
+    "Pause latency under load (ms)": (300.0, "<="),
+    "Pause overshoot under load (periods)": (2.0, "<="),
+}
+
+# Counts the over-time view's redraws during `seconds` of play (an image's source, or the
+# period a chart was drawn for), and the period shown at the end.
+COUNT_FRAMES = """async (seconds) => {
+  const state = () => {
+    const chart = document.querySelector('.plotly-chart.view-over_time');
+    if (chart) return chart.dataset.period;
+    const img = document.querySelector('img.view-over_time');
+    return img ? img.src : '';
+  };
+  let last = state(), frames = 0;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    const now = state();
+    if (now !== last) { frames += 1; last = now; }
+  }
+  return frames / seconds;
+}"""
+
+# Clicks Pause and watches the period shown for 2 s: milliseconds to its last change, and the
+# periods it moved after the click.
+PAUSE = """async () => {
+  const period = () => parseInt(document.querySelector('.period-badge').textContent.split(' ')[1]);
+  const atClick = period();
+  const clicked = performance.now();
+  document.querySelector('.header-play, .play-button').click();
+  let last = atClick, lastChange = clicked;
+  while (performance.now() - clicked < 2000) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (period() !== last) { last = period(); lastChange = performance.now(); }
+  }
+  return {ms: lastChange - clicked, overshoot: last - atClick};
+}"""
+
+
+def start(python: str, root: Path) -> tuple[subprocess.Popen, str]:
+    """`python -m sim app --port 0` in ``root``, and the address it printed."""
+    process = subprocess.Popen(
+        [python, "-m", "sim", "app", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=root,
+    )
+    line = process.stdout.readline()
+    if "http://127.0.0.1:" not in line:
+        stop(process)
+        raise RuntimeError(f"{root}: no address: {line!r}")
+    return process, line.split("open ", 1)[1].split()[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _busy() -> None:  # pragma: no cover - a load generator
+    while True:
+        pass
+
+
+def measure(browser, python: str, root: Path, play_s: float) -> dict[str, float]:
+    """One start of the app in ``root``: every metric once."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    started = time.perf_counter()
+    process, url = start(python, root)
+    out: dict[str, float] = {}
+    try:
+        page.goto(url + "?scenario=bakery_gluten_free&speed=30", wait_until="commit")
+        page.locator(".header-play").wait_for(timeout=60_000)
+        page.wait_for_function(VIEWS_LOADED, arg=["over_time"], timeout=60_000, polling=20)
+        out["usable (s)"] = time.perf_counter() - started
+        # fast play: frames a second in the browser, server CPU per period
+        period0 = int(page.locator(".period-badge").inner_text().split()[1])
+        cpu0 = cpu_seconds(process.pid)
+        page.locator(".header-play").click()
+        out["frames a second, Fast"] = page.evaluate(COUNT_FRAMES, play_s)
+        page.locator(".header-play").click()
+        page.locator(".header-play", has_text="Play").wait_for()
+        time.sleep(0.5)
+        cpu1 = cpu_seconds(process.pid)
+        period1 = int(page.locator(".period-badge").inner_text().split()[1])
+        out["server CPU per period (ms)"] = 1000 * (cpu1 - cpu0) / max(period1 - period0, 1)
+        # Pause under load, in a new page at period 0 (the fast play may have ended the run)
+        page.goto(url + "?scenario=bakery_gluten_free&speed=30", wait_until="commit")
+        page.locator(".header-play").wait_for(timeout=60_000)
+        page.locator(".period-badge", has_text="Period 0 of").wait_for(timeout=60_000)
+        # a busy loop per core
+        busy = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(os.cpu_count())]
+        for p in busy:
+            p.start()
+        try:
+            page.locator(".header-play").click()
+            # playing for sure (the period shown moved twice) before Pause is clicked
+            page.wait_for_function(
+                f"() => parseInt(document.querySelector('.period-badge').textContent"
+                f".split(' ')[1]) >= {2 * 4 + 1}",
+                timeout=60_000,
+                polling=20,
+            )
+            result = page.evaluate(PAUSE)
+        finally:
+            for p in busy:
+                p.terminate()
+                p.join()
+        out["Pause latency under load (ms)"] = result["ms"]
+        out["Pause overshoot under load (periods)"] = result["overshoot"]
+        return out
+    finally:
+        page.close()
+        stop(process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=Path, required=True, help="the other checkout")
+    parser.add_argument("--base-python", default=sys.executable, help="its python")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--play-seconds", type=float, default=4.0)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    apps = {"this checkout": (sys.executable, ROOT), "base": (args.base_python, args.base)}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in apps}
+    loads = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for repeat in range(args.repeats):
+            order = list(apps) if repeat % 2 == 0 else list(apps)[::-1]
+            for name in order:
+                loads.append(os.getloadavg()[0])
+                runs[name].append(measure(browser, *apps[name], args.play_seconds))
+        browser.close()
+    print(
+        f"classroom live views, {args.repeats} interleaved starts each, 1024 x 768, "
+        f"load {min(loads):.1f}-{max(loads):.1f} (before the busy loops), views {VIEWS}"
+    )
+    names = list(apps)
+    print(f"{'metric':<38}" + "".join(f"{n:>24}" for n in names) + f"{'budget':>10}  met (this)")
+    for metric, (budget, sense) in BUDGETS.items():
+        cells, medians = [], []
+        for name in names:
+            values = [run[metric] for run in runs[name]]
+            med = statistics.median(values)
+            medians.append(med)
+            cells.append(f"{med:8.1f} [{min(values):.1f}-{max(values):.1f}]")
+        met = medians[0] <= budget if sense == "<=" else medians[0] >= budget
+        print(
+            f"{metric:<38}"
+            + "".join(f"{c:>24}" for c in cells)
+            + f"{sense + ' ' + format(budget, 'g'):>10}  {'met' if met else 'NOT met'}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""The classroom's live charts drawn in the browser by Plotly (plotly.js from the plotly wheel).
+
+The server sends data, not images: a chart is a Plotly figure as plain JSON (``layout`` and
+``data``, `ChartSpec`), drawn by ``assets/plotly_chart.vue`` with ``Plotly.react``, which only
+restyles what changed. The layout (axes, marks, legend) changes rarely (a shift, a live change,
+a profit leaving its axis); each period only the traces' numbers change. Hovering shows the
+values. Slides and exports keep matplotlib (`sim.app.live`).
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim import plots
+from sim.app.live import _short_change as short_change
+from sim.app.live import firm_colours
+from sim.app.state import KPI_COLUMNS, TwinFirms
+
+#: Type sizes in CSS pixels: ticks and labels readable at the back of the room (>= 18 px).
+TICK_PX, LABEL_PX, MARK_PX = 18, 18, 16
+_TITLES = {
+    "efficiency": "efficiency",
+    "market_value": "market value",
+    "profit": "profit",
+    "cash": "cash",
+}
+# the four panels (2 x 2): x domains, y domains, room for the marks' labels above the top row
+_X = ((0.0, 0.46), (0.54, 1.0))
+_Y_TOP, _Y_BOTTOM = (0.58, 0.86), (0.0, 0.40)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A Plotly figure as JSON-ready parts, and what it marks in words."""
+
+    layout: dict[str, Any]
+    data: list[dict[str, Any]]
+    caption: str
+
+
+def _numbers(values: np.ndarray) -> list[float | None]:
+    """Floats for JSON: NaN and infinities as null (a gap), 4 significant decimals."""
+    return [round(v, 4) if math.isfinite(v) else None for v in np.asarray(values, float).tolist()]
+
+
+class OverTimeChart:
+    """Efficiency, market value, profit and cash over time for both firms (2 x 2 panels),
+    market shifts and live changes marked with their labels above the panels, a faint line
+    for a changed firm without its live changes, hover showing each value."""
+
+    name = "over_time"
+
+    def __init__(self, twins: TwinFirms) -> None:
+        self.colours = firm_colours(twins.strategy_names)
+        self.limits: dict[str, tuple[float, float]] = {
+            c: (0.0, 1.0) if c in ("efficiency", "market_value") else (-1.0, 1.0)
+            for c in KPI_COLUMNS
+        }
+        self._layout: dict[str, Any] | None = None
+        self._layout_key: tuple = ()
+        self.marks: tuple[tuple[int, str, str, str], ...] = ()
+
+    def spec(self, twins: TwinFirms, t: int | None = None) -> ChartSpec:
+        """The chart at period ``t`` (default: now)."""
+        t = twins.period if t is None else t
+        x = list(range(t + 1))
+        changed = twins.changed_firms()
+        base = twins.baseline
+        starts = {
+            i: min(c.period for c in twins.interventions if c.kind == "strategy" and c.firm == i)
+            for i in changed
+        }
+        labels = [twins.label_now(i) for i in range(2)]
+        data: list[dict[str, Any]] = []
+        faint: list[int] = []
+        unit = twins.scenario.money_unit
+        for k, column in enumerate(KPI_COLUMNS):
+            axis = "" if k == 0 else str(k + 1)
+            shown = []
+            what = _TITLES[column] + (f" ({unit})" if column in ("profit", "cash") else "")
+            for i, firm in enumerate(twins.firms):
+                y = firm.log.floats[column][: t + 1]
+                shown.append(y)
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "lines",
+                        "x": x,
+                        "y": _numbers(y),
+                        "xaxis": f"x{axis}",
+                        "yaxis": f"y{axis}",
+                        "name": textwrap.shorten(labels[i], 60),
+                        "legendgroup": f"firm{i}",
+                        "showlegend": k == 0,
+                        "line": {"color": self.colours[i], "width": 3},
+                        "hovertemplate": f"{what}: %{{y:.2f}}<extra>{labels[i][:30]}</extra>",
+                    }
+                )
+                alive = np.flatnonzero(np.isfinite(y))
+                last = int(alive[-1]) if alive.size else 0
+                data.append(  # a dot where the line is now (one point: cheap to draw)
+                    {
+                        "type": "scatter",
+                        "mode": "markers",
+                        "x": [last],
+                        "y": _numbers(y[last : last + 1]),
+                        "xaxis": f"x{axis}",
+                        "yaxis": f"y{axis}",
+                        "legendgroup": f"head{i}",
+                        "showlegend": False,
+                        "hoverinfo": "skip",
+                        "marker": {
+                            "color": self.colours[i],
+                            "size": 11,
+                            "line": {"color": "black", "width": 1.5},
+                        },
+                    }
+                )
+                bx: list[int] = []
+                by: list[float | None] = []
+                if i in changed and base is not None and starts[i] < t:
+                    b = base.firms[i].log.floats[column][starts[i] : t + 1]
+                    shown.append(b)
+                    bx, by = list(range(starts[i], t + 1)), _numbers(b)
+                    if i not in faint:
+                        faint.append(i)
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "lines",
+                        "x": bx,
+                        "y": by,
+                        "xaxis": f"x{axis}",
+                        "yaxis": f"y{axis}",
+                        "name": "without the change",
+                        "legendgroup": "baseline",
+                        "showlegend": False,
+                        "opacity": 0.4,
+                        "line": {"color": self.colours[i], "width": 2},
+                        "hovertemplate": f"{what} without the change: %{{y:.2f}}<extra></extra>",
+                    }
+                )
+            if column in ("profit", "cash"):
+                self.limits[column] = plots.grown_limits(
+                    self.limits[column], np.concatenate(shown), pad=0.25, min_span=2.0
+                )
+        self.marks = tuple(
+            [(p, f"shift {p}", "#262626", "dash") for p, _ in twins.shifts() if p <= t]
+            + [
+                (c.effective, f"{c.effective}: {short_change(c)}", self.colours[c.firm], "dashdot")
+                for c in twins.interventions
+                if c.kind == "strategy" and c.effective <= t
+            ]
+        )
+        upcoming = sorted(
+            {p for p, _ in twins.scheduled_shifts()} | {p for p, _ in twins.shifts() if p > t}
+        )
+        key = (tuple(self.limits.items()), self.marks, tuple(upcoming), tuple(labels), bool(faint))
+        if key != self._layout_key:
+            self._layout = self._make_layout(twins, upcoming)
+            self._layout_key = key
+        words = []
+        if self.marks:
+            words.append("Marked: " + "; ".join(label for _, label, _, _ in self.marks) + ".")
+        if faint:
+            names = " and ".join(labels[i].split(",")[0] for i in sorted(faint))
+            words.append(f"Faint line: {names} without the live change.")
+        assert self._layout is not None
+        return ChartSpec(self._layout, data, " ".join(words))
+
+    def _make_layout(self, twins: TwinFirms, upcoming: list[int]) -> dict[str, Any]:
+        sc = twins.scenario
+        font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
+        layout: dict[str, Any] = {
+            "font": font,
+            "margin": {"l": 78, "r": 14, "t": 8, "b": 52},
+            "showlegend": True,
+            "legend": {
+                "orientation": "h",
+                "x": 0.5,
+                "xanchor": "center",
+                "y": 1.0,
+                "yanchor": "top",
+                "font": {"size": MARK_PX},
+            },
+            "hovermode": "x",
+            "hoverlabel": {"font": {"size": MARK_PX}},
+            "plot_bgcolor": "white",
+            "paper_bgcolor": "white",
+            "uirevision": "keep",  # zoom and hover survive the updates
+            "shapes": [],
+            "annotations": [],
+        }
+        ylabels = {
+            "efficiency": "efficiency",
+            "market_value": "market value",
+            "profit": f"profit ({sc.money_unit})",
+            "cash": f"cash ({plots.stock_unit(sc.money_unit)})",
+        }
+        for k, column in enumerate(KPI_COLUMNS):
+            axis = "" if k == 0 else str(k + 1)
+            top = k < 2
+            layout[f"xaxis{axis}"] = {
+                "domain": list(_X[k % 2]),
+                "anchor": f"y{axis}",
+                "range": [0, sc.horizon],
+                "showgrid": True,
+                "gridcolor": "#e6e6e6",
+                "zeroline": False,
+                "linecolor": "#4d4d4d",
+                "ticks": "outside",
+                "tickfont": {"size": TICK_PX},
+                "showticklabels": True,
+                **({} if top else {"title": {"text": "period (month)", "standoff": 4}}),
+            }
+            layout[f"yaxis{axis}"] = {
+                "domain": list(_Y_TOP if top else _Y_BOTTOM),
+                "anchor": f"x{axis}",
+                "range": list(self.limits[column]),
+                "showgrid": True,
+                "gridcolor": "#e6e6e6",
+                "zeroline": column in ("profit", "cash"),
+                "zerolinecolor": "#737373",
+                "linecolor": "#4d4d4d",
+                "ticks": "outside",
+                "tickfont": {"size": TICK_PX},
+                "nticks": 5,
+                "title": {"text": ylabels[column], "font": {"size": LABEL_PX}, "standoff": 6},
+            }
+            for period, _, colour, dash in self.marks:
+                layout["shapes"].append(_vline(period, axis, colour, dash, 2))
+            for period in upcoming:
+                layout["shapes"].append(_vline(period, axis, "#999999", "dot", 1.5))
+        # the marks' labels above the top panels, in two rows so that neighbours do not collide
+        per_char = 0.55 * MARK_PX / 420 * sc.horizon  # a label's width in periods, about
+        row_ends: list[float] = []
+        for period, label, colour, _ in self.marks:
+            half = len(label) * per_char / 2
+            row = next((r for r, end in enumerate(row_ends) if end < period - half), None)
+            if row is None:
+                row = len(row_ends) % 2
+                if len(row_ends) < 2:
+                    row_ends.append(-math.inf)
+            row_ends[row] = period + half
+            for axis in ("", "2"):
+                layout["annotations"].append(
+                    {
+                        "x": period,
+                        "xref": f"x{axis}",
+                        "y": 1.0 + 0.12 * row,
+                        "yref": f"y{axis} domain",
+                        "yanchor": "bottom",
+                        "text": label,
+                        "showarrow": False,
+                        "font": {"size": MARK_PX, "color": colour},
+                    }
+                )
+        return layout
+
+
+def _vline(period: int, axis: str, colour: str, dash: str, width: float) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "x0": period,
+        "x1": period,
+        "xref": f"x{axis}",
+        "y0": 0,
+        "y1": 1,
+        "yref": f"y{axis} domain",
+        "line": {"color": colour, "dash": dash, "width": width},
+        "layer": "below",
+    }
+
+
+def live_charts(twins: TwinFirms) -> dict[str, OverTimeChart]:
+    """The page's charts drawn in the browser, by view name."""
+    return {"over_time": OverTimeChart(twins)}
