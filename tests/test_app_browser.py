@@ -12,6 +12,7 @@ screenshots to docs/app/).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -21,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, start_app, stop
 
@@ -423,7 +425,15 @@ def test_presentation_fits_any_projector(server, browser, width, height, zoom):
     page.locator(".period-badge", has_text="Period 90 of").wait_for(timeout=30_000)
     page.locator(".classroom-root.presentation").wait_for()
     page.wait_for_function(VIEWS_LOADED, arg=["over_time"])
-    page.wait_for_timeout(300)  # the chart fitted to the window's height
+    # the chart fitted to the window's height: waited for (a loaded machine takes longer),
+    # then checked below; a chart that never fits fails here or there
+    fits = (
+        "([w, h]) => { const f = (" + CHART_PARTS + ")(); return f.n >= 16 && "
+        "[f.chart, ...f.parts].every((p) => p.top >= 0 && p.bottom <= h && p.left >= 0 && "
+        "p.right <= w); }"
+    )
+    with contextlib.suppress(PlaywrightTimeout):  # the asserts below say what does not fit
+        page.wait_for_function(fits, arg=[width, height], timeout=10_000)
     assert not page.evaluate("() => !!window.smbDeskShown"), "the desk view flashed"
     found = page.evaluate(CHART_PARTS)
     chart = found["chart"]
