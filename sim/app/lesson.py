@@ -81,6 +81,10 @@ class Lesson:
     every change (the page redraws).
     """
 
+    def __repr__(self) -> str:
+        state = "playing" if self.playing else "paused"
+        return f"Lesson({len(self.scenarios)} scenarios, view {self.view!r}, {state})"
+
     def __init__(
         self,
         *,

@@ -82,6 +82,10 @@ class LiveView:
 
     name = "view"
 
+    def __repr__(self) -> str:
+        width, height = self.canvas.get_width_height()
+        return f"{type(self).__name__}({width}x{height} px, drawn to period {self.period})"
+
     def __init__(self, width: int, height: int, dpi: int = SCREEN_DPI) -> None:
         self.figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
@@ -691,6 +695,12 @@ class Screen:
 
     Thread-safe: the page's play loop and its buttons draw through the session's lock.
     """
+
+    def __repr__(self) -> str:
+        return (
+            f"Screen({self.twins.scenario.name!r}: {len(self.views)} views, "
+            f"{len(self.charts)} charts)"
+        )
 
     def __init__(self, twins: TwinFirms) -> None:
         self.twins = twins

@@ -234,6 +234,12 @@ class TwinFirms:
     All public methods are thread-safe (the page's play loop and its buttons share a session).
     """
 
+    def __repr__(self) -> str:
+        return (
+            f"TwinFirms({self.scenario.name!r}, seed {self.seed}: "
+            f"{' vs '.join(self.strategy_names)}, period {self.market.period})"
+        )
+
     def __init__(
         self,
         scenario: Scenario,
