@@ -65,6 +65,9 @@ class OverTimeChart:
         self._layout_key: tuple = ()
         self.marks: tuple[tuple[int, str, str, str], ...] = ()
 
+    def __repr__(self) -> str:
+        return f"OverTimeChart({len(self.limits)} panels, {len(self.marks)} marks)"
+
     def spec(self, twins: TwinFirms, t: int | None = None) -> ChartSpec:
         """The chart at period ``t`` (default: now)."""
         t = twins.period if t is None else t
