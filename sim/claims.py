@@ -145,10 +145,13 @@ def _estimate(values: pd.Series) -> Estimate:
 
 def per_seed(result: ExperimentResult, strategy: str, measure: str) -> tuple[pd.Series, pd.Series]:
     """Per seed: ``measure`` of ``strategy`` in the window before the split and from the split
-    on (the windows of `python -m sim run`)."""
+    on (the windows of `python -m sim run`). Market value and profit are over all firms (a
+    closed firm counts 0 while closed: docs/ODD.md §9.2), so that a gap before the split does
+    not depend on which firms close after it; efficiency and performance over survivors."""
     runs = result.runs[result.runs["strategy"] == strategy].set_index("seed")
     if measure in RUN_MEASURES:
-        return runs[f"{measure}_pre_shift"], runs[f"{measure}_post_shift"]
+        tail = "_all" if f"{measure}_pre_shift_all" in runs else ""
+        return runs[f"{measure}_pre_shift{tail}"], runs[f"{measure}_post_shift{tail}"]
     if result.periods is None:
         raise KeyError(f"{measure!r} needs the periods table; run with periods=True")
     sc = result.scenario
