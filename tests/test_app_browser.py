@@ -444,14 +444,22 @@ def test_presentation_fits_any_projector(server, browser, width, height, zoom):
     assert min(found["fonts"]) >= 18, found["fonts"]
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
     _shot(page, f"20_projector_{width}x{height}_{round(100 * zoom)}")
-    # the controls open under the chart: it keeps its place and size
+    # the controls open under the chart: it keeps its place and size (measured once the page
+    # has settled: the same box twice, 300 ms apart)
+    box = page.locator(".plotly-chart.view-over_time")
+    before = box.bounding_box()
+    for _ in range(20):
+        page.wait_for_timeout(300)
+        before, previous = box.bounding_box(), before
+        if before == previous:
+            break
     page.locator(".drawer-button").click()
     page.locator(".controls-column .alpha-0-input").wait_for()
     page.wait_for_timeout(200)
-    after = page.locator(".plotly-chart.view-over_time").bounding_box()
-    assert (
-        abs(after["y"] - chart["top"]) < 1
-        and abs(after["height"] - (chart["bottom"] - chart["top"])) < 1
+    after = box.bounding_box()
+    assert abs(after["y"] - before["y"]) < 1 and abs(after["height"] - before["height"]) < 1, (
+        before,
+        after,
     )
     controls = page.locator(".controls-column").bounding_box()
     assert controls["y"] >= after["y"] + after["height"], (controls, after)
