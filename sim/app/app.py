@@ -7,12 +7,22 @@ model, matplotlib and the page's components (`sim.app.page`) load in the backgro
 
 from __future__ import annotations
 
+import os
+
 import solara
+
+#: Set by `python -m sim app --play`: the page is the played market's (`sim.app.play`).
+PLAY_ENV = "SMB_SIM_PLAY"
 
 
 @solara.component
 def Page() -> None:
-    """The classroom: twin firms in one market, live."""
+    """The classroom: twin firms in one market, live (with --play: the played market)."""
+    if os.environ.get(PLAY_ENV):
+        from sim.app.play import PlayPage
+
+        PlayPage()
+        return
     from sim.app.page import Classroom
 
     Classroom()

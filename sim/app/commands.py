@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,49 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metavar="HOST",
         help=f"address to bind (default {DEFAULT_HOST}, this computer only; 0.0.0.0 lets "
         "other computers on the network in)",
+    )
+    played = app.add_argument_group(
+        "a market the class plays",
+        "With --play, each student opens the join link on their own device and steers one "
+        "firm (alignment, sensing, coordination, communication) of one shared market of "
+        "competing firms (computer-run rivals fill it up to the scenario's incumbents); the "
+        "teacher starts, pauses and shifts it from the teacher link the command prints. "
+        "Students on other devices need --host 0.0.0.0 (the local network: anyone on it can "
+        "join, there is no password).",
+    )
+    played.add_argument(
+        "--play",
+        metavar="SCENARIO",
+        help="open a played market of SCENARIO, a scenario with [competition] (e.g. bakery_town)",
+    )
+    played.add_argument(
+        "--seed",
+        type=seed_number,
+        default=None,
+        metavar="N",
+        help="with --play: the market (seed); default: the scenario's classroom_seed",
+    )
+    played.add_argument(
+        "--start",
+        default=None,
+        metavar="STRATEGY",
+        help="with --play: the strategy every student's firm starts with (default: the first "
+        "of the scenario's [competition] firms, efficiency_only in bakery_town)",
+    )
+    played.add_argument(
+        "--rate",
+        type=float,
+        default=1.0,
+        metavar="R",
+        help="with --play: periods per second (0.2 to 10; the teacher can change it; default 1)",
+    )
+    played.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="replay a saved played-market session (the file its teacher page saves) and "
+        "print its replay link",
     )
     app.set_defaults(handler=command_app)
 
@@ -107,8 +151,11 @@ def command_app(args: argparse.Namespace) -> int:
         raise UsageError("--host", str(exc), args.host) from None
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
+    announce = None
+    if args.play is not None or args.replay is not None:
+        announce = _open_played_market(args)
     try:
-        serve(args.host, args.port)
+        serve(args.host, args.port, announce=announce)
     except OSError as exc:
         raise UsageError(
             "--host/--port", f"cannot listen on {args.host}:{args.port}: {exc}", args.port
@@ -116,6 +163,52 @@ def command_app(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _open_played_market(args: argparse.Namespace) -> Callable[[str], None]:
+    """Open the played market of ``--play`` (or the session of ``--replay``) before the server
+    starts; returns what prints the links once the server listens."""
+    import os
+    import secrets
+    from urllib.parse import quote
+
+    from sim.app import play
+    from sim.app.app import PLAY_ENV
+    from sim.app.session import PlayedMarket, PlayError, SessionRecord
+    from sim.scenario import load_scenario
+
+    record = None
+    try:
+        if args.replay is not None:
+            record = SessionRecord.from_file(args.replay)
+            session = PlayedMarket.replay(record)
+        else:
+            scenario = load_scenario(args.play)
+            session = PlayedMarket(scenario, seed=args.seed, start=args.start)
+            session.set_rate(args.rate)
+    except PlayError as exc:
+        flag = "--replay" if args.replay is not None else "--play/--start/--rate"
+        raise UsageError(flag, str(exc), args.replay or args.play) from None
+    key = secrets.token_urlsafe(9)
+    served = play.open_session(session, teacher_key=key)
+    os.environ[PLAY_ENV] = "1"
+
+    def announce(url: str) -> None:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        served.join_url, served.network = play.join_address(args.host, port)
+        if record is not None:
+            print(f"smb-sim played market, replayed: open {url}?replay={quote(record.to_link())}")
+        else:
+            print(f"smb-sim played market ({session.scenario.name}, seed {session.seed}): "
+                  f"teacher, open {url}?teacher={key}")  # fmt: skip
+            print(f"students join at {served.join_url}")
+            if served.network:
+                print(f"warning: {play.NETWORK_WARNING}")
+            else:
+                print("(this computer only: --host 0.0.0.0 lets students on the network join)")
+        print("Ctrl+C stops it", flush=True)
+
+    return announce
 
 
 def command_figure(args: argparse.Namespace) -> int:

@@ -1,0 +1,149 @@
+"""End to end: a market the class plays (`python -m sim app --play bakery_town`), with a
+teacher and five students, each in their own Chromium browser context (own cookies, own
+Solara session), driven by Playwright.
+
+The students join by name, the teacher starts the market, students change their settings,
+the teacher shifts the market; the market runs to its end (one clock on the server, 10
+periods a second); then the teacher's and every student's debrief list every player, and the
+replay link gives the same debrief.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, stop
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("SMB_SIM_REQUIRE_BROWSER"),
+    reason="Debian's chromium is not installed (.ci/run installs it)",
+)
+
+STUDENTS = ("Ada", "Brahmagupta", "Cauchy", "Dedekind", "Emmy")
+
+
+def start_played(*extra: str) -> tuple[subprocess.Popen, str, str]:
+    """`python -m sim app --play bakery_town --port 0 --rate 10`: the process, the teacher's
+    link and the join link it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "app", "--play", "bakery_town", "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = [process.stdout.readline() for _ in range(3)]
+    teacher = next((ln for ln in lines if "teacher, open " in ln), "")
+    join = next((ln for ln in lines if "students join at " in ln), "")
+    if not teacher or not join:
+        stop(process)
+        raise RuntimeError(f"the app printed no links: {lines!r}")
+    return process, teacher.split("open ", 1)[1].split()[0], join.split(" at ", 1)[1].split()[0]
+
+
+@pytest.fixture(scope="module")
+def played():
+    process, teacher, join = start_played("--rate", "10")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(join, timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None, "the server stopped"
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.05)
+        yield teacher, join
+    finally:
+        stop(process)
+
+
+def _table(page, selector: str) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        f"{selector} tr",
+        "(rows) => rows.map((r) => [...r.children].map((c) => c.textContent.trim()))",
+    )
+
+
+def test_five_students_play_a_market_to_its_end_and_all_are_debriefed(played):
+    from playwright.sync_api import sync_playwright
+
+    teacher_url, join_url = played
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            teacher.goto(teacher_url)
+            teacher.locator(".start-button").wait_for(timeout=60_000)
+            teacher.get_by_text("Listening on this computer only").wait_for()
+            students = []
+            for name in STUDENTS:  # each in a context of their own: a device of their own
+                page = browser.new_context(viewport={"width": 412, "height": 915}).new_page()
+                page.goto(join_url)
+                page.locator(".join-name input").fill(name)
+                page.locator(".join-button").click()
+                page.locator(".play-waiting").wait_for(timeout=30_000)
+                assert "?player=" in page.url
+                students.append(page)
+            # a name taken is refused with a clear message
+            late = browser.new_context().new_page()
+            late.goto(join_url)
+            late.locator(".join-name input").fill("ada")
+            late.locator(".join-button").click()
+            late.locator(".play-error", has_text="has joined already").wait_for()
+            teacher.locator(".play-players", has_text="Players (5)").wait_for()
+            teacher.locator(".start-button").click()
+            for page in students:
+                page.locator(".apply-button").wait_for(timeout=30_000)
+            # two students align their firms; the teacher shifts the market
+            for page in students[:2]:
+                page.locator(".play-controls .v-btn", has_text="hierarchical").click()
+                page.locator(".apply-button").click()
+                page.locator(".play-message", has_text="Applied from period").wait_for()
+            teacher.locator(".shift-button").click()
+            # to the end: 160 periods at 10 a second (and however long a loaded machine takes)
+            teacher.locator(".play-phase", has_text="over").wait_for(timeout=180_000)
+            teacher.locator(".play-debrief").wait_for()
+            rows = _table(teacher, ".play-debrief")
+            listed = [r[0] for r in rows[1:]]
+            assert listed[: len(STUDENTS)] == list(STUDENTS)
+            changes = {r[0]: int(r[-1]) for r in rows[1 : len(STUDENTS) + 1]}
+            assert changes == {"Ada": 1, "Brahmagupta": 1, "Cauchy": 0, "Dedekind": 0, "Emmy": 0}
+            for page in students:  # every student sees the same debrief
+                page.locator(".play-debrief").wait_for(timeout=30_000)
+                assert _table(page, ".play-debrief") == rows
+            board = _table(teacher, ".play-leaderboard")
+            assert {r[0] for r in board[1:]} >= set(STUDENTS)
+            # the replay link rebuilds the session: the same debrief, number for number
+            link = teacher.locator(".replay-link").get_attribute("href")
+            replay = browser.new_context().new_page()
+            replay.goto(link)
+            replay.locator(".play-debrief").wait_for(timeout=60_000)
+            assert _table(replay, ".play-debrief") == rows
+            assert _table(replay, ".play-leaderboard") == board
+        finally:
+            browser.close()
+
+
+def test_a_foreign_teacher_key_gets_no_controls(played):
+    from playwright.sync_api import sync_playwright
+
+    teacher_url, _ = played
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(teacher_url.split("?")[0] + "?teacher=guessed")
+            page.locator(".play-error", has_text="not this session's").wait_for(timeout=60_000)
+            assert page.locator(".start-button").count() == 0
+        finally:
+            browser.close()
