@@ -152,6 +152,13 @@ def command_app(args: argparse.Namespace) -> int:
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     announce = None
+    if args.play is None:
+        given = [f for f, v in (("--seed", args.seed), ("--start", args.start)) if v is not None]
+        given += ["--rate"] if args.rate != 1.0 else []
+        if given:
+            raise UsageError(given[0], "acts only with --play SCENARIO", given[0])
+    elif args.replay is not None:
+        raise UsageError("--replay", "give --play or --replay, not both", str(args.replay))
     if args.play is not None or args.replay is not None:
         announce = _open_played_market(args)
     try:
