@@ -21,7 +21,8 @@ Two windows of ``--periods`` periods each:
 Per window it prints: the clock's lag (seconds from when a period was due to when it was
 stepped and the leaderboard built: median, p90, max), the clock thread's CPU per period (the
 market's step plus the leaderboard: median, p90), the whole server process's CPU per period
-(every thread: the clock, Solara's renders and websockets), and the load average. From the
+(every thread: the clock, Solara's renders and websockets), the load average, and (window B)
+how many periods the teacher's page shows behind the market, read once a period. From the
 two windows it estimates the CPU one open page costs per period ((B - A) / pages open) and
 the server CPU per period with all 30 students' pages open (A + 31 pages x that), against the
 CPU a period may take at ``--rate`` on this machine's cores. It keeps up if the lag's p90 is
@@ -99,6 +100,7 @@ class Driver(threading.Thread):
 
             def window(name: str, open_pages: list) -> None:
                 first = len(clock.stats.lag_s)
+                behind: list[int] = []
                 cpu0, t0 = time.process_time(), session.period
                 stop_at = t0 + args.periods
                 while session.period < stop_at and not session.finished:
@@ -108,6 +110,9 @@ class Driver(threading.Thread):
                         if rng.random() < 0.05:
                             with contextlib.suppress(PlayError):  # a closed firm
                                 session.change(token, alpha=round(rng.random(), 2))
+                    if open_pages:  # how far the teacher's page is behind the market
+                        shown = open_pages[0].locator(".play-period").inner_text().split()[1]
+                        behind.append(session.period - int(shown))
                     if open_pages and seen % 10 == 5:
                         for page in open_pages[1:]:
                             if page.locator(".apply-button").count():
@@ -130,6 +135,8 @@ class Driver(threading.Thread):
                         "clock_p90": _quantile(step, 0.9) * 1000,
                         "process": cpu / max(periods, 1) * 1000,
                         "load": os.getloadavg()[0],
+                        "behind_med": statistics.median(behind) if behind else float("nan"),
+                        "behind_max": max(behind) if behind else float("nan"),
                     }
                 )
 
@@ -202,6 +209,7 @@ def _report(args: argparse.Namespace, rows: list[dict]) -> None:
     head = (
         f"{'window':<20}{'pages':>6}{'periods':>8}{'lag med s':>10}{'p90':>7}{'max':>7}"
         f"{'clock CPU ms med':>17}{'p90':>7}{'process CPU ms':>15}{'load':>6}"
+        f"{'page behind med':>16}{'max':>5}"
     )
     print(head)
     print("-" * len(head))
@@ -210,6 +218,7 @@ def _report(args: argparse.Namespace, rows: list[dict]) -> None:
             f"{r['window']:<20}{r['pages']:>6}{r['periods']:>8}{r['lag_med']:>10.3f}"
             f"{r['lag_p90']:>7.3f}{r['lag_max']:>7.3f}{r['clock_med']:>17.1f}"
             f"{r['clock_p90']:>7.1f}{r['process']:>15.1f}{r['load']:>6.2f}"
+            f"{r['behind_med']:>16.1f}{r['behind_max']:>5.0f}"
         )
     if len(rows) == 2 and rows[1]["pages"]:
         a, b = rows

@@ -231,7 +231,7 @@ def test_the_clock_steps_in_one_place_and_pause_stops_it(town):
     session.join("A")
     session.start()
     seen = []
-    session.listeners.append(lambda: seen.append(threading.get_ident()))
+    session.listen(lambda: seen.append(threading.get_ident()))
     clock = Clock(session).start()
     try:
         deadline = time.monotonic() + 30
@@ -246,3 +246,6 @@ def test_the_clock_steps_in_one_place_and_pause_stops_it(town):
     steps = len(clock.stats.cpu_s)
     assert steps == stopped
     assert len(clock.stats.lag_s) == steps
+    # pages are told from one thread of their own, neither the clock's nor this one
+    assert seen and len(set(seen)) == 1
+    assert seen[0] not in (threading.get_ident(), clock._thread.ident)

@@ -101,8 +101,7 @@ def _use_session_version(session: PlayedMarket) -> int:
         def bump() -> None:
             version.set(session.version)
 
-        session.listeners.append(bump)
-        return lambda: session.listeners.remove(bump) if bump in session.listeners else None
+        return session.listen(bump)
 
     solara.use_effect(listen, [])
     return version.value

@@ -298,6 +298,8 @@ class PlayedMarket:
         self.rate = float(rate)
         self.version = 0  # bumped at every change: pages redraw when it moves
         self.listeners: list[Callable[[], None]] = []
+        self._dirty = threading.Event()
+        self._broadcaster: threading.Thread | None = None
         self._board: list[Standing] = []
         self._logs: dict[int, Any] = {}
 
@@ -624,13 +626,44 @@ class PlayedMarket:
         board.sort(key=lambda s: (s.player < 0, not s.alive, -s.cash))
         self._board = board
 
+    # ---- telling the pages ----
+    def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after changes (from one broadcasting thread, never under the
+        session's lock, several changes in a row once); returns what stops it."""
+        with self.lock:
+            self.listeners.append(listener)
+            if self._broadcaster is None:
+                self._broadcaster = threading.Thread(
+                    target=self._broadcast, name="played-market-pages", daemon=True
+                )
+                self._broadcaster.start()
+
+        def stop() -> None:
+            with self.lock:
+                if listener in self.listeners:
+                    self.listeners.remove(listener)
+
+        return stop
+
     def _changed(self) -> None:
         self.version += 1
-        for listener in list(self.listeners):
-            try:
-                listener()
-            except Exception:  # a closed page must not stop the market
-                self.listeners.remove(listener) if listener in self.listeners else None
+        self._dirty.set()
+
+    def _broadcast(self) -> None:
+        """Tell every listener, once per burst of changes: redrawing pages (a Solara render per
+        page) happens here, so the clock keeps time however many pages are open."""
+        while True:
+            self._dirty.wait()
+            self._dirty.clear()
+            with self.lock:
+                listeners = list(self.listeners)
+            for listener in listeners:
+                try:
+                    listener()
+                except Exception:  # a closed page must not stop the others
+                    with self.lock:
+                        if listener in self.listeners:
+                            self.listeners.remove(listener)
 
 
 def adapted(row: Mapping[str, Any], threshold: float) -> bool:
