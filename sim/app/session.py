@@ -730,6 +730,10 @@ class Clock:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="played-market-clock", daemon=True)
 
+    def __repr__(self) -> str:
+        state = "ticking" if self._thread.is_alive() else "stopped"
+        return f"Clock({state}, {len(self.stats.lag_s)} periods stepped, of {self.session!r})"
+
     def start(self) -> Clock:
         """Start ticking."""
         self._thread.start()
