@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from sim import plots
-from sim.app.live import _short_change as short_change
-from sim.app.live import firm_colours
+from sim.app.live import baseline_words, change_marks, firm_colours
 from sim.app.state import KPI_COLUMNS, TwinFirms
 
 #: Type sizes in CSS pixels: ticks and labels readable at the back of the room (>= 18 px).
@@ -50,8 +49,10 @@ def _numbers(values: np.ndarray) -> list[float | None]:
 
 class OverTimeChart:
     """Efficiency, market value, profit and cash over time for both firms (2 x 2 panels),
-    market shifts and live changes marked with their labels above the panels, a faint line
-    for a changed firm without its live changes, hover showing each value."""
+    market shifts and every change of the class (strategy, costs, shifts) marked with their
+    labels above the panels; once there is a change, a dashed line per firm from period 0:
+    the same market without the class's changes (En-ROADS's baseline); hover shows each
+    value."""
 
     name = "over_time"
 
@@ -72,15 +73,9 @@ class OverTimeChart:
         """The chart at period ``t`` (default: now)."""
         t = twins.period if t is None else t
         x = list(range(t + 1))
-        changed = twins.changed_firms()
         base = twins.baseline
-        starts = {
-            i: min(c.period for c in twins.interventions if c.kind == "strategy" and c.firm == i)
-            for i in changed
-        }
         labels = [twins.label_now(i) for i in range(2)]
         data: list[dict[str, Any]] = []
-        faint: list[int] = []
         unit = twins.scenario.money_unit
         for k, column in enumerate(KPI_COLUMNS):
             axis = "" if k == 0 else str(k + 1)
@@ -126,12 +121,10 @@ class OverTimeChart:
                 )
                 bx: list[int] = []
                 by: list[float | None] = []
-                if i in changed and base is not None and starts[i] < t:
-                    b = base.firms[i].log.floats[column][starts[i] : t + 1]
+                if base is not None:
+                    b = base.firms[i].log.floats[column][: t + 1]
                     shown.append(b)
-                    bx, by = list(range(starts[i], t + 1)), _numbers(b)
-                    if i not in faint:
-                        faint.append(i)
+                    bx, by = x, _numbers(b)
                 data.append(
                     {
                         "type": "scatter",
@@ -140,39 +133,36 @@ class OverTimeChart:
                         "y": by,
                         "xaxis": f"x{axis}",
                         "yaxis": f"y{axis}",
-                        "name": "without the change",
+                        "name": "without the class's changes",
                         "legendgroup": "baseline",
-                        "showlegend": False,
-                        "opacity": 0.4,
-                        "line": {"color": self.colours[i], "width": 2},
-                        "hovertemplate": f"{what} without the change: %{{y:.2f}}<extra></extra>",
+                        "showlegend": k == 0 and i == 0 and base is not None,
+                        "opacity": 0.8,
+                        "line": {"color": self.colours[i], "width": 2, "dash": "dash"},
+                        "hovertemplate": f"{what} without the changes: %{{y:.2f}}<extra></extra>",
                     }
                 )
             if column in ("profit", "cash"):
                 self.limits[column] = plots.grown_limits(
                     self.limits[column], np.concatenate(shown), pad=0.25, min_span=2.0
                 )
+        styles = {"shift": "dash", "change": "dashdot"}
         self.marks = tuple(
-            [(p, f"shift {p}", "#262626", "dash") for p, _ in twins.shifts() if p <= t]
-            + [
-                (c.effective, f"{c.effective}: {short_change(c)}", self.colours[c.firm], "dashdot")
-                for c in twins.interventions
-                if c.kind == "strategy" and c.effective <= t
-            ]
+            (p, label, colour, styles[kind])
+            for p, label, colour, kind in change_marks(twins, t, self.colours)
         )
         upcoming = sorted(
             {p for p, _ in twins.scheduled_shifts()} | {p for p, _ in twins.shifts() if p > t}
         )
-        key = (tuple(self.limits.items()), self.marks, tuple(upcoming), tuple(labels), bool(faint))
+        key = (tuple(self.limits.items()), self.marks, tuple(upcoming), tuple(labels))
         if key != self._layout_key:
             self._layout = self._make_layout(twins, upcoming)
             self._layout_key = key
         words = []
         if self.marks:
             words.append("Marked: " + "; ".join(label for _, label, _, _ in self.marks) + ".")
-        if faint:
-            names = " and ".join(labels[i].split(",")[0] for i in sorted(faint))
-            words.append(f"Faint line: {names} without the live change.")
+        dashed = baseline_words(twins, t)
+        if dashed:
+            words.append(dashed)
         assert self._layout is not None
         return ChartSpec(self._layout, data, " ".join(words))
 

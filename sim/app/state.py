@@ -276,8 +276,9 @@ class TwinFirms:
         for firm, spec in zip(self.market.firms, specs, strict=True):
             firm.set_strategy(spec, costs=self.costs)
         self.interventions: list[Intervention] = []
-        #: the same market without the firms' live strategy changes (common random numbers),
-        #: made at the first such change and stepped in lockstep; None until then
+        #: the same market without any of the class's changes (strategy, costs, shifts): the
+        #: run as the scenario would have gone (common random numbers), made at the first
+        #: change, replayed from period 0 and stepped in lockstep; None until then
         self.baseline: TwinFirms | None = None
         self._keep_baseline = baseline
         self.labels = firm_labels(self.strategy_names)
@@ -432,12 +433,11 @@ class TwinFirms:
         """Scale the scenario's coordination costs (meetings, alignment, market research)."""
         value = parse_number(factor, what="coordination cost", low=0.0, high=MAX_COST_FACTOR)
         with self.lock:
+            self._start_baseline()
             self.cost_factor = value
             self.costs = scaled_costs(self.scenario.costs, value)
             for firm in self.firms:
                 firm.set_strategy(firm.strategy, costs=self.costs)
-            if self.baseline is not None:
-                self.baseline.change_cost_factor(value)
             self._record(
                 Intervention(
                     self.period,
@@ -460,9 +460,8 @@ class TwinFirms:
             queued = self.queued_shift()
             if queued is not None:
                 return queued.label
+            self._start_baseline()
             event = self.market.shift_now()  # replaces the next scheduled one to its regime
-            if self.baseline is not None:
-                self.baseline._shift_to(event.to)
             self._record(Intervention(self.period, "shift", event.label, regime=event.to))
             return event.label
 
@@ -479,13 +478,13 @@ class TwinFirms:
 
     def _shift_to(self, regime: str) -> None:
         with self.lock:
+            self._start_baseline()
             event = self.market.shift_now(regime)
-            if self.baseline is not None:
-                self.baseline._shift_to(regime)
             self._record(Intervention(self.period, "shift", event.label, regime=regime))
 
     def _start_baseline(self) -> None:
-        """The same market without live strategy changes, played to now (first change only)."""
+        """The same market without any of the class's changes, played from period 0 to now
+        (at the first change only; later changes never reach it)."""
         if self.baseline is not None or not self._keep_baseline:
             return
         twin = TwinFirms(
@@ -496,12 +495,28 @@ class TwinFirms:
             settings=self.initial_settings,
             baseline=False,
         )
-        twin.replay([c for c in self.interventions if c.kind != "strategy"], until=self.period)
+        twin.replay([], until=self.period)
         self.baseline = twin
 
     def changed_firms(self) -> set[int]:
         """The firms whose strategy was changed live."""
         return {c.firm for c in self.interventions if c.kind == "strategy"}
+
+    def first_change(self) -> int | None:
+        """The first period played with one of the class's changes (None: no change yet)."""
+        return min((c.effective for c in self.interventions), default=None)
+
+    def differs_from_baseline(self, index: int, t: int | None = None) -> bool:
+        """True if firm ``index`` has, by period ``t`` (default: now), a number on the over-time
+        chart that differs from the same firm without the class's changes."""
+        if self.baseline is None:
+            return False
+        t = self.period if t is None else t
+        run, base = self.firms[index].log.floats, self.baseline.firms[index].log.floats
+        return any(
+            not np.array_equal(run[k][: t + 1], base[k][: t + 1], equal_nan=True)
+            for k in KPI_COLUMNS
+        )
 
     def label_now(self, index: int, *, short: bool = False) -> str:
         """Firm ``index``'s name with what it now is: "efficiency only, alignment 0.7 from
