@@ -216,3 +216,44 @@ def test_exports_give_titled_png_figures_and_the_run_as_csv():
     assert "miles" not in frame.columns
     firm = frame[frame["firm"] == "aligned"]
     assert list(firm["miles_sailed_so_far"]) == list(firm["miles_this_period"].cumsum())
+
+
+def test_per_department_alignment_and_communication_are_controls_and_people_are_shown():
+    from sim.app.lesson import Lesson
+
+    lesson = Lesson()
+    lesson.choose("restaurant_kitchen_tech")
+
+    @solara.component
+    def Firm2() -> None:
+        page.FirmControls(lesson, 1, lesson.version)
+        page.Scoreboard(lesson.twins, lesson.version)
+
+    _box, rc = solara.render(Firm2(), handle_error=False)
+    try:
+        board = _html(rc, "scoreboard")
+        assert "understood 40%" in board and "engaged" in board  # the scenario's people
+        _type(rc, "communication-1-input", "0.3")
+        _type(rc, "alpha-kitchen-1-input", "0.2")
+        assert lesson.twins.settings(1).communication == 0.3
+        assert lesson.twins.settings(1).alpha["kitchen"] == 0.2
+        assert lesson.twins.label_now(1).endswith(
+            "communication 0.3 from period 1, alignment of kitchen 0.2 from period 1"
+        )
+    finally:
+        rc.close()
+    # the bakery has neither mechanism: no communication control, no people on the board
+    bakery = Lesson()
+
+    @solara.component
+    def Bakery() -> None:
+        page.FirmControls(bakery, 0, bakery.version)
+        page.Scoreboard(bakery.twins, bakery.version)
+
+    _box, rc = solara.render(Bakery(), handle_error=False)
+    try:
+        assert not _with_class(rc, "communication-0-input", v.TextField)
+        assert _with_class(rc, "alpha-shop-0-input", v.TextField)
+        assert "understood" not in _html(rc, "scoreboard")
+    finally:
+        rc.close()

@@ -217,7 +217,8 @@ class Lesson:
 
     @_guarded
     def change_firm(self, index: int, field: str, value: float | str) -> None:
-        """A live change of firm ``index``'s ``alpha``, ``sensing`` or ``coordination``."""
+        """A live change of firm ``index``'s ``alpha``, ``sensing``, ``coordination``,
+        ``communication`` or one department's alignment (``alpha.<department>``)."""
         key = f"{field}-{index}"
         try:
             self.twins.change_firm(index, **{field: value})
@@ -382,7 +383,7 @@ class Lesson:
         }
         for i, spec in enumerate(twins.initial_settings):
             default = twins.scenario.all_strategies[twins.strategy_names[i]]
-            for key in ("alpha", "sensing", "coordination"):
+            for key in ("alpha", "sensing", "coordination", "communication"):
                 value = getattr(spec, key)
                 if value != getattr(default, key) and not isinstance(value, dict):
                     fields[f"{key}{i + 1}"] = f"{value:g}" if isinstance(value, float) else value
@@ -414,7 +415,7 @@ class Lesson:
         settings = []
         for i, spec in enumerate(twins.initial_settings):
             update: dict[str, object] = {}
-            for key in ("alpha", "sensing"):
+            for key in ("alpha", "sensing", "communication"):
                 if f"{key}{i + 1}" in raw:
                     update[key] = parse_number(raw[f"{key}{i + 1}"], what=key, low=0, high=1)
             mode = raw.get(f"coordination{i + 1}")

@@ -26,7 +26,15 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from sim import plots
-from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, Intervention, TwinFirms, plain
+from sim.app.state import (
+    DEBRIEF_SEEDS,
+    KPI_COLUMNS,
+    Debrief,
+    Intervention,
+    TwinFirms,
+    change_words,
+    plain,
+)
 from sim.effects import holds
 from sim.explain import describe_effect
 from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
@@ -444,15 +452,13 @@ def baseline_words(twins: TwinFirms, t: int) -> str:
 
 
 def _short_change(change: Intervention) -> str:
-    """A live change in a few characters, for a mark on a chart: "α 0.7", "sensing 0"."""
-    symbols = {"alpha": "α", "sensing": "sensing", "coordination": ""}
-    return (
-        ", ".join(
-            f"{symbols.get(k, k)} {v:g}".strip() if isinstance(v, float) else str(v)
-            for k, v in change.changes
-        )
-        or "change"
-    )
+    """A live change in a few characters, for a mark on a chart: "α 0.7", "sensing 0",
+    "α shop 0.8", "hierarchical"."""
+    parts = [
+        str(v) if k == "coordination" else change_words([(k, v)], short=True)
+        for k, v in change.changes
+    ]
+    return ", ".join(parts) or "change"
 
 
 class SailingView(LiveView):

@@ -137,6 +137,12 @@ def Scoreboard(twins: TwinFirms, version: int) -> None:
             ("miles sailed", str(f.miles)),
             ("distance to port", str(f.distance_to_port)),
         ]
+        people = [
+            (word, value)
+            for word, value in (("understood", f.understanding), ("engaged", f.engagement))
+            if value is not None
+        ]
+        rows += [(f"staff {word} (mean)", f"{value:.0%}") for word, value in people]
         table = "".join(
             f'<tr><td>{html.escape(k)}</td><td class="value">{val}</td></tr>' for k, val in rows
         )
@@ -145,6 +151,7 @@ def Scoreboard(twins: TwinFirms, version: int) -> None:
             f"value {_fmt(f.market_value)}",
             f"efficiency {_fmt(f.efficiency)}",
             f"miles {f.miles}",
+            *(f"{word} {value:.0%}" for word, value in people),
         ] + ([] if f.alive else ["closed"])
         line = " · ".join(f'<span class="item">{item}</span>' for item in items)
         cells.append(
@@ -346,6 +353,31 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
             on_value=lambda words: lesson.change_firm(index, "coordination", words_to_mode[words]),
             classes=[f"mode-{index}"],
         )
+        if twins.scenario.firm.understanding is not None:
+            NumberControl(
+                "communication (0 to 1)",
+                spec.communication,
+                0.0,
+                1.0,
+                0.05,
+                functools.partial(lesson.change_firm, index, "communication"),
+                errors.get(f"communication-{index}", ""),
+                f"communication-{index}",
+                hint="share of the gap to full understanding of the strategy closed per month",
+            )
+        with solara.Details(summary="alignment α per department", expand=False):
+            for department, value in zip(twins.scenario.departments, alphas, strict=True):
+                key = f"alpha.{department.name}"
+                NumberControl(
+                    f"α of {plain(department.name)}",
+                    value,
+                    0.0,
+                    1.0,
+                    0.05,
+                    functools.partial(lesson.change_firm, index, key),
+                    errors.get(f"{key}-{index}", ""),
+                    f"alpha-{department.name}-{index}",
+                )
         solara.HTML(
             unsafe_innerHTML=f"Coordination costs it {twins.firms[index].coordination_cost:.1f} "
             f"{unit}.",

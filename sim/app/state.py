@@ -179,7 +179,34 @@ def plain(name: str) -> str:
 
 # ---- the record of what the teacher did ----
 
-_WORDS = {"alpha": "alignment", "sensing": "sensing", "coordination": "coordination"}
+_WORDS = {
+    "alpha": "alignment",
+    "sensing": "sensing",
+    "coordination": "coordination",
+    "communication": "communication",
+}
+
+
+def setting_words(key: str, *, short: bool = False) -> str:
+    """A live change's setting in words: "alignment", "α", "alignment of shop" for a
+    department's coupling (``alpha.shop``), "α shop" when ``short``."""
+    field, _, department = key.partition(".")
+    if field == "alpha":
+        if department:
+            return f"α {plain(department)}" if short else f"alignment of {plain(department)}"
+        return "α" if short else "alignment"
+    return _WORDS.get(field, plain(field))
+
+
+def change_words(changes: Iterable[tuple[str, float | str]], *, short: bool = False) -> str:
+    """(setting, value) pairs in words: "alignment 0.7, sensing 0.3"."""
+    return ", ".join(
+        f"{setting_words(k, short=short)} {v:g}"
+        if isinstance(v, float)
+        else f"{setting_words(k, short=short)} {v}"
+        for k, v in changes
+    )
+
 
 InterventionKind = Literal["strategy", "costs", "shift"]
 
@@ -219,6 +246,10 @@ class FirmView:
     miles: int
     distance_to_port: int
     cost: float
+    #: the departments' mean strategic understanding and engagement, where the scenario has
+    #: ``[firm.understanding]`` / ``[firm.engagement]`` (None where it has not)
+    understanding: float | None = None
+    engagement: float | None = None
 
 
 # ---- the session ----
@@ -333,7 +364,16 @@ class TwinFirms:
                 miles=int(log.ints["miles"][: t + 1].sum()),
                 distance_to_port=int(log.ints["distance_to_port"][t]),
                 cost=float(firm.coordination_cost),
+                understanding=self.people(index, "understanding"),
+                engagement=self.people(index, "engagement"),
             )
+
+    def people(self, index: int, part: str) -> float | None:
+        """Firm ``index``'s departments' mean ``understanding`` or ``engagement`` now; None if
+        the scenario has no such mechanism (``[firm.understanding]``, ``[firm.engagement]``)."""
+        if getattr(self.scenario.firm, part) is None:
+            return None
+        return float(np.mean([getattr(d, part) for d in self.firms[index].departments]))
 
     def shifts(self) -> list[tuple[int, str]]:
         """(period, label) of every market shift so far."""
@@ -389,8 +429,12 @@ class TwinFirms:
         alpha: float | str | None = None,
         coordination: str | None = None,
         sensing: float | str | None = None,
+        communication: float | str | None = None,
+        **departments: float | str,
     ) -> StrategySpec:
-        """Change firm ``index``'s alignment, coordination mode or sensing from the next period.
+        """Change firm ``index``'s alignment, coordination mode, sensing or communication from
+        the next period; ``departments`` set one department's alignment, by keys
+        ``alpha.<department>`` (``change_firm(0, **{"alpha.shop": 0.8})``).
 
         Raises `ControlError` for a value out of range (nothing changes then).
         """
@@ -407,10 +451,36 @@ class TwinFirms:
         if sensing is not None:
             changes["sensing"] = parse_number(sensing, what="sensing", low=0.0, high=1.0)
             words.append(f"sensing {changes['sensing']:g}")
+        if communication is not None:
+            changes["communication"] = parse_number(
+                communication, what="communication", low=0.0, high=1.0
+            )
+            words.append(f"communication {changes['communication']:g}")
+        names = [d.name for d in self.scenario.departments]
+        for key, value in departments.items():
+            field, _, department = key.partition(".")
+            if field != "alpha" or department not in names:
+                raise ControlError(
+                    f"unknown setting {key!r}; allowed: alpha, sensing, coordination, "
+                    f"communication, or alpha.<department> ({', '.join(names)})"
+                )
+            changes[key] = parse_number(
+                value, what=f"alignment coupling of {plain(department)}", low=0.0, high=1.0
+            )
+            words.append(f"{setting_words(key)} {changes[key]:g}")
         with self.lock:
             firm = self.firms[index]
+            update = {k: v for k, v in changes.items() if "." not in k}
+            if len(update) < len(changes):  # one department's coupling: alpha per department
+                alphas = dict(zip(names, self.scenario.alpha_of(firm.strategy), strict=True))
+                if "alpha" in update:
+                    alphas = dict.fromkeys(names, update["alpha"])
+                for key, value in changes.items():
+                    if "." in key:
+                        alphas[key.partition(".")[2]] = value
+                update["alpha"] = alphas
             try:
-                spec = StrategySpec.model_validate({**firm.strategy.model_dump(), **changes})
+                spec = StrategySpec.model_validate({**firm.strategy.model_dump(), **update})
             except ValidationError as exc:  # pragma: no cover - ranges are checked above
                 raise ControlError(exc.errors()[0]["msg"]) from None
             if not changes:
@@ -526,14 +596,12 @@ class TwinFirms:
         for change in self.interventions:
             if change.kind == "strategy" and change.firm == index:
                 for key, value in change.changes:
+                    if key == "alpha":  # the whole firm's coupling replaces the departments'
+                        latest = {k: v for k, v in latest.items() if not k.startswith("alpha.")}
                     latest[key] = (value, change.effective)
-        words = {**_WORDS, "alpha": "α"} if short else _WORDS
         since = "from" if short else "from period"
         parts = [
-            f"{words.get(k, k)} {v:g} {since} {t}"
-            if isinstance(v, float)
-            else f"{words.get(k, k)} {v} {since} {t}"
-            for k, (v, t) in latest.items()
+            f"{change_words([(k, v)], short=short)} {since} {t}" for k, (v, t) in latest.items()
         ]
         return ", ".join([self.labels[index], *parts])
 
@@ -571,11 +639,11 @@ class TwinFirms:
             and (last.kind, last.firm, last.period)
             == (intervention.kind, intervention.firm, intervention.period)
         ):
-            merged = dict(last.changes) | dict(intervention.changes)
-            words = ", ".join(
-                f"{_WORDS.get(k, k)} {v:g}" if isinstance(v, float) else f"{_WORDS.get(k, k)} {v}"
-                for k, v in merged.items()
-            )
+            earlier = dict(last.changes)
+            if "alpha" in dict(intervention.changes):  # the whole firm's coupling: it replaces
+                earlier = {k: v for k, v in earlier.items() if not k.startswith("alpha.")}
+            merged = earlier | dict(intervention.changes)
+            words = change_words(merged.items())
             label = (
                 f"{self.labels[intervention.firm]}: {words}"
                 if intervention.kind == "strategy"
