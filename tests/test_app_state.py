@@ -314,3 +314,21 @@ def test_communication_changes_live_and_raises_understanding():
     # a scenario without the mechanisms shows neither
     bakery = TwinFirms(load_scenario("bakery_gluten_free"))
     assert bakery.firm_view(0).understanding is None and bakery.firm_view(0).engagement is None
+
+
+def test_every_thing_to_try_is_done_from_the_controls_or_says_it_needs_the_file():
+    import re
+
+    for name, scenario in classroom_scenarios()[0].items():
+        departments = {d.name for d in scenario.departments}
+        doable = [t for t in scenario.things_to_try if not t.startswith("In the scenario file:")]
+        assert doable, f"{name}: nothing to try from the controls"
+        for text in doable:
+            # no scenario key to edit (a dotted name or a key = value)
+            assert "=" not in text and not re.search(r"\b[a-z_]+\.[a-z_]+\b", text), (name, text)
+            # a control the page has: a firm's, the Controls', the shift button, the strategy
+            assert re.search(r"Firm [12]|Controls|Shift the market now|Make firm 2", text), text
+            for department in re.findall(r"per department: (\w+) [\d.]+", text):
+                assert department in departments, (name, text)
+            if "communication" in text:
+                assert scenario.firm.understanding is not None, (name, text)
