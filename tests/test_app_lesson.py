@@ -261,3 +261,19 @@ def test_sensing_alone_on_the_efficiency_only_bakery_changes_nothing():
     cost = 0.3 * twins.scenario.costs.sensing
     np.testing.assert_allclose(run["profit"][after] - base["profit"][after], -cost, atol=1e-9)
     assert np.all(_debrief_gain(lesson) == 0)
+
+
+def test_the_documented_link_rebuilds_its_changes_one_department_included(lesson):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "app.md").read_text()
+    link = text.split("`?scenario=bakery_gluten_free&market=27")[1].split("`")[0]
+    lesson.open_query("scenario=bakery_gluten_free&market=27" + link)
+    twins = lesson.twins
+    assert lesson.notice.kind == "info" and twins.period == 90 and twins.seed == 27
+    assert [c.kind for c in twins.interventions] == ["strategy", "shift", "strategy"]
+    assert twins.settings(0).alpha == 0.7 and twins.settings(0).sensing == 0.3
+    assert twins.settings(1).alpha["shop"] == 0.2 and twins.settings(1).alpha["production"] == 0.7
+    assert "65:firm1:alpha=0.7,sensing=0.3;70:shift:health_conscious;80:firm2:alpha.shop=0.2" in (
+        lesson.query()
+    )
