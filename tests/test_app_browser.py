@@ -315,11 +315,11 @@ def test_a_lesson_on_a_projector(server, browser):
     caption = page.locator(".caption-over_time")
     caption.wait_for()
     page.wait_for_function(
-        "() => document.querySelector('.caption-over_time').textContent.includes('Faint line')"
+        "() => document.querySelector('.caption-over_time').textContent.includes('Dashed')"
     )
     text = caption.inner_text()
     assert f"{changed_at}: α 0.7" in text, text
-    assert "Faint line: efficiency only without the live change" in text
+    assert "Dashed: each firm in the same market without the class's changes" in text
     assert f"α 0.7 from {changed_at}" in page.locator(".score-firm-0").inner_text()
     _shot(page, "11_live_change", doc=True)
 

@@ -201,6 +201,12 @@ def test_the_debrief_lists_miles_cycling_and_the_live_changes():
         assert words in html
     assert "from period 2: efficiency only: alignment 0.5" in html
     assert "Things to notice, checked" in html and "Your market:" in html
+    # the app's title checked too: the efficiency-only bakery in market 0 stops early
+    from sim.app.notes import title_claim
+
+    count = int(title_claim(lesson.screen.debrief).sum())
+    assert "Sailing in circles, the app's title" in html
+    assert "of 30 markets" in html and f"; {count} of 30 markets." in html
 
 
 def test_exports_give_titled_png_figures_and_the_run_as_csv():

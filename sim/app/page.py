@@ -20,7 +20,7 @@ import solara
 from sim.app import spare
 from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
-from sim.app.notes import check_notes
+from sim.app.notes import check_notes, title_claim
 from sim.app.server import PLOTLY_URL
 from sim.app.state import (
     DEBRIEF_SEEDS,
@@ -586,6 +586,18 @@ def debrief_table(lesson: Lesson) -> str:
         else "<p>No live change was made: the same start in every market.</p>"
     )
     notes = ""
+    if lesson.twins.seed in debrief.seeds:
+        claim = title_claim(debrief)
+        window = debrief.scenario.metrics.cycle_window
+        here = bool(claim[debrief.seeds.index(lesson.twins.seed)])
+        notes = (
+            f"<p class='title-claim'>Sailing in circles, the app's title: the "
+            f"{html.escape(debrief.labels[0])} firm more efficient than the "
+            f"{html.escape(debrief.labels[1])} one after period {debrief.split} and still "
+            f"moving {window} periods after it, not stuck. <b>Your market: "
+            f"{'yes' if here else 'no'}; {int(claim.sum())} of {len(debrief.seeds)} "
+            "markets.</b></p>"
+        )
     if all(n.check.strip() for n in debrief.scenario.things_to_notice) and (
         lesson.twins.seed in debrief.seeds
     ):
@@ -595,7 +607,7 @@ def debrief_table(lesson: Lesson) -> str:
             "markets.</b></li>"
             for n in check_notes(debrief, lesson.twins.seed)
         )
-        notes = f"<h3>Things to notice, checked</h3><ul>{items}</ul>"
+        notes += f"<h3>Things to notice, checked</h3><ul>{items}</ul>"
     return f'<table class="debrief-table"><tr><th></th>{head}</tr>{rows}</table>{replayed}{notes}'
 
 
