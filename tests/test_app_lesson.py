@@ -277,3 +277,16 @@ def test_the_documented_link_rebuilds_its_changes_one_department_included(lesson
     assert "65:firm1:alpha=0.7,sensing=0.3;70:shift:health_conscious;80:firm2:alpha.shop=0.2" in (
         lesson.query()
     )
+
+
+def test_a_reset_keeps_one_departments_alignment_in_the_link(lesson):
+    lesson.step()
+    lesson.change_firm(1, "alpha.shop", 0.2)
+    lesson.reset()  # the controls' values become the firms' settings at period 0
+    query = lesson.query()
+    assert "alpha2.shop=0.2" in query and "changes" not in query
+    other = Lesson()
+    other.open_query(query)
+    assert other.twins.settings(1).alpha == lesson.twins.settings(1).alpha
+    other.open_query(query.replace("alpha2.shop", "alpha2.lobby"))
+    assert other.notice.kind == "error" and "no such department" in other.notice.text
