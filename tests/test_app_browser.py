@@ -366,19 +366,29 @@ def test_a_lesson_on_a_projector(server, browser):
         ("boutique_online", 100, "over_time"),
         ("boutique_online", 100, "departments"),
         ("canteen_stable", 120, "over_time"),
+        # the bakery plan's live change (minutes 10-12), 20 periods on
+        ("bakery_gluten_free", 110, "over_time&changes=90:firm1:alpha=0.7,sensing=0.3"),
     ],
 )
 def test_lesson_plan_screens(server, browser, scenario, period, view):
     """The screens docs/app.md's lesson plans show, at 1024 x 768 in presentation mode."""
     url, _ = server
+    view, _, changes = view.partition("&changes=")
     page = browser.new_page(viewport={"width": 1024, "height": 768})
-    page.goto(f"{url}?scenario={scenario}&period={period}")
+    page.goto(
+        f"{url}?scenario={scenario}&period={period}" + (f"&changes={changes}" * bool(changes))
+    )
     page.locator(".period-badge", has_text=f"Period {period} of").wait_for(timeout=30_000)
     if view != "over_time":
         page.locator(f".tab-{view}").click()
     page.wait_for_function(VIEWS_LOADED, arg=[view])
     page.locator(".app-notice").evaluate_all("(els) => els.forEach((e) => e.remove())")
-    _shot(page, f"lesson_{scenario}_{period}_{view}", doc=True)
+    if changes:  # the change marked, and the firm's line away from its dashed line
+        caption = page.locator(".caption-over_time").inner_text()
+        assert "91: α 0.7, sensing 0.3" in caption and "Dashed" in caption, caption
+        assert "No difference so far for efficiency only" not in caption, caption
+    name = f"lesson_{scenario}_{period}_{view}" + ("_live_change" if changes else "")
+    _shot(page, name, doc=True)
     page.close()
 
 
