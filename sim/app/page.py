@@ -46,8 +46,9 @@ VIEW_TITLES: dict[str, str] = {
     "debrief": "Debrief",
 }
 VIEW_HELP: dict[str, str] = {
-    "over_time": "Both firms in the same market, month by month. Dashed line: a market shift; "
-    "coloured line: a live change; faint line: the firm without it.",
+    "over_time": "Both firms in the same market, month by month. Dashed upright: a market shift; "
+    "dash-dotted upright: a change of yours; dashed line in a firm's colour: that firm without "
+    "your changes.",
     "sailing": "Left: where each firm stands. Right: how far it has sailed (decisions "
     "changed) against how far it still is from the best set-up for today's customers (its "
     "port).",
