@@ -156,7 +156,7 @@ class Lesson:
 
     @_guarded
     def choose(self, name: str) -> None:
-        """Open scenario ``name`` at its typical market, period 0."""
+        """Open scenario ``name`` at its opening market (``classroom_seed``), period 0."""
         if name not in self.scenarios:
             raise ControlError(f"unknown scenario {name!r}; allowed: {', '.join(self.scenarios)}")
         scenario = self.scenarios[name]

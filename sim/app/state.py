@@ -258,7 +258,7 @@ class FirmView:
 class TwinFirms:
     """Two firms in one market, on one seed, stepping together; live changes and their record.
 
-    The seed defaults to the scenario's ``classroom_seed`` (its typical market).
+    The seed defaults to the scenario's ``classroom_seed`` (its opening market).
     ``strategies`` name the firms' starting strategies (from the scenario's, built-ins
     included); ``settings`` may replace their specs (the controls' values at a reset).
     Changes made now take effect at the next period, through `Firm.set_strategy`.
