@@ -240,6 +240,8 @@ def test_per_department_alignment_and_communication_are_controls_and_people_are_
         board = _html(rc, "scoreboard")
         assert "understood 40%" in board and "engaged" in board  # the scenario's people
         _type(rc, "communication-1-input", "0.3")
+        assert not _with_class(rc, "alpha-kitchen-1-input", v.TextField)  # folded
+        _click(rc, "per-department-1")
         _type(rc, "alpha-kitchen-1-input", "0.2")
         assert lesson.twins.settings(1).communication == 0.3
         assert lesson.twins.settings(1).alpha["kitchen"] == 0.2
@@ -259,6 +261,7 @@ def test_per_department_alignment_and_communication_are_controls_and_people_are_
     _box, rc = solara.render(Bakery(), handle_error=False)
     try:
         assert not _with_class(rc, "communication-0-input", v.TextField)
+        _click(rc, "per-department-0")
         assert _with_class(rc, "alpha-shop-0-input", v.TextField)
         assert "understood" not in _html(rc, "scoreboard")
     finally:

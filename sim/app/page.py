@@ -312,6 +312,7 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
     words_to_mode = {MODE_WORDS.get(m, plain(m)): m for m in COORDINATION_MODES}
     plain_to_strategy = {plain(n): n for n in twins.scenario.all_strategies}
     unit = html.escape(twins.scenario.money_unit)
+    per_department = solara.use_reactive(False)
     with solara.Card(classes=["firm-controls", f"firm-controls-{index}"]):
         solara.HTML(
             unsafe_innerHTML=f"Firm {index + 1}: {html.escape(twins.label_now(index))}",
@@ -366,7 +367,14 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
                 f"communication-{index}",
                 hint="share of the gap to full understanding of the strategy closed per month",
             )
-        with solara.Details(summary="alignment α per department", expand=False):
+        # one department's coupling: drawn only when asked (fewer widgets on a page's start)
+        solara.Button(
+            ("hide" if per_department.value else "show") + " alignment α per department",
+            on_click=lambda: per_department.set(not per_department.value),
+            text=True,
+            classes=["per-department-button", f"per-department-{index}"],
+        )
+        if per_department.value:
             for department, value in zip(twins.scenario.departments, alphas, strict=True):
                 key = f"alpha.{department.name}"
                 NumberControl(
