@@ -475,3 +475,36 @@ def test_presentation_fits_any_projector(server, browser, width, height, zoom):
     assert controls["y"] >= after["y"] + after["height"], (controls, after)
     assert problems == []
     page.close()
+
+
+def test_the_debrief_is_readable_above_the_fold_on_a_projector(server, browser):
+    """The debrief's chart at 1024 x 768 in presentation mode: every tick label and axis title
+    above the fold, ticks of at least 18 px; the numbers under it."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    problems = _watch(page)
+    page.goto(url + "?scenario=canteen_stable&period=120")
+    page.locator(".period-badge", has_text="Period 120 of").wait_for(timeout=120_000)
+    page.locator(".classroom-root.presentation").wait_for()
+    page.locator(".tab-debrief").click()
+    page.locator(".debrief-button").click()
+    page.locator(".plotly-chart.view-debrief .main-svg").first.wait_for(timeout=180_000)
+    parts = CHART_PARTS.replace(".plotly-chart.view-over_time", ".plotly-chart.view-debrief")
+    fits = (
+        "([w, h]) => { const f = (" + parts + ")(); return f.n >= 16 && "
+        "[f.chart, ...f.parts].every((p) => p.top >= 0 && p.bottom <= h && p.left >= 0 && "
+        "p.right <= w); }"
+    )
+    with contextlib.suppress(PlaywrightTimeout):  # the asserts below say what does not fit
+        page.wait_for_function(fits, arg=[1024, 768], timeout=10_000)
+    found = page.evaluate(parts)
+    assert found["n"] >= 16, found
+    for part in [found["chart"], *found["parts"]]:
+        assert part["top"] >= 0 and part["bottom"] <= 768, (part, found["chart"])
+        assert part["left"] >= 0 and part["right"] <= 1024, part
+    assert min(found["fonts"]) >= 18, found["fonts"]
+    table = page.locator(".debrief-table").bounding_box()
+    assert table["y"] >= found["chart"]["bottom"] - 1  # the numbers under the chart
+    _shot(page, "lesson_canteen_stable_120_debrief", doc=True)
+    assert problems == []
+    page.close()

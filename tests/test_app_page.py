@@ -7,6 +7,7 @@ import io
 import ipyvue
 import ipyvuetify as v
 import ipywidgets
+import numpy as np
 import pandas as pd
 import pytest
 import solara
@@ -264,5 +265,34 @@ def test_per_department_alignment_and_communication_are_controls_and_people_are_
         _click(rc, "per-department-0")
         assert _with_class(rc, "alpha-shop-0-input", v.TextField)
         assert "understood" not in _html(rc, "scoreboard")
+    finally:
+        rc.close()
+
+
+def test_the_debrief_is_a_chart_drawn_in_the_browser_with_large_type_then_the_numbers():
+    from sim.app.charts import LABEL_PX, TICK_PX
+    from sim.app.lesson import Lesson
+
+    lesson = Lesson(first=Screen(TwinFirms(load_scenario("canteen_stable"), seed=4)))
+    lesson.twins.replay([])
+    lesson.run_debrief()
+    _box, rc = solara.render(
+        page.DebriefPanel(lesson, lesson.version, lambda: None), handle_error=False
+    )
+    try:
+        chart = _charts(rc)["debrief"]
+        layout = chart.chart_layout
+        axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+        assert len(axes) == 8 and min(a["tickfont"]["size"] for a in axes) >= 18
+        assert TICK_PX >= 18 and LABEL_PX >= 18 and layout["font"]["size"] >= 18
+        means = [t for t in chart.traces if t["legendgroup"].startswith("firm")]
+        debrief = lesson.screen.debrief
+        first = np.nanmean(debrief.data["efficiency"][0], axis=0)
+        np.testing.assert_allclose(np.array(means[0]["y"], float), first, atol=5e-5)
+        mine = [t for t in chart.traces if t["legendgroup"].startswith("yours")]
+        assert len(mine) == 8 and mine[0]["name"] == "your market (4)"
+        assert "Thin lines: each of the 30 markets" in _html(rc, "view-caption")
+        assert "earned more" in _html(rc, "verdict")
+        assert not rc.find(ipywidgets.Image).widgets  # no PNG on the page (exports keep it)
     finally:
         rc.close()

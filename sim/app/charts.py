@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from sim import plots
 from sim.app.live import baseline_words, change_marks, firm_colours
-from sim.app.state import KPI_COLUMNS, TwinFirms
+from sim.app.state import KPI_COLUMNS, Debrief, TwinFirms
 
 #: Type sizes in CSS pixels: ticks and labels readable at the back of the room (>= 18 px).
 TICK_PX, LABEL_PX, MARK_PX = 18, 18, 16
@@ -268,6 +269,155 @@ def _vline(period: int, axis: str, colour: str, dash: str, width: float) -> dict
         "line": {"color": colour, "dash": dash, "width": width},
         "layer": "below",
     }
+
+
+class DebriefChart:
+    """The debrief drawn in the browser: per KPI panel (2 x 2), every market of the debrief a
+    thin line per firm, the mean over markets bold, the class's market dashed; market shifts
+    marked; type of at least 18 px (a projector's back row). Slides keep matplotlib
+    (`sim.app.live.debrief_figure`)."""
+
+    name = "debrief"
+
+    def __repr__(self) -> str:
+        return "DebriefChart()"
+
+    def spec(self, debrief: Debrief, market: int | None = None) -> ChartSpec:
+        """The chart of ``debrief``, the class's ``market`` dashed if it is one of its seeds."""
+        colours = firm_colours(debrief.strategy_names)
+        k = debrief.seeds.index(market) if market in debrief.seeds else None
+        n = len(debrief.seeds)
+        data: list[dict[str, Any]] = []
+        limits: dict[str, tuple[float, float]] = {}
+        for p, column in enumerate(KPI_COLUMNS):
+            axis = "" if p == 0 else str(p + 1)
+            values = debrief.data[column]  # (firm, market, period)
+            periods = values.shape[2]
+            for i, label in enumerate(debrief.labels):
+                runs = values[i]
+                # every market in one trace, a gap between markets: cheap to send and draw
+                xs: list[int | None] = []
+                ys: list[float | None] = []
+                for run in runs:
+                    xs += [*range(periods), None]
+                    ys += [*_numbers(run), None]
+                common = {"type": "scatter", "mode": "lines", "xaxis": f"x{axis}"}
+                common["yaxis"] = f"y{axis}"
+                data.append(
+                    {
+                        **common,
+                        "x": xs,
+                        "y": ys,
+                        "name": "one market (seed)",
+                        "legendgroup": f"markets{i}",
+                        "showlegend": False,
+                        "opacity": 0.18,
+                        "line": {"color": colours[i], "width": 1},
+                        "hoverinfo": "skip",
+                    }
+                )
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all closed: a gap
+                    mean = np.nanmean(np.where(np.isfinite(runs), runs, np.nan), axis=0)
+                data.append(
+                    {
+                        **common,
+                        "x": list(range(periods)),
+                        "y": _numbers(mean),
+                        "name": f"{label} (mean of {n})",
+                        "legendgroup": f"firm{i}",
+                        "showlegend": p == 0,
+                        "line": {"color": colours[i], "width": 3.5},
+                        "hovertemplate": f"{_TITLES[column]}, mean: %{{y:.2f}}<extra>"
+                        f"{label[:30]}</extra>",
+                    }
+                )
+                if k is not None:
+                    data.append(
+                        {
+                            **common,
+                            "x": list(range(periods)),
+                            "y": _numbers(runs[k]),
+                            "name": f"your market ({market})",
+                            "legendgroup": f"yours{i}",
+                            "showlegend": p == 0 and i == 0,
+                            "line": {"color": colours[i], "width": 2, "dash": "dash"},
+                            "hovertemplate": f"{_TITLES[column]}, your market: %{{y:.2f}}"
+                            f"<extra>{label[:30]}</extra>",
+                        }
+                    )
+            finite = values[np.isfinite(values)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            pad = 0.06 * max(hi - lo, 1e-9)
+            limits[column] = (lo - pad, hi + pad)
+        layout = self._layout(debrief, limits)
+        caption = (
+            f"Thin lines: each of the {n} markets; bold: the mean"
+            + (f"; dashed: your market ({market})" if k is not None else "")
+            + "."
+        )
+        return ChartSpec(layout, data, caption)
+
+    def _layout(self, debrief: Debrief, limits: dict[str, tuple[float, float]]) -> dict:
+        sc = debrief.scenario
+        font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
+        layout: dict[str, Any] = {
+            "font": font,
+            "margin": {"l": 78, "r": 14, "t": 8, "b": 52},
+            "showlegend": True,
+            "legend": {
+                "orientation": "h",
+                "x": 0.5,
+                "xanchor": "center",
+                "y": 1.0,
+                "yanchor": "top",
+                "font": {"size": MARK_PX},
+            },
+            "hovermode": "closest",
+            "hoverlabel": {"font": {"size": MARK_PX}},
+            "plot_bgcolor": "white",
+            "paper_bgcolor": "white",
+            "shapes": [],
+        }
+        ylabels = {
+            "efficiency": "efficiency",
+            "market_value": "market value",
+            "profit": f"profit ({sc.money_unit})",
+            "cash": f"cash ({plots.stock_unit(sc.money_unit)})",
+        }
+        horizon = debrief.data["profit"].shape[2] - 1
+        for p, column in enumerate(KPI_COLUMNS):
+            axis = "" if p == 0 else str(p + 1)
+            top = p < 2
+            layout[f"xaxis{axis}"] = {
+                "domain": list(_X[p % 2]),
+                "anchor": f"y{axis}",
+                "range": [0, horizon],
+                "showgrid": True,
+                "gridcolor": "#e6e6e6",
+                "zeroline": False,
+                "linecolor": "#4d4d4d",
+                "ticks": "outside",
+                "tickfont": {"size": TICK_PX},
+                **({} if top else {"title": {"text": "period (month)", "standoff": 4}}),
+            }
+            layout[f"yaxis{axis}"] = {
+                "domain": [0.5, 0.86] if top else [0.0, 0.38],
+                "anchor": f"x{axis}",
+                "range": list(limits[column]),
+                "showgrid": True,
+                "gridcolor": "#e6e6e6",
+                "zeroline": column in ("profit", "cash"),
+                "zerolinecolor": "#737373",
+                "linecolor": "#4d4d4d",
+                "ticks": "outside",
+                "tickfont": {"size": TICK_PX},
+                "nticks": 5,
+                "title": {"text": ylabels[column], "font": {"size": LABEL_PX}, "standoff": 6},
+            }
+            for period in debrief.shift_periods:
+                layout["shapes"].append(_vline(period, axis, "#262626", "dash", 1.5))
+        return layout
 
 
 def live_charts(twins: TwinFirms) -> dict[str, OverTimeChart]:

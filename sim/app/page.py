@@ -18,6 +18,7 @@ from pathlib import Path
 import solara
 
 from sim.app import spare
+from sim.app.charts import DebriefChart
 from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
 from sim.app.notes import check_notes, title_claim
@@ -538,16 +539,28 @@ def Timeline(screen: Screen, version: int) -> None:
 def DebriefPanel(lesson: Lesson, version: int, start: Callable[[], None]) -> None:
     """After a run: the same setting in 30 markets, so the class sees it was not luck."""
     screen, twins = lesson.screen, lesson.twins
+    debrief = screen.debrief
+    chart = solara.use_memo(
+        lambda: None if debrief is None else DebriefChart().spec(debrief, twins.seed),
+        [id(debrief)],
+    )
     solara.HTML(
         tag="h2",
         unsafe_innerHTML=f"Debrief: was it luck? The same setting in {DEBRIEF_SEEDS} markets",
     )
-    if screen.debrief is not None:
-        solara.HTML(
-            tag="p", unsafe_innerHTML=html.escape(screen.debrief.verdict()), classes=["verdict"]
+    if debrief is not None and chart is not None:
+        # the chart first, drawn in the browser with large type: above the fold on a projector
+        # (it takes the window's height left); the verdict and the numbers under it
+        PlotlyChart(
+            name="debrief",
+            chart_layout=chart.layout,
+            traces=chart.data,
+            period=twins.period,
+            src=PLOTLY_URL,
         )
+        solara.HTML(tag="p", unsafe_innerHTML=html.escape(chart.caption), classes=["view-caption"])
+        solara.HTML(tag="p", unsafe_innerHTML=html.escape(debrief.verdict()), classes=["verdict"])
         solara.HTML(unsafe_innerHTML=debrief_table(lesson), classes=["debrief-summary"])
-        solara.Image(screen.debrief_png(), width="100%", classes=["view-image", "view-debrief"])
     elif twins.finished:
         solara.HTML(
             tag="p",
