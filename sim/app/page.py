@@ -370,7 +370,7 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
             )
         # one department's coupling: drawn only when asked (fewer widgets on a page's start)
         solara.Button(
-            ("hide" if per_department.value else "show") + " alignment α per department",
+            ("hide" if per_department.value else "show") + " alignment per department",
             on_click=lambda: per_department.set(not per_department.value),
             text=True,
             classes=["per-department-button", f"per-department-{index}"],
