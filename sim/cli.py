@@ -331,6 +331,7 @@ def command_decompose(args: argparse.Namespace) -> int:
         TOTAL,
         check_decomposition,
         decompose,
+        pairing,
         signed,
     )
     from sim.plots import decomposition_figure
@@ -376,11 +377,7 @@ def command_decompose(args: argparse.Namespace) -> int:
             f"differences\n{args.base} and {args.target} differ in: "
             f"{'; '.join(scenario.differences(args.base, args.target)) or 'nothing'} (the arms "
             "take each of alpha, coordination, sensing from one or the other, everything else "
-            f"from {args.target})\npaired: on seed k all 8 arms face the same landscapes, "
-            "market and start and draw one behaviour stream (long jumps, orders), so they differ "
-            "only in the ingredients; `run` draws each strategy's behaviour from its own stream, "
-            f"so its {args.target} - {args.base} differs from 'all three' by sampling noise (and "
-            "by anything else the two strategies differ in)\n"
+            f"from {args.target})\n{pairing(scenario, args.base, args.target)}\n"
         )
         print(result.text())
         net = result.effects[result.effects["outcome"] == "profit_post_shift"].set_index("term")

@@ -86,7 +86,8 @@ class Market(mesa.Model):
 
     With ``[competition]`` the market also holds the scenario's mix of competing firms and its
     waiting entrants (``rivals``, `sim.rivals.add_rivals`), which share its customers; then
-    ``strategies`` defaults to none.
+    ``strategies`` defaults to none, and ``focal`` = (a strategy of the mix, a
+    `StrategySpec`) makes that strategy's first incumbent follow the spec instead.
 
     The firms are rows of an `Engine`; markets of an experiment share one (``engine=``) and are
     stepped in lockstep by `step_together`. Market shifts, "shift now" and live changes are
@@ -102,6 +103,7 @@ class Market(mesa.Model):
         strategies: Sequence[str | tuple[str, StrategySpec]] | str | None = None,
         rng: int | None = 0,
         engine: Engine | None = None,
+        focal: tuple[str, StrategySpec] | None = None,
     ) -> None:
         scenario = as_scenario(scenario)  # a name or path is loaded
         seed = _seed_of(rng)
@@ -193,7 +195,10 @@ class Market(mesa.Model):
         for entry in strategies:
             name, spec = (entry, scenario.strategy(entry)) if isinstance(entry, str) else entry
             self.add_firm(name, spec)
-        self.rivals = add_rivals(self)  # the competing firms of `[competition]` (or none)
+        # the competing firms of `[competition]` (or none); ``focal`` = (a strategy of the
+        # mix, a spec): its first incumbent follows the spec instead, keeping the name and
+        # its random stream (a decomposition swaps one firm's ingredients, rivals unchanged)
+        self.rivals = add_rivals(self, focal=focal)
         self._scheduled: set[int] = set()
         self._changes: dict[int, list[Change]] = {}
         for event in self.environment.schedule:
