@@ -157,6 +157,52 @@ def describe_competition(sc: Scenario) -> list[str]:
     return lines
 
 
+def describe_resources(sc: Scenario) -> list[str]:
+    """The budget split across departments in words: the split, what it does to efficiency and
+    demand served, who moves it, its costs and when it binds (none without `[resources]`)."""
+    res = sc.resources
+    if res is None:
+        return []
+    names = [d.name for d in sc.departments]
+    shares = (
+        {n: 1.0 / len(names) for n in names} if res.shares is None else dict(res.shares)
+    )
+    unit = sc.money_unit
+    rules = {
+        "keep": "keeps the split",
+        "efficiency": "moves it towards its departments' efficiencies (silos grab)",
+        "market": "moves it towards the demand it believes in (a head office)",
+    }
+    lines = [
+        "",
+        "Resources: one budget per period split across the departments; at the start "
+        + ", ".join(f"{n} {shares[n]:g}" for n in names) + ".",
+        f"  A department's efficiency is multiplied by (D x share)^{res.returns:g} (1 at an "
+        f"equal split; twice the equal share: x{2 ** res.returns:.2f}), kept within [0, 1].",
+        "  Demand per regime, in units of the budget (a department serves min(share, demand); "
+        "market value is multiplied by the share of demand served of what the budget could "
+        "serve at best):",
+    ]
+    for regime in sc.market.regimes:
+        table = res.demand[regime.name]
+        total = sum(table.values())
+        lines.append(
+            f"    {regime.name}: "
+            + ", ".join(f"{n} {table.get(n, 0.0):g}" for n in names)
+            + f" (total {total:g}" + (", more than the budget" if total > 1 else "") + ")"
+        )
+    for mode in sorted({sc.strategy(n).coordination for n in sc.compared_strategies}):
+        lines.append(f"  Under {mode} coordination the firm {rules[res.reallocation[mode]]}.")
+    lines += [
+        f"  At most {res.max_move:g} of the budget moves in a period; moving costs "
+        f"{res.moving_cost:g} {unit} per whole budget moved; capacity in use costs "
+        f"{res.activity_cost:g} {unit} at full use.",
+        f"  The budget binds in a period when more than {res.tolerance:g} of demand is turned "
+        "away or the move limit cuts the reallocation short (runs table: budget_binds_share).",
+    ]  # fmt: skip
+    return lines
+
+
 def describe_network(sc: Scenario) -> str:
     """The partners among a market's competing firms in one line (`[competition.network]`)."""
     network = sc.competition.network
@@ -264,6 +310,7 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
     ]
     lines += _people(sc)
     lines += describe_competition(sc)
+    lines += describe_resources(sc)
     lines += [
         "",
         f"Money: {sc.firm.money_scale:g} {unit} per unit of performance above "
