@@ -551,6 +551,7 @@ class Engine:
         self.res_rule = np.zeros(r, dtype=np.int64)
         self.moved_share, self.moving_paid = np.zeros(r), np.zeros(r)  # this period's move
         self.limited = np.zeros(r, dtype=bool)  # this period's move cut short by max_move
+        self.resource_efficiency = np.ones((r, d))  # department efficiencies last recorded
 
     def _set_resources(self, rows: np.ndarray, res: ResourceSettings | None) -> None:
         self.resourced[rows] = res is not None
@@ -572,16 +573,16 @@ class Engine:
 
     def _reallocate(self, active: np.ndarray) -> None:
         """Each resourced row moves its split towards its rule's target (`sim.resources`): by
-        the efficiencies its departments have at the period's start, or by the demand it
-        believes in after this period's sensing."""
+        its departments' efficiencies last recorded (at the period's start), or by the demand
+        it believes in after this period's sensing."""
         rows = active[self.resourced[active]]
+        kept = rows[self.res_rule[rows] == 0]  # "keep": no move, nothing to compute
+        self.moved_share[kept], self.moving_paid[kept], self.limited[kept] = 0.0, 0.0, False
+        rows = rows[self.res_rule[rows] != 0]
         if not rows.size:
             return
         shares = self.shares[rows]
-        land = self.department_land.take(self.market[rows] * self.size + self.config[rows], axis=0)
-        if self._learning:
-            land = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
-        eff = np.minimum(1.0, land * capacity_factor(shares, self.res_returns[rows]))
+        eff = self.resource_efficiency[rows]
         regimes = self.res_demand.shape[1]
         believed = current_demand(self.res_demand[rows], self.belief[rows, :regimes])
         target = target_split(self.res_rule[rows], shares, eff, believed)
@@ -601,6 +602,7 @@ class Engine:
         shares = _take(self.shares, rows)
         factor = capacity_factor(shares, _take(self.res_returns, rows))
         dept_eff = np.where(on[:, None], np.minimum(1.0, dept_eff * factor), dept_eff)
+        self.resource_efficiency[rows] = dept_eff
         regimes = self.res_demand.shape[1]
         demand = current_demand(_take(self.res_demand, rows), truth[:, :regimes])
         sigma, away, used = service(shares, demand)

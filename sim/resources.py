@@ -60,7 +60,10 @@ def current_demand(demand: np.ndarray, weights: np.ndarray) -> np.ndarray:
     (rows, R), the weights normalised to sum 1 (zero weights: zero demand)."""
     total = weights.sum(axis=1, keepdims=True)
     w = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
-    return np.einsum("rk,rkd->rd", w, demand)
+    out = w[:, 0, None] * demand[:, 0]
+    for k in range(1, demand.shape[1]):  # a few regimes: one term at a time
+        out = out + w[:, k, None] * demand[:, k]
+    return out
 
 
 def service(shares: np.ndarray, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
