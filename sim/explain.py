@@ -104,6 +104,11 @@ def describe_effect(effect: EffectSpec, scenario: Scenario) -> str:
         changes.append(
             "efficiency " + ", ".join(f"{labels[d]} {a:+g}" for d, a in effect.efficiency.items())
         )
+    for regime, table in effect.efficiency_by_regime.items():
+        changes.append(
+            f"efficiency while customers are in {regime} "
+            + ", ".join(f"{labels[d]} {a:+g}" for d, a in table.items())
+        )
     if effect.market_value:
         changes.append(
             "market value " + ", ".join(f"{a:+g} in {r}" for r, a in effect.market_value.items())

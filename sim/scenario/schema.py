@@ -804,6 +804,13 @@ class EffectSpec(Spec):
         "[-1, 1] (in proportion to the regime's weight during a gradual shift; the regime's "
         "preference fit is kept within [0, 1]).",
     )
+    efficiency_by_regime: dict[str, dict[str, Amount]] = Field(
+        default_factory=dict,
+        description="Change of named departments' efficiencies while customers are in each "
+        "named regime (regime -> department -> amount in [-1, 1]; in proportion to the "
+        "regime's weight during a gradual shift), on top of `efficiency`; the result is kept "
+        "within [0, 1].",
+    )
 
 
 ReallocationRule = Literal["keep", "efficiency", "market"]
@@ -1340,8 +1347,24 @@ def _check_effects(sc: Scenario) -> None:
                         "once",
                     )
                 seen[bit] = part
-        if not effect.efficiency and not effect.market_value:
-            raise FieldError(where, "an effect changes efficiency or market_value (or both)")
+        if not effect.efficiency and not effect.market_value and not effect.efficiency_by_regime:
+            raise FieldError(
+                where,
+                "an effect changes efficiency or market_value (or both), or "
+                "efficiency_by_regime",
+            )
+        for regime, table in effect.efficiency_by_regime.items():
+            if regime not in regimes:
+                raise FieldError(
+                    f"{where}.efficiency_by_regime",
+                    f"unknown regime {regime!r}; allowed: {', '.join(regimes)}",
+                )
+            for name in table:
+                if name not in departments:
+                    raise FieldError(
+                        f"{where}.efficiency_by_regime.{regime}",
+                        f"unknown department {name!r}; allowed: {', '.join(departments)}",
+                    )
         for name in effect.efficiency:
             if name not in departments:
                 raise FieldError(
