@@ -501,7 +501,11 @@ class Engine:
         self._engagement_on = bool(self.engaged.any())
         self._resources_on = bool(self.resourced.any())
         limited = (self.alternatives > 0) & (self.alternatives < self.n_max)
-        self._sampling = bool(limited.any() or (self.engaged & self.engaged_search).any())
+        self._sampling = bool(
+            limited.any()
+            or (self.engaged & self.engaged_search).any()
+            or (self.resourced & self.res_search).any()
+        )
 
     def _load_basis(self, i: int, m: MarketState) -> None:
         k = m.basis.shape[0]
@@ -549,6 +553,7 @@ class Engine:
         self.res_moving_cost, self.res_activity_cost = np.zeros(r), np.zeros(r)
         self.res_tolerance = np.zeros(r)
         self.res_rule = np.zeros(r, dtype=np.int64)
+        self.res_search = np.zeros(r, dtype=bool)  # the share scales the alternatives examined
         self.moved_share, self.moving_paid = np.zeros(r), np.zeros(r)  # this period's move
         self.limited = np.zeros(r, dtype=bool)  # this period's move cut short by max_move
         self.resource_efficiency = np.ones((r, d))  # department efficiencies last recorded
@@ -570,6 +575,7 @@ class Engine:
         self.res_activity_cost[rows] = res.activity_cost
         self.res_tolerance[rows] = res.tolerance
         self.res_rule[rows] = RESOURCE_RULES.index(res.rule)
+        self.res_search[rows] = res.scales_search
 
     def _reallocate(self, active: np.ndarray) -> None:
         """Each resourced row moves its split towards its rule's target (`sim.resources`): by
@@ -735,7 +741,8 @@ class Engine:
         """Which columns (status quo, then flips) department ``dept[i]`` of row ``rows[i]``
         examines: the status quo and ``count`` of its one-bit flips drawn at random without
         replacement, where ``count`` is the strategy's `alternatives` (0 = all), scaled by the
-        department's engagement where engagement drives search (at least one)."""
+        department's engagement where engagement drives search and by min(1, D x its budget
+        share) where resources scale search (at least one)."""
         n_local = self.n_local[dept]
         limit = self.alternatives[rows]
         count = np.where((limit > 0) & (limit < n_local), limit, n_local)
@@ -744,6 +751,12 @@ class Engine:
             level = self.engagement[rows, dept]
             count = np.where(
                 scaled, np.maximum(1, np.floor(level * count + 0.5)).astype(np.int64), count
+            )
+        by_share = self.resourced[rows] & self.res_search[rows]
+        if by_share.any():  # resources (§7.22): below the equal share, fewer alternatives
+            level = np.minimum(1.0, self.department_count * self.shares[rows, dept])
+            count = np.where(
+                by_share, np.maximum(1, np.floor(level * count + 0.5)).astype(np.int64), count
             )
         examined = np.ones((rows.size, 1 + self.n_max), dtype=bool)
         partial = np.flatnonzero(count < n_local)
@@ -945,7 +958,7 @@ class Engine:
         - no learning by doing (gain 0: efficiency is the landscape's);
         - strategic understanding off (the coupling is alpha itself);
         - every one-bit alternative examined (no limit below the largest department, and
-          engagement not scaling search);
+          engagement or a resource share not scaling search);
         - no trace;
         - the population's alpha, search rule and beliefs.
         The population must be large enough to pay for a table of 2**N configurations (at
@@ -961,6 +974,7 @@ class Engine:
             & ~self.understands
             & ((self.alternatives == 0) | (self.alternatives >= self.n_max))
             & ~(self.engaged & self.engaged_search)
+            & ~(self.resourced & self.res_search)
             & ~self.traced
             & self.alive
         )

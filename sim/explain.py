@@ -202,6 +202,11 @@ def describe_resources(sc: Scenario) -> list[str]:
         f"  At most {res.max_move:g} of the budget moves in a period; moving costs "
         f"{res.moving_cost:g} {unit} per whole budget moved; capacity in use costs "
         f"{res.activity_cost:g} {unit} at full use.",
+        *(
+            ["  Below its equal share a department examines that much fewer alternatives."]
+            if res.scales_search
+            else []
+        ),
         f"  The budget binds in a period when more than {res.tolerance:g} of demand is turned "
         "away or the move limit cuts the reallocation short (runs table: budget_binds_share).",
     ]  # fmt: skip

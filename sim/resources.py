@@ -17,6 +17,9 @@ A firm's budget (capacity, people, money per period) is split in shares s_d summ
   budget, measured as half the L1 distance) and each unit of share moved costs ``moving_cost``.
 - Costs of activity: ``activity_cost`` per period at full use, times the share of the budget in
   use (sum_d min(s_d, q_d)).
+- Search (``scales_search``): a department examines the share min(1, D s_d) of the one-bit
+  alternatives it would examine otherwise (at least one): below its equal share it looks at
+  fewer of its options.
 - The budget binds in a period when more than ``tolerance`` of the demand is turned away
   (1 - sum_d min(s_d, q_d) / sum_d q_d > tolerance) or the reallocation was cut short by
   ``max_move``.
@@ -47,6 +50,7 @@ class ResourceSettings:
     activity_cost: float = 0.0  # money per period at full use of the budget
     tolerance: float = 0.02  # share of demand turned away above which the budget binds
     rule: str = "keep"  # one of RULES
+    scales_search: bool = False  # a share below the equal one examines fewer alternatives
 
 
 def capacity_factor(shares: np.ndarray, returns: np.ndarray) -> np.ndarray:

@@ -83,6 +83,7 @@ def resource_settings(scenario: Scenario, strategy: StrategySpec) -> ResourceSet
         activity_cost=res.activity_cost,
         tolerance=res.tolerance,
         rule=res.reallocation[strategy.coordination],
+        scales_search=res.scales_search,
     )
 
 

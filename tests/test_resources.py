@@ -158,3 +158,24 @@ def test_a_bad_resources_section_is_a_clear_error(overrides, field, words):
         load_scenario(CLOUD, overrides)
     message = str(error.value)
     assert field in message and words in message
+
+
+def test_a_department_below_its_equal_share_examines_fewer_alternatives_when_asked():
+    sc = load_scenario(CLOUD, {"resources.scales_search": True})
+    market = Market(scenario=sc, rng=0, strategies=("aligned",))
+    engine = market.engine
+    engine.build()
+    row = np.array([market.firms[0].row])
+    engine.shares[row] = [0.05, 0.45, 0.25, 0.25]  # D x share: 0.2, 1.8, 1, 1
+    counts = [int(engine._examined(row, np.array([d]), 1)[0, 1:].sum()) for d in range(4)]
+    assert counts == [1, 3, 3, 3]  # 0.2 x 3 alternatives, rounded, at least 1; the rest all
+    off = Market(scenario=load_scenario(CLOUD), rng=0, strategies=("aligned",)).engine
+    off.build()
+    assert not off._sampling  # without the option every alternative is examined as before
+
+
+def test_search_scaled_by_the_share_changes_the_numbers():
+    """Negative control of the option: the same scenario with it on is not the same run."""
+    on = run_experiment(load_scenario(CLOUD, {"resources.scales_search": True}), seeds=2)
+    off = run_experiment(load_scenario(CLOUD), seeds=2)
+    assert not np.array_equal(on.periods["config"], off.periods["config"])

@@ -870,6 +870,11 @@ class ResourcesSpec(Spec):
         description="The budget binds in a period when more than this share of demand is "
         "turned away, or when max_move cuts the reallocation short.",
     )
+    scales_search: bool = Field(
+        False,
+        description="A department below its equal share examines that much fewer of its "
+        "one-bit alternatives per period: the share min(1, D x share) of them, at least one.",
+    )
     reallocation: dict[CoordinationMode, ReallocationRule] = Field(
         default_factory=lambda: dict(DEFAULT_REALLOCATION),
         description="How each coordination mode moves the budget: keep (never), efficiency "
