@@ -187,6 +187,12 @@ class FirmLog:
             if values is not None:
                 for d, name in enumerate(department_names):
                     cols[f"{part}_{name}"] = values[:, self.row, d]
+        if h.shares is not None and self.engine.resourced[self.row]:  # resources (§7.22)
+            for d, name in enumerate(department_names):
+                cols[f"share_{name}"] = h.shares[:, self.row, d]
+            cols["unserved_demand"] = h.unserved_demand[:, self.row]
+            cols["capacity_moved"] = h.capacity_moved[:, self.row]
+            cols["budget_binds"] = h.budget_binds[:, self.row]
         return cols
 
 

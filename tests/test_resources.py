@@ -179,3 +179,11 @@ def test_search_scaled_by_the_share_changes_the_numbers():
     on = run_experiment(load_scenario(CLOUD, {"resources.scales_search": True}), seeds=2)
     off = run_experiment(load_scenario(CLOUD), seeds=2)
     assert not np.array_equal(on.periods["config"], off.periods["config"])
+
+
+def test_a_firms_own_log_has_the_periods_tables_resource_columns():
+    market = Market(scenario=load_scenario(CLOUD), rng=1, strategies=("aligned",)).run()
+    frame = market.firms[0].log.to_frame()
+    table = run_experiment(load_scenario(CLOUD), strategies=["aligned"], seeds=[1]).periods
+    for column in ("share_gpu_hosting", "unserved_demand", "capacity_moved", "budget_binds"):
+        assert np.array_equal(frame[column], table[column], equal_nan=True), column
