@@ -28,6 +28,15 @@ import numpy as np
 from sim import streams
 from sim.adaptation import Adaptation, AdaptationRule
 from sim.demand import Demand, logit_shares
+from sim.resources import RULES as RESOURCE_RULES
+from sim.resources import (
+    ResourceSettings,
+    capacity_factor,
+    current_demand,
+    reallocate,
+    service,
+    target_split,
+)
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
@@ -108,6 +117,7 @@ class FirmSettings:
     engaged_search: bool = True  # engagement scales the alternatives examined
     burn_in: int = 0  # periods run in the initial market before period 0 (`Engine.burn_in`)
     sequential_order: str = "random"  # sequential coordination: "random" each period or "fixed"
+    resources: ResourceSettings | None = None  # a budget split across departments (None = off)
 
 
 @dataclass
@@ -328,6 +338,7 @@ class Engine:
         self.ids = np.arange(r, dtype=np.int64)
         self.belief = np.zeros((r, self.k_basis))
         self.waiting = np.zeros(r, dtype=bool)  # entrants not yet entered
+        self._allocate_resources(r, d)
         self.queue = np.full(r, _UNSET, dtype=np.int64)  # a waiting row's entry queue
         self.place = np.zeros(r, dtype=np.int64)  # and its place in it
         in_queue = np.zeros(self.queues, dtype=np.int64)
@@ -346,6 +357,7 @@ class Engine:
             self.experience[rows] = settings.initial_experience
             self.understanding[rows] = self.initial_understanding[rows]
             self.engagement[rows] = self.initial_engagement[rows]
+            self.shares[rows] = self.initial_shares[rows]
             if group != _UNSET:
                 selection_groups[group] = selection
             if queue != _UNSET:
@@ -355,6 +367,7 @@ class Engine:
                 in_queue[queue] += len(keys)
             row += len(keys)
         self._pending = []
+        self._resources_on = bool(self.resourced.any())
         self._build_partners()
         self.traced = np.zeros(r, dtype=bool)  # rows whose decisions are recorded (`trace`)
         self.trace_records: list[dict] = []
@@ -377,6 +390,7 @@ class Engine:
             engagement=bool(self.engaged.any()),
             competition=self._competing,
             single_firms=bool((self.group == _UNSET).any()),
+            resources=bool(self.resourced.any()),
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         if self._adaptive:
@@ -464,6 +478,7 @@ class Engine:
         self.recovery[rows] = settings.recovery
         self.turnover[rows] = settings.turnover
         self.engaged_search[rows] = settings.engaged_search
+        self._set_resources(rows, settings.resources)
         if hasattr(self, "history"):  # a live change: the flags the next evaluations read
             if settings.understanding is None:  # switched off: everybody understands again
                 self.understanding[rows] = 1.0
@@ -484,8 +499,13 @@ class Engine:
         """The flags that let rows without these mechanisms skip their work."""
         self._understanding_on = bool(self.understands.any())
         self._engagement_on = bool(self.engaged.any())
+        self._resources_on = bool(self.resourced.any())
         limited = (self.alternatives > 0) & (self.alternatives < self.n_max)
-        self._sampling = bool(limited.any() or (self.engaged & self.engaged_search).any())
+        self._sampling = bool(
+            limited.any()
+            or (self.engaged & self.engaged_search).any()
+            or (self.resourced & self.res_search).any()
+        )
 
     def _load_basis(self, i: int, m: MarketState) -> None:
         k = m.basis.shape[0]
@@ -516,6 +536,93 @@ class Engine:
         m.landscape_performance = self.performance_land[block]
         self.port[i] = m.port
         self.best[i] = m.best
+
+    # ------------------------------------------------------------------ resources
+    def _allocate_resources(self, r: int, d: int) -> None:
+        """The arrays of the resources mechanism (docs/ODD.md section 7.22), sized for the
+        largest demand table of the rows to be added."""
+        regimes = max(
+            (len(p[3].resources.demand) for p in self._pending if p[3].resources is not None),
+            default=0,
+        )
+        self.resourced = np.zeros(r, dtype=bool)  # the mechanism is on
+        self.initial_shares = np.full((r, d), 1.0 / d)
+        self.shares = np.full((r, d), 1.0 / d)
+        self.res_demand = np.zeros((r, regimes, d))
+        self.res_returns, self.res_max_move = np.zeros(r), np.ones(r)
+        self.res_moving_cost, self.res_activity_cost = np.zeros(r), np.zeros(r)
+        self.res_tolerance = np.zeros(r)
+        self.res_rule = np.zeros(r, dtype=np.int64)
+        self.res_search = np.zeros(r, dtype=bool)  # the share scales the alternatives examined
+        self.moved_share, self.moving_paid = np.zeros(r), np.zeros(r)  # this period's move
+        self.limited = np.zeros(r, dtype=bool)  # this period's move cut short by max_move
+        self.resource_efficiency = np.ones((r, d))  # department efficiencies last recorded
+
+    def _set_resources(self, rows: np.ndarray, res: ResourceSettings | None) -> None:
+        self.resourced[rows] = res is not None
+        if res is None:
+            return
+        if len(res.shares) != self.department_count:
+            raise ValueError("one resource share per department")
+        if len(res.demand) > self.res_demand.shape[1]:
+            raise ValueError("a demand table with more regimes than the engine was built for")
+        self.initial_shares[rows] = res.shares
+        self.res_demand[rows] = 0.0
+        self.res_demand[rows, : len(res.demand)] = res.demand
+        self.res_returns[rows] = res.returns
+        self.res_max_move[rows] = res.max_move
+        self.res_moving_cost[rows] = res.moving_cost
+        self.res_activity_cost[rows] = res.activity_cost
+        self.res_tolerance[rows] = res.tolerance
+        self.res_rule[rows] = RESOURCE_RULES.index(res.rule)
+        self.res_search[rows] = res.scales_search
+
+    def _reallocate(self, active: np.ndarray) -> None:
+        """Each resourced row moves its split towards its rule's target (`sim.resources`): by
+        its departments' efficiencies last recorded (at the period's start), or by the demand
+        it believes in after this period's sensing."""
+        rows = active[self.resourced[active]]
+        kept = rows[self.res_rule[rows] == 0]  # "keep": no move, nothing to compute
+        self.moved_share[kept], self.moving_paid[kept], self.limited[kept] = 0.0, 0.0, False
+        rows = rows[self.res_rule[rows] != 0]
+        if not rows.size:
+            return
+        shares = self.shares[rows]
+        eff = self.resource_efficiency[rows]
+        regimes = self.res_demand.shape[1]
+        believed = current_demand(self.res_demand[rows], self.belief[rows, :regimes])
+        target = target_split(self.res_rule[rows], shares, eff, believed)
+        new, moved, limited = reallocate(shares, target, self.res_max_move[rows])
+        self.shares[rows] = new
+        self.moved_share[rows] = moved
+        self.limited[rows] = limited
+        self.moving_paid[rows] = self.res_moving_cost[rows] * moved
+
+    def _resource_outcomes(
+        self, t: int, rows: np.ndarray | slice, dept_eff: np.ndarray, truth: np.ndarray, first: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the split does in period ``t`` to ``rows`` (resourced or not): their department
+        efficiencies, the share sigma of the demand served that market value is multiplied
+        by, and the money spent on capacity in use and on moving it; recorded."""
+        on = _take(self.resourced, rows)
+        shares = _take(self.shares, rows)
+        factor = capacity_factor(shares, _take(self.res_returns, rows))
+        dept_eff = np.where(on[:, None], np.minimum(1.0, dept_eff * factor), dept_eff)
+        self.resource_efficiency[rows] = dept_eff
+        regimes = self.res_demand.shape[1]
+        demand = current_demand(_take(self.res_demand, rows), truth[:, :regimes])
+        sigma, away, used = service(shares, demand)
+        moved = np.zeros(on.size) if first else _take(self.moved_share, rows)
+        limited = np.zeros(on.size, dtype=bool) if first else _take(self.limited, rows)
+        paid = 0.0 if first else _take(self.moving_paid, rows)
+        spent = np.where(on, _take(self.res_activity_cost, rows) * used + paid, 0.0)
+        h = self.history
+        if h.shares is not None:
+            h.shares[t, rows] = np.where(on[:, None], shares, np.nan)
+            h.unserved_demand[t, rows] = np.where(on, away, np.nan)
+            h.capacity_moved[t, rows] = np.where(on, moved, np.nan)
+            h.budget_binds[t, rows] = on & ((away > _take(self.res_tolerance, rows)) | limited)
+        return dept_eff, np.where(on, sigma, 1.0), spent
 
     # ------------------------------------------------------------------ evaluation
     def _bonus(self, rows: np.ndarray, experience: np.ndarray) -> np.ndarray:
@@ -634,7 +741,8 @@ class Engine:
         """Which columns (status quo, then flips) department ``dept[i]`` of row ``rows[i]``
         examines: the status quo and ``count`` of its one-bit flips drawn at random without
         replacement, where ``count`` is the strategy's `alternatives` (0 = all), scaled by the
-        department's engagement where engagement drives search (at least one)."""
+        department's engagement where engagement drives search and by min(1, D x its budget
+        share) where resources scale search (at least one)."""
         n_local = self.n_local[dept]
         limit = self.alternatives[rows]
         count = np.where((limit > 0) & (limit < n_local), limit, n_local)
@@ -643,6 +751,12 @@ class Engine:
             level = self.engagement[rows, dept]
             count = np.where(
                 scaled, np.maximum(1, np.floor(level * count + 0.5)).astype(np.int64), count
+            )
+        by_share = self.resourced[rows] & self.res_search[rows]
+        if by_share.any():  # resources (§7.22): below the equal share, fewer alternatives
+            level = np.minimum(1.0, self.department_count * self.shares[rows, dept])
+            count = np.where(
+                by_share, np.maximum(1, np.floor(level * count + 0.5)).astype(np.int64), count
             )
         examined = np.ones((rows.size, 1 + self.n_max), dtype=bool)
         partial = np.flatnonzero(count < n_local)
@@ -830,6 +944,7 @@ class Engine:
             self.experience[replaced] = self.initial_experience[replaced][:, None]
             self.understanding[replaced] = self.initial_understanding[replaced]
             self.engagement[replaced] = self.initial_engagement[replaced]
+            self.shares[replaced] = self.initial_shares[replaced]
             start[replaced] = self.config[replaced]  # a newcomer starts where it enters
 
     def _fast_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -843,7 +958,7 @@ class Engine:
         - no learning by doing (gain 0: efficiency is the landscape's);
         - strategic understanding off (the coupling is alpha itself);
         - every one-bit alternative examined (no limit below the largest department, and
-          engagement not scaling search);
+          engagement or a resource share not scaling search);
         - no trace;
         - the population's alpha, search rule and beliefs.
         The population must be large enough to pay for a table of 2**N configurations (at
@@ -859,6 +974,7 @@ class Engine:
             & ~self.understands
             & ((self.alternatives == 0) | (self.alternatives >= self.n_max))
             & ~(self.engaged & self.engaged_search)
+            & ~(self.resourced & self.res_search)
             & ~self.traced
             & self.alive
         )
@@ -972,6 +1088,8 @@ class Engine:
                  "alternative": -1, "config": int(new[active[row]]), "own_efficiency": np.nan,
                  "perceived_performance": np.nan, "utility": np.nan, "proposal_rank": 0}
             )  # fmt: skip
+        if self._resources_on:  # from the configuration and experience the period starts with
+            self._reallocate(active)
         changed = ((new ^ start)[:, None] & self.masks) != 0
         keep = self.keep[:, None]
         self.experience[rows] = np.where(
@@ -1017,6 +1135,7 @@ class Engine:
         self.experience[rows] = self.initial_experience[rows][:, None]
         self.understanding[rows] = self.initial_understanding[rows]
         self.engagement[rows] = self.initial_engagement[rows]
+        self.shares[rows] = self.initial_shares[rows]
         self.belief[rows] = self.truth[m]
         self._refresh_bonus()
 
@@ -1083,11 +1202,15 @@ class Engine:
             dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
         else:
             dept_eff = land
+        truth = self.truth.take(m, axis=0)
+        if self._resources_on:  # the split scales efficiency and the demand served
+            dept_eff, sigma, spent = self._resource_outcomes(t, rows, dept_eff, truth, first)
         efficiency = self._weighted(dept_eff)
         # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
-        truth = self.truth.take(m, axis=0)
         value, believed = self._basis_values(rows, configs, truth, self.belief[rows])
         value, believed = np.clip(value, 0.0, 1.0), np.clip(believed, 0.0, 1.0)
+        if self._resources_on:
+            value = value * sigma
         beta = self.beta.take(m)
         performance = beta * value + (1.0 - beta) * efficiency
         earned = performance
@@ -1097,6 +1220,8 @@ class Engine:
             h.market_share[t, rows] = share
             h.sales[t, rows] = sales
         profit = self.money_scale[rows] * (earned - self.break_even[rows]) - self.cost[rows]
+        if self._resources_on:
+            profit = profit - spent
         if first:
             profit = np.zeros_like(profit)
         self.cash[rows] = self.cash[rows] + profit
@@ -1348,6 +1473,7 @@ class History:
         engagement: bool = False,
         competition: bool = False,
         single_firms: bool = True,
+        resources: bool = False,
     ) -> None:
         shape = (periods, rows)
         self.periods, self.rows, self.single_firms = periods, rows, single_firms
@@ -1371,6 +1497,14 @@ class History:
         self.sales = np.full(shape, np.nan) if competition else None
         # the index of the strategy each learning row follows (`sim.adaptation`; else None)
         self.setting: np.ndarray | None = None
+        # with resources (docs/ODD.md section 7.22), single firms only; None without: each
+        # department's share of the budget, the share of demand turned away, the share of the
+        # budget moved this period and whether the budget binds
+        kept_resources = resources and single_firms
+        self.shares = np.full(people, np.nan) if kept_resources else None
+        self.unserved_demand = np.full(shape, np.nan) if kept_resources else None
+        self.capacity_moved = np.full(shape, np.nan) if kept_resources else None
+        self.budget_binds = np.zeros(shape, dtype=bool) if kept_resources else None
 
     def __repr__(self) -> str:
         kept = "all records" if self.single_firms else "populations' records"

@@ -337,6 +337,12 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
         ):
             for d, department in enumerate(firms[0].spec.departments):
                 columns[f"{part}_{department.name}"] = stacked(values[..., d])
+    if history.shares is not None and engine.resourced[rows].any():  # resources (§7.22)
+        for d, department in enumerate(firms[0].spec.departments):
+            columns[f"share_{department.name}"] = stacked(history.shares[..., d])
+        columns["unserved_demand"] = stacked(history.unserved_demand)
+        columns["capacity_moved"] = stacked(history.capacity_moved)
+        columns["budget_binds"] = stacked(history.budget_binds)
     adaptation = engine.adaptation
     if adaptation is not None and adaptation.learning[rows].any():  # strategies that learn
         adopted = adaptation.name_of(rows, history.setting[:, rows].astype(np.int64))

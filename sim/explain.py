@@ -104,6 +104,11 @@ def describe_effect(effect: EffectSpec, scenario: Scenario) -> str:
         changes.append(
             "efficiency " + ", ".join(f"{labels[d]} {a:+g}" for d, a in effect.efficiency.items())
         )
+    for regime, table in effect.efficiency_by_regime.items():
+        changes.append(
+            f"efficiency while customers are in {regime} "
+            + ", ".join(f"{labels[d]} {a:+g}" for d, a in table.items())
+        )
     if effect.market_value:
         changes.append(
             "market value " + ", ".join(f"{a:+g} in {r}" for r, a in effect.market_value.items())
@@ -154,6 +159,57 @@ def describe_competition(sc: Scenario) -> list[str]:
     else:
         lines.append("  Entry: none (no entrants waiting).")
     lines.append(describe_network(sc))
+    return lines
+
+
+def describe_resources(sc: Scenario) -> list[str]:
+    """The budget split across departments in words: the split, what it does to efficiency and
+    demand served, who moves it, its costs and when it binds (none without `[resources]`)."""
+    res = sc.resources
+    if res is None:
+        return []
+    names = [d.name for d in sc.departments]
+    shares = (
+        {n: 1.0 / len(names) for n in names} if res.shares is None else dict(res.shares)
+    )
+    unit = sc.money_unit
+    rules = {
+        "keep": "keeps the split",
+        "efficiency": "moves it towards its departments' efficiencies (silos grab)",
+        "market": "moves it towards the demand it believes in (a head office)",
+    }
+    lines = [
+        "",
+        "Resources: one budget per period split across the departments; at the start "
+        + ", ".join(f"{n} {shares[n]:g}" for n in names) + ".",
+        f"  A department's efficiency is multiplied by (D x share)^{res.returns:g} (1 at an "
+        f"equal split; twice the equal share: x{2 ** res.returns:.2f}), kept within [0, 1].",
+        "  Demand per regime, in units of the budget (a department serves min(share, demand); "
+        "market value is multiplied by the share of demand served of what the budget could "
+        "serve at best):",
+    ]
+    for regime in sc.market.regimes:
+        table = res.demand[regime.name]
+        total = sum(table.values())
+        lines.append(
+            f"    {regime.name}: "
+            + ", ".join(f"{n} {table.get(n, 0.0):g}" for n in names)
+            + f" (total {total:g}" + (", more than the budget" if total > 1 else "") + ")"
+        )
+    for mode in sorted({sc.strategy(n).coordination for n in sc.compared_strategies}):
+        lines.append(f"  Under {mode} coordination the firm {rules[res.reallocation[mode]]}.")
+    lines += [
+        f"  At most {res.max_move:g} of the budget moves in a period; moving costs "
+        f"{res.moving_cost:g} {unit} per whole budget moved; capacity in use costs "
+        f"{res.activity_cost:g} {unit} at full use.",
+        *(
+            ["  Below its equal share a department examines that much fewer alternatives."]
+            if res.scales_search
+            else []
+        ),
+        f"  The budget binds in a period when more than {res.tolerance:g} of demand is turned "
+        "away or the move limit cuts the reallocation short (runs table: budget_binds_share).",
+    ]  # fmt: skip
     return lines
 
 
@@ -264,6 +320,7 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
     ]
     lines += _people(sc)
     lines += describe_competition(sc)
+    lines += describe_resources(sc)
     lines += [
         "",
         f"Money: {sc.firm.money_scale:g} {unit} per unit of performance above "

@@ -12,7 +12,13 @@ import numpy as np
 
 from sim.agents import Firm
 from sim.demand import demand_of
-from sim.effects import with_efficiency_effects, with_market_value_effects
+from sim.effects import (
+    efficiency_change,
+    efficiency_change_by_regime,
+    regime_efficiency,
+    with_efficiency_effects,
+    with_market_value_effects,
+)
 from sim.engine import Engine, MarketState
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
@@ -123,7 +129,15 @@ class Market(mesa.Model):
         department_efficiency = NKTables.draw(
             edge_dependencies(n, self._interaction_edges), env_rng
         ).group_means(scenario.department_decisions)
-        department_efficiency = with_efficiency_effects(scenario, department_efficiency)
+        # effects whose efficiency part depends on the regime (docs/ODD.md §7.17): the table
+        # follows the customers' regime weights (`_refresh_port`); None: fixed, as before
+        self._efficiency_by_regime = efficiency_change_by_regime(scenario)
+        if self._efficiency_by_regime is None:
+            department_efficiency = with_efficiency_effects(scenario, department_efficiency)
+        else:
+            change = efficiency_change(scenario)
+            self._efficiency_base = department_efficiency + (0.0 if change is None else change)
+            department_efficiency = self._efficiency_base.copy()  # set by `_refresh_port`
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
         self.department_masks = np.array(
@@ -429,6 +443,13 @@ class Market(mesa.Model):
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port")."""
         state = self.state
+        if self._efficiency_by_regime is not None:  # in place: the engine reads this table
+            state.department_efficiency[...] = regime_efficiency(
+                self._efficiency_base,
+                self._efficiency_by_regime,
+                self.environment.regime_weights,
+                [r.name for r in self.spec.market.regimes],
+            )
         state.landscape_performance = (
             self.beta * self.environment.value + (1.0 - self.beta) * self.efficiency
         )

@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.adaptation import AdaptationRule
 from sim.engine import FirmSettings
+from sim.resources import ResourceSettings
 from sim.scenario.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -54,6 +55,35 @@ def firm_settings(
         engaged_search=engagement is not None and engagement.drives_search,
         burn_in=firm.burn_in,
         sequential_order=strategy.sequential_order,
+        resources=resource_settings(scenario, strategy),
+    )
+
+
+def resource_settings(scenario: Scenario, strategy: StrategySpec) -> ResourceSettings | None:
+    """The budget split of a firm following ``strategy`` (`[resources]`; None when off)."""
+    res = scenario.resources
+    if res is None:
+        return None
+    names = [d.name for d in scenario.departments]
+    shares = (
+        tuple(1.0 / len(names) for _ in names)
+        if res.shares is None
+        else tuple(float(res.shares[n]) for n in names)
+    )
+    demand = tuple(
+        tuple(float(res.demand[r.name].get(n, 0.0)) for n in names)
+        for r in scenario.market.regimes
+    )
+    return ResourceSettings(
+        shares=shares,
+        demand=demand,
+        returns=res.returns,
+        max_move=res.max_move,
+        moving_cost=res.moving_cost,
+        activity_cost=res.activity_cost,
+        tolerance=res.tolerance,
+        rule=res.reallocation[strategy.coordination],
+        scales_search=res.scales_search,
     )
 
 

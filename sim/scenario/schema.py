@@ -804,6 +804,91 @@ class EffectSpec(Spec):
         "[-1, 1] (in proportion to the regime's weight during a gradual shift; the regime's "
         "preference fit is kept within [0, 1]).",
     )
+    efficiency_by_regime: dict[str, dict[str, Amount]] = Field(
+        default_factory=dict,
+        description="Change of named departments' efficiencies while customers are in each "
+        "named regime (regime -> department -> amount in [-1, 1]; in proportion to the "
+        "regime's weight during a gradual shift), on top of `efficiency`; the result is kept "
+        "within [0, 1].",
+    )
+
+
+ReallocationRule = Literal["keep", "efficiency", "market"]
+#: Who moves the budget under each coordination mode unless `[resources]` says otherwise: a
+#: head office follows the demand it believes in; silos (and departments moving one after
+#: another, with nobody above them) grab by their own efficiency.
+DEFAULT_REALLOCATION: dict[str, str] = {
+    "decentralized": "efficiency",
+    "sequential": "efficiency",
+    "hierarchical": "market",
+}
+
+
+class ResourcesSpec(Spec):
+    """Resources (`[resources]`, off when absent): a budget per period (capacity, people, money)
+    split across departments; the split changes each department's efficiency and how much of
+    the market's demand the firm serves, and the coordination moves it (docs/ODD.md §7.22)."""
+
+    shares: dict[str, Share] | None = Field(
+        None,
+        description="Each department's share of the budget at period 0 (a table by department, "
+        "summing to 1; default: an equal split).",
+    )
+    demand: dict[str, dict[str, Annotated[float, Field(ge=0, le=MAX_WEIGHT)]]] = Field(
+        description="For every regime, the budget each department's work needs to serve its "
+        "customers fully, in units of the budget (1 = all of it; departments left out need "
+        "none). A regime's total above 1 is more demand than the budget holds.",
+    )
+    returns: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="gamma: a department's efficiency is multiplied by (D x share)^gamma (1 at "
+        "an equal split; diminishing returns below 1; 0: the split does not touch efficiency).",
+    )
+    max_move: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="The largest share of the budget that may move between departments in a "
+        "period (half the sum of the shares' absolute changes).",
+    )
+    moving_cost: float = Field(
+        0.0, ge=0, le=MAX_MONEY, description="Money per unit of budget share moved."
+    )
+    activity_cost: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Money per period at full use of the budget, times the share in use (the "
+        "capacity serving demand).",
+    )
+    tolerance: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="The budget binds in a period when more than this share of demand is "
+        "turned away, or when max_move cuts the reallocation short.",
+    )
+    scales_search: bool = Field(
+        False,
+        description="A department below its equal share examines that much fewer of its "
+        "one-bit alternatives per period: the share min(1, D x share) of them, at least one.",
+    )
+    reallocation: dict[CoordinationMode, ReallocationRule] = Field(
+        default_factory=lambda: dict(DEFAULT_REALLOCATION),
+        description="How each coordination mode moves the budget: keep (never), efficiency "
+        "(towards the departments' efficiencies: silos grab), market (towards the demand the "
+        "firm believes in: a head office). Modes left out keep their defaults (decentralized "
+        "and sequential efficiency, hierarchical market).",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> ResourcesSpec:
+        missing = {m: r for m, r in DEFAULT_REALLOCATION.items() if m not in self.reallocation}
+        if missing:
+            object.__setattr__(self, "reallocation", {**missing, **self.reallocation})
+        return self
 
 
 class AdaptationSpec(Spec):
@@ -915,6 +1000,11 @@ class Scenario(Spec):
     competition: CompetitionSpec | None = Field(
         None,
         description="Firms competing for the market's customers (off when absent).",
+    )
+    resources: ResourcesSpec | None = Field(
+        None,
+        description="A budget split across departments and moved by the coordination (off "
+        "when absent).",
     )
 
     @model_validator(mode="before")
@@ -1031,6 +1121,7 @@ class Scenario(Spec):
     def _consistent(self) -> Scenario:
         _check_scenario(self)
         _check_effects(self)
+        _check_resources(self)
         return self
 
 
@@ -1261,8 +1352,24 @@ def _check_effects(sc: Scenario) -> None:
                         "once",
                     )
                 seen[bit] = part
-        if not effect.efficiency and not effect.market_value:
-            raise FieldError(where, "an effect changes efficiency or market_value (or both)")
+        if not effect.efficiency and not effect.market_value and not effect.efficiency_by_regime:
+            raise FieldError(
+                where,
+                "an effect changes efficiency or market_value (or both), or "
+                "efficiency_by_regime",
+            )
+        for regime, table in effect.efficiency_by_regime.items():
+            if regime not in regimes:
+                raise FieldError(
+                    f"{where}.efficiency_by_regime",
+                    f"unknown regime {regime!r}; allowed: {', '.join(regimes)}",
+                )
+            for name in table:
+                if name not in departments:
+                    raise FieldError(
+                        f"{where}.efficiency_by_regime.{regime}",
+                        f"unknown department {name!r}; allowed: {', '.join(departments)}",
+                    )
         for name in effect.efficiency:
             if name not in departments:
                 raise FieldError(
@@ -1297,3 +1404,40 @@ def _unique(items: list[str], field: str, what: str) -> None:
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     """Validate a plain dict (as read from TOML) into a Scenario."""
     return Scenario.model_validate(data)
+
+
+def _check_resources(sc: Scenario) -> None:
+    """`[resources]` names known departments and regimes, its shares sum to 1 and every
+    regime's demand is given."""
+    res = sc.resources
+    if res is None:
+        return
+    departments = [d.name for d in sc.departments]
+    regimes = [r.name for r in sc.market.regimes]
+    if res.shares is not None:
+        for name in res.shares:
+            if name not in departments:
+                raise FieldError(
+                    "resources.shares",
+                    f"unknown department {name!r}; allowed: {', '.join(departments)}",
+                )
+        missing = [d for d in departments if d not in res.shares]
+        if missing:
+            raise FieldError("resources.shares", f"give every department a share: {missing}")
+        total = sum(res.shares.values())
+        if abs(total - 1.0) > 1e-9:
+            raise FieldError("resources.shares", f"the shares must sum to 1, got {total:g}")
+    for name, table in res.demand.items():
+        if name not in regimes:
+            raise FieldError(
+                "resources.demand", f"unknown regime {name!r}; allowed: {', '.join(regimes)}"
+            )
+        for dept in table:
+            if dept not in departments:
+                raise FieldError(
+                    f"resources.demand.{name}",
+                    f"unknown department {dept!r}; allowed: {', '.join(departments)}",
+                )
+    missing = [r for r in regimes if r not in res.demand]
+    if missing:
+        raise FieldError("resources.demand", f"give the demand in every regime: {missing}")
