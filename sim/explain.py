@@ -52,6 +52,15 @@ def describe_shift(shift) -> str:
     return f"turbulence {chance}: customers move to another regime at random"
 
 
+def _rate(sc: Scenario, value) -> str:
+    """A strategy's rate: a number, or a table by department ("customer_service 0.8 / ...",
+    each department keeping a belief or an understanding of its own)."""
+    if not isinstance(value, dict):
+        return f"{value:g}"
+    pairs = zip(sc.departments, sc.per_department(value), strict=True)
+    return "/".join(f"{d.name} {v:g}" for d, v in pairs)
+
+
 def _levels(sc: Scenario, value) -> str:
     levels = sc.per_department(value)
     if len(set(levels)) == 1:
@@ -75,8 +84,8 @@ def _people(sc: Scenario) -> list[str]:
         search = "scales the alternatives examined" if e.drives_search else "does not drive search"
         lines.append(
             f"Engagement: {_levels(sc, e.initial)} at the start; a change without purpose erodes "
-            f"{e.erosion:g} of it, purpose and stability recover {e.recovery:g} of the gap; it "
-            f"{search}; turnover {e.turnover:g} x (1 - engagement) per period"
+            f"{_levels(sc, e.erosion)} of it, purpose and stability recover {e.recovery:g} of the "
+            f"gap; it {search}; turnover {_levels(sc, e.turnover)} x (1 - engagement) per period"
         )
     if not lines:
         lines.append("People: everybody understands the strategy and is fully engaged (off)")
@@ -250,9 +259,9 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         alpha = f"{alphas[0]:g}" if len(set(alphas)) == 1 else "/".join(f"{a:g}" for a in alphas)
         cost = coordination_cost(spec, sc.costs, alphas)
         examined = f", examines {spec.alternatives} alternative(s)" if spec.alternatives else ""
-        talk = f", communication {spec.communication:g}" if spec.communication else ""
+        talk = f", communication {_rate(sc, spec.communication)}" if spec.communication else ""
         lines.append(
-            f"  {name}: alpha {alpha}, {spec.coordination}, sensing {spec.sensing:g}, "
+            f"  {name}: alpha {alpha}, {spec.coordination}, sensing {_rate(sc, spec.sensing)}, "
             f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search"
             f"{examined}{talk}; costs {cost:g} {unit}"
         )
