@@ -6,6 +6,7 @@ import numpy as np
 
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import department_links
+from sim.purpose import impact_range
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
@@ -50,6 +51,41 @@ def describe_shift(shift) -> str:
         )
         return f"turbulence {chance}: customers move by {rows} (other regimes absorbing)"
     return f"turbulence {chance}: customers move to another regime at random"
+
+
+def _purpose(sc: Scenario) -> list[str]:
+    """Purpose (`[purpose]`) in words: the impact table, who values it, the levy; and what
+    sensing by department means where a compared strategy has it."""
+    lines = []
+    if any(isinstance(sc.strategy(n).sensing, dict) for n in sc.compared_strategies):
+        lines.append(
+            "Sensing by department: where a strategy gives one sensing rate per department, "
+            "each department keeps a belief of its own about what customers want, sensed at "
+            "its rate, and the head office's belief is their mean weighted by department size"
+        )
+    p = sc.purpose
+    if p is None:
+        return lines
+    low, high = impact_range(sc)
+    parts = ", ".join(f"{_words(d)} {a:+g}" for d, a in p.impact.items())
+    lines.append(
+        f"Purpose: {p.name} ({p.unit}) is {p.base:g} plus, for each decision that is on, "
+        f"{parts}: from {low:g} to {high:g} across configurations"
+    )
+    if p.valued_by:
+        valued = ", ".join(f"{r} (weight {w:g})" for r, w in p.valued_by.items())
+        lines.append(f"  customers who value a low {p.name}: {valued}")
+    if p.levy:
+        lines.append(
+            f"  regulation levies {p.levy:g} {sc.money_unit} per unit above {p.threshold:g}"
+        )
+    weighed = [n for n in sc.compared_strategies if sc.strategy(n).purpose]
+    lines.append(
+        "  strategies that weigh it: "
+        + (", ".join(f"{n} ({sc.strategy(n).purpose:g})" for n in weighed) or "none")
+        + "; a weight w aims for (1 - w) x perceived performance + w x (1 - normalised impact)"
+    )
+    return lines
 
 
 def _rate(sc: Scenario, value) -> str:
@@ -260,6 +296,7 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         cost = coordination_cost(spec, sc.costs, alphas)
         examined = f", examines {spec.alternatives} alternative(s)" if spec.alternatives else ""
         talk = f", communication {_rate(sc, spec.communication)}" if spec.communication else ""
+        talk += f", purpose weight {spec.purpose:g}" if spec.purpose else ""
         lines.append(
             f"  {name}: alpha {alpha}, {spec.coordination}, sensing {_rate(sc, spec.sensing)}, "
             f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search"
@@ -272,6 +309,7 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         f"sensing {costs.sensing:g} at rate 1; communication {costs.communication:g} at rate 1",
     ]
     lines += _people(sc)
+    lines += _purpose(sc)
     lines += describe_competition(sc)
     lines += [
         "",
