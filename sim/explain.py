@@ -74,7 +74,7 @@ def _purpose(sc: Scenario) -> list[str]:
     )
     if p.valued_by:
         valued = ", ".join(f"{r} (weight {w:g})" for r, w in p.valued_by.items())
-        lines.append(f"  customers who value a low {p.name}: {valued}")
+        lines.append(f"  customers who count a low impact among their wishes: {valued}")
     if p.levy:
         lines.append(
             f"  regulation levies {p.levy:g} {sc.money_unit} per unit above {p.threshold:g}"
@@ -120,8 +120,8 @@ def _people(sc: Scenario) -> list[str]:
         search = "scales the alternatives examined" if e.drives_search else "does not drive search"
         lines.append(
             f"Engagement: {_levels(sc, e.initial)} at the start; a change without purpose erodes "
-            f"{_levels(sc, e.erosion)} of it, purpose and stability recover {e.recovery:g} of the "
-            f"gap; it {search}; turnover {_levels(sc, e.turnover)} x (1 - engagement) per period"
+            f"{_rate(sc, e.erosion)} of it, purpose and stability recover {e.recovery:g} of the "
+            f"gap; it {search}; turnover {_rate(sc, e.turnover)} x (1 - engagement) per period"
         )
     if not lines:
         lines.append("People: everybody understands the strategy and is fully engaged (off)")
