@@ -1206,6 +1206,9 @@ def pareto_figure(
     ax.plot(front["impact"], front["profit"], color="0.5", linestyle=":", zorder=0)
     ax.set_xlabel(f"impact after the split ({impact_unit})" if impact_unit else "impact")
     ax.set_ylabel(f"profit after the split ({money_unit})")
-    ax.set_title(title or "Profit and impact: the trade-off over seeds (mean, 95% CI)")
+    what = title or "Profit and impact"
+    ax.set_title(
+        textwrap.fill(f"{what}: the trade-off over seeds (mean, 95% CI)", 60), fontsize="medium"
+    )
     ax.legend(loc="best", fontsize="small")
     return fig

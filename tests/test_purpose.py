@@ -4,6 +4,8 @@ weighs it, the outputs and the trade-off table. Off (no section, weight 0), noth
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,3 +166,31 @@ def test_a_market_with_purpose_records_the_impact_of_each_firm():
     frame = market.firms[0].log.to_frame()
     impact = impact_table(market.spec)
     np.testing.assert_array_equal(frame["impact"], impact[frame["config"]])
+
+
+def test_the_pareto_figure_fills_the_front_and_run_writes_it(tmp_path, capsys):
+    from sim.cli import main
+    from sim.plots import pareto_figure
+
+    runs = pd.DataFrame(
+        {
+            "strategy": ["a", "a", "b", "b"],
+            "profit_post_shift": [5.0, 6.0, 3.0, 4.0],
+            "impact_post_shift": [9.0, 10.0, 12.0, 13.0],
+        }
+    )
+    fig = pareto_figure(pareto_table(runs), impact_unit="t")
+    lines = fig.axes[0].get_lines()
+    faces = [line.get_markerfacecolor() for line in lines if line.get_marker() == "o"]
+    assert len(faces) == 2 and faces[1] == "white" and faces[0] != "white"  # b is dominated
+    assert "(t)" in fig.axes[0].get_xlabel()
+    overrides = tmp_path / "farm.toml"
+    text = (Path(__file__).parents[1] / "scenarios" / "sustainable_agriculture.toml").read_text()
+    overrides.write_text(text.replace("horizon = 120", "horizon = 40"), encoding="utf-8")
+    assert main(["run", str(overrides), "--seeds", "2", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "Profit and greenhouse-gas emissions from period 36 on" in printed
+    assert "purpose_driven: profit" in printed
+    table = pd.read_csv(tmp_path / "out" / "pareto.csv")
+    assert list(table["strategy"]) == ["efficiency_only", "aligned", "purpose_driven"]
+    assert (tmp_path / "out" / "pareto.png").stat().st_size > 0

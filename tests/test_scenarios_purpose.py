@@ -198,12 +198,41 @@ def test_farm_purpose_pays_once_the_buyers_care(farm):
     assert low > 0, mean  # excludes 0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="expected (4) as written: after the shift the aligned and the purpose-driven farm both "
+    "on the Pareto front; the model shows the purpose-driven farm dominating the aligned one "
+    "after the shift (profit 12.6 [12.3, 12.8] against 12.0 [11.7, 12.3] k€ a month, emissions "
+    "10.3 [9.9, 10.7] against 28.9 [27.7, 30.1] t), because it is already where its buyers "
+    "move and pays almost no levy; the trade-off is before the shift (docs/scenarios.md)",
+)
 def test_farm_the_pareto_front_is_purpose_and_profit_not_silos(farm):
     _, result = farm
     table = pareto_table(result.runs).set_index("strategy")
     assert table.loc["purpose_driven", "non_dominated"]
     assert table.loc["aligned", "non_dominated"]
     assert not table.loc["efficiency_only", "non_dominated"]
+
+
+def test_farm_the_trade_off_is_before_the_shift_as_the_model_shows(farm):
+    """Expected: both farms on the front after the shift. The model shows the purpose-driven
+    farm alone on it after the shift (it dominates the aligned farm: more profit, less
+    emissions), and the trade-off before the shift: there the aligned farm earns more and the
+    purpose-driven farm emits less, both non-dominated, and the efficiency-only farm dominated
+    in both windows (set after the run)."""
+    _, result = farm
+    runs = result.runs
+    after = pareto_table(runs).set_index("strategy")["non_dominated"]
+    assert after.to_dict() == {"efficiency_only": False, "aligned": False, "purpose_driven": True}
+    mean, low, _ = _paired(
+        _by_seed(runs, "purpose_driven", "profit_post_shift"),
+        _by_seed(runs, "aligned", "profit_post_shift"),
+    )
+    assert low > 0, mean  # more profit after the shift: excludes 0 (as in (3))
+    before = pareto_table(runs, profit="profit_pre_shift", impact="impact_pre_shift")
+    before = before.set_index("strategy")["non_dominated"]
+    assert before.to_dict() == {"efficiency_only": False, "aligned": True, "purpose_driven": True}
 
 
 def _advantage(runs: pd.DataFrame) -> pd.Series:
