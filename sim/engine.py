@@ -132,7 +132,7 @@ class MarketState:
     version: int = 0
     on_basis: Callable[[np.ndarray], None] | None = None  # told where the basis now lives
     demand: Demand | None = None  # customers shared among the market's firms (None: not)
-    # purpose (docs/ODD.md 7.21; None: off): impact per period of every configuration (2**N,),
+    # purpose (docs/ODD.md 7.22; None: off): impact per period of every configuration (2**N,),
     # the same normalised to [0, 1], and regulation's levy per unit above its threshold
     impact: np.ndarray | None = None
     impact_norm: np.ndarray | None = None
@@ -1472,7 +1472,7 @@ class History:
         # customers and its sales (market size x share x market value); None without
         self.market_share = np.full(shape, np.nan) if competition else None
         self.sales = np.full(shape, np.nan) if competition else None
-        # with purpose (docs/ODD.md, section 7.21): impact per period and the levy paid
+        # with purpose (docs/ODD.md, section 7.22): impact per period and the levy paid
         self.impact = np.full(shape, np.nan) if purpose and single_firms else None
         self.levy = np.full(shape, np.nan) if purpose and single_firms else None
         # the index of the strategy each learning row follows (`sim.adaptation`; else None)

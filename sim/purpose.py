@@ -1,4 +1,4 @@
-"""Purpose: a second objective besides profit (`[purpose]`, docs/ODD.md section 7.21).
+"""Purpose: a second objective besides profit (`[purpose]`, docs/ODD.md section 7.22).
 
 A configuration's impact per period (say tonnes of CO2e) is a designed table: the scenario's
 ``base`` plus the impact of each decision that is 1. Its normalised form, in [0, 1] from the

@@ -1,4 +1,4 @@
-"""Purpose, a second objective besides profit (`[purpose]`, docs/ODD.md section 7.21): the
+"""Purpose, a second objective besides profit (`[purpose]`, docs/ODD.md section 7.22): the
 designed impact table, customers who value a low impact, regulation's levy, a strategy that
 weighs it, the outputs and the trade-off table. Off (no section, weight 0), nothing changes."""
 
