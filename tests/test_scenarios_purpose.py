@@ -260,3 +260,25 @@ def test_farm_purpose_weight_zero_is_the_aligned_farm(farm_without):
     b = _by_seed(runs, "aligned", "impact_post_shift")
     test = equivalence((a - b).dropna(), 1.0)
     assert test.equivalent, test
+
+
+@pytest.mark.parametrize(("name", "target"), [(SHOP, "cognitive"), (FARM, "purpose_driven")])
+def test_each_story_explains_and_decomposes(name, target):
+    """`explain` describes the new settings; the factorial runs with the third strategy as
+    target, whose per-department rates and purpose weight every arm keeps (but the ingredient
+    switched): the arm with every ingredient on is that strategy."""
+    from sim.decompose import arms_scenario, decompose
+    from sim.explain import explain
+
+    sc = load_scenario(name)
+    text = explain(sc)
+    assert ("Sensing by department" in text) == (name == SHOP)
+    assert ("Purpose: greenhouse-gas emissions" in text) == (name == FARM)
+    arms_sc, _ = arms_scenario(sc, "efficiency_only", target)
+    everything = arms_sc.strategy("alpha_coordination_sensing")
+    wanted = sc.strategy(target).model_dump()
+    assert {k: v for k, v in everything.model_dump().items() if k != "description"} == {
+        k: v for k, v in wanted.items() if k != "description"
+    }
+    result = decompose(sc, seeds=3, target=target)
+    assert set(result.effects["term"]) >= {"alpha", "coordination", "sensing"}
