@@ -54,7 +54,7 @@ from sim.scenario import (
     scenario_to_dict,
     validate_scenario,
 )
-from sim.scenario.schema import StrategySpec
+from sim.scenario.schema import StrategySpec, mean_level
 from sim.settings import coordination_cost
 from sim.stats import mean_ci, ratio_ci
 
@@ -182,7 +182,7 @@ def arm_strategies(
                 **{f"{i}_on": flag for i, flag in zip(INGREDIENTS, flags, strict=True)},
                 "mean_alpha": float(np.mean(alphas)),
                 "coordination_mode": spec.coordination,
-                "sensing_rate": spec.sensing,
+                "sensing_rate": mean_level(spec.sensing),
                 "cost_per_period": coordination_cost(spec, scenario.costs, alphas),
             }
         )

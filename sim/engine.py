@@ -91,7 +91,8 @@ class FirmSettings:
 
     alphas: tuple[float, ...]
     coordination: str
-    sensing: float
+    # a number: the firm senses as one; one rate per department: each keeps a belief of its own
+    sensing: float | tuple[float, ...]
     p_jump: float
     proposals: int
     search: str
@@ -107,17 +108,19 @@ class FirmSettings:
     alternatives: int = 0  # one-bit alternatives a department examines per period (0 = all)
     # strategic understanding (None = off: everybody understands, the coupling is alpha)
     understanding: tuple[float, ...] | None = None  # initial share per department
-    communication: float = 0.0  # share of the gap to full understanding closed per period
+    # share of the gap to full understanding closed per period (or one per department)
+    communication: float | tuple[float, ...] = 0.0
     forgetting: float = 0.0  # share of understanding lost per period
     # engagement (None = off: fully engaged, no turnover)
     engagement: tuple[float, ...] | None = None  # initial level per department
-    erosion: float = 0.0  # share of engagement lost by a change without purpose
+    erosion: float | tuple[float, ...] = 0.0  # engagement lost by a change without purpose
     recovery: float = 0.0  # share of the gap to full engagement regained with purpose, stability
-    turnover: float = 0.0  # share of staff leaving per period at zero engagement
+    turnover: float | tuple[float, ...] = 0.0  # staff leaving per period at zero engagement
     engaged_search: bool = True  # engagement scales the alternatives examined
     burn_in: int = 0  # periods run in the initial market before period 0 (`Engine.burn_in`)
     sequential_order: str = "random"  # sequential coordination: "random" each period or "fixed"
     resources: ResourceSettings | None = None  # a budget split across departments (None = off)
+    purpose: float = 0.0  # weight of low impact in what the firm aims for (`[purpose]`)
 
 
 @dataclass
@@ -139,6 +142,12 @@ class MarketState:
     version: int = 0
     on_basis: Callable[[np.ndarray], None] | None = None  # told where the basis now lives
     demand: Demand | None = None  # customers shared among the market's firms (None: not)
+    # purpose (docs/ODD.md 7.23; None: off): impact per period of every configuration (2**N,),
+    # the same normalised to [0, 1], and regulation's levy per unit above its threshold
+    impact: np.ndarray | None = None
+    impact_norm: np.ndarray | None = None
+    levy: float = 0.0
+    threshold: float = 0.0
 
     def share_basis(self, basis: np.ndarray) -> None:
         """Use ``basis`` (a view of the engine's copy) instead of a copy of one's own."""
@@ -315,7 +324,9 @@ class Engine:
         self.fixed_order = np.empty(r, dtype=bool)  # sequential: departments in their own order
         self.rule = np.empty(r, dtype=np.int64)
         self.proposals = np.empty(r, dtype=np.int64)
-        self.sensing, self.p_jump, self.cost = np.empty(r), np.empty(r), np.empty(r)
+        self.p_jump, self.cost = np.empty(r), np.empty(r)
+        self.sensing = np.empty((r, d))  # one rate per department (equal: the firm senses)
+        self.by_department = np.zeros(r, dtype=bool)  # sensing given per department
         self.money_scale, self.break_even = np.empty(r), np.empty(r)
         self.initial_cash, self.cash = np.empty(r), np.empty(r)
         self.gain, self.tau, self.keep = np.empty(r), np.empty(r), np.empty(r)
@@ -325,18 +336,21 @@ class Engine:
         self.understands = np.empty(r, dtype=bool)  # the understanding mechanism is on
         self.initial_understanding = np.empty((r, d))
         self.understanding = np.ones((r, d))
-        self.communication, self.forgetting = np.empty(r), np.empty(r)
+        self.communication, self.forgetting = np.empty((r, d)), np.empty(r)
         self.engaged = np.empty(r, dtype=bool)  # the engagement mechanism is on
         self.initial_engagement = np.empty((r, d))
         self.engagement = np.ones((r, d))
-        self.erosion, self.recovery, self.turnover = np.empty(r), np.empty(r), np.empty(r)
+        self.erosion, self.recovery, self.turnover = np.empty((r, d)), np.empty(r), np.empty((r, d))
         self.engaged_search = np.empty(r, dtype=bool)
+        self.purpose = np.empty(r)  # weight of purpose in perceived performance
         self.bankruptcy = np.empty(r, dtype=bool)
         self.burn_in_periods = np.empty(r, dtype=np.int64)
         self.alive = np.ones(r, dtype=bool)
         self.group = np.empty(r, dtype=np.int64)
         self.ids = np.arange(r, dtype=np.int64)
         self.belief = np.zeros((r, self.k_basis))
+        # each department's own belief (read only for rows that sense by department)
+        self.department_belief = np.zeros((r, d, self.k_basis))
         self.waiting = np.zeros(r, dtype=bool)  # entrants not yet entered
         self._allocate_resources(r, d)
         self.queue = np.full(r, _UNSET, dtype=np.int64)  # a waiting row's entry queue
@@ -352,6 +366,7 @@ class Engine:
             self.group[rows] = group
             self.ids[rows] = np.arange(len(keys))
             self.belief[rows, : self.markets[market].weights.size] = self.markets[market].weights
+            self.department_belief[rows] = self.belief[rows][:, None, :]
             self.set_settings(np.arange(row, row + len(keys)), settings)
             self.cash[rows] = settings.initial_cash
             self.experience[rows] = settings.initial_experience
@@ -382,6 +397,7 @@ class Engine:
         self._tables = _MoveTables(self)
 
         self._build_demand()
+        self._build_purpose()
         self.history = History(
             t1,
             r,
@@ -391,6 +407,7 @@ class Engine:
             competition=self._competing,
             single_firms=bool((self.group == _UNSET).any()),
             resources=bool(self.resourced.any()),
+            purpose=self._purposeful,
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         if self._adaptive:
@@ -446,6 +463,23 @@ class Engine:
         self.entered = np.zeros(self.queues, dtype=np.int64)  # entrants so far, per queue
         self.alive[self.waiting] = False
 
+    def _build_purpose(self) -> None:
+        """Each market's impact tables (`[purpose]`) as the engine's arrays; none without."""
+        self._purposeful = any(m.impact is not None for m in self.markets)
+        if not self._purposeful:
+            if self.purpose.any():
+                raise ValueError("a strategy weighs purpose in a market without impact")
+            return
+        size = self.size
+        self.impact_land = np.zeros(len(self.markets) * size)
+        self.impact_norm_land = np.zeros(len(self.markets) * size)
+        for i, m in enumerate(self.markets):
+            if m.impact is not None:
+                self.impact_land[i * size : (i + 1) * size] = m.impact
+                self.impact_norm_land[i * size : (i + 1) * size] = m.impact_norm
+        self.levy = np.array([m.levy for m in self.markets])
+        self.threshold = np.array([m.threshold for m in self.markets])
+
     def set_settings(self, rows: np.ndarray, settings: FirmSettings) -> None:
         """Give ``rows`` new parameters; they act from the next period on."""
         self.alpha[rows] = settings.alphas
@@ -454,7 +488,12 @@ class Engine:
         self.rule[rows] = RULES.index(settings.search)
         self.proposals[rows] = settings.proposals
         self.burn_in_periods[rows] = settings.burn_in
+        by_department = isinstance(settings.sensing, tuple)
+        if by_department and hasattr(self, "history"):  # a live change: from the firm's belief
+            now = rows[~self.by_department[rows]]
+            self.department_belief[now] = self.belief[now][:, None, :]
         self.sensing[rows] = settings.sensing
+        self.by_department[rows] = by_department
         self.p_jump[rows] = settings.p_jump
         self.cost[rows] = settings.cost
         self.money_scale[rows] = settings.money_scale
@@ -479,6 +518,7 @@ class Engine:
         self.turnover[rows] = settings.turnover
         self.engaged_search[rows] = settings.engaged_search
         self._set_resources(rows, settings.resources)
+        self.purpose[rows] = settings.purpose
         if hasattr(self, "history"):  # a live change: the flags the next evaluations read
             if settings.understanding is None:  # switched off: everybody understands again
                 self.understanding[rows] = 1.0
@@ -498,6 +538,7 @@ class Engine:
     def _refresh_mechanisms(self) -> None:
         """The flags that let rows without these mechanisms skip their work."""
         self._understanding_on = bool(self.understands.any())
+        self._departments_sense = bool(self.by_department.any())
         self._engagement_on = bool(self.engaged.any())
         self._resources_on = bool(self.resourced.any())
         limited = (self.alternatives > 0) & (self.alternatives < self.n_max)
@@ -516,6 +557,9 @@ class Engine:
             self.truth = np.pad(self.truth, ((0, 0), (0, extra)))
             if self.built:
                 self.belief = np.pad(self.belief, ((0, 0), (0, extra)))
+                self.department_belief = np.pad(
+                    self.department_belief, ((0, 0), (0, 0), (0, extra))
+                )
             for j, other in enumerate(self.markets):  # one copy: markets read the engine's
                 if j != i:
                     other.share_basis(self.basis[j, : other.basis.shape[0]])
@@ -678,16 +722,30 @@ class Engine:
         return values
 
     def perceived(
-        self, rows: np.ndarray, configs: np.ndarray, eff: np.ndarray | None = None, start=None
+        self,
+        rows: np.ndarray,
+        configs: np.ndarray,
+        eff: np.ndarray | None = None,
+        start=None,
+        belief: np.ndarray | None = None,
     ) -> np.ndarray:
-        """P_hat of ``configs`` (rows x C): beta * believed V + (1 - beta) * E (with learning)."""
+        """P_hat of ``configs`` (rows x C): beta * believed V + (1 - beta) * E (with learning),
+        by the rows' beliefs (the firm's, or ``belief``: a department's, one per row)."""
         if eff is None:
             eff = self.department_efficiency(
                 rows, configs, self.config[rows] if start is None else start
             )
         beta = self.beta.take(_take(self.market, rows))[:, None]
-        believed = self._basis_value(rows, configs, _take(self.belief, rows))
-        return beta * believed + (1.0 - beta) * self._weighted(eff)
+        belief = _take(self.belief, rows) if belief is None else belief
+        believed = self._basis_value(rows, configs, belief)
+        perceived = beta * believed + (1.0 - beta) * self._weighted(eff)
+        if self._purposeful:
+            w = _take(self.purpose, rows)[:, None]
+            if w.any():  # (1 - w) P_hat + w (1 - normalised impact); rows with w = 0 exact
+                at = _take(self.market, rows)[:, None] * self.size + configs
+                low = 1.0 - self.impact_norm_land.take(at)
+                perceived = np.where(w > 0, (1.0 - w) * perceived + w * low, perceived)
+        return perceived
 
     # ------------------------------------------------------------------ search
     def propose(
@@ -727,15 +785,26 @@ class Engine:
             alpha = alpha * self.understanding[rows, dept][:, None]
         index = np.arange(rows.size)
         own = eff[index, :, dept]
+        belief = self._department_beliefs(rows, dept)
         if alpha.any():
-            utility = (1.0 - alpha) * own + alpha * self.perceived(rows, cands, eff)
+            utility = (1.0 - alpha) * own + alpha * self.perceived(rows, cands, eff, belief=belief)
         else:
             utility = own
         utility = np.where(valid, utility, -np.inf)
         chosen = self._choose(utility, self.rule[rows], self.proposals[rows], proposals, jumping)
         if self.traced.any() and self.traced[rows].any():
-            self._trace_proposals(rows, dept, cands, valid, eff, own, utility, chosen, t)
+            self._trace_proposals(rows, dept, cands, valid, eff, own, utility, chosen, t, belief)
         return cands[index[:, None], chosen]
+
+    def _department_beliefs(self, rows: np.ndarray, dept: np.ndarray) -> np.ndarray | None:
+        """The belief department ``dept[i]`` of row ``rows[i]`` judges the market by: its own
+        where its firm senses by department, else the firm's (None: every row's is the firm's)."""
+        if not self._departments_sense:
+            return None
+        own = self.by_department[rows]
+        if not own.any():
+            return None
+        return np.where(own[:, None], self.department_belief[rows, dept], self.belief[rows])
 
     def _examined(self, rows: np.ndarray, dept: np.ndarray, t: int) -> np.ndarray:
         """Which columns (status quo, then flips) department ``dept[i]`` of row ``rows[i]``
@@ -772,10 +841,13 @@ class Engine:
             examined[partial, 1:] = rank < count[partial][:, None]
         return examined
 
-    def _trace_proposals(self, rows, dept, cands, valid, eff, own, utility, chosen, t) -> None:
+    def _trace_proposals(
+        self, rows, dept, cands, valid, eff, own, utility, chosen, t, belief=None
+    ) -> None:
         """Record the traced rows' alternatives, their E_d, P_hat and U_d, and the proposals."""
         picked = np.flatnonzero(self.traced[rows])
-        perceived = self.perceived(rows[picked], cands[picked], eff[picked])
+        mine = None if belief is None else belief[picked]
+        perceived = self.perceived(rows[picked], cands[picked], eff[picked], belief=mine)
         for i, k in enumerate(picked):
             rank = {int(c): r for r, c in enumerate(chosen[k])}
             for col in np.flatnonzero(valid[k]):
@@ -972,6 +1044,8 @@ class Engine:
             (self.mode == 0)
             & (self.gain == 0.0)
             & ~self.understands
+            & ~self.by_department
+            & (self.purpose == 0.0)
             & ((self.alternatives == 0) | (self.alternatives >= self.n_max))
             & ~(self.engaged & self.engaged_search)
             & ~(self.resourced & self.res_search)
@@ -1055,6 +1129,24 @@ class Engine:
         belief = self.belief[shares]
         self.belief[shares] = belief + self.sharing[shares, None] * (mean - belief)
 
+    def _sense_by_department(
+        self, rows: np.ndarray | slice, sigma: np.ndarray, truth: np.ndarray
+    ) -> None:
+        """Rows that sense by department: each department's belief closes its own rate of the
+        gap to the truth, and the firm's (the head office's) belief is their mean weighted by
+        department size (docs/ODD.md, "Per-department settings")."""
+        own = self.by_department[rows]
+        if not own.any():
+            return
+        mine = np.flatnonzero(own) if isinstance(rows, slice) else rows[own]
+        beliefs = self.department_belief[mine]
+        beliefs = beliefs + sigma[own][:, :, None] * (truth[own][:, None, :] - beliefs)
+        self.department_belief[mine] = beliefs
+        pooled = beliefs[:, 0] * self.weights[0]
+        for d in range(1, self.department_count):
+            pooled = pooled + beliefs[:, d] * self.weights[d]
+        self.belief[mine] = pooled
+
     def _adopt(self, rows: np.ndarray) -> None:
         """Give learning ``rows`` the parameters of the strategy they now follow."""
         a = self.adaptation
@@ -1072,11 +1164,13 @@ class Engine:
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         # rows that never jump get a long-jump column they never take: results stay the same
         self._jumping = bool(self.p_jump[rows].any())
-        sigma = self.sensing[rows][:, None]
+        sigma = self.sensing[rows]
         if sigma.any():
             belief = self.belief[rows]
             truth = self.truth.take(_take(self.market, rows), axis=0)
-            self.belief[rows] = belief + sigma * (truth - belief)
+            self.belief[rows] = belief + sigma[:, :1] * (truth - belief)
+            if self._departments_sense:
+                self._sense_by_department(rows, sigma, truth)
         if self.partners is not None:
             self._share_information(active)
         start = self.config.copy()
@@ -1137,6 +1231,7 @@ class Engine:
         self.engagement[rows] = self.initial_engagement[rows]
         self.shares[rows] = self.initial_shares[rows]
         self.belief[rows] = self.truth[m]
+        self.department_belief[rows] = self.truth[m][:, None, :]
         self._refresh_bonus()
 
     def _people(self, rows: np.ndarray, changed: np.ndarray) -> None:
@@ -1156,17 +1251,17 @@ class Engine:
             e = self.engagement[rows]
             push = changed.astype(float)
             rise = self.recovery[rows][:, None] * (1.0 - e) * (purpose + (1.0 - push)) / 2.0
-            fall = self.erosion[rows][:, None] * e * push * (1.0 - purpose)
+            fall = self.erosion[rows] * e * push * (1.0 - purpose)
             e = np.where(on, np.clip(e + rise - fall, 0.0, 1.0), e)
             self.engagement[rows] = e
-            leaving = np.where(on, self.turnover[rows][:, None] * (1.0 - e), 0.0)
+            leaving = np.where(on, self.turnover[rows] * (1.0 - e), 0.0)
             self.experience[rows] = self.experience[rows] * (1.0 - leaving)
         else:
             leaving = 0.0
         if self._understanding_on:
             on = self.understands[rows][:, None]
             u = u * (1.0 - self.forgetting[rows][:, None])
-            u = u + self.communication[rows][:, None] * (1.0 - u)
+            u = u + self.communication[rows] * (1.0 - u)
             u = u * (1.0 - leaving)
             self.understanding[rows] = np.where(on, np.clip(u, 0.0, 1.0), 1.0)
 
@@ -1222,6 +1317,13 @@ class Engine:
         profit = self.money_scale[rows] * (earned - self.break_even[rows]) - self.cost[rows]
         if self._resources_on:
             profit = profit - spent
+        if self._purposeful:  # regulation: a levy per impact unit above the threshold
+            impact = self.impact_land.take(flat)
+            levy = self.levy.take(m) * np.maximum(0.0, impact - self.threshold.take(m))
+            profit = profit - levy
+            if h.impact is not None:
+                h.impact[t, rows] = impact
+                h.levy[t, rows] = 0.0 if first else levy
         if first:
             profit = np.zeros_like(profit)
         self.cash[rows] = self.cash[rows] + profit
@@ -1474,6 +1576,7 @@ class History:
         competition: bool = False,
         single_firms: bool = True,
         resources: bool = False,
+        purpose: bool = False,
     ) -> None:
         shape = (periods, rows)
         self.periods, self.rows, self.single_firms = periods, rows, single_firms
@@ -1495,6 +1598,9 @@ class History:
         # customers and its sales (market size x share x market value); None without
         self.market_share = np.full(shape, np.nan) if competition else None
         self.sales = np.full(shape, np.nan) if competition else None
+        # with purpose (docs/ODD.md, section 7.23): impact per period and the levy paid
+        self.impact = np.full(shape, np.nan) if purpose and single_firms else None
+        self.levy = np.full(shape, np.nan) if purpose and single_firms else None
         # the index of the strategy each learning row follows (`sim.adaptation`; else None)
         self.setting: np.ndarray | None = None
         # with resources (docs/ODD.md section 7.22), single firms only; None without: each

@@ -193,6 +193,10 @@ class FirmLog:
             cols["unserved_demand"] = h.unserved_demand[:, self.row]
             cols["capacity_moved"] = h.capacity_moved[:, self.row]
             cols["budget_binds"] = h.budget_binds[:, self.row]
+        for part in ("impact", "levy"):  # only with [purpose]
+            values = getattr(h, part, None)
+            if values is not None:
+                cols[part] = values[:, self.row]
         return cols
 
 
@@ -245,6 +249,12 @@ def summarize_run(
     )
     for name in ("pre_shift", "post_shift", "change"):
         out[f"profit_{name}_survivors"] = out[f"profit_{name}"] if survived else math.nan
+    h = log._history()
+    if getattr(h, "impact", None) is not None:  # [purpose]: all firms, a closed period 0
+        for column in ("impact", "levy"):
+            values = getattr(h, column)[:, log.row]
+            for name, part in (("pre_shift", pre), ("post_shift", post)):
+                out[f"{column}_{name}"] = _mean(np.nan_to_num(values[part], nan=0.0))
     out["survived"] = survived
     out["exit_period"] = int(bust[0]) if bust.size else -1
     bools = log.bools

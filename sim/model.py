@@ -24,6 +24,7 @@ from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
+from sim.purpose import impact_table, normalised_impact, with_valued_purpose
 from sim.rivals import add_rivals
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
@@ -155,7 +156,7 @@ class Market(mesa.Model):
             )
             for r in market.regimes
         }
-        regimes = with_market_value_effects(scenario, regimes)
+        regimes = with_market_value_effects(scenario, with_valued_purpose(scenario, regimes))
         self.environment = MarketEnvironment(
             n=n,
             rho=market.rho,
@@ -178,6 +179,12 @@ class Market(mesa.Model):
             best=1.0,
             on_basis=self._share_basis,
             demand=demand_of(scenario),
+            impact=impact_table(scenario),
+            impact_norm=None
+            if scenario.purpose is None
+            else normalised_impact(scenario, impact_table(scenario)),
+            levy=0.0 if scenario.purpose is None else scenario.purpose.levy,
+            threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
