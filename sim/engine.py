@@ -173,6 +173,10 @@ class Engine:
         self.truth: np.ndarray | None = None
         self.k_basis = 1
         self._pending: list[tuple] = []
+        # the views of the engine's arrays each market holds (its landscape performance and
+        # basis): a market still holding them has changed them in place, or not at all
+        self._views: dict[int, np.ndarray] = {}
+        self._basis_views: dict[int, np.ndarray] = {}
         self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
         self._links: list[tuple[np.ndarray, np.ndarray, float]] = []  # partners (`add_partners`)
         self.partners = None  # their adjacency matrix over rows (scipy sparse), if any
@@ -210,7 +214,7 @@ class Engine:
         self.department_land[block] = market.department_efficiency
         market.department_efficiency = self.department_land[block]
         self.performance_land[block] = market.landscape_performance
-        market.landscape_performance = self.performance_land[block]
+        market.landscape_performance = self._views[i] = self.performance_land[block]
         self._load_basis(i, market)
         return i
 
@@ -233,8 +237,8 @@ class Engine:
         for j, m in enumerate(self.markets[:-1]):
             block = slice(j * size, (j + 1) * size)
             m.department_efficiency = self.department_land[block]
-            m.landscape_performance = self.performance_land[block]
-            m.share_basis(self.basis[j, : m.basis.shape[0]])
+            m.landscape_performance = self._views[j] = self.performance_land[block]
+            self._share_basis(j, m)
 
     def add_rows(
         self,
@@ -498,11 +502,17 @@ class Engine:
                 self.belief = np.pad(self.belief, ((0, 0), (0, extra)))
             for j, other in enumerate(self.markets):  # one copy: markets read the engine's
                 if j != i:
-                    other.share_basis(self.basis[j, : other.basis.shape[0]])
-        self.basis[i, :k] = m.basis
-        m.share_basis(self.basis[i, :k])
+                    self._share_basis(j, other)
+        if m.basis is not self._basis_views.get(i):  # (a gradual shift changes weights only)
+            self.basis[i, :k] = m.basis
+            self._share_basis(i, m)
         self.truth[i] = 0.0
         self.truth[i, :k] = m.weights
+
+    def _share_basis(self, i: int, m: MarketState) -> None:
+        """Market ``i`` reads its basis from the engine's copy."""
+        self._basis_views[i] = self.basis[i, : m.basis.shape[0]]
+        m.share_basis(self._basis_views[i])
 
     def update_market(self, i: int) -> None:
         """Read market ``i`` again after its state changed (a shift, a blend step)."""
@@ -511,9 +521,10 @@ class Engine:
             return
         self._versions[i] = m.version
         self._load_basis(i, m)
-        block = slice(i * self.size, (i + 1) * self.size)
-        self.performance_land[block] = m.landscape_performance
-        m.landscape_performance = self.performance_land[block]
+        if m.landscape_performance is not self._views[i]:  # (else written in place)
+            block = slice(i * self.size, (i + 1) * self.size)
+            self.performance_land[block] = m.landscape_performance
+            m.landscape_performance = self._views[i] = self.performance_land[block]
         self.port[i] = m.port
         self.best[i] = m.best
 

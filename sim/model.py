@@ -163,6 +163,7 @@ class Market(mesa.Model):
             on_basis=self._share_basis,
             demand=demand_of(scenario),
         )
+        self._efficiency_weighted: np.ndarray | None = None  # (1 - beta) E, `_refresh_port`
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
         self.start_config = start
@@ -424,13 +425,18 @@ class Market(mesa.Model):
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port")."""
         state = self.state
-        state.landscape_performance = (
-            self.beta * self.environment.value + (1.0 - self.beta) * self.efficiency
-        )
+        if self._efficiency_weighted is None:  # E never changes: one product per market
+            self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
+        weights = self.environment.weights
+        value = self.beta * (weights @ self.environment.basis)  # (`environment.value`)
+        if state.landscape_performance.shape == value.shape:  # in place: the engine's copy
+            np.add(value, self._efficiency_weighted, out=state.landscape_performance)
+        else:
+            state.landscape_performance = value + self._efficiency_weighted
         state.port = int(np.argmax(state.landscape_performance))
         state.best = float(state.landscape_performance[state.port])
         state.basis = self.environment.basis
-        state.weights = self.environment.weights
+        state.weights = weights
         state.version = self.environment.version
 
     # ---- the period ----
