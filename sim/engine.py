@@ -1097,8 +1097,10 @@ class Engine:
         efficiency = self._weighted(dept_eff)
         # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
         truth = self.truth.take(m, axis=0)
-        value, believed = self._basis_values(rows, configs, truth, self.belief[rows])
-        value, believed = np.clip(value, 0.0, 1.0), np.clip(believed, 0.0, 1.0)
+        believing = h.believed_market_value is not None  # (else not computed)
+        weights = (truth, self.belief[rows]) if believing else (truth,)
+        values = self._basis_values(rows, configs, *weights)
+        value, *believed = (np.clip(v, 0.0, 1.0) for v in values)
         beta = self.beta.take(m)
         performance = beta * value + (1.0 - beta) * efficiency
         earned = performance
@@ -1111,24 +1113,24 @@ class Engine:
         if first:
             profit = np.zeros_like(profit)
         self.cash[rows] = self.cash[rows] + profit
-        records = {
-            "config": configs,
-            "moved": moved[rows],
-            "alive": True,
-            "department_efficiency": dept_eff,
-            "efficiency": efficiency,
-            "market_value": value,
-            "believed_market_value": believed,
-            "performance": performance,
-            "performance_norm": self.performance_land.take(flat) / self.best.take(m),
-            "profit": profit,
-            "cash": self.cash[rows],
-            "distance_to_port": np.bitwise_count(configs ^ self.port.take(m)),
+        records = {  # each computed only if recorded (an engine of populations keeps some)
+            "config": lambda: configs,
+            "moved": lambda: moved[rows],
+            "alive": lambda: True,
+            "department_efficiency": lambda: dept_eff,
+            "efficiency": lambda: efficiency,
+            "market_value": lambda: value,
+            "believed_market_value": lambda: believed[0],
+            "performance": lambda: performance,
+            "performance_norm": lambda: self.performance_land.take(flat) / self.best.take(m),
+            "profit": lambda: profit,
+            "cash": lambda: self.cash[rows],
+            "distance_to_port": lambda: np.bitwise_count(configs ^ self.port.take(m)),
         }
         for name, values in records.items():
             target = getattr(h, name)
-            if target is not None:  # (an engine of populations keeps only some)
-                target[t, rows] = values
+            if target is not None:
+                target[t, rows] = values()
         if h.understanding is not None:
             h.understanding[t, rows] = self.understanding[rows]
         if h.engagement is not None:
