@@ -74,8 +74,8 @@ def numpy_protocol(landscapes: int, seed: int = 0) -> list[float]:
             index |= bits[:, (np.arange(N) + j) % N] << j
         tables = rng.random((landscapes, N, 2 ** (k + 1)))
 
-        def fitness_of(tables: np.ndarray) -> np.ndarray:  # (landscapes, 2**N)
-            return tables[:, np.arange(N), index].mean(axis=2)
+        def fitness_of(tables: np.ndarray, index: np.ndarray = index) -> np.ndarray:
+            return tables[:, np.arange(N), index].mean(axis=2)  # (landscapes, 2**N)
 
         fit = fitness_of(tables)
         configs = rng.integers(0, 2**N, (landscapes, FIRMS))
@@ -91,9 +91,8 @@ def numpy_protocol(landscapes: int, seed: int = 0) -> list[float]:
             cands = configs[..., None] ^ flips  # (landscapes, firms, N)
             improving = fit[lines[..., None], cands] > here[..., None]
             first = improving.argmax(axis=2)
-            picked = np.where(
-                improving.any(axis=2), np.take_along_axis(cands, first[..., None], 2)[..., 0], configs
-            )
+            flipped = np.take_along_axis(cands, first[..., None], 2)[..., 0]
+            picked = np.where(improving.any(axis=2), flipped, configs)
             jump = rng.integers(0, 2**N, configs.shape)
             configs = np.where(fit[lines, jump] > fit[lines, picked], jump, picked)
             # Levinthal's selection
