@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -466,6 +467,18 @@ class Market(mesa.Model):
         env = self.environment
         return env.shifting or env.version != self.state.version or t >= self.spec.horizon
 
+    def _next_look(self, t: int) -> float:
+        """The first period after ``t`` for which `_event_due` or `_moves_on` may be True
+        (`step_together` looks at the market then, not before)."""
+        env = self.environment
+        if env.shifting or env.version != self.state.version:
+            return t + 1
+        events = getattr(self._event_list, "_events", None)
+        if events is None:  # (Mesa's event list unknown: look every period)
+            return t + 1
+        due = math.ceil(events[0].time) if events else math.inf  # (a heap: [0] is first)
+        return max(t + 1, min(due, self.spec.horizon))
+
     def _event_due(self, t: float) -> bool:
         """Whether an event on Mesa's schedule may be due by ``t`` (True if unsure)."""
         events = getattr(self._event_list, "_events", None)
@@ -498,13 +511,19 @@ def step_together(markets: Sequence[Market]) -> None:
         return
     engine = markets[0].engine
     engine.build()
-    for t in range(markets[0].period + 1, engine.horizon + 1):
-        for market in markets:
+    first = markets[0].period + 1
+    # the period each market next needs a look (an event due, customers moving, the horizon):
+    # the markets with nothing to do are skipped (the same calls would change nothing)
+    look = np.array([m._next_look(first - 1) for m in markets])
+    for t in range(first, engine.horizon + 1):
+        for i in np.flatnonzero(look <= t):
+            market = markets[i]
             if market._event_due(t):
                 market.run_until(t)
             if market._moves_on(t):
                 market.advance(t)
                 engine.update_market(market.index)
+            look[i] = market._next_look(t)
         engine.step(t)
     for market in markets:
         if market.time < engine.horizon:
