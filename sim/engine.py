@@ -192,6 +192,10 @@ class Engine:
         self.truth: np.ndarray | None = None
         self.k_basis = 1
         self._pending: list[tuple] = []
+        # the views of the engine's arrays each market holds (its landscape performance and
+        # basis): a market still holding them has changed them in place, or not at all
+        self._views: dict[int, np.ndarray] = {}
+        self._basis_views: dict[int, np.ndarray] = {}
         self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
         self._links: list[tuple[np.ndarray, np.ndarray, float]] = []  # partners (`add_partners`)
         self.partners = None  # their adjacency matrix over rows (scipy sparse), if any
@@ -229,7 +233,7 @@ class Engine:
         self.department_land[block] = market.department_efficiency
         market.department_efficiency = self.department_land[block]
         self.performance_land[block] = market.landscape_performance
-        market.landscape_performance = self.performance_land[block]
+        market.landscape_performance = self._views[i] = self.performance_land[block]
         self._load_basis(i, market)
         return i
 
@@ -252,8 +256,8 @@ class Engine:
         for j, m in enumerate(self.markets[:-1]):
             block = slice(j * size, (j + 1) * size)
             m.department_efficiency = self.department_land[block]
-            m.landscape_performance = self.performance_land[block]
-            m.share_basis(self.basis[j, : m.basis.shape[0]])
+            m.landscape_performance = self._views[j] = self.performance_land[block]
+            self._share_basis(j, m)
 
     def add_rows(
         self,
@@ -562,11 +566,17 @@ class Engine:
                 )
             for j, other in enumerate(self.markets):  # one copy: markets read the engine's
                 if j != i:
-                    other.share_basis(self.basis[j, : other.basis.shape[0]])
-        self.basis[i, :k] = m.basis
-        m.share_basis(self.basis[i, :k])
+                    self._share_basis(j, other)
+        if m.basis is not self._basis_views.get(i):  # (a gradual shift changes weights only)
+            self.basis[i, :k] = m.basis
+            self._share_basis(i, m)
         self.truth[i] = 0.0
         self.truth[i, :k] = m.weights
+
+    def _share_basis(self, i: int, m: MarketState) -> None:
+        """Market ``i`` reads its basis from the engine's copy."""
+        self._basis_views[i] = self.basis[i, : m.basis.shape[0]]
+        m.share_basis(self._basis_views[i])
 
     def update_market(self, i: int) -> None:
         """Read market ``i`` again after its state changed (a shift, a blend step)."""
@@ -575,9 +585,10 @@ class Engine:
             return
         self._versions[i] = m.version
         self._load_basis(i, m)
-        block = slice(i * self.size, (i + 1) * self.size)
-        self.performance_land[block] = m.landscape_performance
-        m.landscape_performance = self.performance_land[block]
+        if m.landscape_performance is not self._views[i]:  # (else written in place)
+            block = slice(i * self.size, (i + 1) * self.size)
+            self.performance_land[block] = m.landscape_performance
+            m.landscape_performance = self._views[i] = self.performance_land[block]
         self.port[i] = m.port
         self.best[i] = m.best
 
@@ -1302,8 +1313,10 @@ class Engine:
             dept_eff, sigma, spent = self._resource_outcomes(t, rows, dept_eff, truth, first)
         efficiency = self._weighted(dept_eff)
         # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
-        value, believed = self._basis_values(rows, configs, truth, self.belief[rows])
-        value, believed = np.clip(value, 0.0, 1.0), np.clip(believed, 0.0, 1.0)
+        believing = h.believed_market_value is not None  # (else not computed)
+        weights = (truth, self.belief[rows]) if believing else (truth,)
+        values = self._basis_values(rows, configs, *weights)
+        value, *believed = (np.clip(v, 0.0, 1.0) for v in values)
         if self._resources_on:
             value = value * sigma
         beta = self.beta.take(m)
@@ -1327,24 +1340,24 @@ class Engine:
         if first:
             profit = np.zeros_like(profit)
         self.cash[rows] = self.cash[rows] + profit
-        records = {
-            "config": configs,
-            "moved": moved[rows],
-            "alive": True,
-            "department_efficiency": dept_eff,
-            "efficiency": efficiency,
-            "market_value": value,
-            "believed_market_value": believed,
-            "performance": performance,
-            "performance_norm": self.performance_land.take(flat) / self.best.take(m),
-            "profit": profit,
-            "cash": self.cash[rows],
-            "distance_to_port": np.bitwise_count(configs ^ self.port.take(m)),
+        records = {  # each computed only if recorded (an engine of populations keeps some)
+            "config": lambda: configs,
+            "moved": lambda: moved[rows],
+            "alive": lambda: True,
+            "department_efficiency": lambda: dept_eff,
+            "efficiency": lambda: efficiency,
+            "market_value": lambda: value,
+            "believed_market_value": lambda: believed[0],
+            "performance": lambda: performance,
+            "performance_norm": lambda: self.performance_land.take(flat) / self.best.take(m),
+            "profit": lambda: profit,
+            "cash": lambda: self.cash[rows],
+            "distance_to_port": lambda: np.bitwise_count(configs ^ self.port.take(m)),
         }
         for name, values in records.items():
             target = getattr(h, name)
-            if target is not None:  # (an engine of populations keeps only some)
-                target[t, rows] = values
+            if target is not None:
+                target[t, rows] = values()
         if h.understanding is not None:
             h.understanding[t, rows] = self.understanding[rows]
         if h.engagement is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -186,6 +187,7 @@ class Market(mesa.Model):
             levy=0.0 if scenario.purpose is None else scenario.purpose.levy,
             threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )
+        self._efficiency_weighted: np.ndarray | None = None  # (1 - beta) E, `_refresh_port`
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
         self.start_config = start
@@ -457,13 +459,19 @@ class Market(mesa.Model):
                 self.environment.regime_weights,
                 [r.name for r in self.spec.market.regimes],
             )
-        state.landscape_performance = (
-            self.beta * self.environment.value + (1.0 - self.beta) * self.efficiency
-        )
+            self._efficiency_weighted = None  # E moves with the regime: computed again
+        if self._efficiency_weighted is None:  # else E never changes: one product per market
+            self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
+        weights = self.environment.weights
+        value = self.beta * (weights @ self.environment.basis)  # (`environment.value`)
+        if state.landscape_performance.shape == value.shape:  # in place: the engine's copy
+            np.add(value, self._efficiency_weighted, out=state.landscape_performance)
+        else:
+            state.landscape_performance = value + self._efficiency_weighted
         state.port = int(np.argmax(state.landscape_performance))
         state.best = float(state.landscape_performance[state.port])
         state.basis = self.environment.basis
-        state.weights = self.environment.weights
+        state.weights = weights
         state.version = self.environment.version
 
     # ---- the period ----
@@ -492,6 +500,18 @@ class Market(mesa.Model):
         moved since the port was found, or the horizon reached."""
         env = self.environment
         return env.shifting or env.version != self.state.version or t >= self.spec.horizon
+
+    def _next_look(self, t: int) -> float:
+        """The first period after ``t`` for which `_event_due` or `_moves_on` may be True
+        (`step_together` looks at the market then, not before)."""
+        env = self.environment
+        if env.shifting or env.version != self.state.version:
+            return t + 1
+        events = getattr(self._event_list, "_events", None)
+        if events is None:  # (Mesa's event list unknown: look every period)
+            return t + 1
+        due = math.ceil(events[0].time) if events else math.inf  # (a heap: [0] is first)
+        return max(t + 1, min(due, self.spec.horizon))
 
     def _event_due(self, t: float) -> bool:
         """Whether an event on Mesa's schedule may be due by ``t`` (True if unsure)."""
@@ -525,13 +545,19 @@ def step_together(markets: Sequence[Market]) -> None:
         return
     engine = markets[0].engine
     engine.build()
-    for t in range(markets[0].period + 1, engine.horizon + 1):
-        for market in markets:
+    first = markets[0].period + 1
+    # the period each market next needs a look (an event due, customers moving, the horizon):
+    # the markets with nothing to do are skipped (the same calls would change nothing)
+    look = np.array([m._next_look(first - 1) for m in markets])
+    for t in range(first, engine.horizon + 1):
+        for i in np.flatnonzero(look <= t):
+            market = markets[i]
             if market._event_due(t):
                 market.run_until(t)
             if market._moves_on(t):
                 market.advance(t)
                 engine.update_market(market.index)
+            look[i] = market._next_look(t)
         engine.step(t)
     for market in markets:
         if market.time < engine.horizon:
