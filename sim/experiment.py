@@ -23,7 +23,7 @@ from sim.population import Population
 from sim.scenario.checks import check_seed, check_seeds, check_strategies
 from sim.scenario.errors import ScenarioError
 from sim.scenario.load import as_scenario
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, mean_level
 
 #: Firms computed together in one engine at most, what their markets' landscapes may hold and
 #: what their per-period records may hold (bounds memory; results do not depend on the
@@ -337,6 +337,16 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
         ):
             for d, department in enumerate(firms[0].spec.departments):
                 columns[f"{part}_{department.name}"] = stacked(values[..., d])
+    if history.shares is not None and engine.resourced[rows].any():  # resources (§7.22)
+        for d, department in enumerate(firms[0].spec.departments):
+            columns[f"share_{department.name}"] = stacked(history.shares[..., d])
+        columns["unserved_demand"] = stacked(history.unserved_demand)
+        columns["capacity_moved"] = stacked(history.capacity_moved)
+        columns["budget_binds"] = stacked(history.budget_binds)
+    for part in ("impact", "levy"):  # only with [purpose]
+        values = getattr(history, part, None)
+        if values is not None:
+            columns[part] = stacked(values)
     adaptation = engine.adaptation
     if adaptation is not None and adaptation.learning[rows].any():  # strategies that learn
         adopted = adaptation.name_of(rows, history.setting[:, rows].astype(np.int64))
@@ -363,7 +373,7 @@ def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:
         "strategy": name,
         "alpha": float(np.mean(scenario.alpha_of(strategy))),
         "coordination": strategy.coordination,
-        "sensing": strategy.sensing,
+        "sensing": mean_level(strategy.sensing),
     }
 
 

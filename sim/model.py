@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -12,12 +13,19 @@ import numpy as np
 
 from sim.agents import Firm
 from sim.demand import demand_of
-from sim.effects import with_efficiency_effects, with_market_value_effects
+from sim.effects import (
+    efficiency_change,
+    efficiency_change_by_regime,
+    regime_efficiency,
+    with_efficiency_effects,
+    with_market_value_effects,
+)
 from sim.engine import Engine, MarketState
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
 from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
 from sim.population import Population
+from sim.purpose import impact_table, normalised_impact, with_valued_purpose
 from sim.rivals import add_rivals
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
@@ -86,7 +94,8 @@ class Market(mesa.Model):
 
     With ``[competition]`` the market also holds the scenario's mix of competing firms and its
     waiting entrants (``rivals``, `sim.rivals.add_rivals`), which share its customers; then
-    ``strategies`` defaults to none.
+    ``strategies`` defaults to none, and ``focal`` = (a strategy of the mix, a
+    `StrategySpec`) makes that strategy's first incumbent follow the spec instead.
 
     The firms are rows of an `Engine`; markets of an experiment share one (``engine=``) and are
     stepped in lockstep by `step_together`. Market shifts, "shift now" and live changes are
@@ -102,6 +111,7 @@ class Market(mesa.Model):
         strategies: Sequence[str | tuple[str, StrategySpec]] | str | None = None,
         rng: int | None = 0,
         engine: Engine | None = None,
+        focal: tuple[str, StrategySpec] | None = None,
     ) -> None:
         scenario = as_scenario(scenario)  # a name or path is loaded
         seed = _seed_of(rng)
@@ -121,7 +131,15 @@ class Market(mesa.Model):
         department_efficiency = NKTables.draw(
             edge_dependencies(n, self._interaction_edges), env_rng
         ).group_means(scenario.department_decisions)
-        department_efficiency = with_efficiency_effects(scenario, department_efficiency)
+        # effects whose efficiency part depends on the regime (docs/ODD.md §7.17): the table
+        # follows the customers' regime weights (`_refresh_port`); None: fixed, as before
+        self._efficiency_by_regime = efficiency_change_by_regime(scenario)
+        if self._efficiency_by_regime is None:
+            department_efficiency = with_efficiency_effects(scenario, department_efficiency)
+        else:
+            change = efficiency_change(scenario)
+            self._efficiency_base = department_efficiency + (0.0 if change is None else change)
+            department_efficiency = self._efficiency_base.copy()  # set by `_refresh_port`
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
         self.department_masks = np.array(
@@ -139,7 +157,7 @@ class Market(mesa.Model):
             )
             for r in market.regimes
         }
-        regimes = with_market_value_effects(scenario, regimes)
+        regimes = with_market_value_effects(scenario, with_valued_purpose(scenario, regimes))
         self.environment = MarketEnvironment(
             n=n,
             rho=market.rho,
@@ -162,7 +180,14 @@ class Market(mesa.Model):
             best=1.0,
             on_basis=self._share_basis,
             demand=demand_of(scenario),
+            impact=impact_table(scenario),
+            impact_norm=None
+            if scenario.purpose is None
+            else normalised_impact(scenario, impact_table(scenario)),
+            levy=0.0 if scenario.purpose is None else scenario.purpose.levy,
+            threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )
+        self._efficiency_weighted: np.ndarray | None = None  # (1 - beta) E, `_refresh_port`
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
         self.start_config = start
@@ -193,7 +218,10 @@ class Market(mesa.Model):
         for entry in strategies:
             name, spec = (entry, scenario.strategy(entry)) if isinstance(entry, str) else entry
             self.add_firm(name, spec)
-        self.rivals = add_rivals(self)  # the competing firms of `[competition]` (or none)
+        # the competing firms of `[competition]` (or none); ``focal`` = (a strategy of the
+        # mix, a spec): its first incumbent follows the spec instead, keeping the name and
+        # its random stream (a decomposition swaps one firm's ingredients, rivals unchanged)
+        self.rivals = add_rivals(self, focal=focal)
         self._scheduled: set[int] = set()
         self._changes: dict[int, list[Change]] = {}
         for event in self.environment.schedule:
@@ -424,13 +452,26 @@ class Market(mesa.Model):
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port")."""
         state = self.state
-        state.landscape_performance = (
-            self.beta * self.environment.value + (1.0 - self.beta) * self.efficiency
-        )
+        if self._efficiency_by_regime is not None:  # in place: the engine reads this table
+            state.department_efficiency[...] = regime_efficiency(
+                self._efficiency_base,
+                self._efficiency_by_regime,
+                self.environment.regime_weights,
+                [r.name for r in self.spec.market.regimes],
+            )
+            self._efficiency_weighted = None  # E moves with the regime: computed again
+        if self._efficiency_weighted is None:  # else E never changes: one product per market
+            self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
+        weights = self.environment.weights
+        value = self.beta * (weights @ self.environment.basis)  # (`environment.value`)
+        if state.landscape_performance.shape == value.shape:  # in place: the engine's copy
+            np.add(value, self._efficiency_weighted, out=state.landscape_performance)
+        else:
+            state.landscape_performance = value + self._efficiency_weighted
         state.port = int(np.argmax(state.landscape_performance))
         state.best = float(state.landscape_performance[state.port])
         state.basis = self.environment.basis
-        state.weights = self.environment.weights
+        state.weights = weights
         state.version = self.environment.version
 
     # ---- the period ----
@@ -459,6 +500,18 @@ class Market(mesa.Model):
         moved since the port was found, or the horizon reached."""
         env = self.environment
         return env.shifting or env.version != self.state.version or t >= self.spec.horizon
+
+    def _next_look(self, t: int) -> float:
+        """The first period after ``t`` for which `_event_due` or `_moves_on` may be True
+        (`step_together` looks at the market then, not before)."""
+        env = self.environment
+        if env.shifting or env.version != self.state.version:
+            return t + 1
+        events = getattr(self._event_list, "_events", None)
+        if events is None:  # (Mesa's event list unknown: look every period)
+            return t + 1
+        due = math.ceil(events[0].time) if events else math.inf  # (a heap: [0] is first)
+        return max(t + 1, min(due, self.spec.horizon))
 
     def _event_due(self, t: float) -> bool:
         """Whether an event on Mesa's schedule may be due by ``t`` (True if unsure)."""
@@ -492,13 +545,19 @@ def step_together(markets: Sequence[Market]) -> None:
         return
     engine = markets[0].engine
     engine.build()
-    for t in range(markets[0].period + 1, engine.horizon + 1):
-        for market in markets:
+    first = markets[0].period + 1
+    # the period each market next needs a look (an event due, customers moving, the horizon):
+    # the markets with nothing to do are skipped (the same calls would change nothing)
+    look = np.array([m._next_look(first - 1) for m in markets])
+    for t in range(first, engine.horizon + 1):
+        for i in np.flatnonzero(look <= t):
+            market = markets[i]
             if market._event_due(t):
                 market.run_until(t)
             if market._moves_on(t):
                 market.advance(t)
                 engine.update_market(market.index)
+            look[i] = market._next_look(t)
         engine.step(t)
     for market in markets:
         if market.time < engine.horizon:

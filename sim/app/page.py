@@ -33,7 +33,7 @@ from sim.app.state import (
 )
 from sim.plots import stock_unit
 from sim.scenario import Scenario
-from sim.scenario.schema import COORDINATION_MODES
+from sim.scenario.schema import COORDINATION_MODES, mean_level
 
 ASSETS = Path(__file__).parent / "assets"
 #: Below this window width (CSS pixels), the page opens in presentation mode: every
@@ -340,7 +340,7 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
         )
         NumberControl(
             "sensing (0 to 1)",
-            spec.sensing,
+            mean_level(spec.sensing),  # a table by department: its mean, as alpha's
             0.0,
             1.0,
             0.05,

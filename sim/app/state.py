@@ -33,7 +33,7 @@ from sim.scenario import (
     scenario_to_dict,
     validate_scenario,
 )
-from sim.scenario.schema import COORDINATION_MODES, CostSpec
+from sim.scenario.schema import COORDINATION_MODES, CostSpec, mean_level
 
 if TYPE_CHECKING:
     from sim.agents import Firm
@@ -659,7 +659,7 @@ class TwinFirms:
         """The settings each firm followed in period ``t`` (for the exported data)."""
         for i, firm in enumerate(self.firms):
             self._settings_log["alpha"][i, t] = float(np.mean([d.alpha for d in firm.departments]))
-            self._settings_log["sensing"][i, t] = firm.strategy.sensing
+            self._settings_log["sensing"][i, t] = mean_level(firm.strategy.sensing)
             self._settings_log["coordination_cost"][i, t] = firm.coordination_cost
             self._mode_log[i, t] = firm.strategy.coordination
 
