@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from sim.limits import MAX_DECISIONS
+from sim.limits import TABULATED_DECISIONS
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built (it is slow to import)
     import networkx as nx
@@ -26,8 +26,10 @@ STRUCTURES: tuple[str, ...] = ("modular", "nearly_decomposable", "value_chain", 
 @cache
 def configurations(n: int) -> np.ndarray:
     """All 2**n configurations as integers (read-only)."""
-    if not 0 < n <= MAX_DECISIONS:
-        raise ValueError(f"n must be in 1..{MAX_DECISIONS}, got {n}")
+    if not 0 < n <= TABULATED_DECISIONS:
+        raise ValueError(
+            f"n must be in 1..{TABULATED_DECISIONS} to enumerate every configuration, got {n}"
+        )
     configs = np.arange(2**n, dtype=np.int64)
     configs.flags.writeable = False
     return configs
@@ -339,8 +341,8 @@ def local_peaks(fitness: np.ndarray) -> np.ndarray:
 #: Most decisions of an on-demand landscape: a configuration is one 64-bit word.
 MAX_ON_DEMAND_DECISIONS = 64
 #: Most decisions for which `GroupEvaluator` keeps a table over all 2**N configurations (a cache:
-#: the numbers are the same either way); above it every evaluation is on demand.
-MAX_TABULATED_DECISIONS = 16
+#: the numbers are the same either way) and `best_configuration` enumerates them.
+MAX_TABULATED_DECISIONS = TABULATED_DECISIONS
 #: Most entries of one decision's contribution table that `CounterNK.tables` materialises.
 MAX_TABLE_ENTRIES = 2**22
 #: Restarts of local search that estimate the best configuration of a landscape too large to
@@ -508,7 +510,7 @@ class GroupEvaluator:
         self.groups = tuple(tuple(int(i) for i in g) for g in (groups or [range(self.n)]))
         self.table = (
             landscape.group_means(self.groups)
-            if self.n <= min(tabulate_up_to, MAX_DECISIONS)
+            if self.n <= min(tabulate_up_to, TABULATED_DECISIONS)
             else None
         )
 
@@ -555,7 +557,7 @@ def best_configuration(
     improves) from starts drawn from counter-based words of ``key``; the result is a local
     peak and a lower bound of the true best (ties: the lowest restart)."""
     check_on_demand(n)
-    if n <= min(enumerate_up_to, MAX_DECISIONS):
+    if n <= min(enumerate_up_to, TABULATED_DECISIONS):
         configs = np.arange(2**n, dtype=np.uint64)
         values = np.asarray(value(configs), dtype=float)
         best = int(np.argmax(values))

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from sim.landscape import NKTables, configurations
+from sim.landscape import CounterNK, GroupEvaluator, NKTables, as_configurations, configurations
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,25 @@ def _preference_fit(preferences: tuple[Preference, ...], n: int) -> np.ndarray:
     fit /= total
     fit.flags.writeable = False
     return fit
+
+
+@dataclass(frozen=True)
+class PreferenceFit:
+    """V_pref of a regime for any configurations (uint64 bit masks), on demand: the same
+    arithmetic, in the same order, as `preference_fit`'s table, without enumerating."""
+
+    preferences: tuple[Preference, ...]
+
+    def __call__(self, configs: np.ndarray) -> np.ndarray:
+        c = as_configurations(configs)
+        total = sum(p.weight for p in self.preferences)
+        if total <= 0:
+            return np.full(c.shape, 0.5)
+        fit = np.zeros(c.shape)
+        for p in self.preferences:
+            fit += p.weight * (((c >> np.uint64(p.decision)) & np.uint64(1)) == p.value)
+        fit /= total
+        return fit
 
 
 @dataclass(frozen=True)
@@ -87,8 +106,8 @@ class MarketEnvironment:
 
     n: int
     rho: float
-    regimes: Mapping[str, np.ndarray]
-    rugged: NKTables
+    regimes: Mapping[str, np.ndarray | PreferenceFit]
+    rugged: NKTables | CounterNK
     regime: str
     schedule: list[ShiftEvent]
     rng: np.random.Generator
@@ -101,9 +120,29 @@ class MarketEnvironment:
 
     def __post_init__(self) -> None:
         self._names = list(self.regimes)
+        self._rugged_index = len(self._names)
+        if self.on_demand:  # no table over all configurations: `basis_at` evaluates
+            self._fits = [self.regimes[r] for r in self._names]
+            self._ruggeds = [self.rugged]
+            self.basis = None
+            return
         self.basis = np.stack([self.regimes[r] for r in self._names] + [self.rugged.fitness()])
         self.regimes = _RegimeFits(self)  # the fits live in `basis` only
-        self._rugged_index = len(self._names)
+
+    @property
+    def on_demand(self) -> bool:
+        """Whether market value is evaluated on demand (regimes given as `PreferenceFit`s:
+        N above `sim.limits.TABULATED_DECISIONS`) rather than read from `basis`."""
+        return any(isinstance(fit, PreferenceFit) for fit in self.regimes.values())
+
+    def basis_at(self, configs: np.ndarray) -> np.ndarray:
+        """The basis vectors at ``configs``, shape (K,) + configs.shape: each regime's
+        preference fit, then each version of the rugged part (the columns of `basis`)."""
+        if self.basis is not None:
+            return self.basis[:, np.asarray(configs, dtype=np.int64)]
+        c = as_configurations(configs)
+        rugged = [r.evaluate(c)[..., 0] for r in self._ruggeds]
+        return np.stack([fit(c) for fit in self._fits] + rugged)
 
     @property
     def shifting(self) -> bool:
@@ -119,9 +158,14 @@ class MarketEnvironment:
         return {old: 1.0 - self._blend_weight, new: self._blend_weight}
 
     @property
+    def basis_size(self) -> int:
+        """The number of basis vectors (regimes and versions of the rugged part)."""
+        return self._rugged_index + 1
+
+    @property
     def weights(self) -> np.ndarray:
         """True weight of each basis vector in market value now."""
-        w = np.zeros(self.basis.shape[0])
+        w = np.zeros(self.basis_size)
         for name, share in self.regime_weights.items():
             w[self._names.index(name)] += (1.0 - self.rho) * share
         w[self._rugged_index] += self.rho
@@ -129,8 +173,18 @@ class MarketEnvironment:
 
     @property
     def value(self) -> np.ndarray:
-        """Market value V of every configuration now (computed on each call)."""
+        """Market value V of every configuration now (computed on each call; N <= 20)."""
+        if self.basis is None:
+            raise ValueError(
+                f"market value of every configuration needs N <= 20 decisions (this market has "
+                f"{self.n}): evaluate configurations with `value_at`"
+            )
         return self.weights @ self.basis
+
+    def value_at(self, configs: np.ndarray) -> np.ndarray:
+        """Market value V of ``configs`` now, shape configs.shape."""
+        basis = self.basis_at(configs)
+        return (self.weights @ basis.reshape(basis.shape[0], -1)).reshape(basis.shape[1:])
 
     def add_shift(self, event: ShiftEvent) -> None:
         """Add a shift to the schedule (e.g. a teacher's "shift the market now")."""
@@ -145,8 +199,12 @@ class MarketEnvironment:
         for event in events:
             if event.kind == "redraw":
                 self.rugged = self.rugged.redraw(event.decisions, self.rng)
-                self.basis = np.vstack((self.basis, self.rugged.fitness()[None, :]))
-                self._rugged_index = self.basis.shape[0] - 1
+                if self.basis is None:
+                    self._ruggeds.append(self.rugged)
+                    self._rugged_index = len(self._fits) + len(self._ruggeds) - 1
+                else:
+                    self.basis = np.vstack((self.basis, self.rugged.fitness()[None, :]))
+                    self._rugged_index = self.basis.shape[0] - 1
             elif event.duration > 0:
                 start_from = self.regime if self._blend is None else self._blend[1]
                 self._blend = (start_from, event.to, t, event.duration)
@@ -189,3 +247,29 @@ class _RegimeFits(Mapping):
 
     def __len__(self) -> int:
         return len(self._environment._names)
+
+
+@dataclass
+class OnDemandLandscapes:
+    """What the engine evaluates of a market too large to tabulate (N above
+    `sim.limits.TABULATED_DECISIONS`): departments' efficiencies, the market value basis and
+    landscape performance of any configurations, computed when asked (docs/ODD.md, 7.2)."""
+
+    efficiency: GroupEvaluator  # the departments' mean contributions
+    department_weights: np.ndarray  # (D,) each department's share of the decisions
+    environment: MarketEnvironment
+    beta: float
+
+    def efficiency_at(self, configs: np.ndarray) -> np.ndarray:
+        """E_d (without learning) of ``configs``, shape configs.shape + (D,)."""
+        return self.efficiency(configs)
+
+    def basis_at(self, configs: np.ndarray) -> np.ndarray:
+        """The market value basis at ``configs``, shape (K,) + configs.shape."""
+        return self.environment.basis_at(configs)
+
+    def performance_at(self, configs: np.ndarray) -> np.ndarray:
+        """Landscape performance beta V + (1 - beta) E of ``configs`` now (as the tabulated
+        market's ``landscape_performance``), shape configs.shape."""
+        efficiency = self.efficiency_at(configs) @ self.department_weights
+        return self.beta * self.environment.value_at(configs) + (1.0 - self.beta) * efficiency
