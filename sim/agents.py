@@ -269,7 +269,7 @@ class Firm(mesa.Agent):
         engine, m = self.engine, self.market
         if m.environment.basis is None:
             raise ValueError(
-                "Firm.belief holds every configuration, which needs N <= 20 decisions: "
+                "Firm.belief holds every configuration, which needs N <= 16 decisions: "
                 "this market is evaluated on demand"
             )
         weights = engine.belief[self.row, : m.environment.basis.shape[0]]

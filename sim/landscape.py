@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from sim.limits import TABULATED_DECISIONS
+from sim.limits import ENUMERABLE_DECISIONS, TABULATED_DECISIONS
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built (it is slow to import)
     import networkx as nx
@@ -26,9 +26,9 @@ STRUCTURES: tuple[str, ...] = ("modular", "nearly_decomposable", "value_chain", 
 @cache
 def configurations(n: int) -> np.ndarray:
     """All 2**n configurations as integers (read-only)."""
-    if not 0 < n <= TABULATED_DECISIONS:
+    if not 0 < n <= ENUMERABLE_DECISIONS:
         raise ValueError(
-            f"n must be in 1..{TABULATED_DECISIONS} to enumerate every configuration, got {n}"
+            f"n must be in 1..{ENUMERABLE_DECISIONS} to enumerate every configuration, got {n}"
         )
     configs = np.arange(2**n, dtype=np.int64)
     configs.flags.writeable = False
@@ -244,7 +244,22 @@ class NKTables:
         ``configs`` (uint64 bit masks, any N up to 64), shape configs.shape + (groups,): the same
         numbers as `group_means` (and `fitness`) at those configurations, without enumerating
         (see "Landscapes beyond tables" below)."""
-        return _on_demand_means(lambda i, rows: self.tables[i][rows], self.deps, configs, groups)
+        flat, offsets = self._flat
+        return _on_demand_means(
+            lambda rows: flat[rows.astype(np.int64) + offsets], self.deps, configs, groups
+        )
+
+    def contributions_at(self, decisions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The contributions of ``decisions`` at their table ``rows`` (arrays of one shape)."""
+        flat, offsets = self._flat
+        return flat[offsets[decisions] + rows.astype(np.int64)]
+
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tables end to end, and where each decision's starts (for `evaluate`)."""
+        sizes = [t.size for t in self.tables]
+        offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        return np.concatenate(self.tables) if self.tables else np.zeros(0), offsets
 
 
 Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]
@@ -387,28 +402,55 @@ def table_rows(configs: np.ndarray, bits: Sequence[int]) -> np.ndarray:
     return rows
 
 
+@lru_cache(maxsize=256)
+def _row_plan(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For `all_table_rows`: each decision's bits (itself, then its dependencies), padded to
+    the widest, shape (N, 1 + K_max), and the value of each in its row (2**k; 0 where
+    padded)."""
+    width = 1 + max((len(d) for d in deps), default=0)
+    bits = np.zeros((len(deps), width), dtype=np.uint64)
+    places = np.zeros((len(deps), width), dtype=np.uint64)
+    for i, d in enumerate(deps):
+        for k, j in enumerate((i, *d)):
+            bits[i, k], places[i, k] = j, 1 << k
+    return bits, places
+
+
+def all_table_rows(configs: np.ndarray, deps: Sequence[Sequence[int]]) -> np.ndarray:
+    """`table_rows` of every decision at once: shape configs.shape + (N,), uint64."""
+    bits, places = _row_plan(tuple(tuple(int(j) for j in d) for d in deps))
+    c = configs[..., None]
+    rows = (c >> bits[:, 0]) & np.uint64(1)  # (a whole array per place: short inner loops
+    for k in range(1, bits.shape[1]):  # in numpy are slow)
+        rows |= ((c >> bits[:, k]) & np.uint64(1)) * places[:, k]
+    return rows
+
+
 def _on_demand_means(
-    contribution: Callable[[int, np.ndarray], np.ndarray],
+    contributions: Callable[[np.ndarray], np.ndarray],
     deps: Sequence[Sequence[int]],
     configs: np.ndarray | Sequence[int] | int,
     groups: Sequence[Sequence[int]] | None,
 ) -> np.ndarray:
     """Mean contribution of each group in each configuration, shape configs.shape + (groups,):
-    each group's contributions added in its order, then divided, as `NKTables.group_means`."""
+    ``contributions`` maps every decision's table rows (`all_table_rows`, shape (C, N)) to its
+    contributions; each group's are added in its order, then divided, as in
+    `NKTables.group_means` (so the numbers are the same, bit for bit)."""
     n = len(deps)
     check_on_demand(n)
     c = as_configurations(configs)
     if c.size and n < 64 and int(c.max()) >> n:
         raise ValueError(f"a configuration has bits beyond the landscape's {n} decisions")
     groups = [range(n)] if groups is None else groups
-    out = np.empty((*c.shape, len(groups)))
+    values = contributions(all_table_rows(c.reshape(-1), deps))  # (C, N)
+    out = np.empty((c.size, len(groups)))
     for g, group in enumerate(groups):
         group = [int(i) for i in group]
-        total = np.zeros(c.shape)
+        total = np.zeros(c.size)
         for i in group:
-            total += contribution(i, table_rows(c, (i, *deps[i])))
-        out[..., g] = total / len(group)
-    return out
+            total += values[:, i]
+        out[:, g] = total / len(group)
+    return out.reshape(*c.shape, len(groups))
 
 
 @dataclass(frozen=True)
@@ -450,6 +492,13 @@ class CounterNK:
         counters = (np.asarray(rows, dtype=np.uint64) + np.uint64(1)) * GAMMA
         return uniforms(mix(np.uint64(self.keys[i]) + counters))
 
+    def contributions_at(self, decisions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The contributions of ``decisions`` at their table ``rows`` (arrays of one shape)."""
+        from sim.streams import GAMMA, mix, uniforms
+
+        keys = np.array(self.keys, dtype=np.uint64)[decisions]
+        return uniforms(mix(keys + (rows.astype(np.uint64) + np.uint64(1)) * GAMMA))
+
     def evaluate(
         self,
         configs: np.ndarray | Sequence[int] | int,
@@ -457,7 +506,15 @@ class CounterNK:
     ) -> np.ndarray:
         """Mean contribution of each group (all decisions by default) in each of ``configs``,
         shape configs.shape + (groups,) (as `NKTables.evaluate`)."""
-        return _on_demand_means(self.contribution, self.deps, configs, groups)
+        from sim.streams import GAMMA, mix, uniforms
+
+        keys = np.array(self.keys, dtype=np.uint64)
+        return _on_demand_means(
+            lambda rows: uniforms(mix(keys + (rows + np.uint64(1)) * GAMMA)),
+            self.deps,
+            configs,
+            groups,
+        )
 
     def tables(self) -> NKTables:
         """The same contributions as tables (`NKTables`): every row of every decision drawn."""
@@ -510,7 +567,7 @@ class GroupEvaluator:
         self.groups = tuple(tuple(int(i) for i in g) for g in (groups or [range(self.n)]))
         self.table = (
             landscape.group_means(self.groups)
-            if self.n <= min(tabulate_up_to, TABULATED_DECISIONS)
+            if self.n <= min(tabulate_up_to, ENUMERABLE_DECISIONS)
             else None
         )
 
@@ -557,18 +614,14 @@ def best_configuration(
     improves) from starts drawn from counter-based words of ``key``; the result is a local
     peak and a lower bound of the true best (ties: the lowest restart)."""
     check_on_demand(n)
-    if n <= min(enumerate_up_to, TABULATED_DECISIONS):
+    if n <= min(enumerate_up_to, ENUMERABLE_DECISIONS):
         configs = np.arange(2**n, dtype=np.uint64)
         values = np.asarray(value(configs), dtype=float)
         best = int(np.argmax(values))
         return BestConfiguration(best, float(values[best]), True)
     if restarts < 1:
         raise ValueError(f"restarts must be at least 1, got {restarts}")
-    from sim.streams import GAMMA, mix
-
-    mask = np.uint64(2**n - 1) if n < 64 else np.uint64(2**64 - 1)
-    counters = (np.arange(restarts, dtype=np.uint64) + np.uint64(1)) * GAMMA
-    current = mix((np.uint64(int(key) & (2**64 - 1)) ^ _START_GAMMA) + counters) & mask
+    current = restart_starts(n, restarts, key)
     current_value = np.asarray(value(current), dtype=float)
     flips = np.uint64(1) << np.arange(n, dtype=np.uint64)
     climbing = np.ones(restarts, dtype=bool)
@@ -585,3 +638,31 @@ def best_configuration(
         climbing[rows[~better]] = False
     winner = int(np.argmax(current_value))
     return BestConfiguration(int(current[winner]), float(current_value[winner]), False, restarts)
+
+
+def restart_starts(n: int, restarts: int, key: int) -> np.ndarray:
+    """The starting configurations of ``restarts`` local searches over ``n`` decisions:
+    counter-based words of ``key`` (uint64; the same for the same key, whatever else runs)."""
+    from sim.streams import GAMMA, mix
+
+    mask = np.uint64(2**n - 1) if n < 64 else np.uint64(2**64 - 1)
+    counters = (np.arange(restarts, dtype=np.uint64) + np.uint64(1)) * GAMMA
+    return mix((np.uint64(int(key) & (2**64 - 1)) ^ _START_GAMMA) + counters) & mask
+
+
+def flip_pairs(deps: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which contributions a one-bit flip changes: for every decision i and every bit j it
+    reads (itself and its dependencies), the pair (j, i) and the place of j in i's table row
+    (as a mask), three arrays of one length. Flipping j changes exactly the contributions of
+    the i paired with it, each at row ``row_i ^ mask``."""
+    flipped, decision, mask = [], [], []
+    for i, d in enumerate(deps):
+        for k, j in enumerate((i, *d)):
+            flipped.append(j)
+            decision.append(i)
+            mask.append(1 << k)
+    return (
+        np.array(flipped, dtype=np.int64),
+        np.array(decision, dtype=np.int64),
+        np.array(mask, dtype=np.uint64),
+    )

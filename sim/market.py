@@ -14,7 +14,17 @@ from functools import lru_cache
 
 import numpy as np
 
-from sim.landscape import CounterNK, GroupEvaluator, NKTables, as_configurations, configurations
+from sim.landscape import (
+    BestConfiguration,
+    CounterNK,
+    GroupEvaluator,
+    NKTables,
+    all_table_rows,
+    as_configurations,
+    configurations,
+    flip_pairs,
+    restart_starts,
+)
 
 
 @dataclass(frozen=True)
@@ -173,18 +183,21 @@ class MarketEnvironment:
 
     @property
     def value(self) -> np.ndarray:
-        """Market value V of every configuration now (computed on each call; N <= 20)."""
+        """Market value V of every configuration now (computed on each call; N <= 16)."""
         if self.basis is None:
             raise ValueError(
-                f"market value of every configuration needs N <= 20 decisions (this market has "
+                f"market value of every configuration needs N <= 16 decisions (this market has "
                 f"{self.n}): evaluate configurations with `value_at`"
             )
         return self.weights @ self.basis
 
     def value_at(self, configs: np.ndarray) -> np.ndarray:
         """Market value V of ``configs`` now, shape configs.shape."""
-        basis = self.basis_at(configs)
-        return (self.weights @ basis.reshape(basis.shape[0], -1)).reshape(basis.shape[1:])
+        basis, weights = self.basis_at(configs), self.weights
+        value = basis[0] * weights[0]  # a sum in a fixed order: the same number for a
+        for k in range(1, weights.size):  # configuration in any array (a BLAS product is not)
+            value = value + basis[k] * weights[k]
+        return value
 
     def add_shift(self, event: ShiftEvent) -> None:
         """Add a shift to the schedule (e.g. a teacher's "shift the market now")."""
@@ -271,5 +284,72 @@ class OnDemandLandscapes:
     def performance_at(self, configs: np.ndarray) -> np.ndarray:
         """Landscape performance beta V + (1 - beta) E of ``configs`` now (as the tabulated
         market's ``landscape_performance``), shape configs.shape."""
-        efficiency = self.efficiency_at(configs) @ self.department_weights
+        eff, weights = self.efficiency_at(configs), self.department_weights
+        efficiency = eff[..., 0] * weights[0]  # (in a fixed order, as `value_at`)
+        for d in range(1, weights.size):
+            efficiency = efficiency + eff[..., d] * weights[d]
         return self.beta * self.environment.value_at(configs) + (1.0 - self.beta) * efficiency
+
+    def best_by_restarts(self, restarts: int, key: int) -> BestConfiguration:
+        """An estimate of the best configuration now: the best peak of ``restarts``
+        steepest-ascent local searches (`sim.landscape.best_configuration`'s climb, from the
+        same starts), each step scoring every one-bit flip by the change it makes, over only
+        the contributions it changes; the peaks are then scored by `performance_at`."""
+        n = self.environment.n
+        terms = self._linear_terms()
+        current = restart_starts(n, restarts, key)
+        climbing = np.arange(restarts)
+        while climbing.size:
+            c = current[climbing]
+            change = np.zeros((c.size, n))
+            for land, coefficient in terms[0]:
+                change += _flip_changes(land, coefficient, c)
+            bits = ((c[:, None] >> np.arange(n, dtype=np.uint64)) & np.uint64(1)).astype(float)
+            change += (1.0 - 2.0 * bits) * terms[1]  # wanted values: +w if set, -w if unset
+            step = np.argmax(change, axis=1)
+            better = change[np.arange(c.size), step] > 0
+            moved = climbing[better]
+            current[moved] = c[better] ^ (np.uint64(1) << step[better].astype(np.uint64))
+            climbing = moved
+        values = self.performance_at(current)
+        winner = int(np.argmax(values))
+        return BestConfiguration(int(current[winner]), float(values[winner]), False, restarts)
+
+    def _linear_terms(self) -> tuple[list[tuple[NKTables | CounterNK, np.ndarray]], np.ndarray]:
+        """Landscape performance as a sum: each landscape's contributions with a coefficient
+        per decision, and what setting each bit adds through the preference fits (per bit)."""
+        env, beta, n = self.environment, self.beta, self.environment.n
+        weights = env.weights
+        share = np.zeros(n)
+        for d, group in enumerate(self.efficiency.groups):
+            share[list(group)] = self.department_weights[d] / len(group)
+        terms = [(self.efficiency.landscape, (1.0 - beta) * share)]
+        regimes = len(env._fits)
+        terms += [
+            (land, np.full(n, beta * weights[regimes + v] / n))
+            for v, land in enumerate(env._ruggeds)
+            if weights[regimes + v] != 0
+        ]
+        per_bit = np.zeros(n)  # what a bit set to 1 rather than 0 adds to V_pref, weighted
+        for r, fit in enumerate(env._fits):
+            total = sum(p.weight for p in fit.preferences)
+            if weights[r] == 0 or total <= 0:
+                continue
+            for p in fit.preferences:
+                per_bit[p.decision] += beta * weights[r] * p.weight / total * (1 if p.value else -1)
+        return terms, per_bit
+
+
+def _flip_changes(
+    land: NKTables | CounterNK, coefficient: np.ndarray, configs: np.ndarray
+) -> np.ndarray:
+    """How much each one-bit flip of each of ``configs`` changes sum_i coefficient_i x
+    contribution_i, shape (configs, N): only the contributions the flip changes."""
+    flipped, decision, mask = flip_pairs(land.deps)
+    rows = all_table_rows(configs, land.deps)  # (C, N)
+    now = land.contributions_at(np.arange(land.n)[None, :], rows)
+    after = land.contributions_at(decision[None, :], rows[:, decision] ^ mask[None, :])
+    pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs)
+    change = np.zeros((configs.size, land.n))
+    np.add.at(change, (slice(None), flipped), pair)
+    return change

@@ -376,40 +376,40 @@ class Market(mesa.Model):
 
     @property
     def market_value(self) -> np.ndarray:
-        """True market value V of every configuration now (N <= 20)."""
+        """True market value V of every configuration now (N <= 16)."""
         self._tabulated("market_value")
         return self.environment.value
 
     @property
     def efficiency(self) -> np.ndarray:
         """E of every configuration before learning: sum_d w_d * E_d (computed on each call;
-        N <= 20)."""
+        N <= 16)."""
         return self.department_efficiency @ self.department_weights
 
     @property
     def department_efficiency(self) -> np.ndarray:
         """E_d of every configuration for every department, shape (2**N, D), before learning
-        (N <= 20)."""
+        (N <= 16)."""
         self._tabulated("department_efficiency")
         return self.state.department_efficiency
 
     @property
     def landscape_performance(self) -> np.ndarray:
         """Performance of every configuration now, before learning: beta * V + (1 - beta) * E
-        (N <= 20)."""
+        (N <= 16)."""
         self._tabulated("landscape_performance")
         return self.state.landscape_performance
 
     @property
     def landscapes(self) -> OnDemandLandscapes | None:
-        """A market evaluated on demand (N > 20): its efficiency, market value basis and
+        """A market evaluated on demand (N > 16): its efficiency, market value basis and
         performance of any configurations (`sim.market.OnDemandLandscapes`); None if tabulated."""
         return self.state.landscapes
 
     @property
     def port_is_estimate(self) -> bool:
         """Whether `port` and `best_performance` are estimates (the best of
-        ``metrics.port_restarts`` local searches: N > 20) rather than exact."""
+        ``metrics.port_restarts`` local searches: N > 16) rather than exact."""
         return self.on_demand and self.n_decisions > TABULATED_DECISIONS
 
     def _tabulated(self, name: str) -> None:
@@ -514,16 +514,15 @@ class Market(mesa.Model):
 
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port"): exact over
-        all configurations, or, above 20 decisions, the best of ``metrics.port_restarts``
+        all configurations, or, above 16 decisions, the best of ``metrics.port_restarts``
         local searches (an estimate; see `sim.landscape.best_configuration`)."""
         state = self.state
         if self.on_demand:
-            best = best_configuration(
-                state.landscapes.performance_at,
-                self.n_decisions,
-                restarts=self.spec.metrics.port_restarts,
-                key=int(firm_keys(self.seed, "port", 1)[0]),
-            )
+            restarts, key = self.spec.metrics.port_restarts, int(firm_keys(self.seed, "port", 1)[0])
+            if self.port_is_estimate:
+                best = state.landscapes.best_by_restarts(restarts, key)
+            else:  # every configuration, evaluated on demand: exact, as the tables
+                best = best_configuration(state.landscapes.performance_at, self.n_decisions)
             state.port, state.best = best.config, best.value
             state.weights = self.environment.weights
             state.basis = np.empty((self.environment.basis_size, 0))
@@ -592,7 +591,7 @@ def _contributions(
 
 
 def _check_on_demand(scenario: Scenario) -> None:
-    """Refuse what a market evaluated on demand (N > 20) cannot do yet, naming the field."""
+    """Refuse what a market evaluated on demand (N > 16) cannot do yet, naming the field."""
     n = len(scenario.decisions)
     if scenario.effects:
         raise ValueError(

@@ -522,9 +522,9 @@ class MetricsSpec(Spec):
         200,
         ge=1,
         le=100_000,
-        description="Above 20 decisions, where configurations are not enumerated: the restarts "
+        description="Above 16 decisions, where configurations are not enumerated: the restarts "
         "of steepest-ascent local search whose best peak estimates the best configuration "
-        "(the port, distances to it, normalised performance). Unused at 20 decisions or fewer "
+        "(the port, distances to it, normalised performance). Unused at 16 decisions or fewer "
         "(exact).",
     )
 
