@@ -418,7 +418,9 @@ def _row_plan(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray
 
 def all_table_rows(configs: np.ndarray, deps: Sequence[Sequence[int]]) -> np.ndarray:
     """`table_rows` of every decision at once: shape configs.shape + (N,), uint64."""
-    bits, places = _row_plan(tuple(tuple(int(j) for j in d) for d in deps))
+    if not isinstance(deps, tuple):
+        deps = tuple(tuple(int(j) for j in d) for d in deps)
+    bits, places = _row_plan(deps)
     c = configs[..., None]
     rows = (c >> bits[:, 0]) & np.uint64(1)  # (a whole array per place: short inner loops
     for k in range(1, bits.shape[1]):  # in numpy are slow)
@@ -650,7 +652,8 @@ def restart_starts(n: int, restarts: int, key: int) -> np.ndarray:
     return mix((np.uint64(int(key) & (2**64 - 1)) ^ _START_GAMMA) + counters) & mask
 
 
-def flip_pairs(deps: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@lru_cache(maxsize=256)
+def flip_pairs(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which contributions a one-bit flip changes: for every decision i and every bit j it
     reads (itself and its dependencies), the pair (j, i) and the place of j in i's table row
     (as a mask), three arrays of one length. Flipping j changes exactly the contributions of

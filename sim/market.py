@@ -70,9 +70,12 @@ class PreferenceFit:
         total = sum(p.weight for p in self.preferences)
         if total <= 0:
             return np.full(c.shape, 0.5)
+        decisions = np.array([p.decision for p in self.preferences], dtype=np.uint64)
+        values = np.array([p.value for p in self.preferences], dtype=np.uint64)
+        met = ((c[..., None] >> decisions) & np.uint64(1)) == values  # every preference at once
         fit = np.zeros(c.shape)
-        for p in self.preferences:
-            fit += p.weight * (((c >> np.uint64(p.decision)) & np.uint64(1)) == p.value)
+        for k, p in enumerate(self.preferences):  # added in order, as `preference_fit`
+            fit += p.weight * met[..., k]
         fit /= total
         return fit
 
@@ -350,6 +353,13 @@ def _flip_changes(
     now = land.contributions_at(np.arange(land.n)[None, :], rows)
     after = land.contributions_at(decision[None, :], rows[:, decision] ^ mask[None, :])
     pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs)
-    change = np.zeros((configs.size, land.n))
-    np.add.at(change, (slice(None), flipped), pair)
-    return change
+    return pair @ _pair_sums(flipped.tobytes(), land.n)
+
+
+@lru_cache(maxsize=64)
+def _pair_sums(flipped: bytes, n: int) -> np.ndarray:
+    """(pairs, N) 0/1: which flip each pair of `_flip_changes` belongs to (summed by a product)."""
+    which = np.frombuffer(flipped, dtype=np.int64)
+    sums = np.zeros((which.size, n))
+    sums[np.arange(which.size), which] = 1.0
+    return sums
