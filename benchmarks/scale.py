@@ -5,15 +5,16 @@ Prints three tables, each measured in this one invocation:
   cost per firm-period   a synthetic firm of N decisions (departments of six, twelve to
                          forty-eight decisions; two strategies, an abrupt shift at mid-horizon,
                          the scenario built by `synthetic`), `run_experiment`'s model time
-                         divided by firms x periods, median of ``--repeats``; how the markets
+                         (CPU time of the process: the machine may be shared) divided by
+                         firms x periods, median of ``--repeats``; how the markets
                          are evaluated (tables over all 2**N configurations up to
                          `sim.limits.TABULATED_DECISIONS`, on demand above) and the cost per
                          decision (flat = linear growth in N)
-  N = 20 against b1f059f the synthetic N = 20 firm, 2 strategies x 30 seeds: time and peak
+  N = 20 against b1f059f the synthetic N = 20 firm, 2 strategies x 30 seeds: CPU time and peak
                          resident memory of this checkout against commit b1f059f (checked out
                          into a temporary git worktree), each in fresh interpreters,
                          alternately, medians (targets: >= 10x faster, <= 1/4 the memory)
-  N = 32 shipped         `furniture_maker` (scenarios/furniture_maker.toml), 30 seeds: time
+  N = 32 shipped         `furniture_maker` (scenarios/furniture_maker.toml), 30 seeds: CPU time
                          and peak memory
 
 A competing market of 1,000 firms x 100 seeds is not measured here (issue 22's last memory
@@ -78,9 +79,9 @@ from sim.scenario.load import validate_scenario
 n, seeds, horizon = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 sc = validate_scenario(synthetic(n, horizon))
 run_experiment(validate_scenario(synthetic(12, 5)), seeds=1)  # imports and caches warm
-start = time.perf_counter()
+start = time.process_time()  # CPU time: the machine may be shared (wall time is noise)
 result = run_experiment(sc, seeds=seeds)
-seconds = time.perf_counter() - start
+seconds = time.process_time() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "firm_periods": len(result.runs) * horizon,
                   "peak_mb": peak}))
@@ -92,9 +93,9 @@ import json, resource, time
 from sim.experiment import run_experiment
 from sim.scenario import load_scenario
 sc = load_scenario("scenarios/furniture_maker.toml")
-start = time.perf_counter()
+start = time.process_time()
 result = run_experiment(sc, seeds=30)
-seconds = time.perf_counter() - start
+seconds = time.process_time() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "firm_periods": len(result.runs) * sc.horizon,
                   "peak_mb": peak}))
