@@ -31,7 +31,7 @@ from sim.adaptation import Adaptation, AdaptationRule
 from sim.demand import Demand, logit_shares
 
 if TYPE_CHECKING:
-    from sim.market import OnDemandLandscapes
+    from sim.market import MarketStack, OnDemandLandscapes
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
@@ -581,6 +581,14 @@ class Engine:
         ``basis_at`` padded to the engine's K basis vectors, ``performance_at``) of ``configs``
         whose rows are in ``markets`` (broadcast to configs' shape), market by market."""
         markets = np.broadcast_to(markets, configs.shape)
+        stack = self._stack()
+        if stack.fits:  # every market in one pass (the same numbers)
+            flat_markets, flat_configs = markets.reshape(-1), configs.reshape(-1)
+            if what == "efficiency_at":
+                values = stack.efficiency_at(flat_markets, flat_configs)
+            else:
+                values = getattr(stack, what)(flat_markets, flat_configs, self.k_basis)
+            return values.reshape(configs.shape + values.shape[1:])
         out = None
         for i in np.unique(markets):
             at = markets == i
@@ -596,6 +604,16 @@ class Engine:
             width = {"efficiency_at": (self.department_count,), "basis_at": (self.k_basis,)}
             out = np.empty(configs.shape + width.get(what, ()))
         return out
+
+    def _stack(self) -> MarketStack:
+        """The markets' landscapes for evaluation at once, rebuilt when a redraw adds one."""
+        from sim.market import MarketStack
+
+        landscapes = [m.landscapes for m in self.markets]
+        stack = getattr(self, "_market_stack", None)
+        if stack is None or not stack.current(landscapes):
+            stack = self._market_stack = MarketStack(landscapes)
+        return stack
 
     def _weighted(self, eff: np.ndarray) -> np.ndarray:
         total = eff[..., 0] * self.weights[0]

@@ -403,7 +403,7 @@ def table_rows(configs: np.ndarray, bits: Sequence[int]) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _row_plan(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
+def row_plan(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
     """For `all_table_rows`: each decision's bits (itself, then its dependencies), padded to
     the widest, shape (N, 1 + K_max), and the value of each in its row (2**k; 0 where
     padded)."""
@@ -420,7 +420,7 @@ def all_table_rows(configs: np.ndarray, deps: Sequence[Sequence[int]]) -> np.nda
     """`table_rows` of every decision at once: shape configs.shape + (N,), uint64."""
     if not isinstance(deps, tuple):
         deps = tuple(tuple(int(j) for j in d) for d in deps)
-    bits, places = _row_plan(deps)
+    bits, places = row_plan(deps)
     c = configs[..., None]
     rows = (c >> bits[:, 0]) & np.uint64(1)  # (a whole array per place: short inner loops
     for k in range(1, bits.shape[1]):  # in numpy are slow)

@@ -24,6 +24,7 @@ from sim.landscape import (
     configurations,
     flip_pairs,
     restart_starts,
+    row_plan,
 )
 
 
@@ -363,3 +364,121 @@ def _pair_sums(flipped: bytes, n: int) -> np.ndarray:
     sums = np.zeros((which.size, n))
     sums[np.arange(which.size), which] = 1.0
     return sums
+
+
+class MarketStack:
+    """Many markets evaluated on demand, at once (`sim.engine.Engine` asks for rows of many
+    markets in one call): their contribution tables end to end and each decision's bits, so
+    one pass of numpy operations serves every market. The numbers are those of each market's
+    `OnDemandLandscapes` (the same look-ups, added in the same order). It applies when every
+    market's landscapes are drawn tables (`NKTables`) with the same departments, regimes and
+    beta (`fits`); otherwise the engine evaluates market by market."""
+
+    def __init__(self, landscapes: Sequence[OnDemandLandscapes]) -> None:
+        self.landscapes = list(landscapes)
+        self.sizes = tuple(len(land.environment._ruggeds) for land in self.landscapes)
+        first = self.landscapes[0]
+        self.fits = all(
+            isinstance(land.efficiency.landscape, NKTables)
+            and all(isinstance(r, NKTables) for r in land.environment._ruggeds)
+            and land.efficiency.groups == first.efficiency.groups
+            and land.beta == first.beta
+            and land.environment._fits == first.environment._fits
+            for land in self.landscapes
+        )
+        if not self.fits:
+            return
+        self.efficiency = _Stacked([land.efficiency.landscape for land in self.landscapes])
+        self.fits = len(set(self.sizes)) == 1  # (markets with redraws of their own: one by one)
+        self.rugged = (
+            [
+                _Stacked([land.environment._ruggeds[v] for land in self.landscapes])
+                for v in range(self.sizes[0])
+            ]
+            if self.fits
+            else []
+        )
+
+    def current(self, landscapes: Sequence[OnDemandLandscapes]) -> bool:
+        """Whether this stack still holds these markets' landscapes (a redraw adds one)."""
+        return len(landscapes) == len(self.landscapes) and self.sizes == tuple(
+            len(land.environment._ruggeds) for land in landscapes
+        )
+
+    def efficiency_at(self, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """E_d of ``configs`` (1-D) of rows in ``markets``, shape (C, D)."""
+        values = self.efficiency.contributions(markets, configs)
+        groups = self.landscapes[0].efficiency.groups
+        out = np.empty((configs.size, len(groups)))
+        for g, group in enumerate(groups):  # added in order, as `_on_demand_means`
+            total = np.zeros(configs.size)
+            for i in group:
+                total += values[:, i]
+            out[:, g] = total / len(group)
+        return out
+
+    def basis_at(self, markets: np.ndarray, configs: np.ndarray, width: int) -> np.ndarray:
+        """The basis vectors at ``configs`` (1-D), shape (C, width): the regimes' fits, then
+        each version of the rugged part (zeros beyond a market's own)."""
+        c = as_configurations(configs)
+        env = self.landscapes[0].environment
+        out = np.zeros((c.size, width))
+        for r, fit in enumerate(env._fits):
+            out[:, r] = fit(c)
+        n = env.n
+        for v, stacked in enumerate(self.rugged):
+            values = stacked.contributions(markets, c)
+            total = np.zeros(c.size)
+            for i in range(n):
+                total += values[:, i]
+            out[:, len(env._fits) + v] = total / n
+        return out
+
+    def performance_at(self, markets: np.ndarray, configs: np.ndarray, width: int) -> np.ndarray:
+        """Landscape performance of ``configs`` (1-D) now, as `OnDemandLandscapes`."""
+        first = self.landscapes[0]
+        basis = self.basis_at(markets, configs, width)
+        weights = np.zeros((len(self.landscapes), width))
+        for m, land in enumerate(self.landscapes):
+            w = land.environment.weights
+            weights[m, : w.size] = w
+        w = weights[markets]
+        k_count = max(land.environment.weights.size for land in self.landscapes)
+        value = basis[:, 0] * w[:, 0]
+        for k in range(1, k_count):
+            value = value + basis[:, k] * w[:, k]
+        eff, dw = self.efficiency_at(markets, configs), first.department_weights
+        efficiency = eff[:, 0] * dw[0]
+        for d in range(1, dw.size):
+            efficiency = efficiency + eff[:, d] * dw[d]
+        return first.beta * value + (1.0 - first.beta) * efficiency
+
+
+class _Stacked:
+    """One landscape of each market, end to end (see `MarketStack`)."""
+
+    def __init__(self, lands: Sequence[NKTables]) -> None:
+        n = lands[0].n
+        plans = [row_plan(land.deps) for land in lands]
+        width = max(bits.shape[1] for bits, _ in plans)
+        self.bits = np.zeros((len(lands), n, width), dtype=np.uint64)
+        self.places = np.zeros((len(lands), n, width), dtype=np.uint64)
+        self.offsets = np.zeros((len(lands), n), dtype=np.int64)
+        flats, start = [], 0
+        for m, (land, (bits, places)) in enumerate(zip(lands, plans, strict=True)):
+            self.bits[m, :, : bits.shape[1]] = bits
+            self.places[m, :, : places.shape[1]] = places
+            flat, offsets = land._flat
+            self.offsets[m] = offsets + start
+            flats.append(flat)
+            start += flat.size
+        self.flat = np.concatenate(flats)
+
+    def contributions(self, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """Every decision's contribution at ``configs`` (1-D) of rows in ``markets``, (C, N)."""
+        c = as_configurations(configs)[:, None]
+        bits, places = self.bits[markets], self.places[markets]  # (C, N, width)
+        rows = (c >> bits[:, :, 0]) & np.uint64(1)
+        for k in range(1, bits.shape[2]):
+            rows |= ((c >> bits[:, :, k]) & np.uint64(1)) * places[:, :, k]
+        return self.flat[self.offsets[markets] + rows.astype(np.int64)]

@@ -124,3 +124,16 @@ def test_the_estimated_port_is_the_true_best_of_small_markets_mostly():
         assert estimate.value <= market.best_performance
         hits += estimate.config == market.port
     assert hits >= 18
+
+
+def test_markets_evaluated_together_give_each_market_alone_its_numbers():
+    """An experiment steps many markets of 32 decisions on one engine (`MarketStack`: all
+    markets' tables in one pass); each seed's tables are those of the seed run alone."""
+    from sim.experiment import run_experiment
+
+    scenario = load_scenario("furniture_maker", {"horizon": 60})
+    together = run_experiment(scenario, seeds=[0, 1, 2]).periods
+    for seed in (0, 2):
+        alone = run_experiment(scenario, seeds=[seed]).periods
+        mine = together[together["seed"] == seed].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
