@@ -656,14 +656,17 @@ def restart_starts(n: int, restarts: int, key: int) -> np.ndarray:
 def flip_pairs(deps: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which contributions a one-bit flip changes: for every decision i and every bit j it
     reads (itself and its dependencies), the pair (j, i) and the place of j in i's table row
-    (as a mask), three arrays of one length. Flipping j changes exactly the contributions of
-    the i paired with it, each at row ``row_i ^ mask``."""
+    (as a mask), three arrays of one length, ordered by j (every j has a pair: its own
+    contribution). Flipping j changes exactly the contributions of the i paired with it, each
+    at row ``row_i ^ mask``."""
     flipped, decision, mask = [], [], []
     for i, d in enumerate(deps):
         for k, j in enumerate((i, *d)):
             flipped.append(j)
             decision.append(i)
             mask.append(1 << k)
+    order = sorted(range(len(flipped)), key=lambda p: (flipped[p], decision[p]))  # by flip
+    flipped, decision, mask = ([x[p] for p in order] for x in (flipped, decision, mask))
     return (
         np.array(flipped, dtype=np.int64),
         np.array(decision, dtype=np.int64),

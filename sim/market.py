@@ -353,17 +353,9 @@ def _flip_changes(
     rows = all_table_rows(configs, land.deps)  # (C, N)
     now = land.contributions_at(np.arange(land.n)[None, :], rows)
     after = land.contributions_at(decision[None, :], rows[:, decision] ^ mask[None, :])
-    pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs)
-    return pair @ _pair_sums(flipped.tobytes(), land.n)
-
-
-@lru_cache(maxsize=64)
-def _pair_sums(flipped: bytes, n: int) -> np.ndarray:
-    """(pairs, N) 0/1: which flip each pair of `_flip_changes` belongs to (summed by a product)."""
-    which = np.frombuffer(flipped, dtype=np.int64)
-    sums = np.zeros((which.size, n))
-    sums[np.arange(which.size), which] = 1.0
-    return sums
+    pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs), ordered by flip
+    starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
+    return np.add.reduceat(pair, starts, axis=1)  # (C, N): every flip has a pair
 
 
 class MarketStack:
