@@ -573,6 +573,10 @@ class GroupEvaluator:
             else None
         )
 
+    def __repr__(self) -> str:
+        how = "a table over all configurations" if self.table is not None else "on demand"
+        return f"GroupEvaluator({self.n} decisions, {len(self.groups)} groups, {how})"
+
     @property
     def tabulated(self) -> bool:
         """Whether evaluations are table look-ups."""

@@ -391,6 +391,10 @@ class MarketStack:
             else []
         )
 
+    def __repr__(self) -> str:
+        how = "in one pass" if self.fits else "market by market"
+        return f"MarketStack({len(self.landscapes)} markets, evaluated {how})"
+
     def current(self, landscapes: Sequence[OnDemandLandscapes]) -> bool:
         """Whether this stack still holds these markets' landscapes (a redraw adds one)."""
         return len(landscapes) == len(self.landscapes) and self.sizes == tuple(
