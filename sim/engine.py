@@ -344,9 +344,10 @@ class Engine:
         self.fixed_order = np.empty(r, dtype=bool)  # sequential: departments in their own order
         self.rule = np.empty(r, dtype=np.int64)
         self.proposals = np.empty(r, dtype=np.int64)
-        self.p_jump, self.cost = np.empty(r), np.empty(r)
-        self.sensing = np.empty((r, d))  # one rate per department (equal: the firm senses)
-        self.by_department = np.zeros(r, dtype=bool)  # sensing given per department
+        self.sensing, self.p_jump, self.cost = np.empty(r), np.empty(r), np.empty(r)
+        # sensing given per department (§7.21): which rows, and each department's rate
+        self.by_department = np.zeros(r, dtype=bool)
+        self.department_sensing = np.zeros((r, d))
         self.money_scale, self.break_even = np.empty(r), np.empty(r)
         self.initial_cash, self.cash = np.empty(r), np.empty(r)
         self.gain, self.tau, self.keep = np.empty(r), np.empty(r), np.empty(r)
@@ -512,7 +513,9 @@ class Engine:
         if by_department and hasattr(self, "history"):  # a live change: from the firm's belief
             now = rows[~self.by_department[rows]]
             self.department_belief[now] = self.belief[now][:, None, :]
-        self.sensing[rows] = settings.sensing
+        # by department: the firm's rate is their mean (it only says whether any senses)
+        self.sensing[rows] = np.mean(settings.sensing) if by_department else settings.sensing
+        self.department_sensing[rows] = settings.sensing
         self.by_department[rows] = by_department
         self.p_jump[rows] = settings.p_jump
         self.cost[rows] = settings.cost
@@ -1265,13 +1268,13 @@ class Engine:
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         # rows that never jump get a long-jump column they never take: results stay the same
         self._jumping = bool(self.p_jump[rows].any())
-        sigma = self.sensing[rows]
+        sigma = self.sensing[rows][:, None]
         if sigma.any():
             belief = self.belief[rows]
             truth = self.truth.take(_take(self.market, rows), axis=0)
-            self.belief[rows] = belief + sigma[:, :1] * (truth - belief)
-            if self._departments_sense:
-                self._sense_by_department(rows, sigma, truth)
+            self.belief[rows] = belief + sigma * (truth - belief)
+            if self._departments_sense:  # (their firm's belief is replaced by the pooled one)
+                self._sense_by_department(rows, self.department_sensing[rows], truth)
         if self.partners is not None:
             self._share_information(active)
         start = self.config.copy()
