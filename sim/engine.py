@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from sim.resources import (
     service,
     target_split,
 )
+
+if TYPE_CHECKING:
+    from sim.market import MarketStack, OnDemandLandscapes
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
@@ -130,6 +134,8 @@ class MarketState:
     ``basis`` (K, 2**N) holds the vectors market value is a weighted sum of (each regime's
     preference fit, each version of the rugged part); ``weights`` (K,) the true weights now.
     A firm's belief is a weight vector over the same basis, so sensing costs K operations.
+    With ``landscapes`` (N above `sim.limits.TABULATED_DECISIONS`) nothing is tabulated: the
+    arrays are empty and the engine evaluates configurations on demand.
     """
 
     department_efficiency: np.ndarray  # (2**N, D), without learning
@@ -148,6 +154,7 @@ class MarketState:
     impact_norm: np.ndarray | None = None
     levy: float = 0.0
     threshold: float = 0.0
+    landscapes: OnDemandLandscapes | None = None  # evaluated on demand (no tables)
 
     def share_basis(self, basis: np.ndarray) -> None:
         """Use ``basis`` (a view of the engine's copy) instead of a copy of one's own."""
@@ -170,6 +177,8 @@ class Engine:
         self.departments = tuple(tuple(int(i) for i in d) for d in departments)
         self.n = sum(len(d) for d in self.departments)
         self.size = 2**self.n
+        self.config_mask = np.uint64(2**self.n - 1)  # a random word's bits -> a configuration
+        self.on_demand: bool | None = None  # markets evaluated on demand (set by the first)
         self.horizon = int(horizon)
         d_count = len(self.departments)
         if d_count > 20:
@@ -226,7 +235,14 @@ class Engine:
         if self.built:
             raise RuntimeError("markets must be added before the first period")
         i = len(self.markets)
+        on_demand = market.landscapes is not None
+        if self.on_demand is not None and on_demand != self.on_demand:
+            raise ValueError("markets of one engine are all tabulated or all on demand")
+        self.on_demand = on_demand
         self.markets.append(market)
+        if on_demand:  # nothing to copy: configurations are evaluated when asked
+            self._load_basis(i, market)
+            return i
         if self.department_land is None or i >= self.department_land.shape[0] // self.size:
             self._allocate(max(self.capacity, 2 * i, i + 1), market)
         block = slice(i * self.size, (i + 1) * self.size)
@@ -328,9 +344,10 @@ class Engine:
         self.fixed_order = np.empty(r, dtype=bool)  # sequential: departments in their own order
         self.rule = np.empty(r, dtype=np.int64)
         self.proposals = np.empty(r, dtype=np.int64)
-        self.p_jump, self.cost = np.empty(r), np.empty(r)
-        self.sensing = np.empty((r, d))  # one rate per department (equal: the firm senses)
-        self.by_department = np.zeros(r, dtype=bool)  # sensing given per department
+        self.sensing, self.p_jump, self.cost = np.empty(r), np.empty(r), np.empty(r)
+        # sensing given per department (§7.21): which rows, and each department's rate
+        self.by_department = np.zeros(r, dtype=bool)
+        self.department_sensing = np.zeros((r, d))
         self.money_scale, self.break_even = np.empty(r), np.empty(r)
         self.initial_cash, self.cash = np.empty(r), np.empty(r)
         self.gain, self.tau, self.keep = np.empty(r), np.empty(r), np.empty(r)
@@ -496,7 +513,9 @@ class Engine:
         if by_department and hasattr(self, "history"):  # a live change: from the firm's belief
             now = rows[~self.by_department[rows]]
             self.department_belief[now] = self.belief[now][:, None, :]
-        self.sensing[rows] = settings.sensing
+        # by department: the firm's rate is their mean (it only says whether any senses)
+        self.sensing[rows] = np.mean(settings.sensing) if by_department else settings.sensing
+        self.department_sensing[rows] = settings.sensing
         self.by_department[rows] = by_department
         self.p_jump[rows] = settings.p_jump
         self.cost[rows] = settings.cost
@@ -553,6 +572,19 @@ class Engine:
         )
 
     def _load_basis(self, i: int, m: MarketState) -> None:
+        if self.on_demand:  # only the true weights (and room for more versions) are held
+            k = m.weights.size
+            self.k_basis = max(self.k_basis, k)
+            truth = np.zeros((0, self.k_basis)) if self.truth is None else self.truth
+            more = max(0, len(self.markets) - truth.shape[0])
+            self.truth = np.pad(truth, ((0, more), (0, self.k_basis - truth.shape[1])))
+            if self.built and self.belief.shape[1] < self.k_basis:
+                self.belief = np.pad(
+                    self.belief, ((0, 0), (0, self.k_basis - self.belief.shape[1]))
+                )
+            self.truth[i] = 0.0
+            self.truth[i, :k] = m.weights
+            return
         k = m.basis.shape[0]
         if k > self.k_basis:  # a redraw added a version of the rugged part: widen every row
             extra = k - self.k_basis
@@ -585,6 +617,10 @@ class Engine:
             return
         self._versions[i] = m.version
         self._load_basis(i, m)
+        if self.on_demand:
+            self.port[i] = m.port
+            self.best[i] = m.best
+            return
         if m.landscape_performance is not self._views[i]:  # (else written in place)
             block = slice(i * self.size, (i + 1) * self.size)
             self.performance_land[block] = m.landscape_performance
@@ -690,8 +726,11 @@ class Engine:
         """E_d of ``configs`` (rows x C) for every department, shape (rows, C, D), with the
         learning bonus each department expects next period (more experience if its own
         decisions stay as in ``start``, a partial reset if they change)."""
-        at = _take(self.market, rows)[:, None] * self.size + configs
-        land = self.department_land.take(at, axis=0)
+        if self.on_demand:
+            land = self._evaluate("efficiency_at", _take(self.market, rows)[:, None], configs)
+        else:
+            at = _take(self.market, rows)[:, None] * self.size + configs
+            land = self.department_land.take(at, axis=0)
         if not self._learning:
             return land
         changed = ((configs ^ start[:, None])[..., None] & self.masks) != 0
@@ -702,6 +741,45 @@ class Engine:
         )
         return land + (1.0 - land) * bonus
 
+    def _evaluate(self, what: str, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """An on-demand market's ``what`` (`sim.market.OnDemandLandscapes`: ``efficiency_at``,
+        ``basis_at`` padded to the engine's K basis vectors, ``performance_at``) of ``configs``
+        whose rows are in ``markets`` (broadcast to configs' shape), market by market."""
+        markets = np.broadcast_to(markets, configs.shape)
+        stack = self._stack()
+        if stack.fits:  # every market in one pass (the same numbers)
+            flat_markets, flat_configs = markets.reshape(-1), configs.reshape(-1)
+            if what == "efficiency_at":
+                values = stack.efficiency_at(flat_markets, flat_configs)
+            else:
+                values = getattr(stack, what)(flat_markets, flat_configs, self.k_basis)
+            return values.reshape(configs.shape + values.shape[1:])
+        out = None
+        for i in np.unique(markets):
+            at = markets == i
+            values = getattr(self.markets[i].landscapes, what)(configs[at])
+            if what == "basis_at":  # (K_i, picked) -> (picked, K): zeros for absent versions
+                padded = np.zeros((values.shape[1], self.k_basis))
+                padded[:, : values.shape[0]] = values.T
+                values = padded
+            if out is None:
+                out = np.empty(configs.shape + values.shape[1:])
+            out[at] = values
+        if out is None:
+            width = {"efficiency_at": (self.department_count,), "basis_at": (self.k_basis,)}
+            out = np.empty(configs.shape + width.get(what, ()))
+        return out
+
+    def _stack(self) -> MarketStack:
+        """The markets' landscapes for evaluation at once, rebuilt when a redraw adds one."""
+        from sim.market import MarketStack
+
+        landscapes = [m.landscapes for m in self.markets]
+        stack = getattr(self, "_market_stack", None)
+        if stack is None or not stack.current(landscapes):
+            stack = self._market_stack = MarketStack(landscapes)
+        return stack
+
     def _weighted(self, eff: np.ndarray) -> np.ndarray:
         total = eff[..., 0] * self.weights[0]
         for d in range(1, self.department_count):
@@ -711,6 +789,12 @@ class Engine:
     def _basis_value(
         self, rows: np.ndarray, configs: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
+        if self.on_demand:  # the same sum over basis vectors, of values evaluated now
+            basis = self._evaluate("basis_at", _take(self.market, rows)[:, None], configs)
+            value = basis[..., 0] * weights[:, :1]
+            for k in range(1, self.k_basis):
+                value = value + basis[..., k] * weights[:, k : k + 1]
+            return value
         flat = self.basis.reshape(-1)
         at = _take(self.market, rows)[:, None] * (self.k_basis * self.size) + configs
         value = flat.take(at) * weights[:, :1]
@@ -723,6 +807,12 @@ class Engine:
     ) -> list[np.ndarray]:
         """`_basis_value` of one configuration per row under each of ``weights`` (rows x K),
         the look-ups shared: the same operations, in the same order, for each."""
+        if self.on_demand:
+            basis = self._evaluate("basis_at", _take(self.market, rows), configs)
+            values = [basis[:, 0] * w[:, 0] for w in weights]
+            for k in range(1, self.k_basis):
+                values = [v + basis[:, k] * w[:, k] for v, w in zip(values, weights, strict=True)]
+            return values
         flat = self.basis.reshape(-1)
         at = _take(self.market, rows) * (self.k_basis * self.size) + configs
         basis = flat.take(at)
@@ -998,7 +1088,10 @@ class Engine:
         for chosen, block, run in self._selection_blocks:
             lines = functools.partial(_lines, block=block, run=run)
             configs = lines(self.config)
-            fitness = self.performance_land.take(lines(self.market) * self.size + configs)
+            if self.on_demand:
+                fitness = self._evaluate("performance_at", lines(self.market), configs)
+            else:
+                fitness = self.performance_land.take(lines(self.market) * self.size + configs)
             best = fitness.max(axis=1, keepdims=True)
             slot = np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 1)
             w = streams.words(lines(self.keys).reshape(-1), t, slot).reshape(block.shape)
@@ -1017,7 +1110,7 @@ class Engine:
             # best firm always survives, so the total is positive and above the target)
             imitated = (cumulative[line] > target[:, None]).argmax(axis=1)
             copied = configs[line, imitated]
-            fresh = (w[:, 2] & np.uint64(self.size - 1)).astype(np.int64)
+            fresh = (w[:, 2] & self.config_mask).astype(np.int64)
             self.config[replaced] = np.where(random_entrant, fresh, copied)
             order = np.cumsum(dead, axis=1) - 1  # newcomers' identities, in row order
             self.ids[replaced] = self.next_id[chosen][line] + order[line, place]
@@ -1175,13 +1268,13 @@ class Engine:
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         # rows that never jump get a long-jump column they never take: results stay the same
         self._jumping = bool(self.p_jump[rows].any())
-        sigma = self.sensing[rows]
+        sigma = self.sensing[rows][:, None]
         if sigma.any():
             belief = self.belief[rows]
             truth = self.truth.take(_take(self.market, rows), axis=0)
-            self.belief[rows] = belief + sigma[:, :1] * (truth - belief)
-            if self._departments_sense:
-                self._sense_by_department(rows, sigma, truth)
+            self.belief[rows] = belief + sigma * (truth - belief)
+            if self._departments_sense:  # (their firm's belief is replaced by the pooled one)
+                self._sense_by_department(rows, self.department_sensing[rows], truth)
         if self.partners is not None:
             self._share_information(active)
         start = self.config.copy()
@@ -1221,7 +1314,7 @@ class Engine:
         rows, m, w = first[enters], m[enters], w[enters]
         if not rows.size:
             return
-        config = (w[:, 1] & np.uint64(self.size - 1)).astype(np.int64)
+        config = (w[:, 1] & self.config_mask).astype(np.int64)
         leading = self.entry_leader[m]
         if leading.any():
             share = np.where(self.alive, self.history.market_share[t - 1], -1.0)
@@ -1302,8 +1395,13 @@ class Engine:
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         configs = self.config[rows]
         m = self.market[rows]
-        flat = m * self.size + configs
-        land = self.department_land.take(flat, axis=0)
+        if self.on_demand:
+            land = self._evaluate("efficiency_at", m, configs)
+            landscape_performance = self._evaluate("performance_at", m, configs)
+        else:
+            flat = m * self.size + configs
+            land = self.department_land.take(flat, axis=0)
+            landscape_performance = self.performance_land.take(flat)
         if first or self._learning:  # without learning the bonus is 0 and E_d the landscape's
             dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
         else:
@@ -1349,7 +1447,7 @@ class Engine:
             "market_value": lambda: value,
             "believed_market_value": lambda: believed[0],
             "performance": lambda: performance,
-            "performance_norm": lambda: self.performance_land.take(flat) / self.best.take(m),
+            "performance_norm": lambda: landscape_performance / self.best.take(m),
             "profit": lambda: profit,
             "cash": lambda: self.cash[rows],
             "distance_to_port": lambda: np.bitwise_count(configs ^ self.port.take(m)),
@@ -1399,7 +1497,9 @@ class _MoveTables:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = e = engine
-        self.groups = np.flatnonzero(e.group_size >= e.size * self.MIN_FIRMS_SHARE)
+        self.groups = np.flatnonzero(
+            (e.group_size >= e.size * self.MIN_FIRMS_SHARE) & (not e.on_demand)
+        )
         self.decided = 0  # row-periods decided from tables (for tests and profiling)
         self.index = np.full(e.groups, -1, dtype=np.int64)
         self.index[self.groups] = np.arange(self.groups.size)

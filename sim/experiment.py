@@ -50,8 +50,18 @@ def _collector_paused() -> Iterator[None]:
 
 def market_bytes(scenario: Scenario) -> int:
     """Memory of one market's landscapes in an engine: 2**N configurations x (departments'
-    efficiencies, the market value basis, landscape performance)."""
-    return 2 ** len(scenario.decisions) * (len(scenario.departments) + 4) * 8
+    efficiencies, the market value basis, landscape performance); above
+    `sim.limits.TABULATED_DECISIONS` (evaluated on demand) the contribution tables only, at
+    most N x 2**(1 + K) numbers for each of the two landscapes (K: the largest of a scenario's
+    dependencies per decision), plus 1 MB for what an evaluation holds meanwhile."""
+    from sim.limits import TABULATED_DECISIONS
+
+    n = len(scenario.decisions)
+    if n <= TABULATED_DECISIONS:
+        return 2**n * (len(scenario.departments) + 4) * 8
+    eff = scenario.efficiency
+    k = max(eff.k, eff.k_within + eff.cross, scenario.market.k)
+    return 2 * n * 2 ** min(1 + k, n) * 8 + 2**20
 
 
 def history_bytes(scenario: Scenario) -> int:

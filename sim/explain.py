@@ -7,6 +7,7 @@ import numpy as np
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import department_links
 from sim.purpose import impact_range
+from sim.limits import TABULATED_DECISIONS
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
@@ -294,6 +295,13 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
     lines.append(f"Decisions ({len(sc.decisions)}), by the department that owns them:")
     for dep in sc.departments:
         lines.append(f"  {dep.label or dep.name}: {', '.join(dep.decisions)}")
+    if len(sc.decisions) > TABULATED_DECISIONS:
+        lines.append(
+            f"  {len(sc.decisions)} decisions: 2^{len(sc.decisions)} configurations are not "
+            "enumerated; the landscapes are evaluated on demand and the best configuration "
+            f"(the port, distances to it, normalised performance) is an estimate, the best of "
+            f"{sc.metrics.port_restarts} local searches (metrics.port_restarts)"
+        )
 
     eff = sc.efficiency
     lines += ["", f"Efficiency landscape (NK): structure {eff.structure}"]

@@ -22,8 +22,25 @@ from sim.effects import (
 )
 from sim.engine import Engine, MarketState
 from sim.environment import efficiency_edges, environment_rng
-from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
-from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
+from sim.landscape import (
+    MAX_TABLE_ENTRIES,
+    CounterNK,
+    GroupEvaluator,
+    NKTables,
+    best_configuration,
+    edge_dependencies,
+    graph_of,
+    interaction_edges,
+)
+from sim.limits import TABULATED_DECISIONS
+from sim.market import (
+    MarketEnvironment,
+    OnDemandLandscapes,
+    Preference,
+    PreferenceFit,
+    ShiftEvent,
+    preference_fit,
+)
 from sim.population import Population
 from sim.purpose import impact_table, normalised_impact, with_valued_purpose
 from sim.rivals import add_rivals
@@ -38,6 +55,7 @@ from sim.scenario.schema import (
     StrategySpec,
     TurbulenceShift,
 )
+from sim.streams import firm_keys
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -112,6 +130,7 @@ class Market(mesa.Model):
         rng: int | None = 0,
         engine: Engine | None = None,
         focal: tuple[str, StrategySpec] | None = None,
+        on_demand: bool | None = None,
     ) -> None:
         scenario = as_scenario(scenario)  # a name or path is loaded
         seed = _seed_of(rng)
@@ -125,20 +144,28 @@ class Market(mesa.Model):
         n = len(scenario.decisions)
         self.n_decisions = n
         self.beta = scenario.firm.beta
+        self.on_demand = n > TABULATED_DECISIONS if on_demand is None else bool(on_demand)
+        if self.on_demand:
+            _check_on_demand(scenario)
 
         self._interaction_edges = efficiency_edges(scenario, env_rng)
         self._interactions: nx.DiGraph | None = None
-        department_efficiency = NKTables.draw(
-            edge_dependencies(n, self._interaction_edges), env_rng
-        ).group_means(scenario.department_decisions)
+        efficiency_land = _contributions(
+            edge_dependencies(n, self._interaction_edges), env_rng, seed, "efficiency"
+        )
         # effects whose efficiency part depends on the regime (docs/ODD.md §7.17): the table
         # follows the customers' regime weights (`_refresh_port`); None: fixed, as before
         self._efficiency_by_regime = efficiency_change_by_regime(scenario)
-        if self._efficiency_by_regime is None:
+        if self.on_demand:
+            department_efficiency = np.empty((0, len(scenario.departments)))
+        elif self._efficiency_by_regime is None:
+            department_efficiency = efficiency_land.group_means(scenario.department_decisions)
             department_efficiency = with_efficiency_effects(scenario, department_efficiency)
         else:
             change = efficiency_change(scenario)
-            self._efficiency_base = department_efficiency + (0.0 if change is None else change)
+            self._efficiency_base = efficiency_land.group_means(
+                scenario.department_decisions
+            ) + (0.0 if change is None else change)
             department_efficiency = self._efficiency_base.copy()  # set by `_refresh_port`
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
@@ -151,18 +178,20 @@ class Market(mesa.Model):
             market.structure, [list(range(n))], k=min(market.k, n - 1), rng=env_rng
         )
         index = scenario.decision_index
-        regimes = {
-            r.name: preference_fit(
-                [Preference(index[p.decision], p.value, p.weight) for p in r.preferences], n
-            )
+        wanted = {
+            r.name: [Preference(index[p.decision], p.value, p.weight) for p in r.preferences]
             for r in market.regimes
         }
-        regimes = with_market_value_effects(scenario, with_valued_purpose(scenario, regimes))
+        if self.on_demand:
+            regimes = {name: PreferenceFit(tuple(p)) for name, p in wanted.items()}
+        else:
+            regimes = {name: preference_fit(p, n) for name, p in wanted.items()}
+            regimes = with_market_value_effects(scenario, with_valued_purpose(scenario, regimes))
         self.environment = MarketEnvironment(
             n=n,
             rho=market.rho,
             regimes=regimes,
-            rugged=NKTables.draw(edge_dependencies(n, rugged_edges), env_rng),
+            rugged=_contributions(edge_dependencies(n, rugged_edges), env_rng, seed, "rugged"),
             regime=scenario.initial_regime,
             schedule=build_schedule(scenario, env_rng),
             rng=env_rng,
@@ -188,6 +217,16 @@ class Market(mesa.Model):
             threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )
         self._efficiency_weighted: np.ndarray | None = None  # (1 - beta) E, `_refresh_port`
+        if self.on_demand:
+            self.state.basis = np.empty((self.environment.basis_size, 0))
+            self.state.landscapes = OnDemandLandscapes(
+                efficiency=GroupEvaluator(
+                    efficiency_land, scenario.department_decisions, tabulate_up_to=0
+                ),
+                department_weights=self.department_weights,
+                environment=self.environment,
+                beta=self.beta,
+            )
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
         self.start_config = start
@@ -310,10 +349,37 @@ class Market(mesa.Model):
         fixed_mask, fixed_bits = self._fixed_decisions()
         if firm.start == "random":
             return (drawn & ~fixed_mask) | fixed_bits
+        if self.on_demand:
+            return self._best_start(fixed_mask, fixed_bits)
         score = self.efficiency if firm.start == "efficient" else self.landscape_performance
         configs = np.arange(score.size, dtype=np.int64)
         allowed = (configs & fixed_mask) == fixed_bits
         return int(configs[allowed][np.argmax(score[allowed])])
+
+    def _best_start(self, fixed_mask: int, fixed_bits: int) -> int:
+        """The efficient or fitted start of a market evaluated on demand: the best configuration
+        with the fixed decisions, over the free ones (exact up to 20 free decisions, as the
+        tabulated search; above, the best of ``metrics.port_restarts`` local searches)."""
+        land = self.state.landscapes
+        free = [i for i in range(self.n_decisions) if not (fixed_mask >> i) & 1]
+        if not free:
+            return fixed_bits
+        places = np.array(free, dtype=np.uint64)
+
+        def score(configs: np.ndarray) -> np.ndarray:
+            bits = (configs[..., None] >> np.arange(len(free), dtype=np.uint64)) & np.uint64(1)
+            full = np.bitwise_or.reduce(bits << places, axis=-1) | np.uint64(fixed_bits)
+            if self.spec.firm.start == "efficient":
+                return land.efficiency_at(full) @ self.department_weights
+            return land.performance_at(full)
+
+        best = best_configuration(
+            score,
+            len(free),
+            restarts=self.spec.metrics.port_restarts,
+            key=int(firm_keys(self.seed, "start", 1)[0]),
+        )
+        return int(sum(((best.config >> k) & 1) << i for k, i in enumerate(free))) | fixed_bits
 
     def _fixed_decisions(self) -> tuple[int, int]:
         """The mask and values of the decisions ``firm.initial_decisions`` fixes."""
@@ -339,23 +405,49 @@ class Market(mesa.Model):
 
     @property
     def market_value(self) -> np.ndarray:
-        """True market value V of every configuration now."""
+        """True market value V of every configuration now (N <= 16)."""
+        self._tabulated("market_value")
         return self.environment.value
 
     @property
     def efficiency(self) -> np.ndarray:
-        """E of every configuration before learning: sum_d w_d * E_d (computed on each call)."""
+        """E of every configuration before learning: sum_d w_d * E_d (computed on each call;
+        N <= 16)."""
         return self.department_efficiency @ self.department_weights
 
     @property
     def department_efficiency(self) -> np.ndarray:
-        """E_d of every configuration for every department, shape (2**N, D), before learning."""
+        """E_d of every configuration for every department, shape (2**N, D), before learning
+        (N <= 16)."""
+        self._tabulated("department_efficiency")
         return self.state.department_efficiency
 
     @property
     def landscape_performance(self) -> np.ndarray:
-        """Performance of every configuration now, before learning: beta * V + (1 - beta) * E."""
+        """Performance of every configuration now, before learning: beta * V + (1 - beta) * E
+        (N <= 16)."""
+        self._tabulated("landscape_performance")
         return self.state.landscape_performance
+
+    @property
+    def landscapes(self) -> OnDemandLandscapes | None:
+        """A market evaluated on demand (N > 16): its efficiency, market value basis and
+        performance of any configurations (`sim.market.OnDemandLandscapes`); None if tabulated."""
+        return self.state.landscapes
+
+    @property
+    def port_is_estimate(self) -> bool:
+        """Whether `port` and `best_performance` are estimates (the best of
+        ``metrics.port_restarts`` local searches: N > 16) rather than exact."""
+        return self.on_demand and self.n_decisions > TABULATED_DECISIONS
+
+    def _tabulated(self, name: str) -> None:
+        if self.on_demand:
+            raise ValueError(
+                f"Market.{name} holds every configuration, which needs N <= "
+                f"{TABULATED_DECISIONS} decisions (this market has {self.n_decisions} and is "
+                "evaluated on demand): evaluate configurations with Market.landscapes"
+            )
 
     @property
     def port(self) -> int:
@@ -450,8 +542,21 @@ class Market(mesa.Model):
         self.environment.basis = basis
 
     def _refresh_port(self) -> None:
-        """Landscape performance, its maximum and the best configuration ("port")."""
+        """Landscape performance, its maximum and the best configuration ("port"): exact over
+        all configurations, or, above 16 decisions, the best of ``metrics.port_restarts``
+        local searches (an estimate; see `sim.landscape.best_configuration`)."""
         state = self.state
+        if self.on_demand:
+            restarts, key = self.spec.metrics.port_restarts, int(firm_keys(self.seed, "port", 1)[0])
+            if self.port_is_estimate:
+                best = state.landscapes.best_by_restarts(restarts, key)
+            else:  # every configuration, evaluated on demand: exact, as the tables
+                best = best_configuration(state.landscapes.performance_at, self.n_decisions)
+            state.port, state.best = best.config, best.value
+            state.weights = self.environment.weights
+            state.basis = np.empty((self.environment.basis_size, 0))
+            state.version = self.environment.version
+            return
         if self._efficiency_by_regime is not None:  # in place: the engine reads this table
             state.department_efficiency[...] = regime_efficiency(
                 self._efficiency_base,
@@ -526,6 +631,34 @@ class Market(mesa.Model):
         if remaining > 0:
             self.run_for(remaining)
         return self
+
+
+def _contributions(
+    deps: tuple[tuple[int, ...], ...], rng: np.random.Generator, seed: int, name: str
+) -> NKTables | CounterNK:
+    """A landscape's contributions: tables drawn from ``rng`` (as always), or, where a
+    decision depends on so many others that its table would not fit (more than
+    `MAX_TABLE_ENTRIES` rows: K > 21), counter-based draws keyed by the seed and ``name``."""
+    if max((2 ** (1 + len(d)) for d in deps), default=0) <= MAX_TABLE_ENTRIES:
+        return NKTables.draw(deps, rng)
+    return CounterNK.from_seed(deps, seed, name)
+
+
+def _check_on_demand(scenario: Scenario) -> None:
+    """Refuse what a market evaluated on demand (N > 16) cannot do yet, naming the field."""
+    n = len(scenario.decisions)
+    if scenario.effects:
+        raise ValueError(
+            f"effects: designed effects change tables over every configuration, which need at "
+            f"most {TABULATED_DECISIONS} decisions (this scenario has {n}; a market evaluated "
+            "on demand has no such tables)"
+        )
+    if scenario.purpose is not None:
+        raise ValueError(
+            f"purpose: the impact table covers every configuration, which needs at most "
+            f"{TABULATED_DECISIONS} decisions (this scenario has {n}; a market evaluated on "
+            "demand has no such tables)"
+        )
 
 
 def engine_for(scenario: Scenario, *, markets: int = 1) -> Engine:

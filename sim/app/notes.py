@@ -221,15 +221,16 @@ def opening_market(debrief: Debrief) -> tuple[int, str]:
 
     The rule: of the debrief's markets, those where the app's title claim (`title_claim`) and
     every thing to notice (`notes_hold`) hold; of those, the most typical (`typicality`, the
-    lower seed on a tie). If no market has both, the title claim alone, then the notes alone,
-    then all markets (the second word says which: "title and notes", "title", "notes", "any").
+    lower seed on a tie). If no market has both, the notes alone (what the Info panel says must
+    hold where the class looks), then the title claim alone, then all markets (the second word
+    says which: "title and notes", "notes", "title", "any").
     """
     distance = typicality(debrief)
     title, notes = title_claim(debrief), notes_hold(debrief)
     for allowed, rule in (
         (title & notes, "title and notes"),
-        (title, "title"),
         (notes, "notes"),
+        (title, "title"),
         (np.ones_like(title), "any"),
     ):
         if allowed.any():

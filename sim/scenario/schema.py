@@ -529,6 +529,15 @@ class MetricsSpec(Spec):
         "(normalised performance, the same bar for every firm). A firm that falls below it "
         "from the split on has recovered when it is back at or above it.",
     )
+    port_restarts: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description="Above 16 decisions, where configurations are not enumerated: the restarts "
+        "of steepest-ascent local search whose best peak estimates the best configuration "
+        "(the port, distances to it, normalised performance). Unused at 16 decisions or fewer "
+        "(exact).",
+    )
 
 
 class PopulationSpec(Spec):
@@ -1288,8 +1297,9 @@ def _check_scenario(sc: Scenario) -> None:
         )
     if population.selection != "none" and sc.adaptation is not None:
         raise FieldError(
-            "adaptation", "strategies that learn are not combined with selection (a newcomer's "
-            "learning would have no history); remove [adaptation] or population.selection"
+            "adaptation",
+            "strategies that learn are not combined with selection (a newcomer's "
+            "learning would have no history); remove [adaptation] or population.selection",
         )
     if population.selection != "none" and population.firms < 2:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")
