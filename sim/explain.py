@@ -6,8 +6,8 @@ import numpy as np
 
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import department_links
-from sim.purpose import impact_range
 from sim.limits import TABULATED_DECISIONS
+from sim.purpose import impact_range
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
