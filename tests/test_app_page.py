@@ -296,3 +296,38 @@ def test_the_debrief_is_a_chart_drawn_in_the_browser_with_large_type_then_the_nu
         assert not rc.find(ipywidgets.Image).widgets  # no PNG on the page (exports keep it)
     finally:
         rc.close()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "shown", "absent"),
+    [
+        ("cloud_resource_orchestration", ["budget share: ", "months the budget bound"], ["levy"]),
+        ("sustainable_agriculture", ["emissions (t CO2e per month)", "levy ("], ["budget share"]),
+        ("bakery_gluten_free", [], ["budget share", "levy ("]),
+    ],
+)
+def test_the_scoreboard_shows_resources_and_purpose_where_a_scenario_has_them(
+    scenario, shown, absent
+):
+    """The budget split and how often it bound ([resources]), the impact and the levy
+    ([purpose]): on the board where the scenario has the mechanism, nowhere else; the numbers
+    are the engine's."""
+    twins = TwinFirms(load_scenario(scenario))
+    for _ in range(30):
+        twins.step()
+    _box, rc = solara.render(page.Scoreboard(twins, 0), handle_error=False)
+    try:
+        board = _html(rc, "scoreboard")
+        for text in shown:
+            assert text in board, (text, board)
+        for text in absent:
+            assert text not in board
+    finally:
+        rc.close()
+    view = twins.firm_view(1)
+    h, row = twins.firms[1].engine.history, twins.firms[1].row
+    if "budget share: " in shown:
+        assert sum(view.shares.values()) == pytest.approx(1.0)
+        assert view.budget_binds == pytest.approx(h.budget_binds[1:31, row].mean())
+    if "levy (" in shown:
+        assert view.impact == h.impact[30, row] and view.levy == h.levy[30, row]

@@ -145,6 +145,16 @@ def Scoreboard(twins: TwinFirms, version: int) -> None:
             if value is not None
         ]
         rows += [(f"staff {word} (mean)", f"{value:.0%}") for word, value in people]
+        extra = []  # resources and purpose, where the scenario has them
+        if f.shares is not None:
+            rows += [(f"budget share: {name}", f"{v:.0%}") for name, v in f.shares.items()]
+            rows.append(("months the budget bound", f"{f.budget_binds:.0%}"))
+            extra.append(f"budget bound {f.budget_binds:.0%}")
+        if f.impact is not None:
+            purpose = twins.scenario.purpose
+            rows.append((f"{purpose.name} ({purpose.unit})", _fmt(f.impact, 1)))
+            rows.append((f"levy ({unit})", _fmt(f.levy, 1)))
+            extra.append(f"{purpose.name.split()[-1]} {_fmt(f.impact, 0)}")
         table = "".join(
             f'<tr><td>{html.escape(k)}</td><td class="value">{val}</td></tr>' for k, val in rows
         )
@@ -154,6 +164,7 @@ def Scoreboard(twins: TwinFirms, version: int) -> None:
             f"efficiency {_fmt(f.efficiency)}",
             f"miles {f.miles}",
             *(f"{word} {value:.0%}" for word, value in people),
+            *extra,
         ] + ([] if f.alive else ["closed"])
         line = " · ".join(f'<span class="item">{item}</span>' for item in items)
         cells.append(

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -250,6 +250,13 @@ class FirmView:
     #: ``[firm.understanding]`` / ``[firm.engagement]`` (None where it has not)
     understanding: float | None = None
     engagement: float | None = None
+    #: with ``[resources]``: each department's share of the budget now, and the share of the
+    #: periods so far (from period 1) in which the budget bound (None without)
+    shares: dict[str, float] | None = None
+    budget_binds: float | None = None
+    #: with ``[purpose]``: this period's impact and the levy paid (None without)
+    impact: float | None = None
+    levy: float | None = None
 
 
 # ---- the session ----
@@ -366,7 +373,24 @@ class TwinFirms:
                 cost=float(firm.coordination_cost),
                 understanding=self.people(index, "understanding"),
                 engagement=self.people(index, "engagement"),
+                **self.resources_and_purpose(index),
             )
+
+    def resources_and_purpose(self, index: int) -> dict[str, Any]:
+        """Firm ``index``'s budget split and how often it bound (``[resources]``), its impact
+        and levy (``[purpose]``) this period: `FirmView`'s fields, empty where off."""
+        firm, t = self.firms[index], self.period
+        h, row = firm.engine.history, firm.row
+        out: dict[str, Any] = {}
+        if self.scenario.resources is not None and h.shares is not None:
+            names = [d.name for d in self.scenario.departments]
+            out["shares"] = {n: float(h.shares[t, row, d]) for d, n in enumerate(names)}
+            binds = h.budget_binds[1 : t + 1, row]
+            out["budget_binds"] = float(np.mean(binds)) if binds.size else 0.0
+        if self.scenario.purpose is not None and getattr(h, "impact", None) is not None:
+            out["impact"] = float(h.impact[t, row])
+            out["levy"] = float(h.levy[t, row])
+        return out
 
     def people(self, index: int, part: str) -> float | None:
         """Firm ``index``'s departments' mean ``understanding`` or ``engagement`` now; None if
