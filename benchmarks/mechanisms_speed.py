@@ -9,9 +9,9 @@ alternately, ``--repeats`` times, medians in one invocation:
   all on      this checkout with every mechanism on: designed effects, strategic
               understanding with communication, engagement driving search and turnover,
               and a limit on the alternatives examined
-  + issue 24  all on, with sensing, communication, erosion and turnover given per department
-              and purpose (`[purpose]`: impact valued by a regime, a levy, a strategy weighing
-              it)
+  + issue 24  all on, with sensing, communication, erosion and turnover given per department,
+              purpose (`[purpose]`: impact valued by a regime, a levy, a strategy weighing it)
+              and resources (`[resources]`: an uneven budget split moved at a cost)
 
 Targets: all off is not slower than before (ratio <= 1, within noise); all on, and all on with
 issue 24's mechanisms, at most 30% slower than all off.
@@ -52,6 +52,18 @@ ISSUE_24 = {
         "threshold": 2.0,
     },
     "strategies.aligned.purpose": 0.3,
+    # a budget split across the departments, moved by the coordination at a cost ([resources])
+    "resources": {
+        "shares": dict(zip(DEPARTMENTS, (0.4, 0.1, 0.2, 0.3), strict=True)),
+        "demand": {
+            "classic": dict(zip(DEPARTMENTS, (0.4, 0.2, 0.2, 0.2), strict=True)),
+            "health_conscious": dict(zip(DEPARTMENTS, (0.2, 0.3, 0.2, 0.3), strict=True)),
+        },
+        "returns": 0.3,
+        "max_move": 0.1,
+        "moving_cost": 4.0,
+        "activity_cost": 6.0,
+    },
 }
 
 RUN = """
