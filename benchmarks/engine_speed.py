@@ -1,17 +1,27 @@
-"""The engine against release 0.1.0 (issue 10). Run: `python benchmarks/engine_speed.py`.
+"""The engine's speed targets (issue 22). Run: `python benchmarks/engine_speed.py`.
 
-Release 0.1.0 (commit 313f597) is checked out into a temporary git worktree and imported in its
-own subprocesses, next to this checkout's code in others, alternately, ``--repeats`` times; the
-table reports medians and their ratio, measured in this one invocation:
+Commit b1f059f (the engine before issue 22) is checked out into a temporary git worktree (or
+``--baseline-dir``, a checkout of it made beforehand) and imported in its own subprocesses, next
+to this checkout's code in others, alternately, ``--repeats`` times; every target is a ratio of
+medians measured in this one invocation, printed with whether it is met:
 
   run bakery            `run bakery_gluten_free`'s model time: 2 strategies x 30 seeds, with
-                        the per-period table (as `run` writes it), no figures, no files
-  sweep alignment_pays  `sweep alignment_pays` (2,160 runs) on 1 worker, runs per second
-                        (written to a temporary folder, as `python -m sim sweep` would)
-  peak memory           the 30-seed bakery run's peak resident size (ru_maxrss)
-  per firm-period       the run bakery time divided by firms x periods
+                        the per-period table (as `run` writes it), no figures, no files;
+                        b1f059f / now, target >= 3x
+  per firm-period       the run bakery time divided by firms x periods (no target)
+  peak memory           the 30-seed bakery run's peak resident size (ru_maxrss), now / b1f059f
+  notebook path         a loop of `Market(...).run()` over the 30 seeds (what a notebook user
+                        writes) against `run_markets` over the same seeds, this checkout, one
+                        process; per market, target <= 2x
+  Levinthal protocol    K 0/1/5 x ``--landscapes`` landscapes x 100 firms x 50 periods
+                        (`benchmarks/levinthal_speed.py`) through `run_markets`, against the
+                        same protocol written in plain numpy (`numpy_protocol`), both in one
+                        process, alternately; target <= 2x
 
-The Levinthal (1997) Fig. 6 protocol against nkscape 0.1.0 is `benchmarks/levinthal_speed.py`.
+Absolute times on a shared machine are noisy; the ratios of interleaved medians are what count.
+Sweeps (2 workers vs 1, Dask vs the process pool) are `benchmarks/sweep.py`; interpreter start
+(`--help`, `explain`) is `benchmarks/startup.py`. Release 0.1.0 (`RELEASE`) is the baseline of
+`benchmarks/population_memory.py`.
 """
 
 from __future__ import annotations
@@ -27,7 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RELEASE = "313f597"
+RELEASE = "313f597"  # release 0.1.0
+BASELINE = "b1f059f"  # the engine before issue 22
 
 RUN_BAKERY = """
 import json, resource, sys, time
@@ -43,14 +54,39 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "firm_periods": firm_periods, "peak_mb": peak}))
 """
 
-RUN_SWEEP = """
-import json, sys, tempfile, time
-from sim.sweep import run_sweep
-with tempfile.TemporaryDirectory() as out:
+NOTEBOOK = """
+import json, statistics, sys, time
+from sim.experiment import run_markets
+from sim.model import Market
+from sim.scenario import load_scenario
+sc = load_scenario("bakery_gluten_free")
+names = list(sc.compared_strategies)
+seeds = list(range(30))
+list(run_markets(sc, seeds[:2], names)); Market(scenario=sc, strategies=names, rng=0).run()
+loop, batch = [], []
+for _ in range(int(sys.argv[1])):
     start = time.perf_counter()
-    run_sweep("alignment_pays", out=out, workers=1, progress=False)
-    seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds}))
+    for seed in seeds:
+        Market(scenario=sc, strategies=names, rng=seed).run()
+    loop.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    list(run_markets(sc, seeds, names))
+    batch.append(time.perf_counter() - start)
+print(json.dumps({"loop": statistics.median(loop), "batch": statistics.median(batch)}))
+"""
+
+LEVINTHAL = """
+import json, statistics, sys, time
+sys.path.insert(0, "benchmarks")
+from levinthal_speed import numpy_protocol, ours
+landscapes, repeats = int(sys.argv[1]), int(sys.argv[2])
+ours(2); numpy_protocol(2)
+mine, plain = [], []
+for _ in range(repeats):
+    start = time.perf_counter(); ours(landscapes); mine.append(time.perf_counter() - start)
+    start = time.perf_counter(); numpy_protocol(landscapes)
+    plain.append(time.perf_counter() - start)
+print(json.dumps({"ours": statistics.median(mine), "numpy": statistics.median(plain)}))
 """
 
 
@@ -88,48 +124,53 @@ def checkout(commit: str) -> Iterator[Path]:
             )
 
 
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="repeats (medians reported)")
-    parser.add_argument("--no-sweep", action="store_true", help="skip the sweep (minutes)")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats (medians reported)")
+    parser.add_argument("--landscapes", type=int, default=100, help="Levinthal: per K")
+    parser.add_argument(
+        "--baseline-dir", type=Path, help=f"a checkout of {BASELINE} (default: a temporary one)"
+    )
     args = parser.parse_args()
-    results: dict[str, dict[str, list[dict]]] = {"old": {}, "new": {}}
-    jobs = [("run", RUN_BAKERY)] + ([] if args.no_sweep else [("sweep", RUN_SWEEP)])
-    with checkout(RELEASE) as release:
+    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    given = args.baseline_dir
+    with contextlib.nullcontext(given) if given else checkout(BASELINE) as baseline:
         for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
-            for name, code in jobs:
-                for label, source in (("old", release), ("new", ROOT)):
-                    results[label].setdefault(name, []).append(measure(code, source))
+            for label, source in (("old", baseline), ("new", ROOT)):
+                runs[label].append(measure(RUN_BAKERY, source))
+    notebook = measure(NOTEBOOK, ROOT, str(args.repeats))
+    levinthal = measure(LEVINTHAL, ROOT, str(args.landscapes), str(args.repeats))
 
-    def median(label: str, job: str, key: str) -> float:
-        return statistics.median(r[key] for r in results[label][job])
+    def median(label: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[label])
 
-    rows = []
-    old_run, new_run = median("old", "run", "seconds"), median("new", "run", "seconds")
-    rows.append(
-        ("run bakery, model time (s)", old_run, new_run, old_run / new_run, ">= 10x faster")
+    old_s, new_s = median("old", "seconds"), median("new", "seconds")
+    firm_periods = runs["new"][0]["firm_periods"]
+    old_mb, new_mb = median("old", "peak_mb"), median("new", "peak_mb")
+    per_market = notebook["loop"] / notebook["batch"]
+    levinthal_ratio = levinthal["ours"] / levinthal["numpy"]
+    rows = [
+        ("run bakery 2 x 30, model time (s)", old_s, new_s, old_s / new_s, ">= 3x faster",
+         _met(old_s / new_s >= 3.0)),
+        ("per firm-period (µs)", 1e6 * old_s / firm_periods, 1e6 * new_s / firm_periods,
+         old_s / new_s, "", ""),
+        ("peak memory, 30-seed run (MB)", old_mb, new_mb, new_mb / old_mb, "", ""),
+        ("notebook path: Market().run() loop vs run_markets (s)", notebook["batch"],
+         notebook["loop"], per_market, "<= 2x", _met(per_market <= 2.0)),
+        (f"Levinthal K 0/1/5 x {args.landscapes}: smb-sim vs plain numpy (s)", levinthal["numpy"],
+         levinthal["ours"], levinthal_ratio, "<= 2x", _met(levinthal_ratio <= 2.0)),
+    ]  # fmt: skip
+    print(
+        f"engine targets (issue 22), median of {args.repeats}, one machine, one invocation; "
+        f"columns: reference ({BASELINE}, run_markets or numpy), now, ratio"
     )
-    firm_periods = results["new"]["run"][0]["firm_periods"]
-    rows.append(
-        (
-            "per firm-period (µs)",
-            1e6 * old_run / firm_periods,
-            1e6 * new_run / firm_periods,
-            old_run / new_run,
-            "",
-        )
-    )
-    old_mb, new_mb = median("old", "run", "peak_mb"), median("new", "run", "peak_mb")
-    rows.append(("peak memory, 30-seed run (MB)", old_mb, new_mb, new_mb / old_mb, "<= 1.2x"))
-    if not args.no_sweep:
-        old_s, new_s = median("old", "sweep", "seconds"), median("new", "sweep", "seconds")
-        rows.append(
-            ("sweep alignment_pays, runs/s", 2160 / old_s, 2160 / new_s, old_s / new_s, ">= 10x")
-        )
-    print(f"engine vs release 0.1.0 ({RELEASE}), median of {args.repeats}, one machine, one run")
-    print(f"{'measure':34} {'0.1.0':>10} {'now':>10} {'ratio':>7}  target")
-    for label, old, new, ratio, target in rows:
-        print(f"{label:34} {old:10.3f} {new:10.3f} {ratio:7.2f}  {target}")
+    print(f"{'measure':62} {'reference':>10} {'now':>10} {'ratio':>7}  {'target':13} met")
+    for label, old, new, ratio, target, met in rows:
+        print(f"{label:62} {old:10.3f} {new:10.3f} {ratio:7.2f}  {target:13} {met}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,73 @@ def ours(landscapes: int, workers: int = 1) -> list[float]:
         return [x for part in pool.map(ours_k, *zip(*jobs, strict=True)) for x in part]
 
 
+# ---- plain numpy (issue 22's yardstick: the same protocol, no framework) ----
+N = 10
+
+
+def numpy_protocol(landscapes: int, seed: int = 0) -> list[float]:
+    """The protocol written directly in numpy, all landscapes of one K at a time: NK fitness
+    tables with Kauffman's adjacent interactions (2**N configurations per landscape), firms as
+    (landscapes, firms) arrays of configurations and identities; per period first-improvement
+    search over the one-bit flips in a fixed order, one long jump taken if better, then
+    Levinthal's selection; one attribute's contribution table redrawn at t = 25. Returns the
+    share of incumbents (alive at t = 23 and 24) alive at t = 49, per landscape."""
+    rng = np.random.default_rng(seed)
+    configs_all = np.arange(2**N)
+    bits = (configs_all[:, None] >> np.arange(N)) & 1  # (2**N, N)
+    flips = 1 << np.arange(N)
+    results: list[float] = []
+    for k in KS:
+        lines = np.arange(landscapes)[:, None]
+        # decision i depends on itself and the K next ones (cyclically): its table's index
+        index = np.zeros((2**N, N), dtype=np.int64)
+        for j in range(k + 1):
+            index |= bits[:, (np.arange(N) + j) % N] << j
+        tables = rng.random((landscapes, N, 2 ** (k + 1)))
+
+        def fitness_of(tables: np.ndarray, index: np.ndarray = index) -> np.ndarray:
+            return tables[:, np.arange(N), index].mean(axis=2)  # (landscapes, 2**N)
+
+        fit = fitness_of(tables)
+        configs = rng.integers(0, 2**N, (landscapes, FIRMS))
+        ids = np.broadcast_to(np.arange(FIRMS), (landscapes, FIRMS)).copy()
+        next_id = np.full(landscapes, FIRMS)
+        history = {}
+        for t in range(1, PERIODS + 1):
+            if t == CHANGE_AT:  # one attribute's contribution table redrawn
+                changed = rng.integers(0, N, landscapes)
+                tables[np.arange(landscapes), changed] = rng.random((landscapes, 2 ** (k + 1)))
+                fit = fitness_of(tables)
+            here = fit[lines, configs]
+            cands = configs[..., None] ^ flips  # (landscapes, firms, N)
+            improving = fit[lines[..., None], cands] > here[..., None]
+            first = improving.argmax(axis=2)
+            flipped = np.take_along_axis(cands, first[..., None], 2)[..., 0]
+            picked = np.where(improving.any(axis=2), flipped, configs)
+            jump = rng.integers(0, 2**N, configs.shape)
+            configs = np.where(fit[lines, jump] > fit[lines, picked], jump, picked)
+            # Levinthal's selection
+            fitness = fit[lines, configs]
+            best = fitness.max(axis=1, keepdims=True)
+            survive = rng.random(configs.shape) < fitness / best
+            line, place = np.nonzero(~survive)
+            if line.size:
+                newcomer = rng.random(line.size) < (1.0 - fitness.mean(axis=1) / best[:, 0])[line]
+                cumulative = np.cumsum(np.where(survive, fitness, 0.0), axis=1)
+                target = rng.random(line.size) * cumulative[line, -1]
+                imitated = (cumulative[line] > target[:, None]).argmax(axis=1)
+                fresh = rng.integers(0, 2**N, line.size)
+                configs[line, place] = np.where(newcomer, fresh, configs[line, imitated])
+                order = np.cumsum(~survive, axis=1) - 1
+                ids[line, place] = next_id[line] + order[line, place]
+                next_id += (~survive).sum(axis=1)
+            history[t] = ids.copy()
+        for i in range(landscapes):
+            incumbents = np.intersect1d(history[23][i], history[24][i])
+            results.append(float(np.isin(incumbents, history[49][i]).mean()))
+    return results
+
+
 # ---- nkscape 0.1.0 ----
 def nkscape_protocol(landscapes: int) -> list[float]:
     import nkscape as nk

@@ -267,6 +267,11 @@ class Firm(mesa.Agent):
     def belief(self) -> np.ndarray:
         """What the firm believes customers value: market value of every configuration."""
         engine, m = self.engine, self.market
+        if m.environment.basis is None:
+            raise ValueError(
+                "Firm.belief holds every configuration, which needs N <= 16 decisions: "
+                "this market is evaluated on demand"
+            )
         weights = engine.belief[self.row, : m.environment.basis.shape[0]]
         return weights @ m.environment.basis
 

@@ -263,6 +263,24 @@ def command_run(args: argparse.Namespace) -> int:
             except WriteError as exc:  # a full disk: the run itself is written in full
                 then = "run again for the figures (its tables and manifest are written in full)"
                 raise WriteError(exc.source, exc.reason, exc.fix, then) from None
+        if scenario.purpose is not None and not args.no_figures:
+            from sim.plots import pareto_figure
+            from sim.results import save_figure
+            from sim.stats import pareto_table
+
+            figures.append(out / "pareto.png")
+            purpose = scenario.purpose
+            save_figure(
+                pareto_figure(
+                    pareto_table(result.runs),
+                    money_unit=scenario.money_unit,
+                    impact_unit=purpose.unit,
+                    title=f"{scenario.title}: profit and {purpose.name}",
+                ),
+                figures[-1],
+                dpi=120,
+                facecolor="white",
+            )
     if not args.quiet:
         print(format_summary(result))
         print(
@@ -331,6 +349,7 @@ def command_decompose(args: argparse.Namespace) -> int:
         TOTAL,
         check_decomposition,
         decompose,
+        pairing,
         signed,
     )
     from sim.plots import decomposition_figure
@@ -376,11 +395,7 @@ def command_decompose(args: argparse.Namespace) -> int:
             f"differences\n{args.base} and {args.target} differ in: "
             f"{'; '.join(scenario.differences(args.base, args.target)) or 'nothing'} (the arms "
             "take each of alpha, coordination, sensing from one or the other, everything else "
-            f"from {args.target})\npaired: on seed k all 8 arms face the same landscapes, "
-            "market and start and draw one behaviour stream (long jumps, orders), so they differ "
-            "only in the ingredients; `run` draws each strategy's behaviour from its own stream, "
-            f"so its {args.target} - {args.base} differs from 'all three' by sampling noise (and "
-            "by anything else the two strategies differ in)\n"
+            f"from {args.target})\n{pairing(scenario, args.base, args.target)}\n"
         )
         print(result.text())
         net = result.effects[result.effects["outcome"] == "profit_post_shift"].set_index("term")
@@ -535,6 +550,32 @@ def format_summary(result: ExperimentResult) -> str:
             "by its name: pairs share landscapes, not behaviour.",
             wide_differences(pairs).to_string(),
         ]
+    if scenario.purpose is not None:
+        lines += ["", format_pareto(result)]
+    return "\n".join(lines)
+
+
+def format_pareto(result: ExperimentResult) -> str:
+    """The trade-off between profit and impact (`[purpose]`): each strategy's mean profit and
+    mean impact after the split with 95% intervals, and whether another strategy beats it on
+    both (`sim.stats.pareto_table`)."""
+    from sim.stats import format_estimate, pareto_table
+
+    scenario, purpose = result.scenario, result.scenario.purpose
+    table = pareto_table(result.runs)
+    lines = [
+        f"Profit and {purpose.name} from period {scenario.split} on (all firms), mean [95% CI] "
+        f"over seeds; non-dominated: no other strategy has as much profit and as little impact "
+        "(by the means)"
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"  {row.strategy}: profit "
+            f"{format_estimate(row.profit, row.profit_low, row.profit_high)} "
+            f"{scenario.money_unit}; impact "
+            f"{format_estimate(row.impact, row.impact_low, row.impact_high)} {purpose.unit}; "
+            + ("non-dominated" if row.non_dominated else "dominated")
+        )
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ from sim.experiment import (
 )
 from sim.model import Market, engine_for, step_together
 from sim.scenario.errors import UnknownStrategy
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, StrategySpec
 from sim.stats import cluster_mean_ci, format_estimate, mean_ci
 
 
@@ -45,9 +45,12 @@ def run_competition(
     periods: bool = True,
     progress: Callable[[int], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    focal: tuple[str, StrategySpec] | None = None,
 ) -> ExperimentResult:
     """Every seed's market of competing firms, to the horizon, in batches stepped together;
-    ``progress`` is called with the firms done. The same numbers for any batch size."""
+    ``progress`` is called with the firms done. The same numbers for any batch size.
+    ``focal`` = (a strategy of the mix, a spec): its first incumbent follows the spec instead
+    (`sim.model.Market`)."""
     if scenario.competition is None:
         raise ValueError(f"scenario {scenario.name} has no [competition]")
     seed_list = resolve_seeds(scenario, seeds)
@@ -57,7 +60,9 @@ def run_competition(
         chunk = seed_list[start : start + per_batch]
         with _collector_paused():
             engine = engine_for(scenario, markets=len(chunk))
-            batch = [Market(scenario=scenario, rng=seed, engine=engine) for seed in chunk]
+            batch = [
+                Market(scenario=scenario, rng=seed, engine=engine, focal=focal) for seed in chunk
+            ]
             step_together(batch)
             firms = [f for market in batch for f in market.rivals]
             runs += [_firm_row(f) for f in firms]

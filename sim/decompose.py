@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.competition import run_competition
 from sim.experiment import resolve_seeds, simulate
 from sim.scenario import (
     Scenario,
@@ -53,6 +54,7 @@ from sim.scenario import (
     scenario_to_dict,
     validate_scenario,
 )
+from sim.scenario.schema import StrategySpec, mean_level
 from sim.settings import coordination_cost
 from sim.stats import mean_ci, ratio_ci
 
@@ -160,10 +162,11 @@ class Decomposition:
         return "\n".join(out)
 
 
-def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario, pd.DataFrame]:
-    """The scenario with the eight arms as its strategies, and a table of what each arm is."""
+def arm_strategies(
+    scenario: Scenario, base: str, target: str
+) -> tuple[dict[str, StrategySpec], pd.DataFrame]:
+    """The eight arms' strategies by arm name, and a table of what each arm is."""
     off, on = scenario.strategy(base), scenario.strategy(target)  # `UnknownStrategy` if not
-    data = scenario_to_dict(scenario)
     arms, rows = {}, []
     for flags in itertools.product((False, True), repeat=len(INGREDIENTS)):
         values = {
@@ -171,7 +174,7 @@ def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario,
         }
         spec = on.model_copy(update={**values, "description": f"arm {arm_name(flags)}"})
         name = arm_name(flags)
-        arms[name] = spec.model_dump(mode="json")
+        arms[name] = spec
         alphas = scenario.alpha_of(spec)
         rows.append(
             {
@@ -179,14 +182,19 @@ def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario,
                 **{f"{i}_on": flag for i, flag in zip(INGREDIENTS, flags, strict=True)},
                 "mean_alpha": float(np.mean(alphas)),
                 "coordination_mode": spec.coordination,
-                "sensing_rate": spec.sensing,
+                "sensing_rate": mean_level(spec.sensing),
                 "cost_per_period": coordination_cost(spec, scenario.costs, alphas),
             }
         )
-    data["strategies"] = arms
-    return validate_scenario(data, source=f"{scenario.name} (decomposition arms)"), pd.DataFrame(
-        rows
-    )
+    return arms, pd.DataFrame(rows)
+
+
+def arms_scenario(scenario: Scenario, base: str, target: str) -> tuple[Scenario, pd.DataFrame]:
+    """The scenario with the eight arms as its strategies, and a table of what each arm is."""
+    arms, table = arm_strategies(scenario, base, target)
+    data = scenario_to_dict(scenario)
+    data["strategies"] = {name: spec.model_dump(mode="json") for name, spec in arms.items()}
+    return validate_scenario(data, source=f"{scenario.name} (decomposition arms)"), table
 
 
 def check_decomposition(
@@ -202,6 +210,16 @@ def check_decomposition(
         raise UsageError(
             "target", f"the same strategy as base ({base!r}); name two different ones", target
         )
+    competition = scenario.competition
+    if competition is not None and competition.firms.get(target, 0) < 1:
+        raise UsageError(
+            "target",
+            "in a market of competing firms the arms replace the first incumbent of the target "
+            f"strategy; competition.firms has none of {target!r} (incumbents: "
+            f"{', '.join(n for n, c in competition.firms.items() if c) or 'none'})",
+            target,
+            where,
+        )
     firms = scenario.population.firms
     if firms > 1:
         raise UsageError(
@@ -215,6 +233,24 @@ def check_decomposition(
     if len(seed_list) < 2:
         raise UsageError("seeds", "at least 2 seeds (intervals need them)", seeds, where)
     return seed_list
+
+
+def pairing(scenario: Scenario, base: str, target: str) -> str:
+    """How a decomposition's arms are paired, in the words `python -m sim decompose` prints."""
+    if scenario.competition is not None:
+        return (
+            f"paired: a market of competing firms; in each arm the first incumbent of {target} "
+            "(the focal firm) takes the arm's ingredients and the rest of the market's mix is "
+            "unchanged; on seed k all 8 arms face the same landscapes, market, start and "
+            f"rivals' strategies, and the focal firm draws {target}'s behaviour stream; the "
+            "outcomes are the focal firm's (its rivals respond to it through shared customers)"
+        )
+    return (
+        "paired: on seed k all 8 arms face the same landscapes, market and start and draw one "
+        "behaviour stream (long jumps, orders), so they differ only in the ingredients; `run` "
+        f"draws each strategy's behaviour from its own stream, so its {target} - {base} differs "
+        "from 'all three' by sampling noise (and by anything else the two strategies differ in)"
+    )
 
 
 def _share_text(mean: float, low: float, high: float, after_low: float, after_high: float) -> str:
@@ -239,14 +275,17 @@ def decompose(
     (`check_decomposition`)."""
     scenario = as_scenario(scenario)
     seed_list = check_decomposition(scenario, seeds=seeds, base=base, target=target)
-    arms_sc, arms = arms_scenario(scenario, base, target)
-    names = list(arms["arm"])
-    result = simulate(
-        [(arms_sc, name, seed) for name in names for seed in seed_list],
-        periods=False,
-        stream=STREAM,
-    )
-    runs = pd.DataFrame(result.rows).rename(columns={"strategy": "arm"})
+    if scenario.competition is not None:
+        runs, arms = _focal_runs(scenario, base, target, seed_list)
+    else:
+        arms_sc, arms = arms_scenario(scenario, base, target)
+        names = list(arms["arm"])
+        result = simulate(
+            [(arms_sc, name, seed) for name in names for seed in seed_list],
+            periods=False,
+            stream=STREAM,
+        )
+        runs = pd.DataFrame(result.rows).rename(columns={"strategy": "arm"})
     runs = runs.merge(arms[["arm", *ON, "cost_per_period"]], on="arm")
     split, horizon = scenario.split, scenario.horizon
     length = horizon - split + 1
@@ -258,6 +297,21 @@ def decompose(
     )
     effects = _effects(runs, seed_list)
     return Decomposition(scenario, base, target, seed_list, arms, runs, effects)
+
+
+def _focal_runs(
+    scenario: Scenario, base: str, target: str, seeds: tuple[int, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A market of competing firms: in each arm the first incumbent of ``target`` (the focal
+    firm) follows the arm's ingredients, the rest of the mix is unchanged; one row per arm and
+    seed, the focal firm's outcomes. Its behaviour stream is the target's in every arm."""
+    arms, table = arm_strategies(scenario, base, target)
+    frames = []
+    for name, spec in arms.items():
+        firms = run_competition(scenario, seeds=seeds, periods=False, focal=(target, spec)).runs
+        focal = firms[(firms["strategy"] == target) & (firms["firm"] == 0) & ~firms["entrant"]]
+        frames.append(focal.assign(arm=name).drop(columns=["strategy"]))
+    return pd.concat(frames, ignore_index=True), table
 
 
 def _arm(table: pd.DataFrame, **on: bool) -> np.ndarray:

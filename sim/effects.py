@@ -83,6 +83,43 @@ def with_efficiency_effects(scenario: Scenario, department_efficiency: np.ndarra
     return np.clip(department_efficiency + change, 0.0, 1.0)
 
 
+def efficiency_change_by_regime(scenario: Scenario) -> np.ndarray | None:
+    """The sum of the regime-dependent efficiency changes (`efficiency_by_regime`) that hold,
+    per regime (in the market's order), configuration and department, shape (R, 2**N, D);
+    None when no effect has one."""
+    index = {d.name: k for k, d in enumerate(scenario.departments)}
+    regimes = [r.name for r in scenario.market.regimes]
+    width = len(index)
+    terms = tuple(
+        (
+            *_conditions(e, scenario),
+            tuple(
+                (regimes.index(r) * width + index[d], a)
+                for r, table in e.efficiency_by_regime.items()
+                for d, a in table.items()
+            ),
+        )
+        for e in scenario.effects
+        if e.efficiency_by_regime
+    )
+    if not terms:
+        return None
+    table = _table(len(scenario.decisions), len(regimes) * width, terms)
+    return np.ascontiguousarray(table.reshape(-1, len(regimes), width).transpose(1, 0, 2))
+
+
+def regime_efficiency(
+    base: np.ndarray, by_regime: np.ndarray, weights: Mapping[str, float], regimes: list[str]
+) -> np.ndarray:
+    """Department efficiencies (2**N, D) now: ``base`` (the NK tables plus the effects that do
+    not depend on the regime, unclipped) plus each regime's changes ``by_regime`` (R, 2**N, D)
+    times its weight in customers' preferences now, kept within [0, 1]."""
+    out = base.copy()
+    for name, weight in weights.items():
+        out += weight * by_regime[regimes.index(name)]
+    return np.clip(out, 0.0, 1.0)
+
+
 def market_value_change(scenario: Scenario) -> dict[str, np.ndarray]:
     """The sum of the market-value effects that hold, per configuration, for each regime some
     effect names (in market value: a regime's preference fit changes by this / (1 - rho))."""

@@ -22,12 +22,25 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import streams
 from sim.adaptation import Adaptation, AdaptationRule
 from sim.demand import Demand, logit_shares
+from sim.resources import RULES as RESOURCE_RULES
+from sim.resources import (
+    ResourceSettings,
+    capacity_factor,
+    current_demand,
+    reallocate,
+    service,
+    target_split,
+)
+
+if TYPE_CHECKING:
+    from sim.market import MarketStack, OnDemandLandscapes
 
 MODES: tuple[str, ...] = ("decentralized", "sequential", "hierarchical")
 RULES: tuple[str, ...] = ("best", "first")
@@ -82,7 +95,8 @@ class FirmSettings:
 
     alphas: tuple[float, ...]
     coordination: str
-    sensing: float
+    # a number: the firm senses as one; one rate per department: each keeps a belief of its own
+    sensing: float | tuple[float, ...]
     p_jump: float
     proposals: int
     search: str
@@ -98,16 +112,19 @@ class FirmSettings:
     alternatives: int = 0  # one-bit alternatives a department examines per period (0 = all)
     # strategic understanding (None = off: everybody understands, the coupling is alpha)
     understanding: tuple[float, ...] | None = None  # initial share per department
-    communication: float = 0.0  # share of the gap to full understanding closed per period
+    # share of the gap to full understanding closed per period (or one per department)
+    communication: float | tuple[float, ...] = 0.0
     forgetting: float = 0.0  # share of understanding lost per period
     # engagement (None = off: fully engaged, no turnover)
     engagement: tuple[float, ...] | None = None  # initial level per department
-    erosion: float = 0.0  # share of engagement lost by a change without purpose
+    erosion: float | tuple[float, ...] = 0.0  # engagement lost by a change without purpose
     recovery: float = 0.0  # share of the gap to full engagement regained with purpose, stability
-    turnover: float = 0.0  # share of staff leaving per period at zero engagement
+    turnover: float | tuple[float, ...] = 0.0  # staff leaving per period at zero engagement
     engaged_search: bool = True  # engagement scales the alternatives examined
     burn_in: int = 0  # periods run in the initial market before period 0 (`Engine.burn_in`)
     sequential_order: str = "random"  # sequential coordination: "random" each period or "fixed"
+    resources: ResourceSettings | None = None  # a budget split across departments (None = off)
+    purpose: float = 0.0  # weight of low impact in what the firm aims for (`[purpose]`)
 
 
 @dataclass
@@ -117,6 +134,8 @@ class MarketState:
     ``basis`` (K, 2**N) holds the vectors market value is a weighted sum of (each regime's
     preference fit, each version of the rugged part); ``weights`` (K,) the true weights now.
     A firm's belief is a weight vector over the same basis, so sensing costs K operations.
+    With ``landscapes`` (N above `sim.limits.TABULATED_DECISIONS`) nothing is tabulated: the
+    arrays are empty and the engine evaluates configurations on demand.
     """
 
     department_efficiency: np.ndarray  # (2**N, D), without learning
@@ -129,6 +148,13 @@ class MarketState:
     version: int = 0
     on_basis: Callable[[np.ndarray], None] | None = None  # told where the basis now lives
     demand: Demand | None = None  # customers shared among the market's firms (None: not)
+    # purpose (docs/ODD.md 7.23; None: off): impact per period of every configuration (2**N,),
+    # the same normalised to [0, 1], and regulation's levy per unit above its threshold
+    impact: np.ndarray | None = None
+    impact_norm: np.ndarray | None = None
+    levy: float = 0.0
+    threshold: float = 0.0
+    landscapes: OnDemandLandscapes | None = None  # evaluated on demand (no tables)
 
     def share_basis(self, basis: np.ndarray) -> None:
         """Use ``basis`` (a view of the engine's copy) instead of a copy of one's own."""
@@ -151,6 +177,8 @@ class Engine:
         self.departments = tuple(tuple(int(i) for i in d) for d in departments)
         self.n = sum(len(d) for d in self.departments)
         self.size = 2**self.n
+        self.config_mask = np.uint64(2**self.n - 1)  # a random word's bits -> a configuration
+        self.on_demand: bool | None = None  # markets evaluated on demand (set by the first)
         self.horizon = int(horizon)
         d_count = len(self.departments)
         if d_count > 20:
@@ -173,6 +201,10 @@ class Engine:
         self.truth: np.ndarray | None = None
         self.k_basis = 1
         self._pending: list[tuple] = []
+        # the views of the engine's arrays each market holds (its landscape performance and
+        # basis): a market still holding them has changed them in place, or not at all
+        self._views: dict[int, np.ndarray] = {}
+        self._basis_views: dict[int, np.ndarray] = {}
         self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
         self._links: list[tuple[np.ndarray, np.ndarray, float]] = []  # partners (`add_partners`)
         self.partners = None  # their adjacency matrix over rows (scipy sparse), if any
@@ -203,14 +235,21 @@ class Engine:
         if self.built:
             raise RuntimeError("markets must be added before the first period")
         i = len(self.markets)
+        on_demand = market.landscapes is not None
+        if self.on_demand is not None and on_demand != self.on_demand:
+            raise ValueError("markets of one engine are all tabulated or all on demand")
+        self.on_demand = on_demand
         self.markets.append(market)
+        if on_demand:  # nothing to copy: configurations are evaluated when asked
+            self._load_basis(i, market)
+            return i
         if self.department_land is None or i >= self.department_land.shape[0] // self.size:
             self._allocate(max(self.capacity, 2 * i, i + 1), market)
         block = slice(i * self.size, (i + 1) * self.size)
         self.department_land[block] = market.department_efficiency
         market.department_efficiency = self.department_land[block]
         self.performance_land[block] = market.landscape_performance
-        market.landscape_performance = self.performance_land[block]
+        market.landscape_performance = self._views[i] = self.performance_land[block]
         self._load_basis(i, market)
         return i
 
@@ -233,8 +272,8 @@ class Engine:
         for j, m in enumerate(self.markets[:-1]):
             block = slice(j * size, (j + 1) * size)
             m.department_efficiency = self.department_land[block]
-            m.landscape_performance = self.performance_land[block]
-            m.share_basis(self.basis[j, : m.basis.shape[0]])
+            m.landscape_performance = self._views[j] = self.performance_land[block]
+            self._share_basis(j, m)
 
     def add_rows(
         self,
@@ -306,6 +345,9 @@ class Engine:
         self.rule = np.empty(r, dtype=np.int64)
         self.proposals = np.empty(r, dtype=np.int64)
         self.sensing, self.p_jump, self.cost = np.empty(r), np.empty(r), np.empty(r)
+        # sensing given per department (§7.21): which rows, and each department's rate
+        self.by_department = np.zeros(r, dtype=bool)
+        self.department_sensing = np.zeros((r, d))
         self.money_scale, self.break_even = np.empty(r), np.empty(r)
         self.initial_cash, self.cash = np.empty(r), np.empty(r)
         self.gain, self.tau, self.keep = np.empty(r), np.empty(r), np.empty(r)
@@ -315,19 +357,23 @@ class Engine:
         self.understands = np.empty(r, dtype=bool)  # the understanding mechanism is on
         self.initial_understanding = np.empty((r, d))
         self.understanding = np.ones((r, d))
-        self.communication, self.forgetting = np.empty(r), np.empty(r)
+        self.communication, self.forgetting = np.empty((r, d)), np.empty(r)
         self.engaged = np.empty(r, dtype=bool)  # the engagement mechanism is on
         self.initial_engagement = np.empty((r, d))
         self.engagement = np.ones((r, d))
-        self.erosion, self.recovery, self.turnover = np.empty(r), np.empty(r), np.empty(r)
+        self.erosion, self.recovery, self.turnover = np.empty((r, d)), np.empty(r), np.empty((r, d))
         self.engaged_search = np.empty(r, dtype=bool)
+        self.purpose = np.empty(r)  # weight of purpose in perceived performance
         self.bankruptcy = np.empty(r, dtype=bool)
         self.burn_in_periods = np.empty(r, dtype=np.int64)
         self.alive = np.ones(r, dtype=bool)
         self.group = np.empty(r, dtype=np.int64)
         self.ids = np.arange(r, dtype=np.int64)
         self.belief = np.zeros((r, self.k_basis))
+        # each department's own belief (read only for rows that sense by department)
+        self.department_belief = np.zeros((r, d, self.k_basis))
         self.waiting = np.zeros(r, dtype=bool)  # entrants not yet entered
+        self._allocate_resources(r, d)
         self.queue = np.full(r, _UNSET, dtype=np.int64)  # a waiting row's entry queue
         self.place = np.zeros(r, dtype=np.int64)  # and its place in it
         in_queue = np.zeros(self.queues, dtype=np.int64)
@@ -341,11 +387,13 @@ class Engine:
             self.group[rows] = group
             self.ids[rows] = np.arange(len(keys))
             self.belief[rows, : self.markets[market].weights.size] = self.markets[market].weights
+            self.department_belief[rows] = self.belief[rows][:, None, :]
             self.set_settings(np.arange(row, row + len(keys)), settings)
             self.cash[rows] = settings.initial_cash
             self.experience[rows] = settings.initial_experience
             self.understanding[rows] = self.initial_understanding[rows]
             self.engagement[rows] = self.initial_engagement[rows]
+            self.shares[rows] = self.initial_shares[rows]
             if group != _UNSET:
                 selection_groups[group] = selection
             if queue != _UNSET:
@@ -355,6 +403,7 @@ class Engine:
                 in_queue[queue] += len(keys)
             row += len(keys)
         self._pending = []
+        self._resources_on = bool(self.resourced.any())
         self._build_partners()
         self.traced = np.zeros(r, dtype=bool)  # rows whose decisions are recorded (`trace`)
         self.trace_records: list[dict] = []
@@ -369,6 +418,7 @@ class Engine:
         self._tables = _MoveTables(self)
 
         self._build_demand()
+        self._build_purpose()
         self.history = History(
             t1,
             r,
@@ -377,6 +427,8 @@ class Engine:
             engagement=bool(self.engaged.any()),
             competition=self._competing,
             single_firms=bool((self.group == _UNSET).any()),
+            resources=bool(self.resourced.any()),
+            purpose=self._purposeful,
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         if self._adaptive:
@@ -432,6 +484,23 @@ class Engine:
         self.entered = np.zeros(self.queues, dtype=np.int64)  # entrants so far, per queue
         self.alive[self.waiting] = False
 
+    def _build_purpose(self) -> None:
+        """Each market's impact tables (`[purpose]`) as the engine's arrays; none without."""
+        self._purposeful = any(m.impact is not None for m in self.markets)
+        if not self._purposeful:
+            if self.purpose.any():
+                raise ValueError("a strategy weighs purpose in a market without impact")
+            return
+        size = self.size
+        self.impact_land = np.zeros(len(self.markets) * size)
+        self.impact_norm_land = np.zeros(len(self.markets) * size)
+        for i, m in enumerate(self.markets):
+            if m.impact is not None:
+                self.impact_land[i * size : (i + 1) * size] = m.impact
+                self.impact_norm_land[i * size : (i + 1) * size] = m.impact_norm
+        self.levy = np.array([m.levy for m in self.markets])
+        self.threshold = np.array([m.threshold for m in self.markets])
+
     def set_settings(self, rows: np.ndarray, settings: FirmSettings) -> None:
         """Give ``rows`` new parameters; they act from the next period on."""
         self.alpha[rows] = settings.alphas
@@ -440,7 +509,14 @@ class Engine:
         self.rule[rows] = RULES.index(settings.search)
         self.proposals[rows] = settings.proposals
         self.burn_in_periods[rows] = settings.burn_in
-        self.sensing[rows] = settings.sensing
+        by_department = isinstance(settings.sensing, tuple)
+        if by_department and hasattr(self, "history"):  # a live change: from the firm's belief
+            now = rows[~self.by_department[rows]]
+            self.department_belief[now] = self.belief[now][:, None, :]
+        # by department: the firm's rate is their mean (it only says whether any senses)
+        self.sensing[rows] = np.mean(settings.sensing) if by_department else settings.sensing
+        self.department_sensing[rows] = settings.sensing
+        self.by_department[rows] = by_department
         self.p_jump[rows] = settings.p_jump
         self.cost[rows] = settings.cost
         self.money_scale[rows] = settings.money_scale
@@ -464,6 +540,8 @@ class Engine:
         self.recovery[rows] = settings.recovery
         self.turnover[rows] = settings.turnover
         self.engaged_search[rows] = settings.engaged_search
+        self._set_resources(rows, settings.resources)
+        self.purpose[rows] = settings.purpose
         if hasattr(self, "history"):  # a live change: the flags the next evaluations read
             if settings.understanding is None:  # switched off: everybody understands again
                 self.understanding[rows] = 1.0
@@ -483,11 +561,30 @@ class Engine:
     def _refresh_mechanisms(self) -> None:
         """The flags that let rows without these mechanisms skip their work."""
         self._understanding_on = bool(self.understands.any())
+        self._departments_sense = bool(self.by_department.any())
         self._engagement_on = bool(self.engaged.any())
+        self._resources_on = bool(self.resourced.any())
         limited = (self.alternatives > 0) & (self.alternatives < self.n_max)
-        self._sampling = bool(limited.any() or (self.engaged & self.engaged_search).any())
+        self._sampling = bool(
+            limited.any()
+            or (self.engaged & self.engaged_search).any()
+            or (self.resourced & self.res_search).any()
+        )
 
     def _load_basis(self, i: int, m: MarketState) -> None:
+        if self.on_demand:  # only the true weights (and room for more versions) are held
+            k = m.weights.size
+            self.k_basis = max(self.k_basis, k)
+            truth = np.zeros((0, self.k_basis)) if self.truth is None else self.truth
+            more = max(0, len(self.markets) - truth.shape[0])
+            self.truth = np.pad(truth, ((0, more), (0, self.k_basis - truth.shape[1])))
+            if self.built and self.belief.shape[1] < self.k_basis:
+                self.belief = np.pad(
+                    self.belief, ((0, 0), (0, self.k_basis - self.belief.shape[1]))
+                )
+            self.truth[i] = 0.0
+            self.truth[i, :k] = m.weights
+            return
         k = m.basis.shape[0]
         if k > self.k_basis:  # a redraw added a version of the rugged part: widen every row
             extra = k - self.k_basis
@@ -496,13 +593,22 @@ class Engine:
             self.truth = np.pad(self.truth, ((0, 0), (0, extra)))
             if self.built:
                 self.belief = np.pad(self.belief, ((0, 0), (0, extra)))
+                self.department_belief = np.pad(
+                    self.department_belief, ((0, 0), (0, 0), (0, extra))
+                )
             for j, other in enumerate(self.markets):  # one copy: markets read the engine's
                 if j != i:
-                    other.share_basis(self.basis[j, : other.basis.shape[0]])
-        self.basis[i, :k] = m.basis
-        m.share_basis(self.basis[i, :k])
+                    self._share_basis(j, other)
+        if m.basis is not self._basis_views.get(i):  # (a gradual shift changes weights only)
+            self.basis[i, :k] = m.basis
+            self._share_basis(i, m)
         self.truth[i] = 0.0
         self.truth[i, :k] = m.weights
+
+    def _share_basis(self, i: int, m: MarketState) -> None:
+        """Market ``i`` reads its basis from the engine's copy."""
+        self._basis_views[i] = self.basis[i, : m.basis.shape[0]]
+        m.share_basis(self._basis_views[i])
 
     def update_market(self, i: int) -> None:
         """Read market ``i`` again after its state changed (a shift, a blend step)."""
@@ -511,11 +617,103 @@ class Engine:
             return
         self._versions[i] = m.version
         self._load_basis(i, m)
-        block = slice(i * self.size, (i + 1) * self.size)
-        self.performance_land[block] = m.landscape_performance
-        m.landscape_performance = self.performance_land[block]
+        if self.on_demand:
+            self.port[i] = m.port
+            self.best[i] = m.best
+            return
+        if m.landscape_performance is not self._views[i]:  # (else written in place)
+            block = slice(i * self.size, (i + 1) * self.size)
+            self.performance_land[block] = m.landscape_performance
+            m.landscape_performance = self._views[i] = self.performance_land[block]
         self.port[i] = m.port
         self.best[i] = m.best
+
+    # ------------------------------------------------------------------ resources
+    def _allocate_resources(self, r: int, d: int) -> None:
+        """The arrays of the resources mechanism (docs/ODD.md section 7.22), sized for the
+        largest demand table of the rows to be added."""
+        regimes = max(
+            (len(p[3].resources.demand) for p in self._pending if p[3].resources is not None),
+            default=0,
+        )
+        self.resourced = np.zeros(r, dtype=bool)  # the mechanism is on
+        self.initial_shares = np.full((r, d), 1.0 / d)
+        self.shares = np.full((r, d), 1.0 / d)
+        self.res_demand = np.zeros((r, regimes, d))
+        self.res_returns, self.res_max_move = np.zeros(r), np.ones(r)
+        self.res_moving_cost, self.res_activity_cost = np.zeros(r), np.zeros(r)
+        self.res_tolerance = np.zeros(r)
+        self.res_rule = np.zeros(r, dtype=np.int64)
+        self.res_search = np.zeros(r, dtype=bool)  # the share scales the alternatives examined
+        self.moved_share, self.moving_paid = np.zeros(r), np.zeros(r)  # this period's move
+        self.limited = np.zeros(r, dtype=bool)  # this period's move cut short by max_move
+        self.resource_efficiency = np.ones((r, d))  # department efficiencies last recorded
+
+    def _set_resources(self, rows: np.ndarray, res: ResourceSettings | None) -> None:
+        self.resourced[rows] = res is not None
+        if res is None:
+            return
+        if len(res.shares) != self.department_count:
+            raise ValueError("one resource share per department")
+        if len(res.demand) > self.res_demand.shape[1]:
+            raise ValueError("a demand table with more regimes than the engine was built for")
+        self.initial_shares[rows] = res.shares
+        self.res_demand[rows] = 0.0
+        self.res_demand[rows, : len(res.demand)] = res.demand
+        self.res_returns[rows] = res.returns
+        self.res_max_move[rows] = res.max_move
+        self.res_moving_cost[rows] = res.moving_cost
+        self.res_activity_cost[rows] = res.activity_cost
+        self.res_tolerance[rows] = res.tolerance
+        self.res_rule[rows] = RESOURCE_RULES.index(res.rule)
+        self.res_search[rows] = res.scales_search
+
+    def _reallocate(self, active: np.ndarray) -> None:
+        """Each resourced row moves its split towards its rule's target (`sim.resources`): by
+        its departments' efficiencies last recorded (at the period's start), or by the demand
+        it believes in after this period's sensing."""
+        rows = active[self.resourced[active]]
+        kept = rows[self.res_rule[rows] == 0]  # "keep": no move, nothing to compute
+        self.moved_share[kept], self.moving_paid[kept], self.limited[kept] = 0.0, 0.0, False
+        rows = rows[self.res_rule[rows] != 0]
+        if not rows.size:
+            return
+        shares = self.shares[rows]
+        eff = self.resource_efficiency[rows]
+        regimes = self.res_demand.shape[1]
+        believed = current_demand(self.res_demand[rows], self.belief[rows, :regimes])
+        target = target_split(self.res_rule[rows], shares, eff, believed)
+        new, moved, limited = reallocate(shares, target, self.res_max_move[rows])
+        self.shares[rows] = new
+        self.moved_share[rows] = moved
+        self.limited[rows] = limited
+        self.moving_paid[rows] = self.res_moving_cost[rows] * moved
+
+    def _resource_outcomes(
+        self, t: int, rows: np.ndarray | slice, dept_eff: np.ndarray, truth: np.ndarray, first: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the split does in period ``t`` to ``rows`` (resourced or not): their department
+        efficiencies, the share sigma of the demand served that market value is multiplied
+        by, and the money spent on capacity in use and on moving it; recorded."""
+        on = _take(self.resourced, rows)
+        shares = _take(self.shares, rows)
+        factor = capacity_factor(shares, _take(self.res_returns, rows))
+        dept_eff = np.where(on[:, None], np.minimum(1.0, dept_eff * factor), dept_eff)
+        self.resource_efficiency[rows] = dept_eff
+        regimes = self.res_demand.shape[1]
+        demand = current_demand(_take(self.res_demand, rows), truth[:, :regimes])
+        sigma, away, used = service(shares, demand)
+        moved = np.zeros(on.size) if first else _take(self.moved_share, rows)
+        limited = np.zeros(on.size, dtype=bool) if first else _take(self.limited, rows)
+        paid = 0.0 if first else _take(self.moving_paid, rows)
+        spent = np.where(on, _take(self.res_activity_cost, rows) * used + paid, 0.0)
+        h = self.history
+        if h.shares is not None:
+            h.shares[t, rows] = np.where(on[:, None], shares, np.nan)
+            h.unserved_demand[t, rows] = np.where(on, away, np.nan)
+            h.capacity_moved[t, rows] = np.where(on, moved, np.nan)
+            h.budget_binds[t, rows] = on & ((away > _take(self.res_tolerance, rows)) | limited)
+        return dept_eff, np.where(on, sigma, 1.0), spent
 
     # ------------------------------------------------------------------ evaluation
     def _bonus(self, rows: np.ndarray, experience: np.ndarray) -> np.ndarray:
@@ -528,8 +726,11 @@ class Engine:
         """E_d of ``configs`` (rows x C) for every department, shape (rows, C, D), with the
         learning bonus each department expects next period (more experience if its own
         decisions stay as in ``start``, a partial reset if they change)."""
-        at = _take(self.market, rows)[:, None] * self.size + configs
-        land = self.department_land.take(at, axis=0)
+        if self.on_demand:
+            land = self._evaluate("efficiency_at", _take(self.market, rows)[:, None], configs)
+        else:
+            at = _take(self.market, rows)[:, None] * self.size + configs
+            land = self.department_land.take(at, axis=0)
         if not self._learning:
             return land
         changed = ((configs ^ start[:, None])[..., None] & self.masks) != 0
@@ -540,6 +741,45 @@ class Engine:
         )
         return land + (1.0 - land) * bonus
 
+    def _evaluate(self, what: str, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """An on-demand market's ``what`` (`sim.market.OnDemandLandscapes`: ``efficiency_at``,
+        ``basis_at`` padded to the engine's K basis vectors, ``performance_at``) of ``configs``
+        whose rows are in ``markets`` (broadcast to configs' shape), market by market."""
+        markets = np.broadcast_to(markets, configs.shape)
+        stack = self._stack()
+        if stack.fits:  # every market in one pass (the same numbers)
+            flat_markets, flat_configs = markets.reshape(-1), configs.reshape(-1)
+            if what == "efficiency_at":
+                values = stack.efficiency_at(flat_markets, flat_configs)
+            else:
+                values = getattr(stack, what)(flat_markets, flat_configs, self.k_basis)
+            return values.reshape(configs.shape + values.shape[1:])
+        out = None
+        for i in np.unique(markets):
+            at = markets == i
+            values = getattr(self.markets[i].landscapes, what)(configs[at])
+            if what == "basis_at":  # (K_i, picked) -> (picked, K): zeros for absent versions
+                padded = np.zeros((values.shape[1], self.k_basis))
+                padded[:, : values.shape[0]] = values.T
+                values = padded
+            if out is None:
+                out = np.empty(configs.shape + values.shape[1:])
+            out[at] = values
+        if out is None:
+            width = {"efficiency_at": (self.department_count,), "basis_at": (self.k_basis,)}
+            out = np.empty(configs.shape + width.get(what, ()))
+        return out
+
+    def _stack(self) -> MarketStack:
+        """The markets' landscapes for evaluation at once, rebuilt when a redraw adds one."""
+        from sim.market import MarketStack
+
+        landscapes = [m.landscapes for m in self.markets]
+        stack = getattr(self, "_market_stack", None)
+        if stack is None or not stack.current(landscapes):
+            stack = self._market_stack = MarketStack(landscapes)
+        return stack
+
     def _weighted(self, eff: np.ndarray) -> np.ndarray:
         total = eff[..., 0] * self.weights[0]
         for d in range(1, self.department_count):
@@ -549,6 +789,12 @@ class Engine:
     def _basis_value(
         self, rows: np.ndarray, configs: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
+        if self.on_demand:  # the same sum over basis vectors, of values evaluated now
+            basis = self._evaluate("basis_at", _take(self.market, rows)[:, None], configs)
+            value = basis[..., 0] * weights[:, :1]
+            for k in range(1, self.k_basis):
+                value = value + basis[..., k] * weights[:, k : k + 1]
+            return value
         flat = self.basis.reshape(-1)
         at = _take(self.market, rows)[:, None] * (self.k_basis * self.size) + configs
         value = flat.take(at) * weights[:, :1]
@@ -561,6 +807,12 @@ class Engine:
     ) -> list[np.ndarray]:
         """`_basis_value` of one configuration per row under each of ``weights`` (rows x K),
         the look-ups shared: the same operations, in the same order, for each."""
+        if self.on_demand:
+            basis = self._evaluate("basis_at", _take(self.market, rows), configs)
+            values = [basis[:, 0] * w[:, 0] for w in weights]
+            for k in range(1, self.k_basis):
+                values = [v + basis[:, k] * w[:, k] for v, w in zip(values, weights, strict=True)]
+            return values
         flat = self.basis.reshape(-1)
         at = _take(self.market, rows) * (self.k_basis * self.size) + configs
         basis = flat.take(at)
@@ -571,16 +823,30 @@ class Engine:
         return values
 
     def perceived(
-        self, rows: np.ndarray, configs: np.ndarray, eff: np.ndarray | None = None, start=None
+        self,
+        rows: np.ndarray,
+        configs: np.ndarray,
+        eff: np.ndarray | None = None,
+        start=None,
+        belief: np.ndarray | None = None,
     ) -> np.ndarray:
-        """P_hat of ``configs`` (rows x C): beta * believed V + (1 - beta) * E (with learning)."""
+        """P_hat of ``configs`` (rows x C): beta * believed V + (1 - beta) * E (with learning),
+        by the rows' beliefs (the firm's, or ``belief``: a department's, one per row)."""
         if eff is None:
             eff = self.department_efficiency(
                 rows, configs, self.config[rows] if start is None else start
             )
         beta = self.beta.take(_take(self.market, rows))[:, None]
-        believed = self._basis_value(rows, configs, _take(self.belief, rows))
-        return beta * believed + (1.0 - beta) * self._weighted(eff)
+        belief = _take(self.belief, rows) if belief is None else belief
+        believed = self._basis_value(rows, configs, belief)
+        perceived = beta * believed + (1.0 - beta) * self._weighted(eff)
+        if self._purposeful:
+            w = _take(self.purpose, rows)[:, None]
+            if w.any():  # (1 - w) P_hat + w (1 - normalised impact); rows with w = 0 exact
+                at = _take(self.market, rows)[:, None] * self.size + configs
+                low = 1.0 - self.impact_norm_land.take(at)
+                perceived = np.where(w > 0, (1.0 - w) * perceived + w * low, perceived)
+        return perceived
 
     # ------------------------------------------------------------------ search
     def propose(
@@ -620,21 +886,33 @@ class Engine:
             alpha = alpha * self.understanding[rows, dept][:, None]
         index = np.arange(rows.size)
         own = eff[index, :, dept]
+        belief = self._department_beliefs(rows, dept)
         if alpha.any():
-            utility = (1.0 - alpha) * own + alpha * self.perceived(rows, cands, eff)
+            utility = (1.0 - alpha) * own + alpha * self.perceived(rows, cands, eff, belief=belief)
         else:
             utility = own
         utility = np.where(valid, utility, -np.inf)
         chosen = self._choose(utility, self.rule[rows], self.proposals[rows], proposals, jumping)
         if self.traced.any() and self.traced[rows].any():
-            self._trace_proposals(rows, dept, cands, valid, eff, own, utility, chosen, t)
+            self._trace_proposals(rows, dept, cands, valid, eff, own, utility, chosen, t, belief)
         return cands[index[:, None], chosen]
+
+    def _department_beliefs(self, rows: np.ndarray, dept: np.ndarray) -> np.ndarray | None:
+        """The belief department ``dept[i]`` of row ``rows[i]`` judges the market by: its own
+        where its firm senses by department, else the firm's (None: every row's is the firm's)."""
+        if not self._departments_sense:
+            return None
+        own = self.by_department[rows]
+        if not own.any():
+            return None
+        return np.where(own[:, None], self.department_belief[rows, dept], self.belief[rows])
 
     def _examined(self, rows: np.ndarray, dept: np.ndarray, t: int) -> np.ndarray:
         """Which columns (status quo, then flips) department ``dept[i]`` of row ``rows[i]``
         examines: the status quo and ``count`` of its one-bit flips drawn at random without
         replacement, where ``count`` is the strategy's `alternatives` (0 = all), scaled by the
-        department's engagement where engagement drives search (at least one)."""
+        department's engagement where engagement drives search and by min(1, D x its budget
+        share) where resources scale search (at least one)."""
         n_local = self.n_local[dept]
         limit = self.alternatives[rows]
         count = np.where((limit > 0) & (limit < n_local), limit, n_local)
@@ -643,6 +921,12 @@ class Engine:
             level = self.engagement[rows, dept]
             count = np.where(
                 scaled, np.maximum(1, np.floor(level * count + 0.5)).astype(np.int64), count
+            )
+        by_share = self.resourced[rows] & self.res_search[rows]
+        if by_share.any():  # resources (§7.22): below the equal share, fewer alternatives
+            level = np.minimum(1.0, self.department_count * self.shares[rows, dept])
+            count = np.where(
+                by_share, np.maximum(1, np.floor(level * count + 0.5)).astype(np.int64), count
             )
         examined = np.ones((rows.size, 1 + self.n_max), dtype=bool)
         partial = np.flatnonzero(count < n_local)
@@ -658,10 +942,13 @@ class Engine:
             examined[partial, 1:] = rank < count[partial][:, None]
         return examined
 
-    def _trace_proposals(self, rows, dept, cands, valid, eff, own, utility, chosen, t) -> None:
+    def _trace_proposals(
+        self, rows, dept, cands, valid, eff, own, utility, chosen, t, belief=None
+    ) -> None:
         """Record the traced rows' alternatives, their E_d, P_hat and U_d, and the proposals."""
         picked = np.flatnonzero(self.traced[rows])
-        perceived = self.perceived(rows[picked], cands[picked], eff[picked])
+        mine = None if belief is None else belief[picked]
+        perceived = self.perceived(rows[picked], cands[picked], eff[picked], belief=mine)
         for i, k in enumerate(picked):
             rank = {int(c): r for r, c in enumerate(chosen[k])}
             for col in np.flatnonzero(valid[k]):
@@ -801,7 +1088,10 @@ class Engine:
         for chosen, block, run in self._selection_blocks:
             lines = functools.partial(_lines, block=block, run=run)
             configs = lines(self.config)
-            fitness = self.performance_land.take(lines(self.market) * self.size + configs)
+            if self.on_demand:
+                fitness = self._evaluate("performance_at", lines(self.market), configs)
+            else:
+                fitness = self.performance_land.take(lines(self.market) * self.size + configs)
             best = fitness.max(axis=1, keepdims=True)
             slot = np.arange(_SELECTION_SLOT, _SELECTION_SLOT + 1)
             w = streams.words(lines(self.keys).reshape(-1), t, slot).reshape(block.shape)
@@ -820,7 +1110,7 @@ class Engine:
             # best firm always survives, so the total is positive and above the target)
             imitated = (cumulative[line] > target[:, None]).argmax(axis=1)
             copied = configs[line, imitated]
-            fresh = (w[:, 2] & np.uint64(self.size - 1)).astype(np.int64)
+            fresh = (w[:, 2] & self.config_mask).astype(np.int64)
             self.config[replaced] = np.where(random_entrant, fresh, copied)
             order = np.cumsum(dead, axis=1) - 1  # newcomers' identities, in row order
             self.ids[replaced] = self.next_id[chosen][line] + order[line, place]
@@ -830,6 +1120,7 @@ class Engine:
             self.experience[replaced] = self.initial_experience[replaced][:, None]
             self.understanding[replaced] = self.initial_understanding[replaced]
             self.engagement[replaced] = self.initial_engagement[replaced]
+            self.shares[replaced] = self.initial_shares[replaced]
             start[replaced] = self.config[replaced]  # a newcomer starts where it enters
 
     def _fast_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -843,7 +1134,7 @@ class Engine:
         - no learning by doing (gain 0: efficiency is the landscape's);
         - strategic understanding off (the coupling is alpha itself);
         - every one-bit alternative examined (no limit below the largest department, and
-          engagement not scaling search);
+          engagement or a resource share not scaling search);
         - no trace;
         - the population's alpha, search rule and beliefs.
         The population must be large enough to pay for a table of 2**N configurations (at
@@ -857,8 +1148,11 @@ class Engine:
             (self.mode == 0)
             & (self.gain == 0.0)
             & ~self.understands
+            & ~self.by_department
+            & (self.purpose == 0.0)
             & ((self.alternatives == 0) | (self.alternatives >= self.n_max))
             & ~(self.engaged & self.engaged_search)
+            & ~(self.resourced & self.res_search)
             & ~self.traced
             & self.alive
         )
@@ -939,6 +1233,24 @@ class Engine:
         belief = self.belief[shares]
         self.belief[shares] = belief + self.sharing[shares, None] * (mean - belief)
 
+    def _sense_by_department(
+        self, rows: np.ndarray | slice, sigma: np.ndarray, truth: np.ndarray
+    ) -> None:
+        """Rows that sense by department: each department's belief closes its own rate of the
+        gap to the truth, and the firm's (the head office's) belief is their mean weighted by
+        department size (docs/ODD.md, "Per-department settings")."""
+        own = self.by_department[rows]
+        if not own.any():
+            return
+        mine = np.flatnonzero(own) if isinstance(rows, slice) else rows[own]
+        beliefs = self.department_belief[mine]
+        beliefs = beliefs + sigma[own][:, :, None] * (truth[own][:, None, :] - beliefs)
+        self.department_belief[mine] = beliefs
+        pooled = beliefs[:, 0] * self.weights[0]
+        for d in range(1, self.department_count):
+            pooled = pooled + beliefs[:, d] * self.weights[d]
+        self.belief[mine] = pooled
+
     def _adopt(self, rows: np.ndarray) -> None:
         """Give learning ``rows`` the parameters of the strategy they now follow."""
         a = self.adaptation
@@ -961,6 +1273,8 @@ class Engine:
             belief = self.belief[rows]
             truth = self.truth.take(_take(self.market, rows), axis=0)
             self.belief[rows] = belief + sigma * (truth - belief)
+            if self._departments_sense:  # (their firm's belief is replaced by the pooled one)
+                self._sense_by_department(rows, self.department_sensing[rows], truth)
         if self.partners is not None:
             self._share_information(active)
         start = self.config.copy()
@@ -972,6 +1286,8 @@ class Engine:
                  "alternative": -1, "config": int(new[active[row]]), "own_efficiency": np.nan,
                  "perceived_performance": np.nan, "utility": np.nan, "proposal_rank": 0}
             )  # fmt: skip
+        if self._resources_on:  # from the configuration and experience the period starts with
+            self._reallocate(active)
         changed = ((new ^ start)[:, None] & self.masks) != 0
         keep = self.keep[:, None]
         self.experience[rows] = np.where(
@@ -998,7 +1314,7 @@ class Engine:
         rows, m, w = first[enters], m[enters], w[enters]
         if not rows.size:
             return
-        config = (w[:, 1] & np.uint64(self.size - 1)).astype(np.int64)
+        config = (w[:, 1] & self.config_mask).astype(np.int64)
         leading = self.entry_leader[m]
         if leading.any():
             share = np.where(self.alive, self.history.market_share[t - 1], -1.0)
@@ -1017,7 +1333,9 @@ class Engine:
         self.experience[rows] = self.initial_experience[rows][:, None]
         self.understanding[rows] = self.initial_understanding[rows]
         self.engagement[rows] = self.initial_engagement[rows]
+        self.shares[rows] = self.initial_shares[rows]
         self.belief[rows] = self.truth[m]
+        self.department_belief[rows] = self.truth[m][:, None, :]
         self._refresh_bonus()
 
     def _people(self, rows: np.ndarray, changed: np.ndarray) -> None:
@@ -1037,17 +1355,17 @@ class Engine:
             e = self.engagement[rows]
             push = changed.astype(float)
             rise = self.recovery[rows][:, None] * (1.0 - e) * (purpose + (1.0 - push)) / 2.0
-            fall = self.erosion[rows][:, None] * e * push * (1.0 - purpose)
+            fall = self.erosion[rows] * e * push * (1.0 - purpose)
             e = np.where(on, np.clip(e + rise - fall, 0.0, 1.0), e)
             self.engagement[rows] = e
-            leaving = np.where(on, self.turnover[rows][:, None] * (1.0 - e), 0.0)
+            leaving = np.where(on, self.turnover[rows] * (1.0 - e), 0.0)
             self.experience[rows] = self.experience[rows] * (1.0 - leaving)
         else:
             leaving = 0.0
         if self._understanding_on:
             on = self.understands[rows][:, None]
             u = u * (1.0 - self.forgetting[rows][:, None])
-            u = u + self.communication[rows][:, None] * (1.0 - u)
+            u = u + self.communication[rows] * (1.0 - u)
             u = u * (1.0 - leaving)
             self.understanding[rows] = np.where(on, np.clip(u, 0.0, 1.0), 1.0)
 
@@ -1077,17 +1395,28 @@ class Engine:
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         configs = self.config[rows]
         m = self.market[rows]
-        flat = m * self.size + configs
-        land = self.department_land.take(flat, axis=0)
+        if self.on_demand:
+            land = self._evaluate("efficiency_at", m, configs)
+            landscape_performance = self._evaluate("performance_at", m, configs)
+        else:
+            flat = m * self.size + configs
+            land = self.department_land.take(flat, axis=0)
+            landscape_performance = self.performance_land.take(flat)
         if first or self._learning:  # without learning the bonus is 0 and E_d the landscape's
             dept_eff = land + (1.0 - land) * self._bonus(rows, self.experience[rows])
         else:
             dept_eff = land
+        truth = self.truth.take(m, axis=0)
+        if self._resources_on:  # the split scales efficiency and the demand served
+            dept_eff, sigma, spent = self._resource_outcomes(t, rows, dept_eff, truth, first)
         efficiency = self._weighted(dept_eff)
         # a weighted sum of shares in [0, 1]; the clip removes rounding (1 + 2e-16)
-        truth = self.truth.take(m, axis=0)
-        value, believed = self._basis_values(rows, configs, truth, self.belief[rows])
-        value, believed = np.clip(value, 0.0, 1.0), np.clip(believed, 0.0, 1.0)
+        believing = h.believed_market_value is not None  # (else not computed)
+        weights = (truth, self.belief[rows]) if believing else (truth,)
+        values = self._basis_values(rows, configs, *weights)
+        value, *believed = (np.clip(v, 0.0, 1.0) for v in values)
+        if self._resources_on:
+            value = value * sigma
         beta = self.beta.take(m)
         performance = beta * value + (1.0 - beta) * efficiency
         earned = performance
@@ -1097,27 +1426,36 @@ class Engine:
             h.market_share[t, rows] = share
             h.sales[t, rows] = sales
         profit = self.money_scale[rows] * (earned - self.break_even[rows]) - self.cost[rows]
+        if self._resources_on:
+            profit = profit - spent
+        if self._purposeful:  # regulation: a levy per impact unit above the threshold
+            impact = self.impact_land.take(flat)
+            levy = self.levy.take(m) * np.maximum(0.0, impact - self.threshold.take(m))
+            profit = profit - levy
+            if h.impact is not None:
+                h.impact[t, rows] = impact
+                h.levy[t, rows] = 0.0 if first else levy
         if first:
             profit = np.zeros_like(profit)
         self.cash[rows] = self.cash[rows] + profit
-        records = {
-            "config": configs,
-            "moved": moved[rows],
-            "alive": True,
-            "department_efficiency": dept_eff,
-            "efficiency": efficiency,
-            "market_value": value,
-            "believed_market_value": believed,
-            "performance": performance,
-            "performance_norm": self.performance_land.take(flat) / self.best.take(m),
-            "profit": profit,
-            "cash": self.cash[rows],
-            "distance_to_port": np.bitwise_count(configs ^ self.port.take(m)),
+        records = {  # each computed only if recorded (an engine of populations keeps some)
+            "config": lambda: configs,
+            "moved": lambda: moved[rows],
+            "alive": lambda: True,
+            "department_efficiency": lambda: dept_eff,
+            "efficiency": lambda: efficiency,
+            "market_value": lambda: value,
+            "believed_market_value": lambda: believed[0],
+            "performance": lambda: performance,
+            "performance_norm": lambda: landscape_performance / self.best.take(m),
+            "profit": lambda: profit,
+            "cash": lambda: self.cash[rows],
+            "distance_to_port": lambda: np.bitwise_count(configs ^ self.port.take(m)),
         }
         for name, values in records.items():
             target = getattr(h, name)
-            if target is not None:  # (an engine of populations keeps only some)
-                target[t, rows] = values
+            if target is not None:
+                target[t, rows] = values()
         if h.understanding is not None:
             h.understanding[t, rows] = self.understanding[rows]
         if h.engagement is not None:
@@ -1159,7 +1497,9 @@ class _MoveTables:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = e = engine
-        self.groups = np.flatnonzero(e.group_size >= e.size * self.MIN_FIRMS_SHARE)
+        self.groups = np.flatnonzero(
+            (e.group_size >= e.size * self.MIN_FIRMS_SHARE) & (not e.on_demand)
+        )
         self.decided = 0  # row-periods decided from tables (for tests and profiling)
         self.index = np.full(e.groups, -1, dtype=np.int64)
         self.index[self.groups] = np.arange(self.groups.size)
@@ -1348,6 +1688,8 @@ class History:
         engagement: bool = False,
         competition: bool = False,
         single_firms: bool = True,
+        resources: bool = False,
+        purpose: bool = False,
     ) -> None:
         shape = (periods, rows)
         self.periods, self.rows, self.single_firms = periods, rows, single_firms
@@ -1369,8 +1711,19 @@ class History:
         # customers and its sales (market size x share x market value); None without
         self.market_share = np.full(shape, np.nan) if competition else None
         self.sales = np.full(shape, np.nan) if competition else None
+        # with purpose (docs/ODD.md, section 7.23): impact per period and the levy paid
+        self.impact = np.full(shape, np.nan) if purpose and single_firms else None
+        self.levy = np.full(shape, np.nan) if purpose and single_firms else None
         # the index of the strategy each learning row follows (`sim.adaptation`; else None)
         self.setting: np.ndarray | None = None
+        # with resources (docs/ODD.md section 7.22), single firms only; None without: each
+        # department's share of the budget, the share of demand turned away, the share of the
+        # budget moved this period and whether the budget binds
+        kept_resources = resources and single_firms
+        self.shares = np.full(people, np.nan) if kept_resources else None
+        self.unserved_demand = np.full(shape, np.nan) if kept_resources else None
+        self.capacity_moved = np.full(shape, np.nan) if kept_resources else None
+        self.budget_binds = np.zeros(shape, dtype=bool) if kept_resources else None
 
     def __repr__(self) -> str:
         kept = "all records" if self.single_firms else "populations' records"

@@ -23,7 +23,7 @@ from sim.population import Population
 from sim.scenario.checks import check_seed, check_seeds, check_strategies
 from sim.scenario.errors import ScenarioError
 from sim.scenario.load import as_scenario
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, mean_level
 
 #: Firms computed together in one engine at most, what their markets' landscapes may hold and
 #: what their per-period records may hold (bounds memory; results do not depend on the
@@ -50,8 +50,18 @@ def _collector_paused() -> Iterator[None]:
 
 def market_bytes(scenario: Scenario) -> int:
     """Memory of one market's landscapes in an engine: 2**N configurations x (departments'
-    efficiencies, the market value basis, landscape performance)."""
-    return 2 ** len(scenario.decisions) * (len(scenario.departments) + 4) * 8
+    efficiencies, the market value basis, landscape performance); above
+    `sim.limits.TABULATED_DECISIONS` (evaluated on demand) the contribution tables only, at
+    most N x 2**(1 + K) numbers for each of the two landscapes (K: the largest of a scenario's
+    dependencies per decision), plus 1 MB for what an evaluation holds meanwhile."""
+    from sim.limits import TABULATED_DECISIONS
+
+    n = len(scenario.decisions)
+    if n <= TABULATED_DECISIONS:
+        return 2**n * (len(scenario.departments) + 4) * 8
+    eff = scenario.efficiency
+    k = max(eff.k, eff.k_within + eff.cross, scenario.market.k)
+    return 2 * n * 2 ** min(1 + k, n) * 8 + 2**20
 
 
 def history_bytes(scenario: Scenario) -> int:
@@ -337,6 +347,16 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
         ):
             for d, department in enumerate(firms[0].spec.departments):
                 columns[f"{part}_{department.name}"] = stacked(values[..., d])
+    if history.shares is not None and engine.resourced[rows].any():  # resources (§7.22)
+        for d, department in enumerate(firms[0].spec.departments):
+            columns[f"share_{department.name}"] = stacked(history.shares[..., d])
+        columns["unserved_demand"] = stacked(history.unserved_demand)
+        columns["capacity_moved"] = stacked(history.capacity_moved)
+        columns["budget_binds"] = stacked(history.budget_binds)
+    for part in ("impact", "levy"):  # only with [purpose]
+        values = getattr(history, part, None)
+        if values is not None:
+            columns[part] = stacked(values)
     adaptation = engine.adaptation
     if adaptation is not None and adaptation.learning[rows].any():  # strategies that learn
         adopted = adaptation.name_of(rows, history.setting[:, rows].astype(np.int64))
@@ -363,7 +383,7 @@ def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:
         "strategy": name,
         "alpha": float(np.mean(scenario.alpha_of(strategy))),
         "coordination": strategy.coordination,
-        "sensing": strategy.sensing,
+        "sensing": mean_level(strategy.sensing),
     }
 
 

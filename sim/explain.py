@@ -6,6 +6,8 @@ import numpy as np
 
 from sim.environment import efficiency_edges, environment_rng
 from sim.landscape import department_links
+from sim.limits import TABULATED_DECISIONS
+from sim.purpose import impact_range
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
 from sim.scenario.schema import (
@@ -52,6 +54,50 @@ def describe_shift(shift) -> str:
     return f"turbulence {chance}: customers move to another regime at random"
 
 
+def _purpose(sc: Scenario) -> list[str]:
+    """Purpose (`[purpose]`) in words: the impact table, who values it, the levy; and what
+    sensing by department means where a compared strategy has it."""
+    lines = []
+    if any(isinstance(sc.strategy(n).sensing, dict) for n in sc.compared_strategies):
+        lines.append(
+            "Sensing by department: where a strategy gives one sensing rate per department, "
+            "each department keeps a belief of its own about what customers want, sensed at "
+            "its rate, and the head office's belief is their mean weighted by department size"
+        )
+    p = sc.purpose
+    if p is None:
+        return lines
+    low, high = impact_range(sc)
+    parts = ", ".join(f"{_words(d)} {a:+g}" for d, a in p.impact.items())
+    lines.append(
+        f"Purpose: {p.name} ({p.unit}) is {p.base:g} plus, for each decision that is on, "
+        f"{parts}: from {low:g} to {high:g} across configurations"
+    )
+    if p.valued_by:
+        valued = ", ".join(f"{r} (weight {w:g})" for r, w in p.valued_by.items())
+        lines.append(f"  customers who count a low impact among their wishes: {valued}")
+    if p.levy:
+        lines.append(
+            f"  regulation levies {p.levy:g} {sc.money_unit} per unit above {p.threshold:g}"
+        )
+    weighed = [n for n in sc.compared_strategies if sc.strategy(n).purpose]
+    lines.append(
+        "  strategies that weigh it: "
+        + (", ".join(f"{n} ({sc.strategy(n).purpose:g})" for n in weighed) or "none")
+        + "; a weight w aims for (1 - w) x perceived performance + w x (1 - normalised impact)"
+    )
+    return lines
+
+
+def _rate(sc: Scenario, value) -> str:
+    """A strategy's rate: a number, or a table by department ("customer_service 0.8 / ...",
+    each department keeping a belief or an understanding of its own)."""
+    if not isinstance(value, dict):
+        return f"{value:g}"
+    pairs = zip(sc.departments, sc.per_department(value), strict=True)
+    return "/".join(f"{d.name} {v:g}" for d, v in pairs)
+
+
 def _levels(sc: Scenario, value) -> str:
     levels = sc.per_department(value)
     if len(set(levels)) == 1:
@@ -75,8 +121,8 @@ def _people(sc: Scenario) -> list[str]:
         search = "scales the alternatives examined" if e.drives_search else "does not drive search"
         lines.append(
             f"Engagement: {_levels(sc, e.initial)} at the start; a change without purpose erodes "
-            f"{e.erosion:g} of it, purpose and stability recover {e.recovery:g} of the gap; it "
-            f"{search}; turnover {e.turnover:g} x (1 - engagement) per period"
+            f"{_rate(sc, e.erosion)} of it, purpose and stability recover {e.recovery:g} of the "
+            f"gap; it {search}; turnover {_rate(sc, e.turnover)} x (1 - engagement) per period"
         )
     if not lines:
         lines.append("People: everybody understands the strategy and is fully engaged (off)")
@@ -103,6 +149,11 @@ def describe_effect(effect: EffectSpec, scenario: Scenario) -> str:
     if effect.efficiency:
         changes.append(
             "efficiency " + ", ".join(f"{labels[d]} {a:+g}" for d, a in effect.efficiency.items())
+        )
+    for regime, table in effect.efficiency_by_regime.items():
+        changes.append(
+            f"efficiency while customers are in {regime} "
+            + ", ".join(f"{labels[d]} {a:+g}" for d, a in table.items())
         )
     if effect.market_value:
         changes.append(
@@ -157,6 +208,57 @@ def describe_competition(sc: Scenario) -> list[str]:
     return lines
 
 
+def describe_resources(sc: Scenario) -> list[str]:
+    """The budget split across departments in words: the split, what it does to efficiency and
+    demand served, who moves it, its costs and when it binds (none without `[resources]`)."""
+    res = sc.resources
+    if res is None:
+        return []
+    names = [d.name for d in sc.departments]
+    shares = (
+        {n: 1.0 / len(names) for n in names} if res.shares is None else dict(res.shares)
+    )
+    unit = sc.money_unit
+    rules = {
+        "keep": "keeps the split",
+        "efficiency": "moves it towards its departments' efficiencies (silos grab)",
+        "market": "moves it towards the demand it believes in (a head office)",
+    }
+    lines = [
+        "",
+        "Resources: one budget per period split across the departments; at the start "
+        + ", ".join(f"{n} {shares[n]:g}" for n in names) + ".",
+        f"  A department's efficiency is multiplied by (D x share)^{res.returns:g} (1 at an "
+        f"equal split; twice the equal share: x{2 ** res.returns:.2f}), kept within [0, 1].",
+        "  Demand per regime, in units of the budget (a department serves min(share, demand); "
+        "market value is multiplied by the share of demand served of what the budget could "
+        "serve at best):",
+    ]
+    for regime in sc.market.regimes:
+        table = res.demand[regime.name]
+        total = sum(table.values())
+        lines.append(
+            f"    {regime.name}: "
+            + ", ".join(f"{n} {table.get(n, 0.0):g}" for n in names)
+            + f" (total {total:g}" + (", more than the budget" if total > 1 else "") + ")"
+        )
+    for mode in sorted({sc.strategy(n).coordination for n in sc.compared_strategies}):
+        lines.append(f"  Under {mode} coordination the firm {rules[res.reallocation[mode]]}.")
+    lines += [
+        f"  At most {res.max_move:g} of the budget moves in a period; moving costs "
+        f"{res.moving_cost:g} {unit} per whole budget moved; capacity in use costs "
+        f"{res.activity_cost:g} {unit} at full use.",
+        *(
+            ["  Below its equal share a department examines that much fewer alternatives."]
+            if res.scales_search
+            else []
+        ),
+        f"  The budget binds in a period when more than {res.tolerance:g} of demand is turned "
+        "away or the move limit cuts the reallocation short (runs table: budget_binds_share).",
+    ]  # fmt: skip
+    return lines
+
+
 def describe_network(sc: Scenario) -> str:
     """The partners among a market's competing firms in one line (`[competition.network]`)."""
     network = sc.competition.network
@@ -193,6 +295,13 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
     lines.append(f"Decisions ({len(sc.decisions)}), by the department that owns them:")
     for dep in sc.departments:
         lines.append(f"  {dep.label or dep.name}: {', '.join(dep.decisions)}")
+    if len(sc.decisions) > TABULATED_DECISIONS:
+        lines.append(
+            f"  {len(sc.decisions)} decisions: 2^{len(sc.decisions)} configurations are not "
+            "enumerated; the landscapes are evaluated on demand and the best configuration "
+            f"(the port, distances to it, normalised performance) is an estimate, the best of "
+            f"{sc.metrics.port_restarts} local searches (metrics.port_restarts)"
+        )
 
     eff = sc.efficiency
     lines += ["", f"Efficiency landscape (NK): structure {eff.structure}"]
@@ -250,9 +359,10 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         alpha = f"{alphas[0]:g}" if len(set(alphas)) == 1 else "/".join(f"{a:g}" for a in alphas)
         cost = coordination_cost(spec, sc.costs, alphas)
         examined = f", examines {spec.alternatives} alternative(s)" if spec.alternatives else ""
-        talk = f", communication {spec.communication:g}" if spec.communication else ""
+        talk = f", communication {_rate(sc, spec.communication)}" if spec.communication else ""
+        talk += f", purpose weight {spec.purpose:g}" if spec.purpose else ""
         lines.append(
-            f"  {name}: alpha {alpha}, {spec.coordination}, sensing {spec.sensing:g}, "
+            f"  {name}: alpha {alpha}, {spec.coordination}, sensing {_rate(sc, spec.sensing)}, "
             f"p_jump {spec.p_jump:g}, {spec.proposals} proposal(s), {spec.search} search"
             f"{examined}{talk}; costs {cost:g} {unit}"
         )
@@ -263,7 +373,9 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
         f"sensing {costs.sensing:g} at rate 1; communication {costs.communication:g} at rate 1",
     ]
     lines += _people(sc)
+    lines += _purpose(sc)
     lines += describe_competition(sc)
+    lines += describe_resources(sc)
     lines += [
         "",
         f"Money: {sc.firm.money_scale:g} {unit} per unit of performance above "

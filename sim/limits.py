@@ -6,9 +6,15 @@ line, sweeps) without loading the model.
 
 from __future__ import annotations
 
-#: Most decisions a firm may have: every configuration (2**N) is enumerated, for the exact
-#: best configuration, distances to it and normalised performance.
-MAX_DECISIONS = 20
+#: Most decisions a firm may have: a configuration is one signed 64-bit integer in the engine
+#: and in tables (the 64th bit would be its sign).
+MAX_DECISIONS = 63
+#: Most decisions of a market whose landscapes are tables over all 2**N configurations (exact
+#: best configuration, distances to it and normalised performance); above it the landscapes
+#: are evaluated on demand and the best configuration is estimated (docs/ODD.md, 7.2).
+TABULATED_DECISIONS = 16
+#: Most decisions whose 2**N configurations a function enumerates at all (`configurations`).
+ENUMERABLE_DECISIONS = 20
 #: Most periods of a burn-in before period 0 (`firm.burn_in`).
 MAX_BURN_IN = 10_000
 #: Largest scenario or sweep file read (bytes); larger files (or endless ones such as

@@ -14,7 +14,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from sim.landscape import NKTables, configurations
+from sim.landscape import (
+    BestConfiguration,
+    CounterNK,
+    GroupEvaluator,
+    NKTables,
+    all_table_rows,
+    as_configurations,
+    configurations,
+    flip_pairs,
+    restart_starts,
+    row_plan,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,28 @@ def _preference_fit(preferences: tuple[Preference, ...], n: int) -> np.ndarray:
     fit /= total
     fit.flags.writeable = False
     return fit
+
+
+@dataclass(frozen=True)
+class PreferenceFit:
+    """V_pref of a regime for any configurations (uint64 bit masks), on demand: the same
+    arithmetic, in the same order, as `preference_fit`'s table, without enumerating."""
+
+    preferences: tuple[Preference, ...]
+
+    def __call__(self, configs: np.ndarray) -> np.ndarray:
+        c = as_configurations(configs)
+        total = sum(p.weight for p in self.preferences)
+        if total <= 0:
+            return np.full(c.shape, 0.5)
+        decisions = np.array([p.decision for p in self.preferences], dtype=np.uint64)
+        values = np.array([p.value for p in self.preferences], dtype=np.uint64)
+        met = ((c[..., None] >> decisions) & np.uint64(1)) == values  # every preference at once
+        fit = np.zeros(c.shape)
+        for k, p in enumerate(self.preferences):  # added in order, as `preference_fit`
+            fit += p.weight * met[..., k]
+        fit /= total
+        return fit
 
 
 @dataclass(frozen=True)
@@ -87,8 +120,8 @@ class MarketEnvironment:
 
     n: int
     rho: float
-    regimes: Mapping[str, np.ndarray]
-    rugged: NKTables
+    regimes: Mapping[str, np.ndarray | PreferenceFit]
+    rugged: NKTables | CounterNK
     regime: str
     schedule: list[ShiftEvent]
     rng: np.random.Generator
@@ -101,9 +134,29 @@ class MarketEnvironment:
 
     def __post_init__(self) -> None:
         self._names = list(self.regimes)
+        self._rugged_index = len(self._names)
+        if self.on_demand:  # no table over all configurations: `basis_at` evaluates
+            self._fits = [self.regimes[r] for r in self._names]
+            self._ruggeds = [self.rugged]
+            self.basis = None
+            return
         self.basis = np.stack([self.regimes[r] for r in self._names] + [self.rugged.fitness()])
         self.regimes = _RegimeFits(self)  # the fits live in `basis` only
-        self._rugged_index = len(self._names)
+
+    @property
+    def on_demand(self) -> bool:
+        """Whether market value is evaluated on demand (regimes given as `PreferenceFit`s:
+        N above `sim.limits.TABULATED_DECISIONS`) rather than read from `basis`."""
+        return any(isinstance(fit, PreferenceFit) for fit in self.regimes.values())
+
+    def basis_at(self, configs: np.ndarray) -> np.ndarray:
+        """The basis vectors at ``configs``, shape (K,) + configs.shape: each regime's
+        preference fit, then each version of the rugged part (the columns of `basis`)."""
+        if self.basis is not None:
+            return self.basis[:, np.asarray(configs, dtype=np.int64)]
+        c = as_configurations(configs)
+        rugged = [r.evaluate(c)[..., 0] for r in self._ruggeds]
+        return np.stack([fit(c) for fit in self._fits] + rugged)
 
     @property
     def shifting(self) -> bool:
@@ -119,9 +172,14 @@ class MarketEnvironment:
         return {old: 1.0 - self._blend_weight, new: self._blend_weight}
 
     @property
+    def basis_size(self) -> int:
+        """The number of basis vectors (regimes and versions of the rugged part)."""
+        return self._rugged_index + 1
+
+    @property
     def weights(self) -> np.ndarray:
         """True weight of each basis vector in market value now."""
-        w = np.zeros(self.basis.shape[0])
+        w = np.zeros(self.basis_size)
         for name, share in self.regime_weights.items():
             w[self._names.index(name)] += (1.0 - self.rho) * share
         w[self._rugged_index] += self.rho
@@ -129,8 +187,21 @@ class MarketEnvironment:
 
     @property
     def value(self) -> np.ndarray:
-        """Market value V of every configuration now (computed on each call)."""
+        """Market value V of every configuration now (computed on each call; N <= 16)."""
+        if self.basis is None:
+            raise ValueError(
+                f"market value of every configuration needs N <= 16 decisions (this market has "
+                f"{self.n}): evaluate configurations with `value_at`"
+            )
         return self.weights @ self.basis
+
+    def value_at(self, configs: np.ndarray) -> np.ndarray:
+        """Market value V of ``configs`` now, shape configs.shape."""
+        basis, weights = self.basis_at(configs), self.weights
+        value = basis[0] * weights[0]  # a sum in a fixed order: the same number for a
+        for k in range(1, weights.size):  # configuration in any array (a BLAS product is not)
+            value = value + basis[k] * weights[k]
+        return value
 
     def add_shift(self, event: ShiftEvent) -> None:
         """Add a shift to the schedule (e.g. a teacher's "shift the market now")."""
@@ -145,8 +216,12 @@ class MarketEnvironment:
         for event in events:
             if event.kind == "redraw":
                 self.rugged = self.rugged.redraw(event.decisions, self.rng)
-                self.basis = np.vstack((self.basis, self.rugged.fitness()[None, :]))
-                self._rugged_index = self.basis.shape[0] - 1
+                if self.basis is None:
+                    self._ruggeds.append(self.rugged)
+                    self._rugged_index = len(self._fits) + len(self._ruggeds) - 1
+                else:
+                    self.basis = np.vstack((self.basis, self.rugged.fitness()[None, :]))
+                    self._rugged_index = self.basis.shape[0] - 1
             elif event.duration > 0:
                 start_from = self.regime if self._blend is None else self._blend[1]
                 self._blend = (start_from, event.to, t, event.duration)
@@ -189,3 +264,217 @@ class _RegimeFits(Mapping):
 
     def __len__(self) -> int:
         return len(self._environment._names)
+
+
+@dataclass
+class OnDemandLandscapes:
+    """What the engine evaluates of a market too large to tabulate (N above
+    `sim.limits.TABULATED_DECISIONS`): departments' efficiencies, the market value basis and
+    landscape performance of any configurations, computed when asked (docs/ODD.md, 7.2)."""
+
+    efficiency: GroupEvaluator  # the departments' mean contributions
+    department_weights: np.ndarray  # (D,) each department's share of the decisions
+    environment: MarketEnvironment
+    beta: float
+
+    def efficiency_at(self, configs: np.ndarray) -> np.ndarray:
+        """E_d (without learning) of ``configs``, shape configs.shape + (D,)."""
+        return self.efficiency(configs)
+
+    def basis_at(self, configs: np.ndarray) -> np.ndarray:
+        """The market value basis at ``configs``, shape (K,) + configs.shape."""
+        return self.environment.basis_at(configs)
+
+    def performance_at(self, configs: np.ndarray) -> np.ndarray:
+        """Landscape performance beta V + (1 - beta) E of ``configs`` now (as the tabulated
+        market's ``landscape_performance``), shape configs.shape."""
+        eff, weights = self.efficiency_at(configs), self.department_weights
+        efficiency = eff[..., 0] * weights[0]  # (in a fixed order, as `value_at`)
+        for d in range(1, weights.size):
+            efficiency = efficiency + eff[..., d] * weights[d]
+        return self.beta * self.environment.value_at(configs) + (1.0 - self.beta) * efficiency
+
+    def best_by_restarts(self, restarts: int, key: int) -> BestConfiguration:
+        """An estimate of the best configuration now: the best peak of ``restarts``
+        steepest-ascent local searches (`sim.landscape.best_configuration`'s climb, from the
+        same starts), each step scoring every one-bit flip by the change it makes, over only
+        the contributions it changes; the peaks are then scored by `performance_at`."""
+        n = self.environment.n
+        terms = self._linear_terms()
+        current = restart_starts(n, restarts, key)
+        climbing = np.arange(restarts)
+        while climbing.size:
+            c = current[climbing]
+            change = np.zeros((c.size, n))
+            for land, coefficient in terms[0]:
+                change += _flip_changes(land, coefficient, c)
+            bits = ((c[:, None] >> np.arange(n, dtype=np.uint64)) & np.uint64(1)).astype(float)
+            change += (1.0 - 2.0 * bits) * terms[1]  # wanted values: +w if set, -w if unset
+            step = np.argmax(change, axis=1)
+            better = change[np.arange(c.size), step] > 0
+            moved = climbing[better]
+            current[moved] = c[better] ^ (np.uint64(1) << step[better].astype(np.uint64))
+            climbing = moved
+        values = self.performance_at(current)
+        winner = int(np.argmax(values))
+        return BestConfiguration(int(current[winner]), float(values[winner]), False, restarts)
+
+    def _linear_terms(self) -> tuple[list[tuple[NKTables | CounterNK, np.ndarray]], np.ndarray]:
+        """Landscape performance as a sum: each landscape's contributions with a coefficient
+        per decision, and what setting each bit adds through the preference fits (per bit)."""
+        env, beta, n = self.environment, self.beta, self.environment.n
+        weights = env.weights
+        share = np.zeros(n)
+        for d, group in enumerate(self.efficiency.groups):
+            share[list(group)] = self.department_weights[d] / len(group)
+        terms = [(self.efficiency.landscape, (1.0 - beta) * share)]
+        regimes = len(env._fits)
+        terms += [
+            (land, np.full(n, beta * weights[regimes + v] / n))
+            for v, land in enumerate(env._ruggeds)
+            if weights[regimes + v] != 0
+        ]
+        per_bit = np.zeros(n)  # what a bit set to 1 rather than 0 adds to V_pref, weighted
+        for r, fit in enumerate(env._fits):
+            total = sum(p.weight for p in fit.preferences)
+            if weights[r] == 0 or total <= 0:
+                continue
+            for p in fit.preferences:
+                per_bit[p.decision] += beta * weights[r] * p.weight / total * (1 if p.value else -1)
+        return terms, per_bit
+
+
+def _flip_changes(
+    land: NKTables | CounterNK, coefficient: np.ndarray, configs: np.ndarray
+) -> np.ndarray:
+    """How much each one-bit flip of each of ``configs`` changes sum_i coefficient_i x
+    contribution_i, shape (configs, N): only the contributions the flip changes."""
+    flipped, decision, mask = flip_pairs(land.deps)
+    rows = all_table_rows(configs, land.deps)  # (C, N)
+    now = land.contributions_at(np.arange(land.n)[None, :], rows)
+    after = land.contributions_at(decision[None, :], rows[:, decision] ^ mask[None, :])
+    pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs), ordered by flip
+    starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
+    return np.add.reduceat(pair, starts, axis=1)  # (C, N): every flip has a pair
+
+
+class MarketStack:
+    """Many markets evaluated on demand, at once (`sim.engine.Engine` asks for rows of many
+    markets in one call): their contribution tables end to end and each decision's bits, so
+    one pass of numpy operations serves every market. The numbers are those of each market's
+    `OnDemandLandscapes` (the same look-ups, added in the same order). It applies when every
+    market's landscapes are drawn tables (`NKTables`) with the same departments, regimes and
+    beta (`fits`); otherwise the engine evaluates market by market."""
+
+    def __init__(self, landscapes: Sequence[OnDemandLandscapes]) -> None:
+        self.landscapes = list(landscapes)
+        self.sizes = tuple(len(land.environment._ruggeds) for land in self.landscapes)
+        first = self.landscapes[0]
+        self.fits = all(
+            isinstance(land.efficiency.landscape, NKTables)
+            and all(isinstance(r, NKTables) for r in land.environment._ruggeds)
+            and land.efficiency.groups == first.efficiency.groups
+            and land.beta == first.beta
+            and land.environment._fits == first.environment._fits
+            for land in self.landscapes
+        )
+        if not self.fits:
+            return
+        self.efficiency = _Stacked([land.efficiency.landscape for land in self.landscapes])
+        self.fits = len(set(self.sizes)) == 1  # (markets with redraws of their own: one by one)
+        self.rugged = (
+            [
+                _Stacked([land.environment._ruggeds[v] for land in self.landscapes])
+                for v in range(self.sizes[0])
+            ]
+            if self.fits
+            else []
+        )
+
+    def __repr__(self) -> str:
+        how = "in one pass" if self.fits else "market by market"
+        return f"MarketStack({len(self.landscapes)} markets, evaluated {how})"
+
+    def current(self, landscapes: Sequence[OnDemandLandscapes]) -> bool:
+        """Whether this stack still holds these markets' landscapes (a redraw adds one)."""
+        return len(landscapes) == len(self.landscapes) and self.sizes == tuple(
+            len(land.environment._ruggeds) for land in landscapes
+        )
+
+    def efficiency_at(self, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """E_d of ``configs`` (1-D) of rows in ``markets``, shape (C, D)."""
+        values = self.efficiency.contributions(markets, configs)
+        groups = self.landscapes[0].efficiency.groups
+        out = np.empty((configs.size, len(groups)))
+        for g, group in enumerate(groups):  # added in order, as `_on_demand_means`
+            total = np.zeros(configs.size)
+            for i in group:
+                total += values[:, i]
+            out[:, g] = total / len(group)
+        return out
+
+    def basis_at(self, markets: np.ndarray, configs: np.ndarray, width: int) -> np.ndarray:
+        """The basis vectors at ``configs`` (1-D), shape (C, width): the regimes' fits, then
+        each version of the rugged part (zeros beyond a market's own)."""
+        c = as_configurations(configs)
+        env = self.landscapes[0].environment
+        out = np.zeros((c.size, width))
+        for r, fit in enumerate(env._fits):
+            out[:, r] = fit(c)
+        n = env.n
+        for v, stacked in enumerate(self.rugged):
+            values = stacked.contributions(markets, c)
+            total = np.zeros(c.size)
+            for i in range(n):
+                total += values[:, i]
+            out[:, len(env._fits) + v] = total / n
+        return out
+
+    def performance_at(self, markets: np.ndarray, configs: np.ndarray, width: int) -> np.ndarray:
+        """Landscape performance of ``configs`` (1-D) now, as `OnDemandLandscapes`."""
+        first = self.landscapes[0]
+        basis = self.basis_at(markets, configs, width)
+        weights = np.zeros((len(self.landscapes), width))
+        for m, land in enumerate(self.landscapes):
+            w = land.environment.weights
+            weights[m, : w.size] = w
+        w = weights[markets]
+        k_count = max(land.environment.weights.size for land in self.landscapes)
+        value = basis[:, 0] * w[:, 0]
+        for k in range(1, k_count):
+            value = value + basis[:, k] * w[:, k]
+        eff, dw = self.efficiency_at(markets, configs), first.department_weights
+        efficiency = eff[:, 0] * dw[0]
+        for d in range(1, dw.size):
+            efficiency = efficiency + eff[:, d] * dw[d]
+        return first.beta * value + (1.0 - first.beta) * efficiency
+
+
+class _Stacked:
+    """One landscape of each market, end to end (see `MarketStack`)."""
+
+    def __init__(self, lands: Sequence[NKTables]) -> None:
+        n = lands[0].n
+        plans = [row_plan(land.deps) for land in lands]
+        width = max(bits.shape[1] for bits, _ in plans)
+        self.bits = np.zeros((len(lands), n, width), dtype=np.uint64)
+        self.places = np.zeros((len(lands), n, width), dtype=np.uint64)
+        self.offsets = np.zeros((len(lands), n), dtype=np.int64)
+        flats, start = [], 0
+        for m, (land, (bits, places)) in enumerate(zip(lands, plans, strict=True)):
+            self.bits[m, :, : bits.shape[1]] = bits
+            self.places[m, :, : places.shape[1]] = places
+            flat, offsets = land._flat
+            self.offsets[m] = offsets + start
+            flats.append(flat)
+            start += flat.size
+        self.flat = np.concatenate(flats)
+
+    def contributions(self, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """Every decision's contribution at ``configs`` (1-D) of rows in ``markets``, (C, N)."""
+        c = as_configurations(configs)[:, None]
+        bits, places = self.bits[markets], self.places[markets]  # (C, N, width)
+        rows = (c >> bits[:, :, 0]) & np.uint64(1)
+        for k in range(1, bits.shape[2]):
+            rows |= ((c >> bits[:, :, k]) & np.uint64(1)) * places[:, :, k]
+        return self.flat[self.offsets[markets] + rows.astype(np.int64)]

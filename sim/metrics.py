@@ -187,6 +187,16 @@ class FirmLog:
             if values is not None:
                 for d, name in enumerate(department_names):
                     cols[f"{part}_{name}"] = values[:, self.row, d]
+        if h.shares is not None and self.engine.resourced[self.row]:  # resources (§7.22)
+            for d, name in enumerate(department_names):
+                cols[f"share_{name}"] = h.shares[:, self.row, d]
+            cols["unserved_demand"] = h.unserved_demand[:, self.row]
+            cols["capacity_moved"] = h.capacity_moved[:, self.row]
+            cols["budget_binds"] = h.budget_binds[:, self.row]
+        for part in ("impact", "levy"):  # only with [purpose]
+            values = getattr(h, part, None)
+            if values is not None:
+                cols[part] = values[:, self.row]
         return cols
 
 
@@ -239,6 +249,12 @@ def summarize_run(
     )
     for name in ("pre_shift", "post_shift", "change"):
         out[f"profit_{name}_survivors"] = out[f"profit_{name}"] if survived else math.nan
+    h = log._history()
+    if getattr(h, "impact", None) is not None:  # [purpose]: all firms, a closed period 0
+        for column in ("impact", "levy"):
+            values = getattr(h, column)[:, log.row]
+            for name, part in (("pre_shift", pre), ("post_shift", post)):
+                out[f"{column}_{name}"] = _mean(np.nan_to_num(values[part], nan=0.0))
     out["survived"] = survived
     out["exit_period"] = int(bust[0]) if bust.size else -1
     bools = log.bools
@@ -251,6 +267,7 @@ def summarize_run(
     out["miles_sailed"] = int(ints["miles"].sum())
     out["final_distance_to_port"] = int(ints["distance_to_port"][-1])
     out["final_cash"] = float(floats["cash"][-1])
+    out.update(resource_summary(log, pre=pre, post=post))
     # recovery: only a firm that fell below the threshold from the split on can recover
     fall, time = fall_and_recovery(floats["performance_norm"][split - 1 :], recovery_threshold)
     out["fell"] = fall >= 0
@@ -260,6 +277,30 @@ def summarize_run(
     # periods watched for the return (censored there if none): from the fall to the horizon
     out["recovery_observed"] = log.horizon - (out["fall_period"] if fall >= 0 else split)
     return out
+
+
+def resource_summary(log: FirmLog, *, pre: slice, post: slice) -> dict[str, Any]:
+    """With resources (docs/ODD.md §7.22; else nothing): the share of periods 1..horizon, and
+    from the split on, in which the budget binds, the mean share of demand turned away before
+    and after the split, and the share of the budget moved over the run (periods in business)."""
+    h = log._history()
+    if h.budget_binds is None or not log.engine.resourced[log.row]:
+        return {}
+    r = log.row
+    alive = h.alive[:, r]
+    binds = h.budget_binds[:, r].astype(float)
+    whole = slice(1, log.horizon + 1)
+
+    def share(part: slice) -> float:
+        return _mean(np.where(alive[part], binds[part], np.nan))
+
+    return {
+        "budget_binds_share": share(whole),
+        "budget_binds_share_post_shift": share(post),
+        "unserved_demand_pre_shift": _mean(h.unserved_demand[pre, r]),
+        "unserved_demand_post_shift": _mean(h.unserved_demand[post, r]),
+        "capacity_moved": float(np.nansum(h.capacity_moved[whole, r][alive[whole]])),
+    }
 
 
 def fall_and_recovery(path: np.ndarray, level: float) -> tuple[int, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -12,12 +13,36 @@ import numpy as np
 
 from sim.agents import Firm
 from sim.demand import demand_of
-from sim.effects import with_efficiency_effects, with_market_value_effects
+from sim.effects import (
+    efficiency_change,
+    efficiency_change_by_regime,
+    regime_efficiency,
+    with_efficiency_effects,
+    with_market_value_effects,
+)
 from sim.engine import Engine, MarketState
 from sim.environment import efficiency_edges, environment_rng
-from sim.landscape import NKTables, edge_dependencies, graph_of, interaction_edges
-from sim.market import MarketEnvironment, Preference, ShiftEvent, preference_fit
+from sim.landscape import (
+    MAX_TABLE_ENTRIES,
+    CounterNK,
+    GroupEvaluator,
+    NKTables,
+    best_configuration,
+    edge_dependencies,
+    graph_of,
+    interaction_edges,
+)
+from sim.limits import TABULATED_DECISIONS
+from sim.market import (
+    MarketEnvironment,
+    OnDemandLandscapes,
+    Preference,
+    PreferenceFit,
+    ShiftEvent,
+    preference_fit,
+)
 from sim.population import Population
+from sim.purpose import impact_table, normalised_impact, with_valued_purpose
 from sim.rivals import add_rivals
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
@@ -30,6 +55,7 @@ from sim.scenario.schema import (
     StrategySpec,
     TurbulenceShift,
 )
+from sim.streams import firm_keys
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -86,7 +112,8 @@ class Market(mesa.Model):
 
     With ``[competition]`` the market also holds the scenario's mix of competing firms and its
     waiting entrants (``rivals``, `sim.rivals.add_rivals`), which share its customers; then
-    ``strategies`` defaults to none.
+    ``strategies`` defaults to none, and ``focal`` = (a strategy of the mix, a
+    `StrategySpec`) makes that strategy's first incumbent follow the spec instead.
 
     The firms are rows of an `Engine`; markets of an experiment share one (``engine=``) and are
     stepped in lockstep by `step_together`. Market shifts, "shift now" and live changes are
@@ -102,6 +129,8 @@ class Market(mesa.Model):
         strategies: Sequence[str | tuple[str, StrategySpec]] | str | None = None,
         rng: int | None = 0,
         engine: Engine | None = None,
+        focal: tuple[str, StrategySpec] | None = None,
+        on_demand: bool | None = None,
     ) -> None:
         scenario = as_scenario(scenario)  # a name or path is loaded
         seed = _seed_of(rng)
@@ -115,13 +144,29 @@ class Market(mesa.Model):
         n = len(scenario.decisions)
         self.n_decisions = n
         self.beta = scenario.firm.beta
+        self.on_demand = n > TABULATED_DECISIONS if on_demand is None else bool(on_demand)
+        if self.on_demand:
+            _check_on_demand(scenario)
 
         self._interaction_edges = efficiency_edges(scenario, env_rng)
         self._interactions: nx.DiGraph | None = None
-        department_efficiency = NKTables.draw(
-            edge_dependencies(n, self._interaction_edges), env_rng
-        ).group_means(scenario.department_decisions)
-        department_efficiency = with_efficiency_effects(scenario, department_efficiency)
+        efficiency_land = _contributions(
+            edge_dependencies(n, self._interaction_edges), env_rng, seed, "efficiency"
+        )
+        # effects whose efficiency part depends on the regime (docs/ODD.md §7.17): the table
+        # follows the customers' regime weights (`_refresh_port`); None: fixed, as before
+        self._efficiency_by_regime = efficiency_change_by_regime(scenario)
+        if self.on_demand:
+            department_efficiency = np.empty((0, len(scenario.departments)))
+        elif self._efficiency_by_regime is None:
+            department_efficiency = efficiency_land.group_means(scenario.department_decisions)
+            department_efficiency = with_efficiency_effects(scenario, department_efficiency)
+        else:
+            change = efficiency_change(scenario)
+            self._efficiency_base = efficiency_land.group_means(
+                scenario.department_decisions
+            ) + (0.0 if change is None else change)
+            department_efficiency = self._efficiency_base.copy()  # set by `_refresh_port`
         sizes = np.array([len(dec) for dec in scenario.department_decisions], dtype=float)
         self.department_weights = sizes / sizes.sum()
         self.department_masks = np.array(
@@ -133,18 +178,20 @@ class Market(mesa.Model):
             market.structure, [list(range(n))], k=min(market.k, n - 1), rng=env_rng
         )
         index = scenario.decision_index
-        regimes = {
-            r.name: preference_fit(
-                [Preference(index[p.decision], p.value, p.weight) for p in r.preferences], n
-            )
+        wanted = {
+            r.name: [Preference(index[p.decision], p.value, p.weight) for p in r.preferences]
             for r in market.regimes
         }
-        regimes = with_market_value_effects(scenario, regimes)
+        if self.on_demand:
+            regimes = {name: PreferenceFit(tuple(p)) for name, p in wanted.items()}
+        else:
+            regimes = {name: preference_fit(p, n) for name, p in wanted.items()}
+            regimes = with_market_value_effects(scenario, with_valued_purpose(scenario, regimes))
         self.environment = MarketEnvironment(
             n=n,
             rho=market.rho,
             regimes=regimes,
-            rugged=NKTables.draw(edge_dependencies(n, rugged_edges), env_rng),
+            rugged=_contributions(edge_dependencies(n, rugged_edges), env_rng, seed, "rugged"),
             regime=scenario.initial_regime,
             schedule=build_schedule(scenario, env_rng),
             rng=env_rng,
@@ -162,7 +209,24 @@ class Market(mesa.Model):
             best=1.0,
             on_basis=self._share_basis,
             demand=demand_of(scenario),
+            impact=impact_table(scenario),
+            impact_norm=None
+            if scenario.purpose is None
+            else normalised_impact(scenario, impact_table(scenario)),
+            levy=0.0 if scenario.purpose is None else scenario.purpose.levy,
+            threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )
+        self._efficiency_weighted: np.ndarray | None = None  # (1 - beta) E, `_refresh_port`
+        if self.on_demand:
+            self.state.basis = np.empty((self.environment.basis_size, 0))
+            self.state.landscapes = OnDemandLandscapes(
+                efficiency=GroupEvaluator(
+                    efficiency_land, scenario.department_decisions, tabulate_up_to=0
+                ),
+                department_weights=self.department_weights,
+                environment=self.environment,
+                beta=self.beta,
+            )
         self._refresh_port()
         start = self._starting_configuration(int(env_rng.integers(0, 2**n)))
         self.start_config = start
@@ -193,7 +257,10 @@ class Market(mesa.Model):
         for entry in strategies:
             name, spec = (entry, scenario.strategy(entry)) if isinstance(entry, str) else entry
             self.add_firm(name, spec)
-        self.rivals = add_rivals(self)  # the competing firms of `[competition]` (or none)
+        # the competing firms of `[competition]` (or none); ``focal`` = (a strategy of the
+        # mix, a spec): its first incumbent follows the spec instead, keeping the name and
+        # its random stream (a decomposition swaps one firm's ingredients, rivals unchanged)
+        self.rivals = add_rivals(self, focal=focal)
         self._scheduled: set[int] = set()
         self._changes: dict[int, list[Change]] = {}
         for event in self.environment.schedule:
@@ -282,10 +349,37 @@ class Market(mesa.Model):
         fixed_mask, fixed_bits = self._fixed_decisions()
         if firm.start == "random":
             return (drawn & ~fixed_mask) | fixed_bits
+        if self.on_demand:
+            return self._best_start(fixed_mask, fixed_bits)
         score = self.efficiency if firm.start == "efficient" else self.landscape_performance
         configs = np.arange(score.size, dtype=np.int64)
         allowed = (configs & fixed_mask) == fixed_bits
         return int(configs[allowed][np.argmax(score[allowed])])
+
+    def _best_start(self, fixed_mask: int, fixed_bits: int) -> int:
+        """The efficient or fitted start of a market evaluated on demand: the best configuration
+        with the fixed decisions, over the free ones (exact up to 20 free decisions, as the
+        tabulated search; above, the best of ``metrics.port_restarts`` local searches)."""
+        land = self.state.landscapes
+        free = [i for i in range(self.n_decisions) if not (fixed_mask >> i) & 1]
+        if not free:
+            return fixed_bits
+        places = np.array(free, dtype=np.uint64)
+
+        def score(configs: np.ndarray) -> np.ndarray:
+            bits = (configs[..., None] >> np.arange(len(free), dtype=np.uint64)) & np.uint64(1)
+            full = np.bitwise_or.reduce(bits << places, axis=-1) | np.uint64(fixed_bits)
+            if self.spec.firm.start == "efficient":
+                return land.efficiency_at(full) @ self.department_weights
+            return land.performance_at(full)
+
+        best = best_configuration(
+            score,
+            len(free),
+            restarts=self.spec.metrics.port_restarts,
+            key=int(firm_keys(self.seed, "start", 1)[0]),
+        )
+        return int(sum(((best.config >> k) & 1) << i for k, i in enumerate(free))) | fixed_bits
 
     def _fixed_decisions(self) -> tuple[int, int]:
         """The mask and values of the decisions ``firm.initial_decisions`` fixes."""
@@ -311,23 +405,49 @@ class Market(mesa.Model):
 
     @property
     def market_value(self) -> np.ndarray:
-        """True market value V of every configuration now."""
+        """True market value V of every configuration now (N <= 16)."""
+        self._tabulated("market_value")
         return self.environment.value
 
     @property
     def efficiency(self) -> np.ndarray:
-        """E of every configuration before learning: sum_d w_d * E_d (computed on each call)."""
+        """E of every configuration before learning: sum_d w_d * E_d (computed on each call;
+        N <= 16)."""
         return self.department_efficiency @ self.department_weights
 
     @property
     def department_efficiency(self) -> np.ndarray:
-        """E_d of every configuration for every department, shape (2**N, D), before learning."""
+        """E_d of every configuration for every department, shape (2**N, D), before learning
+        (N <= 16)."""
+        self._tabulated("department_efficiency")
         return self.state.department_efficiency
 
     @property
     def landscape_performance(self) -> np.ndarray:
-        """Performance of every configuration now, before learning: beta * V + (1 - beta) * E."""
+        """Performance of every configuration now, before learning: beta * V + (1 - beta) * E
+        (N <= 16)."""
+        self._tabulated("landscape_performance")
         return self.state.landscape_performance
+
+    @property
+    def landscapes(self) -> OnDemandLandscapes | None:
+        """A market evaluated on demand (N > 16): its efficiency, market value basis and
+        performance of any configurations (`sim.market.OnDemandLandscapes`); None if tabulated."""
+        return self.state.landscapes
+
+    @property
+    def port_is_estimate(self) -> bool:
+        """Whether `port` and `best_performance` are estimates (the best of
+        ``metrics.port_restarts`` local searches: N > 16) rather than exact."""
+        return self.on_demand and self.n_decisions > TABULATED_DECISIONS
+
+    def _tabulated(self, name: str) -> None:
+        if self.on_demand:
+            raise ValueError(
+                f"Market.{name} holds every configuration, which needs N <= "
+                f"{TABULATED_DECISIONS} decisions (this market has {self.n_decisions} and is "
+                "evaluated on demand): evaluate configurations with Market.landscapes"
+            )
 
     @property
     def port(self) -> int:
@@ -422,15 +542,41 @@ class Market(mesa.Model):
         self.environment.basis = basis
 
     def _refresh_port(self) -> None:
-        """Landscape performance, its maximum and the best configuration ("port")."""
+        """Landscape performance, its maximum and the best configuration ("port"): exact over
+        all configurations, or, above 16 decisions, the best of ``metrics.port_restarts``
+        local searches (an estimate; see `sim.landscape.best_configuration`)."""
         state = self.state
-        state.landscape_performance = (
-            self.beta * self.environment.value + (1.0 - self.beta) * self.efficiency
-        )
+        if self.on_demand:
+            restarts, key = self.spec.metrics.port_restarts, int(firm_keys(self.seed, "port", 1)[0])
+            if self.port_is_estimate:
+                best = state.landscapes.best_by_restarts(restarts, key)
+            else:  # every configuration, evaluated on demand: exact, as the tables
+                best = best_configuration(state.landscapes.performance_at, self.n_decisions)
+            state.port, state.best = best.config, best.value
+            state.weights = self.environment.weights
+            state.basis = np.empty((self.environment.basis_size, 0))
+            state.version = self.environment.version
+            return
+        if self._efficiency_by_regime is not None:  # in place: the engine reads this table
+            state.department_efficiency[...] = regime_efficiency(
+                self._efficiency_base,
+                self._efficiency_by_regime,
+                self.environment.regime_weights,
+                [r.name for r in self.spec.market.regimes],
+            )
+            self._efficiency_weighted = None  # E moves with the regime: computed again
+        if self._efficiency_weighted is None:  # else E never changes: one product per market
+            self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
+        weights = self.environment.weights
+        value = self.beta * (weights @ self.environment.basis)  # (`environment.value`)
+        if state.landscape_performance.shape == value.shape:  # in place: the engine's copy
+            np.add(value, self._efficiency_weighted, out=state.landscape_performance)
+        else:
+            state.landscape_performance = value + self._efficiency_weighted
         state.port = int(np.argmax(state.landscape_performance))
         state.best = float(state.landscape_performance[state.port])
         state.basis = self.environment.basis
-        state.weights = self.environment.weights
+        state.weights = weights
         state.version = self.environment.version
 
     # ---- the period ----
@@ -460,6 +606,18 @@ class Market(mesa.Model):
         env = self.environment
         return env.shifting or env.version != self.state.version or t >= self.spec.horizon
 
+    def _next_look(self, t: int) -> float:
+        """The first period after ``t`` for which `_event_due` or `_moves_on` may be True
+        (`step_together` looks at the market then, not before)."""
+        env = self.environment
+        if env.shifting or env.version != self.state.version:
+            return t + 1
+        events = getattr(self._event_list, "_events", None)
+        if events is None:  # (Mesa's event list unknown: look every period)
+            return t + 1
+        due = math.ceil(events[0].time) if events else math.inf  # (a heap: [0] is first)
+        return max(t + 1, min(due, self.spec.horizon))
+
     def _event_due(self, t: float) -> bool:
         """Whether an event on Mesa's schedule may be due by ``t`` (True if unsure)."""
         events = getattr(self._event_list, "_events", None)
@@ -473,6 +631,34 @@ class Market(mesa.Model):
         if remaining > 0:
             self.run_for(remaining)
         return self
+
+
+def _contributions(
+    deps: tuple[tuple[int, ...], ...], rng: np.random.Generator, seed: int, name: str
+) -> NKTables | CounterNK:
+    """A landscape's contributions: tables drawn from ``rng`` (as always), or, where a
+    decision depends on so many others that its table would not fit (more than
+    `MAX_TABLE_ENTRIES` rows: K > 21), counter-based draws keyed by the seed and ``name``."""
+    if max((2 ** (1 + len(d)) for d in deps), default=0) <= MAX_TABLE_ENTRIES:
+        return NKTables.draw(deps, rng)
+    return CounterNK.from_seed(deps, seed, name)
+
+
+def _check_on_demand(scenario: Scenario) -> None:
+    """Refuse what a market evaluated on demand (N > 16) cannot do yet, naming the field."""
+    n = len(scenario.decisions)
+    if scenario.effects:
+        raise ValueError(
+            f"effects: designed effects change tables over every configuration, which need at "
+            f"most {TABULATED_DECISIONS} decisions (this scenario has {n}; a market evaluated "
+            "on demand has no such tables)"
+        )
+    if scenario.purpose is not None:
+        raise ValueError(
+            f"purpose: the impact table covers every configuration, which needs at most "
+            f"{TABULATED_DECISIONS} decisions (this scenario has {n}; a market evaluated on "
+            "demand has no such tables)"
+        )
 
 
 def engine_for(scenario: Scenario, *, markets: int = 1) -> Engine:
@@ -492,13 +678,19 @@ def step_together(markets: Sequence[Market]) -> None:
         return
     engine = markets[0].engine
     engine.build()
-    for t in range(markets[0].period + 1, engine.horizon + 1):
-        for market in markets:
+    first = markets[0].period + 1
+    # the period each market next needs a look (an event due, customers moving, the horizon):
+    # the markets with nothing to do are skipped (the same calls would change nothing)
+    look = np.array([m._next_look(first - 1) for m in markets])
+    for t in range(first, engine.horizon + 1):
+        for i in np.flatnonzero(look <= t):
+            market = markets[i]
             if market._event_due(t):
                 market.run_until(t)
             if market._moves_on(t):
                 market.advance(t)
                 engine.update_market(market.index)
+            look[i] = market._next_look(t)
         engine.step(t)
     for market in markets:
         if market.time < engine.horizon:

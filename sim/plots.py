@@ -1178,3 +1178,37 @@ class _GifWriter(PillowWriter):
             duration=durations,
             loop=0,
         )
+
+
+def pareto_figure(
+    table: pd.DataFrame, *, money_unit: str = "k€ per month", impact_unit: str = "", title: str = ""
+) -> Figure:
+    """Profit against impact, one point per strategy (`sim.stats.pareto_table`): means over
+    seeds with their intervals as bars; the non-dominated strategies filled and joined (the
+    Pareto front: none of the others is as good on both), the dominated ones hollow."""
+    fig = Figure(figsize=(6.4, 4.8))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for k, row in table.reset_index(drop=True).iterrows():
+        colour = f"C{k % 10}"
+        ax.errorbar(
+            row["impact"],
+            row["profit"],
+            xerr=[[row["impact"] - row["impact_low"]], [row["impact_high"] - row["impact"]]],
+            yerr=[[row["profit"] - row["profit_low"]], [row["profit_high"] - row["profit"]]],
+            fmt="o",
+            color=colour,
+            mfc=colour if row["non_dominated"] else "white",
+            capsize=3,
+            label=f"{row['strategy']}" + ("" if row["non_dominated"] else " (dominated)"),
+        )
+    front = table[table["non_dominated"]].sort_values("impact")
+    ax.plot(front["impact"], front["profit"], color="0.5", linestyle=":", zorder=0)
+    ax.set_xlabel(f"impact after the split ({impact_unit})" if impact_unit else "impact")
+    ax.set_ylabel(f"profit after the split ({money_unit})")
+    what = title or "Profit and impact"
+    ax.set_title(
+        textwrap.fill(f"{what}: the trade-off over seeds (mean, 95% CI)", 60), fontsize="medium"
+    )
+    ax.legend(loc="best", fontsize="small")
+    return fig

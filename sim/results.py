@@ -351,6 +351,11 @@ def write_summary(result: ExperimentResult, out: Path, *, latex: bool = False) -
     written = [out / "summary.csv", out / "differences.csv"]
     write_csv(table, written[0])
     write_csv(pairs, written[1])
+    if result.scenario.purpose is not None:  # profit against impact (`[purpose]`)
+        from sim.stats import pareto_table
+
+        written.append(out / "pareto.csv")
+        write_csv(pareto_table(result.runs), written[-1])
     if latex:
         wide = wide_summary(table)
         write_text(wide.to_latex(escape=True), out / "summary.tex")

@@ -54,10 +54,12 @@ def partner_graph(scenario: Scenario, seed: int) -> nx.Graph:
     return graph
 
 
-def add_rivals(market: Any) -> list[Firm]:
+def add_rivals(market: Any, *, focal: tuple[str, Any] | None = None) -> list[Firm]:
     """A `sim.model.Market`'s competing firms, in the order of ``[competition].firms`` then of
     ``entrants`` (each strategy's incumbents, then its entrants); added to ``market.firms``.
     Sets ``market.partners``, their network (`partner_graph`), and gives the engine its links.
+    With ``focal`` = (a strategy's name, a `StrategySpec`), that strategy's first incumbent
+    follows the spec instead (its name, index and random stream unchanged).
     (The market is not typed: `sim.model` imports this module.)"""
     scenario = market.spec
     competition = scenario.competition
@@ -68,8 +70,9 @@ def add_rivals(market: Any) -> list[Firm]:
     for name, count in competition.firms.items():
         strategy = scenario.strategy(name)
         for i in range(count):
+            own = focal[1] if focal is not None and focal[0] == name and i == 0 else strategy
             rivals.append(
-                Firm(market, strategy_name=name, strategy=strategy, config=market.start_config,
+                Firm(market, strategy_name=name, strategy=own, config=market.start_config,
                      index=i)
             )  # fmt: skip
     for name, count in competition.entrants.items():

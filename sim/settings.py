@@ -11,7 +11,9 @@ import numpy as np
 
 from sim.adaptation import AdaptationRule
 from sim.engine import FirmSettings
+from sim.resources import ResourceSettings
 from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import mean_level
 
 if TYPE_CHECKING:
     from sim.scenario.schema import CostSpec, Scenario, StrategySpec
@@ -28,7 +30,7 @@ def firm_settings(
     return FirmSettings(
         alphas=alphas,
         coordination=strategy.coordination,
-        sensing=strategy.sensing,
+        sensing=_number_or_levels(scenario, strategy.sensing),
         p_jump=strategy.p_jump,
         proposals=strategy.proposals,
         search=strategy.search,
@@ -45,26 +47,65 @@ def firm_settings(
         understanding=None
         if understanding is None
         else scenario.per_department(understanding.initial),
-        communication=strategy.communication if understanding is not None else 0.0,
+        communication=_number_or_levels(scenario, strategy.communication)
+        if understanding is not None
+        else 0.0,
         forgetting=0.0 if understanding is None else understanding.forgetting,
         engagement=None if engagement is None else scenario.per_department(engagement.initial),
-        erosion=0.0 if engagement is None else engagement.erosion,
+        erosion=0.0 if engagement is None else _number_or_levels(scenario, engagement.erosion),
         recovery=0.0 if engagement is None else engagement.recovery,
-        turnover=0.0 if engagement is None else engagement.turnover,
+        turnover=0.0 if engagement is None else _number_or_levels(scenario, engagement.turnover),
         engaged_search=engagement is not None and engagement.drives_search,
         burn_in=firm.burn_in,
         sequential_order=strategy.sequential_order,
+        resources=resource_settings(scenario, strategy),
+        purpose=strategy.purpose,
     )
+
+
+def resource_settings(scenario: Scenario, strategy: StrategySpec) -> ResourceSettings | None:
+    """The budget split of a firm following ``strategy`` (`[resources]`; None when off)."""
+    res = scenario.resources
+    if res is None:
+        return None
+    names = [d.name for d in scenario.departments]
+    shares = (
+        tuple(1.0 / len(names) for _ in names)
+        if res.shares is None
+        else tuple(float(res.shares[n]) for n in names)
+    )
+    demand = tuple(
+        tuple(float(res.demand[r.name].get(n, 0.0)) for n in names)
+        for r in scenario.market.regimes
+    )
+    return ResourceSettings(
+        shares=shares,
+        demand=demand,
+        returns=res.returns,
+        max_move=res.max_move,
+        moving_cost=res.moving_cost,
+        activity_cost=res.activity_cost,
+        tolerance=res.tolerance,
+        rule=res.reallocation[strategy.coordination],
+        scales_search=res.scales_search,
+    )
+
+
+def _number_or_levels(scenario: Scenario, value: float | dict) -> float | tuple[float, ...]:
+    """A per-department setting for the engine: a number as it is (the firm-wide setting, its
+    numbers unchanged), a table as one level per department in the scenario's order."""
+    return scenario.per_department(value) if isinstance(value, dict) else value
 
 
 def coordination_cost(strategy: StrategySpec, costs: CostSpec, alphas: tuple[float, ...]) -> float:
     """Money per period the strategy's coordination, alignment, sensing and communication
-    cost (communication is paid whatever the understanding mechanism: it is the meetings)."""
+    cost (communication is paid whatever the understanding mechanism: it is the meetings).
+    A sensing or communication rate given per department costs at its mean over departments."""
     return (
         costs.coordination[strategy.coordination]
         + costs.alignment * float(np.mean(alphas))
-        + costs.sensing * strategy.sensing
-        + costs.communication * strategy.communication
+        + costs.sensing * mean_level(strategy.sensing)
+        + costs.communication * mean_level(strategy.communication)
     )
 
 

@@ -838,3 +838,39 @@ def wide_differences(pairs: pd.DataFrame) -> pd.DataFrame:
         label = {**PAIRED_METRICS, **POPULATION_PAIRED_METRICS}.get(r.metric, r.metric)
         cells.setdefault(label, {})[f"{r.a} - {r.b}"] = estimate
     return pd.DataFrame(cells)
+
+
+def pareto_table(
+    runs: pd.DataFrame,
+    *,
+    profit: str = "profit_post_shift",
+    impact: str = "impact_post_shift",
+    level: float = LEVEL,
+) -> pd.DataFrame:
+    """Profit against impact (`[purpose]`): per strategy, in the order of the runs, the mean
+    over seeds of ``profit`` and of ``impact`` with their ``level`` intervals, the seeds, and
+    ``non_dominated``: True unless another strategy's means are at least as good on both
+    (profit as high, impact as low) and better on one. Means decide dominance; the intervals
+    say how sure it is."""
+    rows = []
+    for strategy, group in runs.groupby("strategy", sort=False):
+        p, p_low, p_high = mean_ci(group[profit], level)
+        i, i_low, i_high = mean_ci(group[impact], level)
+        rows.append(
+            {
+                "strategy": strategy,
+                "profit": p,
+                "profit_low": p_low,
+                "profit_high": p_high,
+                "impact": i,
+                "impact_low": i_low,
+                "impact_high": i_high,
+                "n": int(group[profit].notna().sum()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    p, i = table["profit"].to_numpy(), table["impact"].to_numpy()
+    better = (p[None, :] >= p[:, None]) & (i[None, :] <= i[:, None])
+    strictly = (p[None, :] > p[:, None]) | (i[None, :] < i[:, None])
+    table["non_dominated"] = ~(better & strictly).any(axis=1)
+    return table

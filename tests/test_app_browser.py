@@ -315,11 +315,11 @@ def test_a_lesson_on_a_projector(server, browser):
     caption = page.locator(".caption-over_time")
     caption.wait_for()
     page.wait_for_function(
-        "() => document.querySelector('.caption-over_time').textContent.includes('Faint line')"
+        "() => document.querySelector('.caption-over_time').textContent.includes('Dashed')"
     )
     text = caption.inner_text()
     assert f"{changed_at}: α 0.7" in text, text
-    assert "Faint line: efficiency only without the live change" in text
+    assert "Dashed: each firm in the same market without the class's changes" in text
     assert f"α 0.7 from {changed_at}" in page.locator(".score-firm-0").inner_text()
     _shot(page, "11_live_change", doc=True)
 
@@ -366,19 +366,29 @@ def test_a_lesson_on_a_projector(server, browser):
         ("boutique_online", 100, "over_time"),
         ("boutique_online", 100, "departments"),
         ("canteen_stable", 120, "over_time"),
+        # the bakery plan's live change (minutes 10-12), 20 periods on
+        ("bakery_gluten_free", 110, "over_time&changes=90:firm1:alpha=0.7,sensing=0.3"),
     ],
 )
 def test_lesson_plan_screens(server, browser, scenario, period, view):
     """The screens docs/app.md's lesson plans show, at 1024 x 768 in presentation mode."""
     url, _ = server
+    view, _, changes = view.partition("&changes=")
     page = browser.new_page(viewport={"width": 1024, "height": 768})
-    page.goto(f"{url}?scenario={scenario}&period={period}")
+    page.goto(
+        f"{url}?scenario={scenario}&period={period}" + (f"&changes={changes}" * bool(changes))
+    )
     page.locator(".period-badge", has_text=f"Period {period} of").wait_for(timeout=30_000)
     if view != "over_time":
         page.locator(f".tab-{view}").click()
     page.wait_for_function(VIEWS_LOADED, arg=[view])
     page.locator(".app-notice").evaluate_all("(els) => els.forEach((e) => e.remove())")
-    _shot(page, f"lesson_{scenario}_{period}_{view}", doc=True)
+    if changes:  # the change marked, and the firm's line away from its dashed line
+        caption = page.locator(".caption-over_time").inner_text()
+        assert "91: α 0.7, sensing 0.3" in caption and "Dashed" in caption, caption
+        assert "No difference so far for efficiency only" not in caption, caption
+    name = f"lesson_{scenario}_{period}_{view}" + ("_live_change" if changes else "")
+    _shot(page, name, doc=True)
     page.close()
 
 
@@ -463,5 +473,38 @@ def test_presentation_fits_any_projector(server, browser, width, height, zoom):
     )
     controls = page.locator(".controls-column").bounding_box()
     assert controls["y"] >= after["y"] + after["height"], (controls, after)
+    assert problems == []
+    page.close()
+
+
+def test_the_debrief_is_readable_above_the_fold_on_a_projector(server, browser):
+    """The debrief's chart at 1024 x 768 in presentation mode: every tick label and axis title
+    above the fold, ticks of at least 18 px; the numbers under it."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    problems = _watch(page)
+    page.goto(url + "?scenario=canteen_stable&period=120")
+    page.locator(".period-badge", has_text="Period 120 of").wait_for(timeout=120_000)
+    page.locator(".classroom-root.presentation").wait_for()
+    page.locator(".tab-debrief").click()
+    page.locator(".debrief-button").click()
+    page.locator(".plotly-chart.view-debrief .main-svg").first.wait_for(timeout=180_000)
+    parts = CHART_PARTS.replace(".plotly-chart.view-over_time", ".plotly-chart.view-debrief")
+    fits = (
+        "([w, h]) => { const f = (" + parts + ")(); return f.n >= 16 && "
+        "[f.chart, ...f.parts].every((p) => p.top >= 0 && p.bottom <= h && p.left >= 0 && "
+        "p.right <= w); }"
+    )
+    with contextlib.suppress(PlaywrightTimeout):  # the asserts below say what does not fit
+        page.wait_for_function(fits, arg=[1024, 768], timeout=10_000)
+    found = page.evaluate(parts)
+    assert found["n"] >= 16, found
+    for part in [found["chart"], *found["parts"]]:
+        assert part["top"] >= 0 and part["bottom"] <= 768, (part, found["chart"])
+        assert part["left"] >= 0 and part["right"] <= 1024, part
+    assert min(found["fonts"]) >= 18, found["fonts"]
+    table = page.locator(".debrief-table").bounding_box()
+    assert table["y"] >= found["chart"]["bottom"] - 1  # the numbers under the chart
+    _shot(page, "lesson_canteen_stable_120_debrief", doc=True)
     assert problems == []
     page.close()

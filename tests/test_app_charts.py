@@ -62,11 +62,12 @@ def test_a_period_appends_its_points_and_keeps_the_layout(bakery):
     assert after.layout is before.layout or after.layout == before.layout
 
 
-def test_shifts_and_live_changes_are_marked_with_the_firm_without_the_change(bakery):
+def test_shifts_and_live_changes_are_marked_with_the_firms_without_the_changes(bakery):
     twins = _played(bakery, 30)
     chart = OverTimeChart(twins)
     spec = chart.spec(twins)
     assert spec.caption == ""
+    assert not [t for t in spec.data if t["legendgroup"] == "baseline" and t["x"]]  # no change
     dotted = [s for s in spec.layout["shapes"] if s["line"]["dash"] == "dot"]
     assert {s["x0"] for s in dotted} == {60}  # the scenario's shift, to come
     twins.shift_now()
@@ -78,17 +79,49 @@ def test_shifts_and_live_changes_are_marked_with_the_firm_without_the_change(bak
     assert labels == ["31: α 0.7", "31: α 0.7", "shift 31", "shift 31"]  # above both top panels
     assert all(a["y"] >= 1.0 and a["yref"].endswith("domain") for a in spec.layout["annotations"])
     assert not [s for s in spec.layout["shapes"] if s["line"]["dash"] == "dot"]  # replaced
-    assert spec.caption == (
-        "Marked: shift 31; 31: α 0.7. Faint line: efficiency only without the live change."
+    assert spec.caption.startswith(
+        "Marked: shift 31; 31: α 0.7. Dashed: each firm in the same market without the "
+        "class's changes (the same line up to the first change, at period 31)."
     )
-    faint = [t for t in _lines(spec, firm_only=False) if t["legendgroup"] == "baseline"]
-    profit = faint[2 * KPI_COLUMNS.index("profit")]
-    assert profit["x"][0] == 30 and profit["x"][-1] == 40
-    np.testing.assert_allclose(
-        profit["y"], twins.baseline.firms[0].log.floats["profit"][30:41], atol=5e-5
-    )
-    assert faint[2 * KPI_COLUMNS.index("profit") + 1]["x"] == []  # firm 2 was not changed
+    dashed = [t for t in _lines(spec, firm_only=False) if t["legendgroup"] == "baseline"]
+    assert all(t["line"]["dash"] == "dash" for t in dashed)
+    for i in range(2):  # both firms, from period 0 (En-ROADS's baseline)
+        profit = dashed[2 * KPI_COLUMNS.index("profit") + i]
+        assert profit["x"] == list(range(41))
+        np.testing.assert_allclose(
+            profit["y"], twins.baseline.firms[i].log.floats["profit"][:41], atol=5e-5
+        )
     assert "alignment 0.7 from period 31" in _lines(spec)[0]["name"]
+
+
+def test_a_cost_change_is_marked_and_left_out_of_the_baseline(bakery):
+    twins = _played(bakery, 20)
+    chart = OverTimeChart(twins)
+    twins.change_cost_factor(5)
+    for _ in range(10):
+        twins.step()
+    spec = chart.spec(twins)
+    assert sorted(a["text"] for a in spec.layout["annotations"]) == ["21: costs ×5"] * 2
+    assert "Marked: 21: costs ×5." in spec.caption
+    # the baseline never had the change: the aligned bakery pays less there from period 21
+    run = twins.firms[1].log.floats["profit"]
+    base = twins.baseline.firms[1].log.floats["profit"]
+    np.testing.assert_array_equal(run[:21], base[:21])
+    assert np.all(run[21:31] < base[21:31])
+    assert twins.baseline.cost_factor == 1.0 and twins.cost_factor == 5.0
+    # negative control: without the change, the run is the scenario's (the baseline's numbers)
+    plain_run = _played(bakery, 30)
+    np.testing.assert_array_equal(plain_run.firms[1].log.floats["profit"][:31], base[:31])
+
+
+def test_a_shift_of_the_class_is_left_out_of_the_baseline(bakery):
+    twins = _played(bakery, 30)
+    twins.shift_now()
+    for _ in range(20):
+        twins.step()
+    assert twins.shifts() == [(31, twins.shifts()[0][1])]
+    assert twins.baseline.shifts() == []  # the scenario's shift at 60 is still to come there
+    assert twins.differs_from_baseline(1)
 
 
 def test_profit_axes_grow_to_hold_every_line_and_never_shrink(bakery):

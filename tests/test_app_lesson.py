@@ -176,3 +176,117 @@ def test_play_stops_by_itself_at_the_horizon(lesson):
     lesson.play()
     assert lesson.twins.finished and not lesson.playing
     assert "The run is over" in lesson.notice.text
+
+
+# ---- the lesson plan's live change (docs/app.md, the bakery, minutes 10-12) ----
+
+#: the plan's change: after period 90, the efficiency-only bakery (firm 1) gets alignment 0.7
+#: and sensing 0.3; the class steps 20 periods
+PLAN_AT, PLAN_STEPS, PLAN_CHANGE = 90, 20, {"alpha": 0.7, "sensing": 0.3}
+VISIBLE = 0.1  # a tenth of the market-value panel's height (0 to 1)
+
+
+def _plan_played(changes: dict[str, float]) -> Lesson:
+    lesson = Lesson()
+    lesson.choose("bakery_gluten_free")  # the scenario's opening market
+    for _ in range(PLAN_AT):
+        lesson.step()
+    for field, value in changes.items():
+        lesson.change_firm(0, field, value)
+    for _ in range(PLAN_STEPS):
+        lesson.step()
+    return lesson
+
+
+def _market_value_gap(lesson: Lesson) -> np.ndarray:
+    """The changed bakery's market value minus its dashed line's, on the chart the class sees,
+    over the periods stepped after the change."""
+    from sim.app.charts import OverTimeChart
+
+    twins = lesson.twins
+    spec = OverTimeChart(twins).spec(twins)
+    k = 2 * 3 * list(("efficiency", "market_value", "profit", "cash")).index("market_value")
+    line, _dot, dashed = spec.data[k : k + 3]
+    assert dashed["legendgroup"] == "baseline" and dashed["x"] == line["x"]
+    after = slice(PLAN_AT + 1, PLAN_AT + PLAN_STEPS + 1)
+    return np.array(line["y"][after], float) - np.array(dashed["y"][after], float)
+
+
+def _debrief_gain(lesson: Lesson) -> np.ndarray:
+    """Per market of the debrief's 30 (closed firms left out): the mean market value gained
+    by the changed bakery over the 20 periods after the change, against the same 30 markets
+    without it."""
+    from sim.app.state import TwinFirms
+
+    twins = lesson.twins
+    with_change = twins.debrief(30).data["market_value"][0]
+    without = TwinFirms(twins.scenario, seed=0, baseline=False).debrief(30)
+    after = slice(PLAN_AT + 1, PLAN_AT + PLAN_STEPS + 1)
+    gap = with_change[:, after] - without.data["market_value"][0][:, after]
+    return gap[np.isfinite(gap).all(axis=1)]
+
+
+def test_the_lesson_plans_live_change_moves_the_chart_in_the_opening_market():
+    from pathlib import Path
+
+    plan = (Path(__file__).resolve().parents[1] / "docs" / "app.md").read_text()
+    assert "alignment α to 0.7 and its sensing to 0.3 after period 90" in plan
+    lesson = _plan_played(PLAN_CHANGE)
+    assert [c.changes for c in lesson.twins.interventions] == [tuple(PLAN_CHANGE.items())]
+    gap = _market_value_gap(lesson)
+    assert np.max(np.abs(gap)) >= VISIBLE  # the firm's line leaves its dashed line
+    assert gap.mean() > 0  # towards its customers
+    assert lesson.twins.differs_from_baseline(0)
+
+
+def test_the_lesson_plans_live_change_shows_over_the_debriefs_30_markets():
+    gain = _debrief_gain(_plan_played(PLAN_CHANGE))
+    mean = gain.mean(axis=1)
+    half_width = 1.96 * mean.std(ddof=1) / np.sqrt(len(mean))
+    assert mean.mean() - half_width > 0  # the 95% interval of the mean gain is above 0
+    visible = np.max(np.abs(gain), axis=1) >= VISIBLE
+    assert visible.sum() > 30 / 2  # visible in most of the 30 markets (closed firms count no)
+
+
+def test_sensing_alone_on_the_efficiency_only_bakery_changes_nothing():
+    # negative control, why the plan changes both: with alpha 0 what the bakery knows of its
+    # customers steers no decision; the dashed line hides under the firm's in every market
+    # (market value and efficiency unchanged); it only costs its market research
+    lesson = _plan_played({"sensing": 0.3})
+    assert np.all(_market_value_gap(lesson) == 0)
+    twins = lesson.twins
+    run, base = twins.firms[0].log.floats, twins.baseline.firms[0].log.floats
+    after = slice(PLAN_AT + 1, PLAN_AT + PLAN_STEPS + 1)
+    np.testing.assert_array_equal(run["efficiency"], base["efficiency"])
+    cost = 0.3 * twins.scenario.costs.sensing
+    np.testing.assert_allclose(run["profit"][after] - base["profit"][after], -cost, atol=1e-9)
+    assert np.all(_debrief_gain(lesson) == 0)
+
+
+def test_the_documented_link_rebuilds_its_changes_one_department_included(lesson):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "app.md").read_text()
+    link = text.split("`?scenario=bakery_gluten_free&market=27")[1].split("`")[0]
+    lesson.open_query("scenario=bakery_gluten_free&market=27" + link)
+    twins = lesson.twins
+    assert lesson.notice.kind == "info" and twins.period == 90 and twins.seed == 27
+    assert [c.kind for c in twins.interventions] == ["strategy", "shift", "strategy"]
+    assert twins.settings(0).alpha == 0.7 and twins.settings(0).sensing == 0.3
+    assert twins.settings(1).alpha["shop"] == 0.2 and twins.settings(1).alpha["production"] == 0.7
+    assert "65:firm1:alpha=0.7,sensing=0.3;70:shift:health_conscious;80:firm2:alpha.shop=0.2" in (
+        lesson.query()
+    )
+
+
+def test_a_reset_keeps_one_departments_alignment_in_the_link(lesson):
+    lesson.step()
+    lesson.change_firm(1, "alpha.shop", 0.2)
+    lesson.reset()  # the controls' values become the firms' settings at period 0
+    query = lesson.query()
+    assert "alpha2.shop=0.2" in query and "changes" not in query
+    other = Lesson()
+    other.open_query(query)
+    assert other.twins.settings(1).alpha == lesson.twins.settings(1).alpha
+    other.open_query(query.replace("alpha2.shop", "alpha2.lobby"))
+    assert other.notice.kind == "error" and "no such department" in other.notice.text

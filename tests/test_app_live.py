@@ -109,26 +109,28 @@ def test_shifts_and_live_changes_are_marked_with_labels_outside_the_axes(bakery)
     assert not any(line.get_visible() for line in view._scheduled)
     legend = [t.get_text() for t in view._legend.get_texts()]
     assert "efficiency only, alignment 0.7 from period 31" in legend
-    assert "without the change" in legend
+    assert "without the class's changes" in legend
 
 
-def test_a_live_change_draws_the_firm_without_it_on_the_same_market(bakery):
+def test_a_live_change_draws_both_firms_without_it_from_period_0(bakery):
     twins = _played(bakery, 40)
     view = OverTimeView(twins)
-    twins.change_firm(0, alpha=0.7)
+    twins.change_firm(0, alpha=0.7, sensing=0.3)
     for _ in range(30):
         twins.step()
     view.update(twins)
-    baseline = view.baselines["profit"][0]
-    x, y = baseline.get_xdata(), baseline.get_ydata()
-    assert x[0] == 40 and x[-1] == 70
-    np.testing.assert_array_equal(y, twins.baseline.firms[0].log.floats["profit"][40:71])
-    assert len(view.baselines["profit"][1].get_xdata()) == 0  # firm 2 was not changed
+    for i in range(2):
+        baseline = view.baselines["profit"][i]
+        x, y = baseline.get_xdata(), baseline.get_ydata()
+        assert x[0] == 0 and x[-1] == 70
+        np.testing.assert_array_equal(y, twins.baseline.firms[i].log.floats["profit"][:71])
     # before the change the baseline is the run itself (common random numbers)
     np.testing.assert_array_equal(
         twins.baseline.firms[0].log.floats["profit"][:41],
         twins.firms[0].log.floats["profit"][:41],
     )
+    assert twins.differs_from_baseline(0) and not twins.differs_from_baseline(1)
+    assert view.caption().endswith("No difference so far for aligned.")
 
 
 def test_the_departments_view_rings_the_departments_that_moved(bakery):

@@ -7,7 +7,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.app.notes import check_notes, evaluate, measures, mentioned, typical_market, typicality
+from sim.app.notes import (
+    check_notes,
+    evaluate,
+    measures,
+    mentioned,
+    notes_hold,
+    opening_market,
+    title_claim,
+    typical_market,
+    typicality,
+)
 from sim.app.state import DEBRIEF_SEEDS, TwinFirms, classroom_scenarios
 from sim.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 from sim.scenario.schema import NOTICE_MEASURES, check_names
@@ -22,15 +32,48 @@ def debrief(request):
     return TwinFirms(scenario, seed=0, baseline=False).debrief(DEBRIEF_SEEDS)
 
 
-def test_the_class_opens_on_the_most_typical_market(debrief):
+def test_the_class_opens_on_a_typical_market_that_shows_the_title_claim(debrief):
     scenario = debrief.scenario
     distance = typicality(debrief)
-    best = int(debrief.seeds[int(np.argmin(distance))])
+    chosen, rule = opening_market(debrief)
     # classroom_seed is this computed pick; if the model changes, this says the new one
-    assert scenario.classroom_seed == best, f"{scenario.name}: classroom_seed should be {best}"
-    # typical on every measure the notes mention, and on profit, efficiency, miles and cycling
+    assert scenario.classroom_seed == chosen, f"{scenario.name}: classroom_seed should be {chosen}"
+    k = debrief.seeds.index(chosen)
+    title, notes = title_claim(debrief), notes_hold(debrief)
+    if (title & notes).any():  # every shipped scenario but one (docs/app.md)
+        assert rule == "title and notes" and title[k] and notes[k]
+        allowed = title & notes
+    else:  # the notes first: the title claim holds in few markets there
+        assert scenario.name == "cloud_resource_orchestration", scenario.name
+        assert rule == "notes" and notes[k] and title.sum() <= 3
+        allowed = notes
+    # of those, the most typical on every measure the notes mention, and on profit,
+    # efficiency, miles and cycling; and no less typical than the median market
+    assert distance[k] == distance[allowed].min()
     assert {"profit_after", "efficiency_after", "miles", "cycling"} <= set(mentioned(scenario))
-    assert distance[best] <= np.median(distance)
+    assert distance[k] <= np.median(distance)
+
+
+def test_the_title_claim_is_an_efficient_firm_still_moving_after_the_shift():
+    scenario = load_scenario("bakery_gluten_free")
+    debrief = TwinFirms(scenario, seed=0, baseline=False).debrief(DEBRIEF_SEEDS)
+    claim = title_claim(debrief)
+    values = measures(debrief)
+    late = debrief.split + scenario.metrics.cycle_window
+    moves = np.diff(debrief.data["miles"][0], axis=1) > 0  # moves[:, t - 1]: a move at t
+    for k, seed in enumerate(debrief.seeds):
+        efficient = (
+            values["efficiency_only"]["efficiency_after"][k]
+            > (values["aligned"]["efficiency_after"][k])
+        )
+        moving = bool(moves[k, late - 1 :].any())
+        assert claim[k] == (efficient and moving), seed
+    # negative control: market 18, the bakery's typical market before the claim counted: its
+    # efficiency-only bakery stops at period 71, 11 periods after the shift (stuck)
+    last_move = int(np.flatnonzero(moves[18])[-1]) + 1
+    assert last_move == 71 and not claim[18]
+    # the claim is the minority's: the class's market is one of few (said in docs/app.md)
+    assert 1 <= claim.sum() < len(debrief.seeds) / 2
 
 
 def test_every_line_to_notice_holds_in_the_class_market_and_in_most_markets(debrief):

@@ -7,6 +7,7 @@ import io
 import ipyvue
 import ipyvuetify as v
 import ipywidgets
+import numpy as np
 import pandas as pd
 import pytest
 import solara
@@ -201,6 +202,12 @@ def test_the_debrief_lists_miles_cycling_and_the_live_changes():
         assert words in html
     assert "from period 2: efficiency only: alignment 0.5" in html
     assert "Things to notice, checked" in html and "Your market:" in html
+    # the app's title checked too: the efficiency-only bakery in market 0 stops early
+    from sim.app.notes import title_claim
+
+    count = int(title_claim(lesson.screen.debrief).sum())
+    assert "Sailing in circles, the app's title" in html
+    assert "of 30 markets" in html and f"; {count} of 30 markets." in html
 
 
 def test_exports_give_titled_png_figures_and_the_run_as_csv():
@@ -216,3 +223,111 @@ def test_exports_give_titled_png_figures_and_the_run_as_csv():
     assert "miles" not in frame.columns
     firm = frame[frame["firm"] == "aligned"]
     assert list(firm["miles_sailed_so_far"]) == list(firm["miles_this_period"].cumsum())
+
+
+def test_per_department_alignment_and_communication_are_controls_and_people_are_shown():
+    from sim.app.lesson import Lesson
+
+    lesson = Lesson()
+    lesson.choose("restaurant_kitchen_tech")
+
+    @solara.component
+    def Firm2() -> None:
+        page.FirmControls(lesson, 1, lesson.version)
+        page.Scoreboard(lesson.twins, lesson.version)
+
+    _box, rc = solara.render(Firm2(), handle_error=False)
+    try:
+        board = _html(rc, "scoreboard")
+        assert "understood 40%" in board and "engaged" in board  # the scenario's people
+        _type(rc, "communication-1-input", "0.3")
+        assert not _with_class(rc, "alpha-kitchen-1-input", v.TextField)  # folded
+        _click(rc, "per-department-1")
+        _type(rc, "alpha-kitchen-1-input", "0.2")
+        assert lesson.twins.settings(1).communication == 0.3
+        assert lesson.twins.settings(1).alpha["kitchen"] == 0.2
+        assert lesson.twins.label_now(1).endswith(
+            "communication 0.3 from period 1, alignment of kitchen 0.2 from period 1"
+        )
+    finally:
+        rc.close()
+    # the bakery has neither mechanism: no communication control, no people on the board
+    bakery = Lesson()
+
+    @solara.component
+    def Bakery() -> None:
+        page.FirmControls(bakery, 0, bakery.version)
+        page.Scoreboard(bakery.twins, bakery.version)
+
+    _box, rc = solara.render(Bakery(), handle_error=False)
+    try:
+        assert not _with_class(rc, "communication-0-input", v.TextField)
+        _click(rc, "per-department-0")
+        assert _with_class(rc, "alpha-shop-0-input", v.TextField)
+        assert "understood" not in _html(rc, "scoreboard")
+    finally:
+        rc.close()
+
+
+def test_the_debrief_is_a_chart_drawn_in_the_browser_with_large_type_then_the_numbers():
+    from sim.app.charts import LABEL_PX, TICK_PX
+    from sim.app.lesson import Lesson
+
+    lesson = Lesson(first=Screen(TwinFirms(load_scenario("canteen_stable"), seed=4)))
+    lesson.twins.replay([])
+    lesson.run_debrief()
+    _box, rc = solara.render(
+        page.DebriefPanel(lesson, lesson.version, lambda: None), handle_error=False
+    )
+    try:
+        chart = _charts(rc)["debrief"]
+        layout = chart.chart_layout
+        axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+        assert len(axes) == 8 and min(a["tickfont"]["size"] for a in axes) >= 18
+        assert TICK_PX >= 18 and LABEL_PX >= 18 and layout["font"]["size"] >= 18
+        means = [t for t in chart.traces if t["legendgroup"].startswith("firm")]
+        debrief = lesson.screen.debrief
+        first = np.nanmean(debrief.data["efficiency"][0], axis=0)
+        np.testing.assert_allclose(np.array(means[0]["y"], float), first, atol=5e-5)
+        mine = [t for t in chart.traces if t["legendgroup"].startswith("yours")]
+        assert len(mine) == 8 and mine[0]["name"] == "your market (4)"
+        assert "Thin lines: each of the 30 markets" in _html(rc, "view-caption")
+        assert "earned more" in _html(rc, "verdict")
+        assert not rc.find(ipywidgets.Image).widgets  # no PNG on the page (exports keep it)
+    finally:
+        rc.close()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "shown", "absent"),
+    [
+        ("cloud_resource_orchestration", ["budget share: ", "months the budget bound"], ["levy"]),
+        ("sustainable_agriculture", ["emissions (t CO2e per month)", "levy ("], ["budget share"]),
+        ("bakery_gluten_free", [], ["budget share", "levy ("]),
+    ],
+)
+def test_the_scoreboard_shows_resources_and_purpose_where_a_scenario_has_them(
+    scenario, shown, absent
+):
+    """The budget split and how often it bound ([resources]), the impact and the levy
+    ([purpose]): on the board where the scenario has the mechanism, nowhere else; the numbers
+    are the engine's."""
+    twins = TwinFirms(load_scenario(scenario))
+    for _ in range(30):
+        twins.step()
+    _box, rc = solara.render(page.Scoreboard(twins, 0), handle_error=False)
+    try:
+        board = _html(rc, "scoreboard")
+        for text in shown:
+            assert text in board, (text, board)
+        for text in absent:
+            assert text not in board
+    finally:
+        rc.close()
+    view = twins.firm_view(1)
+    h, row = twins.firms[1].engine.history, twins.firms[1].row
+    if "budget share: " in shown:
+        assert sum(view.shares.values()) == pytest.approx(1.0)
+        assert view.budget_binds == pytest.approx(h.budget_binds[1:31, row].mean())
+    if "levy (" in shown:
+        assert view.impact == h.impact[30, row] and view.levy == h.levy[30, row]

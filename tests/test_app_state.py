@@ -266,3 +266,69 @@ def test_the_debrief_is_the_experiment_path_and_equals_each_market_replayed():
             np.testing.assert_array_equal(
                 debrief.data["miles"][i, k], np.cumsum(firm.log.ints["miles"])
             )
+
+
+def test_one_departments_alignment_changes_live_and_replays_from_the_record():
+    scenario = load_scenario("hospitality_eco_tourism")
+    twins = TwinFirms(scenario)
+    for _ in range(10):
+        twins.step()
+    spec = twins.change_firm(1, **{"alpha.rooms": 0.2})
+    names = [d.name for d in scenario.departments]
+    assert spec.alpha == {n: (0.2 if n == "rooms" else 0.7) for n in names}
+    assert [d.alpha for d in twins.firms[1].departments] == list(scenario.alpha_of(spec))
+    assert twins.label_now(1) == "aligned, alignment of rooms 0.2 from period 11"
+    twins.change_firm(1, alpha=0.5)  # the whole firm's coupling replaces the department's
+    assert twins.settings(1).alpha == 0.5
+    assert twins.label_now(1) == "aligned, alignment 0.5 from period 11"
+    for _ in range(10):
+        twins.step()
+    twins.change_firm(1, **{"alpha.kitchen": 0.9})
+    for _ in range(10):
+        twins.step()
+    again = TwinFirms(scenario).replay(twins.interventions, until=twins.period)
+    for column in ("efficiency", "market_value", "profit"):
+        np.testing.assert_array_equal(
+            again.firms[1].log.floats[column], twins.firms[1].log.floats[column]
+        )
+    with pytest.raises(ControlError, match=r"alpha\.<department> \(rooms, kitchen"):
+        twins.change_firm(1, **{"alpha.lobby": 0.5})
+    with pytest.raises(ControlError, match="alignment coupling of rooms: must be from 0 to 1"):
+        twins.change_firm(1, **{"alpha.rooms": 1.5})
+
+
+def test_communication_changes_live_and_raises_understanding():
+    scenario = load_scenario("restaurant_kitchen_tech")
+    twins = TwinFirms(scenario)
+    for _ in range(12):
+        twins.step()
+    assert twins.firm_view(1).understanding is not None
+    twins.change_firm(1, communication=0.3)
+    for _ in range(12):
+        twins.step()
+    run, base = twins.firms[1], twins.baseline.firms[1]
+    understood = np.mean([d.understanding for d in run.departments])
+    assert understood == twins.firm_view(1).understanding
+    assert understood > np.mean([d.understanding for d in base.departments])
+    assert run.coordination_cost > base.coordination_cost  # explaining costs staff time
+    # a scenario without the mechanisms shows neither
+    bakery = TwinFirms(load_scenario("bakery_gluten_free"))
+    assert bakery.firm_view(0).understanding is None and bakery.firm_view(0).engagement is None
+
+
+def test_every_thing_to_try_is_done_from_the_controls_or_says_it_needs_the_file():
+    import re
+
+    for name, scenario in classroom_scenarios()[0].items():
+        departments = {d.name for d in scenario.departments}
+        doable = [t for t in scenario.things_to_try if not t.startswith("In the scenario file:")]
+        assert doable, f"{name}: nothing to try from the controls"
+        for text in doable:
+            # no scenario key to edit (a dotted name or a key = value)
+            assert "=" not in text and not re.search(r"\b[a-z_]+\.[a-z_]+\b", text), (name, text)
+            # a control the page has: a firm's, the Controls', the shift button, the strategy
+            assert re.search(r"Firm [12]|Controls|Shift the market now|Make firm 2", text), text
+            for department in re.findall(r"per department: (\w+) [\d.]+", text):
+                assert department in departments, (name, text)
+            if "communication" in text:
+                assert scenario.firm.understanding is not None, (name, text)

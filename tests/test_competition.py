@@ -241,10 +241,7 @@ def test_run_experiment_refuses_a_market_of_competing_firms_and_names_the_runner
         run_experiment(load_scenario("bakery_town"), seeds=1)
 
 
-@pytest.mark.parametrize(
-    "command",
-    [["decompose", "bakery_town", "--seeds", "2"], ["figure", "sailing-in-circles", "bakery_town"]],
-)
+@pytest.mark.parametrize("command", [["figure", "sailing-in-circles", "bakery_town"]])
 def test_commands_for_lone_firms_refuse_a_market_of_competing_firms_in_one_line(
     command, tmp_path, capsys
 ):

@@ -227,3 +227,41 @@ def test_decompose_may_write_again_into_its_own_folder(tmp_path, capsys):
     assert main(["decompose", "canteen_stable", "--seeds", "3", "--out", str(tmp_path)]) == 0
     assert main(["decompose", "canteen_stable", "--seeds", "3", "--out", str(tmp_path)]) == 0
     assert main(["run", "canteen_stable", "--seeds", "2", "--out", str(tmp_path)]) == 2
+
+
+def test_in_a_market_of_competing_firms_the_arms_swap_the_focal_firm_only():
+    """bakery_town: the all-on arm is the market as shipped (the focal firm is the first aligned
+    incumbent, on aligned's stream), so its outcomes are run_competition's exactly; in the
+    all-off arm the focal firm follows efficiency_only's ingredients and decides differently,
+    while the rivals keep their strategies."""
+    from sim.competition import run_competition
+    from sim.decompose import arm_strategies
+
+    scenario = load_scenario("bakery_town")
+    seeds = (0, 1, 2, 3)
+    result = decompose(scenario, seeds=seeds)
+    runs = result.runs
+    shipped = run_competition(scenario, seeds=seeds, periods=False).runs
+    focal = shipped[(shipped["strategy"] == "aligned") & (shipped["firm"] == 0)]
+    on = runs[runs["alpha_on"] & runs["coordination_on"] & runs["sensing_on"]]
+    for column in ("profit_pre_shift", "profit_post_shift", "exit_period", "final_cash"):
+        assert on.sort_values("seed")[column].tolist() == focal.sort_values("seed")[column].tolist()
+    arms, _ = arm_strategies(scenario, "efficiency_only", "aligned")
+    off = runs[~runs["alpha_on"] & ~runs["coordination_on"] & ~runs["sensing_on"]]
+    assert not np.allclose(off["profit_post_shift"], on["profit_post_shift"])
+    swapped = run_competition(
+        scenario, seeds=seeds, periods=False, focal=("aligned", arms[off["arm"].iloc[0]])
+    ).runs
+    rivals = ~((shipped["strategy"] == "aligned") & (shipped["firm"] == 0))
+    assert swapped.loc[rivals, "strategy"].tolist() == shipped.loc[rivals, "strategy"].tolist()
+    # the identity of the factorial holds here too
+    net = result.effects[result.effects["outcome"] == "profit_post_shift"].set_index("term")
+    mains = sum(net.loc[i, "mean"] for i in INGREDIENTS)
+    assert net.loc[TOTAL, "mean"] == pytest.approx(mains + net.loc[THREE_WAY, "mean"] / 4)
+
+
+def test_a_competing_market_without_the_target_strategy_is_refused(capsys):
+    code = main(["decompose", "bakery_town", "--seeds", "3", "--target", "informed_silos"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "target" in err and "competition.firms has none of 'informed_silos'" in err

@@ -377,3 +377,67 @@ preferences = [{ decision = "eco_certificate", value = 1 }]
         "eco_certificate": 1,
         "single_use_plastics": 0,
     }
+
+
+# ---- effects whose efficiency part depends on the regime (issue 24)
+
+
+def test_a_regime_dependent_efficiency_effect_follows_the_customers_through_a_gradual_shift():
+    """Where it holds, the department's efficiency changes by the amount times the regime's
+    weight now (unclipped cells), and nothing changes where it does not hold; the engine's
+    table is the market's (what firms are scored on)."""
+    effect = {"when": {"social": 1}, "efficiency_by_regime": {"digital": {"marketing": 0.2}}}
+    shifts = [{"kind": "gradual", "at": 5, "to": "digital", "duration": 10}]
+    a = Market(scenario=validate_scenario(_small([effect], shifts=shifts)), rng=11)
+    b = Market(scenario=validate_scenario(_small(shifts=shifts)), rng=11)
+    social = np.array([_bit(c, "social") for c in range(2 ** len(DECISIONS))], dtype=bool)
+    shares = []
+    for _ in range(20):
+        a.step(), b.step()
+        share = a.environment.regime_weights.get("digital", 0.0)
+        before, after = b.department_efficiency, a.department_efficiency
+        expected = before[:, 0] + 0.2 * share * social
+        unclipped = expected <= 1
+        np.testing.assert_allclose(after[unclipped, 0], expected[unclipped], atol=1e-12)
+        assert np.all(after[~unclipped, 0] == 1.0)
+        assert np.array_equal(after[:, 1], before[:, 1])  # sales: untouched
+        block = slice(a.index * a.engine.size, (a.index + 1) * a.engine.size)
+        assert np.array_equal(a.engine.department_land[block], after)
+        shares.append(share)
+    assert shares[0] == 0 and 0 < shares[8] < 1 and shares[-1] == 1
+
+
+def test_a_regime_dependent_efficiency_effect_changes_what_firms_record_only_in_its_regime():
+    effect = {"when": {"social": 1}, "efficiency_by_regime": {"digital": {"marketing": 0.0}}}
+    plain = run_experiment(validate_scenario(_small()), seeds=3).periods
+    zero = run_experiment(validate_scenario(_small([effect])), seeds=3).periods
+    assert np.array_equal(plain["efficiency"], zero["efficiency"], equal_nan=True)  # 0: as before
+    effect["efficiency_by_regime"]["digital"]["marketing"] = 0.3
+    shifts = [{"kind": "abrupt", "at": 15, "to": "digital"}]
+    before_shift = run_experiment(validate_scenario(_small(shifts=shifts)), seeds=3).periods
+    acting = run_experiment(validate_scenario(_small([effect], shifts=shifts)), seeds=3).periods
+    early = acting["period"] < 15
+    assert np.array_equal(
+        acting["efficiency"][early], before_shift["efficiency"][early], equal_nan=True
+    )
+    assert not np.array_equal(acting["efficiency"][~early], before_shift["efficiency"][~early])
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "message"),
+    [
+        ({"online": {"marketing": 0.1}}, "efficiency_by_regime", "unknown regime 'online'"),
+        ({"digital": {"it": 0.1}}, "efficiency_by_regime.digital", "unknown department 'it'"),
+    ],
+)
+def test_a_bad_regime_dependent_effect_names_the_field(table, field, message):
+    effect = {"when": {"social": 1}, "efficiency_by_regime": table}
+    with pytest.raises(ScenarioError) as error:
+        validate_scenario(_small([effect]))
+    assert field in str(error.value) and message in str(error.value)
+
+
+def test_explain_says_in_which_regime_an_efficiency_effect_acts():
+    effect = {"when": {"social": 1}, "efficiency_by_regime": {"digital": {"marketing": 0.2}}}
+    text = explain(validate_scenario(_small([effect])))
+    assert "efficiency while customers are in digital marketing +0.2" in text

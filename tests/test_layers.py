@@ -41,9 +41,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "landscapes and market",
-        ("sim.landscape", "sim.market", "sim.environment", "sim.effects", "sim.demand"),
+        ("sim.landscape", "sim.market", "sim.environment", "sim.effects", "sim.demand",
+         "sim.purpose"),
     ),
-    ("engine", ("sim.adaptation", "sim.engine", "sim.metrics", "sim.frames")),
+    ("engine", ("sim.adaptation", "sim.resources", "sim.engine", "sim.metrics", "sim.frames")),
     ("compiled settings", ("sim.settings",)),
     ("Mesa views", ("sim.agents", "sim.population", "sim.rivals", "sim.model")),
     ("experiment", ("sim.experiment", "sim.competition")),

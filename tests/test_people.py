@@ -301,3 +301,152 @@ def test_department_levels_can_be_inspected_and_set_between_steps():
     assert dept.engagement == 0.9
     with pytest.raises(ValueError, match="engagement must be in"):
         dept.engagement = 1.2
+
+
+# ---------------------------------------------------------------- per-department settings
+DEPTS = ("production", "purchasing", "marketing", "shop")  # the bakery's, in order
+
+
+def _table(**levels: float) -> dict[str, float]:
+    """A table by department: the levels given, 0 for the others."""
+    return {d: levels.get(d, 0.0) for d in DEPTS}
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "strategies.aligned.sensing",
+        "strategies.aligned.communication",
+        "firm.engagement.erosion",
+        "firm.engagement.turnover",
+    ],
+)
+def test_per_department_tables_name_every_department_and_hold_shares(field):
+    with pytest.raises(ScenarioError) as missing:
+        load_scenario(BAKERY, {field: {"production": 0.5}})
+    message = str(missing.value)
+    assert "bakery_gluten_free" in message and field in message
+    assert "production, purchasing, marketing, shop" in message  # what is allowed
+    assert "missing purchasing, marketing, shop" in message
+    with pytest.raises(ScenarioError, match="unknown bakery"):
+        load_scenario(BAKERY, {field: {**_table(), "bakery": 0.1}})
+    with pytest.raises(ScenarioError, match=rf"{field.replace('.', r'\.')}.*\[0, 1\]|less than"):
+        load_scenario(BAKERY, {field: {**_table(), "shop": 1.5}})
+
+
+def test_communication_erosion_and_turnover_tables_of_one_level_are_the_number():
+    """A table with the same level everywhere gives the number's results, bit for bit."""
+    common = {
+        "firm.understanding.initial": 0.4,
+        "firm.understanding.forgetting": 0.02,
+        "firm.engagement.initial": 0.7,
+    }
+    number = _firm(
+        {
+            **common,
+            "strategies.aligned.communication": 0.1,
+            "firm.engagement.erosion": 0.3,
+            "firm.engagement.turnover": 0.1,
+        }
+    )
+    table = _firm(
+        {
+            **common,
+            "strategies.aligned.communication": dict.fromkeys(DEPTS, 0.1),
+            "firm.engagement.erosion": dict.fromkeys(DEPTS, 0.3),
+            "firm.engagement.turnover": dict.fromkeys(DEPTS, 0.1),
+        }
+    )
+    pd.testing.assert_frame_equal(number.log.to_frame(), table.log.to_frame())
+    assert number.coordination_cost == table.coordination_cost
+
+
+def test_communication_by_department_reaches_only_the_departments_told():
+    rate, forgetting, u0 = 0.2, 0.02, 0.4
+    firm = _firm(
+        {
+            "firm.understanding.initial": u0,
+            "firm.understanding.forgetting": forgetting,
+            "strategies.aligned.communication": _table(shop=rate),
+            "costs.communication": 2.0,
+        }
+    )
+    told = u0
+    for _ in range(80):
+        told = told * (1 - forgetting)
+        told = told + rate * (1 - told)
+    levels = {d.name: d.understanding for d in firm.departments}
+    assert levels["shop"] == pytest.approx(told, rel=1e-12)
+    for name in DEPTS[:3]:  # not told: they only forget
+        assert levels[name] == pytest.approx(u0 * (1 - forgetting) ** 80, rel=1e-12)
+    base = _firm({}).coordination_cost
+    assert firm.coordination_cost == pytest.approx(base + 2.0 * rate / 4)  # the mean rate
+
+
+def test_erosion_and_turnover_by_department_act_where_they_are_given():
+    firm = _firm(
+        {
+            "firm.engagement.initial": 0.6,
+            "firm.engagement.recovery": 0.0,
+            "firm.engagement.erosion": _table(production=0.5, purchasing=0.5, marketing=0.5),
+            "firm.engagement.turnover": _table(production=0.3),
+            "firm.learning.gain": 0.3,
+            "firm.learning.initial_experience": 10.0,
+        }
+    )
+    frame = firm.log.to_frame()
+    shop = frame["engagement_shop"].to_numpy()
+    np.testing.assert_array_equal(shop, np.full(shop.size, 0.6))  # no erosion, no recovery
+    eroded = [frame[f"engagement_{d}"].iloc[-1] < 0.6 for d in DEPTS[:3]]
+    assert any(eroded)  # a department that changed lost engagement
+    # turnover only in production: the others keep every period of experience they earn
+    experience = dict(zip(DEPTS, firm.experience, strict=True))
+    assert experience["production"] < 10.0 + 80
+    configs = frame["config"].to_numpy()
+    for d in firm.departments[1:]:
+        changed = np.flatnonzero(((configs[1:] ^ configs[:-1]) & d.mask) != 0)
+        if not changed.size:  # never changed, never lost anybody: every period counted
+            assert experience[d.name] == 10.0 + 80
+
+
+def test_sensing_by_department_gives_each_department_its_own_belief():
+    """A department sensing at 1 knows the market the period after a shift, one at 0 never
+    learns of it; the head office's belief is their mean weighted by department size."""
+    sensing = _table(shop=1.0)
+    firm = _firm({"strategies.aligned.sensing": sensing, "horizon": 70})
+    engine, row = firm.engine, firm.row
+    truth = engine.truth[engine.market[row]]
+    own = engine.department_belief[row]
+    np.testing.assert_array_equal(own[3], truth)  # the shop: sensing 1
+    initial = Market(scenario=firm.spec, strategies=["aligned"], rng=0).state.weights
+    for d in range(3):  # sensing 0: the belief of period 0, though the market shifted at 60
+        np.testing.assert_array_equal(own[d, : initial.size], initial)
+    assert not np.array_equal(initial, truth[: initial.size])
+    np.testing.assert_allclose(engine.belief[row], engine.weights @ own, rtol=1e-12)
+    # the cost of sensing is the mean rate's
+    number = _firm({"strategies.aligned.sensing": 0.25, "horizon": 70})
+    assert firm.coordination_cost == pytest.approx(number.coordination_cost)
+
+
+def test_sensing_by_department_changes_what_departments_propose():
+    """Where departments sense at different rates, decisions differ from the firm sensing at
+    the mean rate (the mechanism acts); a firm whose departments all sense at the firm's rate
+    decides as the firm does (up to rounding of the pooled belief)."""
+    split = _firm({"strategies.aligned.sensing": _table(shop=1.0, marketing=1.0)})
+    mean = _firm({"strategies.aligned.sensing": 0.5})
+    assert not np.array_equal(split.log.ints["config"], mean.log.ints["config"])
+    same = _firm({"strategies.aligned.sensing": dict.fromkeys(DEPTS, 0.3)})
+    firm = _firm({})
+    np.testing.assert_array_equal(same.log.ints["config"], firm.log.ints["config"])
+    np.testing.assert_allclose(same.engine.belief[0], firm.engine.belief[0], rtol=1e-12)
+
+
+def test_sensing_by_department_is_refused_with_partners():
+    with pytest.raises(ScenarioError, match=r"strategies\.aligned\.sensing: partners share"):
+        load_scenario(
+            BAKERY,
+            {
+                "competition": {"firms": {"aligned": 2}, "network": {"kind": "complete"}},
+                "strategies.aligned.sensing": _table(shop=1.0),
+            },
+        )

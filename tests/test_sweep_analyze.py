@@ -341,3 +341,35 @@ def test_heatmap_ticks_of_binned_parameters_are_ranges():
     assert len(ticks) == 6 and all("–" in t for t in ticks)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "1"]
     assert "(binned)" in ax.get_xlabel()
+
+
+def test_recovery_time_per_point_is_the_kaplan_meier_median():
+    """Recovery is censored at the horizon: the point table gives the Kaplan-Meier median over
+    the firms that fell (as `run` does), not the mean of those that recovered, which is
+    biased low when the slow ones are still down at the end."""
+    from sim.stats import km_median
+    from sim.sweep.analyze import point_summary
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for point in range(2):
+        for seed in range(40):
+            fell = seed % 5 != 0
+            time = float(rng.integers(1, 30)) if fell else np.nan
+            if fell and seed % 3 == 0:
+                time = np.nan  # fell and still down at the horizon: censored
+            rows.append(
+                {"point": point, "x": point, "strategy": "aligned", "fell": fell,
+                 "recovery_time": time, "recovery_observed": 30.0, "survived": True}
+            )  # fmt: skip
+    runs = pd.DataFrame(rows)
+    table = point_summary(runs, ["x"], ["recovery_time"])
+    assert set(table["statistic"]) == {"median (Kaplan-Meier)"}
+    for point, group in runs.groupby("point"):
+        fell = group[group["fell"]]
+        median, low, high = km_median(fell["recovery_time"], fell["recovery_observed"])
+        row = table[table["point"] == point].iloc[0]
+        assert (row["mean"], row["ci_low"], row["ci_high"]) == (median, low, high)
+        assert row["n"] == len(fell)
+        # the naive mean of the recovered alone is not what the table reports
+        assert row["mean"] != fell["recovery_time"].mean()

@@ -539,3 +539,19 @@ def test_a_cost_is_shared_by_the_strategies_that_do_not_pay_it():
     shared = shared_points(sweep, build_design(sweep, root_seed=11))
     assert shared["efficiency_only"] == {0: (0,), 1: (1,)}
     assert shared["aligned"] == {0: (0, 1), 1: (0, 1)}
+
+
+def test_alignment_pays_computes_1200_of_its_2160_runs():
+    """Issue 22: the shipped `alignment_pays` sweep (108 points x 2 strategies x 10 seeds)
+    computes every aligned run (1,080) but the efficiency-only firm's once per turbulence x
+    interdependence (12 x 10 = 120): it reads neither the aligned alpha nor the hierarchy's
+    cost (its own bill is the decentralized one), so 1,200 of 2,160 runs are computed."""
+    from collections import Counter
+
+    from sim.sweep.design import build_design
+    from sim.sweep.execute import load_sweep, plan_groups
+
+    sweep = load_sweep("alignment_pays")
+    groups = list(plan_groups(sweep, build_design(sweep, root_seed=11), run_seeds(11, 10)))
+    assert sum(len(g.members) for g in groups) == 2160
+    assert Counter(g.compute.strategy for g in groups) == {"aligned": 1080, "efficiency_only": 120}

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import math
 import textwrap
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sim import plots
-from sim.app.live import _short_change as short_change
-from sim.app.live import firm_colours
-from sim.app.state import KPI_COLUMNS, TwinFirms
+from sim.app.live import baseline_words, change_marks, firm_colours
+from sim.app.state import KPI_COLUMNS, Debrief, TwinFirms
 
 #: Type sizes in CSS pixels: ticks and labels readable at the back of the room (>= 18 px).
 TICK_PX, LABEL_PX, MARK_PX = 18, 18, 16
@@ -50,8 +50,10 @@ def _numbers(values: np.ndarray) -> list[float | None]:
 
 class OverTimeChart:
     """Efficiency, market value, profit and cash over time for both firms (2 x 2 panels),
-    market shifts and live changes marked with their labels above the panels, a faint line
-    for a changed firm without its live changes, hover showing each value."""
+    market shifts and every change of the class (strategy, costs, shifts) marked with their
+    labels above the panels; once there is a change, a dashed line per firm from period 0:
+    the same market without the class's changes (En-ROADS's baseline); hover shows each
+    value."""
 
     name = "over_time"
 
@@ -72,15 +74,9 @@ class OverTimeChart:
         """The chart at period ``t`` (default: now)."""
         t = twins.period if t is None else t
         x = list(range(t + 1))
-        changed = twins.changed_firms()
         base = twins.baseline
-        starts = {
-            i: min(c.period for c in twins.interventions if c.kind == "strategy" and c.firm == i)
-            for i in changed
-        }
         labels = [twins.label_now(i) for i in range(2)]
         data: list[dict[str, Any]] = []
-        faint: list[int] = []
         unit = twins.scenario.money_unit
         for k, column in enumerate(KPI_COLUMNS):
             axis = "" if k == 0 else str(k + 1)
@@ -126,12 +122,10 @@ class OverTimeChart:
                 )
                 bx: list[int] = []
                 by: list[float | None] = []
-                if i in changed and base is not None and starts[i] < t:
-                    b = base.firms[i].log.floats[column][starts[i] : t + 1]
+                if base is not None:
+                    b = base.firms[i].log.floats[column][: t + 1]
                     shown.append(b)
-                    bx, by = list(range(starts[i], t + 1)), _numbers(b)
-                    if i not in faint:
-                        faint.append(i)
+                    bx, by = x, _numbers(b)
                 data.append(
                     {
                         "type": "scatter",
@@ -140,39 +134,36 @@ class OverTimeChart:
                         "y": by,
                         "xaxis": f"x{axis}",
                         "yaxis": f"y{axis}",
-                        "name": "without the change",
+                        "name": "without the class's changes",
                         "legendgroup": "baseline",
-                        "showlegend": False,
-                        "opacity": 0.4,
-                        "line": {"color": self.colours[i], "width": 2},
-                        "hovertemplate": f"{what} without the change: %{{y:.2f}}<extra></extra>",
+                        "showlegend": k == 0 and i == 0 and base is not None,
+                        "opacity": 0.8,
+                        "line": {"color": self.colours[i], "width": 2, "dash": "dash"},
+                        "hovertemplate": f"{what} without the changes: %{{y:.2f}}<extra></extra>",
                     }
                 )
             if column in ("profit", "cash"):
                 self.limits[column] = plots.grown_limits(
                     self.limits[column], np.concatenate(shown), pad=0.25, min_span=2.0
                 )
+        styles = {"shift": "dash", "change": "dashdot"}
         self.marks = tuple(
-            [(p, f"shift {p}", "#262626", "dash") for p, _ in twins.shifts() if p <= t]
-            + [
-                (c.effective, f"{c.effective}: {short_change(c)}", self.colours[c.firm], "dashdot")
-                for c in twins.interventions
-                if c.kind == "strategy" and c.effective <= t
-            ]
+            (p, label, colour, styles[kind])
+            for p, label, colour, kind in change_marks(twins, t, self.colours)
         )
         upcoming = sorted(
             {p for p, _ in twins.scheduled_shifts()} | {p for p, _ in twins.shifts() if p > t}
         )
-        key = (tuple(self.limits.items()), self.marks, tuple(upcoming), tuple(labels), bool(faint))
+        key = (tuple(self.limits.items()), self.marks, tuple(upcoming), tuple(labels))
         if key != self._layout_key:
             self._layout = self._make_layout(twins, upcoming)
             self._layout_key = key
         words = []
         if self.marks:
             words.append("Marked: " + "; ".join(label for _, label, _, _ in self.marks) + ".")
-        if faint:
-            names = " and ".join(labels[i].split(",")[0] for i in sorted(faint))
-            words.append(f"Faint line: {names} without the live change.")
+        dashed = baseline_words(twins, t)
+        if dashed:
+            words.append(dashed)
         assert self._layout is not None
         return ChartSpec(self._layout, data, " ".join(words))
 
@@ -278,6 +269,155 @@ def _vline(period: int, axis: str, colour: str, dash: str, width: float) -> dict
         "line": {"color": colour, "dash": dash, "width": width},
         "layer": "below",
     }
+
+
+class DebriefChart:
+    """The debrief drawn in the browser: per KPI panel (2 x 2), every market of the debrief a
+    thin line per firm, the mean over markets bold, the class's market dashed; market shifts
+    marked; type of at least 18 px (a projector's back row). Slides keep matplotlib
+    (`sim.app.live.debrief_figure`)."""
+
+    name = "debrief"
+
+    def __repr__(self) -> str:
+        return "DebriefChart()"
+
+    def spec(self, debrief: Debrief, market: int | None = None) -> ChartSpec:
+        """The chart of ``debrief``, the class's ``market`` dashed if it is one of its seeds."""
+        colours = firm_colours(debrief.strategy_names)
+        k = debrief.seeds.index(market) if market in debrief.seeds else None
+        n = len(debrief.seeds)
+        data: list[dict[str, Any]] = []
+        limits: dict[str, tuple[float, float]] = {}
+        for p, column in enumerate(KPI_COLUMNS):
+            axis = "" if p == 0 else str(p + 1)
+            values = debrief.data[column]  # (firm, market, period)
+            periods = values.shape[2]
+            for i, label in enumerate(debrief.labels):
+                runs = values[i]
+                # every market in one trace, a gap between markets: cheap to send and draw
+                xs: list[int | None] = []
+                ys: list[float | None] = []
+                for run in runs:
+                    xs += [*range(periods), None]
+                    ys += [*_numbers(run), None]
+                common = {"type": "scatter", "mode": "lines", "xaxis": f"x{axis}"}
+                common["yaxis"] = f"y{axis}"
+                data.append(
+                    {
+                        **common,
+                        "x": xs,
+                        "y": ys,
+                        "name": "one market (seed)",
+                        "legendgroup": f"markets{i}",
+                        "showlegend": False,
+                        "opacity": 0.18,
+                        "line": {"color": colours[i], "width": 1},
+                        "hoverinfo": "skip",
+                    }
+                )
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all closed: a gap
+                    mean = np.nanmean(np.where(np.isfinite(runs), runs, np.nan), axis=0)
+                data.append(
+                    {
+                        **common,
+                        "x": list(range(periods)),
+                        "y": _numbers(mean),
+                        "name": f"{label} (mean of {n})",
+                        "legendgroup": f"firm{i}",
+                        "showlegend": p == 0,
+                        "line": {"color": colours[i], "width": 3.5},
+                        "hovertemplate": f"{_TITLES[column]}, mean: %{{y:.2f}}<extra>"
+                        f"{label[:30]}</extra>",
+                    }
+                )
+                if k is not None:
+                    data.append(
+                        {
+                            **common,
+                            "x": list(range(periods)),
+                            "y": _numbers(runs[k]),
+                            "name": f"your market ({market})",
+                            "legendgroup": f"yours{i}",
+                            "showlegend": p == 0 and i == 0,
+                            "line": {"color": colours[i], "width": 2, "dash": "dash"},
+                            "hovertemplate": f"{_TITLES[column]}, your market: %{{y:.2f}}"
+                            f"<extra>{label[:30]}</extra>",
+                        }
+                    )
+            finite = values[np.isfinite(values)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            pad = 0.06 * max(hi - lo, 1e-9)
+            limits[column] = (lo - pad, hi + pad)
+        layout = self._layout(debrief, limits)
+        caption = (
+            f"Thin lines: each of the {n} markets; bold: the mean"
+            + (f"; dashed: your market ({market})" if k is not None else "")
+            + "."
+        )
+        return ChartSpec(layout, data, caption)
+
+    def _layout(self, debrief: Debrief, limits: dict[str, tuple[float, float]]) -> dict:
+        sc = debrief.scenario
+        font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
+        layout: dict[str, Any] = {
+            "font": font,
+            "margin": {"l": 78, "r": 14, "t": 8, "b": 52},
+            "showlegend": True,
+            "legend": {
+                "orientation": "h",
+                "x": 0.5,
+                "xanchor": "center",
+                "y": 1.0,
+                "yanchor": "top",
+                "font": {"size": MARK_PX},
+            },
+            "hovermode": "closest",
+            "hoverlabel": {"font": {"size": MARK_PX}},
+            "plot_bgcolor": "white",
+            "paper_bgcolor": "white",
+            "shapes": [],
+        }
+        ylabels = {
+            "efficiency": "efficiency",
+            "market_value": "market value",
+            "profit": f"profit ({sc.money_unit})",
+            "cash": f"cash ({plots.stock_unit(sc.money_unit)})",
+        }
+        horizon = debrief.data["profit"].shape[2] - 1
+        for p, column in enumerate(KPI_COLUMNS):
+            axis = "" if p == 0 else str(p + 1)
+            top = p < 2
+            layout[f"xaxis{axis}"] = {
+                "domain": list(_X[p % 2]),
+                "anchor": f"y{axis}",
+                "range": [0, horizon],
+                "showgrid": True,
+                "gridcolor": "#e6e6e6",
+                "zeroline": False,
+                "linecolor": "#4d4d4d",
+                "ticks": "outside",
+                "tickfont": {"size": TICK_PX},
+                **({} if top else {"title": {"text": "period (month)", "standoff": 4}}),
+            }
+            layout[f"yaxis{axis}"] = {
+                "domain": [0.5, 0.86] if top else [0.0, 0.38],
+                "anchor": f"x{axis}",
+                "range": list(limits[column]),
+                "showgrid": True,
+                "gridcolor": "#e6e6e6",
+                "zeroline": column in ("profit", "cash"),
+                "zerolinecolor": "#737373",
+                "linecolor": "#4d4d4d",
+                "ticks": "outside",
+                "tickfont": {"size": TICK_PX},
+                "nticks": 5,
+                "title": {"text": ylabels[column], "font": {"size": LABEL_PX}, "standoff": 6},
+            }
+            for period in debrief.shift_periods:
+                layout["shapes"].append(_vline(period, axis, "#262626", "dash", 1.5))
+        return layout
 
 
 def live_charts(twins: TwinFirms) -> dict[str, OverTimeChart]:

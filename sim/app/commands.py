@@ -125,7 +125,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         type=seed_number,
         default=None,
         metavar="N",
-        help="the market (seed); default: the scenario's classroom_seed (its typical market)",
+        help="the market (seed); default: the scenario's classroom_seed (its opening market)",
     )
     figure.add_argument(
         "--strategy",

@@ -156,7 +156,7 @@ class Lesson:
 
     @_guarded
     def choose(self, name: str) -> None:
-        """Open scenario ``name`` at its typical market, period 0."""
+        """Open scenario ``name`` at its opening market (``classroom_seed``), period 0."""
         if name not in self.scenarios:
             raise ControlError(f"unknown scenario {name!r}; allowed: {', '.join(self.scenarios)}")
         scenario = self.scenarios[name]
@@ -217,7 +217,8 @@ class Lesson:
 
     @_guarded
     def change_firm(self, index: int, field: str, value: float | str) -> None:
-        """A live change of firm ``index``'s ``alpha``, ``sensing`` or ``coordination``."""
+        """A live change of firm ``index``'s ``alpha``, ``sensing``, ``coordination``,
+        ``communication`` or one department's alignment (``alpha.<department>``)."""
         key = f"{field}-{index}"
         try:
             self.twins.change_firm(index, **{field: value})
@@ -382,9 +383,15 @@ class Lesson:
         }
         for i, spec in enumerate(twins.initial_settings):
             default = twins.scenario.all_strategies[twins.strategy_names[i]]
-            for key in ("alpha", "sensing", "coordination"):
+            for key in ("alpha", "sensing", "coordination", "communication"):
                 value = getattr(spec, key)
-                if value != getattr(default, key) and not isinstance(value, dict):
+                if isinstance(value, dict):  # alpha per department: each one that differs
+                    names = [d.name for d in twins.scenario.departments]
+                    before = dict(zip(names, twins.scenario.alpha_of(default), strict=True))
+                    for department, alpha in value.items():
+                        if alpha != before[department]:
+                            fields[f"alpha{i + 1}.{department}"] = f"{alpha:g}"
+                elif value != getattr(default, key):
                     fields[f"{key}{i + 1}"] = f"{value:g}" if isinstance(value, float) else value
         if twins.initial_cost_factor != 1.0:
             fields["costs"] = f"{twins.initial_cost_factor:g}"
@@ -414,12 +421,29 @@ class Lesson:
         settings = []
         for i, spec in enumerate(twins.initial_settings):
             update: dict[str, object] = {}
-            for key in ("alpha", "sensing"):
+            for key in ("alpha", "sensing", "communication"):
                 if f"{key}{i + 1}" in raw:
                     update[key] = parse_number(raw[f"{key}{i + 1}"], what=key, low=0, high=1)
             mode = raw.get(f"coordination{i + 1}")
             if mode is not None:
                 update["coordination"] = parse_mode(mode, what=f"link: coordination{i + 1}")
+            per_department = {
+                k.partition(".")[2]: v for k, v in raw.items() if k.startswith(f"alpha{i + 1}.")
+            }
+            if per_department:  # alpha per department: the others keep theirs
+                names = [d.name for d in scenario.departments]
+                alone = StrategySpec.model_validate({**spec.model_dump(), **update})
+                alphas = dict(zip(names, scenario.alpha_of(alone), strict=True))
+                for department, value in per_department.items():
+                    if department not in names:
+                        raise ControlError(
+                            f"link: alpha{i + 1}.{department}: no such department; "
+                            f"allowed: {', '.join(names)}"
+                        )
+                    alphas[department] = parse_number(
+                        value, what=f"alpha{i + 1}.{department}", low=0, high=1
+                    )
+                update["alpha"] = alphas
             settings.append(StrategySpec.model_validate({**spec.model_dump(), **update}))
         factor = parse_number(raw.get("costs", 1), what="costs", low=0, high=MAX_COST_FACTOR)
         twins = TwinFirms(

@@ -9,7 +9,7 @@ import functools
 import html
 import io
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -26,7 +26,15 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from sim import plots
-from sim.app.state import DEBRIEF_SEEDS, KPI_COLUMNS, Debrief, Intervention, TwinFirms, plain
+from sim.app.state import (
+    DEBRIEF_SEEDS,
+    KPI_COLUMNS,
+    Debrief,
+    Intervention,
+    TwinFirms,
+    change_words,
+    plain,
+)
 from sim.effects import holds
 from sim.explain import describe_effect
 from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
@@ -184,8 +192,9 @@ class LiveView:
 
 class OverTimeView(LiveView):
     """Efficiency, market value, profit and cash over time for both firms; market shifts and
-    live changes marked and labelled above the panels; a faint line for a changed firm
-    without its live changes (the baseline, on the same market)."""
+    every change of the class (strategy, costs, shifts) marked and labelled above the panels;
+    once there is a change, a dashed line per firm from period 0: the same market without the
+    class's changes (the baseline)."""
 
     name = "over_time"
 
@@ -213,7 +222,16 @@ class OverTimeView(LiveView):
             ax.set_xlim(0, sc.horizon)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
             self.baselines[column] = [
-                ax.plot([], [], color=c, linewidth=1.8, alpha=0.4, zorder=2.5, gid="baseline")[0]
+                ax.plot(
+                    [],
+                    [],
+                    color=c,
+                    linewidth=2.0,
+                    linestyle=(0, (4, 3)),
+                    alpha=0.8,
+                    zorder=3.5,
+                    gid="baseline",
+                )[0]
                 for c in self.colours
             ]
             self.lines[column] = [
@@ -242,6 +260,7 @@ class OverTimeView(LiveView):
         self._marks_drawn: tuple = ()
         self._legend = None
         self._legend_labels: tuple = ()
+        self._baseline_words = ""
         self._set_legend(twins)
 
     def fit(self, twins: TwinFirms) -> None:
@@ -253,20 +272,18 @@ class OverTimeView(LiveView):
             )
 
     def caption(self) -> str:
-        """The marks drawn (shifts, live changes) and the faint lines, in words."""
+        """The marks drawn (shifts, live changes) and the dashed lines, in words."""
         words = []
         if self._marks_drawn:
             words.append(
                 "Marked: " + "; ".join(label for _, label, _, _ in self._marks_drawn) + "."
             )
-        faint = [i for i, line in enumerate(self.baselines["profit"]) if len(line.get_xdata()) > 0]
-        if faint:
-            names = " and ".join(self._legend_labels[i].split(",")[0] for i in faint)
-            words.append(f"Faint line: {names} without the live change.")
+        if self._baseline_words:
+            words.append(self._baseline_words)
         return " ".join(words)
 
     def _set_legend(self, twins: TwinFirms) -> None:
-        labels = (twins.label_now(0), twins.label_now(1), bool(twins.changed_firms()))
+        labels = (twins.label_now(0), twins.label_now(1), twins.baseline is not None)
         if labels == self._legend_labels:
             return
         if self._legend is not None:
@@ -280,7 +297,14 @@ class OverTimeView(LiveView):
         )
         if labels[2]:
             handles.append(
-                Line2D([], [], color="0.3", alpha=0.4, linewidth=2, label="without the change")
+                Line2D(
+                    [],
+                    [],
+                    color="0.3",
+                    linestyle=(0, (4, 3)),
+                    linewidth=2,
+                    label="without the class's changes",
+                )
             )
         else:
             handles.append(
@@ -303,12 +327,7 @@ class OverTimeView(LiveView):
         """Lines up to period ``t``; limits grow as needed; shifts and live changes marked."""
         t = twins.period if t is None else t
         x = np.arange(t + 1)
-        changed = twins.changed_firms()
         base = twins.baseline
-        starts = {
-            i: min(c.period for c in twins.interventions if c.kind == "strategy" and c.firm == i)
-            for i in changed
-        }
         for column, ax in self.axes.items():
             values = []
             for i, firm in enumerate(twins.firms):
@@ -318,9 +337,9 @@ class OverTimeView(LiveView):
                 alive = np.flatnonzero(np.isfinite(y))
                 last = alive[-1] if alive.size else 0
                 self.heads[column][i].set_data([last], [y[last]] if alive.size else [np.nan])
-                if i in changed and base is not None and starts[i] < t:
-                    b = base.firms[i].log.floats[column][starts[i] : t + 1]
-                    self.baselines[column][i].set_data(np.arange(starts[i], t + 1), b)
+                if base is not None:
+                    b = base.firms[i].log.floats[column][: t + 1]
+                    self.baselines[column][i].set_data(x, b)
                     values.append(b)
                 else:
                     self.baselines[column][i].set_data([], [])
@@ -332,14 +351,12 @@ class OverTimeView(LiveView):
                     self.limits[column] = grown
                     ax.set_ylim(*grown)
                     self.invalidate()
+        styles = {"shift": "--", "change": "-."}
         marks = tuple(
-            [(p, f"shift {p}", "0.15", "--") for p, _ in twins.shifts() if p <= t]
-            + [
-                (c.effective, f"{c.effective}: {_short_change(c)}", self.colours[c.firm], "-.")
-                for c in twins.interventions
-                if c.kind == "strategy" and c.effective <= t
-            ]
+            (p, label, colour, styles[kind])
+            for p, label, colour, kind in change_marks(twins, t, self.colours)
         )
+        self._baseline_words = baseline_words(twins, t)
         if marks != self._marks_drawn:
             self._draw_marks(marks)
             self.invalidate()
@@ -395,16 +412,53 @@ class OverTimeView(LiveView):
         self._marks_drawn = marks
 
 
-def _short_change(change: Intervention) -> str:
-    """A live change in a few characters, for a mark on a chart: "α 0.7", "sensing 0"."""
-    symbols = {"alpha": "α", "sensing": "sensing", "coordination": ""}
-    return (
-        ", ".join(
-            f"{symbols.get(k, k)} {v:g}".strip() if isinstance(v, float) else str(v)
-            for k, v in change.changes
-        )
-        or "change"
+#: the colours of the marks that are no firm's: market shifts, and changes of the costs
+SHIFT_COLOUR, COSTS_COLOUR = "#262626", "#8c6d1f"
+
+
+def change_marks(
+    twins: TwinFirms, t: int, colours: Sequence[str]
+) -> tuple[tuple[int, str, str, str], ...]:
+    """Every market shift and every change of the class that acts by period ``t``, in period
+    order: (period, label, colour, kind), kind ``shift`` or ``change``; a firm's change in its
+    colour ("71: α 0.7, sensing 0.3"), a change of the costs in `COSTS_COLOUR` ("40: costs
+    ×3")."""
+    marks = [(p, f"shift {p}", SHIFT_COLOUR, "shift") for p, _ in twins.shifts() if p <= t]
+    for c in twins.interventions:
+        if c.kind == "shift" or c.effective > t:
+            continue
+        if c.kind == "costs":
+            label, colour = f"{c.effective}: costs ×{c.cost_factor:g}", COSTS_COLOUR
+        else:
+            label, colour = f"{c.effective}: {_short_change(c)}", colours[c.firm]
+        marks.append((c.effective, label, colour, "change"))
+    return tuple(sorted(marks, key=lambda mark: mark[0]))
+
+
+def baseline_words(twins: TwinFirms, t: int) -> str:
+    """The dashed lines in words: the same market without the class's changes, and which firm
+    they have changed nothing for so far."""
+    first = twins.first_change()
+    if twins.baseline is None or first is None:
+        return ""
+    words = (
+        "Dashed: each firm in the same market without the class's changes (the same line up "
+        f"to the first change, at period {first})."
     )
+    same = [twins.labels[i] for i in range(2) if not twins.differs_from_baseline(i, t)]
+    if same and first <= t:
+        words += f" No difference so far for {' and '.join(same)}."
+    return words
+
+
+def _short_change(change: Intervention) -> str:
+    """A live change in a few characters, for a mark on a chart: "α 0.7", "sensing 0",
+    "α shop 0.8", "hierarchical"."""
+    parts = [
+        str(v) if k == "coordination" else change_words([(k, v)], short=True)
+        for k, v in change.changes
+    ]
+    return ", ".join(parts) or "change"
 
 
 class SailingView(LiveView):

@@ -191,14 +191,61 @@ def typicality(debrief: Debrief) -> np.ndarray:
     return worst
 
 
+def title_claim(debrief: Debrief) -> np.ndarray:
+    """Per market: the app's title claim, "an efficient ship sailing in circles", holds for the
+    first firm (the efficiency-only one) against the second: from the split on it is more
+    efficient on average (`efficiency_after`, over the periods it is in business) and it is
+    still moving, not stuck: it changes a decision in a period at least the scenario's
+    ``cycle_window`` periods after the split."""
+    values = measures(debrief)
+    first, second = debrief.strategy_names
+    more_efficient = values[first]["efficiency_after"] > values[second]["efficiency_after"]
+    miles = debrief.data["miles"][0]  # (seed, period): decisions changed since period 0
+    late = min(debrief.split + debrief.scenario.metrics.cycle_window, miles.shape[1] - 1)
+    moving = miles[:, -1] > miles[:, late - 1]
+    return np.asarray(more_efficient & moving, dtype=bool)
+
+
+def notes_hold(debrief: Debrief) -> np.ndarray:
+    """Per market: every "things to notice" line of the scenario holds there."""
+    values = measures(debrief)
+    held = np.ones(len(debrief.seeds), dtype=bool)
+    for notice in debrief.scenario.things_to_notice:
+        if notice.check.strip():
+            held &= evaluate(notice.check, values)
+    return held
+
+
+def opening_market(debrief: Debrief) -> tuple[int, str]:
+    """The market a class opens on, and which rule chose it.
+
+    The rule: of the debrief's markets, those where the app's title claim (`title_claim`) and
+    every thing to notice (`notes_hold`) hold; of those, the most typical (`typicality`, the
+    lower seed on a tie). If no market has both, the notes alone (what the Info panel says must
+    hold where the class looks), then the title claim alone, then all markets (the second word
+    says which: "title and notes", "notes", "title", "any").
+    """
+    distance = typicality(debrief)
+    title, notes = title_claim(debrief), notes_hold(debrief)
+    for allowed, rule in (
+        (title & notes, "title and notes"),
+        (notes, "notes"),
+        (title, "title"),
+        (np.ones_like(title), "any"),
+    ):
+        if allowed.any():
+            k = int(np.argmin(np.where(allowed, distance, np.inf)))
+            return int(debrief.seeds[k]), rule
+    raise ValueError("a debrief without markets")  # pragma: no cover
+
+
 def typical_market(
     scenario: Scenario,
     *,
     strategies: tuple[str, str] = DEFAULT_TWINS,
     markets: int = DEBRIEF_SEEDS,
 ) -> int:
-    """The market a class opens on: of seeds 0 .. ``markets`` - 1, the most typical on every
-    measure the scenario's "things to notice" mention (`typicality`; the lower seed on a tie).
-    What a scenario's ``classroom_seed`` should be."""
+    """The market a class opens on (`opening_market`) of seeds 0 .. ``markets`` - 1: what a
+    scenario's ``classroom_seed`` should be."""
     debrief = TwinFirms(scenario, strategies=strategies, seed=0, baseline=False).debrief(markets)
-    return int(debrief.seeds[int(np.argmin(typicality(debrief)))])
+    return opening_market(debrief)[0]

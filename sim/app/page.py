@@ -18,9 +18,10 @@ from pathlib import Path
 import solara
 
 from sim.app import spare
+from sim.app.charts import DebriefChart
 from sim.app.lesson import SPEED_MAX, SPEED_MIN, VIEWS, Lesson
 from sim.app.live import Screen, decisions_table, firm_colours
-from sim.app.notes import check_notes
+from sim.app.notes import check_notes, title_claim
 from sim.app.server import PLOTLY_URL
 from sim.app.state import (
     DEBRIEF_SEEDS,
@@ -32,7 +33,7 @@ from sim.app.state import (
 )
 from sim.plots import stock_unit
 from sim.scenario import Scenario
-from sim.scenario.schema import COORDINATION_MODES
+from sim.scenario.schema import COORDINATION_MODES, mean_level
 
 ASSETS = Path(__file__).parent / "assets"
 #: Below this window width (CSS pixels), the page opens in presentation mode: every
@@ -46,8 +47,9 @@ VIEW_TITLES: dict[str, str] = {
     "debrief": "Debrief",
 }
 VIEW_HELP: dict[str, str] = {
-    "over_time": "Both firms in the same market, month by month. Dashed line: a market shift; "
-    "coloured line: a live change; faint line: the firm without it.",
+    "over_time": "Both firms in the same market, month by month. Dashed upright: a market shift; "
+    "dash-dotted upright: a change of yours; dashed line in a firm's colour: that firm without "
+    "your changes.",
     "sailing": "Left: where each firm stands. Right: how far it has sailed (decisions "
     "changed) against how far it still is from the best set-up for today's customers (its "
     "port).",
@@ -137,6 +139,22 @@ def Scoreboard(twins: TwinFirms, version: int) -> None:
             ("miles sailed", str(f.miles)),
             ("distance to port", str(f.distance_to_port)),
         ]
+        people = [
+            (word, value)
+            for word, value in (("understood", f.understanding), ("engaged", f.engagement))
+            if value is not None
+        ]
+        rows += [(f"staff {word} (mean)", f"{value:.0%}") for word, value in people]
+        extra = []  # resources and purpose, where the scenario has them
+        if f.shares is not None:
+            rows += [(f"budget share: {name}", f"{v:.0%}") for name, v in f.shares.items()]
+            rows.append(("months the budget bound", f"{f.budget_binds:.0%}"))
+            extra.append(f"budget bound {f.budget_binds:.0%}")
+        if f.impact is not None:
+            purpose = twins.scenario.purpose
+            rows.append((f"{purpose.name} ({purpose.unit})", _fmt(f.impact, 1)))
+            rows.append((f"levy ({unit})", _fmt(f.levy, 1)))
+            extra.append(f"{purpose.name.split()[-1]} {_fmt(f.impact, 0)}")
         table = "".join(
             f'<tr><td>{html.escape(k)}</td><td class="value">{val}</td></tr>' for k, val in rows
         )
@@ -145,6 +163,8 @@ def Scoreboard(twins: TwinFirms, version: int) -> None:
             f"value {_fmt(f.market_value)}",
             f"efficiency {_fmt(f.efficiency)}",
             f"miles {f.miles}",
+            *(f"{word} {value:.0%}" for word, value in people),
+            *extra,
         ] + ([] if f.alive else ["closed"])
         line = " · ".join(f'<span class="item">{item}</span>' for item in items)
         cells.append(
@@ -304,6 +324,7 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
     words_to_mode = {MODE_WORDS.get(m, plain(m)): m for m in COORDINATION_MODES}
     plain_to_strategy = {plain(n): n for n in twins.scenario.all_strategies}
     unit = html.escape(twins.scenario.money_unit)
+    per_department = solara.use_reactive(False)
     with solara.Card(classes=["firm-controls", f"firm-controls-{index}"]):
         solara.HTML(
             unsafe_innerHTML=f"Firm {index + 1}: {html.escape(twins.label_now(index))}",
@@ -330,7 +351,7 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
         )
         NumberControl(
             "sensing (0 to 1)",
-            spec.sensing,
+            mean_level(spec.sensing),  # a table by department: its mean, as alpha's
             0.0,
             1.0,
             0.05,
@@ -346,6 +367,38 @@ def FirmControls(lesson: Lesson, index: int, version: int) -> None:
             on_value=lambda words: lesson.change_firm(index, "coordination", words_to_mode[words]),
             classes=[f"mode-{index}"],
         )
+        if twins.scenario.firm.understanding is not None:
+            NumberControl(
+                "communication (0 to 1)",
+                spec.communication,
+                0.0,
+                1.0,
+                0.05,
+                functools.partial(lesson.change_firm, index, "communication"),
+                errors.get(f"communication-{index}", ""),
+                f"communication-{index}",
+                hint="share of the gap to full understanding of the strategy closed per month",
+            )
+        # one department's coupling: drawn only when asked (fewer widgets on a page's start)
+        solara.Button(
+            ("hide" if per_department.value else "show") + " alignment per department",
+            on_click=lambda: per_department.set(not per_department.value),
+            text=True,
+            classes=["per-department-button", f"per-department-{index}"],
+        )
+        if per_department.value:
+            for department, value in zip(twins.scenario.departments, alphas, strict=True):
+                key = f"alpha.{department.name}"
+                NumberControl(
+                    f"α of {plain(department.name)}",
+                    value,
+                    0.0,
+                    1.0,
+                    0.05,
+                    functools.partial(lesson.change_firm, index, key),
+                    errors.get(f"{key}-{index}", ""),
+                    f"alpha-{department.name}-{index}",
+                )
         solara.HTML(
             unsafe_innerHTML=f"Coordination costs it {twins.firms[index].coordination_cost:.1f} "
             f"{unit}.",
@@ -497,16 +550,28 @@ def Timeline(screen: Screen, version: int) -> None:
 def DebriefPanel(lesson: Lesson, version: int, start: Callable[[], None]) -> None:
     """After a run: the same setting in 30 markets, so the class sees it was not luck."""
     screen, twins = lesson.screen, lesson.twins
+    debrief = screen.debrief
+    chart = solara.use_memo(
+        lambda: None if debrief is None else DebriefChart().spec(debrief, twins.seed),
+        [id(debrief)],
+    )
     solara.HTML(
         tag="h2",
         unsafe_innerHTML=f"Debrief: was it luck? The same setting in {DEBRIEF_SEEDS} markets",
     )
-    if screen.debrief is not None:
-        solara.HTML(
-            tag="p", unsafe_innerHTML=html.escape(screen.debrief.verdict()), classes=["verdict"]
+    if debrief is not None and chart is not None:
+        # the chart first, drawn in the browser with large type: above the fold on a projector
+        # (it takes the window's height left); the verdict and the numbers under it
+        PlotlyChart(
+            name="debrief",
+            chart_layout=chart.layout,
+            traces=chart.data,
+            period=twins.period,
+            src=PLOTLY_URL,
         )
+        solara.HTML(tag="p", unsafe_innerHTML=html.escape(chart.caption), classes=["view-caption"])
+        solara.HTML(tag="p", unsafe_innerHTML=html.escape(debrief.verdict()), classes=["verdict"])
         solara.HTML(unsafe_innerHTML=debrief_table(lesson), classes=["debrief-summary"])
-        solara.Image(screen.debrief_png(), width="100%", classes=["view-image", "view-debrief"])
     elif twins.finished:
         solara.HTML(
             tag="p",
@@ -554,6 +619,18 @@ def debrief_table(lesson: Lesson) -> str:
         else "<p>No live change was made: the same start in every market.</p>"
     )
     notes = ""
+    if lesson.twins.seed in debrief.seeds:
+        claim = title_claim(debrief)
+        window = debrief.scenario.metrics.cycle_window
+        here = bool(claim[debrief.seeds.index(lesson.twins.seed)])
+        notes = (
+            f"<p class='title-claim'>Sailing in circles, the app's title: the "
+            f"{html.escape(debrief.labels[0])} firm more efficient than the "
+            f"{html.escape(debrief.labels[1])} one after period {debrief.split} and still "
+            f"moving {window} periods after it, not stuck. <b>Your market: "
+            f"{'yes' if here else 'no'}; {int(claim.sum())} of {len(debrief.seeds)} "
+            "markets.</b></p>"
+        )
     if all(n.check.strip() for n in debrief.scenario.things_to_notice) and (
         lesson.twins.seed in debrief.seeds
     ):
@@ -563,7 +640,7 @@ def debrief_table(lesson: Lesson) -> str:
             "markets.</b></li>"
             for n in check_notes(debrief, lesson.twins.seed)
         )
-        notes = f"<h3>Things to notice, checked</h3><ul>{items}</ul>"
+        notes += f"<h3>Things to notice, checked</h3><ul>{items}</ul>"
     return f'<table class="debrief-table"><tr><th></th>{head}</tr>{rows}</table>{replayed}{notes}'
 
 

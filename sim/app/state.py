@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from sim.scenario import (
     scenario_to_dict,
     validate_scenario,
 )
-from sim.scenario.schema import COORDINATION_MODES, CostSpec
+from sim.scenario.schema import COORDINATION_MODES, CostSpec, mean_level
 
 if TYPE_CHECKING:
     from sim.agents import Firm
@@ -179,7 +179,34 @@ def plain(name: str) -> str:
 
 # ---- the record of what the teacher did ----
 
-_WORDS = {"alpha": "alignment", "sensing": "sensing", "coordination": "coordination"}
+_WORDS = {
+    "alpha": "alignment",
+    "sensing": "sensing",
+    "coordination": "coordination",
+    "communication": "communication",
+}
+
+
+def setting_words(key: str, *, short: bool = False) -> str:
+    """A live change's setting in words: "alignment", "α", "alignment of shop" for a
+    department's coupling (``alpha.shop``), "α shop" when ``short``."""
+    field, _, department = key.partition(".")
+    if field == "alpha":
+        if department:
+            return f"α {plain(department)}" if short else f"alignment of {plain(department)}"
+        return "α" if short else "alignment"
+    return _WORDS.get(field, plain(field))
+
+
+def change_words(changes: Iterable[tuple[str, float | str]], *, short: bool = False) -> str:
+    """(setting, value) pairs in words: "alignment 0.7, sensing 0.3"."""
+    return ", ".join(
+        f"{setting_words(k, short=short)} {v:g}"
+        if isinstance(v, float)
+        else f"{setting_words(k, short=short)} {v}"
+        for k, v in changes
+    )
+
 
 InterventionKind = Literal["strategy", "costs", "shift"]
 
@@ -219,6 +246,17 @@ class FirmView:
     miles: int
     distance_to_port: int
     cost: float
+    #: the departments' mean strategic understanding and engagement, where the scenario has
+    #: ``[firm.understanding]`` / ``[firm.engagement]`` (None where it has not)
+    understanding: float | None = None
+    engagement: float | None = None
+    #: with ``[resources]``: each department's share of the budget now, and the share of the
+    #: periods so far (from period 1) in which the budget bound (None without)
+    shares: dict[str, float] | None = None
+    budget_binds: float | None = None
+    #: with ``[purpose]``: this period's impact and the levy paid (None without)
+    impact: float | None = None
+    levy: float | None = None
 
 
 # ---- the session ----
@@ -227,7 +265,7 @@ class FirmView:
 class TwinFirms:
     """Two firms in one market, on one seed, stepping together; live changes and their record.
 
-    The seed defaults to the scenario's ``classroom_seed`` (its typical market).
+    The seed defaults to the scenario's ``classroom_seed`` (its opening market).
     ``strategies`` name the firms' starting strategies (from the scenario's, built-ins
     included); ``settings`` may replace their specs (the controls' values at a reset).
     Changes made now take effect at the next period, through `Firm.set_strategy`.
@@ -276,8 +314,9 @@ class TwinFirms:
         for firm, spec in zip(self.market.firms, specs, strict=True):
             firm.set_strategy(spec, costs=self.costs)
         self.interventions: list[Intervention] = []
-        #: the same market without the firms' live strategy changes (common random numbers),
-        #: made at the first such change and stepped in lockstep; None until then
+        #: the same market without any of the class's changes (strategy, costs, shifts): the
+        #: run as the scenario would have gone (common random numbers), made at the first
+        #: change, replayed from period 0 and stepped in lockstep; None until then
         self.baseline: TwinFirms | None = None
         self._keep_baseline = baseline
         self.labels = firm_labels(self.strategy_names)
@@ -332,7 +371,33 @@ class TwinFirms:
                 miles=int(log.ints["miles"][: t + 1].sum()),
                 distance_to_port=int(log.ints["distance_to_port"][t]),
                 cost=float(firm.coordination_cost),
+                understanding=self.people(index, "understanding"),
+                engagement=self.people(index, "engagement"),
+                **self.resources_and_purpose(index),
             )
+
+    def resources_and_purpose(self, index: int) -> dict[str, Any]:
+        """Firm ``index``'s budget split and how often it bound (``[resources]``), its impact
+        and levy (``[purpose]``) this period: `FirmView`'s fields, empty where off."""
+        firm, t = self.firms[index], self.period
+        h, row = firm.engine.history, firm.row
+        out: dict[str, Any] = {}
+        if self.scenario.resources is not None and h.shares is not None:
+            names = [d.name for d in self.scenario.departments]
+            out["shares"] = {n: float(h.shares[t, row, d]) for d, n in enumerate(names)}
+            binds = h.budget_binds[1 : t + 1, row]
+            out["budget_binds"] = float(np.mean(binds)) if binds.size else 0.0
+        if self.scenario.purpose is not None and getattr(h, "impact", None) is not None:
+            out["impact"] = float(h.impact[t, row])
+            out["levy"] = float(h.levy[t, row])
+        return out
+
+    def people(self, index: int, part: str) -> float | None:
+        """Firm ``index``'s departments' mean ``understanding`` or ``engagement`` now; None if
+        the scenario has no such mechanism (``[firm.understanding]``, ``[firm.engagement]``)."""
+        if getattr(self.scenario.firm, part) is None:
+            return None
+        return float(np.mean([getattr(d, part) for d in self.firms[index].departments]))
 
     def shifts(self) -> list[tuple[int, str]]:
         """(period, label) of every market shift so far."""
@@ -388,8 +453,12 @@ class TwinFirms:
         alpha: float | str | None = None,
         coordination: str | None = None,
         sensing: float | str | None = None,
+        communication: float | str | None = None,
+        **departments: float | str,
     ) -> StrategySpec:
-        """Change firm ``index``'s alignment, coordination mode or sensing from the next period.
+        """Change firm ``index``'s alignment, coordination mode, sensing or communication from
+        the next period; ``departments`` set one department's alignment, by keys
+        ``alpha.<department>`` (``change_firm(0, **{"alpha.shop": 0.8})``).
 
         Raises `ControlError` for a value out of range (nothing changes then).
         """
@@ -406,10 +475,36 @@ class TwinFirms:
         if sensing is not None:
             changes["sensing"] = parse_number(sensing, what="sensing", low=0.0, high=1.0)
             words.append(f"sensing {changes['sensing']:g}")
+        if communication is not None:
+            changes["communication"] = parse_number(
+                communication, what="communication", low=0.0, high=1.0
+            )
+            words.append(f"communication {changes['communication']:g}")
+        names = [d.name for d in self.scenario.departments]
+        for key, value in departments.items():
+            field, _, department = key.partition(".")
+            if field != "alpha" or department not in names:
+                raise ControlError(
+                    f"unknown setting {key!r}; allowed: alpha, sensing, coordination, "
+                    f"communication, or alpha.<department> ({', '.join(names)})"
+                )
+            changes[key] = parse_number(
+                value, what=f"alignment coupling of {plain(department)}", low=0.0, high=1.0
+            )
+            words.append(f"{setting_words(key)} {changes[key]:g}")
         with self.lock:
             firm = self.firms[index]
+            update = {k: v for k, v in changes.items() if "." not in k}
+            if len(update) < len(changes):  # one department's coupling: alpha per department
+                alphas = dict(zip(names, self.scenario.alpha_of(firm.strategy), strict=True))
+                if "alpha" in update:
+                    alphas = dict.fromkeys(names, update["alpha"])
+                for key, value in changes.items():
+                    if "." in key:
+                        alphas[key.partition(".")[2]] = value
+                update["alpha"] = alphas
             try:
-                spec = StrategySpec.model_validate({**firm.strategy.model_dump(), **changes})
+                spec = StrategySpec.model_validate({**firm.strategy.model_dump(), **update})
             except ValidationError as exc:  # pragma: no cover - ranges are checked above
                 raise ControlError(exc.errors()[0]["msg"]) from None
             if not changes:
@@ -432,12 +527,11 @@ class TwinFirms:
         """Scale the scenario's coordination costs (meetings, alignment, market research)."""
         value = parse_number(factor, what="coordination cost", low=0.0, high=MAX_COST_FACTOR)
         with self.lock:
+            self._start_baseline()
             self.cost_factor = value
             self.costs = scaled_costs(self.scenario.costs, value)
             for firm in self.firms:
                 firm.set_strategy(firm.strategy, costs=self.costs)
-            if self.baseline is not None:
-                self.baseline.change_cost_factor(value)
             self._record(
                 Intervention(
                     self.period,
@@ -460,9 +554,8 @@ class TwinFirms:
             queued = self.queued_shift()
             if queued is not None:
                 return queued.label
+            self._start_baseline()
             event = self.market.shift_now()  # replaces the next scheduled one to its regime
-            if self.baseline is not None:
-                self.baseline._shift_to(event.to)
             self._record(Intervention(self.period, "shift", event.label, regime=event.to))
             return event.label
 
@@ -479,13 +572,13 @@ class TwinFirms:
 
     def _shift_to(self, regime: str) -> None:
         with self.lock:
+            self._start_baseline()
             event = self.market.shift_now(regime)
-            if self.baseline is not None:
-                self.baseline._shift_to(regime)
             self._record(Intervention(self.period, "shift", event.label, regime=regime))
 
     def _start_baseline(self) -> None:
-        """The same market without live strategy changes, played to now (first change only)."""
+        """The same market without any of the class's changes, played from period 0 to now
+        (at the first change only; later changes never reach it)."""
         if self.baseline is not None or not self._keep_baseline:
             return
         twin = TwinFirms(
@@ -496,12 +589,28 @@ class TwinFirms:
             settings=self.initial_settings,
             baseline=False,
         )
-        twin.replay([c for c in self.interventions if c.kind != "strategy"], until=self.period)
+        twin.replay([], until=self.period)
         self.baseline = twin
 
     def changed_firms(self) -> set[int]:
         """The firms whose strategy was changed live."""
         return {c.firm for c in self.interventions if c.kind == "strategy"}
+
+    def first_change(self) -> int | None:
+        """The first period played with one of the class's changes (None: no change yet)."""
+        return min((c.effective for c in self.interventions), default=None)
+
+    def differs_from_baseline(self, index: int, t: int | None = None) -> bool:
+        """True if firm ``index`` has, by period ``t`` (default: now), a number on the over-time
+        chart that differs from the same firm without the class's changes."""
+        if self.baseline is None:
+            return False
+        t = self.period if t is None else t
+        run, base = self.firms[index].log.floats, self.baseline.firms[index].log.floats
+        return any(
+            not np.array_equal(run[k][: t + 1], base[k][: t + 1], equal_nan=True)
+            for k in KPI_COLUMNS
+        )
 
     def label_now(self, index: int, *, short: bool = False) -> str:
         """Firm ``index``'s name with what it now is: "efficiency only, alignment 0.7 from
@@ -511,14 +620,12 @@ class TwinFirms:
         for change in self.interventions:
             if change.kind == "strategy" and change.firm == index:
                 for key, value in change.changes:
+                    if key == "alpha":  # the whole firm's coupling replaces the departments'
+                        latest = {k: v for k, v in latest.items() if not k.startswith("alpha.")}
                     latest[key] = (value, change.effective)
-        words = {**_WORDS, "alpha": "α"} if short else _WORDS
         since = "from" if short else "from period"
         parts = [
-            f"{words.get(k, k)} {v:g} {since} {t}"
-            if isinstance(v, float)
-            else f"{words.get(k, k)} {v} {since} {t}"
-            for k, (v, t) in latest.items()
+            f"{change_words([(k, v)], short=short)} {since} {t}" for k, (v, t) in latest.items()
         ]
         return ", ".join([self.labels[index], *parts])
 
@@ -556,11 +663,11 @@ class TwinFirms:
             and (last.kind, last.firm, last.period)
             == (intervention.kind, intervention.firm, intervention.period)
         ):
-            merged = dict(last.changes) | dict(intervention.changes)
-            words = ", ".join(
-                f"{_WORDS.get(k, k)} {v:g}" if isinstance(v, float) else f"{_WORDS.get(k, k)} {v}"
-                for k, v in merged.items()
-            )
+            earlier = dict(last.changes)
+            if "alpha" in dict(intervention.changes):  # the whole firm's coupling: it replaces
+                earlier = {k: v for k, v in earlier.items() if not k.startswith("alpha.")}
+            merged = earlier | dict(intervention.changes)
+            words = change_words(merged.items())
             label = (
                 f"{self.labels[intervention.firm]}: {words}"
                 if intervention.kind == "strategy"
@@ -576,7 +683,7 @@ class TwinFirms:
         """The settings each firm followed in period ``t`` (for the exported data)."""
         for i, firm in enumerate(self.firms):
             self._settings_log["alpha"][i, t] = float(np.mean([d.alpha for d in firm.departments]))
-            self._settings_log["sensing"][i, t] = firm.strategy.sensing
+            self._settings_log["sensing"][i, t] = mean_level(firm.strategy.sensing)
             self._settings_log["coordination_cost"][i, t] = firm.coordination_cost
             self._mode_log[i, t] = firm.strategy.coordination
 

@@ -32,9 +32,7 @@ def check_strategies(
     for i, name in enumerate(names):
         if not isinstance(name, str) or name not in scenario.all_strategies:
             allowed = ", ".join(scenario.all_strategies)
-            raise UsageError(
-                field, f"unknown strategy {name!r}; allowed: {allowed}", name, where
-            )
+            raise UsageError(field, f"unknown strategy {name!r}; allowed: {allowed}", name, where)
         if name in names[:i]:
             raise UsageError(field, f"strategy {name!r} is given twice", name, where)
     return names

@@ -258,6 +258,12 @@ def _in_unit_interval(value: float | dict[str, float]) -> float | dict[str, floa
 ShareOrTable = Annotated[float | dict[str, Share], AfterValidator(_in_unit_interval)]
 
 
+def mean_level(value: float | dict[str, float]) -> float:
+    """A `ShareOrTable` setting as one number: a number as it is, a table by department as the
+    plain mean of its values (a firm-wide summary, and what a per-department rate costs)."""
+    return float(sum(value.values()) / len(value)) if isinstance(value, dict) else value
+
+
 class UnderstandingSpec(Spec):
     """Strategic understanding (`[firm.understanding]`; absent = off: everybody understands).
 
@@ -287,12 +293,11 @@ class EngagementSpec(Spec):
         1.0,
         description="Engagement at period 0: a number in [0, 1] or a table per department.",
     )
-    erosion: float = Field(
+    erosion: ShareOrTable = Field(
         0.2,
-        ge=0,
-        le=1,
         description="Share of engagement lost in a period when the department's decisions change "
-        "with no purpose its staff understand (less in proportion to alpha x understanding).",
+        "with no purpose its staff understand (less in proportion to alpha x understanding): a "
+        "number in [0, 1] or a table per department.",
     )
     recovery: float = Field(
         0.05,
@@ -301,12 +306,11 @@ class EngagementSpec(Spec):
         description="Share of the gap to full engagement regained per period with full purpose "
         "and stability (half of it each).",
     )
-    turnover: float = Field(
+    turnover: ShareOrTable = Field(
         0.0,
-        ge=0,
-        le=1,
         description="Share of staff leaving per period at zero engagement (in proportion to "
-        "1 - engagement); leavers take their experience and understanding with them.",
+        "1 - engagement); leavers take their experience and understanding with them. A number "
+        "in [0, 1] or a table per department.",
     )
     drives_search: bool = Field(
         True,
@@ -384,7 +388,8 @@ class CostSpec(Spec):
         2.0,
         ge=0,
         le=MAX_MONEY,
-        description="Cost per period of market intelligence at sensing rate 1.",
+        description="Cost per period of market intelligence at sensing rate 1 (for a table of "
+        "rates by department: at their mean).",
     )
     communication: float = Field(
         2.0,
@@ -423,12 +428,12 @@ class StrategySpec(Spec):
     coordination: CoordinationMode = Field(
         "decentralized", description="How departments' proposals become the configuration."
     )
-    sensing: float = Field(
+    sensing: ShareOrTable = Field(
         0.0,
-        ge=0,
-        le=1,
         description="Sensing rate sigma: share of the gap between belief and true market value "
-        "closed per period (0 = never notices a shift).",
+        "closed per period (0 = never notices a shift). A number (the firm senses as one), or "
+        "a table per department: each department then keeps a belief of its own, sensed at its "
+        "rate, and the head office's belief is their mean weighted by department size.",
     )
     p_jump: float = Field(
         0.0,
@@ -455,12 +460,18 @@ class StrategySpec(Spec):
         description="One-bit alternatives each department examines per period, drawn at random "
         "(0 = all of them).",
     )
-    communication: float = Field(
+    communication: ShareOrTable = Field(
+        0.0,
+        description="Communication rate: share of the gap to full strategic understanding closed "
+        "per period (acts only with [firm.understanding]; costs costs.communication x rate, the "
+        "mean rate over departments for a table). A number, or a table per department.",
+    )
+    purpose: float = Field(
         0.0,
         ge=0,
         le=1,
-        description="Communication rate: share of the gap to full strategic understanding closed "
-        "per period (acts only with [firm.understanding]; costs costs.communication x rate).",
+        description="Weight of purpose in what the firm aims for (needs [purpose]): its perceived "
+        "performance becomes (1 - w) P_hat + w (1 - i), i the normalised impact in [0, 1].",
     )
 
 
@@ -517,6 +528,15 @@ class MetricsSpec(Spec):
         description="The recovery bar: this share of the best configuration's performance now "
         "(normalised performance, the same bar for every firm). A firm that falls below it "
         "from the split on has recovered when it is back at or above it.",
+    )
+    port_restarts: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description="Above 16 decisions, where configurations are not enumerated: the restarts "
+        "of steepest-ascent local search whose best peak estimates the best configuration "
+        "(the port, distances to it, normalised performance). Unused at 16 decisions or fewer "
+        "(exact).",
     )
 
 
@@ -804,6 +824,91 @@ class EffectSpec(Spec):
         "[-1, 1] (in proportion to the regime's weight during a gradual shift; the regime's "
         "preference fit is kept within [0, 1]).",
     )
+    efficiency_by_regime: dict[str, dict[str, Amount]] = Field(
+        default_factory=dict,
+        description="Change of named departments' efficiencies while customers are in each "
+        "named regime (regime -> department -> amount in [-1, 1]; in proportion to the "
+        "regime's weight during a gradual shift), on top of `efficiency`; the result is kept "
+        "within [0, 1].",
+    )
+
+
+ReallocationRule = Literal["keep", "efficiency", "market"]
+#: Who moves the budget under each coordination mode unless `[resources]` says otherwise: a
+#: head office follows the demand it believes in; silos (and departments moving one after
+#: another, with nobody above them) grab by their own efficiency.
+DEFAULT_REALLOCATION: dict[str, str] = {
+    "decentralized": "efficiency",
+    "sequential": "efficiency",
+    "hierarchical": "market",
+}
+
+
+class ResourcesSpec(Spec):
+    """Resources (`[resources]`, off when absent): a budget per period (capacity, people, money)
+    split across departments; the split changes each department's efficiency and how much of
+    the market's demand the firm serves, and the coordination moves it (docs/ODD.md §7.22)."""
+
+    shares: dict[str, Share] | None = Field(
+        None,
+        description="Each department's share of the budget at period 0 (a table by department, "
+        "summing to 1; default: an equal split).",
+    )
+    demand: dict[str, dict[str, Annotated[float, Field(ge=0, le=MAX_WEIGHT)]]] = Field(
+        description="For every regime, the budget each department's work needs to serve its "
+        "customers fully, in units of the budget (1 = all of it; departments left out need "
+        "none). A regime's total above 1 is more demand than the budget holds.",
+    )
+    returns: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="gamma: a department's efficiency is multiplied by (D x share)^gamma (1 at "
+        "an equal split; diminishing returns below 1; 0: the split does not touch efficiency).",
+    )
+    max_move: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="The largest share of the budget that may move between departments in a "
+        "period (half the sum of the shares' absolute changes).",
+    )
+    moving_cost: float = Field(
+        0.0, ge=0, le=MAX_MONEY, description="Money per unit of budget share moved."
+    )
+    activity_cost: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Money per period at full use of the budget, times the share in use (the "
+        "capacity serving demand).",
+    )
+    tolerance: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="The budget binds in a period when more than this share of demand is "
+        "turned away, or when max_move cuts the reallocation short.",
+    )
+    scales_search: bool = Field(
+        False,
+        description="A department below its equal share examines that much fewer of its "
+        "one-bit alternatives per period: the share min(1, D x share) of them, at least one.",
+    )
+    reallocation: dict[CoordinationMode, ReallocationRule] = Field(
+        default_factory=lambda: dict(DEFAULT_REALLOCATION),
+        description="How each coordination mode moves the budget: keep (never), efficiency "
+        "(towards the departments' efficiencies: silos grab), market (towards the demand the "
+        "firm believes in: a head office). Modes left out keep their defaults (decentralized "
+        "and sequential efficiency, hierarchical market).",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> ResourcesSpec:
+        missing = {m: r for m, r in DEFAULT_REALLOCATION.items() if m not in self.reallocation}
+        if missing:
+            object.__setattr__(self, "reallocation", {**missing, **self.reallocation})
+        return self
 
 
 class AdaptationSpec(Spec):
@@ -847,6 +952,45 @@ class AdaptationSpec(Spec):
         le=MAX_MONEY,
         description="Money per period: an attraction higher by this much makes a strategy e "
         "times as likely to be chosen when the firm is dissatisfied (softmax).",
+    )
+
+
+class PurposeSpec(Spec):
+    """A second objective besides profit (`[purpose]`; absent = off): the impact each
+    configuration has per period (say tonnes of CO2e), a designed table; customers of some
+    regimes value a low impact, regulation levies money above a threshold, and a strategy's
+    `purpose` weighs it in what the firm aims for (docs/ODD.md, "Purpose")."""
+
+    name: str = Field("environmental impact", description="What the impact is, in plain words.")
+    unit: str = Field("impact units per period", description="Its unit (per period).")
+    base: float = Field(
+        0.0,
+        ge=-MAX_MONEY,
+        le=MAX_MONEY,
+        description="Impact per period of the configuration with every decision 0.",
+    )
+    impact: dict[str, Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]] = Field(
+        min_length=1,
+        description="decision = the impact per period it adds when it is 1 (negative: removes); "
+        "a configuration's impact is base plus the sum over its decisions that are 1.",
+    )
+    valued_by: dict[str, Annotated[float, Field(gt=0, le=MAX_WEIGHT)]] = Field(
+        default_factory=dict,
+        description="regime = weight of a low impact among that regime's preferences (the "
+        "scale of preference weights): its preference fit becomes (W fit + w (1 - i)) / (W + w), "
+        "with W the regime's preference weights and i the normalised impact in [0, 1].",
+    )
+    levy: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Regulation: money per period per impact unit above `threshold` (0: none).",
+    )
+    threshold: float = Field(
+        0.0,
+        ge=-MAX_MONEY,
+        le=MAX_MONEY,
+        description="Impact per period up to which regulation levies nothing.",
     )
 
 
@@ -915,6 +1059,14 @@ class Scenario(Spec):
     competition: CompetitionSpec | None = Field(
         None,
         description="Firms competing for the market's customers (off when absent).",
+    )
+    resources: ResourcesSpec | None = Field(
+        None,
+        description="A budget split across departments and moved by the coordination (off "
+        "when absent).",
+    )
+    purpose: PurposeSpec | None = Field(
+        None, description="A second objective besides profit: impact (off when absent)."
     )
 
     @model_validator(mode="before")
@@ -1016,9 +1168,7 @@ class Scenario(Spec):
 
     def alpha_of(self, strategy: StrategySpec) -> tuple[float, ...]:
         """Alignment coupling per department for ``strategy``."""
-        if isinstance(strategy.alpha, dict):
-            return tuple(float(strategy.alpha[d.name]) for d in self.departments)
-        return tuple(float(strategy.alpha) for _ in self.departments)
+        return self.per_department(strategy.alpha)
 
     @field_validator("things_to_notice", mode="before")
     @classmethod
@@ -1031,6 +1181,7 @@ class Scenario(Spec):
     def _consistent(self) -> Scenario:
         _check_scenario(self)
         _check_effects(self)
+        _check_resources(self)
         return self
 
 
@@ -1122,20 +1273,12 @@ def _check_scenario(sc: Scenario) -> None:
             raise FieldError(
                 f"strategies.{s_name}", "strategy names are lower-case letters, digits and _"
             )
-        if isinstance(strategy.alpha, dict):
-            given, wanted = set(strategy.alpha), set(names)
-            if given != wanted:
-                raise FieldError(
-                    f"strategies.{s_name}.alpha",
-                    f"a table of alpha needs exactly the departments {', '.join(names)}",
-                )
-    for part in ("understanding", "engagement"):
+        for field in PER_DEPARTMENT_STRATEGY:
+            _check_department_table(f"strategies.{s_name}.{field}", getattr(strategy, field), names)
+    for part, fields in PER_DEPARTMENT_FIRM.items():
         spec = getattr(sc.firm, part)
-        if spec is not None and isinstance(spec.initial, dict) and set(spec.initial) != set(names):
-            raise FieldError(
-                f"firm.{part}.initial",
-                f"a table needs exactly the departments {', '.join(names)}",
-            )
+        for field in fields if spec is not None else ():
+            _check_department_table(f"firm.{part}.{field}", getattr(spec, field), names)
     if sc.adaptation is not None:
         menu = sc.adaptation.strategies
         for i, name in enumerate(menu):
@@ -1154,15 +1297,68 @@ def _check_scenario(sc: Scenario) -> None:
         )
     if population.selection != "none" and sc.adaptation is not None:
         raise FieldError(
-            "adaptation", "strategies that learn are not combined with selection (a newcomer's "
-            "learning would have no history); remove [adaptation] or population.selection"
+            "adaptation",
+            "strategies that learn are not combined with selection (a newcomer's "
+            "learning would have no history); remove [adaptation] or population.selection",
         )
     if population.selection != "none" and population.firms < 2:
         raise FieldError("population.selection", "selection needs a population: firms >= 2")
     if sc.competition is not None:
         _check_competition(sc)
+    _check_purpose(sc, known, allowed)
     if sc.metrics.split is not None and sc.metrics.split > sc.horizon:
         raise FieldError("metrics.split", f"{sc.metrics.split} is after the horizon ({sc.horizon})")
+
+
+#: The settings that take a number or a table by department (`ShareOrTable`), by section.
+PER_DEPARTMENT_STRATEGY: tuple[str, ...] = ("alpha", "sensing", "communication")
+PER_DEPARTMENT_FIRM: dict[str, tuple[str, ...]] = {
+    "understanding": ("initial",),
+    "engagement": ("initial", "erosion", "turnover"),
+}
+
+
+def _check_department_table(where: str, value: float | dict[str, float], names: list[str]) -> None:
+    """A table by department (`ShareOrTable`) names exactly the scenario's departments."""
+    if not isinstance(value, dict) or set(value) == set(names):
+        return
+    missing = [n for n in names if n not in value]
+    unknown = [n for n in value if n not in names]
+    told = "; ".join(
+        part
+        for part in (
+            f"missing {', '.join(missing)}" if missing else "",
+            f"unknown {', '.join(unknown)}" if unknown else "",
+        )
+        if part
+    )
+    raise FieldError(where, f"a table needs exactly the departments {', '.join(names)} ({told})")
+
+
+def _check_purpose(sc: Scenario, known: Any, allowed: str) -> None:
+    """`[purpose]` names known decisions and regimes and can change; strategies weigh it only
+    where it exists."""
+    purpose = sc.purpose
+    if purpose is None:
+        for name, strategy in sc.strategies.items():
+            if strategy.purpose:
+                raise FieldError(
+                    f"strategies.{name}.purpose",
+                    "weighs an impact the scenario does not have: add a [purpose] section, or "
+                    "set purpose = 0",
+                )
+        return
+    for d in purpose.impact:
+        if d not in known:
+            raise FieldError("purpose.impact", f"unknown decision {d!r}; {allowed}")
+    if not any(purpose.impact.values()):
+        raise FieldError("purpose.impact", "every impact is 0: give some decision an impact")
+    regimes = [r.name for r in sc.market.regimes]
+    for r in purpose.valued_by:
+        if r not in regimes:
+            raise FieldError(
+                "purpose.valued_by", f"unknown regime {r!r}; allowed: {', '.join(regimes)}"
+            )
 
 
 def _check_competition(sc: Scenario) -> None:
@@ -1197,6 +1393,13 @@ def _check_competition(sc: Scenario) -> None:
                     "competition.network.edges",
                     f"[{i}, {j}]: two different firms numbered 0 to {total - 1} (the firms, "
                     "then the entrants, in order)",
+                )
+        for name in (*competition.firms, *competition.entrants):
+            if isinstance(sc.all_strategies[name].sensing, dict):
+                raise FieldError(
+                    f"strategies.{name}.sensing",
+                    "partners share the firm's belief (competition.network), not a department's: "
+                    "give a firm in a network one sensing rate, or remove the network",
                 )
 
 
@@ -1261,8 +1464,24 @@ def _check_effects(sc: Scenario) -> None:
                         "once",
                     )
                 seen[bit] = part
-        if not effect.efficiency and not effect.market_value:
-            raise FieldError(where, "an effect changes efficiency or market_value (or both)")
+        if not effect.efficiency and not effect.market_value and not effect.efficiency_by_regime:
+            raise FieldError(
+                where,
+                "an effect changes efficiency or market_value (or both), or "
+                "efficiency_by_regime",
+            )
+        for regime, table in effect.efficiency_by_regime.items():
+            if regime not in regimes:
+                raise FieldError(
+                    f"{where}.efficiency_by_regime",
+                    f"unknown regime {regime!r}; allowed: {', '.join(regimes)}",
+                )
+            for name in table:
+                if name not in departments:
+                    raise FieldError(
+                        f"{where}.efficiency_by_regime.{regime}",
+                        f"unknown department {name!r}; allowed: {', '.join(departments)}",
+                    )
         for name in effect.efficiency:
             if name not in departments:
                 raise FieldError(
@@ -1297,3 +1516,40 @@ def _unique(items: list[str], field: str, what: str) -> None:
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     """Validate a plain dict (as read from TOML) into a Scenario."""
     return Scenario.model_validate(data)
+
+
+def _check_resources(sc: Scenario) -> None:
+    """`[resources]` names known departments and regimes, its shares sum to 1 and every
+    regime's demand is given."""
+    res = sc.resources
+    if res is None:
+        return
+    departments = [d.name for d in sc.departments]
+    regimes = [r.name for r in sc.market.regimes]
+    if res.shares is not None:
+        for name in res.shares:
+            if name not in departments:
+                raise FieldError(
+                    "resources.shares",
+                    f"unknown department {name!r}; allowed: {', '.join(departments)}",
+                )
+        missing = [d for d in departments if d not in res.shares]
+        if missing:
+            raise FieldError("resources.shares", f"give every department a share: {missing}")
+        total = sum(res.shares.values())
+        if abs(total - 1.0) > 1e-9:
+            raise FieldError("resources.shares", f"the shares must sum to 1, got {total:g}")
+    for name, table in res.demand.items():
+        if name not in regimes:
+            raise FieldError(
+                "resources.demand", f"unknown regime {name!r}; allowed: {', '.join(regimes)}"
+            )
+        for dept in table:
+            if dept not in departments:
+                raise FieldError(
+                    f"resources.demand.{name}",
+                    f"unknown department {dept!r}; allowed: {', '.join(departments)}",
+                )
+    missing = [r for r in regimes if r not in res.demand]
+    if missing:
+        raise FieldError("resources.demand", f"give the demand in every regime: {missing}")

@@ -34,6 +34,7 @@ from sim.stats import (
     bounds_of,
     difference_bounds,
     grouped_cluster_ci,
+    km_median,
     paired_values,
     t_interval,
     t_test_p,
@@ -238,7 +239,9 @@ def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str])
     """Per design point, strategy and outcome: mean, 95% interval and n (long format).
 
     Means get a Student t interval, shares (survival, cycling, recovered) a Wilson interval,
-    both within the outcome's range (`sim.stats`). Each point's runs are on distinct seeds.
+    both within the outcome's range (`sim.stats`); the recovery time, censored at the horizon,
+    is the Kaplan-Meier median with its log-log interval (column ``statistic`` says which).
+    Each point's runs are on distinct seeds.
     Outcomes labelled "(survivors)" (`sim.stats.SURVIVOR_METRICS`) are over the runs whose
     firm survived, recovery (`sim.stats.FELL_METRICS`) over the runs whose firm fell below
     the recovery threshold, as in the summary table.
@@ -255,7 +258,24 @@ def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str])
             values = values.where(runs["fell"].astype(bool))
         column = values.groupby([runs[k] for k in keys], observed=True, sort=True)
         n = column.count().astype(float)
-        if share:
+        statistic = "share" if share else "mean"
+        if metric == "recovery_time" and "fell" in runs:
+            # censored at the horizon (a firm not back yet may recover later): the mean of
+            # the recovered alone is biased low, so the Kaplan-Meier median, as in `run`
+            statistic = "median (Kaplan-Meier)"
+            fell = runs[runs["fell"].astype(bool)]
+            groups = fell.groupby([fell[k] for k in keys], observed=True, sort=True)
+            n = groups.size().astype(float)  # its index keeps the keys' types (categories)
+            if n.empty:  # no firm fell anywhere: nothing to estimate
+                continue
+            estimates = [
+                km_median(g["recovery_time"], g.get("recovery_observed"), LEVEL)
+                for _, g in groups
+            ]
+            mean = pd.Series([e[0] for e in estimates], index=n.index, dtype=float)
+            low = np.array([e[1] for e in estimates], dtype=float)
+            high = np.array([e[2] for e in estimates], dtype=float)
+        elif share:
             mean = column.sum() / n
             low, high = wilson_interval(column.sum().to_numpy(), n.to_numpy())
         else:
@@ -268,6 +288,7 @@ def point_summary(runs: pd.DataFrame, parameters: list[str], metrics: list[str])
             )
         frame = mean.rename("mean").reset_index()
         frame.insert(len(keys), "metric", metric)
+        frame.insert(len(keys) + 1, "statistic", statistic)
         frame["ci_low"], frame["ci_high"], frame["n"] = low, high, n.to_numpy().astype(int)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -459,7 +459,7 @@ def auto_batch_size(pending: int, workers: int, scenario: Scenario | None = None
     engine: larger tasks are faster, up to memory)."""
     size = max(1, min(MAX_BATCH, math.ceil(pending / max(1, workers * 4))))
     if scenario is not None:
-        per_run = 2 ** len(scenario.decisions) * (len(scenario.departments) + 4) * 8
+        per_run = experiment.market_bytes(scenario)
         size = min(size, max(1, int(TASK_MEMORY // per_run)))
     return size
 

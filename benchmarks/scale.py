@@ -1,0 +1,178 @@
+"""Firms beyond 20 decisions (issue 22). Run: `python benchmarks/scale.py [--quick]`.
+
+Prints three tables, each measured in this one invocation:
+
+  cost per firm-period   a synthetic firm of N decisions (departments of six, twelve to
+                         forty-eight decisions; two strategies, an abrupt shift at mid-horizon,
+                         the scenario built by `synthetic`), `run_experiment`'s model time
+                         (CPU time of the process: the machine may be shared) divided by
+                         firms x periods, median of ``--repeats``; how the markets
+                         are evaluated (tables over all 2**N configurations up to
+                         `sim.limits.TABULATED_DECISIONS`, on demand above) and the cost per
+                         decision (flat = linear growth in N)
+  N = 20 against b1f059f the synthetic N = 20 firm, 2 strategies x 30 seeds: CPU time and peak
+                         resident memory of this checkout against commit b1f059f (checked out
+                         into a temporary git worktree), each in fresh interpreters,
+                         alternately, medians (targets: >= 10x faster, <= 1/4 the memory)
+  N = 32 shipped         `furniture_maker` (scenarios/furniture_maker.toml), 30 seeds: CPU time
+                         and peak memory
+
+A competing market of 1,000 firms x 100 seeds is not measured here (issue 22's last memory
+target is left to the competition benchmark, `benchmarks/competition_speed.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "b1f059f"
+
+SYNTHETIC = '''
+def synthetic(n, horizon=60):
+    """A firm of n decisions in departments of six (the last may be smaller), one regime
+    wanting a third of the decisions on, another wanting a different third, an abrupt shift at
+    mid-horizon, the efficiency-only and aligned strategies of the shipped stories."""
+    sizes = [6] * (n // 6) + ([n % 6] if n % 6 else [])
+    names = [f"d{i}" for i in range(n)]
+    departments, start = [], 0
+    for d, size in enumerate(sizes):
+        departments.append({"name": f"dept{d}", "decisions": names[start:start + size]})
+        start += size
+    wants = lambda offset: [  # noqa: E731
+        {"decision": names[i], "value": 1, "weight": 1.0} for i in range(offset, n, 3)
+    ]
+    strategies = {
+        "efficiency_only": {"alpha": 0.0, "coordination": "decentralized", "sensing": 0.0,
+                            "p_jump": 0.02, "proposals": 2},
+        "aligned": {"alpha": 0.7, "coordination": "hierarchical", "sensing": 0.3,
+                    "p_jump": 0.02, "proposals": 2},
+    }
+    return {
+        "name": f"synthetic_{n}", "horizon": horizon, "seeds": 30,
+        "departments": departments,
+        "efficiency": {"structure": "nearly_decomposable", "k_within": 2, "cross": 1},
+        "market": {"rho": 0.2, "k": 2, "regimes": [
+            {"name": "before", "preferences": wants(0)},
+            {"name": "after", "preferences": wants(1)}],
+            "shifts": [{"kind": "abrupt", "at": horizon // 2, "to": "after"}]},
+        "firm": {"beta": 0.6, "start": "random",
+                 "learning": {"gain": 0.3, "tau": 12.0, "reset": 0.6}},
+        "strategies": strategies,
+    }
+'''
+
+RUN = (
+    SYNTHETIC
+    + """
+import json, resource, sys, time
+from sim.experiment import run_experiment
+from sim.scenario.load import validate_scenario
+n, seeds, horizon = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+sc = validate_scenario(synthetic(n, horizon))
+run_experiment(validate_scenario(synthetic(12, 5)), seeds=1)  # imports and caches warm
+start = time.process_time()  # CPU time: the machine may be shared (wall time is noise)
+result = run_experiment(sc, seeds=seeds)
+seconds = time.process_time() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "firm_periods": len(result.runs) * horizon,
+                  "peak_mb": peak}))
+"""
+)
+
+RUN_FURNITURE = """
+import json, resource, time
+from sim.experiment import run_experiment
+from sim.scenario import load_scenario
+sc = load_scenario("scenarios/furniture_maker.toml")
+start = time.process_time()
+result = run_experiment(sc, seeds=30)
+seconds = time.process_time() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "firm_periods": len(result.runs) * sc.horizon,
+                  "peak_mb": peak}))
+"""
+
+
+def measure(code: str, source: Path, *args: str) -> dict:
+    """Run ``code`` (with ``args``) in a fresh interpreter importing `sim` from ``source``;
+    returns the JSON it prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=source,
+        env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"benchmark failed in {source}:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def checkout(commit: str) -> Iterator[Path]:
+    """``commit``'s code in a temporary git worktree of this repository, removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / commit
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(target), commit],
+            check=True,
+        )
+        try:
+            yield target
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(target)],
+                check=False,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement")
+    parser.add_argument("--quick", action="store_true", help="fewer seeds; no baseline")
+    parser.add_argument("--sizes", default="12,16,20,24,32,40,48", help="N to measure")
+    args = parser.parse_args()
+    from sim.limits import TABULATED_DECISIONS
+
+    seeds, horizon = (2, 20) if args.quick else (6, 60)
+    print(f"cost per firm-period ({seeds} seeds x 2 strategies x {horizon} periods, medians)")
+    print(f"{'N':>4} {'landscapes':>11} {'µs/firm-period':>15} {'µs per decision':>16}")
+    for n in (int(x) for x in args.sizes.split(",")):
+        runs = [measure(RUN, ROOT, str(n), str(seeds), str(horizon)) for _ in range(args.repeats)]
+        us = statistics.median(r["seconds"] / r["firm_periods"] * 1e6 for r in runs)
+        mode = "tables" if n <= TABULATED_DECISIONS else "on demand"
+        print(f"{n:>4} {mode:>11} {us:>15.0f} {us / n:>16.1f}")
+    if args.quick:
+        return
+    print(f"\nN = 20, 2 strategies x 30 seeds: this checkout against {BASELINE} (medians)")
+    with checkout(BASELINE) as base:
+        new, old = [], []
+        for _ in range(args.repeats):  # alternately
+            new.append(measure(RUN, ROOT, "20", "30", "60"))
+            old.append(measure(RUN, base, "20", "30", "60"))
+    for what, unit in (("seconds", "s"), ("peak_mb", "MB")):
+        a = statistics.median(r[what] for r in new)
+        b = statistics.median(r[what] for r in old)
+        print(
+            f"  {what:>8}: {a:8.1f} {unit} now, {b:8.1f} {unit} at {BASELINE}: ratio {b / a:.1f}x"
+        )
+    print("\nfurniture_maker (N = 32), 3 strategies x 30 seeds")
+    r = measure(RUN_FURNITURE, ROOT)
+    print(
+        f"  {r['seconds']:.1f} s, {r['seconds'] / r['firm_periods'] * 1e6:.0f} µs per "
+        f"firm-period, peak {r['peak_mb']:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

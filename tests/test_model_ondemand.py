@@ -1,0 +1,139 @@
+"""Markets beyond 16 decisions: evaluated on demand, the same numbers as the tables where both
+exist, and the port estimated by restarts of local search (docs/ODD.md, 7.2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.landscape import best_configuration
+from sim.limits import MAX_DECISIONS
+from sim.model import Market
+from sim.scenario import load_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.load import scenario_to_dict, validate_scenario
+
+# shipped scenarios without designed effects (which need tables): one of each kind of market
+# (a stable one, an abrupt shift, a gradual one with learning firms, redraws)
+EQUIVALENT = ["bakery_town", "canteen_stable", "boutique_online", "hospitality_eco_tourism"]
+
+
+def _logs(scenario, seed: int, on_demand: bool) -> tuple[list[pd.DataFrame], Market]:
+    market = Market(
+        scenario=scenario, strategies=list(scenario.all_strategies), rng=seed, on_demand=on_demand
+    )
+    market.run()
+    return [f.log.to_frame() for f in market.firms], market
+
+
+@pytest.mark.parametrize("name", EQUIVALENT)
+def test_on_demand_evaluation_gives_the_tables_numbers(name):
+    """Every firm's every record is the same number when the market is evaluated on demand as
+    when it is read from tables over all 2**N configurations; normalised performance to the
+    last bit but one (landscape performance is a BLAS product over a different set of
+    configurations: 1e-16 relative differences), the rest bit for bit."""
+    scenario = load_scenario(name)
+    tabulated, a = _logs(scenario, 0, on_demand=False)
+    on_demand, b = _logs(scenario, 0, on_demand=True)
+    assert b.landscapes is not None and a.landscapes is None
+    assert (a.port, a.best_performance) == (b.port, b.best_performance)
+    assert not b.port_is_estimate  # at 16 decisions or fewer the port is still exact
+    for x, y in zip(tabulated, on_demand, strict=True):
+        pd.testing.assert_frame_equal(
+            x.drop(columns="performance_norm"), y.drop(columns="performance_norm")
+        )
+        np.testing.assert_allclose(x["performance_norm"], y["performance_norm"], rtol=1e-12)
+
+
+def test_a_negative_control_a_different_landscape_differs():
+    scenario = load_scenario("bakery_town")
+    seed0, _ = _logs(scenario, 0, on_demand=True)
+    seed1, _ = _logs(scenario, 1, on_demand=True)
+    assert not seed0[0]["efficiency"].equals(seed1[0]["efficiency"])
+
+
+@pytest.fixture(scope="module")
+def furniture():
+    market = Market(scenario="scenarios/furniture_maker.toml", rng=3, strategies=["aligned"])
+    market.run()
+    return market
+
+
+def test_a_market_of_32_decisions_runs_with_an_estimated_port(furniture):
+    assert furniture.n_decisions == 32 and furniture.on_demand and furniture.port_is_estimate
+    land = furniture.landscapes
+    port = np.array([furniture.port], dtype=np.uint64)
+    assert land.performance_at(port)[0] == furniture.best_performance
+    # the estimate is a local peak: no one-bit flip improves on it
+    flips = port ^ (np.uint64(1) << np.arange(32, dtype=np.uint64))
+    assert (land.performance_at(flips) < furniture.best_performance).all()
+    frame = furniture.firms[0].log.to_frame()
+    assert frame["performance_norm"].between(0, 1).all()  # no firm beats the estimate here
+    assert frame["distance_to_port"].between(0, 32).all()
+    assert frame["config"].max() < 2**32
+
+
+def test_whole_landscape_views_refuse_a_market_evaluated_on_demand(furniture):
+    for name in ("market_value", "efficiency", "landscape_performance", "department_efficiency"):
+        with pytest.raises(ValueError, match="N <= 16"):
+            getattr(furniture, name)
+    with pytest.raises(ValueError, match="on demand"):
+        _ = furniture.firms[0].belief
+
+
+def test_designed_effects_are_refused_above_16_decisions():
+    scenario = load_scenario("scenarios/furniture_maker.toml")
+    effect = {"description": "x", "when": {"design.design_awards": 1}}
+    with pytest.raises(ValueError, match="effects: designed effects"):
+        Market(scenario=scenario.model_copy(update={"effects": [effect]}), rng=0)
+
+
+def test_more_decisions_than_a_configuration_holds_are_refused():
+    names = [f"d{i}" for i in range(MAX_DECISIONS + 1)]
+    data = scenario_to_dict(load_scenario("scenarios/furniture_maker.toml"))
+    data["departments"] = [{"name": "all", "decisions": names}]
+    with pytest.raises(ScenarioError, match=f"64 decisions in all; at most {MAX_DECISIONS}"):
+        validate_scenario(data)
+
+
+def test_the_port_search_by_changes_finds_what_the_plain_climb_finds():
+    """`OnDemandLandscapes.best_by_restarts` scores flips by the contributions they change; the
+    plain climb (`best_configuration`) evaluates whole configurations. From the same starts,
+    they reach the same best peak in at least 9 of 10 markets of 32 decisions (rounding may
+    break a tie differently), and its value is always the performance of its configuration."""
+    same = 0
+    for seed in range(10):
+        market = Market(scenario="scenarios/furniture_maker.toml", rng=seed, strategies=[])
+        land = market.landscapes
+        fast = land.best_by_restarts(50, seed)
+        plain = best_configuration(land.performance_at, 32, restarts=50, key=seed)
+        same += fast.config == plain.config
+        assert fast.value == land.performance_at(np.array([fast.config], dtype=np.uint64))[0]
+    assert same >= 9
+
+
+def test_the_estimated_port_is_the_true_best_of_small_markets_mostly():
+    """At 14 decisions the true best is known: evaluated on demand with the estimate forced
+    (`best_by_restarts`, 200 restarts), the bakery's port is the exact one in at least 18 of
+    20 markets, and never better than it."""
+    hits = 0
+    for seed in range(20):
+        market = Market(scenario="bakery_town", rng=seed, strategies=[], on_demand=True)
+        estimate = market.landscapes.best_by_restarts(200, seed)
+        assert estimate.value <= market.best_performance
+        hits += estimate.config == market.port
+    assert hits >= 18
+
+
+def test_markets_evaluated_together_give_each_market_alone_its_numbers():
+    """An experiment steps many markets of 32 decisions on one engine (`MarketStack`: all
+    markets' tables in one pass); each seed's tables are those of the seed run alone."""
+    from sim.experiment import run_experiment
+
+    scenario = load_scenario("furniture_maker", {"horizon": 60})
+    together = run_experiment(scenario, seeds=[0, 1, 2]).periods
+    for seed in (0, 2):
+        alone = run_experiment(scenario, seeds=[seed]).periods
+        mine = together[together["seed"] == seed].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
