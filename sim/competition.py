@@ -160,6 +160,10 @@ def _firm_frame(firms: list) -> pd.DataFrame:
     frame.insert(2, "firm", np.repeat([f.index for f in firms], length))
     frame["market_share"] = h.market_share[:, rows].T.reshape(-1)
     frame["sales"] = h.sales[:, rows].T.reshape(-1)
+    if h.imitated is not None:  # with imitation: the firm copied ("strategy index"; "": none)
+        label = {f.row: f"{f.strategy_name} {f.index}" for f in firms}
+        label[-1] = ""
+        frame["imitated"] = [label[r] for r in h.imitated[:, rows].T.reshape(-1).tolist()]
     return frame
 
 
