@@ -176,6 +176,17 @@ def learning_section(seeds: int) -> list[str]:
 WHERE_SWEEP = "where_alignment_pays"
 WHERE = f"{A} - {B} > 0"
 METRIC = "profit_post_shift"
+
+
+def _rivals(firms: dict[str, int], **choice: object) -> dict:
+    """The bakery among rivals: `[competition]` with ``firms`` and the one choice model there
+    is (a multinomial logit over market values with an outside option of value 0.5, docs/ODD.md
+    §7.18; ``choice`` changes its parameters), the market as large as its bakeries together
+    (each as big as the lone bakery), no entrants."""
+    market = {"outside": True, "outside_value": 0.5, **choice}
+    return {"competition": {"firms": firms, **market, "market_size": float(sum(firms.values()))}}
+
+
 #: Each variant's changes on top of the sweep's fixed overrides; the first is the sweep itself.
 VARIANTS = {
     "as swept: random start, burn-in 60, best improvement": {},
@@ -184,6 +195,14 @@ VARIANTS = {
         f"strategies.{B}.search": "first",
         f"strategies.{A}.search": "first",
     },
+    "choice model, lambda 4 with an outside option: two rival bakeries (1 + 1)": _rivals(
+        {B: 1, A: 1}, sensitivity=4.0
+    ),
+    "choice model, lambda 10 without an outside option: two rival bakeries (1 + 1)": _rivals(
+        {B: 1, A: 1}, sensitivity=10.0, outside=False
+    ),
+    "aligned rivals, 1 of 4: four rival bakeries, lambda 4": _rivals({B: 3, A: 1}, sensitivity=4.0),
+    "aligned rivals, 3 of 4: four rival bakeries, lambda 4": _rivals({B: 1, A: 3}, sensitivity=4.0),
 }
 
 
@@ -377,13 +396,19 @@ def where_section(
         "emerges from the runs is where the boundary lies: the limits of the boxes above, and",
         "which parameters move it beyond these two.",
         "",
-        "**Robustness.** Does the first box survive the start rule and the search rule? The same",
-        "design and seeds run again with one rule changed; the share of cases where alignment",
-        "pays inside the first box and outside it (Wilson intervals; the first row is the data",
-        "the box was found on, so its inside share is optimistic), and the first box that",
-        "discovery finds in the variant's own runs. The box survives when the inside interval's",
-        "lower end is above the outside share. The choice model (how customers pick among",
-        "rival firms) and the share of aligned rivals are not varied: this bakery has no rivals.",
+        "**Robustness.** Does the first box survive the start rule, the search rule, the choice",
+        "model and the share of aligned rivals? The same design and seeds run again with one",
+        "rule changed; the share of cases where alignment pays inside the first box and outside",
+        "it (Wilson intervals; the first row is the data the box was found on, so its inside",
+        "share is optimistic), and the first box that discovery finds in the variant's own runs.",
+        "The box survives when the inside interval's lower end is above the outside share.",
+        "The model has one choice model, a multinomial logit over market values with an outside",
+        "option (docs/ODD.md §7.18): the choice-model rows put the bakery among rivals",
+        "(`[competition]`, outside option of value 0.5, market size the number of bakeries, no",
+        "entrants) and vary its parameters (lambda, the outside option), they do not swap the",
+        "model. With rivals a case compares the aligned bakeries' mean profit with the",
+        "efficiency-only bakeries' in the same market (paired by seed); the rows with four",
+        "bakeries make the share of aligned rivals a factor (1 or 3 of 4).",
         "",
         "| variant | inside the first box | outside it | mean difference inside | "
         "mean difference outside | survives | its own first box |",

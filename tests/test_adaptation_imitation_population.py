@@ -95,6 +95,23 @@ def _welch(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
     return diff, diff - 1.96 * se, diff + 1.96 * se
 
 
+MEASURED = (
+    "measured at the first run (200 markets of 10 firms each; share of open firms aligned at "
+    "the horizon, mean over markets [95% t interval]): stable market, imitation off 0.485 "
+    "[0.457, 0.513], on 0.081 [0.062, 0.099], on with an uninformative look 0.189 [0.162, "
+    "0.216]; turbulent market 0.240 [0.212, 0.268], 0.048 [0.037, 0.060], 0.115 [0.095, "
+    "0.135]. Imitation spreads efficiency-only, which earns more in this canteen in both "
+    "markets, and makes markets agree (majority share +0.27 [0.25, 0.30] stable, +0.16 "
+    "[0.14, 0.19] turbulent, paired). "
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=MEASURED + "E1: turbulent minus stable with imitation = -0.032 [-0.053, -0.011]: "
+    "turbulence does not make alignment pay here, so imitation (which copies what earns more) "
+    "does not spread it; as for learning alone (tests/test_adaptation_population.py).",
+)
 def test_e1_turbulence_raises_the_share_of_aligned_firms(markets):
     diff, low, high = _welch(
         markets[("turbulent", "on")]["aligned"], markets[("stable", "on")]["aligned"]
@@ -117,6 +134,14 @@ def test_e3_in_a_stable_market_imitation_lowers_the_share_of_aligned_firms(marke
     assert high < 0, f"stable: on - off = {diff:.3f} [{low:.3f}, {high:.3f}]"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=MEASURED + "E4: an uninformative look still lowers the share (noise minus off: "
+    "-0.296 [-0.323, -0.269] stable, -0.125 [-0.150, -0.100] turbulent): copying a random "
+    "rival's strategy is exploration, and the satisficing rule (win-stay, lose-shift) then "
+    "moves a firm that tried the strategy that earns less away from it. The control removed "
+    "the information in the look, not the exploration imitation brings, so it is not a null.",
+)
 @pytest.mark.parametrize("market", ["stable", "turbulent"])
 def test_e4_an_uninformative_look_does_not_move_the_share(markets, market):
     joined = pd.concat(
@@ -126,3 +151,18 @@ def test_e4_an_uninformative_look_does_not_move_the_share(markets, market):
     )
     result = equivalence(joined.iloc[:, 0] - joined.iloc[:, 1], margin=0.05)
     assert result.p_value < 0.05, f"{market}: {result}"
+
+
+# ---- written after the first run (post hoc), labelled so ----------------------------------
+
+
+@pytest.mark.parametrize("market", ["stable", "turbulent"])
+def test_post_hoc_the_information_in_the_look_moves_firms_further(markets, market):
+    """POST HOC (written after E4 failed): imitation that sees profits exactly lowers the share
+    of aligned firms (the strategy that earns less here) more than imitation whose look carries
+    no information (imitation_noise 1e6, the same chance to look): exact minus noisy, paired
+    by seed, interval below 0."""
+    diff, low, high = _paired(
+        markets[(market, "on")]["aligned"], markets[(market, "noise")]["aligned"]
+    )
+    assert high < 0, f"{market}: exact - noisy = {diff:.3f} [{low:.3f}, {high:.3f}]"
