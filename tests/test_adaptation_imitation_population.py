@@ -100,9 +100,10 @@ MEASURED = (
     "the horizon, mean over markets [95% t interval]): stable market, imitation off 0.485 "
     "[0.457, 0.513], on 0.081 [0.062, 0.099], on with an uninformative look 0.189 [0.162, "
     "0.216]; turbulent market 0.240 [0.212, 0.268], 0.048 [0.037, 0.060], 0.115 [0.095, "
-    "0.135]. Imitation spreads efficiency-only, which earns more in this canteen in both "
-    "markets, and makes markets agree (majority share +0.27 [0.25, 0.30] stable, +0.16 "
-    "[0.14, 0.19] turbulent, paired). "
+    "0.135]. Imitation spreads efficiency-only (the strategy a lone firm earns more with in "
+    "this canteen, tests/test_adaptation_population.py), further than learning alone, and "
+    "makes markets agree (majority share +0.27 [0.25, 0.30] stable, +0.16 [0.14, 0.19] "
+    "turbulent, paired). "
 )
 
 
