@@ -83,7 +83,8 @@ def simulate_runs(
     """Runs (scenario, strategy, seed) of scenarios with ``[competition]``, for sweeps: one
     market per scenario and seed holds the whole mix (runs of different strategies on it share
     it, as their firms share its customers); a run's row is its strategy's incumbents in that
-    market, averaged (numbers; ``survived`` becomes the share of them open at the end;
+    market, averaged (numbers only: a learning firm's `adopted_final` is left out, its
+    `share_<name>_post_shift` kept; ``survived`` becomes the share of them open at the end;
     ``incumbents`` their count), with the market's own outcomes (`market_runs`: HHI, outside
     share, industry profit, each strategy's share, entries, exits, firms at the end). Per-period
     tables are not recorded this way (``periods`` must be False)."""
@@ -113,7 +114,8 @@ def simulate_runs(
             )
         firms, market = results[(id(scenario), int(seed))]
         own = firms[(firms["strategy"] == strategy) & ~firms["entrant"]]
-        numbers = own.drop(columns=["strategy", "coordination", "seed", "firm", "entrant"])
+        text = ["strategy", "coordination", "seed", "firm", "entrant", "adopted_final"]
+        numbers = own.drop(columns=[c for c in text if c in own])
         row = {
             **{k: v for k, v in own.iloc[0].items() if k in ("strategy", "coordination")},
             "seed": int(seed),

@@ -5,6 +5,7 @@ the same numbers for any batch size or number of workers) and its errors."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import sparse, special
 
@@ -173,6 +174,21 @@ def test_records_in_a_market_and_any_batch_size():
         assert mine.loc[row["period"], "adopted"] != model.loc[row["period"], "adopted"]
     small = run_competition(scenario, seeds=4, batch_rows=6)  # one market per batch
     assert small.runs.equals(runs) and small.periods.equals(periods)
+
+
+def test_the_same_numbers_whatever_the_worker_split():
+    """A sweep's workers may get a market's runs of one strategy each (`simulate_runs`): each
+    computes the whole market, imitation included, so the numbers are those computed together."""
+    from sim.competition import simulate_runs
+
+    scenario = load_scenario(
+        "canteen_stable", {**MARKET, "adaptation": {**LEARN, "imitation": 0.5, "review": 6}}
+    )
+    runs = [(scenario, name, seed) for seed in (3, 4) for name in ("efficiency_only", "aligned")]
+    together = [row for row, _ in simulate_runs(runs)]
+    apart = [simulate_runs([run])[0][0] for run in runs]
+    assert pd.DataFrame(together).equals(pd.DataFrame(apart))  # (NaN where no firm closed)
+    assert sum(row["imitations"] for row in together) > 0
 
 
 def test_partners_network_in_the_engine():
