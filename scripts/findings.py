@@ -432,10 +432,20 @@ def where_section(
     lines += [
         "",
         f"The first box survives {len(survived)} of the {len(found['robustness']) - 1} changed "
-        "rules" + (f" ({', '.join(survived)})" if survived else "")
-        + (f" and not the {', '.join(failed)}." if failed else "."),
-        "",
+        "rules" + (f" ({'; '.join(survived)})" if survived else "")
+        + (f" and not the {'; '.join(failed)}." if failed else "."),
     ]
+    among = [r for r in found["robustness"] if r["variant"].startswith(("choice", "aligned"))]
+    if among:
+        outside = [r["outside"][0] for r in among]
+        lines += [
+            "Among rivals the region where alignment pays is wider: outside the box it pays in "
+            f"{100 * min(outside):.0f}% to {100 * max(outside):.0f}% of the cases of the rows "
+            "with rivals, against "
+            f"{100 * found['robustness'][0]['outside'][0]:.0f}% for the lone bakery; the box "
+            "still separates where it pays most.",
+        ]
+    lines.append("")
     return lines
 
 
