@@ -15,7 +15,7 @@ With ``imitation`` > 0 a reviewing firm also looks at another firm with that pro
 rival drawn at random in its market (one of its partners when the market has a network), or
 its population's best; if that firm's profit, seen with a normal error of sd
 ``imitation_noise``, beats its own and it follows another strategy, the firm copies it instead
-of drawing (imitation as in Cyert & March 1963 and Schlag 1998's "imitate if better").
+of drawing ("imitate if better", studied by Schlag 1998).
 """
 
 from __future__ import annotations
