@@ -176,6 +176,17 @@ def learning_section(seeds: int) -> list[str]:
 WHERE_SWEEP = "where_alignment_pays"
 WHERE = f"{A} - {B} > 0"
 METRIC = "profit_post_shift"
+
+
+def _rivals(firms: dict[str, int], **choice: object) -> dict:
+    """The bakery among rivals: `[competition]` with ``firms`` and the one choice model there
+    is (a multinomial logit over market values with an outside option of value 0.5, docs/ODD.md
+    §7.18; ``choice`` changes its parameters), the market as large as its bakeries together
+    (each as big as the lone bakery), no entrants."""
+    market = {"outside": True, "outside_value": 0.5, **choice}
+    return {"competition": {"firms": firms, **market, "market_size": float(sum(firms.values()))}}
+
+
 #: Each variant's changes on top of the sweep's fixed overrides; the first is the sweep itself.
 VARIANTS = {
     "as swept: random start, burn-in 60, best improvement": {},
@@ -184,6 +195,14 @@ VARIANTS = {
         f"strategies.{B}.search": "first",
         f"strategies.{A}.search": "first",
     },
+    "choice model, lambda 4 with an outside option: two rival bakeries (1 + 1)": _rivals(
+        {B: 1, A: 1}, sensitivity=4.0
+    ),
+    "choice model, lambda 10 without an outside option: two rival bakeries (1 + 1)": _rivals(
+        {B: 1, A: 1}, sensitivity=10.0, outside=False
+    ),
+    "aligned rivals, 1 of 4: four rival bakeries, lambda 4": _rivals({B: 3, A: 1}, sensitivity=4.0),
+    "aligned rivals, 3 of 4: four rival bakeries, lambda 4": _rivals({B: 1, A: 3}, sensitivity=4.0),
 }
 
 
@@ -232,14 +251,20 @@ def where_found(
 ) -> dict:
     """The sweep, its discovery and, per variant, the first box's share of cases where
     alignment pays inside and outside it, with the variant's own first box."""
-    from sim.sweep.discover import case_table, discover_runs, parse_condition
+    from sim.sweep.discover import DiscoveryError, case_table, discover_runs, parse_condition
 
     variants = VARIANTS if variants is None else variants
     found, rows = None, []
     for label, overrides in variants.items():
         sweep, runs = where_runs(overrides, seeds=seeds, samples=samples, workers=workers)
         names = [p.name for p in sweep.parameters]
-        result = discover_runs(runs, names, where=WHERE, metric=METRIC, strategies=[B, A])
+        try:
+            result = discover_runs(runs, names, where=WHERE, metric=METRIC, strategies=[B, A])
+        except DiscoveryError as error:  # a variant where alignment (nearly) always wins or loses
+            if found is None:
+                raise
+            counts = re.search(r"holds in \d+ of \d+ cases and fails in \d+", str(error))
+            result = f"no box: the condition {counts[0] if counts else 'is one-sided'}"
         if found is None:
             found = {"sweep": sweep, "runs": runs, "result": result, "parameters": names}
             box = result.limits[result.limits["box"] == 1]
@@ -260,7 +285,7 @@ def where_found(
                 "survives": bool(
                     n_in > 0 and n_out > 0 and wilson_interval(k_in, n_in)[0] > k_out / n_out
                 ),
-                "own_box": _box_text(result, 1),
+                "own_box": result if isinstance(result, str) else _box_text(result, 1),
             }
         )
     found["robustness"] = rows
@@ -377,13 +402,19 @@ def where_section(
         "emerges from the runs is where the boundary lies: the limits of the boxes above, and",
         "which parameters move it beyond these two.",
         "",
-        "**Robustness.** Does the first box survive the start rule and the search rule? The same",
-        "design and seeds run again with one rule changed; the share of cases where alignment",
-        "pays inside the first box and outside it (Wilson intervals; the first row is the data",
-        "the box was found on, so its inside share is optimistic), and the first box that",
-        "discovery finds in the variant's own runs. The box survives when the inside interval's",
-        "lower end is above the outside share. The choice model (how customers pick among",
-        "rival firms) and the share of aligned rivals are not varied: this bakery has no rivals.",
+        "**Robustness.** Does the first box survive the start rule, the search rule, the choice",
+        "model and the share of aligned rivals? The same design and seeds run again with one",
+        "rule changed; the share of cases where alignment pays inside the first box and outside",
+        "it (Wilson intervals; the first row is the data the box was found on, so its inside",
+        "share is optimistic), and the first box that discovery finds in the variant's own runs.",
+        "The box survives when the inside interval's lower end is above the outside share.",
+        "The model has one choice model, a multinomial logit over market values with an outside",
+        "option (docs/ODD.md §7.18): the choice-model rows put the bakery among rivals",
+        "(`[competition]`, outside option of value 0.5, market size the number of bakeries, no",
+        "entrants) and vary its parameters (lambda, the outside option), they do not swap the",
+        "model. With rivals a case compares the aligned bakeries' mean profit with the",
+        "efficiency-only bakeries' in the same market (paired by seed); the rows with four",
+        "bakeries make the share of aligned rivals a factor (1 or 3 of 4).",
         "",
         "| variant | inside the first box | outside it | mean difference inside | "
         "mean difference outside | survives | its own first box |",
@@ -401,10 +432,20 @@ def where_section(
     lines += [
         "",
         f"The first box survives {len(survived)} of the {len(found['robustness']) - 1} changed "
-        "rules" + (f" ({', '.join(survived)})" if survived else "")
-        + (f" and not the {', '.join(failed)}." if failed else "."),
-        "",
+        "rules" + (f" ({'; '.join(survived)})" if survived else "")
+        + (f" and not the {'; '.join(failed)}." if failed else "."),
     ]
+    among = [r for r in found["robustness"] if r["variant"].startswith(("choice", "aligned"))]
+    if among:
+        outside = [r["outside"][0] for r in among]
+        lines += [
+            "Among rivals the region where alignment pays is wider: outside the box it pays in "
+            f"{100 * min(outside):.0f}% to {100 * max(outside):.0f}% of the cases of the rows "
+            "with rivals, against "
+            f"{100 * found['robustness'][0]['outside'][0]:.0f}% for the lone bakery; the box "
+            "still separates where it pays most.",
+        ]
+    lines.append("")
     return lines
 
 

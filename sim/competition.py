@@ -88,7 +88,8 @@ def simulate_runs(
     """Runs (scenario, strategy, seed) of scenarios with ``[competition]``, for sweeps: one
     market per scenario and seed holds the whole mix (runs of different strategies on it share
     it, as their firms share its customers); a run's row is its strategy's incumbents in that
-    market, averaged (numbers; ``survived`` becomes the share of them open at the end;
+    market, averaged (numbers only: a learning firm's `adopted_final` is left out, its
+    `share_<name>_post_shift` kept; ``survived`` becomes the share of them open at the end;
     ``incumbents`` their count), with the market's own outcomes (`market_runs`: HHI, outside
     share, industry profit, each strategy's share, entries, exits, firms at the end). Per-period
     tables are not recorded this way (``periods`` must be False)."""
@@ -118,7 +119,8 @@ def simulate_runs(
             )
         firms, market = results[(id(scenario), int(seed))]
         own = firms[(firms["strategy"] == strategy) & ~firms["entrant"]]
-        numbers = own.drop(columns=["strategy", "coordination", "seed", "firm", "entrant"])
+        text = ["strategy", "coordination", "seed", "firm", "entrant", "adopted_final"]
+        numbers = own.drop(columns=[c for c in text if c in own])
         row = {
             **{k: v for k, v in own.iloc[0].items() if k in ("strategy", "coordination")},
             "seed": int(seed),
@@ -165,6 +167,10 @@ def _firm_frame(firms: list) -> pd.DataFrame:
     frame.insert(2, "firm", np.repeat([f.index for f in firms], length))
     frame["market_share"] = h.market_share[:, rows].T.reshape(-1)
     frame["sales"] = h.sales[:, rows].T.reshape(-1)
+    if h.imitated is not None:  # with imitation: the firm copied ("strategy index"; "": none)
+        label = {f.row: f"{f.strategy_name} {f.index}" for f in firms}
+        label[-1] = ""
+        frame["imitated"] = [label[r] for r in h.imitated[:, rows].T.reshape(-1).tolist()]
     return frame
 
 

@@ -52,7 +52,8 @@ ORDERS: tuple[str, ...] = ("random", "fixed")  # sequential coordination's order
 # Bank 1 (slots SLOTS + s): slot SLOTS + d draws which of department d's one-bit alternatives
 # it examines when it examines fewer than all of them.
 # Bank 1 slots 40 and 41 decide whether a waiting entrant enters and where it starts (§7.18).
-# Bank 2 (slots 2 SLOTS + s): slot 2 SLOTS draws a learning firm's strategy (`sim.adaptation`).
+# Bank 2 (slots 2 SLOTS + s): slot 2 SLOTS draws a learning firm's strategy, slots 2 SLOTS + 1..3
+# whether, whom and how well it looks when it imitates (`sim.adaptation`).
 _ORDER_SLOT, _SELECTION_SLOT, _EXAMINE_SLOT = 40, 60, streams.SLOTS
 _ENTRY_SLOT = streams.SLOTS + 40
 # the burn-in's keys: each row's key mixed with this constant (`Engine._burn_in`)
@@ -435,6 +436,10 @@ class Engine:
             self.adaptation = Adaptation(r, self._adaptive)
             self._adaptive = []
             self.history.setting = np.full((t1, r), -1, dtype=np.int16)
+            if self.adaptation.imitating:  # whom each row imitated in a period (-1: nobody)
+                self.history.imitated = np.full((t1, r), -1, dtype=np.int64)
+                # firms that may imitate each other: a population's, else a market's
+                self._pools = np.where(self.group >= 0, len(self.markets) + self.group, self.market)
             self._adopt(self.adaptation.draw_starts(self.keys))
         self._record(0, np.flatnonzero(self.alive), moved=np.zeros(r, dtype=np.int64), first=True)
         self._refresh_bonus()
@@ -1195,7 +1200,14 @@ class Engine:
         self._record(t, active, moved=moved)
         if self.adaptation is not None:
             due = self.adaptation.due(t, self.alive)
-            self._adopt(self.adaptation.revise(due, self.keys, t))
+            if self.adaptation.imitating:
+                changed = self.adaptation.revise(
+                    due, self.keys, t, pools=self._pools, partners=self.partners
+                )
+                self.history.imitated[t, due] = self.adaptation.model[due]
+            else:
+                changed = self.adaptation.revise(due, self.keys, t)
+            self._adopt(changed)
         self._refresh_bonus()
 
     def _build_partners(self) -> None:
@@ -1724,6 +1736,8 @@ class History:
         self.unserved_demand = np.full(shape, np.nan) if kept_resources else None
         self.capacity_moved = np.full(shape, np.nan) if kept_resources else None
         self.budget_binds = np.zeros(shape, dtype=bool) if kept_resources else None
+        # the row each row imitated at a review (-1: none), with imitation only (else None)
+        self.imitated: np.ndarray | None = None
 
     def __repr__(self) -> str:
         kept = "all records" if self.single_firms else "populations' records"

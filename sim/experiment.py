@@ -403,6 +403,8 @@ def _collect_population(
         "final_distinct_forms": int(table["distinct_forms"][-1]),
         "entrants": int(table["entrants"].sum()),
     }
+    if "imitations" in table:  # with imitation: the firms' copies of another's strategy
+        row["imitations"] = int(table["imitations"].sum())
     if not periods:
         return row, None
     frame = pd.DataFrame({"strategy": population.strategy_name, "seed": seed, **table})
@@ -447,6 +449,8 @@ def adoption_summary(firm, *, split: int) -> dict:
     after = settings[split:][alive[split:]]
     for k, name in enumerate(names):
         out[f"share_{name}_post_shift"] = float(np.mean(after == k)) if after.size else np.nan
+    if history.imitated is not None:  # with imitation: the reviews at which it copied a firm
+        out["imitations"] = int(np.count_nonzero(history.imitated[:, row] >= 0))
     return out
 
 

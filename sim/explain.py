@@ -407,4 +407,21 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
             f"favouring those that earned it more (temperature {adaptation.temperature:g} "
             f"{sc.money_unit})"
         )
+        if adaptation.imitation > 0:
+            network = sc.competition.network if sc.competition is not None else None
+            if sc.competition is None:
+                peer = "the best other firm of its population"
+            elif network is None or network.kind == "none":
+                peer = "a rival of its market drawn at random"
+            else:
+                peer = "one of its partners drawn at random"
+            noise = (
+                f" (seen with an error of sd {adaptation.imitation_noise:g} {sc.money_unit})"
+                if adaptation.imitation_noise > 0
+                else ""
+            )
+            lines[-1] += (
+                f"; at a review, with chance {adaptation.imitation:g}, it looks at {peer} "
+                f"and copies its strategy if that firm earned more{noise}"
+            )
     return "\n".join(lines)

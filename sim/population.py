@@ -72,6 +72,14 @@ class PopulationLog:
         self.engine.build()
         return self.engine.entrants[:, self.group]
 
+    def imitations(self) -> dict[str, np.ndarray]:
+        """With imitation (`[adaptation]`): ``imitations``, the firms that copied another
+        firm's strategy in each period; else nothing."""
+        imitated = self._history().imitated
+        if imitated is None:
+            return {}
+        return {"imitations": (imitated[:, self.rows] >= 0).sum(axis=1)}
+
     def distinct_forms(self) -> np.ndarray:
         """Number of different configurations held in each period."""
         ordered = np.sort(self.configs, axis=1)
@@ -164,4 +172,5 @@ class Population(mesa.Agent):
             "distinct_forms": log.distinct_forms(),
             "entrants": log.entrants,
             "miles": miles,
+            **log.imitations(),
         }

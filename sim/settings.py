@@ -134,5 +134,19 @@ def adaptation_of(
         aspiration_speed=spec.aspiration_speed,
         temperature=spec.temperature,
         start=spec.start,
+        imitation=spec.imitation,
+        imitation_noise=spec.imitation_noise,
+        peers=_peers(scenario),
     )
     return rule, names.index(strategy_name) if strategy_name in names else 0
+
+
+def _peers(scenario: Scenario) -> str:
+    """Whom a firm of the scenario imitates (`sim.adaptation.PEERS`): its partners in a market
+    with a network of partners, a rival in another market of competing firms, else the best
+    of its population."""
+    competition = scenario.competition
+    if competition is None:
+        return "population"
+    network = competition.network
+    return "rivals" if network is None or network.kind == "none" else "partners"

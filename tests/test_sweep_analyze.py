@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -373,3 +374,60 @@ def test_recovery_time_per_point_is_the_kaplan_meier_median():
         assert row["n"] == len(fell)
         # the naive mean of the recovered alone is not what the table reports
         assert row["mean"] != fell["recovery_time"].mean()
+
+
+def test_a_derived_column_is_drawn_at_its_exact_values(factorial, tmp_path):
+    """`[analysis] derived`: a column computed from the parameters gets a line figure whose
+    points are its exact values (never binned) and the paired differences there."""
+    from sim.sweep.analyze import derived_values, line_figure, paired_differences
+
+    runs = load(factorial)["runs"]
+    expression = "alignment / coordination_cost"
+    ratio = derived_values(expression, runs)
+    assert np.allclose(ratio, runs["alignment"] / runs["coordination_cost"])
+    paired = paired_differences(runs, "profit_post_shift", "aligned", "efficiency_only")
+    design = runs.drop_duplicates("point")[["point", "alignment", "coordination_cost"]]
+    paired = paired.merge(design, on="point")
+    fig = line_figure(
+        runs.assign(ratio=ratio),
+        paired.assign(ratio=derived_values(expression, paired)),
+        "ratio",
+        metric="profit_post_shift",
+        contrast="aligned",
+        baseline="efficiency_only",
+        metric_label="profit",
+        exact=True,
+    )
+    xs = fig.axes[1].lines[-1].get_xdata()
+    ys = fig.axes[1].lines[-1].get_ydata()
+    by_hand = paired.assign(ratio=paired["alignment"] / paired["coordination_cost"])
+    means = by_hand.groupby("ratio")["difference"].mean()  # one point per ratio here
+    assert np.allclose(xs, sorted(by_hand["ratio"].unique()))  # six values, none binned
+    assert np.allclose(ys, means.to_numpy())
+    copy = tmp_path / "sweep"
+    shutil.copytree(factorial, copy)
+    manifest = copy / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["sweep"]["analysis"]["derived"] = {"ratio": expression}
+    manifest.write_text(json.dumps(data))
+    analysis = analyze_sweep(copy)
+    assert any(p.name == "line_profit_post_shift_ratio.png" for p in analysis.figures)
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("alignment / nothing", "unknown parameter 'nothing'"),
+        ("__import__('os')", "only \\+ - \\* /"),
+        ("alignment /", "not an expression"),
+    ],
+)
+def test_a_derived_column_must_be_arithmetic_over_parameters(expression, message):
+    spec = {
+        **BASE,
+        "name": "derived",
+        "parameters": [ALIGNMENT],
+        "analysis": {"derived": {"ratio": expression}},
+    }
+    with pytest.raises(SweepError, match=f"analysis.derived.ratio.*{message}"):
+        sweep_from_dict(spec)

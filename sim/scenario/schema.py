@@ -953,6 +953,22 @@ class AdaptationSpec(Spec):
         description="Money per period: an attraction higher by this much makes a strategy e "
         "times as likely to be chosen when the firm is dissatisfied (softmax).",
     )
+    imitation: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance at each review that a firm looks at another firm (a rival drawn at "
+        "random in a market of competing firms, one of its partners when the market has a "
+        "network, its population's best otherwise) and copies its strategy if that firm earned "
+        "more (0: no imitation; needs [competition] or population.firms >= 2).",
+    )
+    imitation_noise: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="Money per period: the standard deviation of the error with which a firm "
+        "sees the other firm's profit when it looks (0: exactly).",
+    )
 
 
 class PurposeSpec(Spec):
@@ -1290,6 +1306,18 @@ def _check_scenario(sc: Scenario) -> None:
             if name in menu[:i]:
                 raise FieldError(f"adaptation.strategies[{i}]", f"{name!r} is given twice")
     population = sc.population
+    if (
+        sc.adaptation is not None
+        and sc.adaptation.imitation > 0
+        and sc.competition is None
+        and population.firms < 2
+    ):
+        raise FieldError(
+            "adaptation.imitation",
+            "a firm imitates rivals of its market ([competition]) or the best of its population "
+            "(population.firms >= 2); a firm alone in its market has nobody to imitate: add "
+            "[competition] or a population, or set adaptation.imitation = 0",
+        )
     if population.firms > 1 and sc.firm.learning.gain > 0:
         raise FieldError(
             "population.firms",

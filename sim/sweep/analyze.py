@@ -11,6 +11,7 @@ Everything is written to `DIR/analysis/`, next to the data.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
 import warnings
@@ -41,7 +42,7 @@ from sim.stats import (
     tost_p,
     wilson_interval,
 )
-from sim.sweep.spec import SweepError
+from sim.sweep.spec import SweepError, parameters_in
 
 #: Outcomes summarised per design point (those present in the runs table).
 POINT_METRICS: tuple[str, ...] = (*SUMMARY_METRICS, "final_cash")
@@ -216,6 +217,15 @@ def _analyze(
     if write:
         write_text(analysis.report + "\n", out / "report.md")
     return analysis
+
+
+def derived_values(expression: str, table: pd.DataFrame) -> pd.Series:
+    """An `[analysis] derived` column: ``expression`` (arithmetic over parameter names, checked
+    by `sim.sweep.spec.parameters_in`) evaluated on ``table``'s parameter columns."""
+    names = parameters_in(expression, [str(c) for c in table.columns])
+    code = compile(ast.parse(expression, mode="eval"), "<derived>", "eval")
+    columns = {name: table[name].astype(float) for name in names}
+    return pd.Series(eval(code, {"__builtins__": {}}, columns), index=table.index, dtype=float)
 
 
 def _is_number(column: pd.Series) -> bool:
@@ -660,15 +670,18 @@ def line_figure(
     metric_label: str,
     label: str = "",
     metric_unit: str = "",
+    exact: bool = False,
 ) -> Figure:
     """Left: each strategy's ``metric`` against one parameter (95% bands); right: the paired
     difference contrast - baseline with its band and the zero line. Means over the other
-    parameters are taken within each seed first (the seeds are shared)."""
+    parameters are taken within each seed first (the seeds are shared). ``exact``: at every
+    value of ``x``, never binned (an `[analysis] derived` column)."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
     numeric = pd.api.types.is_numeric_dtype(runs[x])
-    data = runs.assign(_x=levels(runs[x]))
+    level = (lambda values: values) if exact else levels
+    data = runs.assign(_x=level(runs[x]))
     order = sorted(data["_x"].unique())
     position = (lambda v: v) if numeric else (lambda v: order.index(v))
     strategies = [s for s in runs["strategy"].cat.categories if s in set(runs["strategy"])]
@@ -681,7 +694,7 @@ def line_figure(
         left.fill_between(
             xs, table["ci_low"], table["ci_high"], color=colour, alpha=0.2, linewidth=0
         )
-    diff = summarize_differences(paired.assign(_x=levels(paired[x])), ["_x"])
+    diff = summarize_differences(paired.assign(_x=level(paired[x])), ["_x"])
     xs = [position(v) for v in diff["_x"]]
     colour = _colour(contrast, 1)
     right.axhline(0.0, color="#444444", linewidth=1)
@@ -691,7 +704,7 @@ def line_figure(
         (left, metric_label),
         (right, f"{_plain(contrast)} minus {_plain(baseline)}"),
     ):
-        ax.set_xlabel(_axis(x, runs[x], {x: label}))
+        ax.set_xlabel((label or _plain(x)) if exact else _axis(x, runs[x], {x: label}))
         ax.set_ylabel(metric_unit or "value")
         ax.set_title(title, fontsize=11)
         ax.grid(alpha=0.3)
@@ -891,6 +904,21 @@ def _save_figures(
             metric_label=metric_label,
             label=labels[x],
             metric_unit=_unit(metric, money),
+            **common,
+        )
+        written.append(_save(fig, out / f"line_{metric}_{x}.png"))
+    for x, expression in (spec["analysis"].get("derived") or {}).items():
+        if len(paired) == 0:
+            break
+        fig = line_figure(
+            runs.assign(**{x: derived_values(expression, runs)}),
+            paired.assign(**{x: derived_values(expression, paired)}),
+            x,
+            metric=metric,
+            metric_label=metric_label,
+            label=f"{_plain(x)} = {expression}",
+            metric_unit=_unit(metric, money),
+            exact=True,
             **common,
         )
         written.append(_save(fig, out / f"line_{metric}_{x}.png"))

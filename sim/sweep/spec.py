@@ -9,11 +9,13 @@ validated on load: every design point must give a valid scenario, and any proble
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -231,6 +233,12 @@ class AnalysisSpec(_Section):
         description="Equivalence margin: a design point is called `equivalent` when a TOST "
         "shows the difference within +/- margin (in the metric's unit); none: never.",
     )
+    derived: dict[str, str] = Field(
+        default_factory=dict,
+        description="Columns computed from the parameters, each drawn as a line figure at its "
+        "exact values: name = arithmetic over parameter names (+ - * / and numbers), e.g. "
+        'aligned_share = "aligned_firms / (aligned_firms + silo_firms)".',
+    )
 
 
 class SweepSpec(_Section):
@@ -280,6 +288,16 @@ class SweepSpec(_Section):
                     f"{name!r} is a pandas DataFrame attribute (`runs.{name}` would be it, not "
                     f"the column); choose another name, e.g. {'swept_' + name!r}",
                 )
+        for name, expression in self.analysis.derived.items():
+            where = f"analysis.derived.{name}"
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in names:
+                raise _Field(
+                    where, "a new lower-case name (letters, digits, _), not a parameter's"
+                )
+            try:
+                parameters_in(expression, names)
+            except ValueError as error:
+                raise _Field(where, str(error)) from None
         seen: dict[str, str] = {}
         for i, parameter in enumerate(self.parameters):
             for path in parameter.paths:
@@ -492,6 +510,37 @@ def _with_builtin_strategies(raw: dict[str, Any], spec: SweepSpec) -> dict[str, 
     for name in missing:
         table[name] = BUILTIN_STRATEGIES[name].model_dump(mode="json")
     return out
+
+
+_ARITHMETIC = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub,
+    ast.UAdd, ast.Constant, ast.Name, ast.Load,
+)  # fmt: skip
+
+
+def parameters_in(expression: str, parameters: Sequence[str]) -> list[str]:
+    """The parameter names an `[analysis] derived` expression uses; a `ValueError` saying
+    what is wrong unless it is arithmetic (+ - * /, numbers, brackets) over ``parameters``."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        raise ValueError(f"{expression!r} is not an expression") from None
+    used = []
+    for node in ast.walk(tree):
+        if not isinstance(node, _ARITHMETIC) or (
+            isinstance(node, ast.Constant) and not isinstance(node.value, (int, float))
+        ):
+            raise ValueError(
+                f"{expression!r}: only + - * /, numbers, brackets and parameter names"
+            )
+        if isinstance(node, ast.Name):
+            if node.id not in parameters:
+                raise ValueError(
+                    f"{expression!r}: unknown parameter {node.id!r}; allowed: "
+                    f"{', '.join(parameters)}"
+                )
+            used.append(node.id)
+    return used
 
 
 def _check_analysis(sweep: Sweep) -> None:
