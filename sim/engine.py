@@ -497,12 +497,21 @@ class Engine:
                 raise ValueError("a strategy weighs purpose in a market without impact")
             return
         size = self.size
-        self.impact_land = np.zeros(len(self.markets) * size)
-        self.impact_norm_land = np.zeros(len(self.markets) * size)
-        for i, m in enumerate(self.markets):
-            if m.impact is not None:
-                self.impact_land[i * size : (i + 1) * size] = m.impact
-                self.impact_norm_land[i * size : (i + 1) * size] = m.impact_norm
+        first = next(m for m in self.markets if m.impact is not None)
+        # one designed table for every market (the usual case: `sim.purpose` shares it): read
+        # it by configuration, without a copy per market
+        self._impact_shared = all(
+            m.impact is first.impact and m.impact_norm is first.impact_norm for m in self.markets
+        )
+        if self._impact_shared:
+            self.impact_land, self.impact_norm_land = first.impact, first.impact_norm
+        else:
+            self.impact_land = np.zeros(len(self.markets) * size)
+            self.impact_norm_land = np.zeros(len(self.markets) * size)
+            for i, m in enumerate(self.markets):
+                if m.impact is not None:
+                    self.impact_land[i * size : (i + 1) * size] = m.impact
+                    self.impact_norm_land[i * size : (i + 1) * size] = m.impact_norm
         self.levy = np.array([m.levy for m in self.markets])
         self.threshold = np.array([m.threshold for m in self.markets])
 
@@ -848,7 +857,9 @@ class Engine:
         if self._purposeful:
             w = _take(self.purpose, rows)[:, None]
             if w.any():  # (1 - w) P_hat + w (1 - normalised impact); rows with w = 0 exact
-                at = _take(self.market, rows)[:, None] * self.size + configs
+                at = configs
+                if not self._impact_shared:
+                    at = _take(self.market, rows)[:, None] * self.size + configs
                 low = 1.0 - self.impact_norm_land.take(at)
                 perceived = np.where(w > 0, (1.0 - w) * perceived + w * low, perceived)
         return perceived
@@ -1441,7 +1452,7 @@ class Engine:
         if self._resources_on:
             profit = profit - spent
         if self._purposeful:  # regulation: a levy per impact unit above the threshold
-            impact = self.impact_land.take(flat)
+            impact = self.impact_land.take(configs if self._impact_shared else flat)
             levy = self.levy.take(m) * np.maximum(0.0, impact - self.threshold.take(m))
             profit = profit - levy
             if h.impact is not None:

@@ -42,7 +42,7 @@ from sim.market import (
     preference_fit,
 )
 from sim.population import Population
-from sim.purpose import impact_table, normalised_impact, with_valued_purpose
+from sim.purpose import impact_table, normalised_impact_table, with_valued_purpose
 from sim.rivals import add_rivals
 from sim.scenario.checks import check_seed
 from sim.scenario.load import as_scenario
@@ -210,9 +210,7 @@ class Market(mesa.Model):
             on_basis=self._share_basis,
             demand=demand_of(scenario),
             impact=impact_table(scenario),
-            impact_norm=None
-            if scenario.purpose is None
-            else normalised_impact(scenario, impact_table(scenario)),
+            impact_norm=normalised_impact_table(scenario),
             levy=0.0 if scenario.purpose is None else scenario.purpose.levy,
             threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )

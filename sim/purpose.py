@@ -12,6 +12,7 @@ on the scale of their preference weights), and a strategy with ``purpose`` w aim
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -21,15 +22,45 @@ from sim.scenario.schema import Scenario
 
 
 def impact_table(scenario: Scenario) -> np.ndarray | None:
-    """The impact per period of every configuration (2**N,); None without `[purpose]`."""
+    """The impact per period of every configuration (2**N,), read-only and shared by every
+    market of the same section (it is designed: no random draw); None without `[purpose]`."""
     purpose = scenario.purpose
     if purpose is None:
         return None
-    configs = configurations(len(scenario.decisions))
-    impact = np.full(configs.size, float(purpose.base))
-    for decision, amount in purpose.impact.items():
-        impact += amount * ((configs >> scenario.decision_index[decision]) & 1)
+    return _impact(len(scenario.decisions), *_terms(scenario))
+
+
+def normalised_impact_table(scenario: Scenario) -> np.ndarray | None:
+    """`impact_table` on [0, 1] (`normalised_impact`), read-only and shared likewise."""
+    if scenario.purpose is None:
+        return None
+    low, high = impact_range(scenario)
+    return _normalised(len(scenario.decisions), *_terms(scenario), low, high)
+
+
+def _terms(scenario: Scenario) -> tuple[float, tuple[tuple[int, float], ...]]:
+    purpose = scenario.purpose
+    index = scenario.decision_index
+    return float(purpose.base), tuple((index[d], float(a)) for d, a in purpose.impact.items())
+
+
+@functools.lru_cache(maxsize=16)
+def _impact(n: int, base: float, terms: tuple[tuple[int, float], ...]) -> np.ndarray:
+    configs = configurations(n)
+    impact = np.full(configs.size, base)
+    for bit, amount in terms:
+        impact += amount * ((configs >> bit) & 1)
+    impact.flags.writeable = False
     return impact
+
+
+@functools.lru_cache(maxsize=16)
+def _normalised(
+    n: int, base: float, terms: tuple[tuple[int, float], ...], low: float, high: float
+) -> np.ndarray:
+    table = (_impact(n, base, terms) - low) / (high - low)
+    table.flags.writeable = False
+    return table
 
 
 def impact_range(scenario: Scenario) -> tuple[float, float]:
@@ -58,7 +89,7 @@ def with_valued_purpose(
     purpose = scenario.purpose
     if purpose is None or not purpose.valued_by:
         return out
-    low_impact = 1.0 - normalised_impact(scenario, impact_table(scenario))
+    low_impact = 1.0 - normalised_impact_table(scenario)
     for regime in scenario.market.regimes:
         w = purpose.valued_by.get(regime.name)
         if w is None:
