@@ -69,6 +69,10 @@ SUMMARY_METRICS: dict[str, str] = {
     "fell": "fell below the recovery threshold from the split on (all firms)",
     "recovered": "recovered by the horizon (firms that fell)",
     "recovery_time": "recovery time from the fall, periods (median, Kaplan-Meier; firms that fell)",
+    # with `[resources]` only (docs/ODD.md 7.22): each firm's share of its periods in business
+    "budget_binds_share": "budget binds, share of periods open from 1 (all firms)",
+    "budget_binds_share_post_shift": "budget binds, share of periods open from the split (all "
+    "firms)",
 }
 #: Outcomes taken over the firms that fell below the recovery threshold only (docs/ODD.md 7.13).
 FELL_METRICS: frozenset[str] = frozenset({"recovered", "recovery_time"})
@@ -131,6 +135,8 @@ ALL_FIRMS_METRICS: frozenset[str] = frozenset(
         "revisits",
         "miles_sailed",
         "fell",
+        "budget_binds_share",  # each firm over its periods in business ([resources])
+        "budget_binds_share_post_shift",
     }
 )
 _SURVIVOR_COPIES = {
@@ -138,7 +144,14 @@ _SURVIVOR_COPIES = {
     "profit_post_shift_survivors": "profit_post_shift",
     "profit_change_survivors": "profit_change",
 }
-_UNIT_INTERVAL = ("efficiency", "market_value", "performance_norm", "survived", "cycled")
+_UNIT_INTERVAL = (
+    "efficiency",
+    "market_value",
+    "performance_norm",
+    "survived",
+    "cycled",
+    "budget_binds",
+)
 
 
 def bounds_of(metric: str) -> tuple[float, float]:

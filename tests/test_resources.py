@@ -187,3 +187,18 @@ def test_a_firms_own_log_has_the_periods_tables_resource_columns():
     table = run_experiment(load_scenario(CLOUD), strategies=["aligned"], seeds=[1]).periods
     for column in ("share_gpu_hosting", "unserved_demand", "capacity_moved", "budget_binds"):
         assert np.array_equal(frame[column], table[column], equal_nan=True), column
+
+
+def test_the_summary_reports_how_often_the_budget_binds_and_only_with_resources():
+    """`run`'s table has the budget-binds rows for a scenario with `[resources]` (each firm's
+    share of its periods in business, averaged over all firms), none for one without."""
+    from sim.stats import summary_table
+
+    result = run_experiment(load_scenario("cloud_resource_orchestration"), seeds=4)
+    table = summary_table(result.runs, wide=False)
+    rows = table[table["metric"] == "budget_binds_share_post_shift"].set_index("strategy")
+    by_hand = result.runs.groupby("strategy", observed=True)["budget_binds_share_post_shift"]
+    assert np.allclose(rows["mean"].to_numpy(), by_hand.mean().to_numpy())
+    assert ((rows["ci_low"] >= 0) & (rows["ci_high"] <= 1)).all()
+    plain = run_experiment(load_scenario("bakery_gluten_free"), seeds=2)
+    assert "budget_binds_share" not in set(summary_table(plain.runs, wide=False)["metric"])
