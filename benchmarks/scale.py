@@ -24,16 +24,10 @@ target is left to the competition benchmark, `benchmarks/competition_speed.py`).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import statistics
-import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from engine_speed import ROOT, checkout, measure  # one way to run code in a fresh interpreter
+
 BASELINE = "b1f059f"
 
 SYNTHETIC = '''
@@ -100,40 +94,6 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "firm_periods": len(result.runs) * sc.horizon,
                   "peak_mb": peak}))
 """
-
-
-def measure(code: str, source: Path, *args: str) -> dict:
-    """Run ``code`` (with ``args``) in a fresh interpreter importing `sim` from ``source``;
-    returns the JSON it prints last."""
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=source,
-        env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise SystemExit(f"benchmark failed in {source}:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-@contextlib.contextmanager
-def checkout(commit: str) -> Iterator[Path]:
-    """``commit``'s code in a temporary git worktree of this repository, removed afterwards."""
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / commit
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(target), commit],
-            check=True,
-        )
-        try:
-            yield target
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(target)],
-                check=False,
-            )
 
 
 def main() -> None:
