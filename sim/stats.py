@@ -135,9 +135,12 @@ ALL_FIRMS_METRICS: frozenset[str] = frozenset(
         "revisits",
         "miles_sailed",
         "fell",
-        "budget_binds_share",  # each firm over its periods in business ([resources])
-        "budget_binds_share_post_shift",
     }
+)
+#: All-firms outcomes a runs table has only with a mechanism on (`[resources]`, docs/ODD.md
+#: 7.22: each firm's share of its periods in business in which the budget bound).
+OPTIONAL_ALL_FIRMS_METRICS: frozenset[str] = frozenset(
+    {"budget_binds_share", "budget_binds_share_post_shift"}
 )
 _SURVIVOR_COPIES = {
     "profit_pre_shift_survivors": "profit_pre_shift",
@@ -447,7 +450,7 @@ def population_of(metric: str) -> str:
         return "survivors"
     if metric in FELL_METRICS:
         return "firms that fell"
-    if metric in ALL_FIRMS_METRICS:
+    if metric in ALL_FIRMS_METRICS or metric in OPTIONAL_ALL_FIRMS_METRICS:
         return "all firms"
     return ""
 
