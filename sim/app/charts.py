@@ -20,6 +20,7 @@ import numpy as np
 from sim import plots
 from sim.app.live import baseline_words, change_marks, firm_colours
 from sim.app.state import KPI_COLUMNS, Debrief, TwinFirms
+from sim.scenario import Scenario
 
 #: Type sizes in CSS pixels: ticks and labels readable at the back of the room (>= 18 px).
 TICK_PX, LABEL_PX, MARK_PX = 18, 18, 16
@@ -169,63 +170,12 @@ class OverTimeChart:
 
     def _make_layout(self, twins: TwinFirms, upcoming: list[int]) -> dict[str, Any]:
         sc = twins.scenario
-        font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
-        layout: dict[str, Any] = {
-            "font": font,
-            "margin": {"l": 78, "r": 14, "t": 8, "b": 52},
-            "showlegend": True,
-            "legend": {
-                "orientation": "h",
-                "x": 0.5,
-                "xanchor": "center",
-                "y": 1.0,
-                "yanchor": "top",
-                "font": {"size": MARK_PX},
-            },
-            "hovermode": "x",
-            "hoverlabel": {"font": {"size": MARK_PX}},
-            "plot_bgcolor": "white",
-            "paper_bgcolor": "white",
-            "uirevision": "keep",  # zoom and hover survive the updates
-            "shapes": [],
-            "annotations": [],
-        }
-        ylabels = {
-            "efficiency": "efficiency",
-            "market_value": "market value",
-            "profit": f"profit ({sc.money_unit})",
-            "cash": f"cash ({plots.stock_unit(sc.money_unit)})",
-        }
-        for k, column in enumerate(KPI_COLUMNS):
-            axis = "" if k == 0 else str(k + 1)
-            top = k < 2
-            layout[f"xaxis{axis}"] = {
-                "domain": list(_X[k % 2]),
-                "anchor": f"y{axis}",
-                "range": [0, sc.horizon],
-                "showgrid": True,
-                "gridcolor": "#e6e6e6",
-                "zeroline": False,
-                "linecolor": "#4d4d4d",
-                "ticks": "outside",
-                "tickfont": {"size": TICK_PX},
-                "showticklabels": True,
-                **({} if top else {"title": {"text": "period (month)", "standoff": 4}}),
-            }
-            layout[f"yaxis{axis}"] = {
-                "domain": list(_Y_TOP if top else _Y_BOTTOM),
-                "anchor": f"x{axis}",
-                "range": list(self.limits[column]),
-                "showgrid": True,
-                "gridcolor": "#e6e6e6",
-                "zeroline": column in ("profit", "cash"),
-                "zerolinecolor": "#737373",
-                "linecolor": "#4d4d4d",
-                "ticks": "outside",
-                "tickfont": {"size": TICK_PX},
-                "nticks": 5,
-                "title": {"text": ylabels[column], "font": {"size": LABEL_PX}, "standoff": 6},
-            }
+        layout = kpi_layout(
+            sc, sc.horizon, self.limits, hovermode="x", y_domains=(_Y_TOP, _Y_BOTTOM)
+        )
+        layout["uirevision"] = "keep"  # zoom and hover survive the updates
+        layout["annotations"] = []
+        for axis in _axes():
             for period, _, colour, dash in self.marks:
                 layout["shapes"].append(_vline(period, axis, colour, dash, 2))
             for period in upcoming:
@@ -359,65 +309,90 @@ class DebriefChart:
         return ChartSpec(layout, data, caption)
 
     def _layout(self, debrief: Debrief, limits: dict[str, tuple[float, float]]) -> dict:
-        sc = debrief.scenario
-        font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
-        layout: dict[str, Any] = {
-            "font": font,
-            "margin": {"l": 78, "r": 14, "t": 8, "b": 52},
-            "showlegend": True,
-            "legend": {
-                "orientation": "h",
-                "x": 0.5,
-                "xanchor": "center",
-                "y": 1.0,
-                "yanchor": "top",
-                "font": {"size": MARK_PX},
-            },
-            "hovermode": "closest",
-            "hoverlabel": {"font": {"size": MARK_PX}},
-            "plot_bgcolor": "white",
-            "paper_bgcolor": "white",
-            "shapes": [],
-        }
-        ylabels = {
-            "efficiency": "efficiency",
-            "market_value": "market value",
-            "profit": f"profit ({sc.money_unit})",
-            "cash": f"cash ({plots.stock_unit(sc.money_unit)})",
-        }
         horizon = debrief.data["profit"].shape[2] - 1
-        for p, column in enumerate(KPI_COLUMNS):
-            axis = "" if p == 0 else str(p + 1)
-            top = p < 2
-            layout[f"xaxis{axis}"] = {
-                "domain": list(_X[p % 2]),
-                "anchor": f"y{axis}",
-                "range": [0, horizon],
-                "showgrid": True,
-                "gridcolor": "#e6e6e6",
-                "zeroline": False,
-                "linecolor": "#4d4d4d",
-                "ticks": "outside",
-                "tickfont": {"size": TICK_PX},
-                **({} if top else {"title": {"text": "period (month)", "standoff": 4}}),
-            }
-            layout[f"yaxis{axis}"] = {
-                "domain": [0.5, 0.86] if top else [0.0, 0.38],
-                "anchor": f"x{axis}",
-                "range": list(limits[column]),
-                "showgrid": True,
-                "gridcolor": "#e6e6e6",
-                "zeroline": column in ("profit", "cash"),
-                "zerolinecolor": "#737373",
-                "linecolor": "#4d4d4d",
-                "ticks": "outside",
-                "tickfont": {"size": TICK_PX},
-                "nticks": 5,
-                "title": {"text": ylabels[column], "font": {"size": LABEL_PX}, "standoff": 6},
-            }
+        layout = kpi_layout(
+            debrief.scenario,
+            horizon,
+            limits,
+            hovermode="closest",
+            y_domains=((0.5, 0.86), (0.0, 0.38)),
+        )
+        for axis in _axes():
             for period in debrief.shift_periods:
                 layout["shapes"].append(_vline(period, axis, "#262626", "dash", 1.5))
         return layout
+
+
+def _axes() -> list[str]:
+    """Plotly's axis suffixes of the four KPI panels ("", "2", "3", "4")."""
+    return ["" if k == 0 else str(k + 1) for k in range(len(KPI_COLUMNS))]
+
+
+def kpi_layout(
+    scenario: Scenario,
+    horizon: int,
+    limits: dict[str, tuple[float, float]],
+    *,
+    hovermode: str,
+    y_domains: tuple[tuple[float, float], tuple[float, float]],
+) -> dict[str, Any]:
+    """The four KPI panels' layout (efficiency, market value, profit, cash against the
+    period), in the projector's type sizes; the over-time and debrief charts add their marks."""
+    font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
+    layout: dict[str, Any] = {
+        "font": font,
+        "margin": {"l": 78, "r": 14, "t": 8, "b": 52},
+        "showlegend": True,
+        "legend": {
+            "orientation": "h",
+            "x": 0.5,
+            "xanchor": "center",
+            "y": 1.0,
+            "yanchor": "top",
+            "font": {"size": MARK_PX},
+        },
+        "hovermode": hovermode,
+        "hoverlabel": {"font": {"size": MARK_PX}},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "shapes": [],
+    }
+    ylabels = {
+        "efficiency": "efficiency",
+        "market_value": "market value",
+        "profit": f"profit ({scenario.money_unit})",
+        "cash": f"cash ({plots.stock_unit(scenario.money_unit)})",
+    }
+    for k, (axis, column) in enumerate(zip(_axes(), KPI_COLUMNS, strict=True)):
+        top = k < 2
+        layout[f"xaxis{axis}"] = {
+            "domain": list(_X[k % 2]),
+            "anchor": f"y{axis}",
+            "range": [0, horizon],
+            "showgrid": True,
+            "gridcolor": "#e6e6e6",
+            "zeroline": False,
+            "linecolor": "#4d4d4d",
+            "ticks": "outside",
+            "tickfont": {"size": TICK_PX},
+            "showticklabels": True,
+            **({} if top else {"title": {"text": "period (month)", "standoff": 4}}),
+        }
+        layout[f"yaxis{axis}"] = {
+            "domain": list(y_domains[0] if top else y_domains[1]),
+            "anchor": f"x{axis}",
+            "range": list(limits[column]),
+            "showgrid": True,
+            "gridcolor": "#e6e6e6",
+            "zeroline": column in ("profit", "cash"),
+            "zerolinecolor": "#737373",
+            "linecolor": "#4d4d4d",
+            "ticks": "outside",
+            "tickfont": {"size": TICK_PX},
+            "nticks": 5,
+            "title": {"text": ylabels[column], "font": {"size": LABEL_PX}, "standoff": 6},
+        }
+    return layout
 
 
 def live_charts(twins: TwinFirms) -> dict[str, OverTimeChart]:
