@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +49,20 @@ def start_app() -> tuple[subprocess.Popen, str]:
         stop(process)
         raise RuntimeError(f"the app printed no address: {line + process.stdout.read()!r}")
     return process, line.split("open ", 1)[1].split()[0]
+
+
+def wait_until_it_answers(process: subprocess.Popen, url: str, seconds: float = 60) -> None:
+    """Poll ``url`` until the app's server answers 200; fail if it stops or takes too long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                assert response.status == 200
+                return
+        except OSError:
+            assert process.poll() is None, "the server stopped"
+            assert time.monotonic() < deadline, "the server did not answer"
+            time.sleep(0.05)
 
 
 def stop(process: subprocess.Popen) -> str:

@@ -18,13 +18,20 @@ import json
 import os
 import statistics
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, start_app, stop
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWS,
+    VIEWS_LOADED,
+    start_app,
+    stop,
+    wait_until_it_answers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "app"
@@ -104,16 +111,7 @@ def server():
     started = time.perf_counter()
     process, url = start_app()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, "the server stopped"
-                assert time.monotonic() < deadline, "the server did not answer"
-                time.sleep(0.05)
+        wait_until_it_answers(process, url)
         yield url, time.perf_counter() - started
     finally:
         stop(process)

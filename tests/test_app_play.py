@@ -13,13 +13,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, stop
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, stop, wait_until_it_answers
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("SMB_SIM_REQUIRE_BROWSER"),
@@ -52,16 +50,7 @@ def start_played(*extra: str) -> tuple[subprocess.Popen, str, str]:
 def played():
     process, teacher, join = start_played("--rate", "10")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(join, timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, "the server stopped"
-                assert time.monotonic() < deadline, "the server did not answer"
-                time.sleep(0.05)
+        wait_until_it_answers(process, join)
         yield teacher, join
     finally:
         stop(process)
