@@ -194,6 +194,10 @@ class Engine:
             self.flips[d, : len(decisions)] = [1 << i for i in decisions]
         self._moves = np.concatenate((np.zeros((d_count, 1), dtype=np.int64), self.flips), axis=1)
         self._valid = np.arange(1 + self.n_max) <= self.n_local[:, None]
+        # a long jump's two random words for department d are slots 2d and 2d + 1 (`propose`)
+        self._jump_slots = np.stack((2 * np.arange(d_count), 2 * np.arange(d_count) + 1), axis=1)
+        self._bit_shifts = np.arange(self.n_max, dtype=np.uint64)  # a word's first n_max bits
+        self._line_departments: dict[int, np.ndarray] = {}  # `_simultaneous`'s, by row count
         self.markets: list[MarketState] = []
         self.capacity = max(1, int(capacity))  # markets expected (arrays are sized for them)
         self.department_land: np.ndarray | None = None
@@ -888,10 +892,9 @@ class Engine:
         jumping = self._jumping
         if jumping:
             p_jump = self.p_jump[rows]
-            slots = np.stack((2 * dept, 2 * dept + 1), axis=1)
-            w = streams.words(self.keys[rows], t, slots)
+            w = streams.words(self.keys[rows], t, self._jump_slots[dept])
             drawn = streams.uniforms(w[:, 0]) < p_jump
-            bits = (w[:, 1:2] >> np.arange(self.n_max, dtype=np.uint64)) & np.uint64(1)
+            bits = (w[:, 1:2] >> self._bit_shifts) & np.uint64(1)
             sub = (bits.astype(np.int64) * flips).sum(axis=1)
             jump = np.where(drawn, (base & ~self.masks[dept]) | sub, base)
             cands = np.concatenate((cands, jump[:, None]), axis=1)
@@ -1078,7 +1081,9 @@ class Engine:
         proposals = int(self.proposals[rows[hierarchical]].max()) if hierarchical.any() else 1
         # one call for all departments of all rows: a (row, department) pair per line
         base = np.repeat(start, d_count)
-        dept = np.tile(np.arange(d_count), rows.size)
+        dept = self._line_departments.get(rows.size)
+        if dept is None:
+            dept = self._line_departments[rows.size] = np.tile(np.arange(d_count), rows.size)
         chosen = self.propose(np.repeat(rows, d_count), dept, base, base, t, proposals)
         parts = chosen.reshape(rows.size, d_count, proposals) & self.masks[None, :, None]
         new = parts[:, :, 0].sum(axis=1)  # departments own disjoint bits
@@ -1303,7 +1308,7 @@ class Engine:
         start = self.config.copy()
         new = start.copy()
         new[rows] = self.decide(active, t)
-        for row in np.flatnonzero(self.traced[active]):
+        for row in np.flatnonzero(self.traced[active]) if self.traced.any() else ():
             self.trace_records.append(
                 {"period": t, "row": int(active[row]), "step": "decision", "department": -1,
                  "alternative": -1, "config": int(new[active[row]]), "own_efficiency": np.nan,
