@@ -198,6 +198,7 @@ class Engine:
         self._jump_slots = np.stack((2 * np.arange(d_count), 2 * np.arange(d_count) + 1), axis=1)
         self._bit_shifts = np.arange(self.n_max, dtype=np.uint64)  # a word's first n_max bits
         self._line_departments: dict[int, np.ndarray] = {}  # `_simultaneous`'s, by row count
+        self._columns: np.ndarray | None = None  # `_bonus_columns`, made when first needed
         self.markets: list[MarketState] = []
         self.capacity = max(1, int(capacity))  # markets expected (arrays are sized for them)
         self.department_land: np.ndarray | None = None
@@ -751,13 +752,32 @@ class Engine:
             land = self.department_land.take(at, axis=0)
         if not self._learning:
             return land
-        changed = ((configs ^ start[:, None])[..., None] & self.masks) != 0
-        bonus = np.where(
-            changed,
-            _take(self._bonus_change, rows)[:, None],
-            _take(self._bonus_stay, rows)[:, None],
+        if self.on_demand:
+            changed = ((configs ^ start[:, None])[..., None] & self.masks) != 0
+            bonus = np.where(
+                changed,
+                _take(self._bonus_change, rows)[:, None],
+                _take(self._bonus_stay, rows)[:, None],
+            )
+            return land + (1.0 - land) * bonus
+        # the same bonuses picked by look-ups (a broadcast `where` costs several times more):
+        # each line's stay bonuses then change bonuses, and for every change of configuration
+        # the column of each department's (d, or D + d where the change touches department d)
+        both = np.concatenate((_take(self._bonus_stay, rows), _take(self._bonus_change, rows)), 1)
+        line = np.arange(both.shape[0]) * both.shape[1]
+        bonus = both.reshape(-1).take(
+            self._bonus_columns().take(configs ^ start[:, None], axis=0) + line[:, None, None]
         )
         return land + (1.0 - land) * bonus
+
+    def _bonus_columns(self) -> np.ndarray:
+        """For every change of configuration (XOR), each department's column in a line's
+        stay-then-change bonuses (`department_efficiency`), made once (2**N x D, int16)."""
+        if self._columns is None:
+            d = self.department_count
+            touched = (np.arange(self.size)[:, None] & self.masks) != 0
+            self._columns = (np.arange(d) + d * touched).astype(np.int16)
+        return self._columns
 
     def _evaluate(self, what: str, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
         """An on-demand market's ``what`` (`sim.market.OnDemandLandscapes`: ``efficiency_at``,
