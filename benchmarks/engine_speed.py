@@ -25,20 +25,22 @@ medians measured in this one invocation, printed with whether it is met:
 Absolute times on a shared machine are noisy; the ratios of interleaved medians are what count.
 ``--bakery-only`` measures the bakery rows alone.
 
-Why the bakery target is not met by numpy (measured in CPU time, loads 6-30, for issue 22;
-docs/ODD.md, "What a period costs"): the run is about 1/3 building markets, 40% periods, the
-rest summaries and tables. A period costs about 0.33 ms whatever the number of markets plus
-about 9 µs per market: at 30 markets over half is the fixed cost of several hundred numpy
-calls on arrays of a few hundred numbers. Index arrays made once instead of every period and
-the learning bonus picked by look-ups instead of a broadcast `where` gave about 1.05-1.1x
-on the periods; the arithmetic that keeps every number bit for bit is about half the calls, so fused
-numpy calls cannot reach 3x. A numba period would remove the fixed cost, but each fresh process then
-pays 0.22-0.39 s to import numba and 0.18-0.69 s to load a cached kernel (numba 0.68.1, Python
-3.13), more than the bakery's whole model time, and numba's `exp` differs from numpy's in the
-last bit for 4.6% of arguments here (AVX-512), which would change the learning bonus's numbers.
 Sweeps (2 workers vs 1, Dask vs the process pool) are `benchmarks/sweep.py`; interpreter start
 (`--help`, `explain`) is `benchmarks/startup.py`. Release 0.1.0 (`RELEASE`) is the baseline of
 `benchmarks/population_memory.py`.
+
+Why the bakery target is not met by numpy (measured in CPU time, loads 6-30, for issue 22;
+docs/ODD.md, "What a period costs"): the run is about 1/3 building markets, 40% periods, the
+rest summaries and tables. A period costs about 0.33 ms whatever the number of markets plus
+about 9 µs per market: at 30 markets over half is the fixed cost of several hundred numpy calls
+on arrays of a few hundred numbers. Index arrays made once instead of every period and the
+learning bonus picked by look-ups instead of a broadcast `where` gave about 1.05-1.1x on the
+periods; the arithmetic that keeps every number bit for bit is about half the calls, so fused
+numpy calls cannot reach 3x. A numba period would remove the fixed cost, but each fresh process
+then pays 0.22-0.39 s to import numba and 0.18-0.69 s to load a cached kernel (numba 0.68.1,
+Python 3.13), more than the bakery's whole model time, and numba's `exp` differs from numpy's
+in the last bit for 4.6% of arguments here (AVX-512), which would change the learning bonus's
+numbers.
 """
 
 from __future__ import annotations
