@@ -2,8 +2,8 @@
 
 Commit b1f059f (the engine before issue 22) is checked out into a temporary git worktree (or
 ``--baseline-dir``, a checkout of it made beforehand) and imported in its own subprocesses, next
-to this checkout's code in others, alternately, ``--repeats`` times; every target is a ratio of
-medians measured in this one invocation, printed with whether it is met:
+to this checkout's code in others, alternately (each first in turn), ``--repeats`` times; every
+target is a ratio of medians measured in this one invocation, printed with whether it is met:
 
   run bakery            `run bakery_gluten_free`'s model time: 2 strategies x 30 seeds, with
                         the per-period table (as `run` writes it), no figures, no files;
@@ -176,8 +176,9 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"old": [], "new": []}
     given = args.baseline_dir
     with contextlib.nullcontext(given) if given else checkout(BASELINE) as baseline:
-        for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
-            for label, source in (("old", baseline), ("new", ROOT)):
+        pair = (("old", baseline), ("new", ROOT))
+        for repeat in range(args.repeats):  # interleaved, so machine noise hits both alike,
+            for label, source in pair if repeat % 2 == 0 else pair[::-1]:  # first in turn
                 runs[label].append(measure(RUN_BAKERY, source))
 
     def median(label: str, key: str) -> float:
