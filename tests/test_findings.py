@@ -201,3 +201,17 @@ def test_the_readme_quotes_where_alignment_pays():
         assert number in page, number
     survived = re.search(r"survives (\d+) of the (\d+) changed rules", page)
     assert survived and f"({survived[1]} of {survived[2]})" in bullet
+
+
+def test_the_readme_quotes_where_alignment_pays_among_rivals():
+    """Every interval of the README's "among rivals" bullet is on the generated page's §4."""
+    readme = (ROOT / "README.md").read_text()
+    anchor = "4-where-alignment-pays-among-rivals-the-share-of-aligned-bakeries"
+    link = f"[docs/findings.md §4](docs/findings.md#{anchor})"
+    start = readme.index(link)
+    bullet = readme[start : readme.index("\n- **", start)].replace("\n  ", " ")
+    section = " ".join(_script()._sections(PAGE.read_text())["rivals"])
+    quoted = [n for n in re.findall(r"[+-]?\d+(?:\.\d+)?%?(?: \[[^\]]+\])?", bullet) if "[" in n]
+    assert len(quoted) >= 4
+    for number in quoted:
+        assert number in section, number
