@@ -427,9 +427,7 @@ def discover_runs(
         mass_min=mass_min,
     )
     classifier, tree = _cart(tree_module, x, y, train, depth=depth, seed=seed)
-    scores = _feature_scores(
-        scoring, x, y, table["point"], seed=seed, resamples=score_resamples
-    )
+    scores = _feature_scores(scoring, x, y, table["point"], seed=seed, resamples=score_resamples)
     settings = {
         "metric": metric,
         "cases": cases,
@@ -892,6 +890,8 @@ def _feature_scores(
     table = estimate.rename("score").rename_axis("parameter").reset_index()
     if resamples <= 0:
         return table
+    from scipy.stats import norm
+
     boot_rng = np.random.default_rng([seed, 3])
     members = [np.flatnonzero(point == p) for p in range(point.max() + 1)]
     draws = []
@@ -901,8 +901,8 @@ def _feature_scores(
         if np.unique(y[rows]).size < 2:  # a resample with one class has no scores
             continue
         draws.append(scores_of(rows, seed + 1 + b).reindex(table["parameter"]).to_numpy())
-    from scipy.stats import norm
-
+    if len(draws) < 2:  # no spread to measure: the scores without intervals
+        return table
     draws_array = np.asarray(draws, dtype=float)
     is_noise = (table["parameter"] == NOISE).to_numpy()
     noise = draws_array[:, np.flatnonzero(is_noise)[0]]
@@ -1208,8 +1208,14 @@ def scores_figure(result: DiscoveryResult, labels: dict[str, str] | None = None)
     names = [labels.get(p) or p for p in table["parameter"]]
     if "low" in table.columns:  # 95% bootstrap intervals
         errors = [table["score"] - table["low"], table["high"] - table["score"]]
-        ax.barh(names, table["score"], xerr=np.clip(errors, 0, None), color="#332288",
-                ecolor="#888888", capsize=3)
+        ax.barh(
+            names,
+            table["score"],
+            xerr=np.clip(errors, 0, None),
+            color="#332288",
+            ecolor="#888888",
+            capsize=3,
+        )
     else:
         ax.barh(names, table["score"], color="#332288")
     ax.axvline(noise, color="#CC6677", linestyle="--", label="random noise (reference)")

@@ -269,7 +269,7 @@ class SweepSpec(_Section):
     linked: dict[str, str] = Field(
         default_factory=dict,
         description="Scenario parameters set at every design point from the swept values, "
-        'dotted path = arithmetic over parameter names (+ - * /, numbers, brackets), e.g. '
+        "dotted path = arithmetic over parameter names (+ - * /, numbers, brackets), e.g. "
         '"competition.firms.efficiency_only" = "5 - aligned_firms" (five bakeries in all); '
         "applied after the swept parameters, never columns of their own.",
     )
