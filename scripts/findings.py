@@ -695,14 +695,19 @@ Said plainly, so that no result above is mistaken for a discovery:
   gap before the shift (section 1) follows from this, in the old market as in the new.
 - The cost of alignment is a constant per period per strategy (coordination mode, alpha,
   sensing, communication): alignment loses wherever what it earns is less than that constant.
+- Among rivals (section 4) customers choose by a logit over market values in a town of
+  fixed size: the customers a silo bakery loses go to its rivals, and bakeries of similar
+  market value split the customers who want what they offer. So alignment is worth more among
+  silo rivals than alone, and less as more rivals align, by construction.
 - Learning firms (section 2) judge a strategy only by their own profit while they follow it,
   change strategy for free and learn alone; the rule keeps a strategy while it earns its
   aspiration (win-stay, lose-shift), so it moves firms towards whatever earns more in their
   market, by construction. What emerges is how fast, and how far, in each market.
 
 What is not built in, and emerges from the runs: how large each gap is in each market, how
-much of it exists before the shift, when a firm's cash runs out, whether a firm cycles, and
-which strategy learning firms end with when both have been tried.
+much of it exists before the shift, when a firm's cash runs out, whether a firm cycles,
+which strategy learning firms end with when both have been tried, and how far alignment's
+value falls as rivals align (whether it still pays when most of them do).
 """
 
 
