@@ -1,9 +1,13 @@
 """Write docs/findings.md: what the model finds, every number computed here (none typed).
 
-Run: `.venv/bin/python scripts/findings.py [--seeds 200] [--sweep-seeds N] [--out docs/findings.md]`
-(about ten minutes on 2 cores: sections 1 and 2 at 200 seeds; section 3 runs the shipped sweep
-`where_alignment_pays` three times, at its file's seeds per point unless `--sweep-seeds`).
-The same seeds give the same file, byte for byte.
+Run: `.venv/bin/python scripts/findings.py [--seeds 200] [--sweep-seeds N] [--rivals-seeds N]
+[--rivals-samples N] [--sections NAME ...] [--out docs/findings.md]`. Sections 1 and 2 run at
+200 seeds; section 3 runs the shipped sweep `where_alignment_pays` seven times (once as shipped,
+six robustness variants), at its file's seeds per point unless `--sweep-seeds`; section 4 runs
+`where_alignment_pays_rivals` (1,280 towns of five bakeries in full) unless `--rivals-seeds` /
+`--rivals-samples` reduce it, which the page then says. `--sections rivals` recomputes only
+section 4 and copies the others from the page as it is. The same options give the same file,
+byte for byte.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sim.scenario import load_scenario  # noqa: E402
 from sim.scenario.load import read_toml  # noqa: E402
 from sim.stats import mean_ci, ratio_ci, share_ci, wilson_interval  # noqa: E402
 from sim.sweep import Sweep, SweepError, run_sweep, sweep_from_dict  # noqa: E402
+from sim.sweep.discover import NOISE  # noqa: E402
 from sim.sweep.spec import resolve_sweep_path  # noqa: E402
 
 #: Scenarios with a scheduled market shift that compare aligned with efficiency-only.
@@ -212,11 +217,13 @@ def where_runs(
     seeds: int | None = None,
     samples: int | None = None,
     workers: int | None = None,
+    name: str = WHERE_SWEEP,
 ) -> tuple[Sweep, pd.DataFrame]:
-    """Run the shipped sweep in a temporary folder, its fixed overrides updated by ``overrides``
-    (``seeds`` per design point and ``samples`` design points if given, else the file's); the
-    sweep and its runs table (sorted; the same whatever the number of ``workers``)."""
-    path = resolve_sweep_path(WHERE_SWEEP)
+    """Run the shipped sweep ``name`` in a temporary folder, its fixed overrides updated by
+    ``overrides`` (``seeds`` per design point and ``samples`` design points if given, else the
+    file's); the sweep and its runs table (sorted; the same whatever the number of
+    ``workers``)."""
+    path = resolve_sweep_path(name)
     data = read_toml(path, SweepError)
     data["overrides"] = {**data.get("overrides", {}), **(overrides or {})}
     if seeds is not None:
@@ -227,7 +234,7 @@ def where_runs(
     with tempfile.TemporaryDirectory() as folder:
         report = run_sweep(sweep, out=folder, workers=workers, progress=False)
         if not report.complete:
-            raise RuntimeError(f"{WHERE_SWEEP}: {report}")
+            raise RuntimeError(f"{name}: {report}")
         runs = load(folder, periods=False)["runs"]
     runs = runs.sort_values(["point", "seed_index", "strategy"], kind="stable")
     return sweep, runs.reset_index(drop=True)
@@ -259,7 +266,9 @@ def where_found(
         sweep, runs = where_runs(overrides, seeds=seeds, samples=samples, workers=workers)
         names = [p.name for p in sweep.parameters]
         try:
-            result = discover_runs(runs, names, where=WHERE, metric=METRIC, strategies=[B, A])
+            result = discover_runs(
+                runs, names, where=WHERE, metric=METRIC, strategies=[B, A], score_resamples=0
+            )
         except DiscoveryError as error:  # a variant where alignment (nearly) always wins or loses
             if found is None:
                 raise
@@ -456,8 +465,224 @@ def _rules(result, box: int) -> list[str]:
     return [re.sub(r"; full range [^)]*", "", rule) for rule in box_rules(result, box)]
 
 
+#: Section 4: the companion sweep with the share of aligned rivals as a dimension.
+RIVALS_SWEEP = "where_alignment_pays_rivals"
+RIVALS = "aligned_firms"
 
-BUILT_IN = """## 4. What the model's structure builds in
+
+def _hc3(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ordinary least squares of ``y`` on ``x`` (a constant added): coefficients and their
+    heteroskedasticity-robust (HC3) standard errors."""
+    x = np.column_stack([np.ones(len(x)), x])
+    inverse = np.linalg.inv(x.T @ x)
+    beta = inverse @ x.T @ y
+    residual = y - x @ beta
+    leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
+    meat = x.T @ (x * (residual / (1 - leverage))[:, None] ** 2)
+    return beta, np.sqrt(np.diag(inverse @ meat @ inverse))
+
+
+def rivals_found(
+    *, seeds: int | None = None, samples: int | None = None, workers: int | None = None
+) -> dict:
+    """The rivals sweep, its discovery (feature scores with bootstrap intervals), the
+    difference per number of aligned bakeries (over design points) and the change per aligned
+    bakery more, all else held (least squares over design points, HC3 interval)."""
+    from scipy import stats
+
+    from sim.sweep.discover import discover_runs
+
+    sweep, runs = where_runs(seeds=seeds, samples=samples, workers=workers, name=RIVALS_SWEEP)
+    names = [p.name for p in sweep.parameters]
+    result = discover_runs(runs, names, where=WHERE, metric=METRIC, strategies=[B, A])
+    cases = result.cases
+    points = cases.groupby("point").agg(
+        value=("value", "mean"), **{name: (name, "first") for name in names}
+    )
+    levels = []
+    for level, group in cases.groupby(RIVALS):
+        by_point = points[points[RIVALS] == level]["value"]
+        levels.append(
+            {
+                "level": int(level),
+                "points": len(by_point),
+                "cases": len(group),
+                "pays": share_ci(group["holds"]),
+                "gap": mean_ci(by_point),
+            }
+        )
+    x = points[names].to_numpy(dtype=float)
+    beta, se = _hc3(x, points["value"].to_numpy(dtype=float))
+    j = 1 + names.index(RIVALS)
+    t = stats.t.ppf(0.975, len(points) - len(names) - 1)
+    slope = (float(beta[j]), float(beta[j] - t * se[j]), float(beta[j] + t * se[j]))
+    return {"sweep": sweep, "runs": runs, "result": result, "levels": levels, "slope": slope}
+
+
+def rivals_section(
+    *, seeds: int | None = None, samples: int | None = None, workers: int | None = None
+) -> list[str]:
+    """Section 4: the share of aligned rivals as one more dimension of where alignment pays."""
+    found = rivals_found(seeds=seeds, samples=samples, workers=workers)
+    sweep, result, runs = found["sweep"], found["result"], found["runs"]
+    spec, competition = sweep.spec, sweep.base.competition
+    cases = result.cases
+    points, per_point = cases["point"].nunique(), spec.seeds if seeds is None else seeds
+    towns = runs.drop_duplicates(["point", "seed_index"]).shape[0]
+    as_filed = read_toml(resolve_sweep_path(RIVALS_SWEEP), SweepError)
+    filed = (as_filed["design"]["samples"], as_filed["seeds"])
+    total = sum(competition.firms.values())
+    linked = "; ".join(f'`{path} = "{rule}"`' for path, rule in spec.linked.items())
+    lines = [
+        "## 4. Where alignment pays among rivals: the share of aligned bakeries",
+        "",
+        f"The shipped sweep `scenarios/sweeps/{RIVALS_SWEEP}.toml` is section 3's sweep in",
+        f"bakery town: the town's {total} bakeries share its customers (the one choice model, a",
+        f"logit over market values with an outside option of value {competition.outside_value:g},",
+        f"lambda {competition.sensitivity:g}, market size {competition.market_size:g}; docs/ODD.md "
+        "§7.18), without newcomers.",
+        f"`aligned_firms` of them are aligned and the others efficiency-only ({linked}), so the",
+        "share of aligned bakeries is a seventh swept parameter beside section 3's six, with the",
+        f"same random start, burn-in, turbulence from period {sweep.base.metrics.split}, ranges,",
+        "design and root seed.",
+        f"A {spec.design.kind.replace('_', ' ').replace('latin', 'Latin')} design of {points} "
+        f"points x {per_point} seeds = {towns:,} towns"
+        + (
+            "."
+            if (points, per_point) == filed
+            else f" (**reduced**: the file runs {filed[0]} points x {filed[1]} seeds; "
+            f"`scripts/findings.py --rivals-seeds {per_point}"
+            + (f" --rivals-samples {points}" if points != filed[0] else "")
+            + "` made this section; without those options it runs the file's)."
+        ),
+        "",
+        "| parameter | what | path | range |",
+        "| --- | --- | --- | --- |",
+    ]
+    for p in spec.parameters:
+        low, high = p.range if p.range is not None else (min(p.values), max(p.values))
+        lines.append(
+            f"| {p.name} | {p.label} | `{', '.join(p.paths)}` | {low:g} to {high:g}"
+            + (" (whole numbers)" if p.integer else "") + " |"
+        )
+    held, gap = share_ci(cases["holds"]), mean_ci(cases["value"])
+    lines += [
+        "",
+        f"A case is a town (a design point and seed); the condition is `{WHERE}` on the mean",
+        "monthly profit per bakery after the split: the aligned bakeries' mean minus the",
+        "efficiency-only bakeries' mean in the same town (paired by town). Discovery as in",
+        "section 3.",
+        "",
+        f"Over all {len(cases):,} towns an aligned bakery earns more than an efficiency-only one "
+        f"in {_fmt(held, percent=True)} of them;",
+        f"the mean difference is {_fmt(gap)} k€ per month per bakery.",
+        "",
+        "| box | restricted | coverage (held out) | density (held out) | base rate left | clear |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in result.boxes.itertuples(index=False):
+        rules = "; ".join(_rules(result, row.box))
+        lines.append(
+            f"| {row.box} | {rules or 'nothing'} | {100 * row.test_coverage:.0f}% | "
+            f"{_fmt((row.test_density, row.test_density_low, row.test_density_high), percent=True)}"
+            f" | {100 * row.test_base_rate:.0f}% | {'yes' if row.clear else 'no'} |"
+        )
+    scores = result.scores
+    resamples = int(scores["resamples"].iloc[0])
+    lines += [
+        "",
+        "Which parameters matter: extra-trees feature scores (summing to 1) with 95% intervals",
+        f"(+/- 1.96 standard errors from {resamples} bootstrap resamples of the design points,",
+        "each drawn with all its towns), and the score minus the random-noise column's (its",
+        "standard error over the same resamples); a parameter clearly matters when that",
+        "difference's interval lies above 0. These impurity scores favour parameters with many",
+        "values (Strobl et al. 2007): the noise column and the continuous parameters take a",
+        "value per design point, a whole-number parameter a handful, so a whole-number",
+        "parameter (aligned_firms has 4 values) can fail this test and still matter; the",
+        "tables below measure its effect directly. The scores say what decides where the",
+        "condition holds (the sign of the difference), not how large the difference is.",
+        "",
+        "| parameter | score | minus the noise's score | clearly matters |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in scores.itertuples(index=False):
+        versus = (
+            "" if row.parameter == NOISE
+            else f"{row.vs_noise_low:+.3f} to {row.vs_noise_high:+.3f}"
+        )
+        lines.append(
+            f"| {row.parameter} | {row.score:.3f} [{row.low:.3f}, {row.high:.3f}] | {versus} | "
+            + ("" if row.parameter == NOISE else "yes" if row.matters else "no")
+            + " |"
+        )
+    matter = scores[scores["matters"]]["parameter"].tolist()
+    rank = scores[scores["parameter"] != NOISE]["parameter"].tolist().index(RIVALS) + 1
+    lines += [
+        "",
+        f"{len(matter)} of the {len(sweep.parameters)} parameters clearly "
+        + ("matters" if len(matter) == 1 else "matter")
+        + (f" ({', '.join(matter)})" if matter else "")
+        + f"; the number of aligned bakeries ranks {rank} of {len(sweep.parameters)} and "
+        + ("clearly matters." if RIVALS in matter else "does not clearly matter."),
+    ]
+    if not result.boxes.empty:
+        first = result.boxes.iloc[0]
+        density = (first.test_density, first.test_density_low, first.test_density_high)
+        lines += [
+            f"Where {_box_text(result, 1)}, an aligned bakery earns more in "
+            f"{_fmt(density, percent=True)} of the held-out towns, against "
+            f"{100 * first.test_base_rate:.0f}% over all of them.",
+        ]
+    lines += [
+        "",
+        "The rivals dimension on its own: per number of aligned bakeries (the other parameters",
+        "as the design spreads them), the share of towns where an aligned bakery earns more",
+        "(Wilson interval over towns) and the mean difference (interval over design points,",
+        "each point's mean over its towns).",
+        "",
+        "| aligned bakeries | share aligned | design points | towns | aligned earns more | "
+        "mean difference (k€/month) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in found["levels"]:
+        lines.append(
+            f"| {row['level']} of {total} | {row['level'] / total:.1f} | {row['points']} | "
+            f"{row['cases']} | {_fmt(row['pays'], percent=True)} | {_fmt(row['gap'])} |"
+        )
+    slope, last = found["slope"], found["levels"][-1]
+    sign = "falls" if slope[2] < 0 else "rises" if slope[1] > 0 else "does not clearly change"
+    still = (
+        "still pays on average" if last["gap"][1] > 0
+        else "clearly loses on average" if last["gap"][2] < 0
+        else "neither clearly pays nor loses on average"
+    )
+    lines += [
+        "",
+        "All else held (least squares of each design point's mean difference on the seven",
+        "parameters, HC3 interval), alignment's value per bakery changes by",
+        f"{_fmt(slope)} k€ per month for each aligned bakery more: it {sign} as alignment",
+        f"becomes common. With {last['level']} of {total} bakeries aligned, the most swept,",
+        f"alignment {still} ({_fmt(last['gap'])} k€ per month).",
+        "",
+        "Said plainly, what is built in: customers choose by a logit over market values, so the",
+        "ratio of an aligned bakery's customers to a silo's depends only on their market values,",
+        "not on how many bakeries of each kind there are (independence of irrelevant",
+        "alternatives); the town is of fixed size, so the more bakeries offer a high market",
+        "value, the fewer customers each of them gets, and the difference in customers per",
+        "bakery between an aligned and a silo bakery shrinks. A value of alignment that falls as",
+        "aligned rivals become common is what this choice model gives, not a discovery; so is",
+        "part of its rise among rivals (the customers a silo loses go to rivals, not away). What",
+        "emerges from the runs: how large the fall is against the other parameters, whether",
+        "alignment stops paying within the range swept, and where the region's boundary lies",
+        "in the town (the box above) against the lone bakery's (section 3).",
+        "",
+    ]
+    return lines
+
+
+SECTIONS = ("starts", "learning", "where", "rivals", "built_in")
+
+BUILT_IN = """## 5. What the model's structure builds in
 
 Said plainly, so that no result above is mistaken for a discovery:
 
@@ -470,34 +695,87 @@ Said plainly, so that no result above is mistaken for a discovery:
   gap before the shift (section 1) follows from this, in the old market as in the new.
 - The cost of alignment is a constant per period per strategy (coordination mode, alpha,
   sensing, communication): alignment loses wherever what it earns is less than that constant.
+- Among rivals (section 4) customers choose by a logit over market values in a town of
+  fixed size: the customers a silo bakery loses go to its rivals, and bakeries of similar
+  market value split the customers who want what they offer. So alignment is worth more among
+  silo rivals than alone, and less as more rivals align, by construction.
 - Learning firms (section 2) judge a strategy only by their own profit while they follow it,
   change strategy for free and learn alone; the rule keeps a strategy while it earns its
   aspiration (win-stay, lose-shift), so it moves firms towards whatever earns more in their
   market, by construction. What emerges is how fast, and how far, in each market.
 
 What is not built in, and emerges from the runs: how large each gap is in each market, how
-much of it exists before the shift, when a firm's cash runs out, whether a firm cycles, and
-which strategy learning firms end with when both have been tried.
+much of it exists before the shift, when a firm's cash runs out, whether a firm cycles,
+which strategy learning firms end with when both have been tried, and how far alignment's
+value falls as rivals align (whether it still pays when most of them do).
 """
 
 
-def render(seeds: int, where_seeds: int | None = None) -> str:
+def render(
+    seeds: int,
+    where_seeds: int | None = None,
+    *,
+    rivals_seeds: int | None = None,
+    rivals_samples: int | None = None,
+    sections: Sequence[str] = SECTIONS,
+    page: str | None = None,
+) -> str:
+    """The page. Only ``sections`` are computed; the others are copied from ``page`` (the page
+    as it is), which is how one section is brought up to date without rerunning the rest."""
+    options = "".join(
+        f" --{flag} {value}"
+        for flag, value in (
+            ("sweep-seeds", where_seeds),
+            ("rivals-seeds", rivals_seeds),
+            ("rivals-samples", rivals_samples),
+        )
+        if value is not None
+    )
     lines = [
         "# What the model finds",
         "",
         "<!-- generated by scripts/findings.py; do not edit by hand: run it again -->",
         "",
-        f"Every number below is computed by `scripts/findings.py --seeds {seeds}` from runs of the",
-        "shipped scenarios and of the shipped sweep `where_alignment_pays` (means with 95%",
-        "intervals, paired by seed where two strategies are compared); none is typed. The same",
-        "seeds give the same page.",
+        f"Every number below is computed by `scripts/findings.py --seeds {seeds}{options}` from",
+        "runs of the shipped scenarios and of the shipped sweeps `where_alignment_pays` and",
+        "`where_alignment_pays_rivals` (means with 95% intervals, paired by seed where two",
+        "strategies are compared); none is typed. The same seeds give the same page.",
         "",
     ]
-    lines += starts_section(seeds)
-    lines += learning_section(seeds)
-    lines += where_section(seeds=where_seeds)
-    lines.append(BUILT_IN)
+    kept = _sections(page) if page is not None else {}
+    make = {
+        "starts": lambda: starts_section(seeds),
+        "learning": lambda: learning_section(seeds),
+        "where": lambda: where_section(seeds=where_seeds),
+        "rivals": lambda: rivals_section(seeds=rivals_seeds, samples=rivals_samples),
+        "built_in": lambda: [BUILT_IN],
+    }
+    for name in SECTIONS:
+        if name in sections:
+            lines += make[name]()
+        elif name in kept:
+            lines += kept[name]
+        else:
+            raise ValueError(f"section {name!r} is neither computed nor on the page")
     return "\n".join(lines)
+
+
+def _sections(page: str) -> dict[str, list[str]]:
+    """The page's sections by name (from each `## N.` heading to the next), as lines."""
+    parts = re.split(r"^(?=## \d+\. )", page, flags=re.MULTILINE)[1:]
+    titles = {
+        "How much of alignment": "starts",
+        "What firms that learn": "learning",
+        "Where alignment pays among rivals": "rivals",
+        "Where alignment pays": "where",
+        "What the model's structure": "built_in",
+    }
+    out = {}
+    for part in parts:
+        heading = part.split("\n", 1)[0]
+        name = next(v for k, v in titles.items() if k in heading)
+        out[name] = part.rstrip("\n").split("\n") + ([""] if name != "built_in" else [])
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -509,11 +787,39 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=None,
         help="seeds per design point of section 3's sweep (default: the sweep file's)",
     )
+    parser.add_argument(
+        "--rivals-seeds",
+        type=int,
+        default=None,
+        help="seeds per design point of section 4's sweep (default: the sweep file's)",
+    )
+    parser.add_argument(
+        "--rivals-samples",
+        type=int,
+        default=None,
+        help="design points of section 4's sweep (default: the sweep file's)",
+    )
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="compute only these sections and copy the others from the page at --out as it is "
+        "(default: all)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "findings.md")
     args = parser.parse_args(argv)
+    page = args.out.read_text(encoding="utf-8") if args.out.is_file() else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        text = render(args.seeds, args.sweep_seeds)
+        text = render(
+            args.seeds,
+            args.sweep_seeds,
+            rivals_seeds=args.rivals_seeds,
+            rivals_samples=args.rivals_samples,
+            sections=args.sections,
+            page=page,
+        )
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
 

@@ -110,7 +110,9 @@ def synthetic_runs(*, planted: bool, seed: int, points: int = 200, seeds: int = 
 
 @pytest.fixture(scope="module")
 def planted():
-    return discover_runs(synthetic_runs(planted=True, seed=1), PARAMETERS, where=WHERE)
+    return discover_runs(
+        synthetic_runs(planted=True, seed=1), PARAMETERS, where=WHERE, score_resamples=0
+    )
 
 
 def test_prim_recovers_a_planted_rule(planted):
@@ -145,6 +147,46 @@ def test_cart_and_the_feature_scores_find_the_planted_parameter(planted):
     assert scores.sum() == pytest.approx(1.0)
 
 
+def test_feature_score_intervals_separate_a_driver_from_a_parameter_that_does_nothing():
+    """Bootstrap intervals over design points: each covers its estimate; the planted driver
+    (turbulence) clearly beats the noise column; a continuous parameter that the outcome does
+    not depend on (idle, drawn like the noise: one value per point) is the negative control:
+    its difference from the noise has an interval that includes 0, and lies below the driver's.
+    """
+    runs = synthetic_runs(planted=True, seed=11, points=120, seeds=3)
+    idle = np.random.default_rng(12).uniform(size=120)
+    runs["idle"] = idle[runs["point"]]
+    result = discover_runs(runs, [*PARAMETERS, "idle"], where=WHERE, score_resamples=40, seed=1)
+    scores = result.scores.set_index("parameter")
+    assert (scores["resamples"] == 40).all()
+    assert (scores["low"] <= scores["score"]).all() and (scores["score"] <= scores["high"]).all()
+    assert scores.loc["turbulence", "matters"]
+    assert scores.loc["turbulence", "vs_noise_low"] > 0
+    assert scores.loc["idle", "vs_noise_low"] < 0 < scores.loc["idle", "vs_noise_high"]
+    assert not scores.loc["idle", "matters"]
+    assert scores.loc["idle", "high"] < scores.loc["turbulence", "low"]
+    assert np.isnan(scores.loc[NOISE, "vs_noise_low"]) and not scores.loc[NOISE, "matters"]
+    # the difference from the noise is the difference of the estimates, its interval around it
+    versus = scores.loc["idle", "score"] - scores.loc[NOISE, "score"]
+    assert scores.loc["idle", "vs_noise_low"] < versus < scores.loc["idle", "vs_noise_high"]
+    assert "minus the noise" in result.report and "matters" in result.report
+
+
+def test_without_resamples_the_scores_have_no_interval():
+    runs = synthetic_runs(planted=True, seed=13, points=60, seeds=2)
+    result = discover_runs(runs, PARAMETERS, where=WHERE, score_resamples=0)
+    assert result.scores.columns.tolist() == ["parameter", "score"]
+    assert "no interval" in result.report
+
+
+def test_the_command_line_default_resamples_are_the_api_default():
+    from sim.cli import build_parser
+    from sim.sweep.discover import SCORE_RESAMPLES
+
+    args = build_parser().parse_args(["discover", "DIR", "--where", WHERE])
+    assert args.score_resamples == SCORE_RESAMPLES
+
+
 def test_a_rule_on_words_and_true_false_parameters_is_recovered():
     """A parameter of words (a coordination mode) and one of true/false: the condition holds
     exactly where the mode is "lateral"; the box and the tree's densest leaf keep that one."""
@@ -155,7 +197,7 @@ def test_a_rule_on_words_and_true_false_parameters_is_recovered():
     base = runs.loc[~aligned, "profit_post_shift"].to_numpy()
     lateral = runs.loc[aligned, "mode"].eq("lateral").to_numpy()
     runs.loc[aligned, "profit_post_shift"] = base + np.where(lateral, 1.0, -1.0)
-    result = discover_runs(runs, ["turbulence", "mode", "flag"], where=WHERE)
+    result = discover_runs(runs, ["turbulence", "mode", "flag"], where=WHERE, score_resamples=0)
     first = result.boxes.iloc[0]
     assert first["clear"] and first["test_density"] == 1.0 and first["test_coverage"] == 1.0
     limits = result.limits[result.limits["box"] == 1]
@@ -172,7 +214,11 @@ def test_a_random_condition_gives_no_box_clearly_above_the_base_rate():
     flagged, gaps = 0, []
     for k in range(10):
         result = discover_runs(
-            synthetic_runs(planted=False, seed=100 + k), PARAMETERS, where=WHERE, seed=k
+            synthetic_runs(planted=False, seed=100 + k),
+            PARAMETERS,
+            where=WHERE,
+            seed=k,
+            score_resamples=0,
         )
         first = result.boxes.iloc[0]
         flagged += bool(first["clear"])
@@ -188,9 +234,9 @@ def test_a_random_condition_gives_no_box_clearly_above_the_base_rate():
 
 def test_the_same_seed_gives_the_same_numbers_and_another_a_different_split():
     runs = synthetic_runs(planted=True, seed=2, points=80)
-    a = discover_runs(runs, PARAMETERS, where=WHERE, seed=3)
-    b = discover_runs(runs, PARAMETERS, where=WHERE, seed=3)
-    c = discover_runs(runs, PARAMETERS, where=WHERE, seed=4)
+    a = discover_runs(runs, PARAMETERS, where=WHERE, seed=3, score_resamples=10)
+    b = discover_runs(runs, PARAMETERS, where=WHERE, seed=3, score_resamples=10)
+    c = discover_runs(runs, PARAMETERS, where=WHERE, seed=4, score_resamples=0)
     pd.testing.assert_frame_equal(a.boxes, b.boxes)
     pd.testing.assert_frame_equal(a.scores, b.scores)
     assert a.report == b.report
@@ -199,7 +245,9 @@ def test_the_same_seed_gives_the_same_numbers_and_another_a_different_split():
 
 def test_cases_per_point_average_the_seeds():
     runs = synthetic_runs(planted=False, seed=5, points=60, seeds=3)
-    result = discover_runs(runs, PARAMETERS, where="aligned > efficiency_only", cases="point")
+    result = discover_runs(
+        runs, PARAMETERS, where="aligned > efficiency_only", cases="point", score_resamples=0
+    )
     wide = runs.pivot_table(
         index=["point", "seed_index"], columns="strategy", values="profit_post_shift"
     )
@@ -224,6 +272,7 @@ def test_too_few_cases_on_a_side_and_other_bad_arguments_are_refused():
         ({"min_coverage": 0.0}, "min_coverage"),
         ({"peel_alpha": 1.5}, "peel_alpha"),
         ({"max_boxes": 0}, "max_boxes"),
+        ({"score_resamples": -1}, "score_resamples"),
     ):
         with pytest.raises(DiscoveryError) as error:
             discover_runs(runs, PARAMETERS, where=WHERE, **options)
@@ -278,9 +327,12 @@ def test_prim_on_a_small_sweep_finds_a_box_denser_than_the_base_rate(small_sweep
 def test_the_command_line_end_to_end(small_sweep, tmp_path, capsys):
     out = tmp_path / "found"
     args = ["discover", str(small_sweep), "--where", WHERE, "--out", str(out)]
-    assert main(args) == 0
+    assert main([*args, "--score-resamples", "10"]) == 0
     printed = capsys.readouterr().out
     assert "Box 1" in printed and "density" in printed and "CART tree" in printed
+    assert "standard errors from 10 bootstrap resamples of the design points" in printed
+    scores = pd.read_parquet(out / "scores.parquet")
+    assert {"low", "high", "vs_noise_low", "vs_noise_high", "matters"} <= set(scores.columns)
     assert "cost of coordination (coordination_cost)" in printed  # the sweep file's label
     for name in (
         "report.md",

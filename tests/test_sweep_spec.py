@@ -61,7 +61,6 @@ def test_the_flagship_sweep_loads():
     assert point.all_strategies["efficiency_only"].alpha == 0.0
 
 
-
 def test_the_where_alignment_pays_sweep_is_what_the_docs_say():
     """docs/sweeps.md: a Latin hypercube of 160 points x 8 seeds x 2 strategies over six
     parameters, from a random start with a burn-in of 60 periods."""
@@ -99,6 +98,7 @@ def test_the_where_alignment_pays_sweep_is_what_the_docs_say():
     assert point.firm.beta == first["taste_weight"]
     assert point.costs.alignment == first["alignment_cost"]
     assert point.efficiency.cross == first["interdependence"]
+
 
 def test_every_sweep_file_shipped_loads():
     files = sorted(SWEEP_DIR.glob("*.toml"))
@@ -368,3 +368,110 @@ def test_a_typo_in_the_analysis_metric_is_found_on_load(tmp_path):
 def test_identical_contrasts_refused(tmp_path):
     err = error_of(tmp_path, GOOD + '[analysis]\ncompare = ["aligned", "aligned"]\n')
     assert err.field == "analysis.compare"
+
+
+# ------------------------------------------------------------------------------ [linked]
+
+TOWN = {
+    "name": "town",
+    "scenario": "bakery_town",
+    "seeds": 1,
+    "root_seed": 1,
+    "overrides": {"competition.entrants": {}, "competition.entry_rate": 0.0},
+    "linked": {"competition.firms.efficiency_only": "5 - aligned_firms"},
+    "parameters": [
+        {"name": "aligned_firms", "path": "competition.firms.aligned", "values": [1, 2, 3, 4]},
+    ],
+}
+
+
+def test_a_linked_path_follows_the_swept_values_at_every_point():
+    """`[linked]`: the town keeps five bakeries whatever the number of aligned ones; a count
+    stays a whole number (the scenario accepts no 3.0 firms)."""
+    from sim.sweep.design import build_design
+
+    sweep = sweep_from_dict(TOWN)
+    points = build_design(sweep, root_seed=1).points
+    assert points.columns.tolist() == ["point", "aligned_firms"]  # no column of its own
+    for values in points.drop(columns="point").to_dict("records"):
+        overrides = sweep.point_overrides(values)
+        assert overrides["competition.firms.efficiency_only"] == 5 - values["aligned_firms"]
+        assert type(overrides["competition.firms.efficiency_only"]) is int
+        firms = sweep.scenario_at(values).competition.firms
+        assert firms == {
+            "efficiency_only": 5 - values["aligned_firms"],
+            "aligned": values["aligned_firms"],
+        }
+
+
+def test_the_one_evaluator_keeps_counts_whole_and_divides_as_numbers():
+    import numpy as np
+
+    from sim.sweep.spec import arithmetic
+
+    assert arithmetic("5 - a", {"a": np.int64(2)}) == 3
+    assert type(arithmetic("5 - a", {"a": np.int64(2)})) is int
+    assert arithmetic("a / (a + b)", {"a": 1, "b": 3}) == 0.25
+    assert arithmetic("-(a - 2) * 2", {"a": 0.5}) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("linked", "field", "message"),
+    [
+        (
+            {"competition.firms.aligned": "5 - aligned_firms"},
+            "linked.competition.firms.aligned",
+            "already swept by 'aligned_firms'",
+        ),
+        (
+            {"competition.firms.efficiency_only": "5 - silo_firms"},
+            "linked.competition.firms.efficiency_only",
+            "unknown parameter 'silo_firms'; allowed: aligned_firms",
+        ),
+        (
+            {"competition.firms.efficiency_only": "max(1, aligned_firms)"},
+            "linked.competition.firms.efficiency_only",
+            "only + - * /",
+        ),
+        (
+            {"competition.firms.efficiency_only": "4 - aligned_firms"},  # 0 silos at 4 aligned
+            "design point 3",
+            "invalid scenario",
+        ),
+    ],
+)
+def test_a_bad_linked_path_is_named(linked, field, message):
+    with pytest.raises(SweepError) as error:
+        sweep_from_dict({**TOWN, "linked": linked})
+    assert error.value.field == field
+    assert message in error.value.message
+
+
+def test_the_where_alignment_pays_rivals_sweep_is_what_the_docs_say():
+    """docs/sweeps.md: where_alignment_pays's six parameters and fixed overrides in bakery
+    town without newcomers, plus the number of aligned bakeries of five (1 to 4), a Latin
+    hypercube of 160 points x 8 seeds; every point has five bakeries."""
+    from sim.sweep.design import build_design
+
+    lone, town = load_sweep("where_alignment_pays"), load_sweep("where_alignment_pays_rivals")
+    assert town.strategies == ("efficiency_only", "aligned")
+    assert town.spec.seeds == 8 and town.spec.root_seed == lone.spec.root_seed
+    assert town.spec.design == lone.spec.design
+    assert town.parameters[:-1] == lone.parameters
+    rivals = town.parameters[-1]
+    assert (rivals.name, rivals.paths, rivals.range, rivals.integer) == (
+        "aligned_firms",
+        ("competition.firms.aligned",),
+        (1.0, 4.0),
+        True,
+    )
+    assert town.spec.linked == {"competition.firms.efficiency_only": "5 - aligned_firms"}
+    for path, value in lone.spec.overrides.items():
+        assert town.spec.overrides[path] == value
+    assert town.base.competition.entrants == {} and town.base.competition.entry_rate == 0.0
+    assert town.base.firm.start == "random" and town.base.firm.burn_in == 60
+    points = build_design(town, root_seed=town.spec.root_seed).points
+    assert set(points["aligned_firms"]) == {1, 2, 3, 4}
+    for values in points.drop(columns="point").head(20).to_dict("records"):
+        firms = town.scenario_at(values).competition.firms
+        assert sum(firms.values()) == 5 and firms["aligned"] == values["aligned_firms"]

@@ -11,7 +11,6 @@ Everything is written to `DIR/analysis/`, next to the data.
 
 from __future__ import annotations
 
-import ast
 import itertools
 import math
 import warnings
@@ -42,7 +41,7 @@ from sim.stats import (
     tost_p,
     wilson_interval,
 )
-from sim.sweep.spec import SweepError, parameters_in
+from sim.sweep.spec import SweepError, arithmetic, parameters_in
 
 #: Outcomes summarised per design point (those present in the runs table).
 POINT_METRICS: tuple[str, ...] = (*SUMMARY_METRICS, "final_cash")
@@ -223,9 +222,8 @@ def derived_values(expression: str, table: pd.DataFrame) -> pd.Series:
     """An `[analysis] derived` column: ``expression`` (arithmetic over parameter names, checked
     by `sim.sweep.spec.parameters_in`) evaluated on ``table``'s parameter columns."""
     names = parameters_in(expression, [str(c) for c in table.columns])
-    code = compile(ast.parse(expression, mode="eval"), "<derived>", "eval")
     columns = {name: table[name].astype(float) for name in names}
-    return pd.Series(eval(code, {"__builtins__": {}}, columns), index=table.index, dtype=float)
+    return pd.Series(arithmetic(expression, columns), index=table.index, dtype=float)
 
 
 def _is_number(column: pd.Series) -> bool:

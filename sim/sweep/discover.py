@@ -18,7 +18,10 @@ Then:
 - **Feature scores**: which parameters matter, by the workbench's extra-trees scores
   (`get_ex_feature_scores`, mean decrease in impurity, summing to 1), with a column of random
   noise (one value per design point, as the parameters have) added as a reference: what a
-  parameter that does not matter scores.
+  parameter that does not matter scores. 95% intervals: each score +/- 1.96 standard errors
+  from a bootstrap over design points (each drawn with all its cases, the scores refitted); a
+  parameter clearly matters when its score minus the noise's score (standard error over the
+  same resamples) has an interval above 0.
 
 `discover` reads a sweep folder and writes tables, figures and `report.md` to
 ``DIR/discovery/`` (or ``out``); `discover_runs` does the same on a runs table in memory,
@@ -69,6 +72,8 @@ LEVEL = 0.95
 INSTALL_HINT = 'scenario discovery needs the optional extra: pip install "smb-sim[discover]"'
 #: The column of random noise added to the feature scoring as a reference.
 NOISE = "(random noise)"
+#: Bootstrap resamples (over design points) for the feature scores' intervals.
+SCORE_RESAMPLES = 100
 _DPI = 120
 #: The figures `save_figures` writes.
 FIGURES = ("peeling_trajectory.png", "tree.png", "feature_scores.png")
@@ -205,7 +210,9 @@ class DiscoveryResult:
     - ``trajectory``: every box on each peeling trajectory, training and held-out statistics,
       ``chosen`` marking the reported one;
     - ``tree``: the CART tree's leaves: rule, n and density on both halves, coverage;
-    - ``scores``: extra-trees feature scores, with the random-noise reference row.
+    - ``scores``: extra-trees feature scores, with the random-noise reference row, their 95%
+      bootstrap intervals (``low``, ``high``), those of the difference from the noise's score
+      (``vs_noise_low``, ``vs_noise_high``) and ``matters`` (that interval above 0).
     - ``classifier``: the fitted CART tree (scikit-learn).
     """
 
@@ -256,6 +263,7 @@ def discover(
     mass_min: float = 0.05,
     depth: int = 3,
     seed: int = 0,
+    score_resamples: int = SCORE_RESAMPLES,
     figures: bool = True,
     write: bool = True,
     command: list[str] | None = None,
@@ -267,8 +275,9 @@ def discover(
     ``"run"`` (a design point and seed) or ``"point"`` (a design point, the mean over its
     seeds). Writes tables, figures and ``report.md`` to ``out`` (default
     ``directory/discovery/``) unless ``write`` is false. ``seed`` fixes the split into halves,
-    the tree and the feature scoring; ``command`` is recorded in the manifest. See the
-    module's docstring for the methods.
+    the tree and the feature scoring; ``score_resamples``: bootstrap resamples over design
+    points for the feature scores' intervals (0: none); ``command`` is recorded in the
+    manifest. See the module's docstring for the methods.
     """
     directory = Path(directory)
     if not (directory / "manifest.json").is_file() or not (directory / "runs").is_dir():
@@ -290,6 +299,7 @@ def discover(
         "mass_min": mass_min,
         "depth": depth,
         "seed": seed,
+        "score_resamples": score_resamples,
     }
     labels = {p["name"]: p.get("label") or p["name"] for p in spec.get("parameters", [])}
     money = spec.get("scenario_as_loaded", {}).get("money_unit", "")
@@ -358,6 +368,7 @@ def discover_runs(
     mass_min: float = 0.05,
     depth: int = 3,
     seed: int = 0,
+    score_resamples: int = SCORE_RESAMPLES,
     source: str = "runs",
     labels: dict[str, str] | None = None,
     money: str = "",
@@ -385,6 +396,10 @@ def discover_runs(
         alphas=(peel_alpha, paste_alpha, mass_min),
         depth=depth,
     )
+    if not (isinstance(score_resamples, int) and score_resamples >= 0):
+        raise DiscoveryError(
+            source, "score_resamples", f"a whole number >= 0, got {score_resamples!r}"
+        )
     table = case_table(runs, parameters, condition, metric, cases=cases)
     held = int(table["holds"].sum())
     if held < MIN_CASES or len(table) - held < MIN_CASES:
@@ -412,7 +427,7 @@ def discover_runs(
         mass_min=mass_min,
     )
     classifier, tree = _cart(tree_module, x, y, train, depth=depth, seed=seed)
-    scores = _feature_scores(scoring, x, y, table["point"], seed=seed)
+    scores = _feature_scores(scoring, x, y, table["point"], seed=seed, resamples=score_resamples)
     settings = {
         "metric": metric,
         "cases": cases,
@@ -423,6 +438,7 @@ def discover_runs(
         "mass_min": mass_min,
         "depth": depth,
         "seed": seed,
+        "score_resamples": score_resamples,
         "title": title,
         "ema_workbench": _version("ema_workbench"),
         "scikit_learn": _version("sklearn"),
@@ -830,10 +846,24 @@ def _leaf_rules(classifier: Any, names: list[str], x: pd.DataFrame) -> dict[int,
 
 
 def _feature_scores(
-    scoring: Any, x: pd.DataFrame, y: np.ndarray, points: Any, *, seed: int
+    scoring: Any,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    points: Any,
+    *,
+    seed: int,
+    resamples: int = SCORE_RESAMPLES,
 ) -> pd.DataFrame:
     """Extra-trees feature scores on all cases, with a column of random noise (one value per
-    design point, ``points``) as reference."""
+    design point, ``points``) as reference; with ``resamples`` > 0, 95% intervals from a
+    bootstrap over design points (a point is drawn with all its cases: its seeds are not
+    independent of each other): each score +/- 1.96 bootstrap standard errors (``low``,
+    ``high``), and its difference from the noise column's score, with the standard error of
+    that difference over the same resamples (``vs_noise_low``, ``vs_noise_high``). A
+    parameter clearly matters when the latter lies above 0 (``matters``). Standard-error
+    intervals, not percentile ones: a resample repeats design points, and trees fitted to
+    repeated cases score every column differently (percentiles of the resampled scores can
+    leave out the estimate itself)."""
     rng = np.random.default_rng([seed, 2])  # a stream of its own
     # one noise value per design point, as the parameters are (constant over a point's seeds)
     _, point = np.unique(np.asarray(points), return_inverse=True)
@@ -841,18 +871,55 @@ def _feature_scores(
     for column in with_noise.columns:
         if isinstance(with_noise[column].dtype, pd.CategoricalDtype):
             with_noise[column] = with_noise[column].astype(str)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scores, _ = scoring.get_ex_feature_scores(
-            with_noise,
-            y.astype(int),
-            max_features=max(1, round(with_noise.shape[1] / 3)),
-            nr_trees=250,
-            random_state=seed,
-        )
-    table = scores.reset_index()
-    table.columns = ["parameter", "score"]
-    return table
+    y = y.astype(int)
+
+    def scores_of(rows: np.ndarray | None, random_state: int) -> pd.Series:
+        features = with_noise if rows is None else with_noise.iloc[rows]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores, _ = scoring.get_ex_feature_scores(
+                features.reset_index(drop=True),
+                y if rows is None else y[rows],
+                max_features=max(1, round(with_noise.shape[1] / 3)),
+                nr_trees=250,
+                random_state=random_state,
+            )
+        return scores.iloc[:, 0]
+
+    estimate = scores_of(None, seed)
+    table = estimate.rename("score").rename_axis("parameter").reset_index()
+    if resamples <= 0:
+        return table
+    from scipy.stats import norm
+
+    boot_rng = np.random.default_rng([seed, 3])
+    members = [np.flatnonzero(point == p) for p in range(point.max() + 1)]
+    draws = []
+    for b in range(resamples):
+        chosen = boot_rng.integers(len(members), size=len(members))
+        rows = np.concatenate([members[p] for p in chosen])
+        if np.unique(y[rows]).size < 2:  # a resample with one class has no scores
+            continue
+        draws.append(scores_of(rows, seed + 1 + b).reindex(table["parameter"]).to_numpy())
+    if len(draws) < 2:  # no spread to measure: the scores without intervals
+        return table
+    draws_array = np.asarray(draws, dtype=float)
+    is_noise = (table["parameter"] == NOISE).to_numpy()
+    noise = draws_array[:, np.flatnonzero(is_noise)[0]]
+    z = float(norm.ppf(0.5 + LEVEL / 2))
+    score = table["score"].to_numpy(dtype=float)
+    spread = z * draws_array.std(axis=0, ddof=1)
+    versus = score - score[is_noise][0]
+    versus_spread = z * (draws_array - noise[:, None]).std(axis=0, ddof=1)
+    vs_low = np.where(is_noise, np.nan, versus - versus_spread)
+    return table.assign(
+        low=score - spread,
+        high=score + spread,
+        vs_noise_low=vs_low,
+        vs_noise_high=np.where(is_noise, np.nan, versus + versus_spread),
+        matters=~is_noise & (vs_low > 0),
+        resamples=len(draws_array),
+    )
 
 
 def _storable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -984,15 +1051,39 @@ def text_report(
             f"{_share(row.test_density)} [{_share(row.test_density_low)}, "
             f"{_share(row.test_density_high)}] ({row.test_n})"
         )
+    scores = result.scores
+    intervals = "low" in scores.columns
     lines += [
         "",
         "Which parameters matter (EMA Workbench extra-trees feature scores on all cases: mean "
-        "decrease in impurity, summing to 1; no interval). A column of random noise, one value "
-        "per design point, is the reference: what a parameter that does not matter scores; a "
-        "parameter near it does not clearly matter):",
+        "decrease in impurity, summing to 1"
+        + (
+            "; 95% intervals: +/- 1.96 standard errors from "
+            f"{int(scores['resamples'].iloc[0])} bootstrap resamples of the design points, "
+            "each drawn with all its cases"
+            if intervals
+            else "; no interval"
+        )
+        + "). A column of random noise, one value per design point, is the reference: what a "
+        "parameter that does not matter scores"
+        + (
+            "; a parameter clearly matters when its score minus the noise's (its standard "
+            "error over the same resamples) has an interval above 0"
+            if intervals
+            else "; a parameter near it does not clearly matter"
+        )
+        + "):",
     ]
-    for row in result.scores.itertuples(index=False):
-        lines.append(f"  {_label(row.parameter, labels)}: {row.score:.3f}")
+    for row in scores.itertuples(index=False):
+        line = f"  {_label(row.parameter, labels)}: {row.score:.3f}"
+        if intervals:
+            line += f" [{_share(row.low)}, {_share(row.high)}]"
+            if row.parameter != NOISE:
+                line += (
+                    f"; minus the noise [{row.vs_noise_low:+.3f}, {row.vs_noise_high:+.3f}]: "
+                    + ("matters" if row.matters else "not clearly")
+                )
+        lines.append(line)
     if result.figures:
         lines += ["", "Figures: " + ", ".join(p.name for p in result.figures)]
     return "\n".join(lines)
@@ -1114,7 +1205,19 @@ def scores_figure(result: DiscoveryResult, labels: dict[str, str] | None = None)
     fig = Figure(figsize=(9.5, 0.5 * len(table) + 2.0), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    ax.barh([labels.get(p) or p for p in table["parameter"]], table["score"], color="#332288")
+    names = [labels.get(p) or p for p in table["parameter"]]
+    if "low" in table.columns:  # 95% bootstrap intervals
+        errors = [table["score"] - table["low"], table["high"] - table["score"]]
+        ax.barh(
+            names,
+            table["score"],
+            xerr=np.clip(errors, 0, None),
+            color="#332288",
+            ecolor="#888888",
+            capsize=3,
+        )
+    else:
+        ax.barh(names, table["score"], color="#332288")
     ax.axvline(noise, color="#CC6677", linestyle="--", label="random noise (reference)")
     ax.set_xlabel("feature score (extra trees: mean decrease in impurity; sums to 1)")
     fig.suptitle(f"Which parameters matter for: {result.condition}", fontsize=11)

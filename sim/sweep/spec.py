@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -265,6 +266,13 @@ class SweepSpec(_Section):
         description="Fixed changes to the base scenario, dotted path = value, applied before the "
         "swept parameters.",
     )
+    linked: dict[str, str] = Field(
+        default_factory=dict,
+        description="Scenario parameters set at every design point from the swept values, "
+        "dotted path = arithmetic over parameter names (+ - * /, numbers, brackets), e.g. "
+        '"competition.firms.efficiency_only" = "5 - aligned_firms" (five bakeries in all); '
+        "applied after the swept parameters, never columns of their own.",
+    )
     design: DesignSpec = Field(default_factory=DesignSpec)
     parameters: list[ParameterSpec] = Field(min_length=1, description="The swept parameters.")
     outputs: OutputSpec = Field(default_factory=OutputSpec)
@@ -314,6 +322,14 @@ class SweepSpec(_Section):
                     f"parameters[{i}].num",
                     "a range in a factorial design needs `num` (how many values)",
                 )
+        for path, expression in self.linked.items():
+            where = f"linked.{path}"
+            if path in seen:
+                raise _Field(where, f"{path!r} is already swept by {seen[path]!r}")
+            try:
+                parameters_in(expression, names)
+            except ValueError as error:
+                raise _Field(where, str(error)) from None
         points = self.design_size
         if points > MAX_DESIGN_POINTS:
             raise _Field(
@@ -383,6 +399,8 @@ class Sweep:
         for parameter in self.spec.parameters:
             for path in parameter.paths:
                 out[path] = values[parameter.name]
+        for path, expression in self.spec.linked.items():
+            out[path] = arithmetic(expression, values)
         return out
 
     def scenario_at(self, values: Mapping[str, Any], *, point: int | None = None) -> Scenario:
@@ -496,7 +514,8 @@ def _read_base(spec: SweepSpec, source: str, base_dir: Path) -> tuple[Path, dict
 def _with_builtin_strategies(raw: dict[str, Any], spec: SweepSpec) -> dict[str, Any]:
     """Spell out a built-in strategy whose parameters are swept or overridden, so a dotted path
     such as `strategies.aligned.alpha` changes one parameter of it, not the whole strategy."""
-    paths = [*spec.overrides, *(p for parameter in spec.parameters for p in parameter.paths)]
+    swept = (p for parameter in spec.parameters for p in parameter.paths)
+    paths = [*spec.overrides, *swept, *spec.linked]
     wanted = {p.split(".")[1] for p in paths if p.startswith("strategies.") and p.count(".") >= 2}
     own = raw.get("strategies", {})
     missing = [s for s in wanted if s in BUILTIN_STRATEGIES and s not in own]
@@ -541,6 +560,18 @@ def parameters_in(expression: str, parameters: Sequence[str]) -> list[str]:
                 )
             used.append(node.id)
     return used
+
+
+def arithmetic(expression: str, values: Mapping[str, Any]) -> Any:
+    """The value of ``expression`` (arithmetic over parameter names, checked by
+    `parameters_in`) at ``values`` (parameter name -> a number, or a column of numbers): the
+    one evaluator of `[linked]` paths and `[analysis] derived` columns. Whole numbers stay
+    whole unless divided (a count of firms stays a count)."""
+    names = parameters_in(expression, list(values))
+    code = compile(ast.parse(expression, mode="eval"), "<arithmetic>", "eval")
+    # a numpy scalar as a Python number: 5 - numpy.int64(2) would not be an int to the scenario
+    scope = {n: values[n].item() if isinstance(values[n], np.generic) else values[n] for n in names}
+    return eval(code, {"__builtins__": {}}, scope)
 
 
 def _check_analysis(sweep: Sweep) -> None:
