@@ -114,14 +114,19 @@ class Driver(threading.Thread):
         self.delivered = self._time_the_pages(served.session)
 
     @staticmethod
-    def _time_the_pages(session) -> dict[int, float]:
+    def _time_the_pages(session) -> dict[int, dict[int, float]]:
         """Wrap every redraw a page asks for (`PlayedMarket.listen`; the session's
-        broadcasting thread runs them one after the other): per period, when the last of them
-        had redrawn its part of its page and queued the update for its websocket."""
-        delivered: dict[int, float] = {}
+        broadcasting thread runs them one after the other): per redraw, per period, when it
+        first returned in that period (the round of redraws the step started: later rounds
+        in the same period are students' changes), its part of its page redrawn and the
+        update queued for its websocket."""
+        delivered: dict[int, dict[int, float]] = {}
         listen = session.listen
 
         def timed_listen(listener):
+            mine: dict[int, float] = {}
+            delivered[len(delivered)] = mine
+
             def call() -> None:
                 period = session.period
                 if PROFILE is not None:
@@ -129,7 +134,7 @@ class Driver(threading.Thread):
                 listener()
                 if PROFILE is not None:
                     PROFILE.disable()
-                delivered[period] = max(delivered.get(period, 0.0), time.time())
+                mine.setdefault(period, time.time())
 
             return listen(call)
 
@@ -192,6 +197,16 @@ class Driver(threading.Thread):
                 used = total.user + total.system
                 return used - (driver.user_time + driver.system_time if driver else 0.0)
 
+            def cpu_threads() -> dict[str, float]:
+                names = {t.native_id: t.name for t in threading.enumerate()}
+                out: dict[str, float] = {}
+                for t in me.threads():
+                    if t.id != driver_tid:
+                        name = names.get(t.id, "other").split("-")[0]
+                        name = {"MainThread": "main (event loop, websockets)"}.get(name, name)
+                        out[name] = out.get(name, 0.0) + t.user_time + t.system_time
+                return out
+
             def cpu_chromium() -> float:
                 used = 0.0
                 for p in chromium:
@@ -204,6 +219,7 @@ class Driver(threading.Thread):
                 time.sleep(0.05)
             first, start = session.period, time.time()
             cpu0, clock0, chromium0 = cpu_server(), len(clock.stats.at), cpu_chromium()
+            threads0 = cpu_threads()
             while session.period < first + args.periods and not session.finished:
                 seen = session.period
                 for k, token in enumerate(tokens):
@@ -214,6 +230,7 @@ class Driver(threading.Thread):
                     time.sleep(0.01)
             last, end = session.period, time.time()
             cpu = cpu_server() - cpu0
+            threads = {k: v - threads0.get(k, 0.0) for k, v in cpu_threads().items()}
             cpu_browsers = cpu_chromium() - chromium0
             session.pause()
             memory_browser = sum(
@@ -224,12 +241,11 @@ class Driver(threading.Thread):
             stepped_at = {first + 1 + i: t for i, t in enumerate(clock.stats.at[clock0:])}
             steps = clock.stats.cpu_s[clock0:]
             lags = clock.stats.lag_s[clock0:]
-            delivered = self.delivered
-            sent = [
-                delivered[t] - stepped_at[t]
-                for t in range(first + 1, last + 1)
-                if t in delivered and t in stepped_at
-            ]
+            sent = []  # per period: the last redraw of the step's round
+            for t in range(first + 1, last + 1):
+                done = [at[t] for at in self.delivered.values() if t in at]
+                if done and t in stepped_at:
+                    sent.append(max(done) - stepped_at[t])
             latencies, worst_p90, shown = [], 0.0, []
             for page in [teacher, *pages]:
                 seen_at = page.evaluate("() => window.__periods")
@@ -257,6 +273,7 @@ class Driver(threading.Thread):
             "sent_p90": _quantile(sent, 0.9),
             "sent_max": max(sent) if sent else float("nan"),
             "listeners": len(session.listeners),
+            "threads": {k: v / max(periods, 1) * 1000 for k, v in threads.items()},
             "clock_ms": statistics.median(steps) * 1000 if steps else float("nan"),
             "lag_p90": _quantile(lags, 0.9),
             "shown_min": min(shown),
@@ -354,6 +371,14 @@ def _report(args: argparse.Namespace, r: dict) -> None:
         ("clock late, p90", f"{r['lag_p90'] * 1000:.0f} ms"),
         ("server CPU per period (all threads)", f"{r['cpu_ms']:.0f} ms of {cores * period_ms:.0f}"),
         ("  of which stepping + leaderboard (median)", f"{r['clock_ms']:.1f} ms"),
+        (
+            "  by thread (ms per period)",
+            ", ".join(
+                f"{k} {v:.0f}"
+                for k, v in sorted(r["threads"].items(), key=lambda kv: -kv[1])
+                if v >= 0.5
+            ),
+        ),
         (
             "memory: server, all Chromium processes",
             f"{r['memory_server']:.0f} MB, {r['memory_browser']:.0f} MB",

@@ -67,10 +67,10 @@ def test_the_join_qr_code_on_the_teachers_page_reads_as_the_join_link(url):
 
     grid = _svg_modules(join_qr(url))
     assert grid[4:-4, 4:-4].tolist() == [list(r) for r in segno.make(url, error="m").matrix]
-    image = np.kron(1 - grid, np.ones((6, 6), dtype=np.uint8)) * 255
+    image = np.kron(1 - grid, np.ones((8, 8), dtype=np.uint8)) * 255
     (read,) = zxingcpp.read_barcodes(image)
     assert read.text == url
     # a negative control: another address reads as itself, not as this one
     other = _svg_modules(join_qr(url.replace("8765", "8766")))
-    (read,) = zxingcpp.read_barcodes(np.kron(1 - other, np.ones((6, 6), dtype=np.uint8)) * 255)
+    (read,) = zxingcpp.read_barcodes(np.kron(1 - other, np.ones((8, 8), dtype=np.uint8)) * 255)
     assert read.text != url
