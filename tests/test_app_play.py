@@ -5,14 +5,18 @@ Solara session), driven by Playwright.
 The students join by name, the teacher starts the market, students change their settings,
 the teacher shifts the market; the market runs to its end (one clock on the server, 10
 periods a second); then the teacher's and every student's debrief list every player, and the
-replay link gives the same debrief.
+replay link gives the same debrief. The teacher's QR code reads as the join link, and the
+server takes a replay link as long as `LINK_LIMIT` arriving over a network.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +68,8 @@ def _table(page, selector: str) -> list[list[str]]:
 
 
 def test_five_students_play_a_market_to_its_end_and_all_are_debriefed(played):
+    import zxingcpp
+    from PIL import Image
     from playwright.sync_api import sync_playwright
 
     teacher_url, join_url = played
@@ -74,6 +80,10 @@ def test_five_students_play_a_market_to_its_end_and_all_are_debriefed(played):
             teacher.goto(teacher_url)
             teacher.locator(".start-button").wait_for(timeout=60_000)
             teacher.get_by_text("Listening on this computer only").wait_for()
+            # the join link's QR code, read back from the page by an independent decoder
+            shot = teacher.locator(".join-qr svg").screenshot()
+            (read,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+            assert read.text == join_url
             students = []
             for name in STUDENTS:  # each in a context of their own: a device of their own
                 page = browser.new_context(viewport={"width": 412, "height": 915}).new_page()
@@ -136,3 +146,37 @@ def test_a_foreign_teacher_key_gets_no_controls(played):
             assert page.locator(".start-button").count() == 0
         finally:
             browser.close()
+
+
+def _first_line(join_url: str, query: str) -> bytes:
+    """The server's status line for ``GET /?replay=QUERY``, the request arriving as it can
+    over a network: in pieces, with a browser's headers and cookies, the last two line ends 2 s
+    after the rest (so that the server has read the head before it is complete: the limit
+    holds for a head in pieces, not for one read at once)."""
+    host, port = join_url.split("//", 1)[1].rstrip("/").rsplit(":", 1)
+    request = (
+        f"GET /?replay={query} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36\r\n"
+        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+        "Accept-Language: en-GB,en;q=0.9,de;q=0.8\r\nAccept-Encoding: gzip, deflate\r\n"
+        f"Cookie: solara-session-id={'x' * 36}; other={'y' * 400}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        try:
+            for i in range(0, len(request) - 4, 1400):
+                conn.sendall(request[i : min(i + 1400, len(request) - 4)])
+            time.sleep(2)
+            conn.sendall(request[-4:])
+            return conn.recv(64).split(b"\r\n")[0]
+        except OSError:  # the server closed the connection: the request is refused
+            return b""
+
+
+def test_a_replay_link_as_long_as_the_limit_is_served_and_a_far_longer_one_is_not(played):
+    from sim.app.play import LINK_LIMIT
+
+    _, join_url = played
+    assert _first_line(join_url, "A" * LINK_LIMIT).startswith(b"HTTP/1.1 200")
+    # the negative control: the server's limit is real (16 KB for a request's head)
+    assert not _first_line(join_url, "A" * 17_000).startswith(b"HTTP/1.1 200")

@@ -4,6 +4,7 @@ leaderboard and debrief, replay identity, and bad input refused with a clear mes
 from __future__ import annotations
 
 import json
+import struct
 import threading
 import time
 
@@ -13,6 +14,7 @@ import pytest
 from sim.app.session import (
     MAX_NAME,
     Clock,
+    PlayChange,
     PlayedMarket,
     PlayError,
     SessionRecord,
@@ -249,3 +251,109 @@ def test_the_clock_steps_in_one_place_and_pause_stops_it(town):
     # pages are told from one thread of their own, neither the clock's nor this one
     assert seen and len(set(seen)) == 1
     assert seen[0] not in (threading.get_ident(), clock._thread.ident)
+
+
+def _long_session(town, players=30, every=3):
+    """A long class: ``players`` students, each applying all four settings (random slider
+    values, seeded) every ``every`` periods to the horizon, and the teacher shifting twice."""
+    import random
+
+    from sim.scenario.schema import COORDINATION_MODES
+
+    rng = random.Random(7)
+    session = PlayedMarket(town, seed=4)
+    tokens = [session.join(f"student number {i}") for i in range(players)]
+    session.start()
+    for t in range(town.horizon):
+        for k, token in enumerate(tokens):
+            if (t + k) % every == 0 and session.firm_of(k).alive:
+                session.change(
+                    token,
+                    alpha=rng.randrange(21) / 20,
+                    sensing=rng.randrange(21) / 20,
+                    communication=rng.randrange(101) / 100,
+                    coordination=rng.choice(COORDINATION_MODES),
+                )
+        if t in (60, 110):
+            session.shift_now()
+        session.step()
+    return session
+
+
+def test_a_long_session_replays_from_a_link_under_the_limit_bit_for_bit(town):
+    from sim.app.play import LINK_LIMIT
+
+    session = _long_session(town)
+    record = session.record()
+    assert len(record.changes) > 1500  # 30 students, every 3 periods, to the end
+    link = record.to_link()
+    assert len(link) <= LINK_LIMIT, len(link)
+    copy = SessionRecord.from_link(link)
+    assert copy == record
+    replayed = PlayedMarket.replay(copy, scenario=town)
+    a, b = session.market.engine.history, replayed.market.engine.history
+    columns = [k for k, v in vars(a).items() if isinstance(v, np.ndarray)]
+    assert len(columns) >= 5
+    for name in columns:  # every column, bit for bit (NaN where NaN)
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+    assert replayed.leaderboard() == session.leaderboard()
+    assert json.dumps(replayed.debrief()) == json.dumps(session.debrief())
+
+
+def test_the_link_keeps_every_value_exactly():
+    """Slider values travel as hundredths; anything else as its 8 bytes: the record read back
+    from its link equals it, whatever the values, names or order of periods."""
+    odd = (0.1 + 0.2, -0.0, 1e-300, 2.51, 0.35000000000000003, float(2**60), 0.07, 1.0, 0.0)
+    changes = [
+        PlayChange(period=3, player=0, settings=(("alpha", v), ("coordination", "sequential")))
+        for v in odd
+    ]
+    changes += [
+        PlayChange(period=0, shift="health_conscious"),  # an earlier period, after later ones
+        PlayChange(period=159, player=59, settings=(("communication", 0.5), ("sensing", 1.0))),
+        PlayChange(period=40, player=2, settings=()),
+    ]
+    record = SessionRecord(
+        scenario="bakery_town", fingerprint="0123456789abcdef", seed=2**32 - 1,
+        start="efficiency_only", players=("Zoë", "李", "a b"), changes=tuple(changes),
+        periods=160,
+    )  # fmt: skip
+    copy = SessionRecord.from_link(record.to_link())
+    assert copy == record
+    got = [v for c in copy.changes[: len(odd)] for k, v in c.settings if k == "alpha"]
+    assert [struct.pack("<d", v) for v in got] == [struct.pack("<d", v) for v in odd]
+
+
+def test_a_damaged_or_oversized_link_is_refused(town):
+    import base64
+    import zlib
+
+    session, _ = _played(town, players=2, periods=20)
+    link = session.record().to_link()
+    for bad in (link[: len(link) // 2], link[:-3] + "AAA", "AAAA"):
+        with pytest.raises(PlayError, match="replay link is damaged"):
+            SessionRecord.from_link(bad)
+    bomb = base64.urlsafe_b64encode(zlib.compress(b"{" + b" " * (1 << 23), 9)).decode()
+    with pytest.raises(PlayError, match="longer than any session"):
+        SessionRecord.from_link(bomb)
+
+
+def test_a_session_too_long_for_an_address_gets_a_short_key_on_this_server(town):
+    from sim.app.play import LINK_LIMIT, Served, replay_link
+
+    session, _ = _played(town, players=2, periods=10)
+    served = Served(session=session, clock=None, teacher_key="k", join_url="http://h:1/")
+    short = session.record()
+    assert replay_link(served, short) == f"http://h:1/?replay={short.to_link()}"
+    assert served.saved == {}
+    # a record whose link is too long: thousands of changes of exact (not slider) values
+    noisy = tuple(
+        PlayChange(period=t % 10, player=t % 2, settings=(("alpha", 1 / (t + 3)),))
+        for t in range(2000)
+    )
+    long = SessionRecord(**{**short.__dict__, "changes": noisy})
+    assert len(long.to_link()) > LINK_LIMIT
+    address = replay_link(served, long)
+    assert address == f"http://h:1/?session={long.key()}" and len(address) < 60
+    assert served.saved[long.key()] == long
+    assert long.key() != short.key()

@@ -177,7 +177,6 @@ def _open_played_market(args: argparse.Namespace) -> Callable[[str], None]:
     starts; returns what prints the links once the server listens."""
     import os
     import secrets
-    from urllib.parse import quote
 
     from sim.app import play
     from sim.app.app import PLAY_ENV
@@ -204,7 +203,7 @@ def _open_played_market(args: argparse.Namespace) -> Callable[[str], None]:
         port = int(url.rstrip("/").rsplit(":", 1)[1])
         served.join_url, served.network = play.join_address(args.host, port)
         if record is not None:
-            print(f"smb-sim played market, replayed: open {url}?replay={quote(record.to_link())}")
+            print(f"smb-sim played market, replayed: open {play.replay_link(served, record)}")
         else:
             print(f"smb-sim played market ({session.scenario.name}, seed {session.seed}): "
                   f"teacher, open {url}?teacher={key}")  # fmt: skip

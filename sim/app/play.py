@@ -9,16 +9,19 @@ steps the market. The address decides the page:
   session file;
 - ``/`` (the join link): a name, then ``/?player=SECRET``: the student's own firm, its four
   settings, the leaderboard and at the end the debrief;
-- ``/?replay=RECORD``: the session replayed from its record: the same leaderboard and debrief.
+- ``/?replay=RECORD``: the session replayed from its record: the same leaderboard and debrief;
+- ``/?session=KEY``: the same, for a session too long for its record to fit in an address,
+  kept by this server under a short key (`replay_link`).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import parse_qs, quote
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 
 import solara
 
@@ -42,9 +45,28 @@ class Served:
     teacher_key: str
     join_url: str = ""
     network: bool = False  # other computers may join
+    saved: dict[str, SessionRecord] = field(default_factory=dict)  # replay_link's keys
 
 
 SERVED: Served | None = None
+#: Longest record carried in a replay link's address (characters): half the 16 KB a request's
+#: first line and headers may take in the app's server (uvicorn with h11), leaving room for the
+#: host, the headers and cookies. About 2,000 changes of all four settings fit.
+LINK_LIMIT = 8000
+
+
+def replay_link(served: Served, record: SessionRecord) -> str:
+    """The address that replays ``record``: with the record itself in the address when it
+    fits (`LINK_LIMIT`; it then replays on any server of the same scenario), else with a short
+    key of the record, kept by this server while it runs (the session file replays it
+    anywhere: ``python -m sim app --replay FILE``)."""
+    base = served.join_url.rstrip("/")
+    text = record.to_link()
+    if len(text) <= LINK_LIMIT:
+        return f"{base}/?replay={text}"  # base64url: nothing to quote
+    key = record.key()
+    served.saved[key] = record
+    return f"{base}/?session={key}"
 
 
 def open_session(session: PlayedMarket, *, teacher_key: str) -> Served:
@@ -83,6 +105,17 @@ def _lan_address() -> str:
         probe.close()
 
 
+@functools.lru_cache(maxsize=8)
+def join_qr(url: str) -> str:
+    """The join link as a QR code (segno: error correction M, 8 px a module, the standard
+    4-module quiet zone), an inline SVG for the teacher's page: students scan it from the
+    projector instead of typing the address."""
+    import segno
+
+    code = segno.make(url, error="m", micro=False)
+    return code.svg_inline(scale=8, border=4, dark="#000", light="#fff", title=url)
+
+
 NETWORK_WARNING = (
     "Listening on the local network: anyone on this network who knows the address can open the "
     "join link and join (there is no password). Start the app without --host to keep it on "
@@ -93,18 +126,17 @@ NETWORK_WARNING = (
 # ---- components ----
 
 
-def _use_session_version(session: PlayedMarket) -> int:
-    """Redraw the calling component whenever the session changes."""
-    version = solara.use_reactive(session.version)
+def _use_session[T](session: PlayedMarket, read: Callable[[], T]) -> T:
+    """``read()``, read again whenever the session changes: the calling component redraws
+    when its value differs. A page's frame reads its phase (it redraws when the market
+    starts, ends, or a firm closes); what changes every period is `LiveHTML`'s."""
+    value = solara.use_reactive(read())
 
     def listen() -> Callable[[], None]:
-        def bump() -> None:
-            version.set(session.version)
-
-        return session.listen(bump)
+        return session.listen(lambda: value.set(read()))
 
     solara.use_effect(listen, [])
-    return version.value
+    return value.value
 
 
 @solara.component
@@ -119,6 +151,16 @@ def PlayPage() -> None:
     with solara.Column(classes=["play-root"], style={"padding": "12px", "max-width": "1100px"}):
         if "replay" in query:
             ReplayView(query["replay"])
+        elif "session" in query:
+            record = SERVED.saved.get(query["session"])
+            if record is None:
+                solara.Error(
+                    "This server does not keep that session (was it restarted?): replay its "
+                    "session file with python -m sim app --replay FILE.",
+                    classes=["play-error"],
+                )
+            else:
+                ReplayView(record.to_link())
         elif "teacher" in query:
             if query["teacher"] != SERVED.teacher_key:
                 solara.Error("This teacher link is not this session's.", classes=["play-error"])
@@ -136,7 +178,7 @@ def JoinView(session: PlayedMarket) -> None:
     router = solara.use_router()
     name = solara.use_reactive("")
     error = solara.use_reactive("")
-    _use_session_version(session)
+    _use_session(session, lambda: (session.phase, len(session.players)))
 
     def join() -> None:
         try:
@@ -163,33 +205,26 @@ def JoinView(session: PlayedMarket) -> None:
 @solara.component
 def StudentView(session: PlayedMarket, token: str) -> None:
     """One student's firm: its numbers, its four settings, the leaderboard, the debrief."""
-    version = _use_session_version(session)
     try:
         player = session.player_of(token)
     except PlayError as exc:
         solara.Error(str(exc), classes=["play-error"])
         return
-    name = session.players[player]
-    Status(session, f"You: {name}", version)
-    if session.market is None:
+    phase, alive = _use_session(session, lambda: (session.phase, _open(session, player)))
+    frame = f"{phase} {alive}"
+    LiveStatus(session, f"You: {session.players[player]}", player, frame)
+    if phase == "lobby":
         solara.Info("Waiting for the teacher to start the market ...", classes=["play-waiting"])
         return
-    firm = session.firm_of(player)
-    mine = next((s for s in session.leaderboard() if s.player == player), None)
-    if mine is not None:
-        solara.Markdown(
-            f"**Your firm**: cash {mine.cash:.0f}, profit this period {mine.profit:.1f} "
-            f"({session.scenario.money_unit}), market share {mine.market_share:.0%}, "
-            f"miles sailed {mine.miles}, "
-            + ("**sailing in circles**" if mine.circling else "not sailing in circles")
-            + ("" if mine.alive else " — **closed** (its cash ran out)"),
-            style={"font-size": "18px"},
-        )
-    if not session.finished and firm.alive:
-        Controls(session, token, firm.strategy)
-    if session.finished:
-        Debrief(session, version)
-    Leaderboard(session, highlight=player, version=version)
+    if phase != "over" and alive:
+        Controls(session, token, session.firm_of(player).strategy)
+    if phase == "over":
+        Debrief(session)
+    LiveLeaderboard(session, highlight=player, frame=frame)
+
+
+def _open(session: PlayedMarket, player: int) -> bool:
+    return session.market is None or bool(session.firm_of(player).alive)
 
 
 @solara.component
@@ -232,30 +267,76 @@ def Controls(session: PlayedMarket, token: str, strategy: object) -> None:
     assert set(PLAYER_SETTINGS) == {"alpha", "sensing", "coordination", "communication"}
 
 
-@solara.component
-def Status(session: PlayedMarket, who: str, version: int = 0) -> None:
-    """Who, which market, which period, and whether it runs (``version``: the session's, so
-    that it redraws when the session changes)."""
+def status_html(session: PlayedMarket, who: str, player: int = -1) -> str:
+    """Who, which market, which period, whether it runs, and a player's own firm."""
     words = {
         "lobby": "waiting to start",
         "running": "running",
         "paused": "paused",
         "over": "over",
     }
-    solara.HTML(
-        unsafe_innerHTML=f'<div class="play-status" style="font-size:20px">{_html(who)} · '
+    out = (
+        f'<div class="play-status" style="font-size:20px">{_html(who)} · '
         f"{_html(session.scenario.name)} · "
         f'<span class="play-period">period {session.period} of {session.horizon}</span> · '
         f'<span class="play-phase">{words[session.phase]}</span></div>'
     )
+    mine = next((s for s in session.leaderboard() if s.player == player >= 0), None)
+    if mine is not None:
+        out += (
+            f'<div class="play-firm" style="font-size:18px"><b>Your firm</b>: cash '
+            f"{mine.cash:.0f}, profit this period {mine.profit:.1f} "
+            f"({_html(session.scenario.money_unit)}), market share {mine.market_share:.0%}, "
+            f"miles sailed {mine.miles}, "
+            + ("<b>sailing in circles</b>" if mine.circling else "not sailing in circles")
+            + ("" if mine.alive else " — <b>closed</b> (its cash ran out)")
+            + "</div>"
+        )
+    return out
 
 
 @solara.component
-def Leaderboard(session: PlayedMarket, highlight: int = -1, version: int = 0) -> None:
-    """Every firm this period: players by cash, then computer-run firms."""
+def Status(session: PlayedMarket, who: str, player: int = -1) -> None:
+    """`status_html` as it is now (a replay's, which does not change)."""
+    solara.HTML(unsafe_innerHTML=status_html(session, who, player))
+
+
+@solara.component
+def LiveStatus(session: PlayedMarket, who: str, player: int = -1, frame: str = "") -> None:
+    """`status_html`, new every period (``frame``: see `LiveHTML`)."""
+    LiveHTML(session, lambda: status_html(session, who, player)).key(f"status {frame}")
+
+
+@solara.component
+def LiveHTML(session: PlayedMarket, html: Callable[[], str]) -> None:
+    """An HTML block whose text ``html()`` the session's broadcasting thread sets directly
+    on its widget after every change (one message to its page). Not a redraw: Solara would
+    go over every widget of the page to find what changed, which made the server's CPU per
+    period grow with the number of widgets on each page (6 times the CPU with 10 students).
+    Solara does not know the text changed, so a redraw of the page's frame could put back the
+    text it last drew: the frame passes its state (``frame``, e.g. the phase) into the block's
+    key, and a new frame makes a new block."""
+    element = solara.HTML(unsafe_innerHTML=html())
+
+    def listen() -> Callable[[], None]:
+        widget = solara.get_widget(element)
+
+        def update() -> None:
+            text = html()
+            if widget.unsafe_innerHTML != text:
+                widget.unsafe_innerHTML = text
+
+        return session.listen(update)
+
+    solara.use_effect(listen, [])
+
+
+def leaderboard_html(session: PlayedMarket, highlight: int = -1) -> str:
+    """Every firm this period: players by cash, then computer-run firms ("" before the
+    start)."""
     rows = session.leaderboard()
     if not rows:
-        return
+        return ""
     unit = _html(session.scenario.money_unit)
     lines = [
         '<table class="play-leaderboard" style="font-size:16px;border-collapse:collapse">',
@@ -274,11 +355,23 @@ def Leaderboard(session: PlayedMarket, highlight: int = -1, version: int = 0) ->
             f"<td>{_html(s.settings)}</td></tr>"
         )
     lines.append("</table>")
-    solara.HTML(unsafe_innerHTML="".join(lines))
+    return "".join(lines)
 
 
 @solara.component
-def Debrief(session: PlayedMarket, version: int = 0) -> None:
+def Leaderboard(session: PlayedMarket, highlight: int = -1) -> None:
+    """`leaderboard_html` as it is now (a replay's, which does not change)."""
+    solara.HTML(unsafe_innerHTML=leaderboard_html(session, highlight))
+
+
+@solara.component
+def LiveLeaderboard(session: PlayedMarket, highlight: int = -1, frame: str = "") -> None:
+    """`leaderboard_html`, new every period (``frame``: see `LiveHTML`)."""
+    LiveHTML(session, lambda: leaderboard_html(session, highlight)).key(f"board {frame}")
+
+
+@solara.component
+def Debrief(session: PlayedMarket) -> None:
     """Every player: who sailed in circles, who adapted, and what they earned."""
     rows = session.debrief()
     split = session.scenario.split
@@ -315,7 +408,9 @@ def Debrief(session: PlayedMarket, version: int = 0) -> None:
 def TeacherView(served: Served) -> None:
     """The teacher's page: links, players, Start/Pause/Resume/Shift, speed, the board."""
     session = served.session
-    version = _use_session_version(session)
+    phase, _, rate = _use_session(
+        session, lambda: (session.phase, len(session.players), session.rate)
+    )
     message = solara.use_reactive("")
 
     def act(action: Callable[[], object]) -> Callable[[], None]:
@@ -328,7 +423,8 @@ def TeacherView(served: Served) -> None:
 
         return run
 
-    Status(session, "Teacher", version)
+    frame = f"{phase} {len(session.players)} {rate}"
+    LiveStatus(session, "Teacher", frame=frame)
     if served.network:
         solara.Warning(NETWORK_WARNING, classes=["network-warning"])
     else:
@@ -336,10 +432,16 @@ def TeacherView(served: Served) -> None:
             "Listening on this computer only: students on other devices cannot join. Start "
             "the app with --host 0.0.0.0 to let them in from the local network."
         )
-    solara.HTML(
-        unsafe_innerHTML=f'<div style="font-size:22px">Join link: <a class="join-link" '
-        f'href="{_html(served.join_url)}">{_html(served.join_url)}</a></div>'
-    )
+    with solara.Row(style={"align-items": "center", "gap": "16px", "flex-wrap": "wrap"}):
+        solara.HTML(
+            unsafe_innerHTML=f'<div class="join-qr" style="line-height:0">'
+            f"{join_qr(served.join_url)}</div>"
+        )
+        solara.HTML(
+            unsafe_innerHTML=f'<div style="font-size:22px">Join link: <a class="join-link" '
+            f'href="{_html(served.join_url)}">{_html(served.join_url)}</a><br>'
+            '<span style="font-size:16px">Students scan the code or type the link.</span></div>'
+        )
     solara.HTML(
         unsafe_innerHTML=f'<div class="play-players" style="font-size:18px"><b>Players '
         f"({len(session.players)})</b>: "
@@ -347,20 +449,20 @@ def TeacherView(served: Served) -> None:
         + "</div>"
     )
     with solara.Row():
-        if session.phase == "lobby":
+        if phase == "lobby":
             solara.Button("Start", on_click=act(session.start), color="primary",
                           classes=["start-button"])  # fmt: skip
-        elif session.phase == "running":
+        elif phase == "running":
             solara.Button("Pause", on_click=act(session.pause), classes=["pause-button"])
-        elif session.phase == "paused":
+        elif phase == "paused":
             solara.Button("Resume", on_click=act(session.resume), classes=["resume-button"])
-        if session.phase in ("running", "paused"):
+        if phase in ("running", "paused"):
             solara.Button("Shift the market now", on_click=act(session.shift_now),
                           classes=["shift-button"])  # fmt: skip
     low, high = RATE_RANGE
     solara.SliderFloat(
         "Periods per second",
-        value=session.rate,
+        value=rate,
         min=low,
         max=high,
         step=0.2,
@@ -368,21 +470,19 @@ def TeacherView(served: Served) -> None:
     )
     if message.value:
         solara.Error(message.value, classes=["play-error"])
-    if session.finished:
-        Debrief(session, version)
+    if phase == "over":
+        Debrief(session)
         record = session.record()
-        base = served.join_url.rstrip("/")
         solara.HTML(
             unsafe_innerHTML=f'<div>Replay link: <a class="replay-link" '
-            f'href="{base}/?replay={quote(record.to_link())}">the whole session, replayed</a>'
-            "</div>"
+            f'href="{_html(replay_link(served, record))}">the whole session, replayed</a></div>'
         )
         solara.FileDownload(
             record.to_json().encode(),
             filename=f"{session.scenario.name}_played_seed{session.seed}.json",
             label="Save the session (replay it with python -m sim app --replay FILE)",
         )
-    Leaderboard(session, version=version)
+    LiveLeaderboard(session, frame=frame)
 
 
 @solara.component
@@ -405,7 +505,10 @@ def ReplayView(link: str) -> None:
     Leaderboard(replayed)
 
 
+@functools.lru_cache(maxsize=4)
 def _replayed(link: str) -> PlayedMarket | str:
+    """The session of a replay link, replayed once for every page that opens it (a class
+    opening the link together costs one replay, not thirty)."""
     try:
         record = SessionRecord.from_link(link)
         scenario = SERVED.session.scenario if SERVED is not None else None

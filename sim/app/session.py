@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import secrets
+import struct
 import threading
 import time
 import zlib
@@ -168,20 +169,38 @@ class SessionRecord:
         data["format"] = RECORD_FORMAT
         return json.dumps(data, indent=1)
 
+    def key(self) -> str:
+        """A short key of the record (a hash of its file): the same session, the same key."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
     def to_link(self) -> str:
-        """The record as a URL query value (compressed, base64url)."""
-        packed = zlib.compress(json.dumps(asdict(self), separators=(",", ":")).encode(), 9)
-        return base64.urlsafe_b64encode(packed).decode().rstrip("=")
+        """The record as a URL query value: a short JSON header (scenario, seed, players ...)
+        and the changes packed in bytes (see `_pack_changes`), compressed and base64url.
+        About 2 characters a change; `from_link` gives back an equal record."""
+        words: list[str] = []
+        header = {k: v for k, v in asdict(self).items() if k != "changes"}
+        packed = _pack_changes(self.changes, words)
+        header["words"] = words
+        raw = json.dumps(header, separators=(",", ":")).encode() + b"\0" + packed
+        return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
     @classmethod
     def from_link(cls, text: str) -> SessionRecord:
         """A record from `to_link`'s text; `PlayError` if it is not one."""
         try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            data = json.loads(zlib.decompress(raw))
-        except (ValueError, zlib.error) as exc:
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)),
+                                     _LINK_MAX_BYTES)  # fmt: skip
+            if inflate.unconsumed_tail:
+                raise ValueError("longer than any session")
+            head, _, packed = raw.partition(b"\0")
+            data = json.loads(head)
+            changes = _unpack_changes(packed, data.pop("words"))
+        except (ValueError, zlib.error, KeyError, IndexError, TypeError, AttributeError,
+                struct.error) as exc:  # fmt: skip
             raise PlayError(f"the replay link is damaged ({exc})") from None
-        return cls.from_dict({**data, "format": RECORD_FORMAT}, source="the replay link")
+        data = {**data, "changes": changes, "format": RECORD_FORMAT}
+        return cls.from_dict(data, source="the replay link")
 
     @classmethod
     def from_file(cls, path: str | Path) -> SessionRecord:
@@ -228,6 +247,111 @@ class SessionRecord:
             changes=tuple(changes),
             periods=need("periods", int),
         )
+
+
+#: Most bytes a replay link may unpack to (a link is a few kilobytes; this refuses a bomb).
+_LINK_MAX_BYTES = 1 << 22
+
+
+def _varint(value: int) -> bytes:
+    """``value`` >= 0 in LEB128: 7 bits a byte, low bits first."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _zigzag(value: int) -> int:
+    return 2 * value if value >= 0 else -2 * value - 1
+
+
+#: A setting's value in a link: a byte ``k`` <= `_HUNDREDTHS` for the number k/100 (every
+#: slider value), `_WORD` then the string's place in the words, or `_EXACT` then its 8 bytes.
+_HUNDREDTHS, _WORD, _EXACT = 250, 251, 252
+
+
+def _pack_changes(changes: Sequence[PlayChange], words: list[str]) -> bytes:
+    """The changes in two parts, each regular enough for zlib: first the structure (per
+    change the period less the previous change's, zigzag; the player + 1, 0 for the teacher's
+    shift, then its regime's word; the settings' count and their names' words; all varints),
+    then the values (per setting a byte, see `_HUNDREDTHS`); the structure's length first.
+    ``words`` gets every string, each once."""
+
+    def word(text: str) -> bytes:
+        if text not in words:
+            words.append(text)
+        return _varint(words.index(text))
+
+    shape, values, before = bytearray(), bytearray(), 0
+    for change in changes:
+        shape += _varint(_zigzag(change.period - before))
+        before = change.period
+        if change.shift:
+            shape += _varint(0) + word(change.shift)
+            continue
+        shape += _varint(change.player + 1) + _varint(len(change.settings))
+        for key, value in change.settings:
+            shape += word(key)
+            k = round(value * 100) if isinstance(value, float) and math.isfinite(value) else -1
+            if isinstance(value, str):
+                values += bytes([_WORD]) + word(value)
+            elif 0 <= k <= _HUNDREDTHS and k / 100 == value and math.copysign(1, value) > 0:
+                values.append(k)
+            else:
+                values += bytes([_EXACT]) + struct.pack("<d", value)
+    return _varint(len(shape)) + bytes(shape) + bytes(values)
+
+
+def _unpack_changes(packed: bytes, words: list[str]) -> list[dict[str, Any]]:
+    """`_pack_changes` undone: the changes as dicts (checked by `SessionRecord.from_dict`)."""
+    at = 0
+
+    def varint() -> int:
+        nonlocal at
+        value = shift = 0
+        while True:
+            byte = packed[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    size = varint()
+    end, values = at + size, at + size  # the structure, then the values
+
+    def value() -> float | str:
+        nonlocal at, values
+        code = packed[values]
+        values += 1
+        if code <= _HUNDREDTHS:
+            return code / 100
+        if code == _WORD:
+            at, values = values, at  # its word is among the values
+            text = words[varint()]
+            at, values = values, at
+            return text
+        if code == _EXACT:
+            (number,) = struct.unpack_from("<d", packed, values)
+            values += 8
+            return number
+        raise ValueError(f"unknown value code {code}")
+
+    changes, period = [], 0
+    while at < end:
+        step = varint()
+        period += step // 2 if step % 2 == 0 else -(step + 1) // 2
+        player = varint() - 1
+        if player < 0:
+            changes.append({"period": period, "shift": words[varint()]})
+            continue
+        settings = [(words[varint()], value()) for _ in range(varint())]
+        changes.append({"period": period, "player": player, "settings": settings})
+    if at != end or values != len(packed):
+        raise ValueError("its changes do not add up")
+    return changes
 
 
 # ---- the leaderboard ----
@@ -715,10 +839,12 @@ def _number(raw: object, *, what: str, low: float, high: float) -> float:
 
 @dataclass
 class ClockStats:
-    """How the clock kept time: per period, how late it stepped and the CPU it took."""
+    """How the clock kept time: per period, how late it stepped, the CPU it took, and when
+    the step ended (``time.time()``, so that a page's clock on this computer can be compared)."""
 
     lag_s: list[float] = field(default_factory=list)
     cpu_s: list[float] = field(default_factory=list)
+    at: list[float] = field(default_factory=list)
 
 
 class Clock:
@@ -763,4 +889,5 @@ class Clock:
             if stepped:
                 self.stats.cpu_s.append(time.thread_time() - cpu)
                 self.stats.lag_s.append(max(0.0, time.perf_counter() - due))
+                self.stats.at.append(time.time())
             due += 1.0 / session.rate
