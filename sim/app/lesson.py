@@ -36,9 +36,19 @@ log = logging.getLogger(__name__)
 
 #: Periods per second while playing: the slider's range and where it starts.
 SPEED_MIN, SPEED_MAX, SPEED_DEFAULT = 0.5, 30.0, 3.0
-#: At most one frame per this many seconds while playing (the browser keeps up; several
-#: periods per frame at high speeds).
-FRAME_S = 0.12
+#: At most one frame per this many seconds while playing: a period a frame up to 30
+#: periods a second (Fast); a machine that falls behind puts up to `MAX_PERIODS_PER_FRAME`
+#: periods in a frame, then plays slower (never in jumps).
+FRAME_S = 1 / 30
+MAX_PERIODS_PER_FRAME = 2
+#: While playing, a frame redraws only the over-time chart and the period shown (the
+#: ``frame_listeners``); the whole page (scoreboard, controls, logs) at most this often, and
+#: whenever play stops.
+PAGE_S = 0.5
+#: With a chart on screen, the next frame waits for the browser to have drawn the last one
+#: (`Lesson.drawn`), at most this long: the server is never more than a frame ahead of what
+#: the class sees, so Pause stops where the chart is, however slow the browser.
+DRAW_WAIT_S = 0.5
 #: The views, in the order presentation mode shows them one at a time.
 VIEWS: tuple[str, ...] = ("over_time", "sailing", "departments", "decisions", "debrief")
 LAYOUTS = ("auto", "presentation", "desk")
@@ -78,7 +88,8 @@ class Lesson:
 
     ``screen_factory`` builds the views for a session (`sim.app.live.Screen`); ``first`` is a
     screen prepared ahead (the spare) for the first scenario. ``listeners`` are called after
-    every change (the page redraws).
+    every change (the page redraws); ``frame_listeners`` after every frame of play (the live
+    chart and the period shown redraw; the whole page only every `PAGE_S`).
     """
 
     def __repr__(self) -> str:
@@ -104,7 +115,13 @@ class Lesson:
         self._screen_factory = screen_factory
         self.lock = threading.RLock()
         self.listeners: list[Callable[[], None]] = []
+        self.frame_listeners: list[Callable[[], None]] = []
         self.version = 0
+        self.frames = 0
+        #: charts on screen that report each frame drawn (`drawn`): play waits for them
+        self.charts_on_screen = 0
+        self.drawn_period = -1
+        self._drawn = threading.Event()
         self.playing = False
         self.speed = SPEED_DEFAULT
         self.notice = Notice()
@@ -146,6 +163,27 @@ class Lesson:
         self.version += 1
         for listener in list(self.listeners):
             listener()
+
+    def framed(self) -> None:
+        """A frame of play: count it, and tell the live chart and the period shown."""
+        self.frames += 1
+        for listener in list(self.frame_listeners):
+            listener()
+
+    def drawn(self, period: int) -> None:
+        """The browser has drawn a chart at ``period`` (play's next frame may start)."""
+        self.drawn_period = period
+        self._drawn.set()
+
+    def _wait_drawn(self, period: int, running: Callable[[], bool]) -> None:
+        """Until a chart on screen has drawn ``period``, play stops, or `DRAW_WAIT_S`."""
+        deadline = time.perf_counter() + DRAW_WAIT_S
+        while self.charts_on_screen and self.drawn_period < period and running():
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
+            self._drawn.wait(min(left, 0.05))
+            self._drawn.clear()
 
     # ---- scenario and run ----
     def _start(self, twins: TwinFirms, text: str) -> None:
@@ -275,28 +313,37 @@ class Lesson:
             self.notice = Notice()
 
     def pause_now(self) -> None:
-        """Stop playing at once: the play loop starts no other period."""
-        with self.twins.lock if self.screen is not None else self.lock:
-            self.playing = False
-            self._stop.set()
+        """Stop playing at once: the play loop starts no other period (it checks before each
+        one, under the session's lock, so a period under way ends first)."""
+        self.playing = False
+        self._stop.set()
+        self._drawn.set()  # a frame waiting for the browser stops waiting
 
     def play(self, cancel: threading.Event | None = None) -> None:
-        """The play loop (in a thread) until paused or over: a frame every ``1 / speed``
-        seconds, or every `FRAME_S` with several periods in it when faster. A slow machine
-        plays slower, never in jumps."""
+        """The play loop (in a thread) until paused or over: ``speed`` periods a second, a
+        frame every ``1 / speed`` seconds (at least `FRAME_S` apart, so several periods in a
+        frame only above 30 a second or on a machine that falls behind, at most
+        `MAX_PERIODS_PER_FRAME`: a slow machine plays slower, never in jumps). A frame tells
+        the ``frame_listeners`` and, with a chart on screen, waits for the browser to draw it
+        (`DRAW_WAIT_S`); the whole page is told every `PAGE_S` and when play stops."""
         cancel = cancel or threading.Event()
-        while self.playing and not cancel.is_set() and not self._stop.is_set():
+
+        def running() -> bool:
+            return self.playing and not cancel.is_set() and not self._stop.is_set()
+
+        credit = 1.0  # periods due: the first at once
+        last = last_page = time.perf_counter()
+        twins = self.twins
+        told = True  # the whole page shows the period reached
+        while running():
             frame_start = time.perf_counter()
-            interval = max(FRAME_S, 1.0 / self.speed)
-            periods = max(1, round(self.speed * interval))
-            twins = self.twins
+            periods = min(int(credit), MAX_PERIODS_PER_FRAME)
+            credit = min(credit - periods, 1.0)  # no backlog: behind, it plays slower
             advanced = 0
             try:
                 for _ in range(periods):
                     with twins.lock:
-                        if not self.playing or self._stop.is_set() or cancel.is_set():
-                            break
-                        if not twins.step():
+                        if not running() or not twins.step():
                             break
                     advanced += 1
             except Exception as exc:  # never a dead page: say so, and pause
@@ -307,16 +354,31 @@ class Lesson:
                 )
                 self.changed()
                 return
+            if advanced:
+                self.framed()
+                told = False
+                self._wait_drawn(twins.period, running)
+            # over, paused or cancelled within the frame
+            stopped = twins.finished or advanced < periods
             if twins.finished:
                 self.playing = False
                 self.notice = Notice(
                     "info", "The run is over: look at the debrief, or reset to start again."
                 )
-            self.changed()
-            if advanced == 0 or twins.finished:
+            now = time.perf_counter()
+            if twins.finished or (not told and (stopped or now - last_page >= PAGE_S)):
+                self.changed()
+                told, last_page = True, time.perf_counter()
+            if stopped:
                 return
-            # the time left of this frame, and always a moment for the buttons
-            self._stop.wait(max(frame_start + interval - time.perf_counter(), 0.02))
+            # until the next period is due, and always a moment for the buttons
+            wait = max((1.0 - credit) / self.speed, FRAME_S - (time.perf_counter() - frame_start))
+            self._stop.wait(max(wait, 0.005))
+            now = time.perf_counter()
+            credit += (now - last) * self.speed
+            last = now
+        if not told:  # paused between frames: the whole page as it stopped
+            self.changed()
 
     # ---- layout ----
     @_guarded
