@@ -45,9 +45,11 @@ MAX_PERIODS_PER_FRAME = 2
 #: ``frame_listeners``); the whole page (scoreboard, controls, logs) at most this often, and
 #: whenever play stops.
 PAGE_S = 0.5
-#: With a chart on screen, the next frame waits for the browser to have drawn the last one
-#: (`Lesson.drawn`), at most this long: the server is never more than a frame ahead of what
-#: the class sees, so Pause stops where the chart is, however slow the browser.
+#: With a chart on screen, play runs at most this many periods ahead of the last one the
+#: browser has drawn (`Lesson.drawn`), waiting at most `DRAW_WAIT_S` for it: Pause stops within
+#: this many periods of the chart, however slow the browser or the machine (issue 25's budget:
+#: an overshoot of at most 2 periods).
+LEAD_PERIODS = 2
 DRAW_WAIT_S = 0.5
 #: The views, in the order presentation mode shows them one at a time.
 VIEWS: tuple[str, ...] = ("over_time", "sailing", "departments", "decisions", "debrief")
@@ -171,19 +173,28 @@ class Lesson:
             listener()
 
     def drawn(self, period: int) -> None:
-        """The browser has drawn a chart at ``period`` (play's next frame may start)."""
-        self.drawn_period = period
+        """The browser has drawn a chart at ``period`` (play may run on; a late word from a run
+        started over counts for no more than the period now)."""
+        if self.screen is not None:
+            self.drawn_period = min(period, self.twins.period)
         self._drawn.set()
 
-    def _wait_drawn(self, period: int, running: Callable[[], bool]) -> None:
-        """Until a chart on screen has drawn ``period``, play stops, or `DRAW_WAIT_S`."""
+    def _room(self, running: Callable[[], bool]) -> int:
+        """The periods play may step now: with a chart on screen, up to `LEAD_PERIODS` ahead
+        of the last one drawn, waiting for the browser (at most `DRAW_WAIT_S`, then one)."""
+        if not self.charts_on_screen:
+            return MAX_PERIODS_PER_FRAME
         deadline = time.perf_counter() + DRAW_WAIT_S
-        while self.charts_on_screen and self.drawn_period < period and running():
+        while running():
+            room = LEAD_PERIODS - (self.twins.period - self.drawn_period)
+            if room >= 1 or not self.charts_on_screen:
+                return max(room, 1)
             left = deadline - time.perf_counter()
             if left <= 0:
-                return
+                return 1
             self._drawn.wait(min(left, 0.05))
             self._drawn.clear()
+        return 0
 
     # ---- scenario and run ----
     def _start(self, twins: TwinFirms, text: str) -> None:
@@ -308,6 +319,7 @@ class Lesson:
             self.notice = Notice("info", "The run is over: reset to start again.")
             return
         self._stop.clear()
+        self.drawn_period = self.twins.period  # on screen now
         self.playing = True
         if self.notice.kind == "info":
             self.notice = Notice()
@@ -324,8 +336,8 @@ class Lesson:
         frame every ``1 / speed`` seconds (at least `FRAME_S` apart, so several periods in a
         frame only above 30 a second or on a machine that falls behind, at most
         `MAX_PERIODS_PER_FRAME`: a slow machine plays slower, never in jumps). A frame tells
-        the ``frame_listeners`` and, with a chart on screen, waits for the browser to draw it
-        (`DRAW_WAIT_S`); the whole page is told every `PAGE_S` and when play stops."""
+        the ``frame_listeners``; with a chart on screen, play keeps within `LEAD_PERIODS` of
+        the browser's drawings; the whole page is told every `PAGE_S` and when play stops."""
         cancel = cancel or threading.Event()
 
         def running() -> bool:
@@ -337,7 +349,7 @@ class Lesson:
         told = True  # the whole page shows the period reached
         while running():
             frame_start = time.perf_counter()
-            periods = min(int(credit), MAX_PERIODS_PER_FRAME)
+            periods = min(int(credit), MAX_PERIODS_PER_FRAME, self._room(running))
             credit = min(credit - periods, 1.0)  # no backlog: behind, it plays slower
             advanced = 0
             try:
@@ -357,7 +369,6 @@ class Lesson:
             if advanced:
                 self.framed()
                 told = False
-                self._wait_drawn(twins.period, running)
             # over, paused or cancelled within the frame
             stopped = twins.finished or advanced < periods
             if twins.finished:
