@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, stop  # noqa: E402
 
+#: How long a loaded machine may take to show the page, in milliseconds.
+TIMEOUT_MS = 180_000
 BUDGETS = {  # metric: (budget, "<=" or ">="), or None: measured, no budget (where time goes)
     "usable (s)": (2.5, "<="),
     "server CPU until usable (s)": None,
@@ -123,8 +125,8 @@ def measure(browser, python: str, root: Path, play_s: float) -> dict[str, float]
     out: dict[str, float] = {}
     try:
         page.goto(url + "?scenario=bakery_gluten_free&speed=30", wait_until="commit")
-        page.locator(".header-play").wait_for(timeout=60_000)
-        page.wait_for_function(VIEWS_LOADED, arg=["over_time"], timeout=60_000, polling=20)
+        page.locator(".header-play").wait_for(timeout=TIMEOUT_MS)
+        page.wait_for_function(VIEWS_LOADED, arg=["over_time"], timeout=TIMEOUT_MS, polling=20)
         out["usable (s)"] = time.perf_counter() - started
         out["server CPU until usable (s)"] = cpu_seconds(process.pid)
         # fast play: frames a second in the browser (and its main thread's busy time per
@@ -149,8 +151,8 @@ def measure(browser, python: str, root: Path, play_s: float) -> dict[str, float]
         out["server CPU per period (ms)"] = 1000 * (cpu1 - cpu0) / max(period1 - period0, 1)
         # Pause under load, in a new page at period 0 (the fast play may have ended the run)
         page.goto(url + "?scenario=bakery_gluten_free&speed=30", wait_until="commit")
-        page.locator(".header-play").wait_for(timeout=60_000)
-        page.locator(".period-badge", has_text="Period 0 of").wait_for(timeout=60_000)
+        page.locator(".header-play").wait_for(timeout=TIMEOUT_MS)
+        page.locator(".period-badge", has_text="Period 0 of").wait_for(timeout=TIMEOUT_MS)
         # a busy loop per core
         busy = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(os.cpu_count())]
         for p in busy:
@@ -161,7 +163,7 @@ def measure(browser, python: str, root: Path, play_s: float) -> dict[str, float]
             page.wait_for_function(
                 f"() => parseInt(document.querySelector('.period-badge').textContent"
                 f".split(' ')[1]) >= {2 * 4 + 1}",
-                timeout=60_000,
+                timeout=TIMEOUT_MS,
                 polling=20,
             )
             result = page.evaluate(PAUSE)
@@ -195,10 +197,14 @@ def main() -> None:
             order = list(apps) if repeat % 2 == 0 else list(apps)[::-1]
             for name in order:
                 loads.append(os.getloadavg()[0])
-                runs[name].append(measure(browser, *apps[name], args.play_seconds))
+                try:
+                    runs[name].append(measure(browser, *apps[name], args.play_seconds))
+                except Exception as exc:  # a start that timed out: said, not counted
+                    print(f"{name}: a start failed ({type(exc).__name__}: {exc})"[:300])
         browser.close()
     print(
-        f"classroom live views, {args.repeats} interleaved starts each, 1024 x 768, "
+        f"classroom live views, {args.repeats} interleaved starts each "
+        f"({', '.join(f'{n}: {len(r)} measured' for n, r in runs.items())}), 1024 x 768, "
         f"load {min(loads):.1f}-{max(loads):.1f} (before the busy loops), views {VIEWS}"
     )
     names = list(apps)
@@ -210,7 +216,7 @@ def main() -> None:
     for metric, budget in BUDGETS.items():
         cells, medians = [], []
         for name in names:
-            values = [run[metric] for run in runs[name]]
+            values = [run[metric] for run in runs[name]] or [float("nan")]
             med = statistics.median(values)
             medians.append(med)
             cells.append(f"{med:8.1f} [{min(values):.1f}-{max(values):.1f}]")

@@ -22,6 +22,7 @@ Needs `/usr/bin/chromium` (Debian's package; `.ci/run` installs it) and Playwrig
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -34,6 +35,13 @@ from benchmarks.app_live import cpu_seconds, start  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWS, VIEWS_LOADED, stop  # noqa: E402
 
 BUDGET_S = 2.5
+MILESTONES = (
+    "address printed (s)",
+    "HTML loaded (s)",
+    "buttons there (s)",
+    "usable (s)",
+    "server CPU until usable (s)",
+)
 
 
 def one_start(browser, python: str, root: Path, desk: bool) -> dict[str, float]:
@@ -48,11 +56,11 @@ def one_start(browser, python: str, root: Path, desk: bool) -> dict[str, float]:
             "domcontentloaded",
             lambda _: times.setdefault("HTML loaded (s)", time.perf_counter() - started),
         )
-        page.goto(url, wait_until="commit", timeout=60_000)
-        page.locator(".step-button, .header-step").first.wait_for(timeout=60_000)
+        page.goto(url, wait_until="commit", timeout=180_000)
+        page.locator(".step-button, .header-step").first.wait_for(timeout=180_000)
         times["buttons there (s)"] = time.perf_counter() - started
         views = list(VIEWS) if desk else ["over_time"]
-        page.wait_for_function(VIEWS_LOADED, arg=views, timeout=60_000, polling=20)
+        page.wait_for_function(VIEWS_LOADED, arg=views, timeout=180_000, polling=20)
         times["usable (s)"] = time.perf_counter() - started
         times["server CPU until usable (s)"] = cpu_seconds(process.pid)
         times.setdefault("HTML loaded (s)", float("nan"))
@@ -77,24 +85,29 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for name in apps:  # warm the file cache; not counted
-            one_start(browser, *apps[name], args.desk)
+            with contextlib.suppress(Exception):
+                one_start(browser, *apps[name], args.desk)
         for repeat in range(args.repeats):
             for name in list(apps) if repeat % 2 == 0 else list(apps)[::-1]:
                 loads.append(os.getloadavg()[0])
-                runs[name].append(one_start(browser, *apps[name], args.desk))
+                try:
+                    runs[name].append(one_start(browser, *apps[name], args.desk))
+                except Exception as exc:  # a start that timed out: said, not counted
+                    print(f"{name}: a start failed ({type(exc).__name__}: {exc})"[:300])
         browser.close()
     print(
         f"classroom app start, {args.repeats} interleaved starts each, "
-        f"{'1600 x 1000 (desk)' if args.desk else '1024 x 768 (presentation)'}, "
+        f"{'1600 x 1000 (desk)' if args.desk else '1024 x 768 (presentation)'} "
+        f"({', '.join(f'{n}: {len(r)} measured' for n, r in runs.items())}), "
         f"load {min(loads):.1f}-{max(loads):.1f}"
     )
     names = list(apps)
     print(f"{'milestone':<30}" + "".join(f"{n:>24}" for n in names) + f"{'ratio':>8}")
     medians: dict[str, list[float]] = {}
-    for milestone in runs[names[0]][0]:
+    for milestone in MILESTONES:
         cells = []
         for name in names:
-            values = [run[milestone] for run in runs[name]]
+            values = [run[milestone] for run in runs[name]] or [float("nan")]
             medians.setdefault(milestone, []).append(statistics.median(values))
             cells.append(f"{statistics.median(values):8.2f} [{min(values):.2f}-{max(values):.2f}]")
         this, base = medians[milestone]
