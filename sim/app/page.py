@@ -106,10 +106,11 @@ def PlotlyChart(
     traces: list,
     period: int,
     src: str,
+    pace: bool = False,
     event_drawn: Callable[[int], None] | None = None,
 ) -> None:
-    """A chart drawn by plotly.js in the browser (`sim.app.charts`); ``event_drawn`` gets the
-    period of each drawing done."""
+    """A chart drawn by plotly.js in the browser (`sim.app.charts`); with ``pace`` (while
+    playing) ``event_drawn`` gets the period of each drawing done."""
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -553,7 +554,7 @@ def FramedView(lesson: Lesson, name: str, version: int) -> None:
     browser to draw it, `Lesson.drawn`), or an image, redrawn with the page."""
     screen = lesson.screen
     charted = name in screen.charts
-    view = LiveImage(screen, name, version, lesson.drawn)
+    view = LiveImage(screen, name, version, lesson.drawn if lesson.playing else None)
 
     def update(widget: Any) -> None:
         chart = _chart_widget(widget)
@@ -596,7 +597,7 @@ def LiveImage(
     screen: Screen, name: str, version: int, on_drawn: Callable[[int], None] | None = None
 ) -> None:
     """One live view: a chart drawn in the browser, or an image; what it marks in words under
-    it. ``on_drawn`` gets the period of each drawing of a chart done."""
+    it. ``on_drawn`` (while playing) gets the period of each drawing of a chart done."""
     if name in screen.charts:
         spec = screen.chart(name, (version, screen.twins.period))
         PlotlyChart(
@@ -605,6 +606,7 @@ def LiveImage(
             traces=spec.data,
             period=screen.twins.period,
             src=PLOTLY_URL,
+            pace=on_drawn is not None,
             event_drawn=on_drawn,
         )
         caption = spec.caption
