@@ -263,6 +263,38 @@ def test_a_class_session_in_a_real_browser(server, browser):
     assert median <= LIMIT_MS, f"a period and its redraw took {median:.0f} ms (median)"
 
 
+# The over-time chart's firm lines as plotly.js holds them: x and y of each, in trace order.
+CHART_LINES = """() => document.querySelector('.plotly-chart.view-over_time').data
+  .filter((t) => (t.legendgroup || '').startsWith('firm'))
+  .map((t) => ({x: Array.from(t.x), y: Array.from(t.y)}))"""
+
+
+def _is_the_run(lines: list[dict], scenario: str, period: int, seed_offset: int = 0) -> bool:
+    """Whether ``lines`` (`CHART_LINES`) are the periods table (`sim.frames.firm_frame`) of
+    ``scenario``'s opening market (plus ``seed_offset``) run to ``period``, per KPI and firm."""
+    import numpy as np
+
+    from sim.app.state import KPI_COLUMNS, TwinFirms
+    from sim.frames import firm_frame
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    twins = TwinFirms(sc, seed=sc.classroom_seed + seed_offset)
+    for _ in range(period):
+        twins.step()
+    tables = [firm_frame(firm, decisions=False) for firm in twins.firms]
+    expected = [t[column].to_numpy(float)[: period + 1] for column in KPI_COLUMNS for t in tables]
+    if len(lines) != len(expected):
+        return False
+    for line, want in zip(lines, expected, strict=True):
+        got = np.array([np.nan if v is None else v for v in line["y"]], float)
+        if line["x"] != list(range(period + 1)) or not np.allclose(
+            got, want, atol=5e-5, equal_nan=True
+        ):
+            return False
+    return True
+
+
 def _merge_timings(report: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "timings.json"
@@ -299,6 +331,14 @@ def test_a_lesson_on_a_projector(server, browser):
     assert result["stopped_ms"] <= PAUSE_MS, result
     time.sleep(0.5)
     assert page.locator(".period-badge").inner_text() == result["final"]
+    # the chart after fast play (frames drawn without redrawing the axes) shows the model's
+    # periods table at the period shown, number for number; another market's does not match
+    shown = _period(page)
+    drawn = "(p) => document.querySelector('.plotly-chart.view-over_time').dataset.period === p"
+    page.wait_for_function(drawn, arg=str(shown))
+    lines = page.evaluate(CHART_LINES)
+    assert _is_the_run(lines, "bakery_gluten_free", shown), "the chart is not the model's run"
+    assert not _is_the_run(lines, "bakery_gluten_free", shown, seed_offset=1)
 
     # a live change from the drawer: marked on the chart, with the firm without it
     page.locator(".drawer-button").click()

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from sim.app.lesson import FRAME_S, Lesson
+from sim.app.lesson import FRAME_S, LEAD_PERIODS, MAX_PERIODS_PER_FRAME, Lesson
 
 
 @pytest.fixture
@@ -91,18 +91,66 @@ def test_the_hint_goes_while_playing_and_pause_stops_at_once(lesson):
 
 
 def test_fast_play_streams_frames_rather_than_jumping(lesson):
-    frames = []
-    lesson.listeners.append(lambda: frames.append(lesson.twins.period))
+    frames, pages = [], []
+    lesson.frame_listeners.append(lambda: frames.append(lesson.twins.period))
+    lesson.listeners.append(lambda: pages.append(lesson.twins.period))
     lesson.set_speed(30)
     lesson.toggle_play()
-    frames.clear()
+    pages.clear()
     thread = threading.Thread(target=lesson.play)
     thread.start()
     time.sleep(1.0)
     lesson.toggle_play()
     thread.join(timeout=5)
     assert len(frames) >= 4  # a frame at least every few periods
-    assert max(np.diff(frames)) <= 30 * FRAME_S * 3 + 1
+    assert max(np.diff([0, *frames])) <= MAX_PERIODS_PER_FRAME  # never a jump
+    assert frames == sorted(set(frames))  # a frame only for a new period
+    # the whole page: fewer times than frames, and at the end with the period reached
+    assert 1 <= len(pages) < len(frames) and pages[-1] == lesson.twins.period == frames[-1]
+
+
+def test_play_keeps_its_speed_in_periods_a_second(lesson):
+    """Slow speeds: one period a frame, at the speed chosen (not rounded to whole frames)."""
+    frames = []
+    lesson.frame_listeners.append(lambda: frames.append((time.perf_counter(), lesson.twins.period)))
+    lesson.set_speed(7.5)
+    lesson.toggle_play()
+    thread = threading.Thread(target=lesson.play)
+    thread.start()
+    time.sleep(1.5)
+    lesson.toggle_play()
+    thread.join(timeout=5)
+    assert [p for _, p in frames] == list(range(1, len(frames) + 1))  # one period a frame
+    # 7.5 a second: about 11 periods in 1.5 s (a loaded machine plays slower, never faster)
+    assert 4 <= len(frames) <= 13
+
+
+def _lead_while_playing(lesson: Lesson, charts: int) -> list[int]:
+    """Play at 30 a second for 1.5 s with a slow browser (it reports a drawing every 0.1 s):
+    at each frame, how far play is ahead of the last period the browser drew."""
+    lesson.charts_on_screen = charts
+    lead = []
+    lesson.frame_listeners.append(lambda: lead.append(lesson.twins.period - lesson.drawn_period))
+    lesson.set_speed(30)
+    lesson.toggle_play()
+    thread = threading.Thread(target=lesson.play)
+    thread.start()
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        lesson.drawn(lesson.twins.period)
+    lesson.toggle_play()
+    thread.join(timeout=5)
+    return lead
+
+
+def test_play_keeps_within_two_periods_of_what_the_browser_has_drawn(lesson):
+    """With a chart on screen, Pause stops within `LEAD_PERIODS` (2) of the chart, however
+    slow the browser; without one (a view drawn as an image), play does not wait."""
+    lead = _lead_while_playing(lesson, charts=1)
+    assert len(lead) >= 5 and max(lead) <= LEAD_PERIODS == 2
+    other = _lead_while_playing(Lesson(), charts=0)  # the control: no chart, no waiting
+    assert max(other) > LEAD_PERIODS
 
 
 def test_a_link_rebuilds_the_lesson_to_the_same_period_and_settings(lesson):

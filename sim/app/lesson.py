@@ -36,9 +36,21 @@ log = logging.getLogger(__name__)
 
 #: Periods per second while playing: the slider's range and where it starts.
 SPEED_MIN, SPEED_MAX, SPEED_DEFAULT = 0.5, 30.0, 3.0
-#: At most one frame per this many seconds while playing (the browser keeps up; several
-#: periods per frame at high speeds).
-FRAME_S = 0.12
+#: At most one frame per this many seconds while playing: a period a frame up to 30
+#: periods a second (Fast); a machine that falls behind puts up to `MAX_PERIODS_PER_FRAME`
+#: periods in a frame, then plays slower (never in jumps).
+FRAME_S = 1 / 30
+MAX_PERIODS_PER_FRAME = 2
+#: While playing, a frame redraws only the over-time chart and the period shown (the
+#: ``frame_listeners``); the whole page (scoreboard, controls, logs) at most this often, and
+#: whenever play stops.
+PAGE_S = 0.5
+#: With a chart on screen, play runs at most this many periods ahead of the last one the
+#: browser has drawn (`Lesson.drawn`), waiting at most `DRAW_WAIT_S` for it: Pause stops within
+#: this many periods of the chart, however slow the browser or the machine (issue 25's budget:
+#: an overshoot of at most 2 periods).
+LEAD_PERIODS = 2
+DRAW_WAIT_S = 0.5
 #: The views, in the order presentation mode shows them one at a time.
 VIEWS: tuple[str, ...] = ("over_time", "sailing", "departments", "decisions", "debrief")
 LAYOUTS = ("auto", "presentation", "desk")
@@ -78,7 +90,8 @@ class Lesson:
 
     ``screen_factory`` builds the views for a session (`sim.app.live.Screen`); ``first`` is a
     screen prepared ahead (the spare) for the first scenario. ``listeners`` are called after
-    every change (the page redraws).
+    every change (the page redraws); ``frame_listeners`` after every frame of play (the live
+    chart and the period shown redraw; the whole page only every `PAGE_S`).
     """
 
     def __repr__(self) -> str:
@@ -104,7 +117,13 @@ class Lesson:
         self._screen_factory = screen_factory
         self.lock = threading.RLock()
         self.listeners: list[Callable[[], None]] = []
+        self.frame_listeners: list[Callable[[], None]] = []
         self.version = 0
+        self.frames = 0
+        #: charts on screen that report each frame drawn (`drawn`): play waits for them
+        self.charts_on_screen = 0
+        self.drawn_period = -1
+        self._drawn = threading.Event()
         self.playing = False
         self.speed = SPEED_DEFAULT
         self.notice = Notice()
@@ -146,6 +165,36 @@ class Lesson:
         self.version += 1
         for listener in list(self.listeners):
             listener()
+
+    def framed(self) -> None:
+        """A frame of play: count it, and tell the live chart and the period shown."""
+        self.frames += 1
+        for listener in list(self.frame_listeners):
+            listener()
+
+    def drawn(self, period: int) -> None:
+        """The browser has drawn a chart at ``period`` (play may run on; a late word from a run
+        started over counts for no more than the period now)."""
+        if self.screen is not None:
+            self.drawn_period = min(period, self.twins.period)
+        self._drawn.set()
+
+    def _room(self, running: Callable[[], bool]) -> int:
+        """The periods play may step now: with a chart on screen, up to `LEAD_PERIODS` ahead
+        of the last one drawn, waiting for the browser (at most `DRAW_WAIT_S`, then one)."""
+        if not self.charts_on_screen:
+            return MAX_PERIODS_PER_FRAME
+        deadline = time.perf_counter() + DRAW_WAIT_S
+        while running():
+            room = LEAD_PERIODS - (self.twins.period - self.drawn_period)
+            if room >= 1 or not self.charts_on_screen:
+                return max(room, 1)
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return 1
+            self._drawn.wait(min(left, 0.05))
+            self._drawn.clear()
+        return 0
 
     # ---- scenario and run ----
     def _start(self, twins: TwinFirms, text: str) -> None:
@@ -270,33 +319,43 @@ class Lesson:
             self.notice = Notice("info", "The run is over: reset to start again.")
             return
         self._stop.clear()
+        self.drawn_period = self.twins.period  # on screen now
         self.playing = True
         if self.notice.kind == "info":
             self.notice = Notice()
 
     def pause_now(self) -> None:
-        """Stop playing at once: the play loop starts no other period."""
-        with self.twins.lock if self.screen is not None else self.lock:
-            self.playing = False
-            self._stop.set()
+        """Stop playing at once: the play loop starts no other period (it checks before each
+        one, under the session's lock, so a period under way ends first)."""
+        self.playing = False
+        self._stop.set()
+        self._drawn.set()  # a frame waiting for the browser stops waiting
 
     def play(self, cancel: threading.Event | None = None) -> None:
-        """The play loop (in a thread) until paused or over: a frame every ``1 / speed``
-        seconds, or every `FRAME_S` with several periods in it when faster. A slow machine
-        plays slower, never in jumps."""
+        """The play loop (in a thread) until paused or over: ``speed`` periods a second, a
+        frame every ``1 / speed`` seconds (at least `FRAME_S` apart, so several periods in a
+        frame only above 30 a second or on a machine that falls behind, at most
+        `MAX_PERIODS_PER_FRAME`: a slow machine plays slower, never in jumps). A frame tells
+        the ``frame_listeners``; with a chart on screen, play keeps within `LEAD_PERIODS` of
+        the browser's drawings; the whole page is told every `PAGE_S` and when play stops."""
         cancel = cancel or threading.Event()
-        while self.playing and not cancel.is_set() and not self._stop.is_set():
+
+        def running() -> bool:
+            return self.playing and not cancel.is_set() and not self._stop.is_set()
+
+        credit = 1.0  # periods due: the first at once
+        last = last_page = time.perf_counter()
+        twins = self.twins
+        told = True  # the whole page shows the period reached
+        while running():
             frame_start = time.perf_counter()
-            interval = max(FRAME_S, 1.0 / self.speed)
-            periods = max(1, round(self.speed * interval))
-            twins = self.twins
+            periods = min(int(credit), MAX_PERIODS_PER_FRAME, self._room(running))
+            credit = min(credit - periods, 1.0)  # no backlog: behind, it plays slower
             advanced = 0
             try:
                 for _ in range(periods):
                     with twins.lock:
-                        if not self.playing or self._stop.is_set() or cancel.is_set():
-                            break
-                        if not twins.step():
+                        if not running() or not twins.step():
                             break
                     advanced += 1
             except Exception as exc:  # never a dead page: say so, and pause
@@ -307,16 +366,30 @@ class Lesson:
                 )
                 self.changed()
                 return
+            if advanced:
+                self.framed()
+                told = False
+            # over, paused or cancelled within the frame
+            stopped = twins.finished or advanced < periods
             if twins.finished:
                 self.playing = False
                 self.notice = Notice(
                     "info", "The run is over: look at the debrief, or reset to start again."
                 )
-            self.changed()
-            if advanced == 0 or twins.finished:
+            now = time.perf_counter()
+            if twins.finished or (not told and (stopped or now - last_page >= PAGE_S)):
+                self.changed()
+                told, last_page = True, time.perf_counter()
+            if stopped:
                 return
-            # the time left of this frame, and always a moment for the buttons
-            self._stop.wait(max(frame_start + interval - time.perf_counter(), 0.02))
+            # until the next period is due, and always a moment for the buttons
+            wait = max((1.0 - credit) / self.speed, FRAME_S - (time.perf_counter() - frame_start))
+            self._stop.wait(max(wait, 0.005))
+            now = time.perf_counter()
+            credit += (now - last) * self.speed
+            last = now
+        if not told:  # paused between frames: the whole page as it stopped
+            self.changed()
 
     # ---- layout ----
     @_guarded

@@ -776,8 +776,9 @@ class Screen:
             else:
                 self.frame(name, 0)
 
-    def chart(self, name: str, version: int) -> "ChartSpec":
-        """The Plotly spec of chart ``name`` as of ``version`` (the page's change counter)."""
+    def chart(self, name: str, version: object) -> "ChartSpec":
+        """The Plotly spec of chart ``name`` as of ``version`` (the page's change counter, or
+        with the frame of play: any key that changes when the chart does)."""
         with self.twins.lock:
             cached = self._charts.get(name)
             if cached is not None and cached[0] == version:
