@@ -21,9 +21,7 @@ records (`sim.experiment.BATCH_HISTORY`: six markets of 1,000 firms here), so th
 memory does not grow with the seeds (tracemalloc, 12 markets: 398 MB traced at the peak, 120 MB
 kept at the end); what does is what is kept: the per-run rows (a dict per firm until the end,
 then the runs table), and the per-period table if asked for, which `records=` cuts to the
-fields named; the batches' frames are stacked column by column, each column dropped from the
-batches once stacked (`sim.competition._stack`), so they and the table are not held whole at
-once (`pd.concat` held both: the records= figure below is from before that).
+fields named; building that table holds each batch's frame and their concatenation at once.
 
 Measured 2026-12-06 on 2 cores at load 10-22 (one run each; memory does not depend on load):
 runs only 1,882 MB (met); records=[profit, alive, market_share] 4,456 MB (NOT met: 16.1

@@ -81,26 +81,10 @@ def run_competition(
     runs_table["strategy"] = pd.Categorical(runs_table["strategy"], categories=list(names))
     period_table = None
     if periods:
-        period_table = _stack(frames)
+        period_table = pd.concat(frames, ignore_index=True)
         period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=list(names))
     market_periods = pd.concat(markets, ignore_index=True)
     return ExperimentResult(scenario, names, seed_list, runs_table, period_table, market_periods)
-
-
-def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The batches' per-period frames one below the other, as `pd.concat` would stack them,
-    column by column, each column dropped from the batches once stacked: the batches and the
-    table are not held whole at once (a market of 1,000 firms x 100 seeds: 16 million rows).
-    Batches with different columns (a mechanism on in some only) go through `pd.concat`."""
-    columns = list(frames[0].columns)
-    if len(frames) == 1 or any(list(f.columns) != columns for f in frames):
-        return pd.concat(frames, ignore_index=True)
-    stacked = {}
-    for name in columns:
-        stacked[name] = np.concatenate([f[name].to_numpy() for f in frames])
-        for f in frames:
-            del f[name]
-    return pd.DataFrame(stacked)
 
 
 def simulate_runs(
