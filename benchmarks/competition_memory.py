@@ -28,9 +28,9 @@ batches' frames column by column instead of `pd.concat` was tried and peaked hig
 at 25 markets: deleting a DataFrame's column copies its block).
 
 Measured 2026-12-06 on 2 cores at load 10-22 (one run each; memory does not depend on load):
-runs only 1,882 MB (met); records=[profit, alive, market_share] 4,456 MB (NOT met: 16.1
-million rows x 7 columns, about 0.8 GB, held twice while concatenated, on top of the runs-only
-baseline); the full per-period table 9,252 MB (a 3.1 GB table), measured outside this script.
+runs only 1,882 MB (met); records=[profit, alive, market_share] 4,456 MB (NOT met; the table
+itself is about 0.7 GB, see above); the full per-period table 9,252 MB (a 3.1 GB table),
+measured outside this script.
 """
 
 from __future__ import annotations
