@@ -650,7 +650,8 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
         "--batch-size",
         type=positive_int,
         metavar="N",
-        help="runs per task (default: about ten tasks per worker, at most 100 runs each)",
+        help="runs per task (default: tasks that shrink as the sweep goes, each 1/(2 x workers) "
+        "of the runs not yet handed out, 100 to 1,000 runs; one worker: 1,000)",
     )
     sweep.add_argument(
         "--repair",

@@ -24,6 +24,7 @@ from sim.experiment import (
     _firm_periods,
     _per_batch,
     _summary,
+    check_records,
     resolve_seeds,
 )
 from sim.model import Market, engine_for, step_together
@@ -46,13 +47,17 @@ def run_competition(
     progress: Callable[[int], None] | None = None,
     batch_rows: int = BATCH_ROWS,
     focal: tuple[str, StrategySpec] | None = None,
+    records: Iterable[str] | None = None,
 ) -> ExperimentResult:
     """Every seed's market of competing firms, to the horizon, in batches stepped together;
     ``progress`` is called with the firms done. The same numbers for any batch size.
     ``focal`` = (a strategy of the mix, a spec): its first incumbent follows the spec instead
-    (`sim.model.Market`)."""
+    (`sim.model.Market`). ``records``: the per-period fields ``periods`` keeps besides
+    `sim.experiment.IDENTITY_COLUMNS` and ``firm`` (`sim.experiment.period_fields`; all by
+    default): the others are not built, which saves memory in large markets."""
     if scenario.competition is None:
         raise ValueError(f"scenario {scenario.name} has no [competition]")
+    keep = check_records(scenario, records, periods=periods)
     seed_list = resolve_seeds(scenario, seeds)
     per_batch = _per_batch(scenario, firms_per_market(scenario), batch_rows)
     runs, frames, markets = [], [], []
@@ -68,7 +73,7 @@ def run_competition(
             runs += [_firm_row(f) for f in firms]
             markets.append(market_table(batch))
             if periods:
-                frames.append(_firm_frame(firms))
+                frames.append(_firm_frame(firms, keep))
         if progress is not None:
             progress(len(firms))
     names = scenario.compared_strategies
@@ -158,16 +163,18 @@ def _firm_row(firm) -> dict:
     return row
 
 
-def _firm_frame(firms: list) -> pd.DataFrame:
+def _firm_frame(firms: list, keep: frozenset[str] | None = None) -> pd.DataFrame:
     """The per-period table of competing firms: the usual columns, then the firm's index, its
-    market share and its sales."""
-    frame = _firm_periods(firms)
+    market share and its sales (with ``keep``, those it names only; the index always)."""
+    frame = _firm_periods(firms, keep)
     h, length = firms[0].engine.history, firms[0].engine.horizon + 1
     rows = np.array([f.row for f in firms])
     frame.insert(2, "firm", np.repeat([f.index for f in firms], length))
-    frame["market_share"] = h.market_share[:, rows].T.reshape(-1)
-    frame["sales"] = h.sales[:, rows].T.reshape(-1)
-    if h.imitated is not None:  # with imitation: the firm copied ("strategy index"; "": none)
+    for name in ("market_share", "sales"):
+        if keep is None or name in keep:
+            frame[name] = getattr(h, name)[:, rows].T.reshape(-1)
+    # with imitation: the firm copied ("strategy index"; "": none)
+    if h.imitated is not None and (keep is None or "imitated" in keep):
         label = {f.row: f"{f.strategy_name} {f.index}" for f in firms}
         label[-1] = ""
         frame["imitated"] = [label[r] for r in h.imitated[:, rows].T.reshape(-1).tolist()]

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import History
+from sim.errors import UsageError
 from sim.frames import decision_names
-from sim.metrics import FLOAT_COLUMNS, summarize_run
+from sim.metrics import BOOL_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, summarize_run
 from sim.model import Change, Market, engine_for, step_together
 from sim.population import Population
 from sim.scenario.checks import check_seed, check_seeds, check_strategies
@@ -110,6 +111,76 @@ class ExperimentResult:
         return result_html(self)
 
 
+#: Per-period columns every table keeps, whatever ``records=`` asks: they say which run and
+#: period a row is (with ``[competition]`` also ``firm``, the firm's index in its market).
+IDENTITY_COLUMNS = ("strategy", "seed", "period")
+
+
+def period_fields(scenario: Scenario) -> tuple[str, ...]:
+    """The per-period columns a run of ``scenario`` may record besides `IDENTITY_COLUMNS`, in
+    the order of its table (docs/ODD.md section 9.1; a population's, section 9.3): what
+    ``records=`` may name. A mechanism's columns (understanding, engagement, resources,
+    purpose, adopted strategies, imitation) are named where the scenario has the mechanism
+    and appear where a run's strategy has it on; ``change`` where live changes are made."""
+    if scenario.population.firms > 1:
+        names = ["performance", "performance_norm", "best_performance_norm", "distinct_forms"]
+        names += ["entrants", "miles"]
+        names += ["imitations"] if scenario.adaptation is not None else []
+        return (*names, "market_shift")
+    departments = [d.name for d in scenario.departments]
+    names = [*FLOAT_COLUMNS, *INT_COLUMNS, *BOOL_COLUMNS]
+    names += [f"efficiency_{d}" for d in departments]
+    if scenario.firm.understanding is not None:
+        names += [f"understanding_{d}" for d in departments]
+    if scenario.firm.engagement is not None:
+        names += [f"engagement_{d}" for d in departments]
+    if scenario.resources is not None:
+        names += [f"share_{d}" for d in departments]
+        names += ["unserved_demand", "capacity_moved", "budget_binds"]
+    if scenario.purpose is not None:
+        names += ["impact", "levy"]
+    if scenario.adaptation is not None:
+        names += ["adopted"]
+    names += ["market_shift", "change", *decision_names(scenario)]
+    if scenario.competition is not None:
+        names += ["market_share", "sales"]
+        names += ["imitated"] if scenario.adaptation is not None else []
+    return tuple(names)
+
+
+def check_records(
+    scenario: Scenario,
+    records: Iterable[str] | None,
+    *,
+    periods: bool = True,
+    field: str = "records",
+) -> frozenset[str] | None:
+    """The per-period fields a caller asks for (`period_fields`; `IDENTITY_COLUMNS` are kept
+    anyway), or None for all; a `UsageError` naming ``field``, the field and the allowed ones
+    for a name the scenario's table cannot have (or for any, with ``periods`` off)."""
+    if records is None:
+        return None
+    if not periods:
+        raise UsageError(
+            field, "names per-period fields, and periods is off: set periods=True", records
+        )
+    if isinstance(records, str):
+        records = [records]
+    allowed = period_fields(scenario)
+    known = {*allowed, *IDENTITY_COLUMNS, *(["firm"] if scenario.competition else [])}
+    names = list(records)
+    for name in names:
+        if not isinstance(name, str) or name not in known:
+            raise UsageError(
+                field,
+                f"no per-period field {name!r} in this scenario's table; allowed: "
+                + ", ".join(allowed),
+                name,
+                f"scenario {scenario.name}",
+            )
+    return frozenset(names)
+
+
 def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tuple[int, ...]:
     """Seeds 0..n-1 for a count (the scenario's `seeds` by default), or the seeds given (a
     `ScenarioError` for anything else, see `sim.scenario.checks.check_seeds`)."""
@@ -117,13 +188,19 @@ def resolve_seeds(scenario: Scenario, seeds: int | Iterable[int] | None) -> tupl
 
 
 def run_one(
-    scenario: Scenario, strategy: str, seed: int, *, periods: bool = True
+    scenario: Scenario,
+    strategy: str,
+    seed: int,
+    *,
+    periods: bool = True,
+    records: Iterable[str] | None = None,
 ) -> tuple[dict, pd.DataFrame | None]:
     """One run: ``strategy`` on ``seed``, to the horizon (the same numbers as in any batch);
-    ``scenario`` may be a scenario's name or file."""
+    ``scenario`` may be a scenario's name or file; ``records``: the per-period fields kept
+    (`check_records`; all by default)."""
     scenario = as_scenario(scenario)
     check_strategies(scenario, [strategy], field="strategy")
-    return simulate([(scenario, strategy, check_seed(seed))], periods=periods)[0]
+    return simulate([(scenario, strategy, check_seed(seed))], periods=periods, records=records)[0]
 
 
 Run = tuple[Scenario, str, int]
@@ -169,6 +246,7 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     changes: Sequence[Change] = (),
     stream: str | None = None,
+    records: Iterable[str] | None = None,
 ) -> Simulation:
     """Runs (scenario, strategy, seed) computed in batches; outcomes in the order given.
 
@@ -178,8 +256,10 @@ def simulate(
     result is the same for any batch size and any order of ``runs``. ``changes`` are made in
     every run (to the firms they name) at their periods. With ``stream``, every firm draws
     from the stream of that name instead of its strategy's (common random numbers across
-    strategies, e.g. the arms of a decomposition).
+    strategies, e.g. the arms of a decomposition). ``records`` names the per-period fields kept
+    (`check_records`: the others are neither built nor returned; all by default).
     """
+    keep = _check_records_of(runs, records, periods)
     for scenario, _, _ in runs:
         if scenario.competition is not None:
             raise ScenarioError(
@@ -208,7 +288,7 @@ def simulate(
             chunk = members[start : start + per_batch]
             with _collector_paused():
                 chunk_rows, table = _simulate_batch(
-                    [runs[i] for i in chunk], periods, changes, stream
+                    [runs[i] for i in chunk], periods, changes, stream, keep
                 )
             for i, row in zip(chunk, chunk_rows, strict=True):
                 rows[i] = row
@@ -233,6 +313,19 @@ def simulate(
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     spans = [(int(a), int(a + n)) for a, n in zip(starts, lengths, strict=True)]
     return Simulation(rows, table, spans)  # type: ignore[arg-type]
+
+
+def _check_records_of(
+    runs: Sequence[Run], records: Iterable[str] | None, periods: bool
+) -> frozenset[str] | None:
+    """``records`` checked against every scenario of ``runs`` (`check_records`)."""
+    if records is None:
+        return None
+    records = [records] if isinstance(records, str) else list(records)
+    keep = frozenset(records)
+    for scenario in {id(sc): sc for sc, _, _ in runs}.values():
+        keep = check_records(scenario, records, periods=periods)
+    return keep
 
 
 def run_markets(
@@ -283,6 +376,7 @@ def _simulate_batch(
     periods: bool,
     changes: Sequence[Change] = (),
     stream: str | None = None,
+    keep: frozenset[str] | None = None,
 ) -> tuple[list[dict], pd.DataFrame | None]:
     """One engine for ``runs``: a market per (market, seed), a firm per run, stepped together;
     the per-run rows and the per-period table of all runs in order."""
@@ -303,17 +397,23 @@ def _simulate_batch(
     step_together(list(markets.values()))
     if isinstance(owners[0], Population):
         collected = [
-            _collect_population(a.market, a, a.market.seed, periods=periods) for a in owners
+            _collect_population(a.market, a, a.market.seed, periods=periods, keep=keep)
+            for a in owners
         ]
         rows = [row for row, _ in collected]
         frames = [frame for _, frame in collected if frame is not None]
         return rows, pd.concat(frames, ignore_index=True) if frames else None
     rows = [_summary(firm) for firm in owners]
-    return rows, _firm_periods(owners) if periods else None
+    return rows, _firm_periods(owners, keep) if periods else None
 
 
-def _firm_periods(firms: Sequence) -> pd.DataFrame:
-    """The per-period table of ``firms`` (rows of one engine), one block per firm, in order."""
+def _firm_periods(firms: Sequence, keep: frozenset[str] | None = None) -> pd.DataFrame:
+    """The per-period table of ``firms`` (rows of one engine), one block per firm, in order;
+    with ``keep``, `IDENTITY_COLUMNS` and the columns it names only (the others not built)."""
+
+    def want(name: str) -> bool:
+        return keep is None or name in keep
+
     engine = firms[0].engine
     history = engine.history
     rows = np.array([f.row for f in firms])
@@ -329,42 +429,56 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
         "period": np.tile(np.arange(length), len(firms)),
     }
     for name in FLOAT_COLUMNS:
-        columns[name] = stacked(path["heading"] if name == "heading" else getattr(history, name))
-    columns["config"] = stacked(history.config)
-    columns["miles"] = stacked(history.moved)
-    columns["distance_to_port"] = stacked(history.distance_to_port)
-    columns["cycle_length"] = stacked(path["cycle_length"])
-    columns["alive"] = stacked(history.alive)
-    columns["in_cycle"] = stacked(path["in_cycle"])
-    columns["revisit"] = stacked(path["revisit"])
-    for d, department in enumerate(firms[0].spec.departments):
-        columns[f"efficiency_{department.name}"] = stacked(history.department_efficiency[..., d])
+        if want(name):
+            columns[name] = stacked(
+                path["heading"] if name == "heading" else getattr(history, name)
+            )
+    for name, values in (
+        ("config", history.config),
+        ("miles", history.moved),
+        ("distance_to_port", history.distance_to_port),
+        ("cycle_length", path["cycle_length"]),
+        ("alive", history.alive),
+        ("in_cycle", path["in_cycle"]),
+        ("revisit", path["revisit"]),
+    ):
+        if want(name):
+            columns[name] = stacked(values)
+    departments = [d.name for d in firms[0].spec.departments]
+    for d, department in enumerate(departments):
+        if want(f"efficiency_{department}"):
+            columns[f"efficiency_{department}"] = stacked(history.department_efficiency[..., d])
     for part in ("understanding", "engagement"):  # only where the mechanism is on
         values = getattr(history, part)
         if (
             values is not None
             and getattr(engine, "understands" if part == "understanding" else "engaged")[rows].any()
         ):
-            for d, department in enumerate(firms[0].spec.departments):
-                columns[f"{part}_{department.name}"] = stacked(values[..., d])
+            for d, department in enumerate(departments):
+                if want(f"{part}_{department}"):
+                    columns[f"{part}_{department}"] = stacked(values[..., d])
     if history.shares is not None and engine.resourced[rows].any():  # resources (§7.22)
-        for d, department in enumerate(firms[0].spec.departments):
-            columns[f"share_{department.name}"] = stacked(history.shares[..., d])
-        columns["unserved_demand"] = stacked(history.unserved_demand)
-        columns["capacity_moved"] = stacked(history.capacity_moved)
-        columns["budget_binds"] = stacked(history.budget_binds)
+        for d, department in enumerate(departments):
+            if want(f"share_{department}"):
+                columns[f"share_{department}"] = stacked(history.shares[..., d])
+        for name in ("unserved_demand", "capacity_moved", "budget_binds"):
+            if want(name):
+                columns[name] = stacked(getattr(history, name))
     for part in ("impact", "levy"):  # only with [purpose]
         values = getattr(history, part, None)
-        if values is not None:
+        if values is not None and want(part):
             columns[part] = stacked(values)
     adaptation = engine.adaptation
-    if adaptation is not None and adaptation.learning[rows].any():  # strategies that learn
+    if (
+        adaptation is not None and adaptation.learning[rows].any() and want("adopted")
+    ):  # strategies that learn
         adopted = adaptation.name_of(rows, history.setting[:, rows].astype(np.int64))
         columns["adopted"] = adopted.T.reshape(-1)
-    columns["market_shift"] = np.concatenate(
-        [np.array(f.market.shift_labels, dtype=object) for f in firms]
-    )
-    if any(f.market.changes for f in firms):
+    if want("market_shift"):
+        columns["market_shift"] = np.concatenate(
+            [np.array(f.market.shift_labels, dtype=object) for f in firms]
+        )
+    if any(f.market.changes for f in firms) and want("change"):
         changed = np.full((len(firms), length), "", dtype=object)
         for i, firm in enumerate(firms):
             for change in firm.market.changes:
@@ -373,8 +487,10 @@ def _firm_periods(firms: Sequence) -> pd.DataFrame:
         columns["change"] = changed.reshape(-1)
     # one 0/1 column per decision; int8, one byte a period each
     names = decision_names(firms[0].spec)
-    for i, name in enumerate(names):
-        columns[name] = ((columns["config"] >> i) & 1).astype(np.int8)
+    wanted = [(i, name) for i, name in enumerate(names) if want(name)]
+    configs = columns["config"] if "config" in columns else stacked(history.config)
+    for i, name in wanted:
+        columns[name] = ((configs >> i) & 1).astype(np.int8)
     return pd.DataFrame(columns)
 
 
@@ -388,7 +504,7 @@ def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:
 
 
 def _collect_population(
-    model: Market, population, seed: int, *, periods: bool
+    model: Market, population, seed: int, *, periods: bool, keep: frozenset[str] | None = None
 ) -> tuple[dict, pd.DataFrame | None]:
     """Per-run outcomes of a population: performance before/after the split, forms, entrants."""
     scenario = population.spec
@@ -409,6 +525,8 @@ def _collect_population(
         return row, None
     frame = pd.DataFrame({"strategy": population.strategy_name, "seed": seed, **table})
     frame["market_shift"] = model.shift_labels
+    if keep is not None:
+        frame = frame[[c for c in frame.columns if c in IDENTITY_COLUMNS or c in keep]]
     return row, frame
 
 
@@ -471,10 +589,13 @@ def run_experiment(
     periods: bool = True,
     progress: Callable[[int], None] | None = None,
     changes: Sequence[Change] = (),
+    records: Iterable[str] | None = None,
 ) -> ExperimentResult:
     """Every strategy x seed, all seeds stepped together; ``changes`` (`sim.model.Change`) are
     made in every run at their periods; ``progress`` is called with the runs done. ``scenario``
-    may be a scenario's name or file (loaded with `sim.scenario.load_scenario`)."""
+    may be a scenario's name or file (loaded with `sim.scenario.load_scenario`). ``records``:
+    the per-period fields ``periods`` keeps besides `IDENTITY_COLUMNS` (`period_fields` lists
+    them; all by default): the others are not built, which saves time and memory."""
     scenario = as_scenario(scenario)
     names = check_strategies(scenario, strategies if strategies else None)
     seed_list = resolve_seeds(scenario, seeds)
@@ -483,6 +604,7 @@ def run_experiment(
         periods=periods,
         progress=progress,
         changes=changes,
+        records=records,
     )
     runs = runs_table(result.rows)
     runs["strategy"] = pd.Categorical(runs["strategy"], categories=list(names))

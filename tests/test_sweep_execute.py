@@ -116,6 +116,31 @@ def test_two_workers_give_the_same_numbers_bit_for_bit(serial, tmp_path):
     same_results(serial, tmp_path)
 
 
+def test_automatic_task_sizes_shrink_so_that_workers_finish_together(monkeypatch):
+    sizes = list(execute_module.auto_batch_sizes(2500, 2))
+    assert sizes[0] == 625  # a fourth of the computations to each of the first tasks ...
+    assert sizes == sorted(sizes, reverse=True)  # ... then smaller and smaller
+    assert sizes[-3:] == [execute_module.MIN_BATCH] * 3  # the last ones small
+    assert sum(sizes[:-1]) < 2500 <= sum(sizes)  # every computation handed out, once
+    assert list(execute_module.auto_batch_sizes(2500, 1)) == [1000, 1000, 1000]  # one worker
+    assert max(execute_module.auto_batch_sizes(100_000, 2)) == execute_module.MAX_BATCH
+    assert list(execute_module.auto_batch_sizes(0, 2)) == []
+    # no more than fit in the task's memory if each run had a market of its own
+    monkeypatch.setattr(execute_module, "TASK_MEMORY", 50 * sim.experiment.market_bytes(
+        load_scenario("bakery_gluten_free")))  # fmt: skip
+    small = list(execute_module.auto_batch_sizes(2500, 2, load_scenario("bakery_gluten_free")))
+    assert set(small) == {50}
+
+
+def test_two_workers_with_shrinking_tasks_give_the_same_numbers(serial, tmp_path, monkeypatch):
+    monkeypatch.setattr(execute_module, "MIN_BATCH", 1)  # many tasks of a few runs
+    report = run_sweep(sweep_from_dict(SMALL), workers=2, out=tmp_path, progress=False)
+    assert report.workers == 2 and report.complete
+    parts = list((tmp_path / "runs").glob("part-*.parquet"))
+    assert len(parts) >= 4  # tasks of decreasing sizes
+    same_results(serial, tmp_path)
+
+
 @pytest.fixture(scope="module")
 def dask_scheduler(tmp_path_factory):
     """A real Dask cluster: `dask scheduler` and `dask worker` (2 processes) on 127.0.0.1,
