@@ -510,6 +510,13 @@ def sailing_tracks(twins: TwinFirms) -> list[plots.SailingTrack]:
     ]
 
 
+def department_positions(graph: nx.Graph) -> dict[int, np.ndarray]:
+    """Where each department sits in the network picture: on a circle of radius 0.8 (room
+    around for the names), or apart on a line for two."""
+    layout = nx.circular_layout if len(graph) > 2 else functools.partial(nx.spring_layout, seed=1)
+    return layout(graph, scale=0.8)
+
+
 class DepartmentsView(LiveView):
     """The departments as a network, one panel per firm: nodes coloured by local efficiency,
     edges by interdependence (decisions of one department that another's depend on)."""
@@ -522,10 +529,7 @@ class DepartmentsView(LiveView):
         self.colours = firm_colours(twins.strategy_names)
         graph = twins.department_links
         self.graph = graph
-        layout = (
-            nx.circular_layout if len(graph) > 2 else functools.partial(nx.spring_layout, seed=1)
-        )
-        positions = layout(graph, scale=0.8)  # room around for the departments' names
+        positions = department_positions(graph)
         nodes = sorted(graph.nodes)
         self.xy = np.array([positions[n] for n in nodes])
         edges = list(graph.edges(data="weight"))
