@@ -162,9 +162,10 @@ def test_the_screen_caches_a_chart_per_version(bakery):
 
 def test_the_timeline_is_each_firms_recorded_decisions_by_department(bakery):
     """Every cell is the share of a department's decisions the firm's recorded set-up (its
-    log's ``config``) changed from the period before, decoded here bit by bit; the hover
-    names exactly those decisions with their new values; the totals equal the miles the
-    firm's log records (another record of the same changes)."""
+    log's ``config``) changed from the period before, decoded here bit by bit (row ``2 d +
+    i``: department ``d`` of firm ``i``, the value ``2 i + share``); the hover names exactly
+    those decisions with their new values; the totals equal the miles the firm's log
+    records (another record of the same changes)."""
     twins = _played(bakery, 40)
     twins.shift_now()
     twins.change_firm(1, alpha=0.2)
@@ -173,20 +174,25 @@ def test_the_timeline_is_each_firms_recorded_decisions_by_department(bakery):
     t = twins.period
     spec = TimelineChart().spec(twins)
     json.dumps({"layout": spec.layout, "data": spec.data}, allow_nan=False)
-    assert len(spec.data) == 2
+    (trace,) = spec.data
     departments = bakery.department_decisions
-    grids = []
-    for i, trace in enumerate(spec.data):
+    assert trace["x"] == list(range(t + 1))
+    assert len(trace["z"]) == 2 * len(departments)
+    assert spec.layout["yaxis"]["ticktext"] == [d.label for d in bakery.departments]
+    title = spec.layout["annotations"][0]["text"]
+    grids: list[list] = [[], []]
+    for i in range(2):
         configs = [int(c) for c in twins.firms[i].log.ints["config"][: t + 1]]
-        assert trace["x"] == list(range(t + 1))
-        assert len(trace["z"]) == len(departments) == len(trace["y"])
         for d, decisions in enumerate(departments):
+            row, words_row = trace["z"][2 * d + i], trace["text"][2 * d + i]
+            grids[i].append(row)
             for p in range(t + 1):
                 flipped = [k for k in decisions if p and (configs[p] ^ configs[p - 1]) >> k & 1]
                 share = len(flipped) / len(decisions)
-                assert trace["z"][d][p] == pytest.approx(share, abs=5e-5), (i, d, p)
+                assert row[p] == pytest.approx(2 * i + share, abs=5e-5), (i, d, p)
                 assert set(flipped) == twins.changed_decisions(i, p) & set(decisions)
-                words = trace["text"][d][p]
+                words = words_row[p].split(": ", 1)[1]
+                assert bakery.departments[d].label in words_row[p]
                 if flipped:
                     for k in flipped:
                         value = "on" if configs[p] >> k & 1 else "off"
@@ -194,11 +200,12 @@ def test_the_timeline_is_each_firms_recorded_decisions_by_department(bakery):
                     assert words.startswith(f"{len(flipped)} of {len(decisions)} changed: ")
                 else:
                     assert words == "none"
-        grids.append(trace["z"])
         total = int(twins.firms[i].log.ints["miles"][: t + 1].sum())
-        assert f"· {total} decision changes" in spec.layout["annotations"][i]["text"]
-    assert grids[0] != grids[1]  # negative control: the two firms' timelines are their own
-    # the shift and the live change marked in both panels; type for the back row
+        assert f"{('upper', 'lower')[i]} row: " in title
+        assert f"· {total} decision changes" in title.split("<br>")[i]
+    shifted = [[v - 2 for v in row] for row in grids[1]]
+    assert grids[0] != shifted  # negative control: the two firms' timelines are their own
+    # the shift and the live change marked; type for the back row
     marks = {(s["x0"], s["line"].get("dash")) for s in spec.layout["shapes"]}
     assert marks >= {(40.5, "dash"), (40.5, "dashdot")}
     assert "Marked: shift 41; 41: α 0.2." in spec.caption
@@ -216,10 +223,11 @@ def test_the_timeline_leaves_a_gap_once_a_firm_has_closed(bakery):
         twins.step()
     closed = int(twins.firms[1].log.bools["alive"][: twins.period + 1].sum())  # first closed
     assert closed < twins.period, "the firm did not close: the test shows nothing"
-    z = [trace["z"] for trace in TimelineChart().spec(twins).data]
-    assert all(row[p] is None for row in z[1] for p in range(closed, twins.period + 1))
-    assert all(row[p] is not None for row in z[1] for p in range(closed))
-    assert all(v is not None for row in z[0] for v in row)  # the other firm is still open
+    z = TimelineChart().spec(twins).data[0]["z"]
+    aligned, other = z[1::2], z[0::2]
+    assert all(row[p] is None for row in aligned for p in range(closed, twins.period + 1))
+    assert all(row[p] is not None for row in aligned for p in range(closed))
+    assert all(v is not None for row in other for v in row)  # the other firm is still open
 
 
 def test_the_sailing_chart_is_each_firms_path_and_miles(bakery):

@@ -140,7 +140,7 @@ def test_step_moves_both_firms_and_redraws_every_view(classroom):
     assert len(lines) == 8  # 4 panels x 2 firms
     assert all(t["x"] == [0, 1, 2, 3] and len(t["y"]) == 4 for t in lines)
     assert lines[0]["y"] != lines[1]["y"]  # the two firms' efficiency differ
-    assert [t["x"] for t in charts["timeline"].traces] == [[0, 1, 2, 3]] * 2
+    assert [t["x"] for t in charts["timeline"].traces] == [[0, 1, 2, 3]]
 
 
 def test_a_typed_bad_value_shows_a_message_that_goes_after_a_good_one(classroom):

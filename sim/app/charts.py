@@ -326,6 +326,7 @@ class DebriefChart:
             hovermode="closest",
             y_domains=((0.5, 0.86), (0.0, 0.38)),
         )
+        layout["legend"]["font"] = {"size": LABEL_PX}  # read from the back row, as the ticks
         for axis in _axes():
             for period in debrief.shift_periods:
                 layout["shapes"].append(_vline(period, axis, "#262626", "dash", 1.5))
@@ -406,9 +407,6 @@ def kpi_layout(
 
 # ---- the decision timeline ----
 
-#: The timeline's panels (firm 1 above, firm 2 below) as y domains, room for their titles.
-_TIMELINE_Y = ((0.56, 0.9), (0.0, 0.42))
-
 
 @dataclass(frozen=True)
 class DepartmentChanges:
@@ -449,14 +447,15 @@ def department_changes(twins: TwinFirms, index: int, t: int | None = None) -> De
 
 
 class TimelineChart:
-    """The decision timeline drawn in the browser, readable on a projector: a panel per firm
-    (the efficiency-only firm above, the aligned one below), a row per department, a cell per
-    period, darker the larger the share of the department's decisions the firm changed in
-    that period (white: none); hover names the decisions changed and their new values.
-    Market shifts are dashed uprights, the class's changes dash-dotted in the firm's colour.
-    Rows per department, not per decision: 8 or 10 rows leave room for 18 px type above the
-    fold at 1024 x 678 and at 150% zoom (per decision, 26 rows made 9 px type). The full
-    per-decision raster stays for slides (`sim.app.live.Screen.timeline_figure`)."""
+    """The decision timeline drawn in the browser, readable on a projector: a pair of rows
+    per department (firm 1 above, firm 2 below, each in its colour), a cell per period,
+    darker the larger the share of the department's decisions the firm changed in that
+    period (white: none; grey: periods to come, or after the firm closed); hover names the
+    decisions changed and their new values. Market shifts are dashed uprights, the class's
+    changes dash-dotted in the firm's colour. A department's name spans its pair of rows:
+    4 or 5 names leave room for 18 px type above the fold at 1024 x 678 and at 150% zoom (a
+    row per decision, 26 to 36 rows, made 9 px type). The full per-decision raster stays for
+    slides (`sim.app.live.Screen.timeline_figure`)."""
 
     name = "timeline"
 
@@ -464,55 +463,62 @@ class TimelineChart:
         return "TimelineChart()"
 
     def spec(self, twins: TwinFirms, t: int | None = None) -> ChartSpec:
-        """The timeline up to period ``t`` (default: now)."""
+        """The timeline up to period ``t`` (default: now): one heatmap, row ``2 d + i`` for
+        department ``d`` of firm ``i``, its values ``2 i + share`` (each firm's colours on
+        its own part of one colour scale)."""
         t = twins.period if t is None else t
         sc = twins.scenario
         colours = firm_colours(twins.strategy_names)
-        rows = [
-            "<br>".join(textwrap.wrap(dep.label or plain(dep.name), 13)) for dep in sc.departments
+        departments = [dep.label or plain(dep.name) for dep in sc.departments]
+        counts = [len(d) for d in sc.department_decisions]
+        found = [department_changes(twins, i, t) for i in range(2)]
+        names = [textwrap.shorten(twins.label_now(i, short=True), 40) for i in range(2)]
+        z: list[list[float | None]] = []
+        text: list[list[str]] = []
+        for d, n in enumerate(counts):
+            for i in range(2):
+                share, words = found[i].share[d], found[i].words[d]
+                z.append(_numbers(2 * i + share))
+                where = f"{names[i]} · {departments[d]}"
+                text.append(
+                    [
+                        f"{where}: {round(v * n)} of {n} changed: {w}"
+                        if w
+                        else f"{where}: " + ("closed" if v != v else "none")
+                        for v, w in zip(share.tolist(), words, strict=True)
+                    ]
+                )
+        scale = [
+            [0.0, "#ffffff"],
+            [0.01 / 3, _tint(colours[0], 0.35)],
+            [1 / 3, colours[0]],
+            [1 / 3 + 1e-6, "#ffffff"],
+            [2 / 3, "#ffffff"],
+            [2 / 3 + 0.01 / 3, _tint(colours[1], 0.35)],
+            [1.0, colours[1]],
         ]
-        data: list[dict[str, Any]] = []
-        totals = []
-        for i in range(2):
-            found = department_changes(twins, i, t)
-            totals.append(found.total)
-            counts = [len(d) for d in sc.department_decisions]
-            text = [
-                [
-                    f"{round(s * n)} of {n} changed: {w}" if w else ("closed" if s != s else "none")
-                    for s, w in zip(share_row, word_row, strict=True)
-                ]
-                for share_row, word_row, n in zip(found.share, found.words, counts, strict=True)
-            ]
-            axis = "" if i == 0 else "2"
-            data.append(
-                {
-                    "type": "heatmap",
-                    "x": list(range(t + 1)),
-                    "y": rows,
-                    "z": [_numbers(row) for row in found.share],
-                    "text": text,
-                    "xaxis": "x",
-                    "yaxis": f"y{axis}",
-                    "zmin": 0,
-                    "zmax": 1,
-                    "colorscale": [
-                        [0, "#ffffff"],
-                        [0.01, _tint(colours[i], 0.35)],
-                        [1, colours[i]],
-                    ],
-                    "showscale": False,
-                    "ygap": 3,
-                    "hoverongaps": False,
-                    "hovertemplate": "period %{x}, %{y}: %{text}"
-                    f"<extra>{twins.label_now(i, short=True)[:30]}</extra>",
-                }
-            )
-        layout = self._layout(twins, t, rows, totals, colours)
+        data = [
+            {
+                "type": "heatmap",
+                "x": list(range(t + 1)),
+                "y": list(range(2 * len(counts))),
+                "z": z,
+                "text": text,
+                "zmin": 0,
+                "zmax": 3,
+                "colorscale": scale,
+                "showscale": False,
+                "ygap": 1,
+                "hoverongaps": False,
+                "hovertemplate": "period %{x}: %{text}<extra></extra>",
+            }
+        ]
         marks = change_marks(twins, t, colours)
+        layout = self._layout(twins, departments, [f.total for f in found], names, colours, marks)
         caption = (
-            "A row per department, a cell per month: darker, a larger share of its decisions "
-            "changed that month (white: none). Hover for which decisions."
+            "A pair of rows per department (firm 1 above, firm 2 below), a cell per month: "
+            "darker, a larger share of its decisions changed that month (white: none). Hover "
+            "for which decisions."
         )
         if marks:
             caption += " Marked: " + "; ".join(label for _, label, _, _ in marks) + "."
@@ -521,25 +527,30 @@ class TimelineChart:
     def _layout(
         self,
         twins: TwinFirms,
-        t: int,
-        rows: list[str],
+        departments: list[str],
         totals: list[int],
+        names: list[str],
         colours: tuple[str, str],
+        marks: tuple[tuple[int, str, str, str], ...],
     ) -> dict[str, Any]:
-        font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
+        rows = 2 * len(departments)
+        # which row is whose, in the firms' colours, on two lines above the rows
+        title = "<br>".join(
+            f'<span style="color:{colours[i]}"><b>{where} row: {html.escape(names[i])}</b>'
+            f" · {totals[i]} decision changes</span>"
+            for i, where in enumerate(("upper", "lower"))
+        )
         layout: dict[str, Any] = {
-            "font": font,
-            "margin": {"l": 10, "r": 14, "t": 4, "b": 52},
+            "font": _font(),
+            "margin": {"l": 10, "r": 14, "t": 58, "b": 52},
             "showlegend": False,
             "hovermode": "closest",
             "hoverlabel": {"font": {"size": MARK_PX}},
-            # grey between the rows and in the periods to come; a period so far is a cell
+            # grey between the departments and in the periods to come
             "plot_bgcolor": "#e4e4e4",
             "paper_bgcolor": "white",
             "uirevision": "keep",
             "xaxis": {
-                "domain": [0, 1],
-                "anchor": "y2",
                 "range": [-0.5, twins.horizon + 0.5],
                 "ticks": "outside",
                 "tickfont": {"size": TICK_PX},
@@ -548,51 +559,63 @@ class TimelineChart:
                 "zeroline": False,
                 "title": {"text": "period (month)", "standoff": 4},
             },
-            "shapes": [],
-            "annotations": [],
-        }
-        for i, axis in enumerate(("", "2")):
-            layout[f"yaxis{axis}"] = {
-                "domain": list(_TIMELINE_Y[i]),
-                "anchor": "x",
-                "autorange": "reversed",
-                "automargin": True,
+            "yaxis": {
+                "range": [rows - 0.5, -0.5],  # the first department on top
+                "tickmode": "array",
+                "tickvals": [2 * d + 0.5 for d in range(len(departments))],
+                "ticktext": departments,
                 "tickfont": {"size": TICK_PX},
+                "automargin": True,
                 "ticks": "",
                 "showgrid": False,
                 "zeroline": False,
                 "fixedrange": True,
-            }
-            layout["annotations"].append(
+            },
+            "annotations": [
                 {
                     "x": 0,
                     "xref": "paper",
                     "xanchor": "left",
-                    "y": _TIMELINE_Y[i][1],
+                    "y": 1,
                     "yref": "paper",
                     "yanchor": "bottom",
-                    "text": f"<b>Firm {i + 1}: {html.escape(twins.label_now(i, short=True))}</b>"
-                    f" · {totals[i]} decision changes",
+                    "align": "left",
+                    "text": title,
                     "showarrow": False,
-                    "font": {"size": LABEL_PX, "color": colours[i]},
+                    "font": {"size": LABEL_PX},
+                }
+            ],
+            # a gap between the departments' pairs of rows
+            "shapes": [
+                {
+                    "type": "line",
+                    "x0": 0,
+                    "x1": 1,
+                    "xref": "paper",
+                    "y0": 2 * d - 0.5,
+                    "y1": 2 * d - 0.5,
+                    "yref": "y",
+                    "line": {"color": "#e4e4e4", "width": 5},
+                    "layer": "above",
+                }
+                for d in range(1, len(departments))
+            ],
+        }
+        styles = {"shift": "dash", "change": "dashdot"}
+        for period, _, colour, kind in marks:
+            layout["shapes"].append(
+                {
+                    "type": "line",
+                    "x0": period - 0.5,
+                    "x1": period - 0.5,
+                    "xref": "x",
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "y domain",
+                    "line": {"color": colour, "dash": styles[kind], "width": 2},
+                    "layer": "above",
                 }
             )
-        styles = {"shift": "dash", "change": "dashdot"}
-        for period, _, colour, kind in change_marks(twins, t, colours):
-            for axis in ("", "2"):
-                layout["shapes"].append(
-                    {
-                        "type": "line",
-                        "x0": period - 0.5,
-                        "x1": period - 0.5,
-                        "xref": "x",
-                        "y0": 0,
-                        "y1": 1,
-                        "yref": f"y{axis} domain",
-                        "line": {"color": colour, "dash": styles[kind], "width": 2},
-                        "layer": "above",
-                    }
-                )
         return layout
 
 

@@ -799,13 +799,10 @@ class Screen:
         self.debrief, self._debrief_png = debrief, png
         return debrief
 
-    def timeline_png(self) -> bytes:
-        """`timeline_figure` as PNG at screen resolution."""
-        return figure_png(self.timeline_figure(), dpi=SCREEN_DPI)
-
     def timeline_figure(self) -> Figure:
-        """The decision timeline so far (`sim.plots.decisions_figure`): both firms' decisions
-        period by period, shifts and the class's live changes marked."""
+        """The decision timeline so far for slides (`sim.plots.decisions_figure`): both firms'
+        decisions, a row each, period by period, shifts and the class's live changes marked
+        (the page draws it by department: `sim.app.charts.TimelineChart`)."""
         from sim.frames import firm_frame
 
         twins = self.twins
@@ -851,8 +848,8 @@ class Screen:
         return view.caption() if view is not None else ""
 
     def export(self, name: str) -> bytes:
-        """View ``name`` (or ``debrief``) as a PNG for slides, titled with the scenario, the
-        market and the period."""
+        """View ``name`` (or ``debrief``, or ``timeline``: every decision over time) as a PNG
+        for slides, titled with the scenario, the market and the period."""
         twins = self.twins
         with twins.lock:
             sc = twins.scenario
@@ -863,6 +860,8 @@ class Screen:
                 f"{what}: {sc.title or plain(sc.name)}\n"
                 f"scenario {sc.name}, market {twins.seed}, period {twins.period} of {twins.horizon}"
             )
+            if name == "timeline":
+                return figure_png(self.timeline_figure())
             if name == "debrief":
                 if self.debrief is None:
                     raise ValueError("no debrief yet: finish the run and run the debrief first")

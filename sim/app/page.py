@@ -44,6 +44,7 @@ VIEW_TITLES: dict[str, str] = {
     "sailing": "Sailing in circles",
     "departments": "The departments as a network",
     "decisions": "The decisions",
+    "timeline": "Every decision over time",
     "debrief": "Debrief",
 }
 VIEW_HELP: dict[str, str] = {
@@ -640,7 +641,7 @@ def ExportCard(lesson: Lesson, version: int) -> None:
         lambda: {
             **{
                 name: functools.partial(screen.export, name)
-                for name in ("over_time", "sailing", "departments", "debrief")
+                for name in ("over_time", "sailing", "departments", "timeline", "debrief")
             },
             "csv": twins.to_csv,
         },
@@ -648,7 +649,7 @@ def ExportCard(lesson: Lesson, version: int) -> None:
     )
     with solara.Card(classes=["export"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Take away")
-        for name in ("over_time", "sailing", "departments"):
+        for name in ("over_time", "sailing", "departments", "timeline"):
             solara.FileDownload(
                 exports[name],
                 filename=f"{stem}_{name}.png",
