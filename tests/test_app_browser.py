@@ -437,6 +437,18 @@ CHART_TEXT = """(name) => {
 }"""
 
 
+def _overlaps(found: dict, slack: float = 2.0) -> list[tuple[str, str]]:
+    """The pairs of texts in a chart whose boxes overlap (by more than ``slack`` px)."""
+    boxes = list(zip(found["texts"], found["parts"], strict=True))
+    return [
+        (ta, tb)
+        for k, (ta, a) in enumerate(boxes)
+        for tb, b in boxes[k + 1 :]
+        if min(a["right"], b["right"]) - max(a["left"], b["left"]) > slack
+        and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > slack
+    ]
+
+
 def _readable_above_the_fold(page, name: str, width: int, height: int, least: int) -> dict:
     """Waits until chart ``name`` and every text in it (at least ``least`` parts) lie inside
     the window, then asserts it, and type of at least 18 CSS px; returns what it found."""
@@ -514,6 +526,7 @@ def test_presentation_fits_any_projector(server, browser, width, height, zoom):
     page.locator(".tab-decisions").click()
     page.wait_for_function(VIEWS_LOADED, arg=["timeline"])
     found = _readable_above_the_fold(page, "timeline", width, height, least=12)
+    assert _overlaps(found) == [], "texts of the timeline overlap"
     for department in ("Production", "Purchasing", "Sales & marketing", "Shop floor"):
         assert department in found["texts"], found["texts"]  # every row named
     _shot(page, f"21_timeline_{width}x{height}_{round(100 * zoom)}")
@@ -535,13 +548,18 @@ def test_the_debrief_is_readable_above_the_fold_on_a_projector(server, browser):
     page.locator(".tab-debrief").click()
     page.locator(".debrief-button").click()
     page.locator(".plotly-chart.view-debrief .main-svg").first.wait_for(timeout=180_000)
+    overlaps: dict[str, int] = {}
     for width, height, zoom in PROJECTORS:
         page.set_viewport_size({"width": width, "height": height})
         found = _readable_above_the_fold(page, "debrief", width, height, least=16)
+        # measured, not asserted: the 2 x 2 panels' axis titles can overlap ticks on a small
+        # window (an open point of issue 25, as for the over-time chart)
+        overlaps[f"{width}x{height}"] = len(_overlaps(found))
         table = page.locator(".debrief-table").bounding_box()
         assert table["y"] >= found["chart"]["bottom"] - 1  # the numbers under the chart
         if (width, height) == (1024, 768):
             _shot(page, "lesson_canteen_stable_120_debrief", doc=True)
         _shot(page, f"22_debrief_{width}x{height}_{round(100 * zoom)}")
+    _merge_timings({"debrief_overlapping_texts": overlaps})
     assert problems == []
     page.close()

@@ -283,7 +283,7 @@ class DebriefChart:
                         **common,
                         "x": list(range(periods)),
                         "y": _numbers(mean),
-                        "name": f"{label} (mean of {n})",
+                        "name": f"{label}: mean",  # short: one legend row at 18 px
                         "legendgroup": f"firm{i}",
                         "showlegend": p == 0,
                         "line": {"color": colours[i], "width": 3.5},

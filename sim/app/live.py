@@ -756,7 +756,7 @@ class Screen:
 
     def __repr__(self) -> str:
         return (
-            f"Screen({self.twins.scenario.name!r}: {len(self.views)} views, "
+            f"Screen({self.twins.scenario.name!r}: {len(self._views or ())} figures, "
             f"{len(self.charts)} charts)"
         )
 
@@ -765,20 +765,26 @@ class Screen:
         # the charts drawn in the browser (imported here: sim.app.charts uses this module)
         from sim.app.charts import live_charts
 
-        self.views = live_views(twins)  # matplotlib: exports, and the views not charted
+        self._views: dict[str, LiveView] | None = None  # matplotlib, for exports: when asked
         self.charts = live_charts(twins)
         self.debrief: Debrief | None = None
         self._debrief_png: bytes | None = None
         self._frames: dict[str, tuple[int, bytes]] = {}
         self._charts: dict[str, tuple[int, ChartSpec]] = {}
 
+    @property
+    def views(self) -> dict[str, LiveView]:
+        """The views as matplotlib figures (`live_views`): for the "Take away" PNGs, made at
+        the first export (the page draws `charts`)."""
+        with self.twins.lock:
+            if self._views is None:
+                self._views = live_views(self.twins)
+            return self._views
+
     def draw_ahead(self) -> None:
-        """Every view as the page first shows it: a chart's spec, or an image."""
-        for name in self.views:
-            if name in self.charts:
-                self.chart(name, 0)
-            else:
-                self.frame(name, 0)
+        """Every chart as the page first shows it."""
+        for name in self.charts:
+            self.chart(name, 0)
 
     def chart(self, name: str, version: int) -> "ChartSpec":
         """The Plotly spec of chart ``name`` as of ``version`` (the page's change counter)."""
