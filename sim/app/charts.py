@@ -542,7 +542,7 @@ class TimelineChart:
         )
         layout: dict[str, Any] = {
             "font": _font(),
-            "margin": {"l": 10, "r": 14, "t": 58, "b": 52},
+            "margin": {"l": 10, "r": 14, "t": 58, "b": 62},
             "showlegend": False,
             "hovermode": "closest",
             "hoverlabel": {"font": {"size": MARK_PX}},
@@ -557,7 +557,7 @@ class TimelineChart:
                 "linecolor": "#4d4d4d",
                 "showgrid": False,
                 "zeroline": False,
-                "title": {"text": "period (month)", "standoff": 4},
+                "title": {"text": "period (month)", "standoff": 12},
             },
             "yaxis": {
                 "range": [rows - 0.5, -0.5],  # the first department on top
