@@ -552,9 +552,11 @@ def test_the_debrief_is_readable_above_the_fold_on_a_projector(server, browser):
     for width, height, zoom in PROJECTORS:
         page.set_viewport_size({"width": width, "height": height})
         found = _readable_above_the_fold(page, "debrief", width, height, least=16)
-        # measured, not asserted: the 2 x 2 panels' axis titles can overlap ticks on a small
-        # window (an open point of issue 25, as for the over-time chart)
-        overlaps[f"{width}x{height}"] = len(_overlaps(found))
+        # no text over another; at 150% zoom (853 x 533) measured, not asserted: its panels
+        # are about 75 px high, less than a y axis title of 18 px type is long (open)
+        overlaps[f"{width}x{height}"] = _overlaps(found)
+        if zoom < 1.5:
+            assert overlaps[f"{width}x{height}"] == [], (width, height)
         table = page.locator(".debrief-table").bounding_box()
         assert table["y"] >= found["chart"]["bottom"] - 1  # the numbers under the chart
         if (width, height) == (1024, 768):

@@ -299,7 +299,7 @@ class DebriefChart:
                             "y": _numbers(runs[k]),
                             "name": f"your market ({market})",
                             "legendgroup": f"yours{i}",
-                            "showlegend": p == 0 and i == 0,
+                            "showlegend": False,  # in the caption: the legend keeps one row
                             "line": {"color": colours[i], "width": 2, "dash": "dash"},
                             "hovertemplate": f"{_TITLES[column]}, your market: %{{y:.2f}}"
                             f"<extra>{label[:30]}</extra>",
@@ -326,7 +326,14 @@ class DebriefChart:
             hovermode="closest",
             y_domains=((0.5, 0.86), (0.0, 0.38)),
         )
-        layout["legend"]["font"] = {"size": LABEL_PX}  # read from the back row, as the ticks
+        # read from the back row: the legend as large as the ticks, three ticks at most per
+        # panel and room between the ticks and the axes' titles, so that no text overlaps
+        layout["legend"]["font"] = {"size": LABEL_PX}
+        layout["margin"]["b"] = 62
+        for k, axis in enumerate(_axes()):
+            layout[f"yaxis{axis}"]["nticks"] = 3
+            if k >= 2:
+                layout[f"xaxis{axis}"]["title"]["standoff"] = 12
         for axis in _axes():
             for period in debrief.shift_periods:
                 layout["shapes"].append(_vline(period, axis, "#262626", "dash", 1.5))
