@@ -988,7 +988,7 @@ class DepartmentsChart:
                         "y": float(y + 0.5 * y / radius),
                         "xref": f"x{axis}",
                         "yref": f"y{axis}",
-                        "text": "<br>".join(textwrap.wrap(name, 12)),
+                        "text": "<br>".join(textwrap.wrap(name, 12, break_long_words=False)),
                         "showarrow": False,
                         "xanchor": "center" if abs(x) < 0.3 else ("left" if x > 0 else "right"),
                         "yanchor": "middle" if abs(y) < 0.3 else ("bottom" if y > 0 else "top"),
