@@ -23,8 +23,8 @@ CHROMIUM_ARGS = [
 ]
 #: The live views, by CSS class: `.view-NAME` (a chart drawn by plotly.js, or an image).
 VIEWS = ("over_time", "sailing", "departments")
-#: The views drawn in the browser by plotly.js (`sim.app.charts`); the others are images.
-CHARTS = ("over_time",)
+#: The views drawn in the browser by plotly.js (`sim.app.charts`): all of them now.
+CHARTS = VIEWS
 #: True in the page once every view is drawn: a chart's SVG for the period it was sent (its
 #: `data-period`), or an image loaded and decoded.
 VIEWS_LOADED = """(views) => views.every((name) => {

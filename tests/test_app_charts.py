@@ -8,9 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from sim.app.charts import TICK_PX, OverTimeChart
+from sim.app.charts import (
+    TICK_PX,
+    DepartmentsChart,
+    OverTimeChart,
+    SailingChart,
+    TimelineChart,
+)
 from sim.app.live import Screen, firm_colours
-from sim.app.state import KPI_COLUMNS, TwinFirms
+from sim.app.state import KPI_COLUMNS, MAX_COST_FACTOR, TwinFirms, plain
 from sim.scenario import load_scenario
 
 
@@ -149,3 +155,130 @@ def test_the_screen_caches_a_chart_per_version(bakery):
     assert screen.chart("over_time", 1) is first
     screen.twins.step()
     assert screen.chart("over_time", 2).data != first.data
+
+
+# ---- the decision timeline, sailing and departments drawn in the browser ----
+
+
+def test_the_timeline_is_each_firms_recorded_decisions_by_department(bakery):
+    """Every cell is the share of a department's decisions the firm's recorded set-up (its
+    log's ``config``) changed from the period before, decoded here bit by bit (row ``2 d +
+    i``: department ``d`` of firm ``i``, the value ``2 i + share``); the hover names exactly
+    those decisions with their new values; the totals equal the miles the firm's log
+    records (another record of the same changes)."""
+    twins = _played(bakery, 40)
+    twins.shift_now()
+    twins.change_firm(1, alpha=0.2)
+    for _ in range(30):
+        twins.step()
+    t = twins.period
+    spec = TimelineChart().spec(twins)
+    json.dumps({"layout": spec.layout, "data": spec.data}, allow_nan=False)
+    (trace,) = spec.data
+    departments = bakery.department_decisions
+    assert trace["x"] == list(range(t + 1))
+    assert len(trace["z"]) == 2 * len(departments)
+    assert spec.layout["yaxis"]["ticktext"] == [d.label for d in bakery.departments]
+    title = spec.layout["annotations"][0]["text"]
+    grids: list[list] = [[], []]
+    for i in range(2):
+        configs = [int(c) for c in twins.firms[i].log.ints["config"][: t + 1]]
+        for d, decisions in enumerate(departments):
+            row, words_row = trace["z"][2 * d + i], trace["text"][2 * d + i]
+            grids[i].append(row)
+            for p in range(t + 1):
+                flipped = [k for k in decisions if p and (configs[p] ^ configs[p - 1]) >> k & 1]
+                share = len(flipped) / len(decisions)
+                assert row[p] == pytest.approx(2 * i + share, abs=5e-5), (i, d, p)
+                assert set(flipped) == twins.changed_decisions(i, p) & set(decisions)
+                words = words_row[p].split(": ", 1)[1]
+                assert bakery.departments[d].label in words_row[p]
+                if flipped:
+                    for k in flipped:
+                        value = "on" if configs[p] >> k & 1 else "off"
+                        assert f"{plain(bakery.decisions[k])} {value}" in words
+                    assert words.startswith(f"{len(flipped)} of {len(decisions)} changed: ")
+                else:
+                    assert words == "none"
+        total = int(twins.firms[i].log.ints["miles"][: t + 1].sum())
+        assert f"{('upper', 'lower')[i]} row: " in title
+        assert f"· {total} decision changes" in title.split("<br>")[i]
+    shifted = [[v - 2 for v in row] for row in grids[1]]
+    assert grids[0] != shifted  # negative control: the two firms' timelines are their own
+    # the shift and the live change marked; type for the back row
+    marks = {(s["x0"], s["line"].get("dash")) for s in spec.layout["shapes"]}
+    assert marks >= {(40.5, "dash"), (40.5, "dashdot")}
+    assert "Marked: shift 41; 41: α 0.2." in spec.caption
+    axes = [v for k, v in spec.layout.items() if k.startswith(("xaxis", "yaxis"))]
+    assert all(a["tickfont"]["size"] >= 18 for a in axes)
+    assert all(a["font"]["size"] >= 18 for a in spec.layout["annotations"])
+
+
+def test_the_timeline_leaves_a_gap_once_a_firm_has_closed(bakery):
+    twins = _played(bakery, 30)
+    twins.change_cost_factor(MAX_COST_FACTOR)  # the aligned firm's meetings: too dear
+    while twins.firms[1].alive and twins.step():
+        pass
+    for _ in range(3):
+        twins.step()
+    closed = int(twins.firms[1].log.bools["alive"][: twins.period + 1].sum())  # first closed
+    assert closed < twins.period, "the firm did not close: the test shows nothing"
+    z = TimelineChart().spec(twins).data[0]["z"]
+    aligned, other = z[1::2], z[0::2]
+    assert all(row[p] is None for row in aligned for p in range(closed, twins.period + 1))
+    assert all(row[p] is not None for row in aligned for p in range(closed))
+    assert all(v is not None for row in other for v in row)  # the other firm is still open
+
+
+def test_the_sailing_chart_is_each_firms_path_and_miles(bakery):
+    twins = _played(bakery, 70)
+    spec = SailingChart(twins).spec(twins)
+    json.dumps({"layout": spec.layout, "data": spec.data}, allow_nan=False)
+    paths = [t for t in spec.data if t["mode"] == "lines"]
+    assert len(paths) == 4
+    for i in range(2):
+        log = twins.firms[i].log
+        where, sailed = paths[2 * i], paths[2 * i + 1]
+        np.testing.assert_allclose(where["x"], log.floats["efficiency"][:71], atol=5e-5)
+        np.testing.assert_allclose(where["y"], log.floats["market_value"][:71], atol=5e-5)
+        np.testing.assert_array_equal(sailed["x"], np.cumsum(log.ints["miles"][:71]))
+        np.testing.assert_array_equal(sailed["y"], log.ints["distance_to_port"][:71])
+        assert "%{x" in where["hovertemplate"] and "%{customdata}" in where["hovertemplate"]
+    stars = [t for t in spec.data if t.get("marker", {}).get("symbol") == "star"]
+    assert [len(s["x"]) for s in stars] == [1, 1]  # the shift at 60 found both firms
+    for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2"):  # every point inside the axes
+        lo, hi = spec.layout[axis]["range"]
+        ref = axis[0] + axis[5:]
+        values = [v for t in spec.data if t[axis[0] + "axis"] == ref for v in t[axis[0]]]
+        assert all(lo <= v <= hi for v in values if v is not None), axis
+        assert lo < hi and spec.layout[axis]["tickfont"]["size"] >= 18, axis
+
+
+def test_the_departments_chart_colours_each_department_by_its_efficiency_now(bakery):
+    twins = _played(bakery, 25)
+    chart = DepartmentsChart(twins)
+    spec = chart.spec(twins)
+    json.dumps({"layout": spec.layout, "data": spec.data}, allow_nan=False)
+    nodes = [t for t in spec.data if t.get("customdata")]
+    assert len(nodes) == 2
+    for i, trace in enumerate(nodes):
+        local = twins.firms[i].log.department_efficiency[25]
+        assert trace["text"] == [f"{local[d]:.2f}" for d in chart.nodes]
+        changed = twins.changed_decisions(i)
+        rings = [c == "#E69F00" for c in trace["marker"]["line"]["color"]]
+        assert rings == [bool(changed & set(bakery.department_decisions[d])) for d in chart.nodes]
+    # the node colours order as the efficiencies do (viridis: darker is lower)
+    trace = nodes[0]
+    local = twins.firms[0].log.department_efficiency[25]
+    brightness = [sum(int(c[k : k + 2], 16) for k in (1, 3, 5)) for c in trace["marker"]["color"]]
+    order = np.argsort([local[d] for d in chart.nodes])
+    assert all(brightness[a] <= brightness[b] for a, b in itertools.pairwise(order))
+    links = [t for t in spec.data if t.get("mode") == "lines"]
+    assert len(links) == 2 * len(twins.department_links.edges)
+
+
+def test_every_live_view_is_a_chart_and_exports_stay_png(bakery):
+    screen = Screen(_played(bakery, 5))
+    assert set(screen.charts) >= {"over_time", "sailing", "departments", "timeline"}
+    for name in ("over_time", "sailing", "departments"):
+        assert screen.export(name).startswith(b"\x89PNG")  # slides keep matplotlib

@@ -119,29 +119,28 @@ def _charts(rc) -> dict:
 
 
 def test_step_moves_both_firms_and_redraws_every_view(classroom):
-    images = {
-        name: _with_class(classroom, f"view-{name}", ipywidgets.Image)[0].value
-        for name in ("sailing", "departments")
-    }
-    (chart,) = _charts(classroom).values()
-    assert chart.name == "over_time" and chart.period == 0
-    firms = [t for t in chart.traces if t["legendgroup"].startswith("firm")]
+    charts = _charts(classroom)
+    # every view drawn in the browser, the decision timeline too: no PNG on the page
+    assert sorted(charts) == ["departments", "over_time", "sailing", "timeline"]
+    assert not classroom.find(ipywidgets.Image).widgets
+    assert all(chart.period == 0 for chart in charts.values())
+    firms = [t for t in charts["over_time"].traces if t["legendgroup"].startswith("firm")]
     assert [len(t["x"]) for t in firms] == [1] * 8
     before = _html(classroom, "scoreboard")
+    sent = {name: chart.traces for name, chart in charts.items()}
     for _ in range(3):
         _click(classroom, "step-button")
     assert _html(classroom, "period-badge") == "Period 3 of 160"
     assert _html(classroom, "scoreboard") != before
-    for name, png in images.items():
-        now = _with_class(classroom, f"view-{name}", ipywidgets.Image)[0].value
-        assert now != png, f"{name} was not redrawn"
+    charts = _charts(classroom)
+    for name, chart in charts.items():
+        assert chart.period == 3 and chart.traces != sent[name], f"{name} was not redrawn"
     # the chart gets the data of periods 0 to 3 (numbers, not an image), each firm's own
-    (chart,) = _charts(classroom).values()
-    assert chart.period == 3
-    lines = [t for t in chart.traces if t["legendgroup"].startswith("firm")]
+    lines = [t for t in charts["over_time"].traces if t["legendgroup"].startswith("firm")]
     assert len(lines) == 8  # 4 panels x 2 firms
     assert all(t["x"] == [0, 1, 2, 3] and len(t["y"]) == 4 for t in lines)
     assert lines[0]["y"] != lines[1]["y"]  # the two firms' efficiency differ
+    assert [t["x"] for t in charts["timeline"].traces] == [[0, 1, 2, 3]]
 
 
 def test_a_typed_bad_value_shows_a_message_that_goes_after_a_good_one(classroom):
@@ -174,9 +173,10 @@ def test_presentation_shows_one_view_and_hides_the_controls_in_a_drawer(classroo
     assert list(_charts(classroom)) == ["over_time"]
     assert len(classroom.find(ipywidgets.Image).widgets) == 0
     _click(classroom, "tab-sailing")
-    (image,) = classroom.find(ipywidgets.Image).widgets
-    assert "view-sailing" in image._dom_classes
-    assert _charts(classroom) == {}
+    assert list(_charts(classroom)) == ["sailing"]
+    _click(classroom, "tab-decisions")
+    assert list(_charts(classroom)) == ["timeline"]
+    assert len(classroom.find(ipywidgets.Image).widgets) == 0
     _click(classroom, "drawer-button")
     assert _with_class(classroom, "drawer-open", v.Html)
 

@@ -29,9 +29,10 @@ def test_a_page_takes_the_screen_prepared_for_it_with_its_figures_drawn():
     taken = spare.take(bakery)
     assert taken is prepared
     assert taken.twins.period == 0
-    # every view drawn once, ahead: a chart's spec, or an image
-    assert set(taken._frames) | set(taken._charts) == set(taken.views)
-    assert set(taken._charts) == set(taken.charts) == {"over_time"}
+    # every chart drawn once, ahead; no matplotlib figure made (they are for exports)
+    assert set(taken._charts) == set(taken.charts)
+    assert set(taken.charts) == {"over_time", "sailing", "departments", "timeline"}
+    assert taken._views is None and not taken._frames
     assert "bakery_gluten_free" not in spare._spares  # each spare serves one page
 
 
@@ -41,7 +42,7 @@ def test_a_page_opening_while_the_spare_is_drawn_waits_for_it():
     taken = spare.take(bakery)  # no sleep: take waits for the thread
     thread.join()
     assert taken.twins.scenario == bakery
-    assert set(taken._frames) | set(taken._charts) == set(taken.views)
+    assert set(taken._charts) == set(taken.charts)
 
 
 def test_another_scenario_gets_a_new_screen_not_the_spare():

@@ -510,6 +510,13 @@ def sailing_tracks(twins: TwinFirms) -> list[plots.SailingTrack]:
     ]
 
 
+def department_positions(graph: nx.Graph) -> dict[int, np.ndarray]:
+    """Where each department sits in the network picture: on a circle of radius 0.8 (room
+    around for the names), or apart on a line for two."""
+    layout = nx.circular_layout if len(graph) > 2 else functools.partial(nx.spring_layout, seed=1)
+    return layout(graph, scale=0.8)
+
+
 class DepartmentsView(LiveView):
     """The departments as a network, one panel per firm: nodes coloured by local efficiency,
     edges by interdependence (decisions of one department that another's depend on)."""
@@ -522,10 +529,7 @@ class DepartmentsView(LiveView):
         self.colours = firm_colours(twins.strategy_names)
         graph = twins.department_links
         self.graph = graph
-        layout = (
-            nx.circular_layout if len(graph) > 2 else functools.partial(nx.spring_layout, seed=1)
-        )
-        positions = layout(graph, scale=0.8)  # room around for the departments' names
+        positions = department_positions(graph)
         nodes = sorted(graph.nodes)
         self.xy = np.array([positions[n] for n in nodes])
         edges = list(graph.edges(data="weight"))
@@ -752,7 +756,7 @@ class Screen:
 
     def __repr__(self) -> str:
         return (
-            f"Screen({self.twins.scenario.name!r}: {len(self.views)} views, "
+            f"Screen({self.twins.scenario.name!r}: {len(self._views or ())} figures, "
             f"{len(self.charts)} charts)"
         )
 
@@ -761,20 +765,26 @@ class Screen:
         # the charts drawn in the browser (imported here: sim.app.charts uses this module)
         from sim.app.charts import live_charts
 
-        self.views = live_views(twins)  # matplotlib: exports, and the views not charted
+        self._views: dict[str, LiveView] | None = None  # matplotlib, for exports: when asked
         self.charts = live_charts(twins)
         self.debrief: Debrief | None = None
         self._debrief_png: bytes | None = None
         self._frames: dict[str, tuple[int, bytes]] = {}
         self._charts: dict[str, tuple[int, ChartSpec]] = {}
 
+    @property
+    def views(self) -> dict[str, LiveView]:
+        """The views as matplotlib figures (`live_views`): for the "Take away" PNGs, made at
+        the first export (the page draws `charts`)."""
+        with self.twins.lock:
+            if self._views is None:
+                self._views = live_views(self.twins)
+            return self._views
+
     def draw_ahead(self) -> None:
-        """Every view as the page first shows it: a chart's spec, or an image."""
-        for name in self.views:
-            if name in self.charts:
-                self.chart(name, 0)
-            else:
-                self.frame(name, 0)
+        """Every chart as the page first shows it."""
+        for name in self.charts:
+            self.chart(name, 0)
 
     def chart(self, name: str, version: object) -> "ChartSpec":
         """The Plotly spec of chart ``name`` as of ``version`` (the page's change counter, or
@@ -796,13 +806,10 @@ class Screen:
         self.debrief, self._debrief_png = debrief, png
         return debrief
 
-    def timeline_png(self) -> bytes:
-        """`timeline_figure` as PNG at screen resolution."""
-        return figure_png(self.timeline_figure(), dpi=SCREEN_DPI)
-
     def timeline_figure(self) -> Figure:
-        """The decision timeline so far (`sim.plots.decisions_figure`): both firms' decisions
-        period by period, shifts and the class's live changes marked."""
+        """The decision timeline so far for slides (`sim.plots.decisions_figure`): both firms'
+        decisions, a row each, period by period, shifts and the class's live changes marked
+        (the page draws it by department: `sim.app.charts.TimelineChart`)."""
         from sim.frames import firm_frame
 
         twins = self.twins
@@ -848,8 +855,8 @@ class Screen:
         return view.caption() if view is not None else ""
 
     def export(self, name: str) -> bytes:
-        """View ``name`` (or ``debrief``) as a PNG for slides, titled with the scenario, the
-        market and the period."""
+        """View ``name`` (or ``debrief``, or ``timeline``: every decision over time) as a PNG
+        for slides, titled with the scenario, the market and the period."""
         twins = self.twins
         with twins.lock:
             sc = twins.scenario
@@ -860,6 +867,8 @@ class Screen:
                 f"{what}: {sc.title or plain(sc.name)}\n"
                 f"scenario {sc.name}, market {twins.seed}, period {twins.period} of {twins.horizon}"
             )
+            if name == "timeline":
+                return figure_png(self.timeline_figure())
             if name == "debrief":
                 if self.debrief is None:
                     raise ValueError("no debrief yet: finish the run and run the debrief first")

@@ -45,6 +45,7 @@ VIEW_TITLES: dict[str, str] = {
     "sailing": "Sailing in circles",
     "departments": "The departments as a network",
     "decisions": "The decisions",
+    "timeline": "Every decision over time",
     "debrief": "Debrief",
 }
 VIEW_HELP: dict[str, str] = {
@@ -56,7 +57,9 @@ VIEW_HELP: dict[str, str] = {
     "port).",
     "departments": "Each circle is a department, coloured by its own efficiency (scale on the "
     "right): silos can each be efficient while the firm sails in circles.",
-    "decisions": "Each firm's set-up, decision by decision. Highlighted: changed this period. "
+    "decisions": "Above: how much each department changed, month by month (hover a cell for "
+    "which decisions). Below: each firm's set-up, decision by decision. Highlighted: changed "
+    "this period. "
     "Right: what customers want now (— : they do not care). An effect line: a designed "
     "effect of the scenario, and whether it acts in each firm now.",
 }
@@ -625,25 +628,9 @@ def LiveImage(
 
 @solara.component
 def Timeline(screen: Screen, version: int) -> None:
-    """The decision timeline so far, drawn when asked (a full figure: not redrawn each period)."""
-    drawn = solara.use_reactive(-1)
-    solara.Button(
-        "Draw each decision over time so far",
-        on_click=lambda: drawn.set(version),
-        outlined=True,
-        classes=["timeline-button"],
-    )
-    png = solara.use_memo(
-        lambda: screen.timeline_png() if drawn.value >= 0 else None, [drawn.value]
-    )
-    if png is not None:
-        solara.Image(png, width="100%", classes=["view-image", "view-timeline"])
-        if drawn.value != version:
-            solara.HTML(
-                tag="p",
-                unsafe_innerHTML="Drawn at an earlier period: press the button again to update.",
-                classes=["help"],
-            )
+    """The decision timeline so far, drawn in the browser: a row per department and firm, a
+    cell per period (`sim.app.charts.TimelineChart`)."""
+    LiveImage(screen, "timeline", version)
 
 
 @solara.component
@@ -754,7 +741,7 @@ def ExportCard(lesson: Lesson, version: int) -> None:
         lambda: {
             **{
                 name: functools.partial(screen.export, name)
-                for name in ("over_time", "sailing", "departments", "debrief")
+                for name in ("over_time", "sailing", "departments", "timeline", "debrief")
             },
             "csv": twins.to_csv,
         },
@@ -762,7 +749,7 @@ def ExportCard(lesson: Lesson, version: int) -> None:
     )
     with solara.Card(classes=["export"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Take away")
-        for name in ("over_time", "sailing", "departments"):
+        for name in ("over_time", "sailing", "departments", "timeline"):
             solara.FileDownload(
                 exports[name],
                 filename=f"{stem}_{name}.png",
@@ -931,11 +918,14 @@ def Classroom() -> None:
                             solara.HTML(tag="h2", unsafe_innerHTML=VIEW_TITLES[name])
                             solara.HTML(tag="p", unsafe_innerHTML=VIEW_HELP[name], classes=["help"])
                         if name == "decisions":
+                            # the timeline first: above the fold on a projector; the table
+                            # of this period's set-up under it
+                            if not present or name == lesson.view:
+                                Timeline(screen, changes)
                             solara.HTML(
                                 unsafe_innerHTML=decisions_table(twins),
                                 classes=["decisions-table"],
                             )
-                            Timeline(screen, changes)
                         elif name == "debrief":
                             DebriefPanel(
                                 lesson,
