@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.landscape import NKTables, configurations, dependencies, interaction_graph
 from sim.market import MarketEnvironment, Preference, ShiftEvent, logistic_weight, preference_fit
@@ -94,3 +96,42 @@ def test_every_shift_is_an_event_in_the_data():
     marked = [t for t, label in enumerate(model.shift_labels) if label]
     assert marked == [60]
     assert "health_conscious" in model.shift_labels[60]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 64),
+    k=st.integers(0, 5),
+    markets=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_stacked_markets_read_each_markets_own_contributions(n, k, markets, seed):
+    """`_Stacked` (many markets' tables end to end) looks up, through its chunk tables, the
+    contributions each market's own tables give (`NKTables.contributions_at` at its rows), bit
+    for bit, and the same as forming the rows bit by bit (its fallback for large stacks)."""
+    from sim.landscape import all_table_rows, edge_dependencies, interaction_edges
+    from sim.market import _Stacked
+
+    rng = np.random.default_rng(seed)
+    k = min(k, n - 1)
+    lands = [
+        NKTables.draw(
+            edge_dependencies(n, interaction_edges("random", [list(range(n))], k=k, rng=rng)),
+            rng,
+        )
+        for _ in range(markets)
+    ]
+    stacked = _Stacked(lands)
+    assert stacked.chunks is not None
+    at = rng.integers(0, markets, size=50)
+    top = 2**n - 1 if n < 64 else 2**64 - 1
+    configs = rng.integers(0, top, size=50, dtype=np.uint64, endpoint=True)
+    configs[:2] = (0, top)
+    got = stacked.contributions(at, configs)
+    for m, land in enumerate(lands):
+        mine = at == m
+        rows = all_table_rows(configs[mine], land.deps)
+        expected = land.contributions_at(np.arange(n)[None, :], rows)
+        np.testing.assert_array_equal(got[mine], expected)
+    stacked.chunks = None  # the bit-by-bit rows
+    np.testing.assert_array_equal(stacked.contributions(at, configs), got)
