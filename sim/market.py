@@ -7,6 +7,7 @@ regimes during a gradual shift) and V_nk is a rugged NK part of its own.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -303,11 +304,12 @@ class OnDemandLandscapes:
         terms = self._linear_terms()
         current = restart_starts(n, restarts, key)
         climbing = np.arange(restarts)
+        scorers = [_flip_scorer(land, coefficient) for land, coefficient in terms[0]]
         while climbing.size:
             c = current[climbing]
             change = np.zeros((c.size, n))
-            for land, coefficient in terms[0]:
-                change += _flip_changes(land, coefficient, c)
+            for score in scorers:
+                change += score(c)
             bits = ((c[:, None] >> np.arange(n, dtype=np.uint64)) & np.uint64(1)).astype(float)
             change += (1.0 - 2.0 * bits) * terms[1]  # wanted values: +w if set, -w if unset
             step = np.argmax(change, axis=1)
@@ -356,6 +358,51 @@ def _flip_changes(
     pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs), ordered by flip
     starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
     return np.add.reduceat(pair, starts, axis=1)  # (C, N): every flip has a pair
+
+
+class _FlipScorer:
+    """`_flip_changes` of one drawn landscape (`NKTables`) for the port's local searches, the
+    same numbers, bit for bit, faster: every pair's ``coefficient_i x (after - now)`` is
+    tabulated once over its decision's table rows (the same subtraction and product of the
+    same two contributions), so a step looks up one number per pair at the row its decision
+    is in (rows from `chunk_tables`), then adds each flip's pairs as `_flip_changes` does."""
+
+    def __init__(self, land: NKTables, coefficient: np.ndarray) -> None:
+        flipped, decision, mask = flip_pairs(land.deps)
+        flat, offsets = land._flat
+        sizes = np.array([land.tables[i].size for i in decision], dtype=np.int64)
+        self.pair_offsets = np.cumsum(sizes) - sizes
+        pair = np.repeat(np.arange(decision.size), sizes)
+        row = (np.arange(int(sizes.sum())) - self.pair_offsets[pair]).astype(np.uint64)
+        i = decision[pair]
+        now = flat[offsets[i] + row.astype(np.int64)]
+        after = flat[offsets[i] + (row ^ mask[pair]).astype(np.int64)]
+        self.changes = coefficient[i] * (after - now)
+        self.decision = decision
+        self.starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
+        bits, places = row_plan(land.deps)
+        self.rows = chunk_tables(bits[None], places[None], np.zeros((1, land.n), dtype=np.int64))
+
+    def __call__(self, configs: np.ndarray) -> np.ndarray:
+        """How much each one-bit flip of each of ``configs`` (uint64) changes the weighted sum
+        of contributions, shape (configs, N) (as `_flip_changes`)."""
+        rows = chunk_rows(self.rows, 0, configs, 1)
+        pair = self.changes[rows[:, self.decision] + self.pair_offsets[None, :]]
+        return np.add.reduceat(pair, self.starts, axis=1)
+
+
+def _flip_scorer(land: NKTables | CounterNK, coefficient: np.ndarray):
+    """`_FlipScorer` of a drawn landscape whose pair tables are small; else `_flip_changes`."""
+    if (
+        isinstance(land, NKTables)
+        and sum((1 + len(d)) * 2 ** (1 + len(d)) for d in land.deps) <= MAX_PAIR_TABLE_ENTRIES
+    ):
+        return _FlipScorer(land, coefficient)
+    return functools.partial(_flip_changes, land, coefficient)
+
+
+#: Most entries of `_FlipScorer`'s pair tables (one per pair and row: 8 MB of numbers).
+MAX_PAIR_TABLE_ENTRIES = 2**20
 
 
 class MarketStack:
@@ -450,6 +497,50 @@ class MarketStack:
         return first.beta * value + (1.0 - first.beta) * efficiency
 
 
+#: Decisions per chunk of `chunk_tables`: 256 settings of a chunk's bits.
+CHUNK_BITS = 8
+
+
+def chunk_tables(
+    bits: np.ndarray, places: np.ndarray, offsets: np.ndarray, dtype: type = np.int64
+) -> np.ndarray:
+    """Table rows (`all_table_rows`) as sums of looked-up chunks: for markets ``m`` whose
+    decisions read ``bits`` (markets, N, width; `row_plan`) at ``places``, the table of shape
+    (markets x chunks x 256, N) whose row ``(m, p, v)`` is what setting the decisions
+    ``8p ... 8p + 7`` to the bits of ``v`` adds to each decision's row in market m, plus
+    ``offsets`` (markets, N) in the first chunk. `chunk_rows` adds them up."""
+    markets, n, width = bits.shape
+    b = CHUNK_BITS
+    table = np.zeros((markets, -(-n // b), n, 2**b), dtype=np.int64)
+    values = np.arange(2**b, dtype=np.int64)
+    m, i = np.meshgrid(np.arange(markets), np.arange(n), indexing="ij")
+    for k in range(width):
+        j = bits[:, :, k].astype(np.int64)  # (markets, N): the bit at place k
+        place = places[:, :, k].astype(np.int64) if k else np.ones_like(j)
+        # for one k, every (market, decision) is one entry: no index repeats
+        table[m, j // b, i] += ((values[None, None, :] >> (j % b)[..., None]) & 1) * place[
+            ..., None
+        ]
+    table[:, 0] += offsets[:, :, None]
+    return np.ascontiguousarray(table.transpose(0, 1, 3, 2).astype(dtype)).reshape(-1, n)
+
+
+def chunk_rows(
+    tables: np.ndarray, markets: np.ndarray | int, configs: np.ndarray, count: int
+) -> np.ndarray:
+    """Every decision's row (plus its offset) at uint64 ``configs`` (1-D) of ``markets`` (one
+    per configuration, or one for all), from `chunk_tables` of ``count`` markets: shape
+    (configs, N)."""
+    b = CHUNK_BITS
+    chunks = tables.shape[0] // (count * 2**b)
+    base = np.asarray(markets, dtype=np.int64) * (chunks * 2**b)
+    low = np.uint64(2**b - 1)
+    rows = tables[base + (configs & low).astype(np.int64)]
+    for p in range(1, chunks):
+        rows += tables[base + (p * 2**b) + ((configs >> np.uint64(p * b)) & low).astype(np.int64)]
+    return rows
+
+
 class _Stacked:
     """One landscape of each market, end to end (see `MarketStack`).
 
@@ -458,10 +549,9 @@ class _Stacked:
     every setting of its bits, what those bits add to every decision's index (its row bits at
     their places; the first chunk also holds the offsets). A configuration's indices are then
     the sum of one row per chunk: N / 8 contiguous look-ups instead of (1 + K) shifts per
-    decision (the same indices, so the same numbers). Where the chunk tables would exceed
-    `CHUNK_TABLE_BYTES` the rows are formed bit by bit, as before."""
+    decision (the same indices, so the same numbers; `chunk_tables`). Where the chunk tables
+    would exceed `CHUNK_TABLE_BYTES` the rows are formed bit by bit, as before."""
 
-    CHUNK_BITS = 8
     CHUNK_TABLE_BYTES = 2**26  # 64 MB: 8-bit chunks up to ~290 markets of 48 decisions
 
     def __init__(self, lands: Sequence[NKTables]) -> None:
@@ -483,42 +573,20 @@ class _Stacked:
         self.chunks = self._chunk_tables()
 
     def _chunk_tables(self) -> np.ndarray | None:
-        """The chunk tables, shape (markets x chunks x 2**CHUNK_BITS, N): row ``(m, p, v)`` is
-        what setting bits ``p * CHUNK_BITS ...`` to ``v`` adds to each decision's index in
-        market m (None: too large; rows are formed bit by bit)."""
-        markets, n, width = self.bits.shape
-        b = self.CHUNK_BITS
-        chunks = -(-n // b)
+        """The chunk tables (`chunk_tables`) of every market, the offsets in; None: too large
+        (rows are formed bit by bit)."""
+        markets, n, _ = self.bits.shape
         dtype = np.int32 if self.flat.size < 2**31 else np.int64
-        size = markets * chunks * 2**b * n * np.dtype(dtype).itemsize
+        size = markets * -(-n // CHUNK_BITS) * 2**CHUNK_BITS * n * np.dtype(dtype).itemsize
         if size > self.CHUNK_TABLE_BYTES:
             return None
-        table = np.zeros((markets, chunks, n, 2**b), dtype=np.int64)
-        values = np.arange(2**b, dtype=np.int64)
-        m, i = np.meshgrid(np.arange(markets), np.arange(n), indexing="ij")
-        for k in range(width):
-            j = self.bits[:, :, k].astype(np.int64)  # (markets, N): the bit at place k
-            place = self.places[:, :, k].astype(np.int64) if k else np.ones_like(j)
-            # for one k, every (market, decision) is one entry: no index repeats
-            table[m, j // b, i] += ((values[None, None, :] >> (j % b)[..., None]) & 1) * place[
-                ..., None
-            ]
-        table[:, 0] += self.offsets[:, :, None]
-        return np.ascontiguousarray(table.transpose(0, 1, 3, 2).astype(dtype)).reshape(-1, n)
+        return chunk_tables(self.bits, self.places, self.offsets, dtype)
 
     def contributions(self, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
         """Every decision's contribution at ``configs`` (1-D) of rows in ``markets``, (C, N)."""
         c = as_configurations(configs)
         if self.chunks is not None:
-            b = self.CHUNK_BITS
-            chunks = self.chunks.shape[0] // (self.offsets.shape[0] * 2**b)
-            base = np.asarray(markets, dtype=np.int64) * (chunks * 2**b)
-            low = np.uint64(2**b - 1)
-            index = self.chunks[base + (c & low).astype(np.int64)]
-            for p in range(1, chunks):
-                part = ((c >> np.uint64(p * b)) & low).astype(np.int64)
-                index += self.chunks[base + (p * 2**b) + part]
-            return self.flat[index]
+            return self.flat[chunk_rows(self.chunks, markets, c, self.offsets.shape[0])]
         c = c[:, None]
         bits, places = self.bits[markets], self.places[markets]  # (C, N, width)
         rows = (c >> bits[:, :, 0]) & np.uint64(1)

@@ -135,3 +135,36 @@ def test_stacked_markets_read_each_markets_own_contributions(n, k, markets, seed
         np.testing.assert_array_equal(got[mine], expected)
     stacked.chunks = None  # the bit-by-bit rows
     np.testing.assert_array_equal(stacked.contributions(at, configs), got)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 64),
+    k=st.integers(0, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_port_searchs_pair_tables_score_every_flip_as_the_contributions_do(n, k, seed):
+    """`_FlipScorer` (each pair's change tabulated over its decision's rows) gives every
+    one-bit flip's change in the weighted sum of contributions that `_flip_changes` computes
+    from the contributions themselves, bit for bit, and that change is the difference of the
+    weighted sums (to rounding)."""
+    from sim.landscape import all_table_rows, edge_dependencies, interaction_edges
+    from sim.market import _flip_changes, _FlipScorer
+
+    rng = np.random.default_rng(seed)
+    k = min(k, n - 1)
+    deps = edge_dependencies(n, interaction_edges("random", [list(range(n))], k=k, rng=rng))
+    land = NKTables.draw(deps, rng)
+    coefficient = rng.random(n)
+    top = 2**n - 1 if n < 64 else 2**64 - 1
+    configs = rng.integers(0, top, size=30, dtype=np.uint64, endpoint=True)
+    got = _FlipScorer(land, coefficient)(configs)
+    np.testing.assert_array_equal(got, _flip_changes(land, coefficient, configs))
+
+    def weighted(c):
+        rows = all_table_rows(c, land.deps)
+        return land.contributions_at(np.arange(n)[None, :], rows) @ coefficient
+
+    flipped = configs[:, None] ^ (np.uint64(1) << np.arange(n, dtype=np.uint64))[None, :]
+    expected = weighted(flipped.reshape(-1)).reshape(flipped.shape) - weighted(configs)[:, None]
+    np.testing.assert_allclose(got, expected, atol=1e-12)
