@@ -7,11 +7,10 @@ regimes during a gradual shift) and V_nk is a rugged NK part of its own.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache, partial
 
 import numpy as np
 
@@ -67,8 +66,37 @@ class PreferenceFit:
 
     preferences: tuple[Preference, ...]
 
+    LOOKUP_DECISIONS = 16  # most decisions named for a table of fits (2**16 entries)
+
     def __call__(self, configs: np.ndarray) -> np.ndarray:
         c = as_configurations(configs)
+        lookup = self._lookup
+        if lookup is None:
+            return self._fit(c)
+        chunks, table = lookup
+        return table.take(chunk_rows(chunks, 0, c.reshape(-1), 1)[:, 0]).reshape(c.shape)
+
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """While the preferences name at most `LOOKUP_DECISIONS` decisions: the fit of every
+        setting of those decisions (`_fit` of a configuration setting just them, the same
+        arithmetic) and the chunk tables (`chunk_tables`) that read a configuration's setting
+        (one look-up per 8 decisions instead of a pass per preference); None: computed."""
+        named = sorted({p.decision for p in self.preferences})
+        if not named or len(named) > self.LOOKUP_DECISIONS:
+            return None
+        settings = np.arange(2 ** len(named), dtype=np.uint64)
+        configs = np.zeros(settings.size, dtype=np.uint64)
+        for k, j in enumerate(named):
+            configs |= ((settings >> np.uint64(k)) & np.uint64(1)) << np.uint64(j)
+        bits = np.array(named, dtype=np.uint64)[None, None, :]
+        places = (np.uint64(1) << np.arange(len(named), dtype=np.uint64))[None, None, :]
+        offsets = np.zeros((1, 1), dtype=np.int64)
+        chunks = chunk_tables(bits, places, offsets, bits_read=max(named) + 1)
+        return chunks, self._fit(configs)
+
+    def _fit(self, c: np.ndarray) -> np.ndarray:
+        """V_pref of uint64 configurations ``c``, computed (`preference_fit`'s arithmetic)."""
         total = sum(p.weight for p in self.preferences)
         if total <= 0:
             return np.full(c.shape, 0.5)
@@ -433,7 +461,7 @@ def _flip_scorer(land: NKTables | CounterNK, coefficient: np.ndarray):
         and sum((1 + len(d)) * 2 ** (1 + len(d)) for d in land.deps) <= MAX_PAIR_TABLE_ENTRIES
     ):
         return _FlipScorer(land, coefficient)
-    return functools.partial(_flip_changes, land, coefficient)
+    return partial(_flip_changes, land, coefficient)
 
 
 #: Most entries of `_FlipScorer`'s pair tables (one per pair and row: 8 MB of numbers).
@@ -537,16 +565,22 @@ CHUNK_BITS = 8
 
 
 def chunk_tables(
-    bits: np.ndarray, places: np.ndarray, offsets: np.ndarray, dtype: type = np.int64
+    bits: np.ndarray,
+    places: np.ndarray,
+    offsets: np.ndarray,
+    dtype: type = np.int64,
+    *,
+    bits_read: int | None = None,
 ) -> np.ndarray:
     """Table rows (`all_table_rows`) as sums of looked-up chunks: for markets ``m`` whose
     decisions read ``bits`` (markets, N, width; `row_plan`) at ``places``, the table of shape
     (markets x chunks x 256, N) whose row ``(m, p, v)`` is what setting the decisions
     ``8p ... 8p + 7`` to the bits of ``v`` adds to each decision's row in market m, plus
-    ``offsets`` (markets, N) in the first chunk. `chunk_rows` adds them up."""
+    ``offsets`` (markets, N) in the first chunk. `chunk_rows` adds them up. ``bits_read``:
+    how many bits of a configuration the rows read (N by default)."""
     markets, n, width = bits.shape
     b = CHUNK_BITS
-    table = np.zeros((markets, -(-n // b), n, 2**b), dtype=np.int64)
+    table = np.zeros((markets, -(-(bits_read or n) // b), n, 2**b), dtype=np.int64)
     values = np.arange(2**b, dtype=np.int64)
     m, i = np.meshgrid(np.arange(markets), np.arange(n), indexing="ij")
     for k in range(width):

@@ -168,3 +168,31 @@ def test_the_port_searchs_pair_tables_score_every_flip_as_the_contributions_do(n
     flipped = configs[:, None] ^ (np.uint64(1) << np.arange(n, dtype=np.uint64))[None, :]
     expected = weighted(flipped.reshape(-1)).reshape(flipped.shape) - weighted(configs)[:, None]
     np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 64),
+    count=st.integers(0, 20),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_preference_fits_on_demand_are_the_tables_fits(n, count, seed):
+    """`PreferenceFit` (a table of fits over the named decisions' settings, read through chunk
+    tables, while at most 16 decisions are named) gives the fit computed preference by
+    preference, bit for bit, and `preference_fit`'s table where N is small enough for one."""
+    from sim.market import PreferenceFit
+
+    rng = np.random.default_rng(seed)
+    prefs = tuple(
+        Preference(int(rng.integers(n)), int(rng.integers(2)), float(rng.choice([0.5, 1.0, 2.3])))
+        for _ in range(count)
+    )
+    fit = PreferenceFit(prefs)
+    top = 2**n - 1 if n < 64 else 2**64 - 1
+    configs = rng.integers(0, top, size=(20, 3), dtype=np.uint64, endpoint=True)
+    got = fit(configs)
+    assert got.shape == configs.shape
+    np.testing.assert_array_equal(got, fit._fit(configs))
+    assert (fit._lookup is None) == (not prefs or len({p.decision for p in prefs}) > 16)
+    if n <= 12:
+        np.testing.assert_array_equal(got, preference_fit(prefs, n)[configs.astype(np.int64)])
