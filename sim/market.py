@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache, partial
 
 import numpy as np
 
@@ -66,8 +66,37 @@ class PreferenceFit:
 
     preferences: tuple[Preference, ...]
 
+    LOOKUP_DECISIONS = 16  # most decisions named for a table of fits (2**16 entries)
+
     def __call__(self, configs: np.ndarray) -> np.ndarray:
         c = as_configurations(configs)
+        lookup = self._lookup
+        if lookup is None:
+            return self._fit(c)
+        chunks, table = lookup
+        return table.take(chunk_rows(chunks, 0, c.reshape(-1), 1)[:, 0]).reshape(c.shape)
+
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """While the preferences name at most `LOOKUP_DECISIONS` decisions: the fit of every
+        setting of those decisions (`_fit` of a configuration setting just them, the same
+        arithmetic) and the chunk tables (`chunk_tables`) that read a configuration's setting
+        (one look-up per 8 decisions instead of a pass per preference); None: computed."""
+        named = sorted({p.decision for p in self.preferences})
+        if not named or len(named) > self.LOOKUP_DECISIONS:
+            return None
+        settings = np.arange(2 ** len(named), dtype=np.uint64)
+        configs = np.zeros(settings.size, dtype=np.uint64)
+        for k, j in enumerate(named):
+            configs |= ((settings >> np.uint64(k)) & np.uint64(1)) << np.uint64(j)
+        bits = np.array(named, dtype=np.uint64)[None, None, :]
+        places = (np.uint64(1) << np.arange(len(named), dtype=np.uint64))[None, None, :]
+        offsets = np.zeros((1, 1), dtype=np.int64)
+        chunks = chunk_tables(bits, places, offsets, bits_read=max(named) + 1)
+        return chunks, self._fit(configs)
+
+    def _fit(self, c: np.ndarray) -> np.ndarray:
+        """V_pref of uint64 configurations ``c``, computed (`preference_fit`'s arithmetic)."""
         total = sum(p.weight for p in self.preferences)
         if total <= 0:
             return np.full(c.shape, 0.5)
@@ -303,11 +332,12 @@ class OnDemandLandscapes:
         terms = self._linear_terms()
         current = restart_starts(n, restarts, key)
         climbing = np.arange(restarts)
+        scorers = [_flip_scorer(land, coefficient) for land, coefficient in terms[0]]
         while climbing.size:
             c = current[climbing]
             change = np.zeros((c.size, n))
-            for land, coefficient in terms[0]:
-                change += _flip_changes(land, coefficient, c)
+            for score in scorers:
+                change += score(c)
             bits = ((c[:, None] >> np.arange(n, dtype=np.uint64)) & np.uint64(1)).astype(float)
             change += (1.0 - 2.0 * bits) * terms[1]  # wanted values: +w if set, -w if unset
             step = np.argmax(change, axis=1)
@@ -356,6 +386,86 @@ def _flip_changes(
     pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs), ordered by flip
     starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
     return np.add.reduceat(pair, starts, axis=1)  # (C, N): every flip has a pair
+
+
+class _FlipScorer:
+    """`_flip_changes` of one drawn landscape (`NKTables`) for the port's local searches, the
+    same numbers, bit for bit, faster: every pair's ``coefficient_i x (after - now)`` is
+    tabulated once over its decision's table rows (the same subtraction and product of the
+    same two contributions), so a step looks up one number per pair at the row its decision
+    is in (rows from `chunk_tables`), then adds each flip's pairs as `_flip_changes` does."""
+
+    def __init__(self, land: NKTables, coefficient: np.ndarray) -> None:
+        flipped, decision, mask = flip_pairs(land.deps)
+        flat, offsets = land._flat
+        sizes = np.array([land.tables[i].size for i in decision], dtype=np.int64)
+        self.pair_offsets = np.cumsum(sizes) - sizes
+        pair = np.repeat(np.arange(decision.size), sizes)
+        row = (np.arange(int(sizes.sum())) - self.pair_offsets[pair]).astype(np.uint64)
+        i = decision[pair]
+        now = flat[offsets[i] + row.astype(np.int64)]
+        after = flat[offsets[i] + (row ^ mask[pair]).astype(np.int64)]
+        self.changes = coefficient[i] * (after - now)
+        self.decision = decision
+        self.starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
+        self.rows = _row_chunks(land.deps)
+        # each flip's pairs side by side, padded with a zero change (a block of zeros after
+        # the tables), while no flip has more than 8 pairs: see `__call__`
+        runs = np.diff(np.r_[self.starts, decision.size])
+        self.width = int(runs.max()) if runs.size else 0
+        self.padded = None
+        if 2 <= self.width <= 8:
+            n = len(land.deps)
+            where = self.starts[:, None] + np.arange(self.width)[None, :]
+            real = np.arange(self.width)[None, :] < runs[:, None]
+            where = np.where(real, where, 0)
+            zero = self.changes.size
+            self.changes = np.concatenate((self.changes, np.zeros(int(sizes.max()))))
+            self.padded = (
+                np.where(real, decision[where], 0).reshape(-1),
+                np.where(real, self.pair_offsets[where], zero).reshape(-1),
+                (n, self.width),
+            )
+
+    def __call__(self, configs: np.ndarray) -> np.ndarray:
+        """How much each one-bit flip of each of ``configs`` (uint64) changes the weighted sum
+        of contributions, shape (configs, N) (as `_flip_changes`)."""
+        rows = chunk_rows(self.rows, 0, configs, 1)
+        if self.padded is None:
+            pair = self.changes.take(rows.take(self.decision, axis=1) + self.pair_offsets[None, :])
+            return np.add.reduceat(pair, self.starts, axis=1)
+        decision, offsets, shape = self.padded
+        pair = self.changes.take(rows.take(decision, axis=1) + offsets[None, :])
+        pair = pair.reshape(configs.size, *shape)
+        # `np.add.reduceat` adds a run of up to 8 as first + ((second + third) + ...); the
+        # padding adds zeros (a zero's sign aside, which adding to the search's zeros erases)
+        rest = pair[:, :, 1]
+        for k in range(2, self.width):
+            rest = rest + pair[:, :, k]
+        return pair[:, :, 0] + rest
+
+
+@lru_cache(maxsize=64)  # a market's port is searched again at each shift
+def _row_chunks(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """`chunk_tables` of one landscape's table rows (no offsets), read-only."""
+    bits, places = row_plan(deps)
+    rows = chunk_tables(bits[None], places[None], np.zeros((1, len(deps)), dtype=np.int64))
+    rows.flags.writeable = False
+    return rows
+
+
+def _flip_scorer(land: NKTables | CounterNK, coefficient: np.ndarray):
+    """`_FlipScorer` of a drawn landscape whose pair tables are small; else `_flip_changes`."""
+    if (
+        isinstance(land, NKTables)
+        and sum((1 + len(d)) * 2 ** (1 + len(d)) for d in land.deps) <= MAX_PAIR_TABLE_ENTRIES
+    ):
+        return _FlipScorer(land, coefficient)
+    return partial(_flip_changes, land, coefficient)
+
+
+#: Most entries of `_FlipScorer`'s pair tables (one per pair and row: 8 MB of numbers).
+MAX_PAIR_TABLE_ENTRIES = 2**20
 
 
 class MarketStack:
@@ -450,8 +560,70 @@ class MarketStack:
         return first.beta * value + (1.0 - first.beta) * efficiency
 
 
+#: Decisions per chunk of `chunk_tables`: 256 settings of a chunk's bits.
+CHUNK_BITS = 8
+
+
+def chunk_tables(
+    bits: np.ndarray,
+    places: np.ndarray,
+    offsets: np.ndarray,
+    dtype: type = np.int64,
+    *,
+    bits_read: int | None = None,
+) -> np.ndarray:
+    """Table rows (`all_table_rows`) as sums of looked-up chunks: for markets ``m`` whose
+    decisions read ``bits`` (markets, N, width; `row_plan`) at ``places``, the table of shape
+    (markets x chunks x 256, N) whose row ``(m, p, v)`` is what setting the decisions
+    ``8p ... 8p + 7`` to the bits of ``v`` adds to each decision's row in market m, plus
+    ``offsets`` (markets, N) in the first chunk. `chunk_rows` adds them up. ``bits_read``:
+    how many bits of a configuration the rows read (N by default)."""
+    markets, n, width = bits.shape
+    b = CHUNK_BITS
+    table = np.zeros((markets, -(-(bits_read or n) // b), n, 2**b), dtype=np.int64)
+    values = np.arange(2**b, dtype=np.int64)
+    m, i = np.meshgrid(np.arange(markets), np.arange(n), indexing="ij")
+    for k in range(width):
+        j = bits[:, :, k].astype(np.int64)  # (markets, N): the bit at place k
+        place = places[:, :, k].astype(np.int64) if k else np.ones_like(j)
+        # for one k, every (market, decision) is one entry: no index repeats
+        table[m, j // b, i] += ((values[None, None, :] >> (j % b)[..., None]) & 1) * place[
+            ..., None
+        ]
+    table[:, 0] += offsets[:, :, None]
+    return np.ascontiguousarray(table.transpose(0, 1, 3, 2).astype(dtype)).reshape(-1, n)
+
+
+def chunk_rows(
+    tables: np.ndarray, markets: np.ndarray | int, configs: np.ndarray, count: int
+) -> np.ndarray:
+    """Every decision's row (plus its offset) at uint64 ``configs`` (1-D) of ``markets`` (one
+    per configuration, or one for all), from `chunk_tables` of ``count`` markets: shape
+    (configs, N)."""
+    b = CHUNK_BITS
+    chunks = tables.shape[0] // (count * 2**b)
+    base = np.asarray(markets, dtype=np.int64) * (chunks * 2**b)
+    low = np.uint64(2**b - 1)
+    # (`take` copies whole rows: several times faster than indexing)
+    rows = tables.take(base + (configs & low).astype(np.int64), axis=0)
+    for p in range(1, chunks):
+        part = base + (p * 2**b) + ((configs >> np.uint64(p * b)) & low).astype(np.int64)
+        rows += tables.take(part, axis=0)
+    return rows
+
+
 class _Stacked:
-    """One landscape of each market, end to end (see `MarketStack`)."""
+    """One landscape of each market, end to end (see `MarketStack`).
+
+    A contribution is looked up at its decision's offset plus its table row (`all_table_rows`).
+    Both are read from per-market chunk tables: for every chunk of `CHUNK_BITS` decisions and
+    every setting of its bits, what those bits add to every decision's index (its row bits at
+    their places; the first chunk also holds the offsets). A configuration's indices are then
+    the sum of one row per chunk: N / 8 contiguous look-ups instead of (1 + K) shifts per
+    decision (the same indices, so the same numbers; `chunk_tables`). Where the chunk tables
+    would exceed `CHUNK_TABLE_BYTES` the rows are formed bit by bit, as before."""
+
+    CHUNK_TABLE_BYTES = 2**26  # 64 MB: 8-bit chunks up to ~290 markets of 48 decisions
 
     def __init__(self, lands: Sequence[NKTables]) -> None:
         n = lands[0].n
@@ -469,10 +641,24 @@ class _Stacked:
             flats.append(flat)
             start += flat.size
         self.flat = np.concatenate(flats)
+        self.chunks = self._chunk_tables()
+
+    def _chunk_tables(self) -> np.ndarray | None:
+        """The chunk tables (`chunk_tables`) of every market, the offsets in; None: too large
+        (rows are formed bit by bit)."""
+        markets, n, _ = self.bits.shape
+        dtype = np.int32 if self.flat.size < 2**31 else np.int64
+        size = markets * -(-n // CHUNK_BITS) * 2**CHUNK_BITS * n * np.dtype(dtype).itemsize
+        if size > self.CHUNK_TABLE_BYTES:
+            return None
+        return chunk_tables(self.bits, self.places, self.offsets, dtype)
 
     def contributions(self, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:
         """Every decision's contribution at ``configs`` (1-D) of rows in ``markets``, (C, N)."""
-        c = as_configurations(configs)[:, None]
+        c = as_configurations(configs)
+        if self.chunks is not None:
+            return self.flat.take(chunk_rows(self.chunks, markets, c, self.offsets.shape[0]))
+        c = c[:, None]
         bits, places = self.bits[markets], self.places[markets]  # (C, N, width)
         rows = (c >> bits[:, :, 0]) & np.uint64(1)
         for k in range(1, bits.shape[2]):

@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.landscape import NKTables, configurations, dependencies, interaction_graph
 from sim.market import MarketEnvironment, Preference, ShiftEvent, logistic_weight, preference_fit
@@ -94,3 +96,103 @@ def test_every_shift_is_an_event_in_the_data():
     marked = [t for t, label in enumerate(model.shift_labels) if label]
     assert marked == [60]
     assert "health_conscious" in model.shift_labels[60]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 64),
+    k=st.integers(0, 5),
+    markets=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_stacked_markets_read_each_markets_own_contributions(n, k, markets, seed):
+    """`_Stacked` (many markets' tables end to end) looks up, through its chunk tables, the
+    contributions each market's own tables give (`NKTables.contributions_at` at its rows), bit
+    for bit, and the same as forming the rows bit by bit (its fallback for large stacks)."""
+    from sim.landscape import all_table_rows, edge_dependencies, interaction_edges
+    from sim.market import _Stacked
+
+    rng = np.random.default_rng(seed)
+    k = min(k, n - 1)
+    lands = [
+        NKTables.draw(
+            edge_dependencies(n, interaction_edges("random", [list(range(n))], k=k, rng=rng)),
+            rng,
+        )
+        for _ in range(markets)
+    ]
+    stacked = _Stacked(lands)
+    assert stacked.chunks is not None
+    at = rng.integers(0, markets, size=50)
+    top = 2**n - 1 if n < 64 else 2**64 - 1
+    configs = rng.integers(0, top, size=50, dtype=np.uint64, endpoint=True)
+    configs[:2] = (0, top)
+    got = stacked.contributions(at, configs)
+    for m, land in enumerate(lands):
+        mine = at == m
+        rows = all_table_rows(configs[mine], land.deps)
+        expected = land.contributions_at(np.arange(n)[None, :], rows)
+        np.testing.assert_array_equal(got[mine], expected)
+    stacked.chunks = None  # the bit-by-bit rows
+    np.testing.assert_array_equal(stacked.contributions(at, configs), got)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 64),
+    k=st.integers(0, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_port_searchs_pair_tables_score_every_flip_as_the_contributions_do(n, k, seed):
+    """`_FlipScorer` (each pair's change tabulated over its decision's rows) gives every
+    one-bit flip's change in the weighted sum of contributions that `_flip_changes` computes
+    from the contributions themselves, bit for bit, and that change is the difference of the
+    weighted sums (to rounding)."""
+    from sim.landscape import all_table_rows, edge_dependencies, interaction_edges
+    from sim.market import _flip_changes, _FlipScorer
+
+    rng = np.random.default_rng(seed)
+    k = min(k, n - 1)
+    deps = edge_dependencies(n, interaction_edges("random", [list(range(n))], k=k, rng=rng))
+    land = NKTables.draw(deps, rng)
+    coefficient = rng.random(n)
+    top = 2**n - 1 if n < 64 else 2**64 - 1
+    configs = rng.integers(0, top, size=30, dtype=np.uint64, endpoint=True)
+    got = _FlipScorer(land, coefficient)(configs)
+    np.testing.assert_array_equal(got, _flip_changes(land, coefficient, configs))
+
+    def weighted(c):
+        rows = all_table_rows(c, land.deps)
+        return land.contributions_at(np.arange(n)[None, :], rows) @ coefficient
+
+    flipped = configs[:, None] ^ (np.uint64(1) << np.arange(n, dtype=np.uint64))[None, :]
+    expected = weighted(flipped.reshape(-1)).reshape(flipped.shape) - weighted(configs)[:, None]
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 64),
+    count=st.integers(0, 20),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_preference_fits_on_demand_are_the_tables_fits(n, count, seed):
+    """`PreferenceFit` (a table of fits over the named decisions' settings, read through chunk
+    tables, while at most 16 decisions are named) gives the fit computed preference by
+    preference, bit for bit, and `preference_fit`'s table where N is small enough for one."""
+    from sim.market import PreferenceFit
+
+    rng = np.random.default_rng(seed)
+    prefs = tuple(
+        Preference(int(rng.integers(n)), int(rng.integers(2)), float(rng.choice([0.5, 1.0, 2.3])))
+        for _ in range(count)
+    )
+    fit = PreferenceFit(prefs)
+    top = 2**n - 1 if n < 64 else 2**64 - 1
+    configs = rng.integers(0, top, size=(20, 3), dtype=np.uint64, endpoint=True)
+    got = fit(configs)
+    assert got.shape == configs.shape
+    np.testing.assert_array_equal(got, fit._fit(configs))
+    assert (fit._lookup is None) == (not prefs or len({p.decision for p in prefs}) > 16)
+    if n <= 12:
+        np.testing.assert_array_equal(got, preference_fit(prefs, n)[configs.astype(np.int64)])
