@@ -108,7 +108,7 @@ def starts_section(seeds: int) -> list[str]:
         "- **as shipped**: each scenario's own start (`fitted` for most: a configuration chosen",
         "  for the old market, the same for both strategies, which silo departments then leave);",
         f"- **no one favoured**: a random start and a burn-in of {BURN_IN} periods (five years of",
-        f"  months; `firm.start = \"random\"`, `firm.burn_in = {BURN_IN}`): each strategy has had",
+        f'  months; `firm.start = "random"`, `firm.burn_in = {BURN_IN}`): each strategy has had',
         "  that long to settle in the old market before period 0 (docs/ODD.md §5.2.1).",
         "",
         "| scenario | start | before | after | share before | shift's own effect |",
@@ -176,6 +176,7 @@ def learning_section(seeds: int) -> list[str]:
         "",
     ]
     return lines
+
 
 #: Section 3: the shipped sweep, its condition, and the variants of the robustness table.
 WHERE_SWEEP = "where_alignment_pays"
@@ -318,8 +319,11 @@ def where_section(
     spec = sweep.spec
     cases = result.cases
     points, per_point = cases["point"].nunique(), spec.seeds if seeds is None else seeds
-    fixed = ", ".join(f"`{k} = {v!r}`".replace("'", '"') for k, v in spec.overrides.items()
-                      if k != "market.shifts")
+    fixed = ", ".join(
+        f"`{k} = {v!r}`".replace("'", '"')
+        for k, v in spec.overrides.items()
+        if k != "market.shifts"
+    )
     lines = [
         "## 3. Where alignment pays",
         "",
@@ -342,7 +346,8 @@ def where_section(
         low, high = p.range if p.range is not None else (min(p.values), max(p.values))
         lines.append(
             f"| {p.name} | {p.label} | `{', '.join(p.paths)}` | {low:g} to {high:g}"
-            + (" (whole numbers)" if p.integer else "") + " |"
+            + (" (whole numbers)" if p.integer else "")
+            + " |"
         )
     held = share_ci(cases["holds"])
     gap = mean_ci(cases["value"])
@@ -357,20 +362,13 @@ def where_section(
         f"{_fmt(held, percent=True)} of them;",
         f"the mean difference is {_fmt(gap)} k€ per month.",
         "",
-        "| box | restricted | coverage (held out) | density (held out) | base rate left | clear |",
-        "| --- | --- | --- | --- | --- | --- |",
+        *_box_table(result),
     ]
-    for row in result.boxes.itertuples(index=False):
-        rules = "; ".join(_rules(result, row.box))
-        lines.append(
-            f"| {row.box} | {rules or 'nothing'} | {100 * row.test_coverage:.0f}% | "
-            f"{_fmt((row.test_density, row.test_density_low, row.test_density_high), percent=True)}"
-            f" | {100 * row.test_base_rate:.0f}% | {'yes' if row.clear else 'no'} |"
-        )
     scores = result.scores.set_index("parameter")["score"]
     noise = float(scores.get("(random noise)", np.nan))
-    matter = [name for name, score in scores.items() if name in found["parameters"]
-              and score > noise]
+    matter = [
+        name for name, score in scores.items() if name in found["parameters"] and score > noise
+    ]
     lines += [
         "",
         "Which parameters matter (extra-trees feature scores, summing to 1, no interval; a",
@@ -441,7 +439,8 @@ def where_section(
     lines += [
         "",
         f"The first box survives {len(survived)} of the {len(found['robustness']) - 1} changed "
-        "rules" + (f" ({'; '.join(survived)})" if survived else "")
+        "rules"
+        + (f" ({'; '.join(survived)})" if survived else "")
         + (f" and not the {'; '.join(failed)}." if failed else "."),
     ]
     among = [r for r in found["robustness"] if r["variant"].startswith(("choice", "aligned"))]
@@ -455,6 +454,22 @@ def where_section(
             "still separates where it pays most.",
         ]
     lines.append("")
+    return lines
+
+
+def _box_table(result) -> list[str]:
+    """The PRIM boxes as a Markdown table: restrictions, held-out coverage and density."""
+    lines = [
+        "| box | restricted | coverage (held out) | density (held out) | base rate left | clear |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in result.boxes.itertuples(index=False):
+        rules = "; ".join(_rules(result, row.box))
+        lines.append(
+            f"| {row.box} | {rules or 'nothing'} | {100 * row.test_coverage:.0f}% | "
+            f"{_fmt((row.test_density, row.test_density_low, row.test_density_high), percent=True)}"
+            f" | {100 * row.test_base_rate:.0f}% | {'yes' if row.clear else 'no'} |"
+        )
     return lines
 
 
@@ -563,7 +578,8 @@ def rivals_section(
         low, high = p.range if p.range is not None else (min(p.values), max(p.values))
         lines.append(
             f"| {p.name} | {p.label} | `{', '.join(p.paths)}` | {low:g} to {high:g}"
-            + (" (whole numbers)" if p.integer else "") + " |"
+            + (" (whole numbers)" if p.integer else "")
+            + " |"
         )
     held, gap = share_ci(cases["holds"]), mean_ci(cases["value"])
     lines += [
@@ -577,16 +593,8 @@ def rivals_section(
         f"in {_fmt(held, percent=True)} of them;",
         f"the mean difference is {_fmt(gap)} k€ per month per bakery.",
         "",
-        "| box | restricted | coverage (held out) | density (held out) | base rate left | clear |",
-        "| --- | --- | --- | --- | --- | --- |",
+        *_box_table(result),
     ]
-    for row in result.boxes.itertuples(index=False):
-        rules = "; ".join(_rules(result, row.box))
-        lines.append(
-            f"| {row.box} | {rules or 'nothing'} | {100 * row.test_coverage:.0f}% | "
-            f"{_fmt((row.test_density, row.test_density_low, row.test_density_high), percent=True)}"
-            f" | {100 * row.test_base_rate:.0f}% | {'yes' if row.clear else 'no'} |"
-        )
     scores = result.scores
     resamples = int(scores["resamples"].iloc[0])
     lines += [
@@ -607,8 +615,7 @@ def rivals_section(
     ]
     for row in scores.itertuples(index=False):
         versus = (
-            "" if row.parameter == NOISE
-            else f"{row.vs_noise_low:+.3f} to {row.vs_noise_high:+.3f}"
+            "" if row.parameter == NOISE else f"{row.vs_noise_low:+.3f} to {row.vs_noise_high:+.3f}"
         )
         lines.append(
             f"| {row.parameter} | {row.score:.3f} [{row.low:.3f}, {row.high:.3f}] | {versus} | "
@@ -652,8 +659,10 @@ def rivals_section(
     slope, last = found["slope"], found["levels"][-1]
     sign = "falls" if slope[2] < 0 else "rises" if slope[1] > 0 else "does not clearly change"
     still = (
-        "still pays on average" if last["gap"][1] > 0
-        else "clearly loses on average" if last["gap"][2] < 0
+        "still pays on average"
+        if last["gap"][1] > 0
+        else "clearly loses on average"
+        if last["gap"][2] < 0
         else "neither clearly pays nor loses on average"
     )
     lines += [
