@@ -339,16 +339,8 @@ def where_section(
             else "."
         ),
         "",
-        "| parameter | what | path | range |",
-        "| --- | --- | --- | --- |",
+        *_parameter_table(spec),
     ]
-    for p in spec.parameters:
-        low, high = p.range if p.range is not None else (min(p.values), max(p.values))
-        lines.append(
-            f"| {p.name} | {p.label} | `{', '.join(p.paths)}` | {low:g} to {high:g}"
-            + (" (whole numbers)" if p.integer else "")
-            + " |"
-        )
     held = share_ci(cases["holds"])
     gap = mean_ci(cases["value"])
     lines += [
@@ -454,6 +446,19 @@ def where_section(
             "still separates where it pays most.",
         ]
     lines.append("")
+    return lines
+
+
+def _parameter_table(spec) -> list[str]:
+    """A sweep's parameters as a Markdown table: name, label, scenario paths and range."""
+    lines = ["| parameter | what | path | range |", "| --- | --- | --- | --- |"]
+    for p in spec.parameters:
+        low, high = p.range if p.range is not None else (min(p.values), max(p.values))
+        lines.append(
+            f"| {p.name} | {p.label} | `{', '.join(p.paths)}` | {low:g} to {high:g}"
+            + (" (whole numbers)" if p.integer else "")
+            + " |"
+        )
     return lines
 
 
@@ -571,16 +576,8 @@ def rivals_section(
             + "` made this section; without those options it runs the file's)."
         ),
         "",
-        "| parameter | what | path | range |",
-        "| --- | --- | --- | --- |",
+        *_parameter_table(spec),
     ]
-    for p in spec.parameters:
-        low, high = p.range if p.range is not None else (min(p.values), max(p.values))
-        lines.append(
-            f"| {p.name} | {p.label} | `{', '.join(p.paths)}` | {low:g} to {high:g}"
-            + (" (whole numbers)" if p.integer else "")
-            + " |"
-        )
     held, gap = share_ci(cases["holds"]), mean_ci(cases["value"])
     lines += [
         "",
