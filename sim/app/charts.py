@@ -355,25 +355,10 @@ def kpi_layout(
 ) -> dict[str, Any]:
     """The four KPI panels' layout (efficiency, market value, profit, cash against the
     period), in the projector's type sizes; the over-time and debrief charts add their marks."""
-    font = {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
-    layout: dict[str, Any] = {
-        "font": font,
-        "margin": {"l": 78, "r": 14, "t": 8, "b": 52},
-        "showlegend": True,
-        "legend": {
-            "orientation": "h",
-            "x": 0.5,
-            "xanchor": "center",
-            "y": 1.0,
-            "yanchor": "top",
-            "font": {"size": MARK_PX},
-        },
-        "hovermode": hovermode,
-        "hoverlabel": {"font": {"size": MARK_PX}},
-        "plot_bgcolor": "white",
-        "paper_bgcolor": "white",
-        "shapes": [],
-    }
+    layout = _base_layout(
+        {"l": 78, "r": 14, "t": 8, "b": 52}, legend=True, hovermode=hovermode, keep_zoom=False
+    )
+    layout["shapes"] = []
     ylabels = {
         "efficiency": "efficiency",
         "market_value": "market value",
@@ -547,16 +532,9 @@ class TimelineChart:
             f" · {totals[i]} decision changes</span>"
             for i, where in enumerate(("upper", "lower"))
         )
-        layout: dict[str, Any] = {
-            "font": _font(),
-            "margin": {"l": 10, "r": 14, "t": 58, "b": 62},
-            "showlegend": False,
-            "hovermode": "closest",
-            "hoverlabel": {"font": {"size": MARK_PX}},
-            # grey between the departments and in the periods to come
-            "plot_bgcolor": "#e4e4e4",
-            "paper_bgcolor": "white",
-            "uirevision": "keep",
+        # grey between the departments and in the periods to come
+        layout = _base_layout({"l": 10, "r": 14, "t": 58, "b": 62}, background="#e4e4e4")
+        layout |= {
             "xaxis": {
                 "range": [-0.5, twins.horizon + 0.5],
                 "ticks": "outside",
@@ -641,6 +619,39 @@ _SAIL_Y = (0.0, 0.84)
 
 def _font() -> dict[str, Any]:
     return {"family": "DejaVu Sans, Arial, sans-serif", "size": LABEL_PX, "color": "#1a1a1a"}
+
+
+def _base_layout(
+    margin: dict[str, int],
+    *,
+    legend: bool = False,
+    hovermode: str = "closest",
+    background: str = "white",
+    keep_zoom: bool = True,
+) -> dict[str, Any]:
+    """What every live chart's layout shares: the projector's type, hover labels, a legend
+    (one row above the panels) or none; ``keep_zoom`` keeps a user's zoom across frames."""
+    layout: dict[str, Any] = {
+        "font": _font(),
+        "margin": margin,
+        "showlegend": legend,
+        "hovermode": hovermode,
+        "hoverlabel": {"font": {"size": MARK_PX}},
+        "plot_bgcolor": background,
+        "paper_bgcolor": "white",
+    }
+    if legend:
+        layout["legend"] = {
+            "orientation": "h",
+            "x": 0.5,
+            "xanchor": "center",
+            "y": 1.0,
+            "yanchor": "top",
+            "font": {"size": MARK_PX},
+        }
+    if keep_zoom:
+        layout["uirevision"] = "keep"
+    return layout
 
 
 def _axis(domain: tuple[float, float], anchor: str, title: str, span: tuple[float, float]):
@@ -773,23 +784,8 @@ class SailingChart:
             (0.0, wide[1]),  # no miles below none
             (0.0, max(sy[1], float(far.max(initial=0.0)) + 0.5)),
         )
-        layout: dict[str, Any] = {
-            "font": _font(),
-            "margin": {"l": 78, "r": 14, "t": 8, "b": 56},
-            "showlegend": True,
-            "legend": {
-                "orientation": "h",
-                "x": 0.5,
-                "xanchor": "center",
-                "y": 1.0,
-                "yanchor": "top",
-                "font": {"size": MARK_PX},
-            },
-            "hovermode": "closest",
-            "hoverlabel": {"font": {"size": MARK_PX}},
-            "plot_bgcolor": "white",
-            "paper_bgcolor": "white",
-            "uirevision": "keep",
+        layout = _base_layout({"l": 78, "r": 14, "t": 8, "b": 56}, legend=True)
+        layout |= {
             "xaxis": _axis(_SAIL_X[0], "y", "efficiency", self.map_limits[0]),
             "yaxis": _axis(_SAIL_Y, "x", "market value", self.map_limits[1]),
             "xaxis2": _axis(_SAIL_X[1], "y2", "miles sailed (decisions changed)", sx),
@@ -880,17 +876,8 @@ class DepartmentsChart:
         weights = [float(w) for _, _, w in self.edges]
         top = max(weights, default=1.0)
         data: list[dict[str, Any]] = []
-        layout: dict[str, Any] = {
-            "font": _font(),
-            "margin": {"l": 4, "r": 4, "t": 4, "b": 4},
-            "showlegend": False,
-            "hovermode": "closest",
-            "hoverlabel": {"font": {"size": MARK_PX}},
-            "plot_bgcolor": "white",
-            "paper_bgcolor": "white",
-            "uirevision": "keep",
-            "annotations": [],
-        }
+        layout = _base_layout({"l": 4, "r": 4, "t": 4, "b": 4})
+        layout["annotations"] = []
         for i in range(2):
             axis = "" if i == 0 else "2"
             hidden = {
