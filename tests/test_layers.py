@@ -41,8 +41,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "landscapes and market",
-        ("sim.landscape", "sim.market", "sim.environment", "sim.effects", "sim.demand",
-         "sim.purpose"),
+        (
+            "sim.landscape",
+            "sim.market",
+            "sim.environment",
+            "sim.effects",
+            "sim.demand",
+            "sim.purpose",
+        ),
     ),
     ("engine", ("sim.adaptation", "sim.resources", "sim.engine", "sim.metrics", "sim.frames")),
     ("compiled settings", ("sim.settings",)),

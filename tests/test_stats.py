@@ -388,6 +388,8 @@ def test_every_pair_reports_the_share_of_its_gap_there_before_the_shift():
     assert (share["mean"], share["ci_low"], share["ci_high"]) == pytest.approx(expected)
     assert share["ci_low"] < 0.5 < share["ci_high"]  # the true share is one half
     assert "share of the after-gap there before" in wide_differences(pairs).columns
+
+
 def test_km_median_is_silent_where_scipy_band_is_undefined():
     """The last firm recovering takes the survival estimate to 0, where scipy's log-log band is
     undefined and scipy warns (issue 20: the warning printed in `run`); km_median handles those
