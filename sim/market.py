@@ -81,19 +81,10 @@ class PreferenceFit:
         """While the preferences name at most `LOOKUP_DECISIONS` decisions: the fit of every
         setting of those decisions (`_fit` of a configuration setting just them, the same
         arithmetic) and the chunk tables (`chunk_tables`) that read a configuration's setting
-        (one look-up per 8 decisions instead of a pass per preference); None: computed."""
-        named = sorted({p.decision for p in self.preferences})
-        if not named or len(named) > self.LOOKUP_DECISIONS:
-            return None
-        settings = np.arange(2 ** len(named), dtype=np.uint64)
-        configs = np.zeros(settings.size, dtype=np.uint64)
-        for k, j in enumerate(named):
-            configs |= ((settings >> np.uint64(k)) & np.uint64(1)) << np.uint64(j)
-        bits = np.array(named, dtype=np.uint64)[None, None, :]
-        places = (np.uint64(1) << np.arange(len(named), dtype=np.uint64))[None, None, :]
-        offsets = np.zeros((1, 1), dtype=np.int64)
-        chunks = chunk_tables(bits, places, offsets, bits_read=max(named) + 1)
-        return chunks, self._fit(configs)
+        (one look-up per 8 decisions instead of a pass per preference); None: computed. Kept
+        per process for the preferences (`_fit_lookup`): every market of a scenario shares
+        its regimes' preferences, and a table of 2**16 fits costs tens of milliseconds."""
+        return _fit_lookup(self.preferences)
 
     def _fit(self, c: np.ndarray) -> np.ndarray:
         """V_pref of uint64 configurations ``c``, computed (`preference_fit`'s arithmetic)."""
@@ -108,6 +99,26 @@ class PreferenceFit:
             fit += p.weight * met[..., k]
         fit /= total
         return fit
+
+
+@lru_cache(maxsize=64)
+def _fit_lookup(preferences: tuple[Preference, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """`PreferenceFit._lookup` of ``preferences`` (read-only arrays, shared by every market)."""
+    named = sorted({p.decision for p in preferences})
+    if not named or len(named) > PreferenceFit.LOOKUP_DECISIONS:
+        return None
+    settings = np.arange(2 ** len(named), dtype=np.uint64)
+    configs = np.zeros(settings.size, dtype=np.uint64)
+    for k, j in enumerate(named):
+        configs |= ((settings >> np.uint64(k)) & np.uint64(1)) << np.uint64(j)
+    bits = np.array(named, dtype=np.uint64)[None, None, :]
+    places = (np.uint64(1) << np.arange(len(named), dtype=np.uint64))[None, None, :]
+    offsets = np.zeros((1, 1), dtype=np.int64)
+    chunks = chunk_tables(bits, places, offsets, bits_read=max(named) + 1)
+    fits = PreferenceFit(preferences)._fit(configs)
+    chunks.flags.writeable = False
+    fits.flags.writeable = False
+    return chunks, fits
 
 
 @dataclass(frozen=True)

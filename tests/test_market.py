@@ -196,3 +196,18 @@ def test_preference_fits_on_demand_are_the_tables_fits(n, count, seed):
     assert (fit._lookup is None) == (not prefs or len({p.decision for p in prefs}) > 16)
     if n <= 12:
         np.testing.assert_array_equal(got, preference_fit(prefs, n)[configs.astype(np.int64)])
+
+
+def test_markets_with_the_same_preferences_share_one_table_of_fits():
+    """The table of fits over the named decisions' settings is made once per process for a
+    regime's preferences (every market of a scenario has the same), read-only, and gives the
+    same fits as the computation preference by preference."""
+    from sim.market import PreferenceFit
+
+    prefs = tuple(Preference(i, i % 2, 1.0 + i / 10) for i in range(0, 40, 3))
+    first, second = PreferenceFit(prefs), PreferenceFit(tuple(prefs))
+    assert first._lookup is second._lookup
+    chunks, fits = first._lookup
+    assert not chunks.flags.writeable and not fits.flags.writeable
+    configs = np.random.default_rng(3).integers(0, 2**40, size=500, dtype=np.uint64)
+    np.testing.assert_array_equal(second(configs), first._fit(configs))
