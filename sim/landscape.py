@@ -221,6 +221,9 @@ class NKTables:
         out = np.empty((2**n, len(groups)))
         plan = _group_plan(self.deps, tuple(tuple(int(i) for i in g) for g in groups))
         for d, (size, parts, spread) in enumerate(plan):
+            if len(size) == n and n <= _GATHERED_DECISIONS:  # every decision's bits read
+                out[:, d] = self._gathered_total(tuple(i for i, *_ in parts)) / len(parts)
+                continue
             total = np.zeros(size)
             for i, *how in parts:
                 total += _arrange(self.tables[i], *how)
@@ -230,6 +233,14 @@ class NKTables:
                 out[:, d].reshape((2,) * n), _arrange(mean.reshape(-1), shape, order, view, None)
             )
         return out
+
+    def _gathered_total(self, group: tuple[int, ...]) -> np.ndarray:
+        """The sum of ``group``'s contributions in every configuration, added decision by
+        decision in ``group``'s order (as `group_means`' loop: the same numbers), from one
+        look-up of every contribution (`_table_rows`) and a reduction over the decisions
+        (over the outer axis numpy adds row after row, in order)."""
+        flat = np.concatenate(self.tables) if self.tables else np.zeros(0)
+        return np.add.reduce(flat.take(_table_rows(self.deps, group)), axis=0)
 
     def fitness(self) -> np.ndarray:
         """Mean contribution of every configuration, shape (2**N,)."""
@@ -305,6 +316,22 @@ def _arrange(values: np.ndarray, shape, order, view, block) -> np.ndarray:
     its innermost axes are broadcast or short, and quickly in contiguous blocks."""
     arranged = values.reshape(shape).transpose(order).reshape(view)
     return arranged if block is None else np.ascontiguousarray(np.broadcast_to(arranged, block))
+
+
+#: Most decisions for which `NKTables.group_means` reads a group of every decision with one
+#: look-up per contribution (`_table_rows`: N x 2**N indices, 0.5 MB at 12).
+_GATHERED_DECISIONS = 12
+
+
+@lru_cache(maxsize=32)  # structures repeat across seeds (next_k, modular without K)
+def _table_rows(deps: tuple[tuple[int, ...], ...], group: tuple[int, ...]) -> np.ndarray:
+    """Where each of ``group``'s contributions is in every configuration, in the decisions'
+    tables end to end (`NKTables._flat`), shape (len(group), 2**N) (read-only)."""
+    n = len(deps)
+    starts = np.cumsum([0] + [2 ** (1 + len(d)) for d in deps])
+    at = np.stack([starts[i] + _gathered_bits(n, (i, *deps[i])) for i in group])
+    at.flags.writeable = False
+    return at
 
 
 @lru_cache(maxsize=64)  # small ones repeat; each holds up to 2**N indices

@@ -167,3 +167,25 @@ def test_interaction_edges_are_the_graphs_edges_and_give_its_dependencies(struct
     edges = interaction_edges(structure, departments, rng=np.random.default_rng(7), **options)
     assert sorted(graph.edges) == sorted(edges) and len(set(edges)) == len(edges)
     assert edge_dependencies(9, edges) == dependencies(graph)
+
+
+def test_group_means_of_every_decision_read_at_once_are_the_plans_numbers(monkeypatch):
+    """A group reading every decision's bits (N <= 12) is added up from one look-up of every
+    contribution; its means equal the broadcast plan's bit for bit, for random structures,
+    groups in any order and groups that read only some bits."""
+    import sim.landscape as landscape
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        n = int(rng.integers(1, 13))
+        k = int(rng.integers(0, n))
+        deps = [
+            sorted(rng.choice([j for j in range(n) if j != i], size=k, replace=False).tolist())
+            for i in range(n)
+        ]
+        land = landscape.NKTables.draw(deps, rng)
+        groups = [rng.permutation(n).tolist(), list(range(max(1, n // 2)))]
+        fast = land.group_means(groups)
+        with monkeypatch.context() as patch:
+            patch.setattr(landscape, "_GATHERED_DECISIONS", -1)  # the plan for every group
+            np.testing.assert_array_equal(fast, land.group_means(groups))
