@@ -20,7 +20,7 @@ look-up or not, `Engine._fast_rows`: both give the same numbers.)
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -173,9 +173,16 @@ class Engine:
     """
 
     def __init__(
-        self, *, departments: Sequence[Sequence[int]], horizon: int, capacity: int = 1
+        self,
+        *,
+        departments: Sequence[Sequence[int]],
+        horizon: int,
+        capacity: int = 1,
+        records: Iterable[str] | None = None,
     ) -> None:
         self.departments = tuple(tuple(int(i) for i in d) for d in departments)
+        # populations' records kept besides who is where (`History.POPULATION`); None: all
+        self.records = None if records is None else History.population_records(records)
         self.n = sum(len(d) for d in self.departments)
         self.size = 2**self.n
         self.config_mask = np.uint64(2**self.n - 1)  # a random word's bits -> a configuration
@@ -435,6 +442,21 @@ class Engine:
             single_firms=bool((self.group == _UNSET).any()),
             resources=bool(self.resourced.any()),
             purpose=self._purposeful,
+            keep=self.records,
+        )
+        h = self.history
+        # whether a period's outcomes (performance, money) are needed: else only who is where
+        # is recorded (populations whose records leave out performance: `records`)
+        self._outcomes = not (
+            self.records is not None
+            and not h.single_firms
+            and h.performance is None
+            and h.performance_norm is None
+            and not self.bankruptcy.any()
+            and not self._adaptive
+            and not self._competing
+            and not bool(self.resourced.any())
+            and not self._purposeful
         )
         self.entrants = np.zeros((t1, self.groups), dtype=np.int64)
         if self._adaptive:
@@ -1442,6 +1464,10 @@ class Engine:
             h.cash[t, dead] = self.cash[dead]
         rows = slice(None) if active.size == self.rows else active  # the same, read faster
         configs = self.config[rows]
+        if not self._outcomes:  # nothing recorded or decided reads performance or money
+            h.config[t, rows] = configs
+            h.ids[t] = self.ids
+            return
         m = self.market[rows]
         if self.on_demand:
             land = self._evaluate("efficiency_at", m, configs)
@@ -1711,7 +1737,8 @@ class History:
     ``engagement`` (else None). An engine of populations only (``single_firms=False``) keeps
     what a population's log reads, ``config``, ``ids``, ``performance`` and
     ``performance_norm``; the other records are None (at 100,000 firms they would take
-    gigabytes).
+    gigabytes). ``keep`` (an engine of populations only): of ``performance`` and
+    ``performance_norm``, those kept (`Engine`'s ``records``; all by default).
     """
 
     FLOATS = (
@@ -1725,6 +1752,21 @@ class History:
     )
     #: What an engine of populations only records.
     POPULATION = ("config", "ids", "performance", "performance_norm")
+    #: What an engine of populations always records (who is where), whatever ``keep``.
+    POPULATION_IDENTITY = ("config", "ids")
+
+    @classmethod
+    def population_records(cls, records: Iterable[str]) -> frozenset[str]:
+        """``records`` checked: names of `POPULATION` (a wrong one is an error naming it and
+        the allowed ones)."""
+        names = [records] if isinstance(records, str) else list(records)
+        wrong = [name for name in names if name not in cls.POPULATION]
+        if wrong:
+            raise ValueError(
+                f"records: {', '.join(map(repr, wrong))} is not a population's per-period "
+                f"record; allowed: {', '.join(cls.POPULATION)}"
+            )
+        return frozenset(names)
 
     def __init__(
         self,
@@ -1738,12 +1780,17 @@ class History:
         single_firms: bool = True,
         resources: bool = False,
         purpose: bool = False,
+        keep: frozenset[str] | None = None,
     ) -> None:
         shape = (periods, rows)
         self.periods, self.rows, self.single_firms = periods, rows, single_firms
 
         def kept(name: str) -> bool:
-            return single_firms or name in self.POPULATION
+            if single_firms:
+                return True
+            return name in self.POPULATION_IDENTITY or (
+                name in self.POPULATION and (keep is None or name in keep)
+            )
 
         for name in self.FLOATS:
             setattr(self, name, np.full(shape, np.nan) if kept(name) else None)

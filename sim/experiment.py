@@ -334,19 +334,31 @@ def run_markets(
     strategies: Sequence[str] | None = None,
     *,
     batch_rows: int = BATCH_ROWS,
+    records: Iterable[str] | None = None,
 ) -> Iterator[Market]:
     """Markets of ``scenario`` on each seed with a firm (or population) per strategy, run to
     the horizon in batches of at most ``batch_rows`` firms stepped together; yielded in the
     order of ``seeds`` (the same numbers as running each alone); ``scenario`` may be a
-    scenario's name or file."""
+    scenario's name or file. ``records`` (populations only): of a population's per-period
+    records besides who is where (``config``, ``ids``), those kept: ``performance``,
+    ``performance_norm`` (all by default; with neither, a period computes no performance
+    but selection's, docs/ODD.md 9.1)."""
     scenario = as_scenario(scenario)
+    if records is not None and scenario.population.firms == 1:
+        raise UsageError(
+            "records",
+            "applies to populations (population.firms > 1); a single firm's per-period fields "
+            "are kept with run_experiment(records=...)",
+            records,
+            source="run_markets",
+        )
     names = tuple(strategies) if strategies is not None else scenario.compared_strategies
     per_market = max(1, len(names) * scenario.population.firms)
     seeds = list(seeds)
     step = _per_batch(scenario, per_market, batch_rows)
     for start in range(0, len(seeds), step):
         with _collector_paused():
-            engine = engine_for(scenario, markets=len(seeds[start : start + step]))
+            engine = engine_for(scenario, markets=len(seeds[start : start + step]), records=records)
             chunk = [
                 Market(scenario=scenario, strategies=names, rng=seed, engine=engine)
                 for seed in seeds[start : start + step]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -659,10 +659,16 @@ def _check_on_demand(scenario: Scenario) -> None:
         )
 
 
-def engine_for(scenario: Scenario, *, markets: int = 1) -> Engine:
-    """An empty engine for the scenario's departments and horizon, with room for ``markets``."""
+def engine_for(
+    scenario: Scenario, *, markets: int = 1, records: Iterable[str] | None = None
+) -> Engine:
+    """An empty engine for the scenario's departments and horizon, with room for ``markets``;
+    ``records``: a population's per-period records kept (`sim.engine.History`; all by default)."""
     return Engine(
-        departments=scenario.department_decisions, horizon=scenario.horizon, capacity=markets
+        departments=scenario.department_decisions,
+        horizon=scenario.horizon,
+        capacity=markets,
+        records=records,
     )
 
 

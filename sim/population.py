@@ -61,11 +61,20 @@ class PopulationLog:
 
     @property
     def performance(self) -> np.ndarray:
-        return self._history().performance[:, self.rows]
+        return self._kept("performance")[:, self.rows]
 
     @property
     def performance_norm(self) -> np.ndarray:
-        return self._history().performance_norm[:, self.rows]
+        return self._kept("performance_norm")[:, self.rows]
+
+    def _kept(self, name: str) -> np.ndarray:
+        values = getattr(self._history(), name)
+        if values is None:
+            raise ValueError(
+                f"{name} was not recorded: the markets were run with records= leaving it out "
+                f"(run_markets(..., records=[{name!r}]) keeps it)"
+            )
+        return values
 
     @property
     def entrants(self) -> np.ndarray:

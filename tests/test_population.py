@@ -97,3 +97,31 @@ def test_incumbent_survival_and_distinct_forms():
     assert survival[0] == 1.0 and 0.0 <= survival[1] <= 1.0
     forms = log.distinct_forms()
     assert forms[0] > 90 and np.all(forms >= 1) and np.all(forms <= 100)
+
+
+@pytest.mark.parametrize("k", [0, 5])
+def test_populations_run_with_fewer_records_keep_the_same_firms_and_numbers(k):
+    """`run_markets(records=...)`: who is where (configurations, identities) is the same with
+    any records left out; a kept record equals the full run's bit for bit; an omitted one is a
+    clear error; wrong names and single firms are refused, naming what is allowed."""
+    from sim.experiment import run_markets
+    from sim.validation.experiments import VALIDATION_DIR
+
+    sc = load_scenario(VALIDATION_DIR / "levinthal_1997.toml", {"market.k": k, "horizon": 30})
+    full = list(run_markets(sc, range(4), ["levinthal"]))
+    bare = list(run_markets(sc, range(4), ["levinthal"], records=()))
+    norm = list(run_markets(sc, range(4), ["levinthal"], records=["performance_norm"]))
+    assert not bare[0].engine._outcomes and norm[0].engine._outcomes
+    for a, b, c in zip(full, bare, norm, strict=True):
+        la, lb, lc = (m.populations[0].log for m in (a, b, c))
+        np.testing.assert_array_equal(la.ids, lb.ids)
+        np.testing.assert_array_equal(la.configs, lb.configs)
+        np.testing.assert_array_equal(la.entrants, lb.entrants)
+        np.testing.assert_array_equal(la.performance_norm, lc.performance_norm)
+        np.testing.assert_array_equal(la.ids, lc.ids)
+    with pytest.raises(ValueError, match="performance was not recorded"):
+        _ = bare[0].populations[0].log.performance
+    with pytest.raises(ValueError, match="allowed: config, ids, performance, performance_norm"):
+        list(run_markets(sc, range(1), ["levinthal"], records=["cash"]))
+    with pytest.raises(ValueError, match="applies to populations"):
+        list(run_markets("bakery_gluten_free", range(1), records=["performance"]))
