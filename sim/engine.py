@@ -20,6 +20,7 @@ look-up or not, `Engine._fast_rows`: both give the same numbers.)
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -59,6 +60,33 @@ _ENTRY_SLOT = streams.SLOTS + 40
 # the burn-in's keys: each row's key mixed with this constant (`Engine._burn_in`)
 _BURN_IN_KEYS = np.uint64(0xA0761D6478BD642F)
 _UNSET = -1
+#: Most combinations of proposals (P ** D) a hierarchical head office evaluates all of; above,
+#: it screens those within two departments of the departments' first proposals (docs/ODD.md
+#: 7.9). Every shipped scenario is below it (at most 2 ** 5 = 32).
+HEAD_OFFICE_COMBINATIONS = 64
+
+
+@functools.lru_cache(maxsize=64)
+def _screened_choices(departments: int, proposals: int) -> np.ndarray:
+    """The combinations a head office screens when P ** D exceeds `HEAD_OFFICE_COMBINATIONS`:
+    each department's first proposal, then every combination replacing one department's by
+    another of its proposals (department by department, proposal by proposal), then every one
+    replacing two departments' (pairs of departments in order, the first one's proposal varying
+    slowest): shape (1 + D (P - 1) + D (D - 1) / 2 (P - 1) ** 2, D), proposal indices."""
+    rows = [np.zeros(departments, dtype=np.int64)]
+    for d in range(departments):
+        for p in range(1, proposals):
+            row = np.zeros(departments, dtype=np.int64)
+            row[d] = p
+            rows.append(row)
+    for a, b in itertools.combinations(range(departments), 2):
+        for p, q in itertools.product(range(1, proposals), repeat=2):
+            row = np.zeros(departments, dtype=np.int64)
+            row[a], row[b] = p, q
+            rows.append(row)
+    choices = np.stack(rows)
+    choices.flags.writeable = False
+    return choices
 
 
 def _blocks(
@@ -1130,17 +1158,44 @@ class Engine:
         parts = chosen.reshape(rows.size, d_count, proposals) & self.masks[None, :, None]
         new = parts[:, :, 0].sum(axis=1)  # departments own disjoint bits
         if hierarchical.any():
-            head = parts[hierarchical]
+            screened = hierarchical & (
+                self.proposals[rows].astype(float) ** d_count > HEAD_OFFICE_COMBINATIONS
+            )
+            if not screened.any():  # every combination of every row (as always)
+                new[hierarchical] = self._head_office(rows, start, parts, hierarchical, t)
+            else:  # rows by their own proposals: all combinations, or screened ones
+                for group in (hierarchical & ~screened, screened):
+                    if group.any():
+                        p = int(self.proposals[rows[group]].max())
+                        head = parts[:, :, :p]
+                        new[group] = self._head_office(rows, start, head, group, t)
+        return new
+
+    def _head_office(
+        self, rows: np.ndarray, start: np.ndarray, parts: np.ndarray, which: np.ndarray, t: int
+    ) -> np.ndarray:
+        """The configurations the head office adopts for rows ``which`` (a mask over ``rows``)
+        from the departments' proposal ``parts`` (rows, D, P): the status quo or a combination,
+        whichever has the highest P_hat (the status quo wins ties, then the first in order).
+        The combinations are every one (Cartesian product, the first department's proposal
+        varying slowest) while P ** D is at most `HEAD_OFFICE_COMBINATIONS`; above, those that
+        differ from the departments' first proposals in at most two departments
+        (`_screened_choices`, docs/ODD.md 7.9)."""
+        head = parts[which]
+        d_count, p = head.shape[1], head.shape[2]
+        if p**d_count <= HEAD_OFFICE_COMBINATIONS:
             combos = head[:, 0]
             for d in range(1, d_count):
                 combos = (combos[:, :, None] + head[:, d][:, None, :]).reshape(head.shape[0], -1)
-            cands = np.concatenate((start[hierarchical][:, None], combos), axis=1)
-            scores = self.perceived(rows[hierarchical], cands, start=start[hierarchical])
-            best = np.argmax(scores, axis=1)
-            if self.traced.any():
-                self._trace_choice(rows[hierarchical], cands, scores, best, t)
-            new[hierarchical] = cands[np.arange(cands.shape[0]), best]  # status quo wins ties
-        return new
+        else:
+            choice = _screened_choices(d_count, p)  # (C, D): each department's proposal
+            combos = head[:, np.arange(d_count)[None, :], choice].sum(axis=2)  # disjoint bits
+        cands = np.concatenate((start[which][:, None], combos), axis=1)
+        scores = self.perceived(rows[which], cands, start=start[which])
+        best = np.argmax(scores, axis=1)
+        if self.traced.any():
+            self._trace_choice(rows[which], cands, scores, best, t)
+        return cands[np.arange(cands.shape[0]), best]  # status quo wins ties
 
     def select(self, t: int, start: np.ndarray) -> None:
         """Levinthal's (1997) selection in each population that has it: a firm survives with

@@ -521,3 +521,106 @@ def test_sequential_runs_are_bit_identical_to_before_the_order_option():
     digest = hashlib.sha256(np.ascontiguousarray(efficiency).tobytes()).hexdigest()
     assert digest == "38636fa3c72ed58f4704951c8d0cfce4626720db86653c2a41511eea4ca31e25"
     assert int(result.runs["cycled"].sum()) == 1
+
+
+def _many_departments(departments: int, *, proposals: int = 2, horizon: int = 30) -> dict:
+    """A scenario of ``departments`` departments of two decisions each, a hierarchical aligned
+    strategy with ``proposals`` proposals and a hierarchical one with one (never screened)."""
+    from sim.scenario.load import validate_scenario
+
+    names = [f"d{i}" for i in range(2 * departments)]
+    hierarchical = {"alpha": 0.7, "coordination": "hierarchical", "sensing": 0.3, "p_jump": 0.05}
+    return validate_scenario(
+        {
+            "name": f"departments_{departments}",
+            "horizon": horizon,
+            "seeds": 4,
+            "departments": [
+                {"name": f"dept{d}", "decisions": names[2 * d : 2 * d + 2]}
+                for d in range(departments)
+            ],
+            "efficiency": {"structure": "nearly_decomposable", "k_within": 1, "cross": 1},
+            "market": {
+                "rho": 0.2,
+                "k": 2,
+                "regimes": [
+                    {
+                        "name": "before",
+                        "preferences": [{"decision": n, "value": 1} for n in names[::3]],
+                    },
+                    {
+                        "name": "after",
+                        "preferences": [{"decision": n, "value": 1} for n in names[1::3]],
+                    },
+                ],
+                "shifts": [{"kind": "abrupt", "at": horizon // 2, "to": "after"}],
+            },
+            "firm": {"beta": 0.6, "start": "random"},
+            "strategies": {
+                "aligned": {**hierarchical, "proposals": proposals},
+                "one_proposal": {**hierarchical, "proposals": 1},
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("departments, screened", [(6, False), (7, True), (8, True)])
+def test_a_head_office_screens_combinations_only_above_its_limit(departments, screened):
+    """Up to `HEAD_OFFICE_COMBINATIONS` (2 ** 6 = 64) the head office evaluates every
+    combination of its departments' two proposals; above, the status quo and the combinations
+    that differ from the departments' first proposals in at most two departments (1 + D + D (D
+    - 1) / 2 of them), and it adopts the one with the highest P_hat."""
+    from sim.engine import HEAD_OFFICE_COMBINATIONS
+
+    sc = _many_departments(departments)
+    market = Market(scenario=sc, strategies=["aligned"], rng=3)
+    firm = market.firms[0]
+    firm.trace()
+    expected = (
+        1 + departments + departments * (departments - 1) // 2 if screened else 2**departments
+    )
+    assert (2**departments > HEAD_OFFICE_COMBINATIONS) == screened
+    for _ in range(12):
+        market.step()
+        trace = firm.trace_frame()
+        trace = trace[trace["period"] == market.period]
+        office = trace[trace["step"] == "head office"]
+        assert len(office) == 1 + expected  # the status quo, then the combinations
+        proposals = trace[(trace["step"] == "department") & (trace["proposal_rank"] >= 0)]
+        first, second = {}, {}
+        for row in proposals.itertuples():
+            mask = firm.departments[row.department].mask
+            (first if row.proposal_rank == 0 else second)[row.department] = int(row.config) & mask
+        for d in first:  # a department with one alternative repeats its best
+            second.setdefault(d, first[d])
+        combos = office["config"].to_numpy()[1:]
+        base = sum(first.values())
+        changed = [
+            sum((int(c) & firm.departments[d].mask) != first[d] for d in first) for c in combos
+        ]
+        assert combos[0] == base and max(changed) <= (2 if screened else departments)
+        if screened:  # every combination within two departments of the first proposals
+            import itertools
+
+            within = {base}
+            for a, b in itertools.combinations(sorted(first), 2):
+                within |= {
+                    base - first[a] + second[a],
+                    base - first[a] - first[b] + second[a] + second[b],
+                }
+            within |= {base - first[d] + second[d] for d in first}
+            assert set(int(c) for c in combos) == within
+        chosen = office[office["proposal_rank"] == 0]
+        assert chosen["config"].item() == firm.config
+        assert chosen["perceived_performance"].item() == office["perceived_performance"].max()
+
+
+def test_screened_and_exhaustive_head_offices_give_the_same_numbers_alone_and_together():
+    """A screening head office (two proposals, 8 departments) and an exhaustive one (one
+    proposal) in one market, or in one batch, give each the numbers it gives alone."""
+    sc = _many_departments(8, horizon=20)
+    together = run_experiment(sc, seeds=3, strategies=["aligned", "one_proposal"]).periods
+    for name in ("aligned", "one_proposal"):
+        alone = run_experiment(sc, seeds=3, strategies=[name]).periods
+        mine = together[together["strategy"] == name].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True), check_categorical=False)
