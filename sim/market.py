@@ -339,9 +339,16 @@ class OnDemandLandscapes:
         steepest-ascent local searches (`sim.landscape.best_configuration`'s climb, from the
         same starts), each step scoring every one-bit flip by the change it makes, over only
         the contributions it changes; the peaks are then scored by `performance_at`."""
+        return self.best_from(restart_starts(self.environment.n, restarts, key))
+
+    def best_from(self, starts: np.ndarray) -> BestConfiguration:
+        """The best peak of steepest-ascent local searches from ``starts`` (uint64
+        configurations; `best_by_restarts`' climb): from the last port, the warm start that
+        follows a port while customers move (docs/ODD.md 7.2)."""
         n = self.environment.n
         terms = self._linear_terms()
-        current = restart_starts(n, restarts, key)
+        current = np.array(starts, dtype=np.uint64).reshape(-1)
+        restarts = current.size
         climbing = np.arange(restarts)
         scorers = [_flip_scorer(land, coefficient) for land, coefficient in terms[0]]
         while climbing.size:

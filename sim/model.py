@@ -546,7 +546,11 @@ class Market(mesa.Model):
         state = self.state
         if self.on_demand:
             restarts, key = self.spec.metrics.port_restarts, int(firm_keys(self.seed, "port", 1)[0])
-            if self.port_is_estimate:
+            if self.port_is_estimate and self.environment.shifting:
+                # customers moving a little each period: the port followed by a climb from
+                # the last one (O(N) steps); the full search again once the shift is over
+                best = state.landscapes.best_from(np.array([state.port], dtype=np.uint64))
+            elif self.port_is_estimate:
                 best = state.landscapes.best_by_restarts(restarts, key)
             else:  # every configuration, evaluated on demand: exact, as the tables
                 best = best_configuration(state.landscapes.performance_at, self.n_decisions)

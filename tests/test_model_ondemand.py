@@ -137,3 +137,50 @@ def test_markets_evaluated_together_give_each_market_alone_its_numbers():
         alone = run_experiment(scenario, seeds=[seed]).periods
         mine = together[together["seed"] == seed].reset_index(drop=True)
         pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
+
+
+def test_during_a_gradual_shift_the_estimated_port_is_followed_by_a_climb_from_the_last():
+    """Above 16 decisions, while customers move in a gradual shift, the port is re-estimated
+    each period by one steepest-ascent climb from the last port (not the full search): each
+    period's port is a local peak of that period's performance, at least as good as the last
+    port there; when the shift is over the full search (`best_by_restarts`) runs again, so the
+    port is then the one a market built after the shift would estimate."""
+    from sim.market import OnDemandLandscapes
+
+    shift = [{"kind": "gradual", "at": 10, "to": "direct_custom", "duration": 8}]
+    sc = load_scenario("scenarios/furniture_maker.toml", {"market.shifts": shift, "horizon": 24})
+    market = Market(scenario=sc, rng=2, strategies=["aligned"])
+    land = market.landscapes
+    searches = []
+    full = OnDemandLandscapes.best_by_restarts
+
+    def counted(self, restarts, key):
+        searches.append(market.period)
+        return full(self, restarts, key)
+
+    OnDemandLandscapes.best_by_restarts = counted
+    try:
+        flips = np.uint64(1) << np.arange(32, dtype=np.uint64)
+        followed = 0
+        for _ in range(sc.horizon):
+            last = np.array([market.port], dtype=np.uint64)
+            market.step()
+            port = np.array([market.port], dtype=np.uint64)
+            now = land.performance_at(port)[0]
+            assert now == market.best_performance
+            if market.environment.shifting:
+                followed += 1
+                assert now >= land.performance_at(last)[0]  # the climb starts at the last port
+                assert (land.performance_at(port ^ flips) <= now).all()  # and ends on a peak
+    finally:
+        OnDemandLandscapes.best_by_restarts = full
+    assert followed >= 6
+    assert len(searches) == 1  # once, when the shift is over (not in every period of it)
+    after = full(land, sc.metrics.port_restarts, _port_key(market))
+    assert (after.config, after.value) == (market.port, market.best_performance)
+
+
+def _port_key(market: Market) -> int:
+    from sim.streams import firm_keys
+
+    return int(firm_keys(market.seed, "port", 1)[0])
