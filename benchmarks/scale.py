@@ -12,8 +12,11 @@ Prints three tables, each measured in this one invocation:
                          decision, the slope from the previous N (µs per added decision), the
                          spread of the repeats (max / min), the share of the time spent
                          estimating the port (`Market._refresh_port`: once per market and per
-                         shift, the best of 200 local searches above 16 decisions) and the head
-                         office's combinations per period (proposals ** departments = 2**D)
+                         abrupt shift, the best of 200 local searches above 16 decisions), the
+                         cost without it (µs per firm-period) and the head office's
+                         combinations per period (proposals ** departments = 2**D up to
+                         `sim.engine.HEAD_OFFICE_COMBINATIONS`, 64; above, the screened ones:
+                         1 + D + D (D - 1) / 2)
   N = 20 against b1f059f the synthetic N = 20 firm, 2 strategies x 30 seeds: CPU time and peak
                          resident memory of this checkout against commit b1f059f (checked out
                          into a temporary git worktree), each in fresh interpreters,
@@ -29,10 +32,13 @@ The tolerance, 25%, is the noise of the measurement: each cost is a median of th
 whose spread (printed) is typically 5-15% on a loaded two-core machine, so a ratio of two of
 them varies by up to about 25%; where a spread exceeds it the verdict is marked unreliable
 (measure again on a quiet machine). Note that N_min = 12 is read from tables while N_max = 48 is
-evaluated on demand, and that the head office's combinations (2**D for the aligned strategy's
-two proposals per department) grow exponentially with the number of departments D = N / 6:
-that is the model's hierarchical coordination (every combination of the departments'
-proposals is scored), not the landscape.
+evaluated on demand. The head office's combinations (2**D for the aligned strategy's two
+proposals per department) would grow exponentially with the number of departments D = N / 6;
+above 64 the head office screens those within two departments of the first proposals
+(docs/ODD.md 7.9), so they grow as D**2 / 2. The port's estimate is per market and per abrupt
+shift (200 climbs of about N / 2 steps over N flips: N**2 per market), divided here over 2
+firms x 60 periods; the line "without the port" gives the ratio of the rest (information; the
+target counts everything).
 
 A competing market of 1,000 firms x 100 seeds is not measured here (issue 22's last memory
 target is left to the competition benchmark, `benchmarks/competition_speed.py`).
@@ -127,29 +133,40 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement")
     parser.add_argument("--quick", action="store_true", help="fewer seeds; no baseline")
     parser.add_argument("--sizes", default="12,16,20,24,32,40,48", help="N to measure")
+    parser.add_argument(
+        "--linear-only", action="store_true", help="only the cost per firm-period and its verdict"
+    )
     args = parser.parse_args()
+    from sim.engine import HEAD_OFFICE_COMBINATIONS
     from sim.limits import TABULATED_DECISIONS
 
     seeds, horizon = (2, 20) if args.quick else (6, 60)
     print(f"cost per firm-period ({seeds} seeds x 2 strategies x {horizon} periods, medians)")
     print(
         f"{'N':>4} {'landscapes':>11} {'µs/firm-period':>15} {'µs/decision':>12} "
-        f"{'slope µs/dec':>13} {'spread':>7} {'port':>6} {'combinations':>13}"
+        f"{'slope µs/dec':>13} {'spread':>7} {'port':>6} {'without port':>13} "
+        f"{'combinations':>13}"
     )
     sizes = [int(x) for x in args.sizes.split(",")]
-    costs, spreads, previous = {}, {}, None
+    costs, spreads, previous, rest = {}, {}, None, {}
     for n in sizes:
         runs = [measure(RUN, ROOT, str(n), str(seeds), str(horizon)) for _ in range(args.repeats)]
         per = [r["seconds"] / r["firm_periods"] * 1e6 for r in runs]
         us = costs[n] = statistics.median(per)
         spreads[n] = max(per) / min(per) - 1.0
         port = statistics.median(r["port_seconds"] / r["seconds"] for r in runs)
+        rest[n] = statistics.median(
+            (r["seconds"] - r["port_seconds"]) / r["firm_periods"] * 1e6 for r in runs
+        )
         mode = "tables" if n <= TABULATED_DECISIONS else "on demand"
         slope = f"{(us - costs[previous]) / (n - previous):13.1f}" if previous else f"{'':>13}"
         departments = -(-n // 6)
+        combinations = 2**departments
+        if combinations > HEAD_OFFICE_COMBINATIONS:  # screened (two proposals each)
+            combinations = 1 + departments + departments * (departments - 1) // 2
         print(
             f"{n:>4} {mode:>11} {us:>15.0f} {us / n:>12.1f} {slope} {spreads[n]:>6.0%} "
-            f"{port:>6.0%} {2**departments:>13,}"
+            f"{port:>6.0%} {rest[n]:>13.0f} {combinations:>13,}"
         )
         previous = n
     low, high = min(sizes), max(sizes)
@@ -160,7 +177,11 @@ def main() -> None:
         f"({high}/{low} x {1 + TOLERANCE:.2f}): {_met(ratio <= bound)}"
         + (" (unreliable: a spread above the tolerance; measure on a quiet machine)" * noisy)
     )
-    if args.quick:
+    print(
+        f"  without the port's estimate (information): ratio {rest[high] / rest[low]:.1f}x "
+        f"({rest[low]:.0f} -> {rest[high]:.0f} µs per firm-period)"
+    )
+    if args.quick or args.linear_only:
         return
     print(f"\nN = 20, 2 strategies x 30 seeds: this checkout against {BASELINE} (medians)")
     with checkout(BASELINE) as base:
