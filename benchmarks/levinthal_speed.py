@@ -11,8 +11,8 @@ Run: `pip install -e '.[bench]'` (installs nkscape), then `python benchmarks/lev
 `python benchmarks/levinthal_speed.py --numpy` (no nkscape needed): issue 22's target instead,
 this model against the same protocol written in plain numpy (`numpy_protocol`), in this one
 process, alternately (each first in turn), in CPU time (the machine may be shared), medians of
-``--repeats``; prints the budget (<= 2x), the measured ratio and whether it is met (also a row
-of `benchmarks/engine_speed.py`).
+``--repeats`` (at least 5); prints the budget (<= 2x), the measured ratio and whether it is met
+(also a row of `benchmarks/engine_speed.py`).
 """
 
 from __future__ import annotations
