@@ -1146,7 +1146,8 @@ class Engine:
         """Decentralized and hierarchical coordination: every department proposes from the
         period's start. Decentralized: each department's best proposal is applied at once.
         Hierarchical: a head office evaluates every combination of the proposals by P_hat and
-        adopts the best if it beats the status quo (Rivkin & Siggelkow's active CEO)."""
+        adopts the best if it beats the status quo (Rivkin & Siggelkow's active CEO); above
+        `HEAD_OFFICE_COMBINATIONS` the screened ones (`_head_office`)."""
         d_count = self.department_count
         proposals = int(self.proposals[rows[hierarchical]].max()) if hierarchical.any() else 1
         # one call for all departments of all rows: a (row, department) pair per line

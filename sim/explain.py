@@ -300,7 +300,8 @@ def explain(scenario: Scenario, *, seed: int = 0) -> str:
             f"  {len(sc.decisions)} decisions: 2^{len(sc.decisions)} configurations are not "
             "enumerated; the landscapes are evaluated on demand and the best configuration "
             f"(the port, distances to it, normalised performance) is an estimate, the best of "
-            f"{sc.metrics.port_restarts} local searches (metrics.port_restarts)"
+            f"{sc.metrics.port_restarts} local searches (metrics.port_restarts; during a "
+            "gradual shift, followed by one climb from the last port each period)"
         )
 
     eff = sc.efficiency
