@@ -198,9 +198,14 @@ def test_the_changes_matter_a_negative_control_for_replay(town):
     """A replay without the players' changes differs: the identity above is not trivial."""
     session, _ = _played(town, players=2)
     record = session.record()
-    stripped = SessionRecord(**{**record.__dict__, "changes": ()})
+    stripped = SessionRecord(**{**record.__dict__, "changes": (), "digest": ""})
     other = PlayedMarket.replay(stripped, scenario=town)
     assert other.leaderboard() != session.leaderboard()
+    # with the session's digest kept, the replay that does not give its numbers is refused
+    with pytest.raises(PlayError, match="does not give the session's numbers"):
+        PlayedMarket.replay(SessionRecord(**{**stripped.__dict__, "digest": record.digest}),
+                            scenario=town)  # fmt: skip
+    assert len(record.digest) == 16 and record.digest != ""
 
 
 def test_damaged_records_are_refused_naming_what_is_wrong(town, tmp_path):
@@ -510,7 +515,7 @@ def test_who_steered_which_firm_matters_negative_controls_for_late_replay(town):
     session, _ = _late_session(town)
     record = session.record()
     cash = session.market.engine.history.cash
-    swapped = SessionRecord(**{**record.__dict__, "late": ((4, 8), (3, 12))})
+    swapped = SessionRecord(**{**record.__dict__, "late": ((4, 8), (3, 12)), "digest": ""})
     without, _ = _late_session(town, late_changes=False)
     for other in (PlayedMarket.replay(swapped, scenario=town), without):
         assert not np.array_equal(other.market.engine.history.cash, cash, equal_nan=True)
@@ -525,6 +530,7 @@ def test_who_steered_which_firm_matters_negative_controls_for_late_replay(town):
         ({"late": ((3, 8), (4, 170))}, "outside the session"),
         ({"house": 0}, "not a house firm"),
         ({"late": ((3, 11), (4, 12))}, "comes before they joined"),  # Late changes at 10
+        ({"late": ((4, 8), (3, 12))}, "does not give the session's numbers"),  # swapped
     ],
 )
 def test_a_damaged_late_record_is_refused(town, edit, words):

@@ -37,6 +37,7 @@ from sim.app.session import (
     PlayError,
     SessionRecord,
     SessionStore,
+    history_digest,
 )
 from sim.paths import RESULTS_DIR
 from sim.scenario.schema import COORDINATION_MODES
@@ -572,7 +573,9 @@ def TeacherView(served: Served) -> None:
         record = session.record()
         solara.HTML(
             unsafe_innerHTML=f'<div>Replay link: <a class="replay-link" '
-            f'href="{_html(replay_link(served, record))}">the whole session, replayed</a></div>'
+            f'href="{_html(replay_link(served, record))}">the whole session, replayed</a> '
+            f'(its numbers\' digest <span class="session-digest">{record.digest}</span>: a '
+            "replay that does not give them bit for bit is refused)</div>"
         )
         solara.FileDownload(
             record.to_json().encode(),
@@ -591,8 +594,15 @@ def ReplayView(link: str) -> None:
         return
     Status(replayed, "Replay")
     solara.Markdown(
-        f"Replayed from the session's record: {len(replayed.players)} players, "
-        f"{len(replayed.changes)} changes, seed {replayed.seed}."
+        f"Replayed from the session's record: {len(replayed.players)} players "
+        f"({len(replayed.late)} joined late), {len(replayed.changes)} changes, seed "
+        f"{replayed.seed}."
+    )
+    solara.HTML(
+        unsafe_innerHTML="<div>Every number of the market, bit for bit, has the digest "
+        f'<span class="replay-digest">{history_digest(replayed.market)}</span>'
+        + (" (the session's: checked)" if SessionRecord.from_link(link).digest else "")
+        + "</div>"
     )
     first = len(replayed.players) - len(replayed.late)
     joins = [

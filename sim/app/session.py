@@ -172,7 +172,9 @@ class SessionRecord:
     players in joining order, every change with its period, the periods played, the house
     seats kept at Start and, per player who joined after Start (the last ``len(late)`` of
     ``players``, in order), the firm they took (its place in the market's firms) and the
-    period after which they took it."""
+    period after which they took it. ``digest`` is the played market's `history_digest`:
+    a replay that does not give the same numbers, bit for bit, is refused ("" in a record
+    written before digests: not checked)."""
 
     scenario: str
     fingerprint: str
@@ -183,6 +185,7 @@ class SessionRecord:
     periods: int
     house: int = 0
     late: tuple[tuple[int, int], ...] = ()
+    digest: str = ""
 
     def to_json(self) -> str:
         """The record as a JSON text (a session file)."""
@@ -273,6 +276,8 @@ class SessionRecord:
         house = data.get("house", 0)
         if not isinstance(house, int) or isinstance(house, bool) or house < 0:
             raise PlayError(f"{source}: field 'house' is not a count of seats")
+        if not isinstance(data.get("digest", ""), str):
+            raise PlayError(f"{source}: field 'digest' is not a text")
         return cls(
             scenario=need("scenario", str),
             fingerprint=need("fingerprint", str),
@@ -283,6 +288,7 @@ class SessionRecord:
             periods=need("periods", int),
             house=house,
             late=tuple(late),
+            digest=data.get("digest", ""),
         )
 
 
@@ -389,6 +395,18 @@ def _unpack_changes(packed: bytes, words: list[str]) -> list[dict[str, Any]]:
     if at != end or values != len(packed):
         raise ValueError("its changes do not add up")
     return changes
+
+
+def history_digest(market: Market) -> str:
+    """A short hash (SHA-256, 16 hex digits) of every column of ``market``'s history up to
+    its period, bit for bit: two runs with the same digest gave the same numbers."""
+    history, t = market.engine.history, market.period
+    digest = hashlib.sha256()
+    for name, column in sorted(vars(history).items()):
+        if isinstance(column, np.ndarray):
+            digest.update(name.encode() + b"\0")
+            digest.update(np.ascontiguousarray(column[: t + 1]).tobytes())
+    return digest.hexdigest()[:16]
 
 
 # ---- sessions kept by key ----
@@ -626,6 +644,7 @@ class PlayedMarket:
                 periods=self.period,
                 house=self.house,
                 late=tuple(self.late),
+                digest="" if self.market is None else history_digest(self.market),
             )
 
     # ---- the lobby ----
@@ -830,6 +849,11 @@ class PlayedMarket:
                 session.step()
         if session.period < session.horizon:
             session.phase = "paused"
+        if record.digest and history_digest(session.market) != record.digest:
+            raise PlayError(
+                "the replay does not give the session's numbers (its digest differs): was it "
+                "played with another version of smb-sim?"
+            )
         return session
 
     def _replay_change(self, change: PlayChange) -> None:
