@@ -63,6 +63,13 @@ def test_the_played_market_has_a_firm_per_player_and_grows_with_them(town):
     assert many.competition.market_size == pytest.approx(town.competition.market_size * 6)
     assert many.competition.entrants == town.competition.entrants
     assert many.all_strategies["player_7"].alpha == town.all_strategies["efficiency_only"].alpha
+    # house firms come on top: the computer firms still fill the players up to the scenario's
+    housed = played_scenario(town, 2, "efficiency_only", house=2)
+    assert housed.competition.firms == {
+        "player_1": 1, "player_2": 1, "player_3": 1, "player_4": 1, "efficiency_only": 2,
+        "aligned": 1,
+    }  # fmt: skip
+    assert housed.competition.market_size == pytest.approx(town.competition.market_size * 7 / 5)
 
 
 def test_joins_are_checked_and_without_house_firms_closed_once_the_market_starts(town):

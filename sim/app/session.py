@@ -16,7 +16,8 @@ The market's size grows with the number of firms (``market_size`` x firms / incu
 thirty students share a town made for thirty bakeries, not for five.
 
 **Late joiners.** The teacher may keep ``house`` seats: firms built at Start like the players'
-(``player_{n+1}`` ...: the ``start`` strategy), run by nobody (the "house"). A student who joins
+(``player_{n+1}`` ...: the ``start`` strategy), run by nobody (the "house"), in addition to
+the players' firms and the computer rivals. A student who joins
 after Start takes the first house firm still open, with the settings it has then, and steers it
 from the next period on; joining stays open until the teacher locks it (`lock_joining`). The
 record keeps who took which firm after which period (`SessionRecord.late`), so a replay gives
@@ -108,9 +109,10 @@ def computer_rivals(mix: Mapping[str, int], count: int) -> dict[str, int]:
     return out
 
 
-def played_scenario(scenario: Scenario, players: int, start: str) -> Scenario:
+def played_scenario(scenario: Scenario, players: int, start: str, house: int = 0) -> Scenario:
     """The scenario of a played market: strategies ``player_1`` .. ``player_n`` (copies of
-    ``start``), one firm each, computer rivals filling up to the scenario's incumbents, the
+    ``start``), one firm each, then ``house`` more such firms (``player_{n+1}`` ...: kept for
+    late joiners), computer rivals filling the players up to the scenario's incumbents, the
     scenario's entrants, and a market grown in proportion to its firms."""
     competition = scenario.competition
     if competition is None:
@@ -125,13 +127,13 @@ def played_scenario(scenario: Scenario, players: int, start: str) -> Scenario:
         )
     data = scenario_to_dict(scenario)
     spec = scenario.all_strategies[start].model_dump(mode="json")
-    names = [f"player_{i + 1}" for i in range(players)]
+    names = [f"player_{i + 1}" for i in range(players + house)]
     for name in names:
         data["strategies"][name] = {**spec, "description": f"played by a student (from {start})"}
     incumbents = sum(competition.firms.values())
     rivals = computer_rivals(competition.firms, incumbents - players)
     data["competition"]["firms"] = {**dict.fromkeys(names, 1), **rivals}
-    firms = players + sum(rivals.values())
+    firms = players + house + sum(rivals.values())
     data["competition"]["market_size"] = competition.market_size * firms / incumbents
     return validate_scenario(data, source=f"{scenario.name} (played by {players})")
 
@@ -696,8 +698,9 @@ class PlayedMarket:
             if not self.players:
                 raise PlayError("nobody has joined yet: share the join link first")
             self.house = min(self.house, MAX_PLAYERS - len(self.players))
-            seats = len(self.players) + self.house
-            self.played = played_scenario(self.scenario, seats, self.start_strategy)
+            self.played = played_scenario(
+                self.scenario, len(self.players), self.start_strategy, self.house
+            )
             self.market = Market(scenario=self.played, rng=self.seed)
             self.phase = "running"
             self._standings()
