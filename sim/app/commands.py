@@ -54,7 +54,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "With --play, each student opens the join link on their own device and steers one "
         "firm (alignment, sensing, coordination, communication) of one shared market of "
         "competing firms (computer-run rivals fill it up to the scenario's incumbents); the "
-        "teacher starts, pauses and shifts it from the teacher link the command prints. "
+        "teacher starts, pauses and shifts it from the teacher link the command prints; "
+        "students who join after Start take over a house firm (--house) until the teacher "
+        "locks joining. "
         "Students on other devices need --host 0.0.0.0 (the local network: anyone on it can "
         "join, there is no password).",
     )
