@@ -1,6 +1,7 @@
 """A market the class plays: 30 students at 1 period a second (issue 25, item 4).
 
-Run: `python benchmarks/app_play.py [--students 30] [--browsers 30] [--periods 60] [--rate 1]`
+Run: `python benchmarks/app_play.py [--students 30] [--browsers 30] [--periods 60] [--rate 1]
+[--house 2]` (house firms as the app's default: two firms more than the students)
 
 One process serves the played market (`python -m sim app --play bakery_town`'s server, run
 here in the main thread so that the benchmark can read the clock's record). Every student is a
@@ -298,6 +299,9 @@ def main() -> int:
     parser.add_argument("--periods", type=int, default=60, help="periods measured")
     parser.add_argument("--rate", type=float, default=1.0, help="periods per second")
     parser.add_argument(
+        "--house", type=int, default=2, help="house firms for latecomers (as the app's --house)"
+    )
+    parser.add_argument(
         "--no-nice-browsers",
         dest="nice_browsers",
         action="store_false",
@@ -317,7 +321,7 @@ def main() -> int:
     from sim.app.session import PlayedMarket
     from sim.scenario import load_scenario
 
-    session = PlayedMarket(load_scenario("bakery_town"), rate=args.rate)
+    session = PlayedMarket(load_scenario("bakery_town"), rate=args.rate, house=args.house)
     served = play.open_session(session, teacher_key="bench")
     os.environ[PLAY_ENV] = "1"
     ready = threading.Event()

@@ -180,3 +180,163 @@ def test_a_replay_link_as_long_as_the_limit_is_served_and_a_far_longer_one_is_no
     assert _first_line(join_url, "A" * LINK_LIMIT).startswith(b"HTTP/1.1 200")
     # the negative control: the server's limit is real (16 KB for a request's head)
     assert not _first_line(join_url, "A" * 17_000).startswith(b"HTTP/1.1 200")
+
+
+def _text(page, selector: str) -> str:
+    """The text of the first element matching ``selector`` ("" while there is none: Solara
+    re-renders elements, so one can be missing for a moment)."""
+    return page.evaluate(
+        "(s) => { const e = document.querySelector(s); return e ? e.textContent.trim() : ''; }",
+        selector,
+    )
+
+
+def test_a_late_joiner_and_a_reload_keep_playing_and_the_session_replays_bit_for_bit(tmp_path):
+    """Two students from the start; after Start (paused) a third joins and takes a house firm;
+    one student reloads and then opens the join link again and gets their own firm back; the
+    teacher locks joining; the market runs to its end. The debrief and leaderboard list all
+    three, the late one with the period they joined, and the replay link's record, replayed
+    in this process, gives the live server's numbers bit for bit (its digest of every history
+    column)."""
+    from playwright.sync_api import sync_playwright
+
+    from sim.app.session import PlayedMarket, SessionRecord, history_digest
+
+    process, teacher_url, join_url = start_played(
+        "--rate", "10", "--house", "2", "--sessions", str(tmp_path)
+    )
+    try:
+        wait_until_it_answers(process, join_url)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+                teacher.goto(teacher_url)
+                teacher.locator(".start-button").wait_for(timeout=60_000)
+                teacher.locator(".play-joining", has_text="keeps 2 house firm").wait_for()
+                students = {}
+                for name in STUDENTS[:2]:
+                    page = browser.new_context(viewport={"width": 412, "height": 915}).new_page()
+                    page.goto(join_url)
+                    page.locator(".join-name input").fill(name)
+                    page.locator(".join-button").click()
+                    page.locator(".play-waiting").wait_for(timeout=30_000)
+                    students[name] = page
+                teacher.locator(".play-players", has_text="Players (2)").wait_for()
+                teacher.locator(".start-button").click()
+                teacher.locator(".pause-button").click()
+                teacher.locator(".resume-button").wait_for(timeout=30_000)
+                # a latecomer, on a device of their own, takes a house firm while it is paused
+                late = browser.new_context(viewport={"width": 412, "height": 915}).new_page()
+                late.goto(join_url)
+                late.locator(".join-late", has_text="2 free").wait_for(timeout=30_000)
+                late.locator(".join-name input").fill(STUDENTS[2])
+                late.locator(".join-button").click()
+                late.locator(".play-joined", has_text="took over house firm 3").wait_for(
+                    timeout=30_000
+                )
+                assert "?player=" in late.url
+                late.locator(".play-controls .v-btn", has_text="hierarchical").click()
+                late.locator(".apply-button").click()
+                late.locator(".play-message", has_text="Applied from period").wait_for()
+                teacher.locator(".play-joining", has_text="1 of 2 free").wait_for()
+                # a reload keeps the firm; so does opening the join link again on that device
+                ada = students[STUDENTS[0]]
+                own = ada.url
+                ada.reload()
+                ada.locator(".apply-button").wait_for(timeout=30_000)
+                ada.locator(".play-status", has_text=f"You: {STUDENTS[0]}").wait_for()
+                ada.goto(join_url)
+                ada.locator(".rejoin-button", has_text=STUDENTS[0]).click(timeout=30_000)
+                ada.locator(".apply-button").wait_for(timeout=30_000)
+                assert ada.url == own
+                ada.locator(".play-controls .v-btn", has_text="sequential").click()
+                ada.locator(".apply-button").click()
+                ada.locator(".play-message", has_text="Applied from period").wait_for()
+                # another device has none to come back to
+                other = browser.new_context().new_page()
+                other.goto(join_url)
+                other.locator(".join-name input").wait_for(timeout=30_000)
+                assert other.locator(".rejoin-button").count() == 0
+                # the teacher locks joining: the join page says so and offers no form
+                teacher.locator(".lock-button", has_text="Lock joining").click()
+                teacher.locator(".play-joining", has_text="locked").wait_for()
+                other.locator(".join-locked").wait_for(timeout=30_000)
+                assert other.locator(".join-name").count() == 0
+                teacher.locator(".resume-button").click()
+                teacher.locator(".play-phase", has_text="over").wait_for(timeout=180_000)
+                teacher.locator(".play-debrief").wait_for()
+                link = teacher.locator(".replay-link").get_attribute("href")
+                digest = _text(teacher, ".session-digest")
+                record = SessionRecord.from_link(link.split("?replay=", 1)[1])
+                assert record.players == STUDENTS[:3] and record.house == 2
+                ((seat, joined),) = record.late
+                assert seat == 2 and 0 <= joined < record.periods
+                assert [c.player for c in record.changes if c.player >= 0] == [2, 0]
+                rows = _table(teacher, ".play-debrief")
+                listed = [r[0] for r in rows[1:4]]
+                assert listed == [*STUDENTS[:2], f"{STUDENTS[2]} (joined at period {joined})"]
+                assert [int(r[-1]) for r in rows[1:4]] == [1, 0, 1]
+                board = [r[0] for r in _table(teacher, ".play-leaderboard")[1:]]
+                assert f"{STUDENTS[2]} (joined at period {joined})" in board
+                for page in (*students.values(), late):
+                    page.locator(".play-debrief").wait_for(timeout=30_000)
+                    assert _table(page, ".play-debrief") == rows
+                # bit for bit: the live server's digest of every history column, the record's,
+                # and that of the record replayed here, in another process
+                assert len(digest) == 16 and record.digest == digest
+                assert history_digest(PlayedMarket.replay(record).market) == digest
+                replay = browser.new_context().new_page()
+                replay.goto(link)
+                replay.locator(".play-debrief").wait_for(timeout=60_000)
+                assert _table(replay, ".play-debrief") == rows
+                replay.locator(".replay-digest").wait_for()
+                assert _text(replay, ".replay-digest") == digest
+            finally:
+                browser.close()
+    finally:
+        stop(process)
+
+
+def test_a_kept_session_opens_after_a_restart_and_a_bad_key_says_why(tmp_path):
+    """A session kept by key (as `replay_link` keeps one too long for an address) opens on a
+    server started afterwards with the same folder; a malformed key and an unknown one get a
+    clear message."""
+    from playwright.sync_api import sync_playwright
+
+    from sim.app.session import PlayedMarket, SessionStore
+    from sim.scenario import load_scenario
+
+    session = PlayedMarket(load_scenario("bakery_town"), seed=3, house=1)
+    tokens = [session.join(name) for name in STUDENTS[:2]]
+    session.start()
+    for t in range(30):
+        if t == 4:
+            session.change(tokens[1], alpha=0.6, coordination="hierarchical")
+        if t == 9:
+            session.join(STUDENTS[2])
+        session.step()
+    key = SessionStore(tmp_path).save(session.record())
+    process, _, join_url = start_played("--sessions", str(tmp_path))
+    try:
+        wait_until_it_answers(process, join_url)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(f"{join_url}?session={key}")
+                page.locator(".play-debrief").wait_for(timeout=60_000)
+                names = [r[0] for r in _table(page, ".play-debrief")[1:4]]
+                assert names == [*STUDENTS[:2], f"{STUDENTS[2]} (joined at period 9)"]
+                assert _text(page, ".replay-digest") == session.record().digest
+                unknown = "0123456789abcdef"
+                for bad, words in [
+                    ("nonsense", "is not a session key"),
+                    (unknown, f"no session {unknown} is kept"),
+                ]:
+                    page.goto(f"{join_url}?session={bad}")
+                    page.locator(".play-error", has_text=words).wait_for(timeout=60_000)
+            finally:
+                browser.close()
+    finally:
+        stop(process)

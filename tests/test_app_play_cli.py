@@ -17,13 +17,16 @@ from sim.cli import main
     [
         (
             ["--play", "bakery_gluten_free"],
-            r"--play/--start/--rate: scenario bakery_gluten_free "
+            r"--play/--start/--rate/--house: scenario bakery_gluten_free "
             r"has no \[competition\]",
         ),
         (["--play", "bakery_town", "--start", "nope"], "start strategy 'nope'"),
         (["--play", "bakery_town", "--rate", "50"], "speed .* must be from 0.2 to 10"),
         (["--seed", "3"], "--seed: acts only with --play"),
         (["--rate", "2"], "--rate: acts only with --play"),
+        (["--house", "0"], "--house: acts only with --play"),
+        (["--sessions", "x"], "--sessions: acts only with --play"),
+        (["--play", "bakery_town", "--house", "-1"], "house seats: expected a whole number"),
         (["--play", "bakery_town", "--replay", "x.json"], "--replay: give --play or --replay"),
         (["--replay", "no_such_session.json"], "not a readable session file"),
     ],

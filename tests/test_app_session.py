@@ -63,9 +63,16 @@ def test_the_played_market_has_a_firm_per_player_and_grows_with_them(town):
     assert many.competition.market_size == pytest.approx(town.competition.market_size * 6)
     assert many.competition.entrants == town.competition.entrants
     assert many.all_strategies["player_7"].alpha == town.all_strategies["efficiency_only"].alpha
+    # house firms come on top: the computer firms still fill the players up to the scenario's
+    housed = played_scenario(town, 2, "efficiency_only", house=2)
+    assert housed.competition.firms == {
+        "player_1": 1, "player_2": 1, "player_3": 1, "player_4": 1, "efficiency_only": 2,
+        "aligned": 1,
+    }  # fmt: skip
+    assert housed.competition.market_size == pytest.approx(town.competition.market_size * 7 / 5)
 
 
-def test_joins_are_checked_and_closed_once_the_market_starts(town):
+def test_joins_are_checked_and_without_house_firms_closed_once_the_market_starts(town):
     session = PlayedMarket(town)
     token = session.join("  Ada   Lovelace ")
     assert session.players == ["Ada Lovelace"]
@@ -83,7 +90,7 @@ def test_joins_are_checked_and_closed_once_the_market_starts(town):
     with pytest.raises(PlayError, match="not started"):
         session.change(token, alpha=0.5)
     session.start()
-    with pytest.raises(PlayError, match="has started"):
+    with pytest.raises(PlayError, match="no house firm is free"):  # none kept: house=0
         session.join("Late")
     with pytest.raises(PlayError, match="started already"):
         session.start()
@@ -198,9 +205,14 @@ def test_the_changes_matter_a_negative_control_for_replay(town):
     """A replay without the players' changes differs: the identity above is not trivial."""
     session, _ = _played(town, players=2)
     record = session.record()
-    stripped = SessionRecord(**{**record.__dict__, "changes": ()})
+    stripped = SessionRecord(**{**record.__dict__, "changes": (), "digest": ""})
     other = PlayedMarket.replay(stripped, scenario=town)
     assert other.leaderboard() != session.leaderboard()
+    # with the session's digest kept, the replay that does not give its numbers is refused
+    with pytest.raises(PlayError, match="does not give the session's numbers"):
+        PlayedMarket.replay(SessionRecord(**{**stripped.__dict__, "digest": record.digest}),
+                            scenario=town)  # fmt: skip
+    assert len(record.digest) == 16 and record.digest != ""
 
 
 def test_damaged_records_are_refused_naming_what_is_wrong(town, tmp_path):
@@ -338,14 +350,16 @@ def test_a_damaged_or_oversized_link_is_refused(town):
         SessionRecord.from_link(bomb)
 
 
-def test_a_session_too_long_for_an_address_gets_a_short_key_on_this_server(town):
-    from sim.app.play import LINK_LIMIT, Served, replay_link
+def test_a_session_too_long_for_an_address_gets_a_short_key_kept_after_a_restart(town, tmp_path):
+    from sim.app.play import LINK_LIMIT, Served, kept_session, replay_link
+    from sim.app.session import SessionStore
 
     session, _ = _played(town, players=2, periods=10)
-    served = Served(session=session, clock=None, teacher_key="k", join_url="http://h:1/")
+    served = Served(session=session, clock=None, teacher_key="k", join_url="http://h:1/",
+                    store=SessionStore(tmp_path / "kept"))  # fmt: skip
     short = session.record()
     assert replay_link(served, short) == f"http://h:1/?replay={short.to_link()}"
-    assert served.saved == {}
+    assert not (tmp_path / "kept").exists()  # a link that fits keeps nothing
     # a record whose link is too long: thousands of changes of exact (not slider) values
     noisy = tuple(
         PlayChange(period=t % 10, player=t % 2, settings=(("alpha", 1 / (t + 3)),))
@@ -355,5 +369,194 @@ def test_a_session_too_long_for_an_address_gets_a_short_key_on_this_server(town)
     assert len(long.to_link()) > LINK_LIMIT
     address = replay_link(served, long)
     assert address == f"http://h:1/?session={long.key()}" and len(address) < 60
-    assert served.saved[long.key()] == long
     assert long.key() != short.key()
+    assert [p.name for p in (tmp_path / "kept").iterdir()] == [f"{long.key()}.json"]
+    # the server restarts: a new Served, a new store object on the same folder
+    again = Served(session=session, clock=None, teacher_key="k2", join_url="http://h:2/",
+                   store=SessionStore(tmp_path / "kept"))  # fmt: skip
+    assert kept_session(again, long.key()) == long
+    with pytest.raises(PlayError, match="no session 0123456789abcdef is kept in"):
+        kept_session(again, "0123456789abcdef")
+
+
+def test_the_session_store_refuses_bad_keys_and_changed_files(town, tmp_path):
+    from sim.app.session import SessionStore
+
+    session, _ = _played(town, players=2, periods=10)
+    record = session.record()
+    store = SessionStore(tmp_path)
+    key = store.save(record)
+    assert key == record.key() and store.save(record) == key  # saved once
+    assert SessionStore(tmp_path).load(key) == record
+    assert PlayedMarket.replay(SessionStore(tmp_path).load(key), scenario=town).leaderboard() == (
+        session.leaderboard()
+    )
+    for bad in ("", "../../etc/passwd", "0123456789ABCDEF", "0123", key + "0", "x" * 500):
+        with pytest.raises(PlayError, match="is not a session key"):
+            store.load(bad)
+    assert not list(tmp_path.glob(".*.tmp"))  # no half-written file left
+    # a file edited since: its key no longer matches (the negative control of the check)
+    path = store.path(key)
+    path.write_text(path.read_text().replace('"seed": 4', '"seed": 5'))
+    with pytest.raises(PlayError, match="has changed since it was saved"):
+        store.load(key)
+    path.write_text("not json")
+    with pytest.raises(PlayError, match="not a readable session file"):
+        store.load(key)
+
+
+def _late_session(town, *, late_changes=True):
+    """Three students from the start, two house firms; Late joins after period 8 and aligns
+    at 10; Later joins after 12, changes at 12 (the period they joined) and at 16; a shift at
+    15. Returns the session and the late players' secrets."""
+    session = PlayedMarket(town, seed=4, house=2)
+    tokens = [session.join(f"student {i}") for i in range(3)]
+    session.start()
+    late: list[str] = []
+    for t in range(town.horizon):
+        if t == 5:
+            session.change(tokens[0], alpha=0.7, coordination="hierarchical")
+        if t == 8:
+            late.append(session.join("Late"))
+        if t == 10 and late_changes:
+            session.change(late[0], alpha=0.9, sensing=0.6, coordination="sequential")
+        if t == 12:
+            late.append(session.join("Later"))
+            if late_changes:
+                session.change(late[1], coordination="hierarchical")
+        if t == 15:
+            session.shift_now()
+        if t == 16 and late_changes:
+            session.change(late[1], alpha=0.4, communication=0.5)
+        session.step()
+    return session, late
+
+
+def test_a_late_joiner_takes_a_house_firm_and_is_listed_with_the_period(town):
+    session = PlayedMarket(town, seed=4, house=2)
+    session.join("Ada")
+    session.start()
+    assert len(session.market.rivals) >= 3 and session.free_seats() == [1, 2]
+    house = session.market.rivals[1]
+    assert house.strategy == session.market.rivals[0].strategy  # as every player's firm began
+    for _ in range(12):
+        session.step()
+    board = {s.name: s for s in session.leaderboard()}
+    assert "house firm 2" in board and board["house firm 2"].player == -1
+    token = session.join("Late")
+    assert session.firm_of(session.player_of(token)) is house
+    assert session.joined_after(1) == 12 and session.joined_after(0) == -1
+    assert session.free_seats() == [2]
+    board = {s.name: s for s in session.leaderboard()}  # named at once, before a step
+    assert board["Late"].joined == 12 and board["Late"].player == 1 and "house firm 2" not in board
+    session.change(token, alpha=0.8)
+    assert house.strategy.alpha == 0.8
+    rows = session.debrief()
+    assert [(r["name"], r["joined"]) for r in rows[:2]] == [("Ada", -1), ("Late", 12)]
+    assert rows[1]["changes"] == 1
+    session.join("Later")
+    with pytest.raises(PlayError, match="no house firm is free"):
+        session.join("Latest")
+    assert session.players == ["Ada", "Late", "Later"]
+
+
+def test_the_teacher_locks_joining_and_opens_it_again(town):
+    session = PlayedMarket(town, seed=4, house=1)
+    session.lock_joining()
+    with pytest.raises(PlayError, match="locked joining"):
+        session.join("Ada")
+    session.lock_joining(False)
+    session.join("Ada")
+    session.start()
+    session.lock_joining(True)
+    with pytest.raises(PlayError, match="locked joining"):
+        session.join("Late")
+    assert session.free_seats() == [1]
+    session.lock_joining(False)
+    session.join("Late")
+    while session.step():
+        pass
+    with pytest.raises(PlayError, match="market is over"):
+        session.join("Too late")
+
+
+def test_a_device_that_joined_gets_its_firm_back(town):
+    session = PlayedMarket(town, seed=4)
+    token = session.join("Ada")
+    assert session.token_of_device("browser-1") is None
+    session.remember("browser-1", token)
+    assert session.token_of_device("browser-1") == token
+    assert session.token_of_device("browser-2") is None
+    with pytest.raises(PlayError, match="unknown player"):
+        session.remember("browser-2", "forged")
+
+
+def test_a_session_with_late_joiners_replays_bit_for_bit_from_its_link_and_file(town, tmp_path):
+    session, _ = _late_session(town)
+    record = session.record()
+    assert record.house == 2 and record.late == ((3, 8), (4, 12))
+    assert record.players == ("student 0", "student 1", "student 2", "Late", "Later")
+    path = tmp_path / "late.json"
+    path.write_text(record.to_json())
+    a = session.market.engine.history
+    columns = [k for k, v in vars(a).items() if isinstance(v, np.ndarray)]
+    assert len(columns) >= 5
+    for copy in (SessionRecord.from_link(record.to_link()), SessionRecord.from_file(path)):
+        assert copy == record
+        replayed = PlayedMarket.replay(copy, scenario=town)
+        b = replayed.market.engine.history
+        for name in columns:  # every column, bit for bit (NaN where NaN)
+            assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+        assert replayed.leaderboard() == session.leaderboard()
+        assert json.dumps(replayed.debrief()) == json.dumps(session.debrief())
+    rows = session.debrief()
+    assert [(r["name"], r["joined"], r["changes"]) for r in rows[:5]] == [
+        ("student 0", -1, 1), ("student 1", -1, 0), ("student 2", -1, 0),
+        ("Late", 8, 1), ("Later", 12, 2),
+    ]  # fmt: skip
+
+
+def test_who_steered_which_firm_matters_negative_controls_for_late_replay(town):
+    """Swapping the two late joiners' firms, or dropping their changes, gives other numbers:
+    the identity above is not trivial."""
+    session, _ = _late_session(town)
+    record = session.record()
+    cash = session.market.engine.history.cash
+    swapped = SessionRecord(**{**record.__dict__, "late": ((4, 8), (3, 12)), "digest": ""})
+    without, _ = _late_session(town, late_changes=False)
+    for other in (PlayedMarket.replay(swapped, scenario=town), without):
+        assert not np.array_equal(other.market.engine.history.cash, cash, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        ({"late": ((1, 8), (4, 12))}, "not a house firm"),  # a firm from the start
+        ({"late": ((3, 8), (3, 12))}, "not a house firm"),  # taken twice
+        ({"late": ((3, 12), (4, 8))}, "before an earlier joiner"),
+        ({"late": ((3, 8), (4, 170))}, "outside the session"),
+        ({"house": 0}, "not a house firm"),
+        ({"late": ((3, 11), (4, 12))}, "comes before they joined"),  # Late changes at 10
+        ({"late": ((4, 8), (3, 12))}, "does not give the session's numbers"),  # swapped
+    ],
+)
+def test_a_damaged_late_record_is_refused(town, edit, words):
+    session, _ = _late_session(town)
+    record = SessionRecord(**{**session.record().__dict__, **edit})
+    with pytest.raises(PlayError, match=words):
+        PlayedMarket.replay(record, scenario=town)
+
+
+def test_a_record_from_before_late_joining_still_replays(town):
+    """A session file without ``house`` and ``late`` (as written before they existed)."""
+    session, _ = _played(town, players=3, periods=40)
+    data = json.loads(session.record().to_json())
+    del data["house"], data["late"]
+    record = SessionRecord.from_dict(data, source="old.json")
+    assert record.house == 0 and record.late == ()
+    replayed = PlayedMarket.replay(record, scenario=town)
+    assert replayed.leaderboard() == session.leaderboard()
+    for bad, words in [({"late": 3}, "'late' is not a list"), ({"late": [[1]]}, r"late\[0\]"),
+                       ({"house": -1}, "'house' is not a count")]:  # fmt: skip
+        with pytest.raises(PlayError, match=words):
+            SessionRecord.from_dict({**data, **bad}, source="old.json")

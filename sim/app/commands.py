@@ -54,7 +54,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "With --play, each student opens the join link on their own device and steers one "
         "firm (alignment, sensing, coordination, communication) of one shared market of "
         "competing firms (computer-run rivals fill it up to the scenario's incumbents); the "
-        "teacher starts, pauses and shifts it from the teacher link the command prints. "
+        "teacher starts, pauses and shifts it from the teacher link the command prints; "
+        "students who join after Start take over a house firm (--house) until the teacher "
+        "locks joining. "
         "Students on other devices need --host 0.0.0.0 (the local network: anyone on it can "
         "join, there is no password).",
     )
@@ -83,6 +85,22 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         default=1.0,
         metavar="R",
         help="with --play: periods per second (0.2 to 10; the teacher can change it; default 1)",
+    )
+    played.add_argument(
+        "--house",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with --play: firms Start keeps for students who join late, run by nobody until "
+        "one joins and takes it over (0 to 60; default 2; the teacher can lock joining)",
+    )
+    played.add_argument(
+        "--sessions",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where sessions too long for a replay link's address are kept, so that their "
+        "short /?session=KEY link opens after a restart too (default: results/played_sessions)",
     )
     played.add_argument(
         "--replay",
@@ -155,6 +173,8 @@ def command_app(args: argparse.Namespace) -> int:
     if args.play is None:
         given = [f for f, v in (("--seed", args.seed), ("--start", args.start)) if v is not None]
         given += ["--rate"] if args.rate != 1.0 else []
+        given += ["--house"] if args.house != 2 else []
+        given += ["--sessions"] if args.sessions is not None and args.replay is None else []
         if given:
             raise UsageError(given[0], "acts only with --play SCENARIO", given[0])
     elif args.replay is not None:
@@ -190,13 +210,13 @@ def _open_played_market(args: argparse.Namespace) -> Callable[[str], None]:
             session = PlayedMarket.replay(record)
         else:
             scenario = load_scenario(args.play)
-            session = PlayedMarket(scenario, seed=args.seed, start=args.start)
+            session = PlayedMarket(scenario, seed=args.seed, start=args.start, house=args.house)
             session.set_rate(args.rate)
     except PlayError as exc:
-        flag = "--replay" if args.replay is not None else "--play/--start/--rate"
+        flag = "--replay" if args.replay is not None else "--play/--start/--rate/--house"
         raise UsageError(flag, str(exc), args.replay or args.play) from None
     key = secrets.token_urlsafe(9)
-    served = play.open_session(session, teacher_key=key)
+    served = play.open_session(session, teacher_key=key, sessions=args.sessions)
     os.environ[PLAY_ENV] = "1"
 
     def announce(url: str) -> None:

@@ -8,10 +8,13 @@ steps the market. The address decides the page:
   Resume, Shift now, speed, the leaderboard, and at the end the debrief, the replay link and the
   session file;
 - ``/`` (the join link): a name, then ``/?player=SECRET``: the student's own firm, its four
-  settings, the leaderboard and at the end the debrief;
+  settings, the leaderboard and at the end the debrief. After Start a student who joins takes
+  a free house firm, until the teacher locks joining; a browser that joined before is offered
+  its firm back (a reload keeps the address, and with it the firm);
 - ``/?replay=RECORD``: the session replayed from its record: the same leaderboard and debrief;
 - ``/?session=KEY``: the same, for a session too long for its record to fit in an address,
-  kept by this server under a short key (`replay_link`).
+  kept under a short key as a file (`replay_link`, `SessionStore`): it opens after the server
+  restarts too.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import solara
@@ -32,8 +36,14 @@ from sim.app.session import (
     PlayedMarket,
     PlayError,
     SessionRecord,
+    SessionStore,
+    history_digest,
 )
+from sim.paths import RESULTS_DIR
 from sim.scenario.schema import COORDINATION_MODES
+
+#: Where `replay_link` keeps sessions too long for an address (``--sessions`` changes it).
+SESSIONS_DIR = RESULTS_DIR / "played_sessions"
 
 
 @dataclass
@@ -45,7 +55,9 @@ class Served:
     teacher_key: str
     join_url: str = ""
     network: bool = False  # other computers may join
-    saved: dict[str, SessionRecord] = field(default_factory=dict)  # replay_link's keys
+    store: SessionStore = field(default_factory=lambda: SessionStore(SESSIONS_DIR))
+    #: replay_link's records its store could not write (kept while this server runs)
+    unsaved: dict[str, SessionRecord] = field(default_factory=dict)
 
 
 SERVED: Served | None = None
@@ -58,23 +70,38 @@ LINK_LIMIT = 8000
 def replay_link(served: Served, record: SessionRecord) -> str:
     """The address that replays ``record``: with the record itself in the address when it
     fits (`LINK_LIMIT`; it then replays on any server of the same scenario), else with a short
-    key of the record, kept by this server while it runs (the session file replays it
-    anywhere: ``python -m sim app --replay FILE``)."""
+    key of the record, its session file kept in ``served.store`` (it opens after a restart
+    too; if the store cannot be written, only while this server runs). The session file
+    replays it anywhere: ``python -m sim app --replay FILE``."""
     base = served.join_url.rstrip("/")
     text = record.to_link()
     if len(text) <= LINK_LIMIT:
         return f"{base}/?replay={text}"  # base64url: nothing to quote
-    key = record.key()
-    served.saved[key] = record
+    try:
+        key = served.store.save(record)
+    except OSError:
+        key = record.key()
+        served.unsaved[key] = record
     return f"{base}/?session={key}"
 
 
-def open_session(session: PlayedMarket, *, teacher_key: str) -> Served:
-    """Make ``session`` the one this server plays and start its clock."""
+def kept_session(served: Served, key: str) -> SessionRecord:
+    """The record of ``/?session=KEY``; `PlayError` saying why not."""
+    record = served.unsaved.get(key)
+    return record if record is not None else served.store.load(key)
+
+
+def open_session(
+    session: PlayedMarket, *, teacher_key: str, sessions: str | Path | None = None
+) -> Served:
+    """Make ``session`` the one this server plays and start its clock; ``sessions``: the
+    folder of kept sessions (default `SESSIONS_DIR`)."""
     global SERVED
     if SERVED is not None:
         SERVED.clock.stop()
     SERVED = Served(session=session, clock=Clock(session).start(), teacher_key=teacher_key)
+    if sessions is not None:
+        SERVED.store = SessionStore(sessions)
     return SERVED
 
 
@@ -152,13 +179,10 @@ def PlayPage() -> None:
         if "replay" in query:
             ReplayView(query["replay"])
         elif "session" in query:
-            record = SERVED.saved.get(query["session"])
-            if record is None:
-                solara.Error(
-                    "This server does not keep that session (was it restarted?): replay its "
-                    "session file with python -m sim app --replay FILE.",
-                    classes=["play-error"],
-                )
+            try:
+                record = kept_session(SERVED, query["session"])
+            except PlayError as exc:
+                solara.Error(f"This session cannot be opened: {exc}.", classes=["play-error"])
             else:
                 ReplayView(record.to_link())
         elif "teacher" in query:
@@ -174,11 +198,18 @@ def PlayPage() -> None:
 
 @solara.component
 def JoinView(session: PlayedMarket) -> None:
-    """A name and a Join button; the student's own page once joined."""
+    """A name and a Join button (after Start: to take a free house firm); the student's own
+    page once joined. A browser that joined before gets a button back to its firm."""
     router = solara.use_router()
     name = solara.use_reactive("")
     error = solara.use_reactive("")
-    _use_session(session, lambda: (session.phase, len(session.players)))
+    phase, _, free, locked = _use_session(
+        session,
+        lambda: (session.phase, len(session.players), len(session.free_seats()),
+                 session.joining_locked),
+    )  # fmt: skip
+    device = _device()
+    mine = session.token_of_device(device) if device else None
 
     def join() -> None:
         try:
@@ -186,6 +217,8 @@ def JoinView(session: PlayedMarket) -> None:
         except PlayError as exc:
             error.set(str(exc))
             return
+        if device:
+            session.remember(device, token)
         router.push(f"/?player={token}")
 
     solara.Markdown(f"## Join the market: {session.scenario.title or session.scenario.name}")
@@ -193,9 +226,29 @@ def JoinView(session: PlayedMarket) -> None:
         f"You will run one firm of the market, competing with the others for its customers. "
         f"{len(session.players)} joined so far."
     )
-    if session.phase != "lobby":
-        solara.Warning("The market has started: ask the teacher for the next one.")
+    if mine is not None:
+        back = session.players[session.player_of(mine)]
+        solara.Button(f"Back to your firm ({back})", on_click=lambda: router.push(
+            f"/?player={mine}"), color="primary", classes=["rejoin-button"])  # fmt: skip
+    if phase == "over":
+        solara.Warning("The market is over: ask the teacher for the next one.")
         return
+    if locked:
+        solara.Warning("The teacher has locked joining.", classes=["join-locked"])
+        return
+    if phase != "lobby":
+        if not free:
+            solara.Warning(
+                "The market has started and every firm has a player: ask the teacher for the "
+                "next one.",
+                classes=["join-full"],
+            )
+            return
+        solara.Info(
+            f"The market has started (period {session.period}): you take over a house firm, "
+            f"run so far by nobody with the settings every firm started with ({free} free).",
+            classes=["join-late"],
+        )
     solara.InputText("Your name", value=name, continuous_update=True, classes=["join-name"])
     solara.Button("Join", on_click=join, color="primary", classes=["join-button"])
     if error.value:
@@ -213,6 +266,13 @@ def StudentView(session: PlayedMarket, token: str) -> None:
     phase, alive = _use_session(session, lambda: (session.phase, _open(session, player)))
     frame = f"{phase} {alive}"
     LiveStatus(session, f"You: {session.players[player]}", player, frame)
+    joined = session.joined_after(player)
+    if joined >= 0:
+        solara.Info(
+            f"You joined at period {joined} and took over house firm {session.seats[player] + 1}"
+            f": your settings act from period {joined + 1}.",
+            classes=["play-joined"],
+        )
     if phase == "lobby":
         solara.Info("Waiting for the teacher to start the market ...", classes=["play-waiting"])
         return
@@ -225,6 +285,19 @@ def StudentView(session: PlayedMarket, token: str) -> None:
 
 def _open(session: PlayedMarket, player: int) -> bool:
     return session.market is None or bool(session.firm_of(player).alive)
+
+
+def _device() -> str:
+    """This browser's Solara session id (its cookie, kept across reloads), "" outside one."""
+    try:
+        return solara.get_session_id()
+    except Exception:  # no kernel context (a page rendered outside a server)
+        return ""
+
+
+def _joined(name: str, joined: int) -> str:
+    """A player's name, with the period they joined at when they joined after Start."""
+    return name if joined < 0 else f"{name} (joined at period {joined})"
 
 
 @solara.component
@@ -348,7 +421,8 @@ def leaderboard_html(session: PlayedMarket, highlight: int = -1) -> str:
         style = "font-weight:bold;background:#fff3c4" if s.player == highlight >= 0 else ""
         style += ";color:#777" if s.player < 0 else ""
         lines.append(
-            f'<tr style="{style}"><td>{_html(s.name)}</td><td>{s.profit:.1f}</td>'
+            f'<tr style="{style}"><td>{_html(_joined(s.name, s.joined))}</td>'
+            f"<td>{s.profit:.1f}</td>"
             f"<td>{s.total_profit:.0f}</td><td>{s.market_share:.0%}</td><td>{s.cash:.0f}</td>"
             f"<td>{'yes' if s.alive else 'closed'}</td><td>{s.miles}</td>"
             f"<td>{'yes' if s.circling else 'no'}</td><td>{s.changes}</td>"
@@ -394,7 +468,7 @@ def Debrief(session: PlayedMarket) -> None:
     for r in rows:
         lines.append(
             f'<tr class="{"debrief-player" if r["player"] >= 0 else "debrief-computer"}">'
-            f"<td>{_html(r['name'])}</td><td>{r['total_profit']:.0f}</td>"
+            f"<td>{_html(_joined(r['name'], r['joined']))}</td><td>{r['total_profit']:.0f}</td>"
             f"<td>{r['profit_after']:.1f}</td><td>{r['share_before']:.0%}</td>"
             f"<td>{r['share_after']:.0%}</td><td>{'yes' if r['alive'] else 'no'}</td>"
             f"<td>{r['miles']}</td><td>{'yes' if r['circles'] else 'no'}</td>"
@@ -408,9 +482,11 @@ def Debrief(session: PlayedMarket) -> None:
 def TeacherView(served: Served) -> None:
     """The teacher's page: links, players, Start/Pause/Resume/Shift, speed, the board."""
     session = served.session
-    phase, _, rate = _use_session(
-        session, lambda: (session.phase, len(session.players), session.rate)
-    )
+    phase, _, rate, locked, free = _use_session(
+        session,
+        lambda: (session.phase, len(session.players), session.rate, session.joining_locked,
+                 len(session.free_seats())),
+    )  # fmt: skip
     message = solara.use_reactive("")
 
     def act(action: Callable[[], object]) -> Callable[[], None]:
@@ -423,7 +499,7 @@ def TeacherView(served: Served) -> None:
 
         return run
 
-    frame = f"{phase} {len(session.players)} {rate}"
+    frame = f"{phase} {len(session.players)} {rate} {locked} {free}"
     LiveStatus(session, "Teacher", frame=frame)
     if served.network:
         solara.Warning(NETWORK_WARNING, classes=["network-warning"])
@@ -442,12 +518,34 @@ def TeacherView(served: Served) -> None:
             f'href="{_html(served.join_url)}">{_html(served.join_url)}</a><br>'
             '<span style="font-size:16px">Students scan the code or type the link.</span></div>'
         )
+    names = [_joined(n, session.joined_after(k)) for k, n in enumerate(session.players)]
     solara.HTML(
         unsafe_innerHTML=f'<div class="play-players" style="font-size:18px"><b>Players '
-        f"({len(session.players)})</b>: "
-        + _html(", ".join(session.players) or "nobody yet")
-        + "</div>"
+        f"({len(session.players)})</b>: " + _html(", ".join(names) or "nobody yet") + "</div>"
     )
+    if locked:
+        joining = "<b>Joining is locked</b>: nobody else can join."
+    elif phase == "lobby":
+        joining = (
+            f"<b>Joining is open.</b> Start keeps {session.house} house firm(s) for latecomers: "
+            "a student who joins after Start takes one over."
+        )
+    elif phase == "over":
+        joining = "The market is over."
+    else:
+        joining = (
+            f"<b>Joining is open</b>: a latecomer takes over a house firm ({free} of "
+            f"{session.house} free)."
+        )
+    with solara.Row(style={"align-items": "center", "gap": "12px"}):
+        solara.HTML(unsafe_innerHTML=f'<div class="play-joining" style="font-size:18px">'
+                                     f"{joining}</div>")  # fmt: skip
+        if phase != "over":
+            solara.Button(
+                "Open joining" if locked else "Lock joining",
+                on_click=act(lambda: session.lock_joining(not locked)),
+                classes=["lock-button"],
+            )
     with solara.Row():
         if phase == "lobby":
             solara.Button("Start", on_click=act(session.start), color="primary",
@@ -475,7 +573,9 @@ def TeacherView(served: Served) -> None:
         record = session.record()
         solara.HTML(
             unsafe_innerHTML=f'<div>Replay link: <a class="replay-link" '
-            f'href="{_html(replay_link(served, record))}">the whole session, replayed</a></div>'
+            f'href="{_html(replay_link(served, record))}">the whole session, replayed</a> '
+            f'(its numbers\' digest <span class="session-digest">{record.digest}</span>: a '
+            "replay that does not give them bit for bit is refused)</div>"
         )
         solara.FileDownload(
             record.to_json().encode(),
@@ -494,13 +594,25 @@ def ReplayView(link: str) -> None:
         return
     Status(replayed, "Replay")
     solara.Markdown(
-        f"Replayed from the session's record: {len(replayed.players)} players, "
-        f"{len(replayed.changes)} changes, seed {replayed.seed}."
+        f"Replayed from the session's record: {len(replayed.players)} players "
+        f"({len(replayed.late)} joined late), {len(replayed.changes)} changes, seed "
+        f"{replayed.seed}."
     )
+    solara.HTML(
+        unsafe_innerHTML="<div>Every number of the market, bit for bit, has the digest "
+        f'<span class="replay-digest">{history_digest(replayed.market)}</span>'
+        + (" (the session's: checked)" if SessionRecord.from_link(link).digest else "")
+        + "</div>"
+    )
+    first = len(replayed.players) - len(replayed.late)
+    joins = [
+        (t, f"after period {t}: {replayed.players[first + k]} takes over house firm {seat + 1}")
+        for k, (seat, t) in enumerate(replayed.late)
+    ]
+    events = sorted(joins + [(c.period, c.words(replayed.players)) for c in replayed.changes],
+                    key=lambda e: e[0])  # fmt: skip
     with solara.Details("Every change, in order"):
-        solara.Markdown(
-            "\n".join(f"- {c.words(replayed.players)}" for c in replayed.changes) or "none"
-        )
+        solara.Markdown("\n".join(f"- {words}" for _, words in events) or "none")
     Debrief(replayed)
     Leaderboard(replayed)
 

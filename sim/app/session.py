@@ -14,6 +14,20 @@ order, all starting as the ``start`` strategy), plus computer-run rivals from th
 mix when fewer students play than the scenario has incumbents; the scenario's entrants stay.
 The market's size grows with the number of firms (``market_size`` x firms / incumbents), so
 thirty students share a town made for thirty bakeries, not for five.
+
+**Late joiners.** The teacher may keep ``house`` seats: firms built at Start like the players'
+(``player_{n+1}`` ...: the ``start`` strategy), run by nobody (the "house"), in addition to
+the players' firms and the computer rivals. A student who joins
+after Start takes the first house firm still open, with the settings it has then, and steers it
+from the next period on; joining stays open until the teacher locks it (`lock_joining`). The
+record keeps who took which firm after which period (`SessionRecord.late`), so a replay gives
+the same numbers. A student whose page reloads keeps their firm: their secret is in the
+address, and the device they joined from (`remember`) is offered its firm again on the join
+page.
+
+**Kept sessions.** A session too long for its record to fit in an address is kept as a file
+under a folder (`SessionStore`, by default ``results/played_sessions/``), so its short link
+still opens after the server restarts.
 """
 
 from __future__ import annotations
@@ -22,8 +36,11 @@ import base64
 import hashlib
 import json
 import math
+import os
+import re
 import secrets
 import struct
+import tempfile
 import threading
 import time
 import zlib
@@ -47,7 +64,7 @@ from sim.scenario.schema import COORDINATION_MODES
 
 #: What a saved session says it is (a file of another kind is refused).
 RECORD_FORMAT = "smb-sim played market 1"
-#: Most players one market takes (the app is tested with 30).
+#: Most players one market takes (the app is tested with 30), house seats included.
 MAX_PLAYERS = 60
 #: Longest player name.
 MAX_NAME = 24
@@ -92,9 +109,10 @@ def computer_rivals(mix: Mapping[str, int], count: int) -> dict[str, int]:
     return out
 
 
-def played_scenario(scenario: Scenario, players: int, start: str) -> Scenario:
+def played_scenario(scenario: Scenario, players: int, start: str, house: int = 0) -> Scenario:
     """The scenario of a played market: strategies ``player_1`` .. ``player_n`` (copies of
-    ``start``), one firm each, computer rivals filling up to the scenario's incumbents, the
+    ``start``), one firm each, then ``house`` more such firms (``player_{n+1}`` ...: kept for
+    late joiners), computer rivals filling the players up to the scenario's incumbents, the
     scenario's entrants, and a market grown in proportion to its firms."""
     competition = scenario.competition
     if competition is None:
@@ -109,13 +127,13 @@ def played_scenario(scenario: Scenario, players: int, start: str) -> Scenario:
         )
     data = scenario_to_dict(scenario)
     spec = scenario.all_strategies[start].model_dump(mode="json")
-    names = [f"player_{i + 1}" for i in range(players)]
+    names = [f"player_{i + 1}" for i in range(players + house)]
     for name in names:
         data["strategies"][name] = {**spec, "description": f"played by a student (from {start})"}
     incumbents = sum(competition.firms.values())
     rivals = computer_rivals(competition.firms, incumbents - players)
     data["competition"]["firms"] = {**dict.fromkeys(names, 1), **rivals}
-    firms = players + sum(rivals.values())
+    firms = players + house + sum(rivals.values())
     data["competition"]["market_size"] = competition.market_size * firms / incumbents
     return validate_scenario(data, source=f"{scenario.name} (played by {players})")
 
@@ -153,7 +171,12 @@ class PlayChange:
 @dataclass(frozen=True)
 class SessionRecord:
     """Everything a played session needs to be replayed: scenario, seed, start strategy,
-    players in joining order, every change with its period, and the periods played."""
+    players in joining order, every change with its period, the periods played, the house
+    seats kept at Start and, per player who joined after Start (the last ``len(late)`` of
+    ``players``, in order), the firm they took (its place in the market's firms) and the
+    period after which they took it. ``digest`` is the played market's `history_digest`:
+    a replay that does not give the same numbers, bit for bit, is refused ("" in a record
+    written before digests: not checked)."""
 
     scenario: str
     fingerprint: str
@@ -162,6 +185,9 @@ class SessionRecord:
     players: tuple[str, ...]
     changes: tuple[PlayChange, ...]
     periods: int
+    house: int = 0
+    late: tuple[tuple[int, int], ...] = ()
+    digest: str = ""
 
     def to_json(self) -> str:
         """The record as a JSON text (a session file)."""
@@ -238,6 +264,22 @@ class SessionRecord:
                 )
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise PlayError(f"{source}: changes[{k}] is not a change") from None
+        late = []
+        if not isinstance(data.get("late", []), list):
+            raise PlayError(f"{source}: field 'late' is not a list of pairs (firm, period)")
+        for k, item in enumerate(data.get("late", [])):
+            if (
+                not isinstance(item, list | tuple)
+                or len(item) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in item)
+            ):
+                raise PlayError(f"{source}: late[{k}] is not a pair (firm, period)")
+            late.append((item[0], item[1]))
+        house = data.get("house", 0)
+        if not isinstance(house, int) or isinstance(house, bool) or house < 0:
+            raise PlayError(f"{source}: field 'house' is not a count of seats")
+        if not isinstance(data.get("digest", ""), str):
+            raise PlayError(f"{source}: field 'digest' is not a text")
         return cls(
             scenario=need("scenario", str),
             fingerprint=need("fingerprint", str),
@@ -246,6 +288,9 @@ class SessionRecord:
             players=tuple(str(p) for p in need("players", list)),
             changes=tuple(changes),
             periods=need("periods", int),
+            house=house,
+            late=tuple(late),
+            digest=data.get("digest", ""),
         )
 
 
@@ -354,6 +399,77 @@ def _unpack_changes(packed: bytes, words: list[str]) -> list[dict[str, Any]]:
     return changes
 
 
+def history_digest(market: Market) -> str:
+    """A short hash (SHA-256, 16 hex digits) of every column of ``market``'s history up to
+    its period, bit for bit: two runs with the same digest gave the same numbers."""
+    history, t = market.engine.history, market.period
+    digest = hashlib.sha256()
+    for name, column in sorted(vars(history).items()):
+        if isinstance(column, np.ndarray):
+            digest.update(name.encode() + b"\0")
+            digest.update(np.ascontiguousarray(column[: t + 1]).tobytes())
+    return digest.hexdigest()[:16]
+
+
+# ---- sessions kept by key ----
+
+#: What a session's key looks like (`SessionRecord.key`).
+_KEY = re.compile(r"[0-9a-f]{16}")
+
+
+class SessionStore:
+    """Session records kept as files ``KEY.json`` (a session file) in ``folder``, by their
+    key (`SessionRecord.key`): what ``/?session=KEY`` opens, on this server and after it
+    restarts. A file changed since it was saved no longer matches its key and is refused."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"SessionStore({str(self.folder)!r})"
+
+    def path(self, key: str) -> Path:
+        """The file of ``key`` (it may not exist)."""
+        return self.folder / f"{key}.json"
+
+    def save(self, record: SessionRecord) -> str:
+        """Keep ``record`` (written whole or not at all); returns its key. `OSError` when the
+        folder cannot be written."""
+        key = record.key()
+        path = self.path(key)
+        if path.is_file():
+            return key  # the same key: the same session file
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(record.to_json())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return key
+
+    def load(self, key: str) -> SessionRecord:
+        """The record kept under ``key``; `PlayError` saying why not (not a key, not kept
+        here, unreadable, or changed since it was saved)."""
+        key = str(key).strip()
+        if not _KEY.fullmatch(key):
+            raise PlayError(
+                f"{key[:40]!r} is not a session key (16 characters, 0-9 and a-f): check the link"
+            )
+        path = self.path(key)
+        if not path.is_file():
+            raise PlayError(
+                f"no session {key} is kept in {self.folder}: replay its session file with "
+                "python -m sim app --replay FILE"
+            )
+        record = SessionRecord.from_file(path)
+        if record.key() != key:
+            raise PlayError(f"{path}: the file has changed since it was saved under key {key}")
+        return record
+
+
 # ---- the leaderboard ----
 
 
@@ -373,6 +489,7 @@ class Standing:
     circling: bool  # a move back to a set-up held before within the last cycle window
     changes: int  # settings changes the player made
     settings: str  # what the firm follows now, in short
+    joined: int = -1  # the period after which the player took the firm (-1: at the start)
 
 
 def _fmt(value: float | str) -> str:
@@ -387,7 +504,8 @@ class PlayedMarket:
 
     ``scenario`` must have ``[competition]``; ``seed`` defaults to its ``classroom_seed``;
     ``start`` is the strategy every player's firm starts with (default: the first of the
-    scenario's mix, ``efficiency_only`` in bakery_town: the students must find alignment).
+    scenario's mix, ``efficiency_only`` in bakery_town: the students must find alignment);
+    ``house`` is how many firms Start keeps for students who join late (see the module).
     """
 
     def __init__(
@@ -397,6 +515,7 @@ class PlayedMarket:
         seed: int | None = None,
         start: str | None = None,
         rate: float = 1.0,
+        house: int = 0,
     ) -> None:
         if scenario.competition is None:
             raise PlayError(
@@ -412,9 +531,17 @@ class PlayedMarket:
                 f"start strategy {self.start_strategy!r} is not one of scenario "
                 f"{scenario.name}'s: {', '.join(scenario.all_strategies)}"
             )
+        if isinstance(house, bool) or not isinstance(house, int) or not 0 <= house <= MAX_PLAYERS:
+            raise PlayError(f"house seats: expected a whole number from 0 to {MAX_PLAYERS}, "
+                            f"got {house!r}")  # fmt: skip
         self.fingerprint = scenario_fingerprint(scenario)
+        self.house = house  # seats for late joiners (at Start: at most MAX_PLAYERS in all)
         self.players: list[str] = []
+        self.seats: list[int] = []  # per player, their firm's place in the market's firms
+        self.late: list[tuple[int, int]] = []  # per late player: (firm, period joined after)
+        self.joining_locked = False  # the teacher's lock: nobody joins
         self.tokens: dict[str, int] = {}  # a player's secret -> their number
+        self.devices: dict[str, str] = {}  # a browser's session id -> its player's secret
         self.changes: list[PlayChange] = []
         self.phase: Phase = "lobby"
         self.market: Market | None = None
@@ -460,7 +587,45 @@ class PlayedMarket:
         """Player ``player``'s firm (after the start)."""
         if self.market is None:
             raise PlayError("the market has not started yet")
-        return self.market.rivals[player]
+        return self.market.rivals[self.seats[player]]
+
+    def joined_after(self, player: int) -> int:
+        """The period after which ``player`` joined, -1 for a player from the start."""
+        late_from = len(self.players) - len(self.late)
+        return self.late[player - late_from][1] if player >= late_from else -1
+
+    def free_seats(self) -> list[int]:
+        """The house firms a late joiner could take now: open and run by nobody (their
+        places in the market's firms, in order; none before Start)."""
+        with self.lock:
+            if self.market is None:
+                return []
+            first = len(self.players) - len(self.late)
+            taken = set(self.seats)
+            t, alive = self.period, self.market.engine.history.alive
+            return [
+                k
+                for k in range(first, first + self.house)
+                if k not in taken and alive[t, self.market.rivals[k].row]
+            ]
+
+    def remember(self, device: str, token: str) -> None:
+        """Note that ``device`` (a browser's session id) joined as ``token``'s player: its join
+        page then offers that firm back (a reload, a closed tab, the join link again)."""
+        self.player_of(token)
+        with self.lock:
+            self.devices[str(device)] = token
+
+    def token_of_device(self, device: str) -> str | None:
+        """The secret of the player ``device`` joined as, if any."""
+        with self.lock:
+            return self.devices.get(str(device))
+
+    def lock_joining(self, locked: bool = True) -> None:
+        """The teacher locks joining (nobody else joins, before or after Start) or opens it."""
+        with self.lock:
+            self.joining_locked = bool(locked)
+            self._changed()
 
     def leaderboard(self) -> list[Standing]:
         """Every firm this period, players first by cash, then computer-run ones (computed
@@ -479,28 +644,49 @@ class PlayedMarket:
                 players=tuple(self.players),
                 changes=tuple(self.changes),
                 periods=self.period,
+                house=self.house,
+                late=tuple(self.late),
+                digest="" if self.market is None else history_digest(self.market),
             )
 
     # ---- the lobby ----
     def join(self, name: str) -> str:
         """Add a player named ``name``; returns their secret (the key of their own page).
-        Refused (`PlayError`) once the market has started, for an empty, too long or taken
-        name, or when the market is full."""
+        In the lobby the player gets a firm of their own at Start; after Start they take the
+        first free house firm (`free_seats`) and steer it from the next period. Refused
+        (`PlayError`) for an empty, too long or taken name, when the teacher has locked
+        joining, when the market is full or over, or after Start when no house firm is free."""
         clean = " ".join(str(name).split())
         if not clean:
             raise PlayError("type a name to join")
         if len(clean) > MAX_NAME or not clean.isprintable():
             raise PlayError(f"a name has at most {MAX_NAME} printable characters")
         with self.lock:
-            if self.phase != "lobby":
-                raise PlayError("the market has started: ask the teacher for the next one")
+            if self.joining_locked:
+                raise PlayError("the teacher has locked joining: ask the teacher")
+            if self.phase == "over":
+                raise PlayError("the market is over: ask the teacher for the next one")
             if clean.casefold() in (p.casefold() for p in self.players):
                 raise PlayError(f"{clean!r} has joined already: pick another name")
             if len(self.players) >= MAX_PLAYERS:
                 raise PlayError(f"the market is full ({MAX_PLAYERS} players)")
+            if self.phase == "lobby":
+                seat = len(self.players)
+            else:
+                free = self.free_seats()
+                if not free:
+                    raise PlayError(
+                        "every firm has a player (no house firm is free): ask the teacher to "
+                        "keep more for latecomers next time (--house)"
+                    )
+                seat = free[0]
+                self.late.append((seat, self.period))
             self.players.append(clean)
+            self.seats.append(seat)
             token = secrets.token_urlsafe(12)
             self.tokens[token] = len(self.players) - 1
+            if self.market is not None:
+                self._standings()  # the leaderboard names them at once
             self._changed()
             return token
 
@@ -511,7 +697,10 @@ class PlayedMarket:
                 raise PlayError("the market has started already")
             if not self.players:
                 raise PlayError("nobody has joined yet: share the join link first")
-            self.played = played_scenario(self.scenario, len(self.players), self.start_strategy)
+            self.house = min(self.house, MAX_PLAYERS - len(self.players))
+            self.played = played_scenario(
+                self.scenario, len(self.players), self.start_strategy, self.house
+            )
             self.market = Market(scenario=self.played, rng=self.seed)
             self.phase = "running"
             self._standings()
@@ -577,7 +766,7 @@ class PlayedMarket:
                 values[key] = _number(raw, what=SETTING_WORDS[key], low=bounds[0], high=bounds[1])
         with self.lock:
             market = self._open_market()
-            firm = market.rivals[player]
+            firm = market.rivals[self.seats[player]]
             if not firm.alive:
                 raise PlayError("your firm has closed (its cash ran out): watch the others")
             spec = self._apply(player, values)
@@ -615,12 +804,30 @@ class PlayedMarket:
                 f"scenario {record.scenario} has changed since the session was played; the "
                 "replay would not give the same numbers"
             )
-        if not 0 < len(record.players) <= MAX_PLAYERS:
-            raise PlayError(f"a session has 1 to {MAX_PLAYERS} players, not {len(record.players)}")
+        first = len(record.players) - len(record.late)  # players from the start
+        if not 0 < first <= len(record.players) <= MAX_PLAYERS:
+            raise PlayError(
+                f"a session has 1 to {MAX_PLAYERS} players, at least one from the start, not "
+                f"{len(record.players)} ({len(record.late)} late)"
+            )
+        if not 0 <= record.house <= MAX_PLAYERS - first:
+            raise PlayError(f"house seats must be from 0 to {MAX_PLAYERS - first}, not "
+                            f"{record.house}")  # fmt: skip
         if not 0 <= record.periods <= scenario.horizon:
             raise PlayError(f"periods must be from 0 to {scenario.horizon}, not {record.periods}")
-        session = cls(scenario, seed=record.seed, start=record.start)
-        session.players = list(record.players)
+        joins = [(first + k, seat, after) for k, (seat, after) in enumerate(record.late)]
+        seats, before = [seat for _, seat, _ in joins], 0
+        for player, seat, after in joins:
+            if not first <= seat < first + record.house or seats.count(seat) > 1:
+                raise PlayError(f"player {player} took firm {seat}, which is not a house firm "
+                                "free for them")  # fmt: skip
+            if not before <= after <= record.periods:
+                raise PlayError(f"player {player} joined after period {after}: outside the "
+                                "session or before an earlier joiner")  # fmt: skip
+            before = after
+        session = cls(scenario, seed=record.seed, start=record.start, house=record.house)
+        session.players = list(record.players[:first])
+        session.seats = list(range(first))
         session.start()
         session.phase = "paused"
         pending = sorted(record.changes, key=lambda c: c.period)  # stable: same order
@@ -629,7 +836,15 @@ class PlayedMarket:
                 raise PlayError(f"a change at period {change.period} is outside the session")
             if change.player >= len(record.players):
                 raise PlayError(f"a change names player {change.player}, who never joined")
+            if change.player >= first and change.period < record.late[change.player - first][1]:
+                raise PlayError(f"a change by player {change.player} at period {change.period} "
+                                "comes before they joined")  # fmt: skip
         for t in range(record.periods + 1):
+            for player, seat, after in joins:
+                if after == t:
+                    session.players.append(record.players[player])
+                    session.seats.append(seat)
+                    session.late.append((seat, after))
             for change in pending:
                 if change.period == t:
                     session._replay_change(change)
@@ -637,6 +852,11 @@ class PlayedMarket:
                 session.step()
         if session.period < session.horizon:
             session.phase = "paused"
+        if record.digest and history_digest(session.market) != record.digest:
+            raise PlayError(
+                "the replay does not give the session's numbers (its digest differs): was it "
+                "played with another version of smb-sim?"
+            )
         return session
 
     def _replay_change(self, change: PlayChange) -> None:
@@ -662,13 +882,14 @@ class PlayedMarket:
             split = min(scenario.split, t)
             window = scenario.metrics.cycle_window
             h = self.market.engine.history
+            owner = {seat: player for player, seat in enumerate(self.seats)}
             out = []
             for k, firm in enumerate(self.market.rivals):
                 log = firm.log
                 row = firm.row
                 profit = np.nan_to_num(log.floats["profit"][1 : t + 1], nan=0.0)
                 share = np.where(h.alive[: t + 1, row], h.market_share[: t + 1, row], 0.0)
-                player = k if k < len(self.players) else -1
+                player = owner.get(k, -1)
                 in_cycle = log.bools["in_cycle"][: t + 1]
                 pre = slice(max(1, split - scenario.metrics.window), split)
                 before = share[pre]
@@ -678,8 +899,9 @@ class PlayedMarket:
                 value_end = value[max(split, t + 1 - scenario.metrics.window) :]
                 out.append(
                     {
-                        "name": self.players[k] if player >= 0 else _computer(firm),
+                        "name": self.players[player] if player >= 0 else self._unplayed(k),
                         "player": player,
+                        "joined": self.joined_after(player) if player >= 0 else -1,
                         "total_profit": float(profit.sum()),
                         "profit_after": float(profit[max(split - 1, 0) :].mean()) if t else 0.0,
                         "share_before": float(before.mean()) if before.size else float("nan"),
@@ -695,7 +917,9 @@ class PlayedMarket:
                 )
             for row in out:
                 row["adapted"] = adapted(row, scenario.metrics.recovery_threshold)
-            return out
+            # players in joining order (a late one's firm comes later), then the others
+            players = sorted((r for r in out if r["player"] >= 0), key=lambda r: r["player"])
+            return players + [r for r in out if r["player"] < 0]
 
     # ---- inside ----
     def _open_market(self) -> Market:
@@ -706,7 +930,7 @@ class PlayedMarket:
         return self.market
 
     def _apply(self, player: int, values: Mapping[str, float | str]) -> StrategySpec:
-        firm = self.market.rivals[player]
+        firm = self.market.rivals[self.seats[player]]
         spec = StrategySpec.model_validate({**firm.strategy.model_dump(), **values})
         if values:
             firm.set_strategy(spec, label=", ".join(f"{k} {_fmt(v)}" for k, v in values.items()))
@@ -721,6 +945,7 @@ class PlayedMarket:
         for change in self.changes:
             if change.player >= 0:
                 counts[change.player] = counts.get(change.player, 0) + 1
+        owner = {seat: player for player, seat in enumerate(self.seats)}
         board = []
         for k, firm in enumerate(market.rivals):
             row = firm.row
@@ -729,12 +954,12 @@ class PlayedMarket:
             log = firm.log
             profit = np.nan_to_num(log.floats["profit"][1 : t + 1], nan=0.0)
             alive = bool(h.alive[t, row])
-            player = k if k < len(self.players) else -1
+            player = owner.get(k, -1)
             recent = log.bools["in_cycle"][max(0, t + 1 - window) : t + 1]
             board.append(
                 Standing(
                     firm=k,
-                    name=self.players[k] if player >= 0 else _computer(firm),
+                    name=self.players[player] if player >= 0 else self._unplayed(k),
                     player=player,
                     profit=float(profit[-1]) if profit.size and alive else 0.0,
                     total_profit=float(profit.sum()),
@@ -745,10 +970,18 @@ class PlayedMarket:
                     circling=bool(alive and recent.any()),
                     changes=counts.get(player, 0),
                     settings=_settings_words(firm.strategy),
+                    joined=self.joined_after(player) if player >= 0 else -1,
                 )
             )
         board.sort(key=lambda s: (s.player < 0, not s.alive, -s.cash))
         self._board = board
+
+    def _unplayed(self, firm: int) -> str:
+        """The name of a firm no player steers: a house firm, or a computer-run rival."""
+        first = len(self.players) - len(self.late)
+        if first <= firm < first + self.house:
+            return f"house firm {firm + 1}"
+        return _computer(self.market.rivals[firm])
 
     # ---- telling the pages ----
     def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
