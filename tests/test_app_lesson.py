@@ -109,20 +109,72 @@ def test_fast_play_streams_frames_rather_than_jumping(lesson):
     assert 1 <= len(pages) < len(frames) and pages[-1] == lesson.twins.period == frames[-1]
 
 
+class _Clock:
+    """A fake clock for the play loop: ``wait`` moves time on instead of sleeping, and each
+    frame can cost ``frame_cost`` seconds (a machine that falls behind), so the loop's pacing
+    is tested in its own seconds, whatever the load on the machine running the test."""
+
+    def __init__(self, frame_cost: float = 0.0) -> None:
+        self.now, self.frame_cost = 100.0, frame_cost
+        self.stop = threading.Event()  # Pause's signal, as the lesson's own
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.now += seconds
+        return self.stop.is_set()
+
+    def is_set(self) -> bool:
+        return self.stop.is_set()
+
+    def set(self) -> None:
+        self.stop.set()
+
+    def clear(self) -> None:
+        self.stop.clear()
+
+
+def _play_on_a_clock(lesson: Lesson, speed: float, seconds: float, frame_cost: float = 0.0):
+    """Play ``seconds`` of the clock's time at ``speed``: (clock time, period) at each frame."""
+    clock = _Clock(frame_cost)
+    frames = []
+
+    def frame() -> None:
+        frames.append((clock.now, lesson.twins.period))
+        clock.now += clock.frame_cost
+        if clock.now - 100.0 >= seconds:
+            lesson.toggle_play()
+
+    lesson.frame_listeners.append(frame)
+    lesson.set_speed(speed)
+    lesson.toggle_play()
+    lesson._stop = clock
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sim.app.lesson.time", clock)
+        lesson.play()
+    return frames
+
+
 def test_play_keeps_its_speed_in_periods_a_second(lesson):
     """Slow speeds: one period a frame, at the speed chosen (not rounded to whole frames)."""
-    frames = []
-    lesson.frame_listeners.append(lambda: frames.append((time.perf_counter(), lesson.twins.period)))
-    lesson.set_speed(7.5)
-    lesson.toggle_play()
-    thread = threading.Thread(target=lesson.play)
-    thread.start()
-    time.sleep(1.5)
-    lesson.toggle_play()
-    thread.join(timeout=5)
+    frames = _play_on_a_clock(lesson, speed=7.5, seconds=1.5)
     assert [p for _, p in frames] == list(range(1, len(frames) + 1))  # one period a frame
-    # 7.5 a second: about 11 periods in 1.5 s (a loaded machine plays slower, never faster)
-    assert 4 <= len(frames) <= 13
+    # 7.5 a second: the first at once, then one every 1/7.5 s: 12 frames in the first 1.5 s
+    assert sum(t - 100.0 < 1.5 for t, _ in frames) == 12
+    gaps = np.diff([t for t, _ in frames])
+    assert np.allclose(gaps, 1 / 7.5)
+
+
+def test_a_machine_that_falls_behind_plays_slower_never_in_jumps():
+    """Each frame costing 0.3 s at 7.5 periods a second: at most `MAX_PERIODS_PER_FRAME` a
+    frame and no backlog caught up later (the control: a machine that keeps up, one a frame)."""
+    slow = _play_on_a_clock(Lesson(), speed=7.5, seconds=3.0, frame_cost=0.3)
+    steps = np.diff([0] + [p for _, p in slow])
+    assert steps.max() == MAX_PERIODS_PER_FRAME and steps.min() >= 1
+    assert slow[-1][1] < 7.5 * 3.0  # slower than asked: what was missed is not made up
+    quick = _play_on_a_clock(Lesson(), speed=7.5, seconds=3.0)
+    assert set(np.diff([0] + [p for _, p in quick])) == {1}
 
 
 def _lead_while_playing(lesson: Lesson, charts: int) -> list[int]:

@@ -349,7 +349,8 @@ class Lesson:
         told = True  # the whole page shows the period reached
         while running():
             frame_start = time.perf_counter()
-            periods = min(int(credit), MAX_PERIODS_PER_FRAME, self._room(running))
+            # a period due to within rounding is due: else a frame slips by FRAME_S
+            periods = min(int(credit + 1e-9), MAX_PERIODS_PER_FRAME, self._room(running))
             credit = min(credit - periods, 1.0)  # no backlog: behind, it plays slower
             advanced = 0
             try:
