@@ -46,6 +46,9 @@ MAX_BATCH = 1000
 #: task's firms together, and below about 100 firms its fixed cost per period shows (the
 #: bakery: 6.0 ms of CPU a run in tasks of 12 runs, 3.2 ms at 50, 2.9 ms at 100, 2.5 ms at 200).
 MIN_BATCH = 100
+#: Design points planned together, seed by seed (`plan_groups`): few enough that a task's
+#: points stay in a worker's cache of validated scenarios (`_SCENARIO_CACHE`).
+POINT_BLOCK = 16
 #: What a task's markets may hold in memory (their landscapes: 2**N configurations each).
 TASK_MEMORY = 512e6
 #: Tasks per worker kept in flight (one running, one queued).
@@ -354,20 +357,29 @@ def plan_groups(
     shared: dict[str, dict[int, tuple[int, ...]]] | None = None,
 ) -> Iterator[RunGroup]:
     """The sweep's runs grouped into the runs that are the same (``shared``: `shared_points`,
-    computed if not given), in the order of `plan_runs`' first run of each group."""
+    computed if not given), in the order they are computed: design points in blocks of
+    `POINT_BLOCK`, and within a block seed by seed (point by point, strategy by strategy on a
+    seed). A task's runs on one seed at points whose markets are built alike (the points differ
+    in the firms' settings or costs only) then share one market (`sim.experiment.simulate`),
+    which is built once instead of once per run; the block keeps a task's points few, within a
+    worker's cache of validated scenarios."""
     keys = _point_keys(sweep, design)
     if shared is None:
         shared = shared_points(sweep, design)
-    for point in keys:
-        for strategy in sweep.strategies:
-            same = shared[strategy][point]
-            if same[0] != point:
-                continue  # computed with the group's first point
-            for k, seed in enumerate(seeds):
-                members = tuple(
-                    RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed) for p in same
-                )
-                yield RunGroup(members[0], members)
+    points = list(keys)
+    for first in range(0, len(points), POINT_BLOCK):
+        block = points[first : first + POINT_BLOCK]
+        for k, seed in enumerate(seeds):
+            for point in block:
+                for strategy in sweep.strategies:
+                    same = shared[strategy][point]
+                    if same[0] != point:
+                        continue  # computed with the group's first point
+                    members = tuple(
+                        RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed)
+                        for p in same
+                    )
+                    yield RunGroup(members[0], members)
 
 
 def shared_points(sweep: Sweep, design: Design) -> dict[str, dict[int, tuple[int, ...]]]:
@@ -491,7 +503,7 @@ def auto_batch_sizes(
     (with a fixed size a worker could compute a whole large task alone at the end: with six
     tasks on two workers, a sixth of the sweep). Never more than `MAX_BATCH`, nor than fit in
     `TASK_MEMORY` if each run had a market of its own (a task's runs are one batch on one
-    engine)."""
+    engine). A rest smaller than `MIN_BATCH` goes with the task before it."""
     most = MAX_BATCH
     if scenario is not None:
         most = min(most, max(1, int(TASK_MEMORY // experiment.market_bytes(scenario))))
@@ -500,6 +512,8 @@ def auto_batch_sizes(
     while left > 0:
         share = most if workers <= 1 else math.ceil(left / (2 * workers))
         size = max(least, min(most, share))
+        if left - size < least and left <= most:
+            size = left  # the rest with this task, not a last task of a few runs
         yield size
         left -= size
 
