@@ -41,7 +41,6 @@ def test_the_model_fingerprint_changes_with_the_model_code_only(tmp_path):
     assert environment()["model"].endswith("+" + model_fingerprint())
 
 
-
 def test_the_environment_lists_every_distribution_as_importlib_parses_it():
     # issue 22: `environment` reads the Name and Version headers only (a fixed cost of every
     # sweep); the same names and versions as importlib.metadata's full parse of each file

@@ -376,8 +376,7 @@ def plan_groups(
                     if same[0] != point:
                         continue  # computed with the group's first point
                     members = tuple(
-                        RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed)
-                        for p in same
+                        RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed) for p in same
                     )
                     yield RunGroup(members[0], members)
 
