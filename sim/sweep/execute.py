@@ -212,7 +212,10 @@ def run_sweep(
             )
         set_aside = store.repair() if broken else []
         done = store.completed()
-        pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
+        if done:
+            pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
+        else:  # a new sweep: every run is pending (no pass over the plan's run ids)
+            pending = planned
         if pending == 0:  # nothing to run: no pool or cluster to start
             workers, scheduler, cluster = 1, None, None
         with _engine(workers, scheduler, cluster) as engine:
@@ -225,9 +228,14 @@ def run_sweep(
             if batch_size:
                 sizes: int | Iterable[int] = batch_size
             else:
-                computations = sum(
-                    any(m.run_id not in done for m in group.members)
-                    for group in plan_groups(sweep, design, seeds, shared)
+                computations = (
+                    sum(
+                        any(m.run_id not in done for m in group.members)
+                        for group in plan_groups(sweep, design, seeds, shared)
+                    )
+                    if done
+                    else len(seeds)
+                    * sum(p == same[0] for points in shared.values() for p, same in points.items())
                 )
                 sizes = auto_batch_sizes(computations, engine.workers, sweep.base)
             batches = make_batches(sweep, design, seeds, done, sizes, shared)
@@ -462,18 +470,24 @@ def make_batches(
     groups: list[RunGroup] = []
     sizes = itertools.repeat(size) if isinstance(size, int) else iter(size)
     wanted = next(sizes, MAX_BATCH)
+    digest = sweep.scenario_digest
+    overrides: dict[int, dict[str, Any]] = {}  # each point's, made once for all its batches
+    keys: dict[int, str] = {}
 
     def batch() -> Batch:
         needed = {m.point for g in groups for m in (g.compute, *g.members)}
         points = {p: records[p] for p in sorted(needed)}
-        overrides = {p: sweep.point_overrides(v) for p, v in points.items()}
+        for p, values in points.items():
+            if p not in overrides:
+                overrides[p] = sweep.point_overrides(values)
+                keys[p] = point_key(digest, overrides[p])
         return Batch(
             index=index,
             scenario_source=str(sweep.scenario_path),
             scenario_data=sweep.scenario_data,
             points=points,
-            overrides=overrides,
-            keys={p: point_key(sweep.scenario_digest, o) for p, o in overrides.items()},
+            overrides={p: overrides[p] for p in points},
+            keys={p: keys[p] for p in points},
             runs=list(groups),
             periods=sweep.spec.outputs.periods,
         )
@@ -482,7 +496,9 @@ def make_batches(
         pending = tuple(m for m in group.members if m.run_id not in done)
         if not pending:
             continue
-        groups.append(group._replace(members=pending))
+        groups.append(
+            group if len(pending) == len(group.members) else group._replace(members=pending)
+        )
         if len(groups) == wanted:
             yield batch()
             index += 1
