@@ -581,3 +581,11 @@ def test_alignment_pays_computes_1200_of_its_2160_runs():
     groups = list(plan_groups(sweep, build_design(sweep, root_seed=11), run_seeds(11, 10)))
     assert sum(len(g.members) for g in groups) == 2160
     assert Counter(g.compute.strategy for g in groups) == {"aligned": 1080, "efficiency_only": 120}
+    # counted without run ids for a new sweep, with them once runs are done: the same count
+    from sim.sweep.execute import count_computations, shared_points
+
+    design, seeds = build_design(sweep, root_seed=11), run_seeds(11, 10)
+    shared = shared_points(sweep, design)
+    assert count_computations(sweep, design, seeds, set(), shared) == 1200
+    done = {m.run_id for g in groups[:100] for m in g.members}
+    assert count_computations(sweep, design, seeds, done, shared) == 1100

@@ -44,7 +44,8 @@ from sim.sweep.store import SweepStore, concat, point_key, run_id
 MAX_BATCH = 1000
 #: Fewest computations in a task the automatic sizes make (its last tasks): the engine steps a
 #: task's firms together, and below about 100 firms its fixed cost per period shows (the
-#: bakery: 6.0 ms of CPU a run in tasks of 12 runs, 3.2 ms at 50, 2.9 ms at 100, 2.5 ms at 200).
+#: bakery, runs sharing markets as `plan_groups` orders them: about 65 ms a task plus 1.4 ms a
+#: run; 5 ms of CPU a run in tasks of 20 runs, 2.0 ms at 100, 1.8 ms at 250, 1.5 ms at 488).
 MIN_BATCH = 100
 #: Design points planned together, seed by seed (`plan_groups`): few enough that a task's
 #: points stay in a worker's cache of validated scenarios (`_SCENARIO_CACHE`).
@@ -228,15 +229,7 @@ def run_sweep(
             if batch_size:
                 sizes: int | Iterable[int] = batch_size
             else:
-                computations = (
-                    sum(
-                        any(m.run_id not in done for m in group.members)
-                        for group in plan_groups(sweep, design, seeds, shared)
-                    )
-                    if done
-                    else len(seeds)
-                    * sum(p == same[0] for points in shared.values() for p, same in points.items())
-                )
+                computations = count_computations(sweep, design, seeds, done, shared)
                 sizes = auto_batch_sizes(computations, engine.workers, sweep.base)
             batches = make_batches(sweep, design, seeds, done, sizes, shared)
             completed_before = planned - pending
@@ -387,6 +380,24 @@ def plan_groups(
                         RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed) for p in same
                     )
                     yield RunGroup(members[0], members)
+
+
+def count_computations(
+    sweep: Sweep,
+    design: Design,
+    seeds: list[int],
+    done: set[str],
+    shared: dict[str, dict[int, tuple[int, ...]]],
+) -> int:
+    """How many computations the runs not in ``done`` need (`plan_groups`' groups with a
+    member not done); for a new sweep counted from ``shared`` alone, without the run ids."""
+    if done:
+        return sum(
+            any(m.run_id not in done for m in group.members)
+            for group in plan_groups(sweep, design, seeds, shared)
+        )
+    firsts = sum(p == same[0] for points in shared.values() for p, same in points.items())
+    return len(seeds) * firsts
 
 
 def shared_points(sweep: Sweep, design: Design) -> dict[str, dict[int, tuple[int, ...]]]:
