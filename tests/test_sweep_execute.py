@@ -589,3 +589,39 @@ def test_alignment_pays_computes_1200_of_its_2160_runs():
     assert count_computations(sweep, design, seeds, set(), shared) == 1200
     done = {m.run_id for g in groups[:100] for m in g.members}
     assert count_computations(sweep, design, seeds, done, shared) == 1100
+
+
+def test_points_are_planned_seed_by_seed_in_blocks_that_never_mix_engines():
+    # issue 22: runs on one seed at points that build the same market share it in a task; a
+    # block holds at most POINT_BLOCK points, and never points that differ in the horizon (or
+    # departments, or population), whose runs need engines of their own
+    from sim.sweep.design import build_design
+    from sim.sweep.execute import POINT_BLOCK, plan_groups, point_blocks
+
+    spec = {
+        **SMALL,
+        "parameters": [
+            {
+                "name": "alignment",
+                "path": "strategies.aligned.alpha",
+                "range": [0.1, 0.9],
+                "num": 10,
+            },
+            {"name": "horizon", "path": "horizon", "values": [70, 80]},
+        ],
+    }
+    sweep = sweep_from_dict(spec)
+    design = build_design(sweep, root_seed=11)
+    points = design.points.set_index("point")
+    blocks = point_blocks(sweep, design)
+    assert sorted(p for b in blocks for p in b) == list(points.index)  # every point, once
+    assert all(len(b) <= POINT_BLOCK for b in blocks)
+    assert all(points.loc[b, "horizon"].nunique() == 1 for b in blocks)
+    assert [len(b) for b in blocks] == [10, 10]  # 16 would mix the horizons
+    seeds = run_seeds(11, 3)
+    order = [(g.compute.seed_index, g.compute.point) for g in plan_groups(sweep, design, seeds)]
+    first = [(k, p) for k, p in order if p in blocks[0]]
+    assert order[: len(first)] == first  # a block's runs, all of its seeds, come first
+    assert [k for k, _ in first] == sorted(k for k, _ in first)  # seed by seed
+    plain = sweep_from_dict(SMALL)  # no engine field swept: consecutive points, 16 at most
+    assert point_blocks(plain, build_design(plain, root_seed=11)) == [[0, 1, 2, 3]]

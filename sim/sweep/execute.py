@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import math
 import multiprocessing
 import numbers
@@ -358,18 +359,16 @@ def plan_groups(
     shared: dict[str, dict[int, tuple[int, ...]]] | None = None,
 ) -> Iterator[RunGroup]:
     """The sweep's runs grouped into the runs that are the same (``shared``: `shared_points`,
-    computed if not given), in the order they are computed: design points in blocks of
-    `POINT_BLOCK`, and within a block seed by seed (point by point, strategy by strategy on a
-    seed). A task's runs on one seed at points whose markets are built alike (the points differ
-    in the firms' settings or costs only) then share one market (`sim.experiment.simulate`),
-    which is built once instead of once per run; the block keeps a task's points few, within a
-    worker's cache of validated scenarios."""
+    computed if not given), in the order they are computed: design points in blocks
+    (`point_blocks`: at most `POINT_BLOCK` points, of one engine), and within a block seed by
+    seed (point by point, strategy by strategy on a seed). A task's runs on one seed at points
+    whose markets are built alike (the points differ in the firms' settings or costs only) then
+    share one market (`sim.experiment.simulate`), which is built once instead of once per run;
+    the block keeps a task's points few, within a worker's cache of validated scenarios."""
     keys = _point_keys(sweep, design)
     if shared is None:
         shared = shared_points(sweep, design)
-    points = list(keys)
-    for first in range(0, len(points), POINT_BLOCK):
-        block = points[first : first + POINT_BLOCK]
+    for block in point_blocks(sweep, design):
         for k, seed in enumerate(seeds):
             for point in block:
                 for strategy in sweep.strategies:
@@ -380,6 +379,33 @@ def plan_groups(
                         RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed) for p in same
                     )
                     yield RunGroup(members[0], members)
+
+
+#: Scenario fields that make runs computed in engines of their own (`sim.experiment.simulate`
+#: groups runs by decisions, departments, horizon and whether a run is a population): design
+#: points that differ in them are never planned in one block.
+ENGINE_FIELDS = ("departments", "horizon", "population")
+
+
+def point_blocks(sweep: Sweep, design: Design) -> list[list[int]]:
+    """The design points in the blocks `plan_groups` plans seed by seed: at most `POINT_BLOCK`
+    points each, every point of a block with the same values of the swept `ENGINE_FIELDS`
+    (points are grouped by those values, in the order they first appear), so that a task's runs
+    share one engine as they did when runs were planned point by point."""
+    families: dict[str, list[int]] = {}
+    for values in design.points.to_dict("records"):
+        point = int(values.pop("point"))
+        engine = {
+            path: value
+            for path, value in sweep.point_overrides(values).items()
+            if path.split(".")[0] in ENGINE_FIELDS
+        }
+        families.setdefault(json.dumps(engine, sort_keys=True, default=str), []).append(point)
+    return [
+        family[first : first + POINT_BLOCK]
+        for family in families.values()
+        for first in range(0, len(family), POINT_BLOCK)
+    ]
 
 
 def count_computations(
