@@ -12,25 +12,22 @@ reports its peak resident size (``ru_maxrss``) against the target, with its wall
                          and the per-market table, what a sweep or a summary needs
   records=[...]          the per-period table with the fields a study of market shares reads
                          (`profit`, `alive`, `market_share`; `records=`, §9.1)
-  full per-period table  (with ``--full``) every field: 16.1 million rows of about 40 columns,
-                         about 31 MB a market in pandas (94 MB for 3 markets), more than the
-                         target at 100 markets
+  full per-period table  (with ``--full``) every field: 16.1 million rows of 40 columns,
+                         about 194 bytes a row (3.1 GB)
 
 What allocates: the engine computes a batch of markets at a time, within 128 MB of per-period
-records (`sim.experiment.BATCH_HISTORY`: six markets of 1,000 firms here), so the engine's
-memory does not grow with the seeds (tracemalloc, 12 markets: 398 MB traced at the peak, 120 MB
-kept at the end); what does is what is kept: the per-run rows (a dict per firm until the end,
-then the runs table), and the per-period table if asked for, which `records=` cuts to the
-fields named. A records= table is small (169 MB at 25 markets) against the peak it adds (626 MB
-there: 1,325 MB against 699 MB for runs only), so what remains is transient per batch (the
-path metrics of all of a batch's firms, the stacked arrays) and the per-run rows; stacking the
-batches' frames column by column instead of `pd.concat` was tried and peaked higher (1,517 MB
-at 25 markets: deleting a DataFrame's column copies its block).
+records (`sim.experiment.BATCH_HISTORY`: six markets of 1,000 firms here), and frees it before
+the next batch's engine is built, so the engine's memory does not grow with the seeds; what does
+is what is kept: the per-run rows and the per-period table if asked for. `run_competition` fills
+that table batch by batch into columns allocated once for all its rows (``strategy`` as category
+codes) and makes them a DataFrame without a copy (`sim.competition._PeriodColumns`), so it is
+held once.
 
-Measured 2026-12-06 on 2 cores at load 10-22 (one run each; memory does not depend on load):
-runs only 1,882 MB (met); records=[profit, alive, market_share] 4,456 MB (NOT met; the table
-itself is about 0.7 GB, see above); the full per-period table 9,252 MB (a 3.1 GB table),
-measured outside this script.
+Measured 2026-12-07 on 2 cores at load 5-9 (one run each; memory does not depend on load): runs
+only 597 MB; records=[profit, alive, market_share] 1,299 MB; the full per-period table 3,706 MB:
+all met. Before (2026-12-06: a frame per batch kept and concatenated at the end, a strategy
+column of text until then, the previous batch's engine alive while the next was built): 1,882
+MB, 4,456 MB (not met) and 9,252 MB (not met).
 """
 
 from __future__ import annotations

@@ -422,6 +422,13 @@ def _simulate_batch(
 def _firm_periods(firms: Sequence, keep: frozenset[str] | None = None) -> pd.DataFrame:
     """The per-period table of ``firms`` (rows of one engine), one block per firm, in order;
     with ``keep``, `IDENTITY_COLUMNS` and the columns it names only (the others not built)."""
+    return pd.DataFrame(_firm_period_columns(firms, keep))
+
+
+def _firm_period_columns(
+    firms: Sequence, keep: frozenset[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The columns of `_firm_periods`' table, as arrays (``strategy`` and text as objects)."""
 
     def want(name: str) -> bool:
         return keep is None or name in keep
@@ -503,7 +510,7 @@ def _firm_periods(firms: Sequence, keep: frozenset[str] | None = None) -> pd.Dat
     configs = columns["config"] if "config" in columns else stacked(history.config)
     for i, name in wanted:
         columns[name] = ((configs >> i) & 1).astype(np.int8)
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:

