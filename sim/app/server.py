@@ -88,6 +88,9 @@ def serve(
     from solara.server.starlette import app
 
     _serve_plotly_js(app)
+    _use_template(solara_server)
+    if check_host(host) is None:
+        _send_uncompressed(app)
 
     from sim.app import spare
 
@@ -116,6 +119,27 @@ def _serve_plotly_js(app: Any) -> None:
         return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
     app.router.routes.insert(0, Route(PLOTLY_URL, plotly_js))
+
+
+def _send_uncompressed(app: Any) -> None:
+    """No gzip: on this computer the 9 MB of scripts cross no network, and compressing them
+    (Solara compresses every response, at level 9) took 0.3 s of the server's CPU before the
+    first page was usable. Done before the server's first request builds its middleware."""
+    from starlette.middleware.gzip import GZipMiddleware
+
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not GZipMiddleware]
+
+
+def _use_template(solara_server: Any) -> None:
+    """Solara's page from `sim/app/templates/index.html.j2` (it asks for plotly.js early).
+
+    Solara looks for templates beside the app's directory (``sim/templates``); ours sit with
+    the app, so their directory goes first in the page's template search path.
+    """
+    loader = solara_server.get_jinja_env(app_name="__default__").loader
+    templates = str(Path(__file__).parent / "templates")
+    if templates not in loader.searchpath:
+        loader.searchpath.insert(0, templates)
 
 
 def _print(url: str) -> None:

@@ -34,6 +34,10 @@ def prepare(scenario: Scenario | None = None) -> None:
     _refill = True
     _ready.clear()
     try:
+        # mesa first, from a shallow stack: its module logger calls `inspect.stack()`, which
+        # reads every frame's source; under the page's chain of imports that cost 0.2 s
+        import mesa  # noqa: F401
+
         from sim.app import page  # noqa: F401 - loaded here, not by the first page
         from sim.app.live import Screen
         from sim.app.state import TwinFirms, classroom_scenarios
