@@ -15,6 +15,7 @@ from sim.app.charts import (
     OverTimeChart,
     SailingChart,
     TimelineChart,
+    viridis,
 )
 from sim.app.live import Screen, firm_colours
 from sim.app.state import KPI_COLUMNS, MAX_COST_FACTOR, TwinFirms, plain
@@ -312,3 +313,15 @@ def test_the_debriefs_panels_sit_side_by_side_each_titled_above_it(bakery):
             expected = np.nanmean(debrief.data[column][i], axis=0)
             np.testing.assert_allclose(means[2 * k + i]["y"], expected, atol=5e-5)
             assert means[2 * k + i]["xaxis"] == f"x{axes[k]}"
+
+
+def test_the_pages_viridis_is_matplotlibs_within_3_of_255():
+    """The departments chart's colours without matplotlib (the page's first screen loads none):
+    33 steps of viridis interpolated, within 3/255 of matplotlib's table; its reversal is not."""
+    from matplotlib import colormaps
+
+    xs = np.linspace(0.0, 1.0, 1001)
+    ours = np.array([viridis(x) for x in xs])
+    np.testing.assert_allclose(ours, colormaps["viridis"](xs)[:, :3], atol=3 / 255, rtol=0)
+    reversed_ = colormaps["viridis_r"](xs)[:, :3]
+    assert np.abs(ours - reversed_).max() > 0.5

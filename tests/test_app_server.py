@@ -25,6 +25,17 @@ def test_the_command_line_and_the_server_module_load_no_model():
     assert json.loads(out.stdout) == []
 
 
+def test_the_first_screen_needs_no_matplotlib():
+    """The page and its first screen (every chart drawn ahead) load no matplotlib: it comes
+    with the first export or slide (0.3 s of the start, in the warm-up thread)."""
+    code = (
+        "import sys, sim.app.page; from sim.app import spare; spare.prepare(); "
+        "print(sorted(m for m in ('matplotlib', 'PIL.Image') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_bind_gives_a_listening_socket_and_its_address():
     sock = bind("127.0.0.1", 0)
     try:
