@@ -64,12 +64,13 @@ def serve(
 ) -> None:
     """Serve the classroom page until interrupted; ``announce`` gets the address first.
 
-    The address is announced as soon as Solara's server is loaded. The model, matplotlib, the
-    page's components and the first page's figures load meanwhile in a background thread
+    The address is announced as soon as Solara's server is loaded. The model, the page's
+    components and the first page's charts load meanwhile in a background thread
     (`sim.app.spare`), while the browser fetches and runs Solara's scripts; a page opening
     before they are ready waits for them. Solara's assets come from the `solara-assets`
     package (no CDN: the page works offline), its telemetry is off and it runs in production
-    mode (no file watching).
+    mode (no file watching). The page's head is ours (`sim/app/templates`); on a loopback
+    ``host`` nothing is gzipped.
     """
     os.environ["SOLARA_APP"] = APP_MODULE
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
@@ -102,7 +103,7 @@ def serve(
     # reads a hundred files, and each read hands the interpreter lock to the busy warm-up
     # thread and waits to get it back, which made the first page's HTML take 0.4 s.
     solara_server.get_nbextensions()
-    spare.prepare_soon()  # the model, matplotlib, the page and the first page's figures
+    spare.prepare_soon()  # the model, the page and the first page's charts
     (announce or _print)(address(sock))
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -1,7 +1,7 @@
 """The first screen of a new page, prepared ahead, so a page opens without waiting for it.
 
 Cheap to import (threading only): the server starts `prepare_soon` before it announces its
-address, and the model, matplotlib and the first figures load in that thread while the
+address, and the model, the page and its first charts load in that thread while the
 browser fetches Solara's scripts. A page takes the spare with `take`, waiting for one being
 prepared; another is prepared a little later for the next page.
 """
