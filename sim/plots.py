@@ -1,7 +1,9 @@
 """Figures from the per-period table: KPIs over time and the "sailing in circles" pictures.
 
 Only `matplotlib.figure.Figure` with an Agg canvas is used (never pyplot), so the functions
-are thread-safe, need no display and leave matplotlib's global state alone.
+are thread-safe, need no display and leave matplotlib's global state alone. Matplotlib is
+imported by the functions that draw, not with the module: the colours and limits here are
+used by the classroom's page, whose first screen needs no matplotlib (0.3 s of its start).
 """
 
 from __future__ import annotations
@@ -14,19 +16,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.animation import FuncAnimation, PillowWriter
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator, NullLocator
-from PIL import Image
 
 from sim.frames import decision_bits, department_of
 
 if TYPE_CHECKING:
+    from matplotlib.animation import PillowWriter
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from PIL import Image
+
     from sim.scenario.schema import Scenario
 
 #: Fixed colours: the efficiency-only firm warm, the aligned firm cool (Okabe-Ito palette).
@@ -124,6 +123,8 @@ def _mark_shifts(axes: list[Axes], periods: pd.DataFrame) -> Line2D | None:
     the bottom of each axis, darker where more runs shift in that period; never text on the
     data.
     """
+    from matplotlib.lines import Line2D
+
     shifts = _shifts(periods)
     if not shifts:
         return None
@@ -233,6 +234,9 @@ def note_sailing_in_circles(ax: Axes, *, fontsize: float) -> None:
 
 
 def _new_figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -248,6 +252,9 @@ def kpi_figure(
     closed firm earns 0 and keeps its cash), as the panel titles say; the strip below shows
     the share of firms open. Market shifts: dashed lines, or a rug of ticks under turbulence.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
     columns = [c for c, _ in _KPI_PANELS]
     frame = _prepare(periods, tuple(columns))
     strategies = _strategies(periods)
@@ -373,6 +380,8 @@ def _compress_miles(ax: Axes) -> None:
     A firm that cycles for the whole horizon sails tens of times further than one that settles;
     on a linear axis it would squash every other path against the left edge.
     """
+    from matplotlib.ticker import NullLocator
+
     ax.set_xscale("asinh", linear_width=_LINEAR_MILES)
     hi = max(ax.get_xlim()[1], 1.0)
     decades = 10.0 ** np.arange(0, int(np.ceil(np.log10(hi))) + 1)
@@ -421,6 +430,9 @@ def sailing_figure(periods: pd.DataFrame, *, title: str = "") -> Figure:
     mean thin and faint behind it), and the typical seed, whose every regime switch is a
     jump, is drawn faint: the drift stays readable, the circles of one seed still visible.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
     frame = _prepare(periods, ("efficiency", "market_value", "miles", "distance_to_port"))
     strategies = _strategies(periods)
     colours = _colours(strategies)
@@ -583,6 +595,11 @@ def decisions_figure(
     turbulent market), ``changes`` (period, label), e.g. a teacher's live changes, dotted
     lines; the periods after a firm closed are hatched.
     """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
     frame = _prepare(periods, ("config", "efficiency", "market_value"))
     frame = frame[frame["seed"] == seed]
     if frame.empty:
@@ -855,6 +872,10 @@ def debrief_figure(
     ``highlight``: the index of one market (the class's), drawn dashed; ``note``: a sentence
     above the panels (for slides).
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     top = 0.74 if note else 0.84
@@ -981,6 +1002,9 @@ class SailingPanels:
         max_distance: float,
         fontsize: float = _NOTE,
     ) -> None:
+        from matplotlib.lines import Line2D
+        from matplotlib.ticker import MaxNLocator
+
         self.labels = tuple(labels)
         self.ax_map, self.ax_sail = fig.subplots(1, 2)
         style_axes(
@@ -1113,6 +1137,11 @@ def sailing_slides(
     """Slides of finished runs: the sailing-in-circles picture as PNG (1280 x 720 at ``dpi``),
     and as an animated GIF of the paths growing period by period (matplotlib animation), the
     axes fitting the whole run and never jumping."""
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
     fig = Figure(figsize=(1280 / dpi, 720 / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     fig.subplots_adjust(left=0.075, right=0.975, bottom=0.2, top=0.8, wspace=0.22)
@@ -1149,35 +1178,36 @@ def sailing_slides(
 
         palette = Image.open(png).convert("RGB").quantize(colors=96)
         animation = FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
-        animation.save(gif, writer=_GifWriter(palette, fps=fps), dpi=dpi)
+        animation.save(gif, writer=_gif_writer(palette, fps=fps), dpi=dpi)
         written.append(Path(gif))
     return written
 
 
-class _GifWriter(PillowWriter):
+def _gif_writer(palette: Image.Image, fps: int) -> PillowWriter:
     """Matplotlib's Pillow writer, taking each frame as the animation just drew it (no second
     draw) and mapping it to one palette (fast, and no flicker between frames)."""
+    from matplotlib.animation import PillowWriter
+    from PIL import Image
 
-    def __init__(self, palette: Image.Image, fps: int) -> None:
-        super().__init__(fps=fps)
-        self.palette = palette
+    class GifWriter(PillowWriter):
+        def grab_frame(self, **savefig_kwargs) -> None:
+            canvas = self.fig.canvas
+            size = canvas.get_width_height()
+            frame = Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert("RGB")
+            self._frames.append(frame.quantize(palette=palette, dither=Image.Dither.NONE))
 
-    def grab_frame(self, **savefig_kwargs) -> None:
-        canvas = self.fig.canvas
-        size = canvas.get_width_height()
-        frame = Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert("RGB")
-        self._frames.append(frame.quantize(palette=self.palette, dither=Image.Dither.NONE))
+        def finish(self) -> None:
+            step = int(1000 / self.fps)
+            durations = [step] * (len(self._frames) - 1) + [3000]  # linger on the end
+            self._frames[0].save(
+                self.outfile,
+                save_all=True,
+                append_images=self._frames[1:],
+                duration=durations,
+                loop=0,
+            )
 
-    def finish(self) -> None:
-        step = int(1000 / self.fps)
-        durations = [step] * (len(self._frames) - 1) + [3000]  # linger on the end
-        self._frames[0].save(
-            self.outfile,
-            save_all=True,
-            append_images=self._frames[1:],
-            duration=durations,
-            loop=0,
-        )
+    return GifWriter(fps=fps)
 
 
 def pareto_figure(
@@ -1186,6 +1216,9 @@ def pareto_figure(
     """Profit against impact, one point per strategy (`sim.stats.pareto_table`): means over
     seeds with their intervals as bars; the non-dominated strategies filled and joined (the
     Pareto front: none of the others is as good on both), the dominated ones hollow."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6.4, 4.8))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()

@@ -10,10 +10,12 @@ import pytest
 
 from sim.app.charts import (
     TICK_PX,
+    DebriefChart,
     DepartmentsChart,
     OverTimeChart,
     SailingChart,
     TimelineChart,
+    viridis,
 )
 from sim.app.live import Screen, firm_colours
 from sim.app.state import KPI_COLUMNS, MAX_COST_FACTOR, TwinFirms, plain
@@ -282,3 +284,44 @@ def test_every_live_view_is_a_chart_and_exports_stay_png(bakery):
     assert set(screen.charts) >= {"over_time", "sailing", "departments", "timeline"}
     for name in ("over_time", "sailing", "departments"):
         assert screen.export(name).startswith(b"\x89PNG")  # slides keep matplotlib
+
+
+def test_the_debriefs_panels_sit_side_by_side_each_titled_above_it(bakery):
+    """Four panels in one row, in the KPIs' order, none over another; each titled in words
+    above it (no rotated axis title, which outgrew a short panel at 150% zoom); its numbers
+    the markets' means; type of at least 18 px."""
+    twins = _played(bakery, bakery.horizon)
+    debrief = twins.debrief(seeds=3)
+    spec = DebriefChart().spec(debrief, twins.seed)
+    json.dumps({"layout": spec.layout, "data": spec.data}, allow_nan=False)
+    layout = spec.layout
+    axes = ["" if k == 0 else str(k + 1) for k in range(len(KPI_COLUMNS))]
+    domains = [layout[f"xaxis{a}"]["domain"] for a in axes]
+    assert all(left < right for left, right in domains)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(domains))  # a gap between two
+    assert all(layout[f"yaxis{a}"]["domain"] == [0, 1] for a in axes)  # one row
+    assert all("title" not in layout[f"yaxis{a}"] for a in axes)
+    titles = [n["text"] for n in layout["annotations"]]
+    assert titles[:2] == ["efficiency", "market value"] and titles[-1] == "period (month)"
+    assert [n["xref"] for n in layout["annotations"][:4]] == [f"x{a} domain" for a in axes]
+    assert all(n["font"]["size"] >= 18 for n in layout["annotations"])
+    assert layout["legend"]["font"]["size"] >= 18
+    means = [t for t in spec.data if t["legendgroup"].startswith("firm")]
+    assert len(means) == 2 * len(KPI_COLUMNS)
+    for k, column in enumerate(KPI_COLUMNS):
+        for i in range(2):
+            expected = np.nanmean(debrief.data[column][i], axis=0)
+            np.testing.assert_allclose(means[2 * k + i]["y"], expected, atol=5e-5)
+            assert means[2 * k + i]["xaxis"] == f"x{axes[k]}"
+
+
+def test_the_pages_viridis_is_matplotlibs_within_3_of_255():
+    """The departments chart's colours without matplotlib (the page's first screen loads none):
+    33 steps of viridis interpolated, within 3/255 of matplotlib's table; its reversal is not."""
+    from matplotlib import colormaps
+
+    xs = np.linspace(0.0, 1.0, 1001)
+    ours = np.array([viridis(x) for x in xs])
+    np.testing.assert_allclose(ours, colormaps["viridis"](xs)[:, :3], atol=3 / 255, rtol=0)
+    reversed_ = colormaps["viridis_r"](xs)[:, :3]
+    assert np.abs(ours - reversed_).max() > 0.5

@@ -331,3 +331,29 @@ def test_the_scoreboard_shows_resources_and_purpose_where_a_scenario_has_them(
         assert view.budget_binds == pytest.approx(h.budget_binds[1:31, row].mean())
     if "levy (" in shown:
         assert view.impact == h.impact[30, row] and view.levy == h.levy[30, row]
+
+
+@pytest.mark.parametrize(
+    ("cookie", "expected"),
+    [({"smb_sim_width": "1024"}, "presentation"), ({"smb_sim_width": "1600"}, "desk"), ({}, "")],
+)
+def test_the_first_render_takes_the_windows_width_from_the_cookie(cookie, expected):
+    """The page's head leaves the window's width in a cookie: the first render is already in
+    the right layout, and in presentation mode the drawer's controls are not made until it
+    opens. Without the cookie the page waits for the browser's width ("measuring")."""
+    solara.lab.cookies.set(cookie)
+    try:
+        _box, rc = solara.render(page.Classroom(), handle_error=False)
+        (root,) = _with_class(rc, "classroom-root", v.Html)
+        classes = root.class_.split()
+        assert ("measuring" in classes) == (expected == "")
+        if expected:
+            assert expected in classes, classes
+        controls = _with_class(rc, "alpha-0-input", v.TextField)
+        assert (controls == []) == (expected == "presentation"), expected
+        if expected == "presentation":
+            _click(rc, "drawer-button")
+            assert _with_class(rc, "alpha-0-input", v.TextField)  # made when it opens
+        rc.close()
+    finally:
+        solara.lab.cookies.set(None)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
+from pathlib import Path
 
-from sim.app.server import address, bind
+from sim.app.page import WIDTH_COOKIE
+from sim.app.server import PLOTLY_URL, address, bind
+from tests.browser import start_app, stop, wait_until_it_answers
 
 #: Heavy modules that load in the warm-up thread, after the address is printed.
 LOADED_LATER = ("mesa", "pandas", "matplotlib", "networkx", "pydantic", "sim.model")
@@ -19,6 +23,17 @@ def test_the_command_line_and_the_server_module_load_no_model():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_the_first_screen_needs_no_matplotlib():
+    """The page and its first screen (every chart drawn ahead) load no matplotlib: it comes
+    with the first export or slide (0.3 s of the start, in the warm-up thread)."""
+    code = (
+        "import sys, sim.app.page; from sim.app import spare; spare.prepare(); "
+        "print(sorted(m for m in ('matplotlib', 'PIL.Image') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_bind_gives_a_listening_socket_and_its_address():
@@ -40,3 +55,31 @@ def test_an_empty_host_is_refused_and_a_network_one_warned_about(capsys):
     assert err.count("\n") == 0 and err.startswith("error: --host: an empty address")
     assert check_host("127.0.0.1") is None and check_host("localhost") is None
     assert "other computers on the network can open the page" in check_host("0.0.0.0")
+
+
+def _get(url: str) -> tuple[bytes, dict[str, str]]:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read(), {k.lower(): v for k, v in response.headers.items()}
+
+
+def test_the_page_asks_for_plotly_early_and_this_computer_gets_it_uncompressed():
+    """The page's head (sim/app/templates) is the one served: it leaves the window's width
+    in a cookie and preloads plotly.js; on localhost nothing is gzipped (no network to
+    save, and compressing 9 MB of scripts cost the server 0.3 s of CPU)."""
+    import plotly
+
+    process, url = start_app()
+    try:
+        wait_until_it_answers(process, url)
+        page, headers = _get(url)
+        assert "content-encoding" not in headers, headers
+        text = page.decode()
+        assert f'<link rel="preload" href="{PLOTLY_URL}" as="script">' in text
+        assert f'document.cookie = "{WIDTH_COOKIE}=" + window.innerWidth' in text
+        script, headers = _get(url.rstrip("/") + PLOTLY_URL)
+        assert "content-encoding" not in headers, headers
+        wheel = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        assert script == wheel.read_bytes()
+    finally:
+        stop(process)

@@ -1,7 +1,7 @@
 """The classroom app's entry point for Solara: `Page` and `Layout`.
 
 Kept light on purpose: Solara imports this module before the server answers, while the
-model, matplotlib and the page's components (`sim.app.page`) load in the background
+model and the page's components (`sim.app.page`) load in the background
 (`sim.app.spare`, started by `sim.app.server`) while the browser loads Solara's scripts.
 """
 

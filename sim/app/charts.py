@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
 
 from sim import plots
 from sim.app.live import (
@@ -42,6 +41,9 @@ _TITLES = {
 # the four panels (2 x 2): x domains, y domains, room for the marks' labels above the top row
 _X = ((0.0, 0.46), (0.54, 1.0))
 _Y_TOP, _Y_BOTTOM = (0.58, 0.86), (0.0, 0.40)
+#: The debrief's four panels in one row: the gap between two, a share of the width (room for
+#: the next panel's tick labels, "1000" at 18 px, at 853 px wide).
+DEBRIEF_GAP = 0.075
 
 
 @dataclass(frozen=True)
@@ -231,9 +233,9 @@ def _vline(period: int, axis: str, colour: str, dash: str, width: float) -> dict
 
 
 class DebriefChart:
-    """The debrief drawn in the browser: per KPI panel (2 x 2), every market of the debrief a
-    thin line per firm, the mean over markets bold, the class's market dashed; market shifts
-    marked; type of at least 18 px (a projector's back row). Slides keep matplotlib
+    """The debrief drawn in the browser: a panel per KPI (four in a row), every market of the
+    debrief a thin line per firm, the mean over markets bold, the class's market dashed; market
+    shifts marked; type of at least 18 px (a projector's back row). Slides keep matplotlib
     (`sim.app.live.debrief_figure`)."""
 
     name = "debrief"
@@ -318,22 +320,57 @@ class DebriefChart:
         return ChartSpec(layout, data, caption)
 
     def _layout(self, debrief: Debrief, limits: dict[str, tuple[float, float]]) -> dict:
+        """The four panels side by side, each titled above it in words (no rotated axis
+        titles): in a chart 260 px high (1280 x 800 at 150% zoom, under the scoreboard) each
+        panel keeps about 150 px for its lines and every text has its own place. The legend
+        and the titles sit in the top margin, the period's ticks and title in the bottom one
+        (pixels, not shares of the height: they keep their room at any size)."""
         horizon = debrief.data["profit"].shape[2] - 1
         layout = kpi_layout(
-            debrief.scenario,
-            horizon,
-            limits,
-            hovermode="closest",
-            y_domains=((0.5, 0.86), (0.0, 0.38)),
+            debrief.scenario, horizon, limits, hovermode="closest", y_domains=((0, 1), (0, 1))
         )
-        # read from the back row: the legend as large as the ticks, three ticks at most per
-        # panel and room between the ticks and the axes' titles, so that no text overlaps
-        layout["legend"]["font"] = {"size": LABEL_PX}
-        layout["margin"]["b"] = 62
+        layout["legend"].update(font={"size": LABEL_PX}, yref="container", y=1.0)
+        layout["margin"] = {"l": 58, "r": 12, "t": 62, "b": 60}
+        n = len(KPI_COLUMNS)
+        width = (1.0 - (n - 1) * DEBRIEF_GAP) / n
+        annotations = []
         for k, axis in enumerate(_axes()):
-            layout[f"yaxis{axis}"]["nticks"] = 3
-            if k >= 2:
-                layout[f"xaxis{axis}"]["title"]["standoff"] = 12
+            x_axis, y_axis = layout[f"xaxis{axis}"], layout[f"yaxis{axis}"]
+            left = k * (width + DEBRIEF_GAP)
+            x_axis["domain"] = [left, left + width]
+            x_axis["nticks"] = 4
+            x_axis.pop("title", None)
+            y_axis["nticks"] = 4
+            title = y_axis.pop("title")["text"]
+            annotations.append(
+                {
+                    "text": title,
+                    "x": 0.5,
+                    "xref": f"x{axis} domain",
+                    "xanchor": "center",
+                    "y": 1.0,
+                    "yref": "paper",
+                    "yanchor": "bottom",
+                    "yshift": 4,
+                    "showarrow": False,
+                    "font": {"size": LABEL_PX},
+                }
+            )
+        annotations.append(  # one title for the four panels' shared period axis
+            {
+                "text": "period (month)",
+                "x": 0.5,
+                "xref": "paper",
+                "xanchor": "center",
+                "y": 0.0,
+                "yref": "paper",
+                "yanchor": "top",
+                "yshift": -30,
+                "showarrow": False,
+                "font": {"size": LABEL_PX},
+            }
+        )
+        layout["annotations"] = annotations
         for axis in _axes():
             for period in debrief.shift_periods:
                 layout["shapes"].append(_vline(period, axis, "#262626", "dash", 1.5))
@@ -1029,7 +1066,29 @@ class DepartmentsChart:
         return ChartSpec(layout, data, caption)
 
 
-_VIRIDIS = colormaps["viridis"]
+#: Matplotlib's viridis at 33 even steps from 0 to 1, interpolated linearly (within 3/255 of
+#: matplotlib's own table, tested): the page's first screen draws this chart and needs no
+#: matplotlib (0.3 s of the app's start).
+_VIRIDIS = (
+    np.frombuffer(
+        bytes.fromhex(
+            "440154 470d60 48186a 482374 472d7b 453781 424086 3e4989 3b528b 375b8d 33638d "
+            "2f6b8e 2c728e 297a8e 26828e 23898e 21918c 1f988b 1fa088 22a785 28ae80 32b67a "
+            "3fbc73 4ec36b 5ec962 70cf57 84d44b 98d83e addc30 c2df23 d8e219 ece51b fde725"
+        ),
+        dtype=np.uint8,
+    ).reshape(-1, 3)
+    / 255
+)
+
+
+def viridis(x: float) -> tuple[float, float, float]:
+    """Viridis at ``x`` (0 to 1) as red, green and blue from 0 to 1."""
+    steps = np.linspace(0.0, 1.0, len(_VIRIDIS))
+    r, g, b = (float(np.interp(x, steps, _VIRIDIS[:, c])) for c in range(3))
+    return r, g, b
+
+
 _LINK_SHADES = ("#bdbdbd", "#a3a3a3", "#858585", "#636363", "#3d3d3d")
 
 
@@ -1038,7 +1097,7 @@ def _efficiency_colour(value: float) -> str:
     image's scale), light grey if it has none (closed)."""
     if not math.isfinite(value):
         return "#d1d1d1"
-    r, g, b, _ = _VIRIDIS((min(max(value, 0.4), 1.0) - 0.4) / 0.6)
+    r, g, b = viridis((min(max(value, 0.4), 1.0) - 0.4) / 0.6)
     return f"#{round(255 * r):02x}{round(255 * g):02x}{round(255 * b):02x}"
 
 

@@ -3,7 +3,11 @@
 Each live view owns one matplotlib `Figure` (Agg canvas, never pyplot) whose artists are
 updated, not rebuilt, so a period's redraw costs a draw and a fast PNG encoding. Colours and
 style are those of `sim.plots`: the efficiency-only firm warm, the aligned firm cool.
+Matplotlib is imported when a figure is made (an export, a slide), not with the module: the
+page draws its charts in the browser and its first screen needs no matplotlib.
 """
+
+from __future__ import annotations
 
 import functools
 import html
@@ -15,15 +19,6 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib.artist import Artist
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
-from PIL import Image
 
 from sim import plots
 from sim.app.state import (
@@ -41,6 +36,10 @@ from sim.plots import PALETTE, STRATEGY_COLOURS, style_axes
 from sim.scenario.schema import EffectSpec, effect_decision
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     from sim.app.charts import ChartSpec
 
 #: Dots per inch of the page's figures: large type for the back of the room (a 1180-pixel
@@ -48,8 +47,6 @@ if TYPE_CHECKING:
 SCREEN_DPI = 130
 EXPORT_DPI = 200
 _TEXT, _SMALL, _TITLE = 12, 11, 13
-_LOCAL_EFFICIENCY = colormaps["viridis"].with_extremes(bad="0.82")
-_LINKS = colormaps["Greys"]
 _PANEL_TITLES = {
     "efficiency": "Efficiency",
     "market_value": "Market value",
@@ -95,6 +92,9 @@ class LiveView:
         return f"{type(self).__name__}({width}x{height} px, drawn to period {self.period})"
 
     def __init__(self, width: int, height: int, dpi: int = SCREEN_DPI) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
         self.figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
         self.dynamic: list[Artist] = []
@@ -136,6 +136,8 @@ class LiveView:
 
     def png(self) -> bytes:
         """The figure as it stands, as PNG (screen resolution, 64 colours, fast encoding)."""
+        from PIL import Image
+
         self.render()
         width, height = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba())
@@ -199,6 +201,8 @@ class OverTimeView(LiveView):
     name = "over_time"
 
     def __init__(self, twins: TwinFirms, width: int = 1000, height: int = 520) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         super().__init__(width, height)
         sc = twins.scenario
         self.colours = firm_colours(twins.strategy_names)
@@ -283,6 +287,8 @@ class OverTimeView(LiveView):
         return " ".join(words)
 
     def _set_legend(self, twins: TwinFirms) -> None:
+        from matplotlib.lines import Line2D
+
         labels = (twins.label_now(0), twins.label_now(1), twins.baseline is not None)
         if labels == self._legend_labels:
             return
@@ -524,6 +530,10 @@ class DepartmentsView(LiveView):
     name = "departments"
 
     def __init__(self, twins: TwinFirms, width: int = 1180, height: int = 520) -> None:
+        from matplotlib import colormaps
+        from matplotlib.collections import LineCollection
+        from matplotlib.colors import Normalize
+
         super().__init__(width, height)
         sc = twins.scenario
         self.colours = firm_colours(twins.strategy_names)
@@ -552,7 +562,7 @@ class DepartmentsView(LiveView):
                     LineCollection(
                         segments,
                         linewidths=1.5 + 6.0 * weights / top,
-                        colors=[_LINKS(0.35 + 0.6 * w / top) for w in weights],
+                        colors=[colormaps["Greys"](0.35 + 0.6 * w / top) for w in weights],
                         zorder=1,
                     )
                 )
@@ -587,7 +597,7 @@ class DepartmentsView(LiveView):
                     self.xy[:, 1],
                     s=1500,
                     c=np.full(len(nodes), 0.7),
-                    cmap=_LOCAL_EFFICIENCY,
+                    cmap=colormaps["viridis"].with_extremes(bad="0.82"),
                     norm=self.norm,
                     edgecolors="black",
                     linewidths=1.2,
@@ -786,7 +796,7 @@ class Screen:
         for name in self.charts:
             self.chart(name, 0)
 
-    def chart(self, name: str, version: object) -> "ChartSpec":
+    def chart(self, name: str, version: object) -> ChartSpec:
         """The Plotly spec of chart ``name`` as of ``version`` (the page's change counter, or
         with the frame of play: any key that changes when the chart does)."""
         with self.twins.lock:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import solara
+import solara.lab
 
 from sim.app import spare
 from sim.app.charts import DebriefChart
@@ -40,6 +41,8 @@ ASSETS = Path(__file__).parent / "assets"
 #: Below this window width (CSS pixels), the page opens in presentation mode: every
 #: projector width up to 1440 (1024, 1280, 1366, 1440; or a wider screen at 125-150% zoom).
 PRESENTATION_BELOW_PX = 1441
+#: The cookie the page's head leaves the window's width in (`templates/index.html.j2`).
+WIDTH_COOKIE = "smb_sim_width"
 VIEW_TITLES: dict[str, str] = {
     "over_time": "Over time",
     "sailing": "Sailing in circles",
@@ -118,6 +121,13 @@ def PlotlyChart(
 
 def _fmt(value: float, digits: int = 2) -> str:
     return "—" if value != value else f"{value:,.{digits}f}"
+
+
+def window_width() -> int:
+    """The window's width in CSS pixels as the page's head left it in a cookie before it
+    connected (`templates/index.html.j2`); 0 if unknown (the browser then sends it)."""
+    text = (solara.lab.cookies.value or {}).get(WIDTH_COOKIE, "")
+    return int(text) if text.isdigit() else 0
 
 
 def presenting(lesson: Lesson, width: int) -> bool:
@@ -789,9 +799,10 @@ def Classroom() -> None:
     router = solara.use_router()
     lesson = solara.use_memo(lambda: _new_lesson(router.search or ""), [])
     version = solara.use_reactive(0)
-    width = solara.use_reactive(0)
+    width = solara.use_reactive(window_width())  # known at once: no render to measure it
     copy_request = solara.use_reactive(0)
     debrief_request = solara.use_reactive(0)
+    controls_made = solara.use_ref(False)
 
     def listen() -> Callable[[], None]:
         def bump() -> None:
@@ -886,11 +897,15 @@ def Classroom() -> None:
                         on_click=lesson.toggle_drawer,
                         classes=["drawer-close"],
                     )
-                RunControls(lesson, changes)
-                Notices(lesson, changes)
-                for i in range(2):
-                    FirmControls(lesson, i, changes).key(f"firm-{i}-{id(screen)}")
-                ExportCard(lesson, changes)
+                # in presentation mode the controls (half the page's widgets) are made when
+                # the drawer first opens, not with the first page (it opens sooner), and kept
+                controls_made.current = controls_made.current or not present or lesson.drawer_open
+                if controls_made.current:
+                    RunControls(lesson, changes)
+                    Notices(lesson, changes)
+                    for i in range(2):
+                        FirmControls(lesson, i, changes).key(f"firm-{i}-{id(screen)}")
+                    ExportCard(lesson, changes)
             with solara.Div(classes=["views-column"]):
                 if lesson.broken:
                     solara.Warning(

@@ -64,12 +64,13 @@ def serve(
 ) -> None:
     """Serve the classroom page until interrupted; ``announce`` gets the address first.
 
-    The address is announced as soon as Solara's server is loaded. The model, matplotlib, the
-    page's components and the first page's figures load meanwhile in a background thread
+    The address is announced as soon as Solara's server is loaded. The model, the page's
+    components and the first page's charts load meanwhile in a background thread
     (`sim.app.spare`), while the browser fetches and runs Solara's scripts; a page opening
     before they are ready waits for them. Solara's assets come from the `solara-assets`
     package (no CDN: the page works offline), its telemetry is off and it runs in production
-    mode (no file watching).
+    mode (no file watching). The page's head is ours (`sim/app/templates`); on a loopback
+    ``host`` nothing is gzipped.
     """
     os.environ["SOLARA_APP"] = APP_MODULE
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
@@ -88,6 +89,9 @@ def serve(
     from solara.server.starlette import app
 
     _serve_plotly_js(app)
+    _use_template(solara_server)
+    if check_host(host) is None:
+        _send_uncompressed(app)
 
     from sim.app import spare
 
@@ -99,7 +103,7 @@ def serve(
     # reads a hundred files, and each read hands the interpreter lock to the busy warm-up
     # thread and waits to get it back, which made the first page's HTML take 0.4 s.
     solara_server.get_nbextensions()
-    spare.prepare_soon()  # the model, matplotlib, the page and the first page's figures
+    spare.prepare_soon()  # the model, the page and the first page's charts
     (announce or _print)(address(sock))
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -116,6 +120,27 @@ def _serve_plotly_js(app: Any) -> None:
         return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
     app.router.routes.insert(0, Route(PLOTLY_URL, plotly_js))
+
+
+def _send_uncompressed(app: Any) -> None:
+    """No gzip: on this computer the 9 MB of scripts cross no network, and compressing them
+    (Solara compresses every response, at level 9) took 0.3 s of the server's CPU before the
+    first page was usable. Done before the server's first request builds its middleware."""
+    from starlette.middleware.gzip import GZipMiddleware
+
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not GZipMiddleware]
+
+
+def _use_template(solara_server: Any) -> None:
+    """Solara's page from `sim/app/templates/index.html.j2` (it asks for plotly.js early).
+
+    Solara looks for templates beside the app's directory (``sim/templates``); ours sit with
+    the app, so their directory goes first in the page's template search path.
+    """
+    loader = solara_server.get_jinja_env(app_name="__default__").loader
+    templates = str(Path(__file__).parent / "templates")
+    if templates not in loader.searchpath:
+        loader.searchpath.insert(0, templates)
 
 
 def _print(url: str) -> None:
