@@ -253,9 +253,11 @@ def _market_value_gap(lesson: Lesson) -> np.ndarray:
 
     twins = lesson.twins
     spec = OverTimeChart(twins).spec(twins)
-    k = 2 * 3 * list(("efficiency", "market_value", "profit", "cash")).index("market_value")
-    line, _dot, dashed = spec.data[k : k + 3]
-    assert dashed["legendgroup"] == "baseline" and dashed["x"] == line["x"]
+    axis = 1 + list(("efficiency", "market_value", "profit", "cash")).index("market_value")
+    panel = [t for t in spec.data if t["yaxis"] == f"y{axis}"]
+    line = next(t for t in panel if t["legendgroup"] == "firm0")
+    dashed = next(t for t in panel if t["legendgroup"] == "baseline")  # the first: firm 0's
+    assert dashed["line"]["color"] == line["line"]["color"] and dashed["x"] == line["x"]
     after = slice(PLAN_AT + 1, PLAN_AT + PLAN_STEPS + 1)
     return np.array(line["y"][after], float) - np.array(dashed["y"][after], float)
 
