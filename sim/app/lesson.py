@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 SPEED_MIN, SPEED_MAX, SPEED_DEFAULT = 0.5, 30.0, 3.0
 #: At most one frame per this many seconds while playing: a period a frame up to 30
 #: periods a second (Fast); a machine that falls behind puts up to `MAX_PERIODS_PER_FRAME`
-#: periods in a frame, then plays slower (never in jumps).
+#: periods in a frame, then plays slower (never in jumps); with a chart on screen always one
+#: (see `LEAD_PERIODS`).
 FRAME_S = 1 / 30
 MAX_PERIODS_PER_FRAME = 2
 #: While playing, a frame redraws only the over-time chart and the period shown (the
@@ -339,8 +340,9 @@ class Lesson:
         frame every ``1 / speed`` seconds (at least `FRAME_S` apart, so several periods in a
         frame only above 30 a second or on a machine that falls behind, at most
         `MAX_PERIODS_PER_FRAME`: a slow machine plays slower, never in jumps). A frame tells
-        the ``frame_listeners``; with a chart on screen, play keeps within `LEAD_PERIODS` of
-        the browser's drawings; the whole page is told every `PAGE_S` and when play stops."""
+        the ``frame_listeners``; with a chart on screen, a frame is one period and play keeps
+        within `LEAD_PERIODS` of the browser's drawings; the whole page is told every `PAGE_S`
+        and when play stops."""
         cancel = cancel or threading.Event()
 
         def running() -> bool:
