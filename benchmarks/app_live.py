@@ -77,8 +77,19 @@ COUNT_FRAMES = """async (seconds) => {
 # changed for a second (at most 20 s: a loaded machine can take seconds): milliseconds from
 # the click to the period's last change, and the periods it moved after the click (overshoot).
 PAUSE = """async () => {
-  const period = () => parseInt(document.querySelector('.period-badge').textContent.split(' ')[1]);
+  // the badge and the button are re-rendered while playing: between two renders they can be
+  // briefly absent, and then the last period read stands
+  let shown = NaN;
+  const period = () => {
+    const badge = document.querySelector('.period-badge');
+    if (badge) shown = parseInt(badge.textContent.split(' ')[1]);
+    return shown;
+  };
   const button = () => document.querySelector('.header-play, .play-button');
+  const says = (text) => (button()?.textContent ?? '').includes(text);
+  while (!button() || Number.isNaN(period())) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
   const atClick = period();
   const clicked = performance.now();
   button().click();
@@ -87,7 +98,7 @@ PAUSE = """async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     if (period() !== last) { last = period(); lastChange = performance.now(); }
     const still = performance.now() - Math.max(lastChange, clicked) > 1000;
-    if (still && button().textContent.includes('Play')) break;
+    if (still && says('Play')) break;
   }
   return {ms: lastChange - clicked, overshoot: last - atClick};
 }"""
