@@ -87,7 +87,8 @@ PAUSE = """async () => {
   };
   const button = () => document.querySelector('.header-play, .play-button');
   const says = (text) => (button()?.textContent ?? '').includes(text);
-  while (!button() || Number.isNaN(period())) {
+  const waited = performance.now();
+  while ((!button() || Number.isNaN(period())) && performance.now() - waited < 20000) {
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const atClick = period();
