@@ -9,17 +9,20 @@ turn (interleaved, so both see the same machine), opens it in Debian's Chromium 
   (and the server's CPU seconds until then);
 - server CPU per period: the server process's CPU seconds (user + system, /proc) over a run
   of fast play (30 periods a second), per period advanced, in milliseconds;
-- frames a second in Fast mode: distinct redraws of the over-time view the browser shows per
-  second of fast play (an image's new source, or a chart drawn for a new period); with the
-  periods a second played and the browser's main-thread time per frame (where time goes);
+- frames a second in Fast mode: the distinct periods the browser showed in the over-time
+  view per second of fast play (looked at every animation frame: a chart drawn for a period
+  not shown before, or an image's new source); with the periods a second played and the
+  browser's main-thread time per frame, busy (wall clock) and CPU (where time goes);
 - Pause under load: with a busy-loop process per core started, Play clicked and a second of
   play, the milliseconds from clicking Pause to the last change of the period shown, and the
   periods shown after the click (overshoot), watched until the button says Play and the
   period has been still for a second.
 
-Prints the medians (and min-max) per app and whether the issue's budgets are met: usable <= 2.5
+Prints the medians (and min-max) per app, whether the issue's budgets are met: usable <= 2.5
 s, <= 20 ms CPU per period, Pause within 300 ms and overshoot <= 2 periods, >= 20 frames a
-second. Needs `/usr/bin/chromium` and Playwright.
+second; and the ratio of the two apps per repeat (median [min-max]), which a loaded machine
+still measures fairly. `--no-pause` skips Pause under load (its busy loops). Needs
+`/usr/bin/chromium` and Playwright.
 """
 
 from __future__ import annotations
@@ -46,12 +49,14 @@ BUDGETS = {  # metric: (budget, "<=" or ">="), or None: measured, no budget (whe
     "frames a second, Fast": (20.0, ">="),
     "periods a second, Fast": None,
     "browser main thread per frame (ms)": None,
+    "browser main-thread CPU per frame (ms)": None,
     "Pause latency under load (ms)": (300.0, "<="),
     "Pause overshoot under load (periods)": (2.0, "<="),
 }
 
-# Counts the over-time view's redraws during `seconds` of play (an image's source, or the
-# period a chart was drawn for), and the period shown at the end.
+# Frames a second: the distinct periods the over-time view showed per second of `seconds` of
+# play, looked at every animation frame (a chart's period drawn, or an image's source): a
+# period drawn twice, or an older one drawn again, counts once.
 COUNT_FRAMES = """async (seconds) => {
   const state = () => {
     const chart = document.querySelector('.plotly-chart.view-over_time');
@@ -59,22 +64,33 @@ COUNT_FRAMES = """async (seconds) => {
     const img = document.querySelector('img.view-over_time');
     return img ? img.src : '';
   };
-  let last = state(), frames = 0;
+  const seen = new Set([state()]);
   const started = performance.now();
   while (performance.now() - started < seconds * 1000) {
     await new Promise((resolve) => requestAnimationFrame(resolve));
-    const now = state();
-    if (now !== last) { frames += 1; last = now; }
+    seen.add(state());
   }
-  return frames / seconds;
+  return (seen.size - 1) / seconds;
 }"""
 
 # Clicks Pause and watches the period shown until the button says Play and the period has not
 # changed for a second (at most 20 s: a loaded machine can take seconds): milliseconds from
 # the click to the period's last change, and the periods it moved after the click (overshoot).
 PAUSE = """async () => {
-  const period = () => parseInt(document.querySelector('.period-badge').textContent.split(' ')[1]);
+  // the badge and the button are re-rendered while playing: between two renders they can be
+  // briefly absent, and then the last period read stands
+  let shown = NaN;
+  const period = () => {
+    const badge = document.querySelector('.period-badge');
+    if (badge) shown = parseInt(badge.textContent.split(' ')[1]);
+    return shown;
+  };
   const button = () => document.querySelector('.header-play, .play-button');
+  const says = (text) => (button()?.textContent ?? '').includes(text);
+  const waited = performance.now();
+  while ((!button() || Number.isNaN(period())) && performance.now() - waited < 20000) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
   const atClick = period();
   const clicked = performance.now();
   button().click();
@@ -83,7 +99,7 @@ PAUSE = """async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     if (period() !== last) { last = period(); lastChange = performance.now(); }
     const still = performance.now() - Math.max(lastChange, clicked) > 1000;
-    if (still && button().textContent.includes('Play')) break;
+    if (still && says('Play')) break;
   }
   return {ms: lastChange - clicked, overshoot: last - atClick};
 }"""
@@ -111,10 +127,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _task_seconds(cdp) -> float:
-    """Seconds the page's main thread has been busy (Chrome's Performance.getMetrics)."""
-    metrics = cdp.send("Performance.getMetrics")["metrics"]
-    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+def _main_thread(cdp) -> tuple[float, float]:
+    """Seconds the page's main thread has been busy (wall clock: Chrome's TaskDuration) and
+    its CPU seconds (ThreadTime, which a loaded machine inflates less)."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return metrics["TaskDuration"], metrics["ThreadTime"]
 
 
 def _busy() -> None:  # pragma: no cover - a load generator
@@ -122,8 +139,10 @@ def _busy() -> None:  # pragma: no cover - a load generator
         pass
 
 
-def measure(browser, python: str, root: Path, play_s: float) -> dict[str, float]:
-    """One start of the app in ``root``: every metric once."""
+def measure(
+    browser, python: str, root: Path, play_s: float, pause: bool = True
+) -> dict[str, float]:
+    """One start of the app in ``root``: every metric once (without ``pause``, not Pause's)."""
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     started = time.perf_counter()
     process, url = start(python, root)
@@ -134,16 +153,16 @@ def measure(browser, python: str, root: Path, play_s: float) -> dict[str, float]
         page.wait_for_function(VIEWS_LOADED, arg=["over_time"], timeout=TIMEOUT_MS, polling=20)
         out["usable (s)"] = time.perf_counter() - started
         out["server CPU until usable (s)"] = cpu_seconds(process.pid)
-        # fast play: frames a second in the browser (and its main thread's busy time per
-        # frame, Chrome's TaskDuration), server CPU per period
+        # fast play: frames a second in the browser (and its main thread's busy time and CPU
+        # time per frame), server CPU per period
         cdp = page.context.new_cdp_session(page)
         cdp.send("Performance.enable")
         period0 = int(page.locator(".period-badge").inner_text().split()[1])
         cpu0 = cpu_seconds(process.pid)
-        busy0 = _task_seconds(cdp)
+        busy0 = _main_thread(cdp)
         page.locator(".header-play").click()
         fps = page.evaluate(COUNT_FRAMES, play_s)
-        busy1 = _task_seconds(cdp)
+        busy1 = _main_thread(cdp)
         played = int(page.locator(".period-badge").inner_text().split()[1]) - period0
         page.locator(".header-play").click()
         page.locator(".header-play", has_text="Play").wait_for()
@@ -152,8 +171,12 @@ def measure(browser, python: str, root: Path, play_s: float) -> dict[str, float]
         period1 = int(page.locator(".period-badge").inner_text().split()[1])
         out["frames a second, Fast"] = fps
         out["periods a second, Fast"] = played / play_s
-        out["browser main thread per frame (ms)"] = 1000 * (busy1 - busy0) / max(fps * play_s, 1)
+        frames = max(fps * play_s, 1)
+        out["browser main thread per frame (ms)"] = 1000 * (busy1[0] - busy0[0]) / frames
+        out["browser main-thread CPU per frame (ms)"] = 1000 * (busy1[1] - busy0[1]) / frames
         out["server CPU per period (ms)"] = 1000 * (cpu1 - cpu0) / max(period1 - period0, 1)
+        if not pause:
+            return out
         # Pause under load, in a new page at period 0 (the fast play may have ended the run)
         page.goto(url + "?scenario=bakery_gluten_free&speed=30", wait_until="commit")
         page.locator(".header-play").wait_for(timeout=TIMEOUT_MS)
@@ -188,22 +211,30 @@ def main() -> None:
     parser.add_argument("--base-python", default=sys.executable, help="its python")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--play-seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--no-pause", action="store_true", help="skip Pause under load (its busy loops)"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     apps = {"this checkout": (sys.executable, ROOT), "base": (args.base_python, args.base)}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in apps}
+    paired: list[dict[str, dict[str, float]]] = []  # per repeat, the apps measured
     loads = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for repeat in range(args.repeats):
             order = list(apps) if repeat % 2 == 0 else list(apps)[::-1]
+            paired.append({})
             for name in order:
                 loads.append(os.getloadavg()[0])
                 try:
-                    runs[name].append(measure(browser, *apps[name], args.play_seconds))
+                    run = measure(browser, *apps[name], args.play_seconds, not args.no_pause)
                 except Exception as exc:  # a start that timed out: said, not counted
                     print(f"{name}: a start failed ({type(exc).__name__}: {exc})"[:300])
+                    continue
+                runs[name].append(run)
+                paired[-1][name] = run
         browser.close()
     print(
         f"classroom live views, {args.repeats} interleaved starts each "
@@ -214,9 +245,11 @@ def main() -> None:
     print(
         f"{'metric':<38}"
         + "".join(f"{n:>24}" for n in names)
-        + f"{'budget':>10}  met (this / base)"
+        + f"{'budget':>10}  met (this / base){'this / base, paired':>28}"
     )
     for metric, budget in BUDGETS.items():
+        if not any(metric in run for run in runs[names[0]]):
+            continue  # not measured (--no-pause)
         cells, medians = [], []
         for name in names:
             values = [run[metric] for run in runs[name]] or [float("nan")]
@@ -230,7 +263,23 @@ def main() -> None:
             met = [m <= bound if sense == "<=" else m >= bound for m in medians]
             verdict = " / ".join("met" if ok else "NOT met" for ok in met)
             limit = f"{sense} {bound:g}"
-        print(f"{metric:<38}" + "".join(f"{c:>24}" for c in cells) + f"{limit:>10}  {verdict}")
+        # the ratio of the two apps in each repeat (started one after the other: the same
+        # machine), median [min-max]: what a loaded machine still measures fairly
+        ratios = [
+            pair[names[0]][metric] / pair[names[1]][metric]
+            for pair in paired
+            if len(pair) == 2 and pair[names[1]][metric]
+        ]
+        ratio = (
+            f"{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+            if ratios
+            else "-"
+        )
+        print(
+            f"{metric:<38}"
+            + "".join(f"{c:>24}" for c in cells)
+            + f"{limit:>10}  {verdict:<17}{ratio:>20}"
+        )
 
 
 if __name__ == "__main__":

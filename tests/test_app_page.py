@@ -181,6 +181,38 @@ def test_presentation_shows_one_view_and_hides_the_controls_in_a_drawer(classroo
     assert _with_class(classroom, "drawer-open", v.Html)
 
 
+def test_a_frame_of_play_updates_each_view_with_its_own_chart(monkeypatch):
+    """A frame of play (`Lesson.framed`) sends each chart on screen its own view's data, after
+    the page went from the desk (every view) to presentation (one): the frame listener follows
+    the view it draws. (It once kept the departments view's name and sent its chart to the
+    over-time view every frame: the chart alternated between the two, redrawn in full.)"""
+    made = []
+
+    def new_lesson(search: str):
+        made.append(page.Lesson())
+        return made[-1]
+
+    monkeypatch.setattr(page, "_new_lesson", new_lesson)
+    _box, rc = solara.render(page.Classroom(), handle_error=False)
+    try:
+        (lesson,) = made
+        assert sorted(_charts(rc)) == ["departments", "over_time", "sailing", "timeline"]
+        _click(rc, "layout-button")
+        assert list(_charts(rc)) == ["over_time"]
+        for tab in ("over_time", "sailing", "departments", "over_time"):
+            _click(rc, f"tab-{tab}")
+            with lesson.twins.lock:
+                lesson.twins.step()
+            lesson.framed()
+            (chart,) = _charts(rc).values()
+            period = lesson.twins.period
+            assert chart.name == tab and chart.period == period
+            want = lesson.screen.charts[tab].spec(lesson.twins)
+            assert chart.traces == want.data, f"{tab}: another view's data"
+    finally:
+        rc.close()
+
+
 def test_a_scenario_button_loads_that_scenario(classroom):
     _click(classroom, "step-button")
     _click(classroom, "scenario-boutique_online")

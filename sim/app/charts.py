@@ -93,6 +93,7 @@ class OverTimeChart:
         for k, column in enumerate(KPI_COLUMNS):
             axis = "" if k == 0 else str(k + 1)
             shown = []
+            heads: list[tuple[int, float | None]] = []
             what = _TITLES[column] + (f" ({unit})" if column in ("profit", "cash") else "")
             for i, firm in enumerate(twins.firms):
                 y = firm.log.floats[column][: t + 1]
@@ -114,46 +115,45 @@ class OverTimeChart:
                 )
                 alive = np.flatnonzero(np.isfinite(y))
                 last = int(alive[-1]) if alive.size else 0
-                data.append(  # a dot where the line is now (one point: cheap to draw)
-                    {
-                        "type": "scatter",
-                        "mode": "markers",
-                        "x": [last],
-                        "y": _numbers(y[last : last + 1]),
-                        "xaxis": f"x{axis}",
-                        "yaxis": f"y{axis}",
-                        "legendgroup": f"head{i}",
-                        "showlegend": False,
-                        "hoverinfo": "skip",
-                        "marker": {
-                            "color": self.colours[i],
-                            "size": 11,
-                            "line": {"color": "black", "width": 1.5},
-                        },
-                    }
-                )
-                bx: list[int] = []
-                by: list[float | None] = []
-                if base is not None:
+                heads.append((last, _numbers(y[last : last + 1])[0]))
+                if base is not None:  # (no trace without: each trace costs every frame)
                     b = base.firms[i].log.floats[column][: t + 1]
                     shown.append(b)
-                    bx, by = x, _numbers(b)
-                data.append(
-                    {
-                        "type": "scatter",
-                        "mode": "lines",
-                        "x": bx,
-                        "y": by,
-                        "xaxis": f"x{axis}",
-                        "yaxis": f"y{axis}",
-                        "name": "without the class's changes",
-                        "legendgroup": "baseline",
-                        "showlegend": k == 0 and i == 0 and base is not None,
-                        "opacity": 0.8,
-                        "line": {"color": self.colours[i], "width": 2, "dash": "dash"},
-                        "hovertemplate": f"{what} without the changes: %{{y:.2f}}<extra></extra>",
-                    }
-                )
+                    data.append(
+                        {
+                            "type": "scatter",
+                            "mode": "lines",
+                            "x": x,
+                            "y": _numbers(b),
+                            "xaxis": f"x{axis}",
+                            "yaxis": f"y{axis}",
+                            "name": "without the class's changes",
+                            "legendgroup": "baseline",
+                            "showlegend": k == 0 and i == 0,
+                            "opacity": 0.8,
+                            "line": {"color": self.colours[i], "width": 2, "dash": "dash"},
+                            "hovertemplate": f"{what} without the changes: %{{y:.2f}}"
+                            "<extra></extra>",
+                        }
+                    )
+            data.append(  # a dot where each firm's line is now, above the lines
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "x": [last for last, _ in heads],
+                    "y": [value for _, value in heads],
+                    "xaxis": f"x{axis}",
+                    "yaxis": f"y{axis}",
+                    "legendgroup": "heads",
+                    "showlegend": False,
+                    "hoverinfo": "skip",
+                    "marker": {
+                        "color": list(self.colours),
+                        "size": 11,
+                        "line": {"color": "black", "width": 1.5},
+                    },
+                }
+            )
             if column in ("profit", "cash"):
                 self.limits[column] = plots.grown_limits(
                     self.limits[column], np.concatenate(shown), pad=0.25, min_span=2.0

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 SPEED_MIN, SPEED_MAX, SPEED_DEFAULT = 0.5, 30.0, 3.0
 #: At most one frame per this many seconds while playing: a period a frame up to 30
 #: periods a second (Fast); a machine that falls behind puts up to `MAX_PERIODS_PER_FRAME`
-#: periods in a frame, then plays slower (never in jumps).
+#: periods in a frame, then plays slower (never in jumps); with a chart on screen always one
+#: (see `LEAD_PERIODS`).
 FRAME_S = 1 / 30
 MAX_PERIODS_PER_FRAME = 2
 #: While playing, a frame redraws only the over-time chart and the period shown (the
@@ -48,7 +49,9 @@ PAGE_S = 0.5
 #: With a chart on screen, play runs at most this many periods ahead of the last one the
 #: browser has drawn (`Lesson.drawn`), waiting at most `DRAW_WAIT_S` for it: Pause stops within
 #: this many periods of the chart, however slow the browser or the machine (issue 25's budget:
-#: an overshoot of at most 2 periods).
+#: an overshoot of at most 2 periods). Play then sends a frame per period, so that one frame is
+#: on its way while the browser draws the other (two periods in a frame would leave the
+#: browser idle until the next one arrived: one frame per round trip).
 LEAD_PERIODS = 2
 DRAW_WAIT_S = 0.5
 #: The views, in the order presentation mode shows them one at a time.
@@ -180,20 +183,21 @@ class Lesson:
         self._drawn.set()
 
     def _room(self, running: Callable[[], bool]) -> int:
-        """The periods play may step now: with a chart on screen, up to `LEAD_PERIODS` ahead
-        of the last one drawn, waiting for the browser (at most `DRAW_WAIT_S`, then one)."""
+        """The periods play may step now in a frame: with a chart on screen one, once it is
+        less than `LEAD_PERIODS` ahead of the last one drawn, waiting for the browser (at most
+        `DRAW_WAIT_S`); else up to `MAX_PERIODS_PER_FRAME`."""
         if not self.charts_on_screen:
             return MAX_PERIODS_PER_FRAME
         deadline = time.perf_counter() + DRAW_WAIT_S
         while running():
+            self._drawn.clear()  # before looking: a drawing reported from now on wakes it
             room = LEAD_PERIODS - (self.twins.period - self.drawn_period)
             if room >= 1 or not self.charts_on_screen:
-                return max(room, 1)
+                return 1 if self.charts_on_screen else MAX_PERIODS_PER_FRAME
             left = deadline - time.perf_counter()
             if left <= 0:
                 return 1
             self._drawn.wait(min(left, 0.05))
-            self._drawn.clear()
         return 0
 
     # ---- scenario and run ----
@@ -336,8 +340,9 @@ class Lesson:
         frame every ``1 / speed`` seconds (at least `FRAME_S` apart, so several periods in a
         frame only above 30 a second or on a machine that falls behind, at most
         `MAX_PERIODS_PER_FRAME`: a slow machine plays slower, never in jumps). A frame tells
-        the ``frame_listeners``; with a chart on screen, play keeps within `LEAD_PERIODS` of
-        the browser's drawings; the whole page is told every `PAGE_S` and when play stops."""
+        the ``frame_listeners``; with a chart on screen, a frame is one period and play keeps
+        within `LEAD_PERIODS` of the browser's drawings; the whole page is told every `PAGE_S`
+        and when play stops."""
         cancel = cancel or threading.Event()
 
         def running() -> bool:

@@ -581,7 +581,9 @@ def FramedView(lesson: Lesson, name: str, version: int) -> None:
             chart.traces = spec.data
             chart.period = period
 
-    use_frames(lesson, view, update, [screen, charted])
+    # ``name`` too: Solara reuses this component for another view when the page goes from
+    # the desk (every view) to presentation (one), and the listener must follow it
+    use_frames(lesson, view, update, [screen, name, charted])
 
     def pace() -> Callable[[], None] | None:
         """A chart on screen: play waits for its drawings."""
