@@ -842,7 +842,10 @@ class _Dask(_Engine):
             # glibc's adaptive mmap threshold: every array of 128 KiB or more (a landscape) is
             # then mapped and unmapped anew, and the model runs about 3x slower.
             # `LOCAL_CLUSTER_CONFIG` says what else is set and why.
-            with dask.config.set(LOCAL_CLUSTER_CONFIG), _workers_ignore_ctrl_c():
+            config = dict(LOCAL_CLUSTER_CONFIG)
+            if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
+                del config["distributed.worker.multiprocessing-method"]  # Dask's spawn
+            with dask.config.set(config), _workers_ignore_ctrl_c():
                 _preload_fork_server()
                 self.cluster = LocalCluster(
                     n_workers=workers or os.cpu_count() or 1,
