@@ -87,9 +87,14 @@ def interaction_edges(
     """The edges ``(j, i)`` of `interaction_graph` (the same draws), without building a graph.
     Structures that draw nothing (``next_k``; the others with no dependency to pick) are the
     same for every generator: made once per process (`_fixed_edges`), ``rng`` untouched."""
-    if structure == "next_k" or (
-        k_within <= 0 and cross <= 0 and (structure != "random" or k <= 0)
-    ):
+    picks = {  # (the counts each structure picks: `cross` only where it is read)
+        "next_k": 0,
+        "random": k,
+        "modular": k_within,
+        "nearly_decomposable": max(k_within, cross),
+        "value_chain": max(k_within, cross),
+    }
+    if picks.get(structure, 1) <= 0:
         parts = tuple(tuple(int(i) for i in d) for d in departments)
         return list(_fixed_edges(structure, parts, k_within, cross, k))
     return _drawn_edges(structure, departments, k_within, cross, k, rng)

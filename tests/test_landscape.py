@@ -197,6 +197,8 @@ def test_group_means_of_every_decision_read_at_once_are_the_plans_numbers(monkey
         ("next_k", 0, 0, 3),
         ("next_k", 0, 0, 0),
         ("modular", 0, 0, 0),
+        ("modular", 0, 2, 3),  # cross and k are not read by a modular structure
+        ("random", 2, 1, 0),  # nor k_within and cross by a random one
         ("value_chain", 0, 0, 0),
         ("nearly_decomposable", 0, 0, 0),
         ("random", 0, 0, 0),
