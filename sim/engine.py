@@ -342,7 +342,9 @@ class Engine:
         if len(settings.alphas) != self.department_count:
             raise ValueError("one alpha per department")
         start = self.rows
-        self._pending.append((market, list(keys), list(configs), settings, group, selection, queue))
+        keys = np.array(keys, dtype=np.uint64)  # copies, as arrays (no per-firm Python objects)
+        configs = np.array(configs, dtype=np.int64)
+        self._pending.append((market, keys, configs, settings, group, selection, queue))
         self.rows += len(keys)
         if adaptation is not None:
             self._adaptive.append((np.arange(start, self.rows), *adaptation))
@@ -420,16 +422,28 @@ class Engine:
         in_queue = np.zeros(self.queues, dtype=np.int64)
         selection_groups: dict[int, bool] = {}
         row = 0
-        for market, keys, configs, settings, group, selection, queue in self._pending:
+        # consecutive blocks given the same settings (one compiled `FirmSettings`, e.g. a
+        # population per market of a batch) get them in one `set_settings` call
+        same_settings: list[tuple[int, int, FirmSettings]] = []
+        for market, keys, configs, settings, group, _, _ in self._pending:
             rows = slice(row, row + len(keys))
             self.market[rows] = market
-            self.keys[rows] = np.array(keys, dtype=np.uint64)
+            self.keys[rows] = keys
             self.config[rows] = configs
             self.group[rows] = group
             self.ids[rows] = np.arange(len(keys))
             self.belief[rows, : self.markets[market].weights.size] = self.markets[market].weights
             self.department_belief[rows] = self.belief[rows][:, None, :]
-            self.set_settings(np.arange(row, row + len(keys)), settings)
+            if same_settings and same_settings[-1][2] is settings:
+                same_settings[-1] = (same_settings[-1][0], row + len(keys), settings)
+            else:
+                same_settings.append((row, row + len(keys), settings))
+            row += len(keys)
+        row = 0
+        for first, stop, settings in same_settings:
+            self.set_settings(np.arange(first, stop), settings)
+        for _, keys, _, settings, group, selection, queue in self._pending:
+            rows = slice(row, row + len(keys))
             self.cash[rows] = settings.initial_cash
             self.experience[rows] = settings.initial_experience
             self.understanding[rows] = self.initial_understanding[rows]
@@ -449,10 +463,11 @@ class Engine:
         self.traced = np.zeros(r, dtype=bool)  # rows whose decisions are recorded (`trace`)
         self.trace_records: list[dict] = []
         self.selection_groups = {g for g, on in selection_groups.items() if on}
-        self.group_size = np.array([(self.group == g).sum() for g in range(self.groups)])
-        self.group_start = np.array(
-            [np.flatnonzero(self.group == g)[0] if n else 0 for g, n in enumerate(self.group_size)]
-        )
+        in_group = self.group[self.group >= 0]  # (rows of no population: _UNSET, negative)
+        self.group_size = np.bincount(in_group, minlength=self.groups)
+        self.group_start = np.zeros(self.groups, dtype=np.int64)  # each group's first row
+        found, first = np.unique(in_group, return_index=True)
+        self.group_start[found] = np.flatnonzero(self.group >= 0)[first]
         self.next_id = self.group_size.copy()
         groups = np.array(sorted(self.selection_groups), dtype=np.int64)
         self._selection_blocks = _blocks(self, groups)

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 def environment_rng(seed: int) -> np.random.Generator:
     """The generator a `Market` of ``seed`` draws its environment from: the first child of the
     seed's generator (docs/ODD.md §5.3: ``model.rng`` spawns it; Mesa's `Model` makes
-    ``model.rng = numpy.random.default_rng(seed)``)."""
-    (rng,) = np.random.default_rng(seed).spawn(1)
-    return rng
+    ``model.rng = numpy.random.default_rng(seed)``). Made directly from that child's seed
+    sequence (the seed, spawn key (0,)): the same generator, without building the parent's."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0,))))
 
 
 def efficiency_edges(scenario: Scenario, rng: np.random.Generator) -> list[tuple[int, int]]:

@@ -84,7 +84,44 @@ def interaction_edges(
     k: int = 0,
     rng: np.random.Generator,
 ) -> list[tuple[int, int]]:
-    """The edges ``(j, i)`` of `interaction_graph` (the same draws), without building a graph."""
+    """The edges ``(j, i)`` of `interaction_graph` (the same draws), without building a graph.
+    Structures that draw nothing (``next_k``; the others with no dependency to pick) are the
+    same for every generator: made once per process (`_fixed_edges`), ``rng`` untouched."""
+    picks = {  # (the counts each structure picks: `cross` only where it is read)
+        "next_k": 0,
+        "random": k,
+        "modular": k_within,
+        "nearly_decomposable": max(k_within, cross),
+        "value_chain": max(k_within, cross),
+    }
+    if picks.get(structure, 1) <= 0:
+        parts = tuple(tuple(int(i) for i in d) for d in departments)
+        return list(_fixed_edges(structure, parts, k_within, cross, k))
+    return _drawn_edges(structure, departments, k_within, cross, k, rng)
+
+
+@lru_cache(maxsize=256)
+def _fixed_edges(
+    structure: Structure,
+    departments: tuple[tuple[int, ...], ...],
+    k_within: int,
+    cross: int,
+    k: int,
+) -> tuple[tuple[int, int], ...]:
+    """`interaction_edges` of a structure that draws nothing (a generator no one reads)."""
+    unused = np.random.default_rng(0)
+    return tuple(_drawn_edges(structure, departments, k_within, cross, k, unused))
+
+
+def _drawn_edges(
+    structure: Structure,
+    departments: Sequence[Sequence[int]],
+    k_within: int,
+    cross: int,
+    k: int,
+    rng: np.random.Generator,
+) -> list[tuple[int, int]]:
+    """`interaction_edges`, drawn from ``rng``."""
     n = sum(len(d) for d in departments)
     if sorted(int(i) for decisions in departments for i in decisions) != list(range(n)):
         raise ValueError("departments must partition the decisions 0..N-1")

@@ -19,11 +19,35 @@ if TYPE_CHECKING:
     from sim.scenario.schema import CostSpec, Scenario, StrategySpec
 
 
+#: `firm_settings` of the scenario's own costs, by (id(scenario), id(strategy), firms): both are
+#: frozen, so equal ids holding the same objects give the same settings (a market of a sweep's
+#: batch asks again for what the market before it compiled); cleared when it grows large
+_COMPILED: dict[tuple[int, int, int], tuple[Scenario, StrategySpec, FirmSettings]] = {}
+_COMPILED_MAX = 256
+
+
 def firm_settings(
     scenario: Scenario, strategy: StrategySpec, costs: CostSpec | None = None, *, firms: int = 1
 ) -> FirmSettings:
-    """The engine's parameters for a firm following ``strategy`` in ``scenario``."""
-    costs = scenario.costs if costs is None else costs
+    """The engine's parameters for a firm following ``strategy`` in ``scenario`` (compiled once
+    per scenario, strategy and size when ``costs`` are the scenario's: `FirmSettings` is frozen)."""
+    if costs is not None:
+        return _compile(scenario, strategy, costs, firms)
+    key = (id(scenario), id(strategy), firms)
+    held = _COMPILED.get(key)
+    if held is not None and held[0] is scenario and held[1] is strategy:
+        return held[2]
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    settings = _compile(scenario, strategy, scenario.costs, firms)
+    _COMPILED[key] = (scenario, strategy, settings)
+    return settings
+
+
+def _compile(
+    scenario: Scenario, strategy: StrategySpec, costs: CostSpec, firms: int
+) -> FirmSettings:
+    """`firm_settings`, computed."""
     alphas = scenario.alpha_of(strategy)
     firm, learning = scenario.firm, scenario.firm.learning
     understanding, engagement = firm.understanding, firm.engagement

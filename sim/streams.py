@@ -10,6 +10,7 @@ the same strategy on the same seed gives the same numbers alone, as a twin, or i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -27,9 +28,15 @@ _POPULATION_GAMMA = np.uint64(0xD1B54A32D192ED03)  # another odd constant: keys 
 def firm_keys(seed: int, strategy: str, count: int) -> np.ndarray:
     """The 64-bit keys of the firms 0..count-1 following ``strategy`` on ``seed`` (one firm: 0;
     a population: its firms in order). A key depends on these three things only."""
-    name = int.from_bytes(hashlib.blake2b(strategy.encode(), digest_size=8).digest(), "little")
-    base = np.random.SeedSequence([int(seed) & (2**64 - 1), name]).generate_state(1, np.uint64)
+    base = np.random.SeedSequence([int(seed) & (2**64 - 1), _name_word(strategy)])
+    base = base.generate_state(1, np.uint64)
     return mix(base + np.arange(count, dtype=np.uint64) * _POPULATION_GAMMA)
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_word(strategy: str) -> int:
+    """A strategy's name as a 64-bit word (BLAKE2b), for `firm_keys`."""
+    return int.from_bytes(hashlib.blake2b(strategy.encode(), digest_size=8).digest(), "little")
 
 
 def mix(z: np.ndarray) -> np.ndarray:

@@ -624,3 +624,45 @@ def test_screened_and_exhaustive_head_offices_give_the_same_numbers_alone_and_to
         alone = run_experiment(sc, seeds=3, strategies=[name]).periods
         mine = together[together["strategy"] == name].reset_index(drop=True)
         pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True), check_categorical=False)
+
+
+def test_firm_settings_are_compiled_once_per_scenario_strategy_and_size():
+    """`firm_settings` with the scenario's costs returns the settings compiled for the same
+    scenario, strategy and size (frozen, so shared), equal to compiling them anew; other sizes,
+    scenarios or explicit costs get their own."""
+    from sim.settings import _compile, firm_settings
+
+    sc = load_scenario("bakery_gluten_free")
+    strategy = sc.strategy("aligned")
+    first = firm_settings(sc, strategy, firms=50)
+    assert firm_settings(sc, strategy, firms=50) is first
+    assert first == _compile(sc, strategy, sc.costs, 50)
+    single = firm_settings(sc, strategy)
+    assert single is not first and single.bankruptcy and not first.bankruptcy
+    other = load_scenario("bakery_gluten_free")  # equal, another object: its own entry
+    again = firm_settings(other, other.strategy("aligned"), firms=50)
+    assert again == first and again is not first
+    assert firm_settings(sc, strategy, sc.costs, firms=50) == first
+
+
+def test_engine_build_gives_every_population_its_settings_and_group_bounds():
+    """Populations of several markets and strategies in one engine (settings handed over
+    once per run of equal settings): every row has its own strategy's parameters, and each
+    group's size and first row are those of its rows."""
+    sc = load_scenario("bakery_gluten_free", {"population.firms": 5, "firm.learning.gain": 0.0})
+    engine = engine_for(sc, markets=3)
+    markets = [
+        Market(scenario=sc, strategies=["efficiency_only", "aligned"], rng=s, engine=engine)
+        for s in range(3)
+    ]
+    engine.build()
+    for market in markets:
+        for population in market.populations:
+            rows = np.arange(population.rows.start, population.rows.stop)
+            np.testing.assert_array_equal(
+                engine.alpha[rows], np.tile(sc.alpha_of(population.strategy), (rows.size, 1))
+            )
+            assert (engine.p_jump[rows] == population.strategy.p_jump).all()
+            group = engine.group[rows[0]]
+            assert engine.group_size[group] == rows.size
+            assert engine.group_start[group] == rows[0]

@@ -189,3 +189,38 @@ def test_group_means_of_every_decision_read_at_once_are_the_plans_numbers(monkey
         with monkeypatch.context() as patch:
             patch.setattr(landscape, "_GATHERED_DECISIONS", -1)  # the plan for every group
             np.testing.assert_array_equal(fast, land.group_means(groups))
+
+
+@pytest.mark.parametrize(
+    ("structure", "k_within", "cross", "k"),
+    [
+        ("next_k", 0, 0, 3),
+        ("next_k", 0, 0, 0),
+        ("modular", 0, 0, 0),
+        ("modular", 0, 2, 3),  # cross and k are not read by a modular structure
+        ("random", 2, 1, 0),  # nor k_within and cross by a random one
+        ("value_chain", 0, 0, 0),
+        ("nearly_decomposable", 0, 0, 0),
+        ("random", 0, 0, 0),
+    ],
+)
+def test_edges_that_draw_nothing_are_made_once_and_equal_the_drawn_ones(
+    structure, k_within, cross, k
+):
+    """Structures without a pick: the edges made once per process equal those built from the
+    generator, and the generator is left where it was."""
+    from sim.landscape import _drawn_edges
+
+    departments = [[0, 1, 2], [3, 4], [5, 6, 7]]
+    rng = np.random.default_rng(3)
+    state = rng.bit_generator.state
+    edges = interaction_edges(structure, departments, k_within=k_within, cross=cross, k=k, rng=rng)
+    assert rng.bit_generator.state == state
+    drawn = _drawn_edges(structure, departments, k_within, cross, k, np.random.default_rng(3))
+    assert edges == drawn
+    assert (
+        interaction_edges(structure, departments, k=k, k_within=k_within, cross=cross, rng=rng)
+        == edges
+    )
+    with pytest.raises(ValueError, match="partition"):
+        interaction_edges(structure, [[0, 1], [1, 2]], k=k, rng=rng)
