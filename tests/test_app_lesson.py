@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -90,18 +91,26 @@ def test_the_hint_goes_while_playing_and_pause_stops_at_once(lesson):
     assert stopped < 0.3
 
 
+def _play_in_a_thread(
+    lesson: Lesson, speed: float, seconds: float, before: Callable[[], None] | None = None
+) -> None:
+    """Play at ``speed`` in the play loop's own thread for about ``seconds``, then Pause."""
+    lesson.set_speed(speed)
+    lesson.toggle_play()
+    if before is not None:
+        before()
+    thread = threading.Thread(target=lesson.play)
+    thread.start()
+    time.sleep(seconds)
+    lesson.toggle_play()
+    thread.join(timeout=5)
+
+
 def test_fast_play_streams_frames_rather_than_jumping(lesson):
     frames, pages = [], []
     lesson.frame_listeners.append(lambda: frames.append(lesson.twins.period))
     lesson.listeners.append(lambda: pages.append(lesson.twins.period))
-    lesson.set_speed(30)
-    lesson.toggle_play()
-    pages.clear()
-    thread = threading.Thread(target=lesson.play)
-    thread.start()
-    time.sleep(1.0)
-    lesson.toggle_play()
-    thread.join(timeout=5)
+    _play_in_a_thread(lesson, speed=30, seconds=1.0, before=pages.clear)
     assert len(frames) >= 4  # a frame at least every few periods
     assert max(np.diff([0, *frames])) <= MAX_PERIODS_PER_FRAME  # never a jump
     assert frames == sorted(set(frames))  # a frame only for a new period
@@ -217,13 +226,7 @@ def _steps_per_frame(lesson: Lesson, charts: int) -> list[int]:
         lesson.drawn(lesson.twins.period)
 
     lesson.frame_listeners.append(draw)
-    lesson.set_speed(30)
-    lesson.toggle_play()
-    thread = threading.Thread(target=lesson.play)
-    thread.start()
-    time.sleep(1.0)
-    lesson.toggle_play()
-    thread.join(timeout=5)
+    _play_in_a_thread(lesson, speed=30, seconds=1.0)
     return np.diff(periods).tolist()
 
 
