@@ -67,6 +67,14 @@ def _table(page, selector: str) -> list[list[str]]:
     )
 
 
+def _teacher_page(browser, teacher_url: str):
+    """The teacher's page on a 1280 x 800 projector, once its Start button is there."""
+    teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    teacher.goto(teacher_url)
+    teacher.locator(".start-button").wait_for(timeout=60_000)
+    return teacher
+
+
 def test_five_students_play_a_market_to_its_end_and_all_are_debriefed(played):
     import zxingcpp
     from PIL import Image
@@ -76,9 +84,7 @@ def test_five_students_play_a_market_to_its_end_and_all_are_debriefed(played):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            teacher.goto(teacher_url)
-            teacher.locator(".start-button").wait_for(timeout=60_000)
+            teacher = _teacher_page(browser, teacher_url)
             teacher.get_by_text("Listening on this computer only").wait_for()
             # the join link's QR code, read back from the page by an independent decoder
             shot = teacher.locator(".join-qr svg").screenshot()
@@ -210,9 +216,7 @@ def test_a_late_joiner_and_a_reload_keep_playing_and_the_session_replays_bit_for
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-                teacher.goto(teacher_url)
-                teacher.locator(".start-button").wait_for(timeout=60_000)
+                teacher = _teacher_page(browser, teacher_url)
                 teacher.locator(".play-joining", has_text="keeps 2 house firm").wait_for()
                 students = {}
                 for name in STUDENTS[:2]:
