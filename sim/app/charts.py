@@ -408,12 +408,7 @@ def kpi_layout(
             "domain": list(_X[k % 2]),
             "anchor": f"y{axis}",
             "range": [0, horizon],
-            "showgrid": True,
-            "gridcolor": "#e6e6e6",
-            "zeroline": False,
-            "linecolor": "#4d4d4d",
-            "ticks": "outside",
-            "tickfont": {"size": TICK_PX},
+            **_axis_style(),
             "showticklabels": True,
             **({} if top else {"title": {"text": "period (month)", "standoff": 4}}),
         }
@@ -691,17 +686,25 @@ def _base_layout(
     return layout
 
 
-def _axis(domain: tuple[float, float], anchor: str, title: str, span: tuple[float, float]):
+def _axis_style() -> dict:
+    """How every axis of the KPI and debrief charts looks: a light grid, ticks outside, large
+    tick labels (a fresh dict: plotly layouts are edited in place)."""
     return {
-        "domain": list(domain),
-        "anchor": anchor,
-        "range": list(span),
         "showgrid": True,
         "gridcolor": "#e6e6e6",
         "zeroline": False,
         "linecolor": "#4d4d4d",
         "ticks": "outside",
         "tickfont": {"size": TICK_PX},
+    }
+
+
+def _axis(domain: tuple[float, float], anchor: str, title: str, span: tuple[float, float]):
+    return {
+        "domain": list(domain),
+        "anchor": anchor,
+        "range": list(span),
+        **_axis_style(),
         "nticks": 6,
         "title": {"text": title, "font": {"size": LABEL_PX}, "standoff": 4},
     }
