@@ -286,6 +286,26 @@ def test_every_live_view_is_a_chart_and_exports_stay_png(bakery):
         assert screen.export(name).startswith(b"\x89PNG")  # slides keep matplotlib
 
 
+def test_every_chart_draws_only_traces_the_served_plotly_bundle_has(bakery):
+    """The page serves plotly.js's cartesian bundle (`sim.app.server.PLOTLY_JS`), not the full
+    one: every trace of every chart (the debrief's too) is of a type the bundle registers.
+    Negative control: the bundle has no 3D or WebGL traces, which the full one has."""
+    import re
+
+    from sim.app.server import PLOTLY_JS
+
+    registered = re.compile(rb'moduleType:"trace",name:"([a-z0-9]+)"')
+    bundle = set(t.decode() for t in registered.findall(PLOTLY_JS.read_bytes()))
+    assert {"scatter", "heatmap"} <= bundle and not {"scatter3d", "scattergl"} & bundle
+    twins = _played(bakery, bakery.horizon)
+    screen = Screen(twins)
+    specs = [chart.spec(twins) for chart in screen.charts.values()]
+    specs.append(DebriefChart().spec(twins.debrief(seeds=2), twins.seed))
+    assert len(specs) >= 5
+    drawn = {trace.get("type", "scatter") for spec in specs for trace in spec.data}
+    assert drawn <= bundle, drawn - bundle
+
+
 def test_the_debriefs_panels_sit_side_by_side_each_titled_above_it(bakery):
     """Four panels in one row, in the KPIs' order, none over another; each titled in words
     above it (no rotated axis title, which outgrew a short panel at 150% zoom); its numbers
