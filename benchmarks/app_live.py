@@ -6,7 +6,10 @@ Each repeat starts each app (`python -m sim app --port 0` in its checkout, with 
 turn (interleaved, so both see the same machine), opens it in Debian's Chromium and measures:
 
 - usable: seconds from the command to the page's buttons there and the over-time view drawn
-  (and the server's CPU seconds until then);
+  (and the server's CPU seconds until then); and on the way there (no budgets: where the time
+  goes), seconds from the command to the address printed (and the server's CPU seconds
+  then), the page's HTML received, Solara's scripts run (DOMContentLoaded), plotly.js run
+  (its script's load event) and the first render (the play button there);
 - server CPU per period: the server process's CPU seconds (user + system, /proc) over a run
   of fast play (30 periods a second), per period advanced, in milliseconds;
 - frames a second in Fast mode: the distinct periods the browser showed in the over-time
@@ -21,7 +24,8 @@ turn (interleaved, so both see the same machine), opens it in Debian's Chromium 
 Prints the medians (and min-max) per app, whether the issue's budgets are met: usable <= 2.5
 s, <= 20 ms CPU per period, Pause within 300 ms and overshoot <= 2 periods, >= 20 frames a
 second; and the ratio of the two apps per repeat (median [min-max]), which a loaded machine
-still measures fairly. `--no-pause` skips Pause under load (its busy loops). Needs
+still measures fairly. `--no-pause` skips Pause under load (its busy loops); `--start-only`
+measures only the start. Needs
 `/usr/bin/chromium` and Playwright.
 """
 
@@ -45,6 +49,12 @@ TIMEOUT_MS = 180_000
 BUDGETS = {  # metric: (budget, "<=" or ">="), or None: measured, no budget (where time goes)
     "usable (s)": (2.5, "<="),
     "server CPU until usable (s)": None,
+    "  address printed (s)": None,
+    "  server CPU at the address (s)": None,
+    "  HTML received (s)": None,
+    "  Solara's scripts run (s)": None,
+    "  plotly.js run (s)": None,
+    "  first render (s)": None,
     "server CPU per period (ms)": (20.0, "<="),
     "frames a second, Fast": (20.0, ">="),
     "periods a second, Fast": None,
@@ -53,6 +63,28 @@ BUDGETS = {  # metric: (budget, "<=" or ">="), or None: measured, no budget (whe
     "Pause latency under load (ms)": (300.0, "<="),
     "Pause overshoot under load (periods)": (2.0, "<="),
 }
+
+# On the way to usable, in the page: when Solara's scripts have run, plotly.js has run and the
+# first render has come (the play button there), in milliseconds since the epoch.
+MARKS = """(() => {
+  const marks = window.smbSimMarks = {};
+  const mark = (name) => {
+    if (!(name in marks)) marks[name] = performance.timeOrigin + performance.now();
+  };
+  document.addEventListener('load', (event) => {
+    if ((event.target.src || '').includes('plotly')) mark('plotly.js run');
+  }, true);
+  const watch = new MutationObserver(() => {
+    if (document.querySelector('.header-play')) { mark('first render'); watch.disconnect(); }
+  });
+  document.addEventListener('DOMContentLoaded', () => {
+    mark("Solara's scripts run");
+    watch.observe(document.body, {childList: true, subtree: true});
+  });
+})();"""
+# The page's HTML received, in milliseconds since the epoch.
+HTML_RECEIVED = """() => performance.timeOrigin
+  + performance.getEntriesByType('navigation')[0].responseEnd"""
 
 # Frames a second: the distinct periods the over-time view showed per second of `seconds` of
 # play, looked at every animation frame (a chart's period drawn, or an image's source): a
@@ -140,19 +172,30 @@ def _busy() -> None:  # pragma: no cover - a load generator
 
 
 def measure(
-    browser, python: str, root: Path, play_s: float, pause: bool = True
+    browser, python: str, root: Path, play_s: float, pause: bool = True, play: bool = True
 ) -> dict[str, float]:
-    """One start of the app in ``root``: every metric once (without ``pause``, not Pause's)."""
+    """One start of the app in ``root``: every metric once (without ``pause``, not Pause's;
+    without ``play``, only the start's)."""
     page = browser.new_page(viewport={"width": 1024, "height": 768})
-    started = time.perf_counter()
+    page.add_init_script(MARKS)
+    started, epoch = time.perf_counter(), time.time()
     process, url = start(python, root)
-    out: dict[str, float] = {}
+    out: dict[str, float] = {
+        "  address printed (s)": time.perf_counter() - started,
+        "  server CPU at the address (s)": cpu_seconds(process.pid),
+    }
     try:
         page.goto(url + "?scenario=bakery_gluten_free&speed=30", wait_until="commit")
         page.locator(".header-play").wait_for(timeout=TIMEOUT_MS)
         page.wait_for_function(VIEWS_LOADED, arg=["over_time"], timeout=TIMEOUT_MS, polling=20)
         out["usable (s)"] = time.perf_counter() - started
         out["server CPU until usable (s)"] = cpu_seconds(process.pid)
+        marks = page.evaluate("window.smbSimMarks") or {}
+        marks["HTML received"] = page.evaluate(HTML_RECEIVED)
+        for name, at in marks.items():
+            out[f"  {name} (s)"] = at / 1000 - epoch
+        if not play:
+            return out
         # fast play: frames a second in the browser (and its main thread's busy time and CPU
         # time per frame), server CPU per period
         cdp = page.context.new_cdp_session(page)
@@ -214,6 +257,11 @@ def main() -> None:
     parser.add_argument(
         "--no-pause", action="store_true", help="skip Pause under load (its busy loops)"
     )
+    parser.add_argument(
+        "--start-only",
+        action="store_true",
+        help="measure only the start (usable, and where its time goes): no play, no Pause",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -229,7 +277,13 @@ def main() -> None:
             for name in order:
                 loads.append(os.getloadavg()[0])
                 try:
-                    run = measure(browser, *apps[name], args.play_seconds, not args.no_pause)
+                    run = measure(
+                        browser,
+                        *apps[name],
+                        args.play_seconds,
+                        pause=not args.no_pause,
+                        play=not args.start_only,
+                    )
                 except Exception as exc:  # a start that timed out: said, not counted
                     print(f"{name}: a start failed ({type(exc).__name__}: {exc})"[:300])
                     continue
@@ -252,7 +306,7 @@ def main() -> None:
             continue  # not measured (--no-pause)
         cells, medians = [], []
         for name in names:
-            values = [run[metric] for run in runs[name]] or [float("nan")]
+            values = [run[metric] for run in runs[name] if metric in run] or [float("nan")]
             med = statistics.median(values)
             medians.append(med)
             cells.append(f"{med:8.1f} [{min(values):.1f}-{max(values):.1f}]")
@@ -268,7 +322,7 @@ def main() -> None:
         ratios = [
             pair[names[0]][metric] / pair[names[1]][metric]
             for pair in paired
-            if len(pair) == 2 and pair[names[1]][metric]
+            if len(pair) == 2 and pair[names[0]].get(metric) and pair[names[1]].get(metric)
         ]
         ratio = (
             f"{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
