@@ -35,6 +35,32 @@ def test_the_first_screen_needs_no_matplotlib():
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
+def test_no_garbage_collection_until_the_first_screen_is_ready():
+    """The server starts with the garbage collector off (collecting while the start made its
+    lasting objects took 10% of its CPU) and turns it on once the warm-up thread is done,
+    with the objects made so far frozen; Mesa's logger still gets its module's name (its
+    `inspect.stack()` read without source lines meanwhile)."""
+    code = (
+        "import gc, inspect, threading\n"
+        "from sim.app import server\n"
+        "stack = inspect.stack\n"
+        "def announce(url):\n"
+        "    print(gc.isenabled(), flush=True)\n"
+        "    for thread in threading.enumerate():\n"
+        "        if thread.name == 'spare-screen':\n"
+        "            thread.join()\n"
+        "    from mesa.mesa_logging import _module_loggers\n"
+        "    print(gc.isenabled(), gc.get_freeze_count() > 0, 'mesa.model' in _module_loggers,\n"
+        "          inspect.stack is stack, flush=True)\n"
+        "    raise SystemExit(0)\n"
+        "server.serve('127.0.0.1', 0, announce=announce)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["False", "True", "True", "True", "True"], out.stdout + out.stderr
+
+
 def test_bind_gives_a_listening_socket_and_its_address():
     sock = bind("127.0.0.1", 0)
     try:

@@ -59,3 +59,25 @@ def test_without_a_scenario_the_first_classroom_scenario_is_prepared():
     spare.prepare()
     first = next(iter(classroom_scenarios()[0]))
     assert list(spare._spares) == [first]
+
+
+def test_then_runs_after_the_screen_is_prepared_in_its_thread():
+    bakery = load_scenario("bakery_gluten_free")
+    seen = []
+    thread = spare.prepare_soon(
+        bakery, then=lambda: seen.append(("bakery_gluten_free" in spare._spares, _thread()))
+    )
+    thread.join()
+    assert seen == [(True, thread.name)]
+
+
+def test_the_stack_without_source_reads_no_lines_and_is_put_back():
+    import inspect
+
+    with spare._stack_without_source():
+        assert inspect.stack()[0].code_context is None
+    assert inspect.stack()[0].code_context is not None  # the standard one again
+
+
+def _thread() -> str:
+    return threading.current_thread().name
