@@ -642,3 +642,26 @@ def test_the_debrief_is_readable_above_the_fold_on_a_projector(server, browser):
     assert all(pairs == [] for pairs in overlaps.values()), overlaps
     assert problems == []
     page.close()
+
+
+def test_the_pages_head_runs_plotly_once_solara_has_asked_for_the_app(server, browser):
+    """plotly.js is run by the page's head (sim/app/templates/index.html.j2) as soon as
+    Solara's scripts have sent their `run` message, while the server renders, not by the
+    first chart when it mounts (which held the first chart up by the time it takes to run);
+    WebSocket's send is Solara's own again afterwards; the chart is drawn with it."""
+    from sim.app.server import PLOTLY_URL
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    problems = _watch(page)
+    page.goto(url + "?scenario=bakery_gluten_free")
+    page.wait_for_function(VIEWS_LOADED, arg=["over_time"], timeout=120_000, polling=50)
+    scripts = page.evaluate(
+        '(src) => [...document.querySelectorAll(`script[src="${src}"]`)]'
+        ".map((s) => s.dataset.by || 'the chart')",
+        PLOTLY_URL,
+    )
+    assert scripts == ["head"]
+    assert page.evaluate("WebSocket.prototype.send.toString().includes('[native code]')")
+    assert problems == []
+    page.close()
