@@ -17,6 +17,7 @@ Prints three tables, each measured in this one invocation:
                          combinations per period (proposals ** departments = 2**D up to
                          `sim.engine.HEAD_OFFICE_COMBINATIONS`, 64; above, the screened ones:
                          1 + D + D (D - 1) / 2)
+                         (with ``--against``: COMMIT's cost and COMMIT / this checkout)
   N = 20 against b1f059f the synthetic N = 20 firm, 2 strategies x 30 seeds: CPU time and peak
                          resident memory of this checkout against commit b1f059f (checked out
                          into a temporary git worktree), each in fresh interpreters,
@@ -36,9 +37,11 @@ evaluated on demand. The head office's combinations (2**D for the aligned strate
 proposals per department) would grow exponentially with the number of departments D = N / 6;
 above 64 the head office screens those within two departments of the first proposals
 (docs/ODD.md 7.9), so they grow as D**2 / 2. The port's estimate is per market and per abrupt
-shift (200 climbs of about N / 2 steps over N flips: N**2 per market), divided here over 2
-firms x 60 periods; the line "without the port" gives the ratio of the rest (information; the
-target counts everything).
+shift (200 first-improvement climbs of a few sweeps over the N flips, about linear in N;
+docs/ODD.md 7.11), divided here over 2 firms x 60 periods; the line "without the port" gives
+the ratio of the rest (information; the target counts everything). ``--against COMMIT`` also
+measures COMMIT's code (a temporary git worktree) alternately with this checkout, N by N, and
+prints its costs, the ratios and its own growth (e.g. ``--against main`` before a merge).
 
 A competing market of 1,000 firms x 100 seeds is not measured here (issue 22's last memory
 target is left to the competition benchmark, `benchmarks/competition_speed.py`).
