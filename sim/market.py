@@ -349,8 +349,9 @@ class OnDemandLandscapes:
         pair tables); the peaks are then scored by `performance_at` (ties: the first start).
         From the last port it is the warm start that follows a port while customers move."""
         terms, per_bit = self._linear_terms()
-        plan = _climb_plan(self.environment.n, terms)
-        peaks = plan.climb(terms, per_bit, np.array(starts, dtype=np.uint64).reshape(-1))
+        plan, tabulated, computed = _climb_plan(self.environment.n, terms)
+        starts = np.array(starts, dtype=np.uint64).reshape(-1)
+        peaks = plan.climb(tabulated, computed, per_bit, starts)
         distinct, which = np.unique(peaks, return_inverse=True)  # searches often meet
         values = self.performance_at(distinct)[which]
         winner = int(np.argmax(values))
@@ -390,11 +391,18 @@ def _tabulated(land: NKTables | CounterNK) -> bool:
     )
 
 
-def _climb_plan(n: int, terms: list[tuple[NKTables | CounterNK, np.ndarray]]) -> _ClimbPlan:
-    """The `_ClimbPlan` of a market's landscapes (one per structure, kept for its next search)."""
-    tabulated = tuple(land.deps for land, _ in terms if _tabulated(land))
-    computed = tuple(land.deps for land, _ in terms if not _tabulated(land))
-    return _plan_of(n, tabulated, computed)
+def _climb_plan(
+    n: int, terms: list[tuple[NKTables | CounterNK, np.ndarray]]
+) -> tuple[_ClimbPlan, list, list]:
+    """The `_ClimbPlan` of a market's landscapes (one per structure, kept for its next search),
+    and ``terms`` split as it splits them: those tabulated, those computed."""
+    small = [_tabulated(land) for land, _ in terms]
+    tabulated = [term for term, s in zip(terms, small, strict=True) if s]
+    computed = [term for term, s in zip(terms, small, strict=True) if not s]
+    plan = _plan_of(
+        n, tuple(land.deps for land, _ in tabulated), tuple(land.deps for land, _ in computed)
+    )
+    return plan, tabulated, computed
 
 
 @lru_cache(maxsize=64)  # a market's port is searched again at each shift
@@ -506,15 +514,15 @@ class _ClimbPlan:
 
     def climb(
         self,
-        terms: list[tuple[NKTables | CounterNK, np.ndarray]],
+        tabulated: list[tuple[NKTables | CounterNK, np.ndarray]],
+        computed: list[tuple[NKTables | CounterNK, np.ndarray]],
         per_bit: np.ndarray,
         starts: np.ndarray,
     ) -> np.ndarray:
         """The peaks the searches from ``starts`` (uint64) reach (`OnDemandLandscapes.best_from`)
-        for landscapes ``terms`` and preference weights per bit ``per_bit`` (`_linear_terms`)."""
+        for landscapes and their coefficients, ``tabulated`` and ``computed`` (`_climb_plan`),
+        and preference weights per bit ``per_bit`` (`_linear_terms`)."""
         n = self.n
-        tabulated = [(land, c) for land, c in terms if _tabulated(land)]
-        computed = [(land, c) for land, c in terms if not _tabulated(land)]
         flat = np.concatenate([land._flat[0] for land, _ in tabulated] + [np.tile([0.0, 1.0], n)])
         coefficient = np.concatenate([c for _, c in tabulated] + [per_bit])
         changes = coefficient[self.entry_coef] * (flat[self.entry_after] - flat[self.entry_now])
@@ -524,6 +532,7 @@ class _ClimbPlan:
         rows = rows.astype(np.int64)
         computed_rows = [all_table_rows(starts, land.deps).T.copy() for land, _ in computed]
         bits = slice(rows.shape[0] - n, rows.shape[0])
+        places = np.arange(n, dtype=np.uint64)[:, None]
         climbing = np.arange(starts.size)
         while climbing.size:  # a sweep of the searches still climbing
             r = rows[:, climbing]
@@ -537,6 +546,8 @@ class _ClimbPlan:
                 ):
                     change = change + _computed_change(land, coef, plan[k], at)
                 better = change > 0  # (this colour's flips, searches): made
+                if not better.any():
+                    continue
                 r[column] = now ^ (mask * better[place])
                 for plan, at in zip(self.computed_classes, others, strict=True):
                     decision, _, bit, _, pair_place = plan[k]
@@ -545,7 +556,6 @@ class _ClimbPlan:
             for x, part in zip(computed_rows, others, strict=True):
                 x[:, climbing] = part
             climbing = climbing[(r[bits] != before).any(axis=0)]  # those that made a flip
-        places = np.arange(n, dtype=np.uint64)[:, None]
         return np.bitwise_or.reduce(rows[bits].astype(np.uint64) << places, axis=0)
 
 

@@ -131,9 +131,9 @@ def test_the_port_climb_is_first_improvement_in_sweeps():
         market = Market(scenario="scenarios/furniture_maker.toml", rng=seed, strategies=[])
         land = market.landscapes
         terms, per_bit = land._linear_terms()
-        plan = _climb_plan(32, terms)
+        plan, tabulated, computed = _climb_plan(32, terms)
         starts = restart_starts(32, 20, seed)
-        peaks = plan.climb(terms, per_bit, starts)
+        peaks = plan.climb(tabulated, computed, per_bit, starts)
         same += int((peaks == _plain_sweeps(land, starts, np.concatenate(plan.colours))).sum())
         values = land.performance_at(peaks)
         assert (land.performance_at(peaks[:, None] ^ flips[None, :]) <= values[:, None]).all()
