@@ -502,7 +502,7 @@ class _ClimbPlan:
         the rows, where their numbers are (pair-table offsets, or decisions), masks, each
         flip's first pair and each pair's flip (its place among the colour's bits)."""
         colour = self.colour[flip]
-        order = np.argsort(colour, kind="stable")  # by colour, then flip (as before)
+        order = np.argsort(colour, kind="stable")  # by colour; within one, as they were
         ends = np.searchsorted(colour[order], np.arange(len(self.colours) + 1))
         out = []
         for c in range(len(self.colours)):
