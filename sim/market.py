@@ -351,11 +351,15 @@ class OnDemandLandscapes:
         terms, per_bit = self._linear_terms()
         plan, tabulated, computed = _climb_plan(self.environment.n, terms)
         starts = np.array(starts, dtype=np.uint64).reshape(-1)
-        peaks = plan.climb(tabulated, computed, per_bit, starts)
-        distinct, which = np.unique(peaks, return_inverse=True)  # searches often meet
+        peaks, score = plan.climb(tabulated, computed, per_bit, starts)
+        # only peaks whose score is within rounding of the best can be the best (1e-9: far
+        # above rounding, far below the gap between different peaks' performances)
+        near = np.flatnonzero(score >= score.max() - 1e-9)
+        distinct, which = np.unique(peaks[near], return_inverse=True)  # searches often meet
         values = self.performance_at(distinct)[which]
-        winner = int(np.argmax(values))
-        return BestConfiguration(int(peaks[winner]), float(values[winner]), False, peaks.size)
+        winner = near[int(np.argmax(values))]  # ties: the first start
+        value = float(values[int(np.argmax(values))])
+        return BestConfiguration(int(peaks[winner]), value, False, peaks.size)
 
     def _linear_terms(self) -> tuple[list[tuple[NKTables | CounterNK, np.ndarray]], np.ndarray]:
         """Landscape performance as a sum: each landscape's contributions with a coefficient
@@ -445,15 +449,19 @@ class _ClimbPlan:
         linear = ((),) * n
         self.tabulated = (*tabulated, linear)
         self.computed = computed
-        readers: list[set[int]] = [{j} for j in range(n)]  # bits read with j by one decision
+        reads = np.zeros((n, n), dtype=bool)  # bits j and k read by one decision
         for deps in (*tabulated, *computed):
-            for i, d in enumerate(deps):
-                for j in (i, *d):
-                    readers[j].update((i, *d))
+            bits, places = row_plan(deps)  # (padded with the decision itself)
+            b = np.where(places != 0, bits.astype(np.int64), np.arange(n)[:, None])
+            reads[b[:, :, None], b[:, None, :]] = True
+        earlier: list[list[int]] = [[] for _ in range(n)]
+        for j, k in zip(*(x.tolist() for x in np.nonzero(np.tril(reads, -1))), strict=True):
+            earlier[j].append(k)
         colour = [0] * n
-        for j in range(n):
-            taken = {colour[k] for k in readers[j] if k < j}
-            colour[j] = min(set(range(len(taken) + 1)) - taken)
+        for j in range(n):  # greedily, in index order: the least colour no earlier one took
+            taken = {colour[k] for k in earlier[j]}
+            while colour[j] in taken:
+                colour[j] += 1
         self.colour = np.array(colour, dtype=np.int64)
         # a bit's place among its colour's bits (in index order)
         self.place = np.zeros(n, dtype=np.int64)
@@ -463,11 +471,12 @@ class _ClimbPlan:
         # the tabulated pairs: every landscape's (flip, decision) pairs, ordered by flip, then
         # landscape, then decision; each pair's block of table rows in the pair table
         flip, column, mask, size, entry_now, entry_coef = [], [], [], [], [], []
-        flat_base = 0
+        flat_base, column_start = 0, []
         for t, deps in enumerate(self.tabulated):
             flipped, decision, masks = flip_pairs(deps)
             sizes = np.array([2 ** (1 + len(d)) for d in deps], dtype=np.int64)
             offsets = np.cumsum(sizes) - sizes
+            column_start.append(flat_base + offsets)
             flip.append(flipped)
             column.append(t * n + decision)
             mask.append(masks.astype(np.int64))
@@ -489,6 +498,7 @@ class _ClimbPlan:
         self.entry_now = now[pair] + row
         self.entry_after = now[pair] + (row ^ mask[pair])
         self.entry_coef = coef[pair]
+        self.column_start = np.concatenate(column_start)[:, None]  # a column's first entry
         self.classes = self._classes(flip, column, offset, mask)
         self.computed_classes = []
         for deps in computed:  # their columns are decisions, and so are their numbers
@@ -508,7 +518,7 @@ class _ClimbPlan:
         for c in range(len(self.colours)):
             mine = order[ends[c] : ends[c + 1]]
             place = self.place[flip[mine]]
-            starts = np.flatnonzero(np.diff(place, prepend=-1))
+            starts = np.flatnonzero(np.concatenate(([True], place[1:] != place[:-1])))
             out.append((column[mine], where[mine][:, None], mask[mine][:, None], starts, place))
         return out
 
@@ -518,10 +528,12 @@ class _ClimbPlan:
         computed: list[tuple[NKTables | CounterNK, np.ndarray]],
         per_bit: np.ndarray,
         starts: np.ndarray,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The peaks the searches from ``starts`` (uint64) reach (`OnDemandLandscapes.best_from`)
         for landscapes and their coefficients, ``tabulated`` and ``computed`` (`_climb_plan`),
-        and preference weights per bit ``per_bit`` (`_linear_terms`)."""
+        and preference weights per bit ``per_bit`` (`_linear_terms`); and each peak's landscape
+        performance less a constant, to rounding (`OnDemandLandscapes.best_from` scores the
+        peaks that can be the best exactly)."""
         n = self.n
         flat = np.concatenate([land._flat[0] for land, _ in tabulated] + [np.tile([0.0, 1.0], n)])
         coefficient = np.concatenate([c for _, c in tabulated] + [per_bit])
@@ -556,7 +568,12 @@ class _ClimbPlan:
             for x, part in zip(computed_rows, others, strict=True):
                 x[:, climbing] = part
             climbing = climbing[(r[bits] != before).any(axis=0)]  # those that made a flip
-        return np.bitwise_or.reduce(rows[bits].astype(np.uint64) << places, axis=0)
+        # each peak's performance but a constant (the preference fits' part no bit changes),
+        # added in another order: to tell which peaks can be the best
+        score = coefficient @ flat.take(self.column_start + rows)
+        for (land, coef), at in zip(computed, computed_rows, strict=True):
+            score = score + coef @ land.contributions_at(np.arange(n)[:, None], at)
+        return np.bitwise_or.reduce(rows[bits].astype(np.uint64) << places, axis=0), score
 
 
 def _computed_change(
