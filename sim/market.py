@@ -351,15 +351,11 @@ class OnDemandLandscapes:
         terms, per_bit = self._linear_terms()
         plan, tabulated, computed = _climb_plan(self.environment.n, terms)
         starts = np.array(starts, dtype=np.uint64).reshape(-1)
-        peaks, score = plan.climb(tabulated, computed, per_bit, starts)
-        # only peaks whose score is within rounding of the best can be the best (1e-9: far
-        # above rounding, far below the gap between different peaks' performances)
-        near = np.flatnonzero(score >= score.max() - 1e-9)
-        distinct, which = np.unique(peaks[near], return_inverse=True)  # searches often meet
+        peaks = plan.climb(tabulated, computed, per_bit, starts)
+        distinct, which = np.unique(peaks, return_inverse=True)  # searches often meet
         values = self.performance_at(distinct)[which]
-        winner = near[int(np.argmax(values))]  # ties: the first start
-        value = float(values[int(np.argmax(values))])
-        return BestConfiguration(int(peaks[winner]), value, False, peaks.size)
+        winner = int(np.argmax(values))
+        return BestConfiguration(int(peaks[winner]), float(values[winner]), False, peaks.size)
 
     def _linear_terms(self) -> tuple[list[tuple[NKTables | CounterNK, np.ndarray]], np.ndarray]:
         """Landscape performance as a sum: each landscape's contributions with a coefficient
@@ -471,12 +467,11 @@ class _ClimbPlan:
         # the tabulated pairs: every landscape's (flip, decision) pairs, ordered by flip, then
         # landscape, then decision; each pair's block of table rows in the pair table
         flip, column, mask, size, entry_now, entry_coef = [], [], [], [], [], []
-        flat_base, column_start = 0, []
+        flat_base = 0
         for t, deps in enumerate(self.tabulated):
             flipped, decision, masks = flip_pairs(deps)
             sizes = np.array([2 ** (1 + len(d)) for d in deps], dtype=np.int64)
             offsets = np.cumsum(sizes) - sizes
-            column_start.append(flat_base + offsets)
             flip.append(flipped)
             column.append(t * n + decision)
             mask.append(masks.astype(np.int64))
@@ -498,7 +493,6 @@ class _ClimbPlan:
         self.entry_now = now[pair] + row
         self.entry_after = now[pair] + (row ^ mask[pair])
         self.entry_coef = coef[pair]
-        self.column_start = np.concatenate(column_start)[:, None]  # a column's first entry
         self.classes = self._classes(flip, column, offset, mask)
         self.computed_classes = []
         for deps in computed:  # their columns are decisions, and so are their numbers
@@ -528,12 +522,10 @@ class _ClimbPlan:
         computed: list[tuple[NKTables | CounterNK, np.ndarray]],
         per_bit: np.ndarray,
         starts: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> np.ndarray:
         """The peaks the searches from ``starts`` (uint64) reach (`OnDemandLandscapes.best_from`)
         for landscapes and their coefficients, ``tabulated`` and ``computed`` (`_climb_plan`),
-        and preference weights per bit ``per_bit`` (`_linear_terms`); and each peak's landscape
-        performance less a constant, to rounding (`OnDemandLandscapes.best_from` scores the
-        peaks that can be the best exactly)."""
+        and preference weights per bit ``per_bit`` (`_linear_terms`)."""
         n = self.n
         flat = np.concatenate([land._flat[0] for land, _ in tabulated] + [np.tile([0.0, 1.0], n)])
         coefficient = np.concatenate([c for _, c in tabulated] + [per_bit])
@@ -568,12 +560,7 @@ class _ClimbPlan:
             for x, part in zip(computed_rows, others, strict=True):
                 x[:, climbing] = part
             climbing = climbing[(r[bits] != before).any(axis=0)]  # those that made a flip
-        # each peak's performance but a constant (the preference fits' part no bit changes),
-        # added in another order: to tell which peaks can be the best
-        score = coefficient @ flat.take(self.column_start + rows)
-        for (land, coef), at in zip(computed, computed_rows, strict=True):
-            score = score + coef @ land.contributions_at(np.arange(n)[:, None], at)
-        return np.bitwise_or.reduce(rows[bits].astype(np.uint64) << places, axis=0), score
+        return np.bitwise_or.reduce(rows[bits].astype(np.uint64) << places, axis=0)
 
 
 def _computed_change(

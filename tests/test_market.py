@@ -185,16 +185,14 @@ def test_the_port_climb_ends_on_peaks_with_colours_no_decision_reads_twice(n, k,
 
     top = 2**n - 1 if n < 64 else 2**64 - 1
     starts = rng.integers(0, top, size=30, dtype=np.uint64, endpoint=True)
-    peaks, score = plan.climb(tabulated, [], per_bit, starts)
+    peaks = plan.climb(tabulated, [], per_bit, starts)
     flips = np.uint64(1) << np.arange(n, dtype=np.uint64)
     assert (weighted(peaks) >= weighted(starts) - 1e-12).all()
     assert (weighted(peaks[:, None] ^ flips[None, :]) <= weighted(peaks)[:, None] + 1e-12).all()
     with mock.patch("sim.market.MAX_PAIR_TABLE_ENTRIES", 0):  # every landscape computed
         other, none, computed = _climb_plan(n, terms)
         assert not none and len(computed) == 2 and other is not plan
-        again, score_again = other.climb([], computed, per_bit, starts)
-        np.testing.assert_array_equal(again, peaks)
-        np.testing.assert_allclose(score_again, score, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(other.climb([], computed, per_bit, starts), peaks)
 
 
 @settings(max_examples=40, deadline=None)
