@@ -17,6 +17,7 @@ Prints three tables, each measured in this one invocation:
                          combinations per period (proposals ** departments = 2**D up to
                          `sim.engine.HEAD_OFFICE_COMBINATIONS`, 64; above, the screened ones:
                          1 + D + D (D - 1) / 2)
+                         (with ``--against``: COMMIT's cost and COMMIT / this checkout)
   N = 20 against b1f059f the synthetic N = 20 firm, 2 strategies x 30 seeds: CPU time and peak
                          resident memory of this checkout against commit b1f059f (checked out
                          into a temporary git worktree), each in fresh interpreters,
@@ -36,9 +37,11 @@ evaluated on demand. The head office's combinations (2**D for the aligned strate
 proposals per department) would grow exponentially with the number of departments D = N / 6;
 above 64 the head office screens those within two departments of the first proposals
 (docs/ODD.md 7.9), so they grow as D**2 / 2. The port's estimate is per market and per abrupt
-shift (200 climbs of about N / 2 steps over N flips: N**2 per market), divided here over 2
-firms x 60 periods; the line "without the port" gives the ratio of the rest (information; the
-target counts everything).
+shift (200 first-improvement climbs of a few sweeps over the N flips, about linear in N;
+docs/ODD.md 7.11), divided here over 2 firms x 60 periods; the line "without the port" gives
+the ratio of the rest (information; the target counts everything). ``--against COMMIT`` also
+measures COMMIT's code (a temporary git worktree) alternately with this checkout, N by N, and
+prints its costs, the ratios and its own growth (e.g. ``--against main`` before a merge).
 
 A competing market of 1,000 firms x 100 seeds is not measured here (issue 22's last memory
 target is left to the competition benchmark, `benchmarks/competition_speed.py`).
@@ -47,7 +50,9 @@ target is left to the competition benchmark, `benchmarks/competition_speed.py`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
+from pathlib import Path
 
 from engine_speed import ROOT, _met, checkout, measure  # one way to run code in a fresh interpreter
 
@@ -136,7 +141,23 @@ def main() -> None:
     parser.add_argument(
         "--linear-only", action="store_true", help="only the cost per firm-period and its verdict"
     )
+    parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="also measure the cost per firm-period of COMMIT (a temporary git worktree), "
+        "alternately with this checkout, and print its costs and the ratios",
+    )
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(checkout(args.against)) if args.against else None
+        _linear(args, base)
+    if args.quick or args.linear_only:
+        return
+    _baseline_and_shipped(args)
+
+
+def _linear(args: argparse.Namespace, base: Path | None) -> None:
+    """The cost per firm-period table and its verdict (and ``base``'s costs, alternately)."""
     from sim.engine import HEAD_OFFICE_COMBINATIONS
     from sim.limits import TABULATED_DECISIONS
 
@@ -148,9 +169,13 @@ def main() -> None:
         f"{'combinations':>13}"
     )
     sizes = [int(x) for x in args.sizes.split(",")]
-    costs, spreads, previous, rest = {}, {}, None, {}
+    costs, spreads, previous, rest, based = {}, {}, None, {}, {}
     for n in sizes:
-        runs = [measure(RUN, ROOT, str(n), str(seeds), str(horizon)) for _ in range(args.repeats)]
+        runs, base_runs = [], []
+        for _ in range(args.repeats):  # alternately, when a baseline is measured
+            runs.append(measure(RUN, ROOT, str(n), str(seeds), str(horizon)))
+            if base is not None:
+                base_runs.append(measure(RUN, base, str(n), str(seeds), str(horizon)))
         per = [r["seconds"] / r["firm_periods"] * 1e6 for r in runs]
         us = costs[n] = statistics.median(per)
         spreads[n] = max(per) / min(per) - 1.0
@@ -164,10 +189,14 @@ def main() -> None:
         combinations = 2**departments
         if combinations > HEAD_OFFICE_COMBINATIONS:  # screened (two proposals each)
             combinations = 1 + departments + departments * (departments - 1) // 2
-        print(
+        line = (
             f"{n:>4} {mode:>11} {us:>15.0f} {us / n:>12.1f} {slope} {spreads[n]:>6.0%} "
             f"{port:>6.0%} {rest[n]:>13.0f} {combinations:>13,}"
         )
+        if base is not None:
+            based[n] = statistics.median(r["seconds"] / r["firm_periods"] * 1e6 for r in base_runs)
+            line += f"   {args.against}: {based[n]:.0f} µs, {based[n] / us:.2f}x this checkout"
+        print(line)
         previous = n
     low, high = min(sizes), max(sizes)
     ratio, bound = costs[high] / costs[low], high / low * (1.0 + TOLERANCE)
@@ -181,8 +210,15 @@ def main() -> None:
         f"  without the port's estimate (information): ratio {rest[high] / rest[low]:.1f}x "
         f"({rest[low]:.0f} -> {rest[high]:.0f} µs per firm-period)"
     )
-    if args.quick or args.linear_only:
-        return
+    if base is not None:
+        print(
+            f"  {args.against} (measured alternately): ratio {based[high] / based[low]:.1f}x "
+            f"({based[low]:.0f} -> {based[high]:.0f} µs per firm-period)"
+        )
+
+
+def _baseline_and_shipped(args: argparse.Namespace) -> None:
+    """N = 20 against `BASELINE`, and the shipped N = 32 scenario."""
     print(f"\nN = 20, 2 strategies x 30 seeds: this checkout against {BASELINE} (medians)")
     with checkout(BASELINE) as base:
         new, old = [], []

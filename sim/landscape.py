@@ -659,7 +659,7 @@ class GroupEvaluator:
 @dataclass(frozen=True)
 class BestConfiguration:
     """The best configuration of a landscape and its value; ``exact`` False: an estimate, the
-    best of ``restarts`` steepest-ascent local searches (a lower bound of the true best)."""
+    best of ``restarts`` local searches (a lower bound of the true best)."""
 
     config: int
     value: float

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -335,37 +335,27 @@ class OnDemandLandscapes:
         return self.beta * self.environment.value_at(configs) + (1.0 - self.beta) * efficiency
 
     def best_by_restarts(self, restarts: int, key: int) -> BestConfiguration:
-        """An estimate of the best configuration now: the best peak of ``restarts``
-        steepest-ascent local searches (`sim.landscape.best_configuration`'s climb, from the
-        same starts), each step scoring every one-bit flip by the change it makes, over only
-        the contributions it changes; the peaks are then scored by `performance_at`."""
+        """An estimate of the best configuration now: the best peak of ``restarts`` local
+        searches from starts drawn from counter-based words of ``key`` (`restart_starts`),
+        each climbing by first improvement in sweeps (`best_from`; docs/ODD.md 7.11)."""
         return self.best_from(restart_starts(self.environment.n, restarts, key))
 
     def best_from(self, starts: np.ndarray) -> BestConfiguration:
-        """The best peak of steepest-ascent local searches from ``starts`` (uint64
-        configurations; `best_by_restarts`' climb): from the last port, the warm start that
-        follows a port while customers move (docs/ODD.md 7.2)."""
-        n = self.environment.n
-        terms = self._linear_terms()
-        current = np.array(starts, dtype=np.uint64).reshape(-1)
-        restarts = current.size
-        climbing = np.arange(restarts)
-        scorers = [_flip_scorer(land, coefficient) for land, coefficient in terms[0]]
-        while climbing.size:
-            c = current[climbing]
-            change = np.zeros((c.size, n))
-            for score in scorers:
-                change += score(c)
-            bits = ((c[:, None] >> np.arange(n, dtype=np.uint64)) & np.uint64(1)).astype(float)
-            change += (1.0 - 2.0 * bits) * terms[1]  # wanted values: +w if set, -w if unset
-            step = np.argmax(change, axis=1)
-            better = change[np.arange(c.size), step] > 0
-            moved = climbing[better]
-            current[moved] = c[better] ^ (np.uint64(1) << step[better].astype(np.uint64))
-            climbing = moved
-        values = self.performance_at(current)
+        """The best peak of local searches from ``starts`` (uint64 configurations), each
+        climbing by **first improvement in sweeps**: it visits the one-bit flips in a fixed
+        order (`_ClimbPlan`), makes each flip that raises landscape performance when it is
+        visited, and stops at the end of a sweep that made none (a peak: no flip raises it).
+        A flip is scored by the change it makes to the contributions it changes (`_ClimbPlan`'s
+        pair tables); the peaks are then scored by `performance_at` (ties: the first start).
+        From the last port it is the warm start that follows a port while customers move."""
+        terms, per_bit = self._linear_terms()
+        plan, tabulated, computed = _climb_plan(self.environment.n, terms)
+        starts = np.array(starts, dtype=np.uint64).reshape(-1)
+        peaks = plan.climb(tabulated, computed, per_bit, starts)
+        distinct, which = np.unique(peaks, return_inverse=True)  # searches often meet
+        values = self.performance_at(distinct)[which]
         winner = int(np.argmax(values))
-        return BestConfiguration(int(current[winner]), float(values[winner]), False, restarts)
+        return BestConfiguration(int(peaks[winner]), float(values[winner]), False, peaks.size)
 
     def _linear_terms(self) -> tuple[list[tuple[NKTables | CounterNK, np.ndarray]], np.ndarray]:
         """Landscape performance as a sum: each landscape's contributions with a coefficient
@@ -392,97 +382,200 @@ class OnDemandLandscapes:
         return terms, per_bit
 
 
-def _flip_changes(
-    land: NKTables | CounterNK, coefficient: np.ndarray, configs: np.ndarray
-) -> np.ndarray:
-    """How much each one-bit flip of each of ``configs`` changes sum_i coefficient_i x
-    contribution_i, shape (configs, N): only the contributions the flip changes."""
-    flipped, decision, mask = flip_pairs(land.deps)
-    rows = all_table_rows(configs, land.deps)  # (C, N)
-    now = land.contributions_at(np.arange(land.n)[None, :], rows)
-    after = land.contributions_at(decision[None, :], rows[:, decision] ^ mask[None, :])
-    pair = coefficient[decision] * (after - now[:, decision])  # (C, pairs), ordered by flip
-    starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
-    return np.add.reduceat(pair, starts, axis=1)  # (C, N): every flip has a pair
+def _tabulated(land: NKTables | CounterNK) -> bool:
+    """Whether the port's climb tabulates a landscape's pair changes (`_ClimbPlan`): drawn
+    tables whose pair tables are small (`MAX_PAIR_TABLE_ENTRIES`); else they are computed."""
+    return (
+        isinstance(land, NKTables)
+        and sum((1 + len(d)) * 2 ** (1 + len(d)) for d in land.deps) <= MAX_PAIR_TABLE_ENTRIES
+    )
 
 
-class _FlipScorer:
-    """`_flip_changes` of one drawn landscape (`NKTables`) for the port's local searches, the
-    same numbers, bit for bit, faster: every pair's ``coefficient_i x (after - now)`` is
-    tabulated once over its decision's table rows (the same subtraction and product of the
-    same two contributions), so a step looks up one number per pair at the row its decision
-    is in (rows from `chunk_tables`), then adds each flip's pairs as `_flip_changes` does."""
-
-    def __init__(self, land: NKTables, coefficient: np.ndarray) -> None:
-        flipped, decision, mask = flip_pairs(land.deps)
-        flat, offsets = land._flat
-        sizes = np.array([land.tables[i].size for i in decision], dtype=np.int64)
-        self.pair_offsets = np.cumsum(sizes) - sizes
-        pair = np.repeat(np.arange(decision.size), sizes)
-        row = (np.arange(int(sizes.sum())) - self.pair_offsets[pair]).astype(np.uint64)
-        i = decision[pair]
-        now = flat[offsets[i] + row.astype(np.int64)]
-        after = flat[offsets[i] + (row ^ mask[pair]).astype(np.int64)]
-        self.changes = coefficient[i] * (after - now)
-        self.decision = decision
-        self.starts = np.flatnonzero(np.r_[True, flipped[1:] != flipped[:-1]])
-        self.rows = _row_chunks(land.deps)
-        # each flip's pairs side by side, padded with a zero change (a block of zeros after
-        # the tables), while no flip has more than 8 pairs: see `__call__`
-        runs = np.diff(np.r_[self.starts, decision.size])
-        self.width = int(runs.max()) if runs.size else 0
-        self.padded = None
-        if 2 <= self.width <= 8:
-            n = len(land.deps)
-            where = self.starts[:, None] + np.arange(self.width)[None, :]
-            real = np.arange(self.width)[None, :] < runs[:, None]
-            where = np.where(real, where, 0)
-            zero = self.changes.size
-            self.changes = np.concatenate((self.changes, np.zeros(int(sizes.max()))))
-            self.padded = (
-                np.where(real, decision[where], 0).reshape(-1),
-                np.where(real, self.pair_offsets[where], zero).reshape(-1),
-                (n, self.width),
-            )
-
-    def __call__(self, configs: np.ndarray) -> np.ndarray:
-        """How much each one-bit flip of each of ``configs`` (uint64) changes the weighted sum
-        of contributions, shape (configs, N) (as `_flip_changes`)."""
-        rows = chunk_rows(self.rows, 0, configs, 1)
-        if self.padded is None:
-            pair = self.changes.take(rows.take(self.decision, axis=1) + self.pair_offsets[None, :])
-            return np.add.reduceat(pair, self.starts, axis=1)
-        decision, offsets, shape = self.padded
-        pair = self.changes.take(rows.take(decision, axis=1) + offsets[None, :])
-        pair = pair.reshape(configs.size, *shape)
-        # `np.add.reduceat` adds a run of up to 8 as first + ((second + third) + ...); the
-        # padding adds zeros (a zero's sign aside, which adding to the search's zeros erases)
-        rest = pair[:, :, 1]
-        for k in range(2, self.width):
-            rest = rest + pair[:, :, k]
-        return pair[:, :, 0] + rest
+def _climb_plan(
+    n: int, terms: list[tuple[NKTables | CounterNK, np.ndarray]]
+) -> tuple[_ClimbPlan, list, list]:
+    """The `_ClimbPlan` of a market's landscapes (one per structure, kept for its next search),
+    and ``terms`` split as it splits them: those tabulated, those computed."""
+    small = [_tabulated(land) for land, _ in terms]
+    tabulated = [term for term, s in zip(terms, small, strict=True) if s]
+    computed = [term for term, s in zip(terms, small, strict=True) if not s]
+    plan = _plan_of(
+        n, tuple(land.deps for land, _ in tabulated), tuple(land.deps for land, _ in computed)
+    )
+    return plan, tabulated, computed
 
 
 @lru_cache(maxsize=64)  # a market's port is searched again at each shift
-def _row_chunks(deps: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """`chunk_tables` of one landscape's table rows (no offsets), read-only."""
-    bits, places = row_plan(deps)
-    rows = chunk_tables(bits[None], places[None], np.zeros((1, len(deps)), dtype=np.int64))
-    rows.flags.writeable = False
-    return rows
+def _plan_of(
+    n: int,
+    tabulated: tuple[tuple[tuple[int, ...], ...], ...],
+    computed: tuple[tuple[tuple[int, ...], ...], ...],
+) -> _ClimbPlan:
+    return _ClimbPlan(n, tabulated, computed)
 
 
-def _flip_scorer(land: NKTables | CounterNK, coefficient: np.ndarray):
-    """`_FlipScorer` of a drawn landscape whose pair tables are small; else `_flip_changes`."""
-    if (
-        isinstance(land, NKTables)
-        and sum((1 + len(d)) * 2 ** (1 + len(d)) for d in land.deps) <= MAX_PAIR_TABLE_ENTRIES
-    ):
-        return _FlipScorer(land, coefficient)
-    return partial(_flip_changes, land, coefficient)
+class _ClimbPlan:
+    """How the port's climb (`OnDemandLandscapes.best_from`) scores and makes one-bit flips,
+    for one structure of landscapes (each landscape's dependencies).
+
+    Landscape performance is a sum of terms: each landscape's contributions with a coefficient
+    per decision, and what setting each bit adds through the preference fits (here a landscape
+    of its own: no dependencies, a contribution of 0 or 1 per bit, coefficient the per-bit
+    weight). A flip of bit j changes the contributions of the pairs (j, i) of decisions i that
+    read j, each by ``c_i x (e_i(row_i ^ mask) - e_i(row_i))``; the sum over its pairs is the
+    flip's change. Every pair's change is tabulated over its decision's table rows once per
+    search (for drawn tables; counter-based or huge ones are computed from the contributions),
+    and each decision's row is held per search and updated when a flip it reads is made.
+
+    **The order of a sweep.** Two bits that no decision reads both are independent: making one
+    changes neither the other's change nor any row it reads. The bits are coloured greedily in
+    index order so that no two of one colour share a reader, and a sweep visits colour 0's bits
+    in index order, then colour 1's, and so on. Visiting one colour's bits one after the other
+    is then the same as scoring them at once and making each that improves, so a sweep costs
+    one pass of numpy operations per colour (a colour count that does not grow with N at a
+    given K), over every pair of every climbing search: O(searches x N x K) per sweep."""
+
+    def __init__(
+        self,
+        n: int,
+        tabulated: tuple[tuple[tuple[int, ...], ...], ...],
+        computed: tuple[tuple[tuple[int, ...], ...], ...],
+    ) -> None:
+        self.n = n
+        linear = ((),) * n
+        self.tabulated = (*tabulated, linear)
+        self.computed = computed
+        reads = np.zeros((n, n), dtype=bool)  # bits j and k read by one decision
+        for deps in (*tabulated, *computed):
+            bits, places = row_plan(deps)  # (padded with the decision itself)
+            b = np.where(places != 0, bits.astype(np.int64), np.arange(n)[:, None])
+            reads[b[:, :, None], b[:, None, :]] = True
+        earlier: list[list[int]] = [[] for _ in range(n)]
+        for j, k in zip(*(x.tolist() for x in np.nonzero(np.tril(reads, -1))), strict=True):
+            earlier[j].append(k)
+        colour = [0] * n
+        for j in range(n):  # greedily, in index order: the least colour no earlier one took
+            taken = {colour[k] for k in earlier[j]}
+            while colour[j] in taken:
+                colour[j] += 1
+        self.colour = np.array(colour, dtype=np.int64)
+        # a bit's place among its colour's bits (in index order)
+        self.place = np.zeros(n, dtype=np.int64)
+        self.colours = [np.flatnonzero(self.colour == c) for c in range(max(colour) + 1)]
+        for bits in self.colours:
+            self.place[bits] = np.arange(bits.size)
+        # the tabulated pairs: every landscape's (flip, decision) pairs, ordered by flip, then
+        # landscape, then decision; each pair's block of table rows in the pair table
+        flip, column, mask, size, entry_now, entry_coef = [], [], [], [], [], []
+        flat_base = 0
+        for t, deps in enumerate(self.tabulated):
+            flipped, decision, masks = flip_pairs(deps)
+            sizes = np.array([2 ** (1 + len(d)) for d in deps], dtype=np.int64)
+            offsets = np.cumsum(sizes) - sizes
+            flip.append(flipped)
+            column.append(t * n + decision)
+            mask.append(masks.astype(np.int64))
+            size.append(sizes[decision])
+            entry_now.append(flat_base + offsets[decision])
+            entry_coef.append(t * n + decision)
+            flat_base += int(sizes.sum())
+        flip, column, mask, size, now, coef = (
+            np.concatenate(x) for x in (flip, column, mask, size, entry_now, entry_coef)
+        )
+        order = np.argsort(flip, kind="stable")
+        flip, column, mask, size, now, coef = (
+            x[order] for x in (flip, column, mask, size, now, coef)
+        )
+        offset = np.cumsum(size) - size
+        pair = np.repeat(np.arange(flip.size), size)
+        row = np.arange(int(size.sum())) - offset[pair]
+        # entry r of pair p: c_i x (e_i(r ^ mask) - e_i(r)), read from the tables end to end
+        self.entry_now = now[pair] + row
+        self.entry_after = now[pair] + (row ^ mask[pair])
+        self.entry_coef = coef[pair]
+        self.classes = self._classes(flip, column, offset, mask)
+        self.computed_classes = []
+        for deps in computed:  # their columns are decisions, and so are their numbers
+            flipped, decision, masks = flip_pairs(deps)
+            self.computed_classes.append(self._classes(flipped, decision, decision, masks))
+
+    def _classes(
+        self, flip: np.ndarray, column: np.ndarray, where: np.ndarray, mask: np.ndarray
+    ) -> list[tuple[np.ndarray, ...]]:
+        """Pairs (ordered by flip) split by their flip's colour: per colour, their columns of
+        the rows, where their numbers are (pair-table offsets, or decisions), masks, each
+        flip's first pair and each pair's flip (its place among the colour's bits)."""
+        colour = self.colour[flip]
+        order = np.argsort(colour, kind="stable")  # by colour; within one, as they were
+        ends = np.searchsorted(colour[order], np.arange(len(self.colours) + 1))
+        out = []
+        for c in range(len(self.colours)):
+            mine = order[ends[c] : ends[c + 1]]
+            place = self.place[flip[mine]]
+            starts = np.flatnonzero(np.concatenate(([True], place[1:] != place[:-1])))
+            out.append((column[mine], where[mine][:, None], mask[mine][:, None], starts, place))
+        return out
+
+    def climb(
+        self,
+        tabulated: list[tuple[NKTables | CounterNK, np.ndarray]],
+        computed: list[tuple[NKTables | CounterNK, np.ndarray]],
+        per_bit: np.ndarray,
+        starts: np.ndarray,
+    ) -> np.ndarray:
+        """The peaks the searches from ``starts`` (uint64) reach (`OnDemandLandscapes.best_from`)
+        for landscapes and their coefficients, ``tabulated`` and ``computed`` (`_climb_plan`),
+        and preference weights per bit ``per_bit`` (`_linear_terms`)."""
+        n = self.n
+        flat = np.concatenate([land._flat[0] for land, _ in tabulated] + [np.tile([0.0, 1.0], n)])
+        coefficient = np.concatenate([c for _, c in tabulated] + [per_bit])
+        changes = coefficient[self.entry_coef] * (flat[self.entry_after] - flat[self.entry_now])
+        # each decision's table row, per landscape (rows) and search (columns); the last n
+        # rows (the per-bit landscape's) are the bits themselves
+        rows = np.concatenate([all_table_rows(starts, deps).T for deps in self.tabulated])
+        rows = rows.astype(np.int64)
+        computed_rows = [all_table_rows(starts, land.deps).T.copy() for land, _ in computed]
+        bits = slice(rows.shape[0] - n, rows.shape[0])
+        places = np.arange(n, dtype=np.uint64)[:, None]
+        climbing = np.arange(starts.size)
+        while climbing.size:  # a sweep of the searches still climbing
+            r = rows[:, climbing]
+            before = r[bits].copy()
+            others = [x[:, climbing] for x in computed_rows]
+            for k, (column, offset, mask, first, place) in enumerate(self.classes):
+                now = r[column]
+                change = np.add.reduceat(changes.take(now + offset), first, axis=0)
+                for (land, coef), plan, at in zip(
+                    computed, self.computed_classes, others, strict=True
+                ):
+                    change = change + _computed_change(land, coef, plan[k], at)
+                better = change > 0  # (this colour's flips, searches): made
+                if not better.any():
+                    continue
+                r[column] = now ^ (mask * better[place])
+                for plan, at in zip(self.computed_classes, others, strict=True):
+                    decision, _, bit, _, pair_place = plan[k]
+                    at[decision] ^= bit * better[pair_place].astype(np.uint64)
+            rows[:, climbing] = r
+            for x, part in zip(computed_rows, others, strict=True):
+                x[:, climbing] = part
+            climbing = climbing[(r[bits] != before).any(axis=0)]  # those that made a flip
+        return np.bitwise_or.reduce(rows[bits].astype(np.uint64) << places, axis=0)
 
 
-#: Most entries of `_FlipScorer`'s pair tables (one per pair and row: 8 MB of numbers).
+def _computed_change(
+    land: NKTables | CounterNK, coefficient: np.ndarray, plan: tuple, rows: np.ndarray
+) -> np.ndarray:
+    """The changes of one colour's flips (flips, searches) in a landscape whose pair changes
+    are computed from its contributions (`_ClimbPlan`), at its decisions' ``rows``."""
+    decision, _, mask, first, _ = plan
+    at, d = rows[decision], decision[:, None]
+    pair = coefficient[d] * (land.contributions_at(d, at ^ mask) - land.contributions_at(d, at))
+    return np.add.reduceat(pair, first, axis=0)
+
+
+#: Most entries of the port climb's pair tables of one landscape (one per pair and row: 8 MB
+#: of numbers); above, its pair changes are computed from the contributions.
 MAX_PAIR_TABLE_ENTRIES = 2**20
 
 

@@ -143,31 +143,56 @@ def test_stacked_markets_read_each_markets_own_contributions(n, k, markets, seed
     k=st.integers(0, 6),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_the_port_searchs_pair_tables_score_every_flip_as_the_contributions_do(n, k, seed):
-    """`_FlipScorer` (each pair's change tabulated over its decision's rows) gives every
-    one-bit flip's change in the weighted sum of contributions that `_flip_changes` computes
-    from the contributions themselves, bit for bit, and that change is the difference of the
-    weighted sums (to rounding)."""
+def test_the_port_climb_ends_on_peaks_with_colours_no_decision_reads_twice(n, k, seed):
+    """The port's climb (`_ClimbPlan`) on random structures of 1 to 64 decisions, two
+    landscapes and a per-bit term: the colours split the bits, and no decision of either
+    landscape reads two bits of one colour (so a colour's flips can be scored at once); every
+    search ends on a peak of the weighted sum, no lower than its start; and pair changes
+    computed from the contributions (the path of counter-based or huge landscapes) reach the
+    same peaks as the tabulated ones."""
+    from unittest import mock
+
     from sim.landscape import all_table_rows, edge_dependencies, interaction_edges
-    from sim.market import _flip_changes, _FlipScorer
+    from sim.market import _climb_plan
 
     rng = np.random.default_rng(seed)
     k = min(k, n - 1)
-    deps = edge_dependencies(n, interaction_edges("random", [list(range(n))], k=k, rng=rng))
-    land = NKTables.draw(deps, rng)
-    coefficient = rng.random(n)
+    lands = [
+        NKTables.draw(
+            edge_dependencies(n, interaction_edges("random", [list(range(n))], k=k, rng=rng)),
+            rng,
+        )
+        for _ in range(2)
+    ]
+    terms = [(land, rng.random(n)) for land in lands]
+    per_bit = rng.normal(size=n) * 0.1
+    plan, tabulated, _ = _climb_plan(n, terms)
+    assert sorted(np.concatenate(plan.colours).tolist()) == list(range(n))
+    colour = np.empty(n, dtype=int)
+    for c, bits in enumerate(plan.colours):
+        colour[bits] = c
+    for land in lands:
+        for i, d in enumerate(land.deps):
+            read = colour[[i, *d]]
+            assert len(set(read.tolist())) == read.size
+
+    def weighted(c: np.ndarray) -> np.ndarray:
+        total = (((c[..., None] >> np.arange(n, dtype=np.uint64)) & np.uint64(1)) * per_bit).sum(-1)
+        for land, coefficient in terms:
+            rows = all_table_rows(c, land.deps)
+            total = total + land.contributions_at(np.arange(n), rows) @ coefficient
+        return total
+
     top = 2**n - 1 if n < 64 else 2**64 - 1
-    configs = rng.integers(0, top, size=30, dtype=np.uint64, endpoint=True)
-    got = _FlipScorer(land, coefficient)(configs)
-    np.testing.assert_array_equal(got, _flip_changes(land, coefficient, configs))
-
-    def weighted(c):
-        rows = all_table_rows(c, land.deps)
-        return land.contributions_at(np.arange(n)[None, :], rows) @ coefficient
-
-    flipped = configs[:, None] ^ (np.uint64(1) << np.arange(n, dtype=np.uint64))[None, :]
-    expected = weighted(flipped.reshape(-1)).reshape(flipped.shape) - weighted(configs)[:, None]
-    np.testing.assert_allclose(got, expected, atol=1e-12)
+    starts = rng.integers(0, top, size=30, dtype=np.uint64, endpoint=True)
+    peaks = plan.climb(tabulated, [], per_bit, starts)
+    flips = np.uint64(1) << np.arange(n, dtype=np.uint64)
+    assert (weighted(peaks) >= weighted(starts) - 1e-12).all()
+    assert (weighted(peaks[:, None] ^ flips[None, :]) <= weighted(peaks)[:, None] + 1e-12).all()
+    with mock.patch("sim.market.MAX_PAIR_TABLE_ENTRIES", 0):  # every landscape computed
+        other, none, computed = _climb_plan(n, terms)
+        assert not none and len(computed) == 2 and other is not plan
+        np.testing.assert_array_equal(other.climb([], computed, per_bit, starts), peaks)
 
 
 @settings(max_examples=40, deadline=None)

@@ -534,8 +534,9 @@ class MetricsSpec(Spec):
         ge=1,
         le=100_000,
         description="Above 16 decisions, where configurations are not enumerated: the restarts "
-        "of steepest-ascent local search whose best peak estimates the best configuration "
-        "(the port, distances to it, normalised performance). Unused at 16 decisions or fewer "
+        "of local search (first improvement in sweeps) whose best peak estimates the best "
+        "configuration (the port, distances to it, normalised performance). Unused at 16 "
+        "decisions or fewer "
         "(exact).",
     )
 
