@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 import mesa
@@ -214,7 +214,8 @@ class Market(mesa.Model):
             levy=0.0 if scenario.purpose is None else scenario.purpose.levy,
             threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )
-        self._efficiency_weighted: np.ndarray | None = None  # (1 - beta) E, `_refresh_port`
+        # (1 - beta) E, kept by `_refresh_port` while customers move every period
+        self._efficiency_weighted: np.ndarray | None = None
         if self.on_demand:
             self.state.basis = np.empty((self.environment.basis_size, 0))
             self.state.landscapes = OnDemandLandscapes(
@@ -350,9 +351,8 @@ class Market(mesa.Model):
         if self.on_demand:
             return self._best_start(fixed_mask, fixed_bits)
         score = self.efficiency if firm.start == "efficient" else self.landscape_performance
-        configs = np.arange(score.size, dtype=np.int64)
-        allowed = (configs & fixed_mask) == fixed_bits
-        return int(configs[allowed][np.argmax(score[allowed])])
+        allowed = _allowed_configurations(score.size, fixed_mask, fixed_bits)
+        return int(allowed[np.argmax(score.take(allowed))])
 
     def _best_start(self, fixed_mask: int, fixed_bits: int) -> int:
         """The efficient or fitted start of a market evaluated on demand: the best configuration
@@ -567,14 +567,17 @@ class Market(mesa.Model):
                 [r.name for r in self.spec.market.regimes],
             )
             self._efficiency_weighted = None  # E moves with the regime: computed again
-        if self._efficiency_weighted is None:  # else E never changes: one product per market
-            self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
+        weighted = self._efficiency_weighted  # (1 - beta) E: kept during a gradual shift,
+        if weighted is None:  # which moves the port every period; else made when needed (a
+            weighted = (1.0 - self.beta) * self.efficiency  # table per market held less)
+            if self.environment.shifting:
+                self._efficiency_weighted = weighted
         weights = self.environment.weights
         value = self.beta * (weights @ self.environment.basis)  # (`environment.value`)
         if state.landscape_performance.shape == value.shape:  # in place: the engine's copy
-            np.add(value, self._efficiency_weighted, out=state.landscape_performance)
+            np.add(value, weighted, out=state.landscape_performance)
         else:
-            state.landscape_performance = value + self._efficiency_weighted
+            state.landscape_performance = value + weighted
         state.port = int(np.argmax(state.landscape_performance))
         state.best = float(state.landscape_performance[state.port])
         state.basis = self.environment.basis
@@ -633,6 +636,16 @@ class Market(mesa.Model):
         if remaining > 0:
             self.run_for(remaining)
         return self
+
+
+@lru_cache(maxsize=64)  # one per scenario's fixed decisions: the same for every seed
+def _allowed_configurations(size: int, fixed_mask: int, fixed_bits: int) -> np.ndarray:
+    """The configurations (of ``size``) with the decisions of ``fixed_mask`` set to
+    ``fixed_bits``, in order (read-only)."""
+    configs = np.arange(size, dtype=np.int64)
+    allowed = configs[(configs & fixed_mask) == fixed_bits]
+    allowed.flags.writeable = False
+    return allowed
 
 
 def _contributions(
