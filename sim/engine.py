@@ -240,6 +240,9 @@ class Engine:
             self.flips[d, : len(decisions)] = [1 << i for i in decisions]
         self._moves = np.concatenate((np.zeros((d_count, 1), dtype=np.int64), self.flips), axis=1)
         self._valid = np.arange(1 + self.n_max) <= self.n_local[:, None]
+        # the same with a last column for the long jump (`propose` fills it in)
+        self._moves_jump = np.concatenate((self._moves, np.zeros((d_count, 1), np.int64)), 1)
+        self._valid_jump = np.concatenate((self._valid, np.zeros((d_count, 1), bool)), 1)
         # a long jump's two random words for department d are slots 2d and 2d + 1 (`propose`)
         self._jump_slots = np.stack((2 * np.arange(d_count), 2 * np.arange(d_count) + 1), axis=1)
         self._bit_shifts = np.arange(self.n_max, dtype=np.uint64)  # a word's first n_max bits
@@ -811,7 +814,7 @@ class Engine:
         return dept_eff, np.where(on, sigma, 1.0), spent
 
     # ------------------------------------------------------------------ evaluation
-    def _bonus(self, rows: np.ndarray, experience: np.ndarray) -> np.ndarray:
+    def _bonus(self, rows: np.ndarray | slice, experience: np.ndarray) -> np.ndarray:
         gain, tau = _take(self.gain, rows)[:, None], _take(self.tau, rows)[:, None]
         return gain * (1.0 - np.exp(-experience / tau))
 
@@ -839,7 +842,7 @@ class Engine:
         # the same bonuses picked by look-ups (a broadcast `where` costs several times more):
         # each line's stay bonuses then change bonuses, and for every change of configuration
         # the column of each department's (d, or D + d where the change touches department d)
-        both = np.concatenate((_take(self._bonus_stay, rows), _take(self._bonus_change, rows)), 1)
+        both = _take(self._bonus_both, rows)
         line = np.arange(both.shape[0]) * both.shape[1]
         bonus = both.reshape(-1).take(
             self._bonus_columns().take(configs ^ start[:, None], axis=0) + line[:, None, None]
@@ -979,20 +982,23 @@ class Engine:
         U_d = (1 - alpha_d) E_d + alpha_d P_hat and picked by the row's search rule.
         """
         flips = self.flips[dept]
-        cands = base[:, None] ^ self._moves[dept]  # the status quo, then each flip (padding: 0)
-        valid = self._valid[dept]
-        if self._sampling:
-            valid = valid & self._examined(rows, dept, t)
         jumping = self._jumping
+        # the status quo, then each flip (padding: 0), then (jumping) the long jump's column
+        cands = base[:, None] ^ (self._moves_jump if jumping else self._moves)[dept]
+        valid = (self._valid_jump if jumping else self._valid)[dept]
         if jumping:
             p_jump = self.p_jump[rows]
-            w = streams.words(self.keys[rows], t, self._jump_slots[dept])
+            # the words of `streams.words(keys, t, jump slots)`: each department's two terms
+            # made once, gathered per line (the same numbers)
+            terms = streams.counters(t, self._jump_slots)[dept]
+            w = streams.mix(self.keys[rows][:, None] + terms)
             drawn = streams.uniforms(w[:, 0]) < p_jump
             bits = (w[:, 1:2] >> self._bit_shifts) & np.uint64(1)
             sub = (bits.astype(np.int64) * flips).sum(axis=1)
-            jump = np.where(drawn, (base & ~self.masks[dept]) | sub, base)
-            cands = np.concatenate((cands, jump[:, None]), axis=1)
-            valid = np.concatenate((valid, drawn[:, None]), axis=1)
+            cands[:, -1] = np.where(drawn, (base & ~self.masks[dept]) | sub, base)
+            valid[:, -1] = drawn
+        if self._sampling:
+            valid[:, : 1 + self.n_max] &= self._examined(rows, dept, t)
         eff = self.department_efficiency(rows, cands, start)
         alpha = self.alpha[rows, dept][:, None]
         if self._understanding_on:  # the coupling that acts: alpha x understanding (1 if off)
@@ -1524,9 +1530,11 @@ class Engine:
         # (rows that do not learn get a bonus of 0, which leaves their efficiencies exact)
         self._learning = bool(self.gain.any())
         if self._learning:
-            rows = np.arange(self.rows)
+            rows = slice(None)  # (every row, read without a copy)
             self._bonus_stay = self._bonus(rows, self.experience + 1.0)
             self._bonus_change = self._bonus(rows, self.experience * self.keep[:, None])
+            # each row's stay then change bonuses, as `department_efficiency` looks them up
+            self._bonus_both = np.concatenate((self._bonus_stay, self._bonus_change), 1)
 
     def _record(
         self, t: int, active: np.ndarray, *, moved: np.ndarray, first: bool = False
