@@ -201,6 +201,22 @@ def test_random_words_are_splitmix64():
     assert [int(w) for w in words(np.array([0], dtype=np.uint64), 0, np.arange(3))[0]] == expected
 
 
+def test_words_from_terms_made_once_equal_words_per_line():
+    """`propose` makes each department's long-jump terms once and gathers them per line: the
+    same words as `words` with every line's slots, in both banks."""
+    from sim.streams import counters, mix, words
+
+    keys = np.random.default_rng(3).integers(0, 2**63, 40, dtype=np.int64).astype(np.uint64)
+    slots = np.array([[0, 1], [2, 3], [64 + 4, 64 + 5], [6, 70]])
+    line_slots = slots[np.arange(40) % 4]
+    for period in (0, 1, 77, 10**6):
+        gathered = mix(keys[:, None] + counters(period, slots)[np.arange(40) % 4])
+        assert np.array_equal(gathered, words(keys, period, line_slots))
+        assert np.array_equal(
+            mix(keys + counters(period, slots[0])[:, None]).T, words(keys, period, slots[0])
+        )
+
+
 @pytest.mark.parametrize("mode", ["decentralized", "sequential", "hierarchical"])
 def test_a_trace_of_a_period_matches_the_firms_next_configuration(mode):
     sc = load_scenario(
