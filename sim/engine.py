@@ -259,6 +259,8 @@ class Engine:
         # the views of the engine's arrays each market holds (its landscape performance and
         # basis): a market still holding them has changed them in place, or not at all
         self._views: dict[int, np.ndarray] = {}
+        # the next market's tables' place (`reserve`): (its index, its views)
+        self._reserved: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._basis_views: dict[int, np.ndarray] = {}
         self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
         self._links: list[tuple[np.ndarray, np.ndarray, float]] = []  # partners (`add_partners`)
@@ -294,24 +296,50 @@ class Engine:
         if self.on_demand is not None and on_demand != self.on_demand:
             raise ValueError("markets of one engine are all tabulated or all on demand")
         self.on_demand = on_demand
-        self.markets.append(market)
         if on_demand:  # nothing to copy: configurations are evaluated when asked
+            self.markets.append(market)
             self._load_basis(i, market)
             return i
+        reserved = self._reserved if self._reserved and self._reserved[0] == i else None
+        self._reserved = None
         if self.department_land is None or i >= self.department_land.shape[0] // self.size:
-            self._allocate(max(self.capacity, 2 * i, i + 1), market)
+            self._allocate(max(self.capacity, 2 * i, i + 1), market.basis.shape[0])
+        self.markets.append(market)
         block = slice(i * self.size, (i + 1) * self.size)
-        self.department_land[block] = market.department_efficiency
-        market.department_efficiency = self.department_land[block]
-        self.performance_land[block] = market.landscape_performance
-        market.landscape_performance = self._views[i] = self.performance_land[block]
+        if reserved is None or market.department_efficiency is not reserved[1]:
+            self.department_land[block] = market.department_efficiency
+            market.department_efficiency = self.department_land[block]
+        if reserved is None or market.landscape_performance is not reserved[2]:
+            self.performance_land[block] = market.landscape_performance
+            market.landscape_performance = self.performance_land[block]
+        self._views[i] = market.landscape_performance
+        if reserved is not None and market.basis is reserved[3]:  # computed in place
+            self._basis_views[i] = market.basis
         self._load_basis(i, market)
         return i
 
-    def _allocate(self, capacity: int, market: MarketState) -> None:
-        """Room for ``capacity`` markets (the markets so far moved in)."""
+    def reserve(self, basis_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Where the next market's tables go in the engine's arrays: its department
+        efficiencies (2**N, D), landscape performance (2**N,) and market value basis
+        (``basis_size``, 2**N), for it to compute them there; `add_market` then copies what
+        is there already not again. None where a market is copied in: once the engine is
+        built, for markets evaluated on demand, or for a basis wider than the engine's."""
+        if self.built or self.on_demand or (self.basis is not None and basis_size > self.k_basis):
+            return None
+        i = len(self.markets)
+        if self.department_land is None or i >= self.department_land.shape[0] // self.size:
+            self._allocate(max(self.capacity, 2 * i, i + 1), basis_size)
+        block = slice(i * self.size, (i + 1) * self.size)
+        views = (self.department_land[block], self.performance_land[block])
+        self._reserved = (i, *views, self.basis[i, :basis_size])
+        return self._reserved[1:]
+
+    def _allocate(self, capacity: int, basis_size: int) -> None:
+        """Room for ``capacity`` markets with ``basis_size`` basis vectors (the markets so far
+        moved in)."""
         size, d = self.size, self.department_count
-        k = max(self.k_basis, market.basis.shape[0])
+        k = max(self.k_basis, basis_size)
+        self._reserved = None  # (views of the arrays replaced)
         old = (self.department_land, self.performance_land, self.basis, self.truth)
         self.department_land = np.empty((capacity * size, d))
         self.performance_land = np.empty(capacity * size)
@@ -324,7 +352,7 @@ class Engine:
             self.performance_land[:n] = old[1]
             self.basis[: old[2].shape[0], : old[2].shape[1]] = old[2]
             self.truth[: old[3].shape[0], : old[3].shape[1]] = old[3]
-        for j, m in enumerate(self.markets[:-1]):
+        for j, m in enumerate(self.markets):
             block = slice(j * size, (j + 1) * size)
             m.department_efficiency = self.department_land[block]
             m.landscape_performance = self._views[j] = self.performance_land[block]

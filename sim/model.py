@@ -148,6 +148,16 @@ class Market(mesa.Model):
         if self.on_demand:
             _check_on_demand(scenario)
 
+        self.standalone = engine is None
+        self.engine = engine if engine is not None else engine_for(scenario)
+        if self.engine.departments != scenario.department_decisions or (
+            self.engine.horizon != scenario.horizon
+        ):
+            raise ValueError("markets sharing an engine need the same departments and horizon")
+        # the engine's place for this market's tables: they are computed there (none copied)
+        basis_size = len(scenario.market.regimes) + 1  # (`MarketEnvironment.basis`)
+        reserved = None if self.on_demand else self.engine.reserve(basis_size)
+
         self._interaction_edges = efficiency_edges(scenario, env_rng)
         self._interactions: nx.DiGraph | None = None
         efficiency_land = _contributions(
@@ -159,7 +169,9 @@ class Market(mesa.Model):
         if self.on_demand:
             department_efficiency = np.empty((0, len(scenario.departments)))
         elif self._efficiency_by_regime is None:
-            department_efficiency = efficiency_land.group_means(scenario.department_decisions)
+            department_efficiency = efficiency_land.group_means(
+                scenario.department_decisions, out=None if reserved is None else reserved[0]
+            )
             department_efficiency = with_efficiency_effects(scenario, department_efficiency)
         else:
             change = efficiency_change(scenario)
@@ -195,6 +207,7 @@ class Market(mesa.Model):
             regime=scenario.initial_regime,
             schedule=build_schedule(scenario, env_rng),
             rng=env_rng,
+            basis_out=None if reserved is None else reserved[2],
         )
         self.shift_labels: list[str] = [""] * (scenario.horizon + 1)
         self.changes: list[dict] = []
@@ -204,7 +217,7 @@ class Market(mesa.Model):
             beta=self.beta,
             basis=self.environment.basis,
             weights=self.environment.weights,
-            landscape_performance=np.empty(0),
+            landscape_performance=np.empty(0) if reserved is None else reserved[1],
             port=0,
             best=1.0,
             on_basis=self._share_basis,
@@ -241,12 +254,6 @@ class Market(mesa.Model):
         else:
             starts = np.full(population.firms, start, dtype=np.int64)
 
-        self.standalone = engine is None
-        self.engine = engine if engine is not None else engine_for(scenario)
-        if self.engine.departments != scenario.department_decisions or (
-            self.engine.horizon != scenario.horizon
-        ):
-            raise ValueError("markets sharing an engine need the same departments and horizon")
         self.index = self.engine.add_market(self.state)
         self.population_starts = starts
         self.firms: list[Firm] = []
