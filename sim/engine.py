@@ -66,17 +66,6 @@ _UNSET = -1
 HEAD_OFFICE_COMBINATIONS = 64
 
 
-@functools.lru_cache(maxsize=8)  # one per scenario's departments, shared by its engines
-def _bonus_columns(size: int, masks: tuple[int, ...]) -> np.ndarray:
-    """`Engine._bonus_columns` for ``size`` configurations and departments' ``masks``
-    (read-only)."""
-    d = len(masks)
-    touched = (np.arange(size)[:, None] & np.array(masks, dtype=np.int64)) != 0
-    columns = (np.arange(d) + d * touched).astype(np.int16)
-    columns.flags.writeable = False
-    return columns
-
-
 @functools.lru_cache(maxsize=64)
 def _screened_choices(departments: int, proposals: int) -> np.ndarray:
     """The combinations a head office screens when P ** D exceeds `HEAD_OFFICE_COMBINATIONS`:
@@ -899,7 +888,9 @@ class Engine:
         """For every change of configuration (XOR), each department's column in a line's
         stay-then-change bonuses (`department_efficiency`), made once (2**N x D, int16)."""
         if self._columns is None:
-            self._columns = _bonus_columns(self.size, tuple(int(m) for m in self.masks))
+            d = self.department_count
+            touched = (np.arange(self.size)[:, None] & self.masks) != 0
+            self._columns = (np.arange(d) + d * touched).astype(np.int16)
         return self._columns
 
     def _evaluate(self, what: str, markets: np.ndarray, configs: np.ndarray) -> np.ndarray:

@@ -575,16 +575,17 @@ class Market(mesa.Model):
             )
             self._efficiency_weighted = None  # E moves with the regime: computed again
         weighted = self._efficiency_weighted  # (1 - beta) E: kept during a gradual shift,
-        if weighted is None:  # which moves the port every period; else made when needed (a
-            weighted = (1.0 - self.beta) * self.efficiency  # table per market held less)
-            if self.environment.shifting:
-                self._efficiency_weighted = weighted
+        if weighted is None and self.environment.shifting:  # which moves the port each period
+            weighted = self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
         weights = self.environment.weights
         value = self.beta * (weights @ self.environment.basis)  # (`environment.value`)
-        if state.landscape_performance.shape == value.shape:  # in place: the engine's copy
-            np.add(value, weighted, out=state.landscape_performance)
-        else:
-            state.landscape_performance = value + weighted
+        performance = state.landscape_performance  # in place: the engine's copy
+        if performance.shape != value.shape:
+            performance = state.landscape_performance = np.empty_like(value)
+        if weighted is None:  # (1 - beta) E made where the sum goes: no table of its own
+            np.matmul(self.department_efficiency, self.department_weights, out=performance)
+            weighted = np.multiply(1.0 - self.beta, performance, out=performance)
+        np.add(value, weighted, out=performance)
         state.port = int(np.argmax(state.landscape_performance))
         state.best = float(state.landscape_performance[state.port])
         state.basis = self.environment.basis
