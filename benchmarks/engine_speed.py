@@ -14,6 +14,8 @@ target is a ratio of medians measured in this one invocation, printed with wheth
                         (`step_together`) and the rest (firms, summaries, the periods table)
   per firm-period       the run bakery time divided by firms x periods (no target)
   peak memory           the 30-seed bakery run's peak resident size (ru_maxrss), now / b1f059f
+  run bakery 2 x 300    the same with 300 seeds (information, no target; ``--large-repeats``
+                        pairs, 3 by default, 0 to leave it out), split the same way
   notebook path         a loop of `Market(...).run()` over the 30 seeds (what a notebook user
                         writes) against `run_markets` over the same seeds, this checkout, one
                         process; per market, target <= 2x
@@ -23,7 +25,10 @@ target is a ratio of medians measured in this one invocation, printed with wheth
                         process, alternately; target <= 2x
 
 Absolute times on a shared machine are noisy; the ratios of interleaved medians are what count.
-``--bakery-only`` measures the bakery rows alone.
+The first line gives the load average before and after: above about 2 on this 2-core machine
+the wall times include waits for a core, and even CPU time ratios move by 5-10% between
+invocations (re-run on a quiet machine for the record). ``--bakery-only`` measures the bakery
+rows alone (about 1 minute with the 2 x 300 row, 20 s without).
 
 Sweeps (2 workers vs 1, Dask vs the process pool) are `benchmarks/sweep.py`; interpreter start
 (`--help`, `explain`) is `benchmarks/startup.py`. Release 0.1.0 (`RELEASE`) is the baseline of
@@ -41,6 +46,16 @@ then pays 0.22-0.39 s to import numba and 0.18-0.69 s to load a cached kernel (n
 Python 3.13), more than the bakery's whole model time, and numba's `exp` differs from numpy's
 in the last bit for 4.6% of arguments here (AVX-512), which would change the learning bonus's
 numbers.
+
+Building and the rest (measured for issue 22 at load 4-5, CPU time, medians of 9 interleaved
+pairs): a market of the bakery costs about 2 ms to build, of which drawing the interaction
+structures (numpy's `choice`) about 0.3 ms, adding up the landscapes about 0.35 ms, and the
+first touch of its 1 MB of tables much of the rest in a fresh process. Markets now compute
+their tables in the engine's rows (no copy), hold no (1 - beta) E table outside gradual
+shifts, read the basis vectors all markets hold alike (the regimes' preference fits) from one
+copy, and the summaries read only the records they need. Against b1f059f: 2 x 30 1.07x in CPU
+time (building 1.04x, periods 1.02x, the rest 1.06x), 2 x 300 1.13x; against 33554f9, the
+code before those changes, 1.03-1.05x and 1.07x.
 """
 
 from __future__ import annotations
