@@ -250,8 +250,6 @@ class Engine:
         self._views: dict[int, np.ndarray] = {}
         # the next market's tables' place (`reserve`): (its index, its views)
         self._reserved: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
-        # per basis vector: whether every market holds it alike (`_find_shared_rows`)
-        self._shared_rows: tuple[bool, ...] | None = None
         self._basis_views: dict[int, np.ndarray] = {}
         self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
         self._links: list[tuple[np.ndarray, np.ndarray, float]] = []  # partners (`add_partners`)
@@ -407,7 +405,6 @@ class Engine:
             return
         self.built = True
         r, d, t1 = self.rows, self.department_count, self.horizon + 1
-        self._find_shared_rows()
         self.beta = np.array([m.beta for m in self.markets])
         self.port = np.array([m.port for m in self.markets], dtype=np.int64)
         self.best = np.array([m.best for m in self.markets])
@@ -720,21 +717,8 @@ class Engine:
         if m.basis is not self._basis_views.get(i):  # (a gradual shift changes weights only)
             self.basis[i, :k] = m.basis
             self._share_basis(i, m)
-            self._shared_rows = None  # (found again: `update_market`, `build`)
         self.truth[i] = 0.0
         self.truth[i, :k] = m.weights
-
-    def _find_shared_rows(self) -> None:
-        """Which basis vectors every market holds alike, bit for bit (a regime's preference
-        fit is the same at every seed): their look-ups (`_basis_value`) read market 0's copy,
-        a table that stays in the caches, instead of each market's (the same numbers)."""
-        if self.on_demand or self.basis is None:
-            self._shared_rows = None
-            return
-        words = self.basis[: len(self.markets)].view(np.uint64)
-        self._shared_rows = tuple(
-            bool((words[1:, k] == words[0, k]).all()) for k in range(self.k_basis)
-        )
 
     def _share_basis(self, i: int, m: MarketState) -> None:
         """Market ``i`` reads its basis from the engine's copy."""
@@ -748,8 +732,6 @@ class Engine:
             return
         self._versions[i] = m.version
         self._load_basis(i, m)
-        if self._shared_rows is None:
-            self._find_shared_rows()
         if self.on_demand:
             self.port[i] = m.port
             self.best[i] = m.best
@@ -949,11 +931,9 @@ class Engine:
             return value
         flat = self.basis.reshape(-1)
         at = _take(self.market, rows)[:, None] * (self.k_basis * self.size) + configs
-        shared = self._shared_rows or (False,) * self.k_basis  # (market 0's copy, `build`)
-        value = flat.take(configs if shared[0] else at) * weights[:, :1]
+        value = flat.take(at) * weights[:, :1]
         for k in range(1, self.k_basis):
-            where = (configs if shared[k] else at) + k * self.size
-            value = value + flat.take(where) * weights[:, k : k + 1]
+            value = value + flat.take(at + k * self.size) * weights[:, k : k + 1]
         return value
 
     def _basis_values(
@@ -969,11 +949,10 @@ class Engine:
             return values
         flat = self.basis.reshape(-1)
         at = _take(self.market, rows) * (self.k_basis * self.size) + configs
-        shared = self._shared_rows or (False,) * self.k_basis  # (market 0's copy, `build`)
-        basis = flat.take(configs if shared[0] else at)
+        basis = flat.take(at)
         values = [basis * w[:, 0] for w in weights]
         for k in range(1, self.k_basis):
-            basis = flat.take((configs if shared[k] else at) + k * self.size)
+            basis = flat.take(at + k * self.size)
             values = [v + basis * w[:, k] for v, w in zip(values, weights, strict=True)]
         return values
 

@@ -718,32 +718,3 @@ def test_markets_computed_in_the_engine_equal_markets_copied_in(monkeypatch, nam
     assert np.array_equal(engine.history.performance, copied_engine.history.performance)
     used = slice(0, 5 * engine.size)  # (rows past the markets: room, not written)
     assert np.array_equal(engine.performance_land[used], copied_engine.performance_land[used])
-
-
-@pytest.mark.parametrize(
-    "name", ["bakery_gluten_free", "hospitality_eco_tourism", "cloud_resource_orchestration"]
-)
-def test_basis_vectors_every_market_holds_alike_are_read_from_one_copy(monkeypatch, name):
-    """A basis vector that every market holds bit for bit alike (a regime's preference fit) is
-    looked up in market 0's copy: the same histories as looking up each market's, through
-    gradual shifts and redraws of the rugged part (which add a vector no two markets share)."""
-    from sim.engine import Engine
-
-    sc = load_scenario(name)
-
-    def run() -> Engine:
-        engine = engine_for(sc, markets=6)
-        names = list(sc.compared_strategies)
-        step_together(
-            [Market(scenario=sc, strategies=names, rng=s, engine=engine) for s in range(6)]
-        )
-        return engine
-
-    shared = run()
-    assert any(shared._shared_rows) and not shared._shared_rows[-1]  # regimes alike, not rugged
-    monkeypatch.setattr(
-        Engine, "_find_shared_rows", lambda self: setattr(self, "_shared_rows", None)
-    )
-    apart = run()
-    for record in ("config", "market_value", "believed_market_value", "performance", "cash"):
-        assert getattr(shared.history, record).tobytes() == getattr(apart.history, record).tobytes()
