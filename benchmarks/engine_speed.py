@@ -14,6 +14,8 @@ target is a ratio of medians measured in this one invocation, printed with wheth
                         (`step_together`) and the rest (firms, summaries, the periods table)
   per firm-period       the run bakery time divided by firms x periods (no target)
   peak memory           the 30-seed bakery run's peak resident size (ru_maxrss), now / b1f059f
+  run bakery 2 x 300    the same with 300 seeds (information, no target; ``--large-repeats``
+                        pairs, 3 by default, 0 to leave it out), split the same way
   notebook path         a loop of `Market(...).run()` over the 30 seeds (what a notebook user
                         writes) against `run_markets` over the same seeds, this checkout, one
                         process; per market, target <= 2x
@@ -23,7 +25,10 @@ target is a ratio of medians measured in this one invocation, printed with wheth
                         process, alternately; target <= 2x
 
 Absolute times on a shared machine are noisy; the ratios of interleaved medians are what count.
-``--bakery-only`` measures the bakery rows alone.
+The first line gives the load average before and after: above about 2 on this 2-core machine
+the wall times include waits for a core, and even CPU time ratios move by 5-10% between
+invocations (re-run on a quiet machine for the record). ``--bakery-only`` measures the bakery
+rows alone (about 1 minute with the 2 x 300 row, 20 s without).
 
 Sweeps (2 workers vs 1, Dask vs the process pool) are `benchmarks/sweep.py`; interpreter start
 (`--help`, `explain`) is `benchmarks/startup.py`. Release 0.1.0 (`RELEASE`) is the baseline of
@@ -41,6 +46,17 @@ then pays 0.22-0.39 s to import numba and 0.18-0.69 s to load a cached kernel (n
 Python 3.13), more than the bakery's whole model time, and numba's `exp` differs from numpy's
 in the last bit for 4.6% of arguments here (AVX-512), which would change the learning bonus's
 numbers.
+
+Building and the rest (measured for issue 22 at load 4-5, CPU time, medians of 9 interleaved
+pairs): a market of the bakery costs about 2 ms to build, of which drawing the interaction
+structures (numpy's `choice`) about 0.3 ms, adding up the landscapes about 0.35 ms, and the
+first touch of its 1 MB of tables much of the rest in a fresh process. Markets now compute
+their tables in the engine's rows (no copy), hold no (1 - beta) E table outside gradual
+shifts, and the summaries read only the records they need. Against b1f059f: 2 x 30 1.07x in
+CPU time (building 1.03x, periods 1.06x, the rest 1.14x; load 2.5, 11 pairs); 2 x 300
+0.90-1.42x in four invocations (building, mostly the first touch of 300 MB of tables, varies
+most: a quiet machine must settle it); against 33554f9, the code before those changes,
+1.04-1.06x and 1.04-1.10x, the periods unchanged.
 """
 
 from __future__ import annotations
@@ -48,6 +64,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -58,6 +75,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = "313f597"  # release 0.1.0
 BASELINE = "b1f059f"  # the engine before issue 22
+LARGE_SEEDS = 300  # the bakery run's information row: 2 strategies x 300 seeds
 
 RUN_BAKERY = """
 import json, resource, sys, time
@@ -79,7 +97,7 @@ sc = load_scenario("bakery_gluten_free")
 run_experiment(sc, seeds=2)  # imports and caches warm
 cpu.update(build=0.0, periods=0.0)
 start, start_cpu = time.perf_counter(), time.process_time()
-result = run_experiment(sc, seeds=30)
+result = run_experiment(sc, seeds=int(sys.argv[1]))
 seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
 firm_periods = len(result.runs) * sc.horizon
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -172,17 +190,29 @@ def main() -> None:
     parser.add_argument(
         "--bakery-only", action="store_true", help="only the bakery rows (no notebook, Levinthal)"
     )
+    parser.add_argument(
+        "--large-repeats",
+        type=int,
+        default=3,
+        help="repeats of the 2 x 300 bakery run (information; 0: not run)",
+    )
     args = parser.parse_args()
     runs: dict[str, list[dict]] = {"old": [], "new": []}
+    large: dict[str, list[dict]] = {"old": [], "new": []}
+    load_before = os.getloadavg()[0]
     given = args.baseline_dir
     with contextlib.nullcontext(given) if given else checkout(BASELINE) as baseline:
         pair = (("old", baseline), ("new", ROOT))
         for repeat in range(args.repeats):  # interleaved, so machine noise hits both alike,
             for label, source in pair if repeat % 2 == 0 else pair[::-1]:  # first in turn
-                runs[label].append(measure(RUN_BAKERY, source))
+                runs[label].append(measure(RUN_BAKERY, source, "30"))
+        for repeat in range(args.large_repeats):
+            for label, source in pair if repeat % 2 == 0 else pair[::-1]:
+                large[label].append(measure(RUN_BAKERY, source, str(LARGE_SEEDS)))
+    load_after = os.getloadavg()[0]
 
-    def median(label: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[label])
+    def median(label: str, key: str, of: dict[str, list[dict]] = runs) -> float:
+        return statistics.median(r[key] for r in of[label])
 
     old_s, new_s = median("old", "seconds"), median("new", "seconds")
     old_cpu, new_cpu = median("old", "cpu"), median("new", "cpu")
@@ -203,6 +233,23 @@ def main() -> None:
          old_s / new_s, "", ""),
         ("peak memory, 30-seed run (MB)", old_mb, new_mb, new_mb / old_mb, "", ""),
     ]  # fmt: skip
+    if args.large_repeats:
+        old_l, new_l = median("old", "seconds", large), median("new", "seconds", large)
+        old_lc, new_lc = median("old", "cpu", large), median("new", "cpu", large)
+        rows += [
+            (f"run bakery 2 x {LARGE_SEEDS}, model time (s; information)", old_l, new_l,
+             old_l / new_l, "", ""),
+            ("  the same, CPU time (s)", old_lc, new_lc, old_lc / new_lc, "", ""),
+            ("  of which: building the markets (CPU s)", median("old", "build", large),
+             median("new", "build", large),
+             median("old", "build", large) / median("new", "build", large), "", ""),
+            ("  of which: the periods (CPU s)", median("old", "periods", large),
+             median("new", "periods", large),
+             median("old", "periods", large) / median("new", "periods", large), "", ""),
+            ("  of which: firms, summaries, tables (CPU s)", median("old", "rest", large),
+             median("new", "rest", large),
+             median("old", "rest", large) / median("new", "rest", large), "", ""),
+        ]  # fmt: skip
     if not args.bakery_only:
         notebook = measure(NOTEBOOK, ROOT, str(args.repeats))
         levinthal = measure(LEVINTHAL, ROOT, str(args.landscapes), str(args.repeats))
@@ -216,7 +263,9 @@ def main() -> None:
              _met(levinthal_ratio <= 2.0)),
         ]  # fmt: skip
     print(
-        f"engine targets (issue 22), median of {args.repeats}, one machine, one invocation; "
+        f"engine targets (issue 22), median of {args.repeats} (2 x {LARGE_SEEDS}: of "
+        f"{args.large_repeats}), one machine, one invocation; load average {load_before:.1f} "
+        f"before, {load_after:.1f} after (ratios of CPU time are the steadier under load); "
         f"columns: reference ({BASELINE}, run_markets or numpy), now, ratio"
     )
     print(f"{'measure':62} {'reference':>10} {'now':>10} {'ratio':>7}  {'target':13} met")

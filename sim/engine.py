@@ -229,6 +229,9 @@ class Engine:
             self.flips[d, : len(decisions)] = [1 << i for i in decisions]
         self._moves = np.concatenate((np.zeros((d_count, 1), dtype=np.int64), self.flips), axis=1)
         self._valid = np.arange(1 + self.n_max) <= self.n_local[:, None]
+        # the same with a last column for the long jump (`propose` fills it in)
+        self._moves_jump = np.concatenate((self._moves, np.zeros((d_count, 1), np.int64)), 1)
+        self._valid_jump = np.concatenate((self._valid, np.zeros((d_count, 1), bool)), 1)
         # a long jump's two random words for department d are slots 2d and 2d + 1 (`propose`)
         self._jump_slots = np.stack((2 * np.arange(d_count), 2 * np.arange(d_count) + 1), axis=1)
         self._bit_shifts = np.arange(self.n_max, dtype=np.uint64)  # a word's first n_max bits
@@ -245,6 +248,8 @@ class Engine:
         # the views of the engine's arrays each market holds (its landscape performance and
         # basis): a market still holding them has changed them in place, or not at all
         self._views: dict[int, np.ndarray] = {}
+        # the next market's tables' place (`reserve`): (its index, its views)
+        self._reserved: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._basis_views: dict[int, np.ndarray] = {}
         self._adaptive: list[tuple[np.ndarray, AdaptationRule, int]] = []
         self._links: list[tuple[np.ndarray, np.ndarray, float]] = []  # partners (`add_partners`)
@@ -280,24 +285,50 @@ class Engine:
         if self.on_demand is not None and on_demand != self.on_demand:
             raise ValueError("markets of one engine are all tabulated or all on demand")
         self.on_demand = on_demand
-        self.markets.append(market)
         if on_demand:  # nothing to copy: configurations are evaluated when asked
+            self.markets.append(market)
             self._load_basis(i, market)
             return i
+        reserved = self._reserved if self._reserved and self._reserved[0] == i else None
+        self._reserved = None
         if self.department_land is None or i >= self.department_land.shape[0] // self.size:
-            self._allocate(max(self.capacity, 2 * i, i + 1), market)
+            self._allocate(max(self.capacity, 2 * i, i + 1), market.basis.shape[0])
+        self.markets.append(market)
         block = slice(i * self.size, (i + 1) * self.size)
-        self.department_land[block] = market.department_efficiency
-        market.department_efficiency = self.department_land[block]
-        self.performance_land[block] = market.landscape_performance
-        market.landscape_performance = self._views[i] = self.performance_land[block]
+        if reserved is None or market.department_efficiency is not reserved[1]:
+            self.department_land[block] = market.department_efficiency
+            market.department_efficiency = self.department_land[block]
+        if reserved is None or market.landscape_performance is not reserved[2]:
+            self.performance_land[block] = market.landscape_performance
+            market.landscape_performance = self.performance_land[block]
+        self._views[i] = market.landscape_performance
+        if reserved is not None and market.basis is reserved[3]:  # computed in place
+            self._basis_views[i] = market.basis
         self._load_basis(i, market)
         return i
 
-    def _allocate(self, capacity: int, market: MarketState) -> None:
-        """Room for ``capacity`` markets (the markets so far moved in)."""
+    def reserve(self, basis_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Where the next market's tables go in the engine's arrays: its department
+        efficiencies (2**N, D), landscape performance (2**N,) and market value basis
+        (``basis_size``, 2**N), for it to compute them there; `add_market` then copies what
+        is there already not again. None where a market is copied in: once the engine is
+        built, for markets evaluated on demand, or for a basis wider than the engine's."""
+        if self.built or self.on_demand or (self.basis is not None and basis_size > self.k_basis):
+            return None
+        i = len(self.markets)
+        if self.department_land is None or i >= self.department_land.shape[0] // self.size:
+            self._allocate(max(self.capacity, 2 * i, i + 1), basis_size)
+        block = slice(i * self.size, (i + 1) * self.size)
+        views = (self.department_land[block], self.performance_land[block])
+        self._reserved = (i, *views, self.basis[i, :basis_size])
+        return self._reserved[1:]
+
+    def _allocate(self, capacity: int, basis_size: int) -> None:
+        """Room for ``capacity`` markets with ``basis_size`` basis vectors (the markets so far
+        moved in)."""
         size, d = self.size, self.department_count
-        k = max(self.k_basis, market.basis.shape[0])
+        k = max(self.k_basis, basis_size)
+        self._reserved = None  # (views of the arrays replaced)
         old = (self.department_land, self.performance_land, self.basis, self.truth)
         self.department_land = np.empty((capacity * size, d))
         self.performance_land = np.empty(capacity * size)
@@ -310,7 +341,7 @@ class Engine:
             self.performance_land[:n] = old[1]
             self.basis[: old[2].shape[0], : old[2].shape[1]] = old[2]
             self.truth[: old[3].shape[0], : old[3].shape[1]] = old[3]
-        for j, m in enumerate(self.markets[:-1]):
+        for j, m in enumerate(self.markets):
             block = slice(j * size, (j + 1) * size)
             m.department_efficiency = self.department_land[block]
             m.landscape_performance = self._views[j] = self.performance_land[block]
@@ -800,7 +831,7 @@ class Engine:
         return dept_eff, np.where(on, sigma, 1.0), spent
 
     # ------------------------------------------------------------------ evaluation
-    def _bonus(self, rows: np.ndarray, experience: np.ndarray) -> np.ndarray:
+    def _bonus(self, rows: np.ndarray | slice, experience: np.ndarray) -> np.ndarray:
         gain, tau = _take(self.gain, rows)[:, None], _take(self.tau, rows)[:, None]
         return gain * (1.0 - np.exp(-experience / tau))
 
@@ -828,7 +859,7 @@ class Engine:
         # the same bonuses picked by look-ups (a broadcast `where` costs several times more):
         # each line's stay bonuses then change bonuses, and for every change of configuration
         # the column of each department's (d, or D + d where the change touches department d)
-        both = np.concatenate((_take(self._bonus_stay, rows), _take(self._bonus_change, rows)), 1)
+        both = _take(self._bonus_both, rows)
         line = np.arange(both.shape[0]) * both.shape[1]
         bonus = both.reshape(-1).take(
             self._bonus_columns().take(configs ^ start[:, None], axis=0) + line[:, None, None]
@@ -970,20 +1001,23 @@ class Engine:
         U_d = (1 - alpha_d) E_d + alpha_d P_hat and picked by the row's search rule.
         """
         flips = self.flips[dept]
-        cands = base[:, None] ^ self._moves[dept]  # the status quo, then each flip (padding: 0)
-        valid = self._valid[dept]
-        if self._sampling:
-            valid = valid & self._examined(rows, dept, t)
         jumping = self._jumping
+        # the status quo, then each flip (padding: 0), then (jumping) the long jump's column
+        cands = base[:, None] ^ (self._moves_jump if jumping else self._moves)[dept]
+        valid = (self._valid_jump if jumping else self._valid)[dept]
         if jumping:
             p_jump = self.p_jump[rows]
-            w = streams.words(self.keys[rows], t, self._jump_slots[dept])
+            # the words of `streams.words(keys, t, jump slots)`: each department's two terms
+            # made once, gathered per line (the same numbers)
+            terms = streams.counters(t, self._jump_slots)[dept]
+            w = streams.mix(self.keys[rows][:, None] + terms)
             drawn = streams.uniforms(w[:, 0]) < p_jump
             bits = (w[:, 1:2] >> self._bit_shifts) & np.uint64(1)
             sub = (bits.astype(np.int64) * flips).sum(axis=1)
-            jump = np.where(drawn, (base & ~self.masks[dept]) | sub, base)
-            cands = np.concatenate((cands, jump[:, None]), axis=1)
-            valid = np.concatenate((valid, drawn[:, None]), axis=1)
+            cands[:, -1] = np.where(drawn, (base & ~self.masks[dept]) | sub, base)
+            valid[:, -1] = drawn
+        if self._sampling:
+            valid[:, : 1 + self.n_max] &= self._examined(rows, dept, t)
         eff = self.department_efficiency(rows, cands, start)
         alpha = self.alpha[rows, dept][:, None]
         if self._understanding_on:  # the coupling that acts: alpha x understanding (1 if off)
@@ -1515,9 +1549,11 @@ class Engine:
         # (rows that do not learn get a bonus of 0, which leaves their efficiencies exact)
         self._learning = bool(self.gain.any())
         if self._learning:
-            rows = np.arange(self.rows)
+            rows = slice(None)  # (every row, read without a copy)
             self._bonus_stay = self._bonus(rows, self.experience + 1.0)
             self._bonus_change = self._bonus(rows, self.experience * self.keep[:, None])
+            # each row's stay then change bonuses, as `department_efficiency` looks them up
+            self._bonus_both = np.concatenate((self._bonus_stay, self._bonus_change), 1)
 
     def _record(
         self, t: int, active: np.ndarray, *, moved: np.ndarray, first: bool = False

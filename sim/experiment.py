@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -513,10 +514,16 @@ def _firm_period_columns(
     return columns
 
 
+@lru_cache(maxsize=256)  # a strategy's alphas: the same in every run
+def _mean_of(values: tuple[float, ...]) -> float:
+    """``np.mean`` of ``values``, once per tuple of values."""
+    return float(np.mean(values))
+
+
 def _strategy_columns(scenario: Scenario, name: str, strategy) -> dict:
     return {
         "strategy": name,
-        "alpha": float(np.mean(scenario.alpha_of(strategy))),
+        "alpha": _mean_of(scenario.alpha_of(strategy)),
         "coordination": strategy.coordination,
         "sensing": mean_level(strategy.sensing),
     }
@@ -628,8 +635,10 @@ def run_experiment(
     runs = runs_table(result.rows)
     runs["strategy"] = pd.Categorical(runs["strategy"], categories=list(names))
     period_table = result.periods
-    if period_table is not None:
-        period_table["strategy"] = pd.Categorical(period_table["strategy"], categories=list(names))
+    if period_table is not None:  # (each run's rows hold its strategy: codes, not a search)
+        lengths = [stop - start for start, stop in result.spans]
+        codes = np.repeat(np.repeat(np.arange(len(names)), len(seed_list)), lengths)
+        period_table["strategy"] = pd.Categorical.from_codes(codes, categories=list(names))
     return ExperimentResult(scenario, names, seed_list, runs, period_table)
 
 

@@ -245,9 +245,11 @@ class NKTables:
             axis=1,
         )
 
-    def group_means(self, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    def group_means(
+        self, groups: Sequence[Sequence[int]], out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Mean contribution of each group of decisions (e.g. a department's) in every
-        configuration, shape (2**N, len(groups)).
+        configuration, shape (2**N, len(groups)) (written into ``out`` if given).
 
         A group's mean depends only on the bits its decisions and their dependencies read; it
         is computed once per setting of those bits and spread to all 2**N configurations.
@@ -255,7 +257,7 @@ class NKTables:
         are broadcasts, not look-ups.
         """
         n = self.n
-        out = np.empty((2**n, len(groups)))
+        out = np.empty((2**n, len(groups))) if out is None else out
         plan = _group_plan(self.deps, tuple(tuple(int(i) for i in g) for g in groups))
         for d, (size, parts, spread) in enumerate(plan):
             if len(size) == n and n <= _GATHERED_DECISIONS:  # every decision's bits read

@@ -166,6 +166,9 @@ class MarketEnvironment:
     schedule: list[ShiftEvent]
     rng: np.random.Generator
     version: int = 0
+    # where to put ``basis`` (e.g. the engine's rows for the market, `Engine.reserve`); None:
+    # an array of its own
+    basis_out: np.ndarray | None = field(default=None, repr=False, compare=False)
     basis: np.ndarray = field(init=False)
     _names: list[str] = field(init=False)
     _rugged_index: int = field(init=False)
@@ -180,7 +183,8 @@ class MarketEnvironment:
             self._ruggeds = [self.rugged]
             self.basis = None
             return
-        self.basis = np.stack([self.regimes[r] for r in self._names] + [self.rugged.fitness()])
+        vectors = [self.regimes[r] for r in self._names] + [self.rugged.fitness()]
+        self.basis, self.basis_out = np.stack(vectors, out=self.basis_out), None
         self.regimes = _RegimeFits(self)  # the fits live in `basis` only
 
     @property

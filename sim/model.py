@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 import mesa
@@ -148,6 +148,16 @@ class Market(mesa.Model):
         if self.on_demand:
             _check_on_demand(scenario)
 
+        self.standalone = engine is None
+        self.engine = engine if engine is not None else engine_for(scenario)
+        if self.engine.departments != scenario.department_decisions or (
+            self.engine.horizon != scenario.horizon
+        ):
+            raise ValueError("markets sharing an engine need the same departments and horizon")
+        # the engine's place for this market's tables: they are computed there (none copied)
+        basis_size = len(scenario.market.regimes) + 1  # (`MarketEnvironment.basis`)
+        reserved = None if self.on_demand else self.engine.reserve(basis_size)
+
         self._interaction_edges = efficiency_edges(scenario, env_rng)
         self._interactions: nx.DiGraph | None = None
         efficiency_land = _contributions(
@@ -159,7 +169,9 @@ class Market(mesa.Model):
         if self.on_demand:
             department_efficiency = np.empty((0, len(scenario.departments)))
         elif self._efficiency_by_regime is None:
-            department_efficiency = efficiency_land.group_means(scenario.department_decisions)
+            department_efficiency = efficiency_land.group_means(
+                scenario.department_decisions, out=None if reserved is None else reserved[0]
+            )
             department_efficiency = with_efficiency_effects(scenario, department_efficiency)
         else:
             change = efficiency_change(scenario)
@@ -195,6 +207,7 @@ class Market(mesa.Model):
             regime=scenario.initial_regime,
             schedule=build_schedule(scenario, env_rng),
             rng=env_rng,
+            basis_out=None if reserved is None else reserved[2],
         )
         self.shift_labels: list[str] = [""] * (scenario.horizon + 1)
         self.changes: list[dict] = []
@@ -204,7 +217,7 @@ class Market(mesa.Model):
             beta=self.beta,
             basis=self.environment.basis,
             weights=self.environment.weights,
-            landscape_performance=np.empty(0),
+            landscape_performance=np.empty(0) if reserved is None else reserved[1],
             port=0,
             best=1.0,
             on_basis=self._share_basis,
@@ -214,7 +227,8 @@ class Market(mesa.Model):
             levy=0.0 if scenario.purpose is None else scenario.purpose.levy,
             threshold=0.0 if scenario.purpose is None else scenario.purpose.threshold,
         )
-        self._efficiency_weighted: np.ndarray | None = None  # (1 - beta) E, `_refresh_port`
+        # (1 - beta) E, kept by `_refresh_port` while customers move every period
+        self._efficiency_weighted: np.ndarray | None = None
         if self.on_demand:
             self.state.basis = np.empty((self.environment.basis_size, 0))
             self.state.landscapes = OnDemandLandscapes(
@@ -240,12 +254,6 @@ class Market(mesa.Model):
         else:
             starts = np.full(population.firms, start, dtype=np.int64)
 
-        self.standalone = engine is None
-        self.engine = engine if engine is not None else engine_for(scenario)
-        if self.engine.departments != scenario.department_decisions or (
-            self.engine.horizon != scenario.horizon
-        ):
-            raise ValueError("markets sharing an engine need the same departments and horizon")
         self.index = self.engine.add_market(self.state)
         self.population_starts = starts
         self.firms: list[Firm] = []
@@ -350,9 +358,8 @@ class Market(mesa.Model):
         if self.on_demand:
             return self._best_start(fixed_mask, fixed_bits)
         score = self.efficiency if firm.start == "efficient" else self.landscape_performance
-        configs = np.arange(score.size, dtype=np.int64)
-        allowed = (configs & fixed_mask) == fixed_bits
-        return int(configs[allowed][np.argmax(score[allowed])])
+        allowed = _allowed_configurations(score.size, fixed_mask, fixed_bits)
+        return int(allowed[np.argmax(score.take(allowed))])
 
     def _best_start(self, fixed_mask: int, fixed_bits: int) -> int:
         """The efficient or fitted start of a market evaluated on demand: the best configuration
@@ -567,14 +574,18 @@ class Market(mesa.Model):
                 [r.name for r in self.spec.market.regimes],
             )
             self._efficiency_weighted = None  # E moves with the regime: computed again
-        if self._efficiency_weighted is None:  # else E never changes: one product per market
-            self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
+        weighted = self._efficiency_weighted  # (1 - beta) E: kept during a gradual shift,
+        if weighted is None and self.environment.shifting:  # which moves the port each period
+            weighted = self._efficiency_weighted = (1.0 - self.beta) * self.efficiency
         weights = self.environment.weights
         value = self.beta * (weights @ self.environment.basis)  # (`environment.value`)
-        if state.landscape_performance.shape == value.shape:  # in place: the engine's copy
-            np.add(value, self._efficiency_weighted, out=state.landscape_performance)
-        else:
-            state.landscape_performance = value + self._efficiency_weighted
+        performance = state.landscape_performance  # in place: the engine's copy
+        if performance.shape != value.shape:
+            performance = state.landscape_performance = np.empty_like(value)
+        if weighted is None:  # (1 - beta) E made where the sum goes: no table of its own
+            np.matmul(self.department_efficiency, self.department_weights, out=performance)
+            weighted = np.multiply(1.0 - self.beta, performance, out=performance)
+        np.add(value, weighted, out=performance)
         state.port = int(np.argmax(state.landscape_performance))
         state.best = float(state.landscape_performance[state.port])
         state.basis = self.environment.basis
@@ -633,6 +644,16 @@ class Market(mesa.Model):
         if remaining > 0:
             self.run_for(remaining)
         return self
+
+
+@lru_cache(maxsize=64)  # one per scenario's fixed decisions: the same for every seed
+def _allowed_configurations(size: int, fixed_mask: int, fixed_bits: int) -> np.ndarray:
+    """The configurations (of ``size``) with the decisions of ``fixed_mask`` set to
+    ``fixed_bits``, in order (read-only)."""
+    configs = np.arange(size, dtype=np.int64)
+    allowed = configs[(configs & fixed_mask) == fixed_bits]
+    allowed.flags.writeable = False
+    return allowed
 
 
 def _contributions(

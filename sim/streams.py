@@ -55,13 +55,21 @@ def words(keys: np.ndarray, period: int, slots: np.ndarray) -> np.ndarray:
 
     Slots 0..SLOTS-1 are bank 0; slot ``SLOTS * b + s`` is slot ``s`` of bank ``b``, whose
     counters lie 2**40 * b further on (so adding a bank leaves bank 0's numbers unchanged)."""
+    c = counters(period, slots)
+    keys = np.asarray(keys, dtype=np.uint64)
+    if c.ndim == 1:  # one line per slot (numpy is slow on short inner loops), transposed
+        return mix(keys + c[:, None]).T
+    return mix(keys[:, None] + c)
+
+
+def counters(period: int, slots: np.ndarray) -> np.ndarray:
+    """The Weyl sequence's terms (before a key is added) of ``slots`` in ``period``, shape of
+    ``slots``: ``words(keys, period, slots)`` is ``mix(keys + counters(period, slots))``
+    (one key per line for 2-D slots). A caller whose lines share few slots computes their
+    terms once and gathers them (the same numbers: all of it is 64-bit modular arithmetic)."""
     slots = np.asarray(slots, dtype=np.uint64)
     bank, slot = slots // np.uint64(SLOTS), slots % np.uint64(SLOTS)
-    counters = (bank * np.uint64(_BANK) + np.uint64(period * SLOTS) + slot + np.uint64(1)) * GAMMA
-    keys = np.asarray(keys, dtype=np.uint64)
-    if counters.ndim == 1:  # one line per slot (numpy is slow on short inner loops), transposed
-        return mix(keys + counters[:, None]).T
-    return mix(keys[:, None] + counters)
+    return (bank * np.uint64(_BANK) + np.uint64(period * SLOTS) + slot + np.uint64(1)) * GAMMA
 
 
 def uniforms(w: np.ndarray) -> np.ndarray:

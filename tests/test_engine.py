@@ -201,6 +201,22 @@ def test_random_words_are_splitmix64():
     assert [int(w) for w in words(np.array([0], dtype=np.uint64), 0, np.arange(3))[0]] == expected
 
 
+def test_words_from_terms_made_once_equal_words_per_line():
+    """`propose` makes each department's long-jump terms once and gathers them per line: the
+    same words as `words` with every line's slots, in both banks."""
+    from sim.streams import counters, mix, words
+
+    keys = np.random.default_rng(3).integers(0, 2**63, 40, dtype=np.int64).astype(np.uint64)
+    slots = np.array([[0, 1], [2, 3], [64 + 4, 64 + 5], [6, 70]])
+    line_slots = slots[np.arange(40) % 4]
+    for period in (0, 1, 77, 10**6):
+        gathered = mix(keys[:, None] + counters(period, slots)[np.arange(40) % 4])
+        assert np.array_equal(gathered, words(keys, period, line_slots))
+        assert np.array_equal(
+            mix(keys + counters(period, slots[0])[:, None]).T, words(keys, period, slots[0])
+        )
+
+
 @pytest.mark.parametrize("mode", ["decentralized", "sequential", "hierarchical"])
 def test_a_trace_of_a_period_matches_the_firms_next_configuration(mode):
     sc = load_scenario(
@@ -666,3 +682,39 @@ def test_engine_build_gives_every_population_its_settings_and_group_bounds():
             group = engine.group[rows[0]]
             assert engine.group_size[group] == rows.size
             assert engine.group_start[group] == rows[0]
+
+
+@pytest.mark.parametrize("name", ["bakery_gluten_free", "hospitality_eco_tourism"])
+def test_markets_computed_in_the_engine_equal_markets_copied_in(monkeypatch, name):
+    """A market computes its tables in the engine's rows (`Engine.reserve`): they are views of
+    the engine's arrays, and equal, bit for bit, the tables of the same markets copied in
+    (reserve off), also past the engine's capacity (its arrays replaced) and after a run."""
+    from sim.engine import Engine
+
+    sc = load_scenario(name)
+
+    def markets() -> tuple[Engine, list[Market]]:
+        engine = engine_for(sc, markets=2)
+        built = [
+            Market(scenario=sc, strategies=["aligned"], rng=s, engine=engine) for s in range(5)
+        ]
+        return engine, built
+
+    engine, in_place = markets()
+    for i, market in enumerate(in_place):
+        assert np.shares_memory(market.state.department_efficiency, engine.department_land)
+        assert market.environment.basis is engine._basis_views[i]
+        assert market.state.landscape_performance is engine._views[i]
+    monkeypatch.setattr(Engine, "reserve", lambda self, basis_size: None)
+    copied_engine, copied = markets()
+    for a, b in zip(in_place, copied, strict=True):
+        assert np.array_equal(a.department_efficiency, b.department_efficiency)
+        assert np.array_equal(a.environment.basis, b.environment.basis)
+        assert np.array_equal(a.landscape_performance, b.landscape_performance)
+        assert (a.port, a.start_config) == (b.port, b.start_config)
+    step_together(in_place)
+    step_together(copied)
+    assert np.array_equal(engine.history.config, copied_engine.history.config)
+    assert np.array_equal(engine.history.performance, copied_engine.history.performance)
+    used = slice(0, 5 * engine.size)  # (rows past the markets: room, not written)
+    assert np.array_equal(engine.performance_land[used], copied_engine.performance_land[used])
