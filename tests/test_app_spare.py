@@ -74,9 +74,37 @@ def test_then_runs_after_the_screen_is_prepared_in_its_thread():
 def test_the_stack_without_source_reads_no_lines_and_is_put_back():
     import inspect
 
+    standard = [(f.filename, f.lineno, f.function) for f in inspect.stack()]
+    outer = [(f.filename, f.function) for f in inspect.getouterframes(inspect.currentframe())]
     with spare._stack_without_source():
         assert inspect.stack()[0].code_context is None
-    assert inspect.stack()[0].code_context is not None  # the standard one again
+        # the same frames, names and files (what Mesa's loggers read), looked up no source
+        cheap = [(f.filename, f.lineno, f.function) for f in inspect.stack()]
+        cheap_outer = inspect.getouterframes(inspect.currentframe())
+        assert cheap_outer[0].code_context is None
+        assert [(f.filename, f.function) for f in cheap_outer] == outer
+    assert [c[0] for c in cheap] == [s[0] for s in standard]
+    assert [c[2] for c in cheap] == [s[2] for s in standard]
+    assert cheap[1:] == standard[1:]  # (the first frame's line is where each was called)
+    assert inspect.stack()[0].code_context is not None  # the standard ones again
+    assert inspect.getouterframes(inspect.currentframe())[0].code_context is not None
+
+
+def test_mesa_names_its_method_loggers_classes_without_source(caplog):
+    """Mesa's method logger names the decorated class from the frame above it: with the
+    cheap frames the log still says which class's method was called."""
+    from mesa import mesa_logging
+
+    with spare._stack_without_source():
+
+        class Firm:
+            @mesa_logging.method_logger("sim.test")
+            def act(self) -> None:
+                pass
+
+    with caplog.at_level("DEBUG", logger=f"{mesa_logging.LOGGER_NAME}.sim.test"):
+        Firm().act()
+    assert any("calling Firm.act" in record.getMessage() for record in caplog.records)
 
 
 def _thread() -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -80,19 +82,35 @@ def prepare_soon(
 
 @contextlib.contextmanager
 def _stack_without_source() -> Iterator[None]:
-    """`inspect.stack()` without the lines of source around each frame (``context=0``).
+    """`inspect.stack()` and `inspect.getouterframes()` without looking up each frame's source.
 
-    Mesa names its module logger after the module found by `inspect.stack()[1]`; the lines
-    of source, read for every frame of the import, are not used: 0.07 s of the server's
-    CPU before the first page (measured at load 4). Another thread asking for a stack
-    meanwhile gets one without source lines too.
+    Mesa names its module logger after the module found by `inspect.stack()[1]`, and its
+    method logger (decorating `Model` and `Agent`) names the class from
+    `inspect.getouterframes(...)[1]`. For every frame of the import chain, both read lines of
+    source and look for the frame's source file and module (`inspect.getmodule` goes through
+    every loaded module): none of it is used. With the frames' own file names and no lines of
+    source, Mesa's import took 0.2 s less of the server's CPU before the first page. Another
+    thread asking for frames meanwhile gets them the same way.
     """
-    stack = inspect.stack
-    inspect.stack = lambda context=1: stack(0)
+    stack, outer = inspect.stack, inspect.getouterframes
+    inspect.stack = lambda context=1: _outer_frames(sys._getframe(1))
+    inspect.getouterframes = lambda frame, context=1: _outer_frames(frame)
     try:
         yield
     finally:
-        inspect.stack = stack
+        inspect.stack, inspect.getouterframes = stack, outer
+
+
+def _outer_frames(frame: FrameType | None) -> list[inspect.FrameInfo]:
+    """``frame`` and its callers as `inspect.FrameInfo`, with no source looked up."""
+    frames = []
+    while frame is not None:
+        code = frame.f_code
+        frames.append(
+            inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None)
+        )
+        frame = frame.f_back
+    return frames
 
 
 def take(scenario: Scenario) -> Screen:
