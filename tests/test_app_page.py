@@ -389,3 +389,29 @@ def test_the_first_render_takes_the_windows_width_from_the_cookie(cookie, expect
         rc.close()
     finally:
         solara.lab.cookies.set(None)
+
+
+@pytest.mark.parametrize(("width", "cards"), [("1024", 1), ("1600", 5)])
+def test_on_a_projector_only_the_view_shown_is_made(width, cards):
+    """In presentation mode the first render makes only the card of the view shown (the
+    others and every view's help were hidden there), and a tab's card when it is chosen; at
+    the desk every view's card, with its title and help."""
+    solara.lab.cookies.set({"smb_sim_width": width})
+    try:
+        _box, rc = solara.render(page.Classroom(), handle_error=False)
+        try:
+            shown = _with_class(rc, "view-card", v.Card)
+            assert len(shown) == cards
+            helps = [w for w in rc.find(solara.widgets.HTML).widgets if "help" in str(w.attributes)]
+            assert len(helps) >= 4 if cards == 5 else helps == [], len(helps)
+            if cards == 1:
+                assert "card-over_time" in shown[0].class_.split()
+                _click(rc, "tab-decisions")
+                (card,) = _with_class(rc, "view-card", v.Card)
+                assert "card-decisions" in card.class_.split() and "selected" in card.class_
+                assert _html(rc, "decisions-table")  # its table, once
+                assert list(_charts(rc)) == ["timeline"]
+        finally:
+            rc.close()
+    finally:
+        solara.lab.cookies.set(None)

@@ -929,9 +929,15 @@ def Classroom() -> None:
                             classes=["view-tab", f"tab-{name}"],
                         )
                 for name in VIEWS:
+                    if present and name != lesson.view:
+                        # on a projector only the view shown is made (with its help hidden
+                        # there): the other views' cards were 18 of the first page's 75
+                        # widgets; a tab's card is made when it is chosen
+                        continue
                     selected = ["selected"] if name == lesson.view else []
-                    with solara.Card(classes=["view-card", f"card-{name}", *selected]):
-                        if name != "debrief":
+                    card = solara.Card(classes=["view-card", f"card-{name}", *selected])
+                    with card.key(f"card-{name}"):
+                        if name != "debrief" and not present:
                             solara.HTML(tag="h2", unsafe_innerHTML=VIEW_TITLES[name])
                             solara.HTML(tag="p", unsafe_innerHTML=VIEW_HELP[name], classes=["help"])
                         if name == "decisions":
