@@ -20,6 +20,7 @@ def _no_refill(monkeypatch):
         if isinstance(timer, threading.Timer):
             timer.cancel()
     spare._spares.clear()
+    spare._scenarios.clear()
 
 
 def test_a_page_takes_the_screen_prepared_for_it_with_its_figures_drawn():
@@ -109,3 +110,17 @@ def test_mesa_names_its_method_loggers_classes_without_source(caplog):
 
 def _thread() -> str:
     return threading.current_thread().name
+
+
+def test_the_first_page_gets_the_scenarios_the_start_read_and_later_pages_read_them_again():
+    from sim.app.state import classroom_scenarios
+
+    spare._scenarios.clear()
+    thread = spare.prepare_soon()
+    first = spare.take_scenarios()  # waits for the start's reading
+    thread.join()
+    assert spare._scenarios == []  # given once
+    again = spare.take_scenarios()
+    assert again[0] is not first[0]  # read again
+    assert list(first[0]) == list(again[0]) == list(classroom_scenarios()[0])
+    assert first[1] == again[1]

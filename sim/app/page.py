@@ -30,7 +30,6 @@ from sim.app.state import (
     MAX_COST_FACTOR,
     ONE_CLICK_SCENARIOS,
     TwinFirms,
-    classroom_scenarios,
     plain,
 )
 from sim.plots import stock_unit
@@ -787,7 +786,7 @@ def ExportCard(lesson: Lesson, version: int) -> None:
 
 
 def _new_lesson(search: str) -> Lesson:
-    scenarios, broken = classroom_scenarios()
+    scenarios, broken = spare.take_scenarios()
     first = spare.take(next(iter(scenarios.values()))) if scenarios else None
     lesson = Lesson(scenarios=scenarios, broken=broken, first=first)
     if search:
