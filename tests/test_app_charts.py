@@ -287,7 +287,7 @@ def test_every_live_view_is_a_chart_and_exports_stay_png(bakery):
 
 
 def test_every_chart_draws_only_traces_the_served_plotly_bundle_has(bakery):
-    """The page serves plotly.js's cartesian bundle (`sim.app.server.PLOTLY_JS`), not the full
+    """The page serves a plotly.js bundle of two traces (`sim.app.server.PLOTLY_JS`), not the full
     one: every trace of every chart (the debrief's too) is of a type the bundle registers.
     Negative control: the bundle has no 3D or WebGL traces, which the full one has."""
     import re

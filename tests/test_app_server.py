@@ -105,6 +105,6 @@ def test_the_page_asks_for_plotly_early_and_this_computer_gets_it_uncompressed()
         script, headers = _get(url.rstrip("/") + PLOTLY_URL)
         assert "content-encoding" not in headers, headers
         assert script == PLOTLY_JS.read_bytes()
-        assert script.startswith(b"/**\n* plotly.js (cartesian - minified) v")
+        assert script.startswith(b"/**\n* plotly.js (scatter and heatmap - minified) v")
     finally:
         stop(process)

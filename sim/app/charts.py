@@ -1,4 +1,4 @@
-"""The classroom's live charts drawn in the browser by Plotly (plotly.js's cartesian bundle).
+"""The classroom's live charts drawn in the browser by Plotly (plotly.js: core and heatmap).
 
 The server sends data, not images: a chart is a Plotly figure as plain JSON (``layout`` and
 ``data``, `ChartSpec`), drawn by ``assets/plotly_chart.vue`` with ``Plotly.react``, which only
