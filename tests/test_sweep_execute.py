@@ -625,3 +625,30 @@ def test_points_are_planned_seed_by_seed_in_blocks_that_never_mix_engines():
     assert [k for k, _ in first] == sorted(k for k, _ in first)  # seed by seed
     plain = sweep_from_dict(SMALL)  # no engine field swept: consecutive points, 16 at most
     assert point_blocks(plain, build_design(plain, root_seed=11)) == [[0, 1, 2, 3]]
+
+
+def test_an_interrupt_between_a_batchs_write_and_its_count_is_counted_from_the_parts(
+    tmp_path, monkeypatch
+):
+    """Ctrl-C can fall after a batch's runs part is written and before the driver counts it
+    (CI saw the manifest say 5 runs of the 10 kept): the session's counts come from the parts.
+    Negative control: the driver's own count, one batch short, is what the manifest would say."""
+    from sim.sweep import store as store_module
+
+    write = store_module.SweepStore.write_batch
+    calls = []
+
+    def write_then_interrupt(self, batch, **tables):
+        write(self, batch, **tables)
+        calls.append(len(tables["runs"]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # written, not yet counted
+
+    monkeypatch.setattr(store_module.SweepStore, "write_batch", write_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep_from_dict(SMALL), workers=1, out=tmp_path, batch_size=5, progress=False)
+    session = load(tmp_path)["manifest"]["sessions"][0]
+    kept = len(load(tmp_path)["runs"])
+    assert session["status"] == "interrupted" and kept == sum(calls) > calls[0]
+    assert session["ran"] == kept and session["failed"] == 0
+    assert session["ran"] != calls[0]  # what the driver had counted: one batch short

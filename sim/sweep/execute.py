@@ -290,6 +290,9 @@ def run_sweep(
             finally:
                 if bar is not None:
                     bar.close()
+                if status != "finished":  # counted from the parts: see `session_counts`
+                    with contextlib.suppress(OSError, ValueError):
+                        counts.update(store.session_counts())
                 try:
                     store.finish(status, completed_before=completed_before, **counts)
                 except FolderError:

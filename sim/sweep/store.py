@@ -237,6 +237,20 @@ class SweepStore:
         folder = self.out / kind
         return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
 
+    def session_counts(self) -> dict[str, int]:
+        """What this session has on disk: runs committed plus failures (``ran``) and failures
+        (``failed``), read from the parts' footers. An interrupt can fall between a batch's
+        write and its count in the driver; the parts are what a resume will find."""
+        prefix = f"part-{self.session:03d}-"
+
+        def rows(kind: str) -> int:
+            return sum(
+                pq.read_metadata(p).num_rows for p in self.parts(kind) if p.name.startswith(prefix)
+            )
+
+        failed = rows(FAILURES)
+        return {"ran": rows(RUNS) + failed, "failed": failed}
+
     def write_batch(
         self,
         batch: int,
