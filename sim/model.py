@@ -549,13 +549,14 @@ class Market(mesa.Model):
     def _refresh_port(self) -> None:
         """Landscape performance, its maximum and the best configuration ("port"): exact over
         all configurations, or, above 16 decisions, the best of ``metrics.port_restarts``
-        local searches (an estimate; see `sim.landscape.best_configuration`)."""
+        local searches (an estimate: first improvement in sweeps,
+        `OnDemandLandscapes.best_by_restarts`; docs/ODD.md 7.11)."""
         state = self.state
         if self.on_demand:
             restarts, key = self.spec.metrics.port_restarts, int(firm_keys(self.seed, "port", 1)[0])
             if self.port_is_estimate and self.environment.shifting:
                 # customers moving a little each period: the port followed by a climb from
-                # the last one (O(N) steps); the full search again once the shift is over
+                # the last one (a few sweeps); the full search again once the shift is over
                 best = state.landscapes.best_from(np.array([state.port], dtype=np.uint64))
             elif self.port_is_estimate:
                 best = state.landscapes.best_by_restarts(restarts, key)
